@@ -1,0 +1,54 @@
+# tsbpf: `make demo` and `make test` do all set-up on a fresh Debian machine (as root).
+SHELL := /bin/bash
+APT_PACKAGES := clang llvm libbpf-dev bpftool iproute2 make gcc libc6-dev linux-libc-dev python3
+# extra compilers the differential tests use when present (Debian bookworm has both)
+APT_EXTRA := clang-16 clang-19
+CLANG ?= clang
+ARCH_INCLUDE := /usr/include/$(shell uname -m)-linux-gnu
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Wno-unused-function -I$(ARCH_INCLUDE) -Ibpf/include
+
+BPF_SRC := $(wildcard bpf/*.c)
+BPF_OBJ := $(BPF_SRC:.c=.o)
+
+.PHONY: all deps apt npm bpf build demo test bench clean
+
+all: build bpf
+
+deps: apt npm
+
+# install the Debian packages that are missing (quietly skipped when all are there)
+apt:
+	@missing=""; for p in $(APT_PACKAGES) $(APT_EXTRA); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install:$$missing" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+npm: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+bpf: apt $(BPF_OBJ)
+
+bpf/%.o: bpf/%.c $(wildcard bpf/include/*.h)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+build: npm
+	npx tsc -p tsconfig.json
+
+# the main job: examples/tc-counter.ts on its own throwaway veth pair and namespace
+DEMO ?= tc-counter
+demo: deps build bpf
+	node --import tsx examples/$(DEMO).ts
+
+test: deps build bpf
+	npm test
+
+bench: deps build bpf
+	npm run bench
+
+clean:
+	rm -rf dist bpf/*.o bpf/build bench/build

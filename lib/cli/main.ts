@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// tsbpf command line: bpftool's shape (object verb args…, -j for JSON), one file per object kind.
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { registerCommands } from './commands.js';
+
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// the package root is two levels up from lib/cli (sources) or three from dist/lib/cli (built)
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'tsbpf') return pkg.version;
+    } catch { /* keep walking up */ }
+  }
+  return 'unknown';
+}
+
+const program = new Command('tsbpf')
+  .description('a pure-TypeScript BPF toolchain: inspect objects and BTF, load programs, attach TC/XDP, read maps')
+  .version(packageVersion(), '-V, --version', 'print the version')
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+registerCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const e = err as Error;
+  process.stderr.write(`Error: ${e.message ?? String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,2 @@
+// tsbpf public API.
+export {};
