@@ -10,7 +10,7 @@ BPF_CFLAGS := -target bpf -O2 -g -Wall -Wno-unused-function -I$(ARCH_INCLUDE) -I
 BPF_SRC := $(wildcard bpf/*.c)
 BPF_OBJ := $(BPF_SRC:.c=.o)
 
-.PHONY: all deps apt npm bpf build demo test bench clean
+.PHONY: all deps apt npm bpf bpf-variants build demo test bench clean
 
 all: build bpf
 
@@ -36,6 +36,22 @@ bpf: apt $(BPF_OBJ)
 bpf/%.o: bpf/%.c $(wildcard bpf/include/*.h)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# The same sources built other ways, for the readers' and loader's differential tests:
+# other compilers (different relocations, call encodings and BTF), -mcpu=v3, no -g, big-endian.
+VARIANTS := clang16 clang19 v3 nog bpfeb
+VARIANT_OBJ := $(foreach v,$(VARIANTS),$(patsubst bpf/%.c,bpf/build/$(v)/%.o,$(BPF_SRC)))
+bpf-variants: apt $(VARIANT_OBJ)
+bpf/build/clang16/%.o: bpf/%.c
+	@mkdir -p $(@D); clang-16 $(BPF_CFLAGS) -c $< -o $@
+bpf/build/clang19/%.o: bpf/%.c
+	@mkdir -p $(@D); clang-19 $(BPF_CFLAGS) -c $< -o $@
+bpf/build/v3/%.o: bpf/%.c
+	@mkdir -p $(@D); $(CLANG) $(BPF_CFLAGS) -mcpu=v3 -c $< -o $@
+bpf/build/nog/%.o: bpf/%.c
+	@mkdir -p $(@D); $(CLANG) $(filter-out -g,$(BPF_CFLAGS)) -c $< -o $@
+bpf/build/bpfeb/%.o: bpf/%.c
+	@mkdir -p $(@D); $(CLANG) $(subst -target bpf,-target bpfeb,$(BPF_CFLAGS)) -c $< -o $@
+
 build: npm
 	npx tsc -p tsconfig.json
 
@@ -44,7 +60,7 @@ DEMO ?= tc-counter
 demo: deps build bpf
 	node --import tsx examples/$(DEMO).ts
 
-test: deps build bpf
+test: deps build bpf bpf-variants
 	npm test
 
 bench: deps build bpf
