@@ -1,0 +1,196 @@
+// Object commands of bpf(): pin and get (with a bpffs check first), info by fd, walking ids.
+import { dirname, resolve } from 'node:path';
+import { bpfCall, bpfError, sysBpf } from './bpf.js';
+import { GET_ID_ATTR, OBJ_ATTR, OBJ_INFO_ATTR } from './attr.js';
+import { BTF_INFO, LINK_INFO, MAP_INFO, PROG_INFO } from './info.js';
+import { readStruct, writeStruct, type Layout } from './layout.js';
+import { scratch } from './memory.js';
+import { Fd } from './fd.js';
+import { BPF_CMD } from './types.js';
+import { ERRNO, errnoName } from './errno.js';
+import { ffi } from './backend.js';
+import { SYS } from './numbers.js';
+import { NotBpffsError } from './errors.js';
+
+/** statfs f_type of a bpffs mount (include/uapi/linux/magic.h BPF_FS_MAGIC). */
+export const BPF_FS_MAGIC = 0xcafe4a11;
+
+/** f_type of the filesystem holding `path`, or -errno. statfs(2): f_type is the first (long) field. */
+export function statfsType(path: string): number {
+  const s = scratch();
+  const p = s.put(path);
+  const buf = s.alloc(256);
+  const r = ffi().syscall3(SYS.statfs, p, buf.address, 0);
+  if (r < 0) return r;
+  return buf.view.getUint32(0, true);
+}
+
+/**
+ * Throws NotBpffsError unless `path` lies on bpffs: for pinning the parent directory is checked
+ * (the pin does not exist yet), for getting the path itself.
+ */
+export function checkBpffs(op: string, path: string, forPin: boolean): void {
+  let where = forPin ? dirname(resolve(path)) : path;
+  let t = statfsType(where);
+  // a missing pin is the kernel's ENOENT to report, as long as its directory is on bpffs
+  if (t === -ERRNO.ENOENT && !forPin) t = statfsType((where = dirname(resolve(path))));
+  if (t < 0) throw new NotBpffsError(op, path, `${where}: ${errnoName(-t)}`);
+  if (t >>> 0 !== BPF_FS_MAGIC) throw new NotBpffsError(op, path, `filesystem type 0x${(t >>> 0).toString(16)}`);
+}
+
+/** OBJ_PIN: pin the object behind `fd` at `path` (on bpffs; bpffs names cannot contain '.'). */
+export function objPin(fd: number, path: string): void {
+  checkBpffs('OBJ_PIN', path, true);
+  const s = scratch();
+  const attr = s.alloc(OBJ_ATTR.size);
+  writeStruct(attr.view, 0, OBJ_ATTR, { pathname: s.put(path), bpf_fd: fd });
+  bpfCall(BPF_CMD.OBJ_PIN, attr.address, OBJ_ATTR.size, path);
+}
+
+/** OBJ_GET: open the pinned object at `path`. fileFlags: BPF_F_RDONLY / BPF_F_WRONLY. */
+export function objGet(path: string, fileFlags = 0): Fd {
+  checkBpffs('OBJ_GET', path, false);
+  const s = scratch();
+  const attr = s.alloc(OBJ_ATTR.size);
+  writeStruct(attr.view, 0, OBJ_ATTR, { pathname: s.put(path), file_flags: fileFlags });
+  return new Fd(bpfCall(BPF_CMD.OBJ_GET, attr.address, OBJ_ATTR.size, path), `pinned object ${path}`);
+}
+
+/** OBJ_GET_INFO_BY_FD into `layout`; `prepare` may set pointer fields (e.g. map_ids) in the zeroed info first. */
+function infoByFd<F extends string>(fd: number, layout: Layout<F>, prepare?: (v: DataView, s: ReturnType<typeof scratch>) => void) {
+  const s = scratch();
+  const attr = s.alloc(OBJ_INFO_ATTR.size);
+  const info = s.alloc(layout.size);
+  prepare?.(info.view, s);
+  writeStruct(attr.view, 0, OBJ_INFO_ATTR, { bpf_fd: fd, info_len: layout.size, info: info.address });
+  bpfCall(BPF_CMD.OBJ_GET_INFO_BY_FD, attr.address, OBJ_INFO_ATTR.size);
+  return { fields: readStruct(info.view, 0, layout), view: info.view, s };
+}
+
+export interface ProgInfo {
+  type: number; id: number; tag: string; name: string; jitedProgLen: number; xlatedProgLen: number;
+  loadTime: bigint; createdByUid: number; mapIds: number[]; ifindex: number; gplCompatible: boolean;
+  btfId: number; runTimeNs: bigint; runCnt: bigint; recursionMisses: bigint; verifiedInsns: number;
+  attachBtfObjId: number; attachBtfId: number; netnsDev: bigint; netnsIno: bigint;
+}
+
+export function progInfo(fd: number): ProgInfo {
+  const MAX_MAPS = 64;
+  let ids: { address: number; view: DataView } | undefined;
+  const { fields: f, view } = infoByFd(fd, PROG_INFO, (v, s) => {
+    ids = s.alloc(MAX_MAPS * 4);
+    v.setUint32(PROG_INFO.off.nr_map_ids, MAX_MAPS, true);
+    v.setBigUint64(PROG_INFO.off.map_ids, BigInt(ids.address), true);
+  });
+  const n = Math.min(f.nr_map_ids as number, MAX_MAPS);
+  // the tag is 8 raw bytes (not text): shown as hex like bpftool
+  let tag = '';
+  for (let i = 0; i < 8; i++) tag += view.getUint8(PROG_INFO.off.tag + i).toString(16).padStart(2, '0');
+  return {
+    type: f.type as number, id: f.id as number, name: f.name as string,
+    tag, jitedProgLen: f.jited_prog_len as number, xlatedProgLen: f.xlated_prog_len as number,
+    loadTime: f.load_time as bigint, createdByUid: f.created_by_uid as number,
+    mapIds: Array.from({ length: n }, (_, i) => ids!.view.getUint32(i * 4, true)),
+    ifindex: f.ifindex as number, gplCompatible: ((f.gpl_compatible as number) & 1) === 1,
+    btfId: f.btf_id as number, runTimeNs: f.run_time_ns as bigint, runCnt: f.run_cnt as bigint,
+    recursionMisses: f.recursion_misses as bigint, verifiedInsns: f.verified_insns as number,
+    attachBtfObjId: f.attach_btf_obj_id as number, attachBtfId: f.attach_btf_id as number,
+    netnsDev: f.netns_dev as bigint, netnsIno: f.netns_ino as bigint,
+  };
+}
+
+export interface MapInfo {
+  type: number; id: number; keySize: number; valueSize: number; maxEntries: number; mapFlags: number;
+  name: string; ifindex: number; btfId: number; btfKeyTypeId: number; btfValueTypeId: number;
+  btfVmlinuxValueTypeId: number; mapExtra: bigint;
+}
+
+export function mapInfo(fd: number): MapInfo {
+  const { fields: f } = infoByFd(fd, MAP_INFO);
+  return {
+    type: f.type as number, id: f.id as number, keySize: f.key_size as number, valueSize: f.value_size as number,
+    maxEntries: f.max_entries as number, mapFlags: f.map_flags as number, name: f.name as string,
+    ifindex: f.ifindex as number, btfId: f.btf_id as number, btfKeyTypeId: f.btf_key_type_id as number,
+    btfValueTypeId: f.btf_value_type_id as number, btfVmlinuxValueTypeId: f.btf_vmlinux_value_type_id as number,
+    mapExtra: f.map_extra as bigint,
+  };
+}
+
+export interface BtfInfo { id: number; btfSize: number; name: string; kernelBtf: boolean }
+
+export function btfInfo(fd: number): BtfInfo {
+  const NAME_MAX = 256;
+  let name: { address: number; bytes: Uint8Array } | undefined;
+  const { fields: f } = infoByFd(fd, BTF_INFO, (v, s) => {
+    name = s.alloc(NAME_MAX);
+    v.setBigUint64(BTF_INFO.off.name, BigInt(name.address), true);
+    v.setUint32(BTF_INFO.off.name_len, NAME_MAX, true);
+  });
+  const nb = name!.bytes;
+  const nul = nb.indexOf(0);
+  return {
+    id: f.id as number, btfSize: f.btf_size as number, kernelBtf: (f.kernel_btf as number) !== 0,
+    name: new TextDecoder().decode(nb.subarray(0, nul < 0 ? nb.length : nul)),
+  };
+}
+
+/** The BTF blob of a loaded BTF object (for dumping a map's or program's types). */
+export function btfData(fd: number): Uint8Array {
+  const size = btfInfo(fd).btfSize;
+  let data: { address: number; bytes: Uint8Array } | undefined;
+  infoByFd(fd, BTF_INFO, (v, s) => {
+    data = s.alloc(size);
+    v.setBigUint64(BTF_INFO.off.btf, BigInt(data.address), true);
+    v.setUint32(BTF_INFO.off.btf_size, size, true);
+  });
+  return data!.bytes.slice();
+}
+
+export interface LinkInfo {
+  type: number; id: number; progId: number;
+  /** the kind-specific fields present for this link type (ifindex, attachType, cgroupId, …) */
+  ifindex?: number; attachType?: number; cgroupId?: bigint; netnsIno?: number; targetObjId?: number; targetBtfId?: number;
+}
+
+export function linkInfo(fd: number): LinkInfo {
+  const { fields: f } = infoByFd(fd, LINK_INFO);
+  const base: LinkInfo = { type: f.type as number, id: f.id as number, progId: f.prog_id as number };
+  switch (base.type) {
+    case 3: return { ...base, cgroupId: f.cgroup_id as bigint, attachType: f.cgroup_attach_type as number }; // CGROUP
+    case 5: return { ...base, netnsIno: f.netns_ino as number, attachType: f.netns_attach_type as number }; // NETNS
+    case 6: return { ...base, ifindex: f.xdp_ifindex as number }; // XDP
+    case 11: case 13: return { ...base, ifindex: f.tcx_ifindex as number, attachType: f.tcx_attach_type as number }; // TCX, NETKIT
+    case 2: return { ...base, attachType: f.tracing_attach_type as number, targetObjId: f.tracing_target_obj_id as number, targetBtfId: f.tracing_target_btf_id as number };
+    default: return base;
+  }
+}
+
+type IdKind = 'prog' | 'map' | 'btf' | 'link';
+const NEXT_ID = { prog: BPF_CMD.PROG_GET_NEXT_ID, map: BPF_CMD.MAP_GET_NEXT_ID, btf: BPF_CMD.BTF_GET_NEXT_ID, link: BPF_CMD.LINK_GET_NEXT_ID } as const;
+const FD_BY_ID = { prog: BPF_CMD.PROG_GET_FD_BY_ID, map: BPF_CMD.MAP_GET_FD_BY_ID, btf: BPF_CMD.BTF_GET_FD_BY_ID, link: BPF_CMD.LINK_GET_FD_BY_ID } as const;
+
+/** The next id of a `kind` object after `startId` (0: the first); undefined at the end. */
+export function getNextId(kind: IdKind, startId: number): number | undefined {
+  const s = scratch();
+  const attr = s.alloc(GET_ID_ATTR.size);
+  attr.view.setUint32(GET_ID_ATTR.off.start_id, startId, true);
+  const r = sysBpf(NEXT_ID[kind], attr.address, GET_ID_ATTR.size);
+  if (r === -ERRNO.ENOENT) return undefined;
+  if (r < 0) throw bpfError(NEXT_ID[kind], -r);
+  return attr.view.getUint32(GET_ID_ATTR.off.next_id, true);
+}
+
+/** Every id of a kind, in order. */
+export function allIds(kind: IdKind): number[] {
+  const out: number[] = [];
+  for (let id = getNextId(kind, 0); id !== undefined; id = getNextId(kind, id)) out.push(id);
+  return out;
+}
+
+/** An fd for the object with this id; a BpfError with ENOENT if it is gone. openFlags for maps: BPF_F_RDONLY… */
+export function getFdById(kind: IdKind, id: number, openFlags = 0): Fd {
+  const s = scratch();
+  const attr = s.alloc(GET_ID_ATTR.size);
+  writeStruct(attr.view, 0, GET_ID_ATTR, { id, open_flags: openFlags });
+  return new Fd(bpfCall(FD_BY_ID[kind], attr.address, GET_ID_ATTR.size, `${kind} id ${id}`), `${kind} ${id}`);
+}

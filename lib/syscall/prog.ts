@@ -1,0 +1,250 @@
+// Program commands of bpf(): load (with the verifier log), test run, attach/detach/query
+// (the legacy cgroup/sockmap/flow-dissector and mprog TCX API), stats, bind map.
+import { bpfCall, bpfError, sysBpf } from './bpf.js';
+import { ENABLE_STATS_ATTR, PROG_ATTACH_ATTR, PROG_BIND_MAP_ATTR, PROG_LOAD_ATTR, PROG_QUERY_ATTR, PROG_TEST_RUN_ATTR } from './attr.js';
+import { writeStruct } from './layout.js';
+import { scratch } from './memory.js';
+import { Fd } from './fd.js';
+import { BPF_CMD } from './types.js';
+import { ERRNO } from './errno.js';
+import { VerifierError } from './errors.js';
+
+export interface ProgLoadAttr {
+  progType: number;
+  /** instructions, 8 bytes each, in the target's byte order */
+  insns: Uint8Array;
+  license: string;
+  name?: string;
+  expectedAttachType?: number;
+  attachBtfId?: number;
+  attachBtfObjFd?: number;
+  attachProgFd?: number;
+  progBtfFd?: number;
+  funcInfo?: Uint8Array;
+  funcInfoRecSize?: number;
+  lineInfo?: Uint8Array;
+  lineInfoRecSize?: number;
+  /** fds the instructions refer to by index (BPF_PSEUDO_MAP_IDX…) */
+  fdArray?: readonly number[];
+  kernVersion?: number;
+  progFlags?: number;
+  progIfindex?: number;
+  progTokenFd?: number;
+  /** 0: no log unless the load fails (then it is retried once with level 1 for the error); 1, 2, 4 as the kernel */
+  logLevel?: number;
+  /** log buffer size; default 4 MiB on failure retries, 1 MiB otherwise */
+  logSize?: number;
+}
+
+export interface ProgLoadResult {
+  fd: Fd;
+  /** the verifier log when a log level was asked for ('' otherwise) */
+  log: string;
+  /** the size the full log needs (kernel >= 6.4; 0 before) */
+  logTrueSize: number;
+}
+
+const LOG_DEFAULT = 1 << 20;
+const LOG_ON_FAILURE = 4 << 20;
+
+/** PROG_LOAD. A rejection throws VerifierError with the log (re-running with level 1 if none was asked). */
+export function progLoad(a: ProgLoadAttr): ProgLoadResult {
+  if (a.insns.length === 0 || a.insns.length % 8 !== 0) {
+    throw bpfError('PROG_LOAD', ERRNO.EINVAL, `instructions must be a non-empty multiple of 8 bytes (got ${a.insns.length})`);
+  }
+  const first = attemptLoad(a, a.logLevel ?? 0, a.logSize ?? LOG_DEFAULT);
+  if (first.r >= 0) return { fd: new Fd(first.r, `program ${a.name ?? ''}`.trim()), log: first.log, logTrueSize: first.trueSize };
+  const code = -first.r;
+  const what = a.name ? `program ${a.name}` : undefined;
+  if (code !== ERRNO.EINVAL && code !== ERRNO.EACCES && code !== ERRNO.ENOSPC && code !== ERRNO.E2BIG && code !== ERRNO.EFAULT) {
+    throw bpfError('PROG_LOAD', code, what);
+  }
+  let log = first.log;
+  let truncated = code === ERRNO.ENOSPC;
+  if (!a.logLevel) {
+    // the first attempt ran without a log: run it again with one so the error says why
+    const again = attemptLoad(a, 1, LOG_ON_FAILURE);
+    if (again.r >= 0) {
+      // loaded with a log after failing without: keep the program (the failure was transient)
+      return { fd: new Fd(again.r, `program ${a.name ?? ''}`.trim()), log: '', logTrueSize: again.trueSize };
+    }
+    log = again.log;
+    truncated = again.r === -ERRNO.ENOSPC;
+  }
+  throw new VerifierError('PROG_LOAD', code, log, truncated, what);
+}
+
+function attemptLoad(a: ProgLoadAttr, logLevel: number, logSize: number): { r: number; log: string; trueSize: number } {
+  const s = scratch();
+  const attr = s.alloc(PROG_LOAD_ATTR.size);
+  const log = logLevel > 0 ? s.alloc(logSize) : undefined;
+  let fdArray = 0;
+  if (a.fdArray && a.fdArray.length > 0) {
+    const fa = s.alloc(a.fdArray.length * 4);
+    a.fdArray.forEach((fd, i) => fa.view.setInt32(i * 4, fd, true));
+    fdArray = fa.address;
+  }
+  writeStruct(attr.view, 0, PROG_LOAD_ATTR, {
+    prog_type: a.progType, insn_cnt: a.insns.length / 8, insns: s.put(a.insns), license: s.put(a.license),
+    log_level: logLevel, log_size: log ? logSize : 0, log_buf: log?.address ?? 0,
+    kern_version: a.kernVersion, prog_flags: a.progFlags, prog_name: a.name, prog_ifindex: a.progIfindex,
+    expected_attach_type: a.expectedAttachType, prog_btf_fd: a.progBtfFd,
+    func_info_rec_size: a.funcInfo ? a.funcInfoRecSize : undefined,
+    func_info: a.funcInfo ? s.put(a.funcInfo) : undefined,
+    func_info_cnt: a.funcInfo && a.funcInfoRecSize ? a.funcInfo.length / a.funcInfoRecSize : undefined,
+    line_info_rec_size: a.lineInfo ? a.lineInfoRecSize : undefined,
+    line_info: a.lineInfo ? s.put(a.lineInfo) : undefined,
+    line_info_cnt: a.lineInfo && a.lineInfoRecSize ? a.lineInfo.length / a.lineInfoRecSize : undefined,
+    attach_btf_id: a.attachBtfId,
+    // one u32 slot: a BTF object fd (kernel module BTF) or a target program fd (freplace/fentry on BPF)
+    attach_prog_fd: a.attachProgFd ?? a.attachBtfObjFd,
+    fd_array: fdArray || undefined,
+    prog_token_fd: a.progTokenFd,
+  });
+  const r = sysBpf(BPF_CMD.PROG_LOAD, attr.address, PROG_LOAD_ATTR.size);
+  const trueSize = attr.view.getUint32(PROG_LOAD_ATTR.off.log_true_size, true);
+  return { r, log: log ? cText(log.bytes) : '', trueSize };
+}
+
+function cText(b: Uint8Array): string {
+  const nul = b.indexOf(0);
+  return new TextDecoder().decode(b.subarray(0, nul < 0 ? b.length : nul));
+}
+
+export interface TestRunOptions {
+  data?: Uint8Array;
+  /** room for the output packet; default data.length + 256 when data is given */
+  dataSizeOut?: number;
+  ctx?: Uint8Array;
+  ctxSizeOut?: number;
+  repeat?: number;
+  flags?: number;
+  cpu?: number;
+  batchSize?: number;
+}
+
+export interface TestRunResult {
+  retval: number;
+  /** average ns per run as measured by the kernel */
+  duration: number;
+  data: Uint8Array;
+  ctx: Uint8Array;
+}
+
+/** PROG_TEST_RUN (BPF_PROG_RUN). */
+export function progTestRun(progFd: number, o: TestRunOptions = {}): TestRunResult {
+  const s = scratch();
+  const attr = s.alloc(PROG_TEST_RUN_ATTR.size);
+  const outSize = o.dataSizeOut ?? (o.data ? o.data.length + 256 : 0);
+  const dataOut = outSize > 0 ? s.alloc(outSize) : undefined;
+  const ctxOut = o.ctxSizeOut ? s.alloc(o.ctxSizeOut) : undefined;
+  writeStruct(attr.view, 0, PROG_TEST_RUN_ATTR, {
+    prog_fd: progFd, data_size_in: o.data?.length, data_in: o.data ? s.put(o.data) : undefined,
+    data_size_out: dataOut ? outSize : undefined, data_out: dataOut?.address,
+    repeat: o.repeat, ctx_size_in: o.ctx?.length, ctx_in: o.ctx ? s.put(o.ctx) : undefined,
+    ctx_size_out: ctxOut ? o.ctxSizeOut : undefined, ctx_out: ctxOut?.address,
+    flags: o.flags, cpu: o.cpu, batch_size: o.batchSize,
+  });
+  bpfCall(BPF_CMD.PROG_TEST_RUN, attr.address, PROG_TEST_RUN_ATTR.size);
+  const v = attr.view;
+  const dataLen = v.getUint32(PROG_TEST_RUN_ATTR.off.data_size_out, true);
+  const ctxLen = v.getUint32(PROG_TEST_RUN_ATTR.off.ctx_size_out, true);
+  return {
+    retval: v.getUint32(PROG_TEST_RUN_ATTR.off.retval, true),
+    duration: v.getUint32(PROG_TEST_RUN_ATTR.off.duration, true),
+    data: dataOut ? dataOut.bytes.slice(0, Math.min(dataLen, outSize)) : new Uint8Array(0),
+    ctx: ctxOut ? ctxOut.bytes.slice(0, Math.min(ctxLen, o.ctxSizeOut!)) : new Uint8Array(0),
+  };
+}
+
+export interface ProgAttachAttr {
+  /** cgroup/netns/sockmap fd, or an ifindex for TCX (set `ifindex`) */
+  targetFd?: number;
+  targetIfindex?: number;
+  progFd: number;
+  attachType: number;
+  attachFlags?: number;
+  replaceFd?: number;
+  /** mprog anchors (TCX): with BPF_F_BEFORE/AFTER, an fd or (with BPF_F_ID) an id */
+  relativeFd?: number;
+  relativeId?: number;
+  expectedRevision?: bigint | number;
+}
+
+function attachAttr(cmd: number, a: ProgAttachAttr): void {
+  const s = scratch();
+  const attr = s.alloc(PROG_ATTACH_ATTR.size);
+  writeStruct(attr.view, 0, PROG_ATTACH_ATTR, {
+    target_fd: a.targetFd ?? a.targetIfindex, attach_bpf_fd: a.progFd, attach_type: a.attachType,
+    attach_flags: a.attachFlags, replace_bpf_fd: a.replaceFd, relative_fd: a.relativeFd ?? a.relativeId,
+    expected_revision: a.expectedRevision,
+  });
+  bpfCall(cmd, attr.address, PROG_ATTACH_ATTR.size);
+}
+
+export function progAttach(a: ProgAttachAttr): void {
+  attachAttr(BPF_CMD.PROG_ATTACH, a);
+}
+
+/** progFd may be 0 for attach types that detach whatever is there (legacy single-program hooks). */
+export function progDetach(a: ProgAttachAttr): void {
+  attachAttr(BPF_CMD.PROG_DETACH, a);
+}
+
+export interface ProgQueryResult {
+  attachFlags: number;
+  progIds: number[];
+  progAttachFlags: number[];
+  linkIds: number[];
+  linkAttachFlags: number[];
+  revision: bigint;
+}
+
+/** PROG_QUERY: what is attached at a hook (cgroup fd, or ifindex for TCX). */
+export function progQuery(o: { targetFd?: number; targetIfindex?: number; attachType: number; queryFlags?: number; max?: number }): ProgQueryResult {
+  const max = o.max ?? 64;
+  const s = scratch();
+  const attr = s.alloc(PROG_QUERY_ATTR.size);
+  const ids = s.alloc(max * 4);
+  const flags = s.alloc(max * 4);
+  const links = s.alloc(max * 4);
+  const linkFlags = s.alloc(max * 4);
+  writeStruct(attr.view, 0, PROG_QUERY_ATTR, {
+    target_fd: o.targetFd ?? o.targetIfindex, attach_type: o.attachType, query_flags: o.queryFlags,
+    prog_ids: ids.address, prog_cnt: max, prog_attach_flags: flags.address,
+    link_ids: links.address, link_attach_flags: linkFlags.address,
+  });
+  let r = sysBpf(BPF_CMD.PROG_QUERY, attr.address, PROG_QUERY_ATTR.size);
+  if (r === -ERRNO.EINVAL) {
+    // kernels before 6.6 know no link_ids / prog_attach_flags: ask again with the short form
+    attr.view.setBigUint64(PROG_QUERY_ATTR.off.prog_attach_flags, 0n, true);
+    attr.view.setBigUint64(PROG_QUERY_ATTR.off.link_ids, 0n, true);
+    attr.view.setBigUint64(PROG_QUERY_ATTR.off.link_attach_flags, 0n, true);
+    attr.view.setUint32(PROG_QUERY_ATTR.off.prog_cnt, max, true);
+    r = sysBpf(BPF_CMD.PROG_QUERY, attr.address, PROG_QUERY_ATTR.off.prog_attach_flags);
+  }
+  if (r < 0) throw bpfError(BPF_CMD.PROG_QUERY, -r);
+  const n = Math.min(attr.view.getUint32(PROG_QUERY_ATTR.off.prog_cnt, true), max);
+  const u32s = (b: { view: DataView }) => Array.from({ length: n }, (_, i) => b.view.getUint32(i * 4, true));
+  return {
+    attachFlags: attr.view.getUint32(PROG_QUERY_ATTR.off.attach_flags, true),
+    progIds: u32s(ids), progAttachFlags: u32s(flags), linkIds: u32s(links), linkAttachFlags: u32s(linkFlags),
+    revision: attr.view.getBigUint64(PROG_QUERY_ATTR.off.revision, true),
+  };
+}
+
+/** ENABLE_STATS: run-time statistics stay on while the returned fd is open. */
+export function enableStats(type = 0): Fd {
+  const s = scratch();
+  const attr = s.alloc(ENABLE_STATS_ATTR.size);
+  attr.view.setUint32(ENABLE_STATS_ATTR.off.type, type, true);
+  return new Fd(bpfCall(BPF_CMD.ENABLE_STATS, attr.address, ENABLE_STATS_ATTR.size), 'stats');
+}
+
+/** PROG_BIND_MAP: keep a map alive with a program that does not reference it in code (.rodata metadata). */
+export function progBindMap(progFd: number, mapFd: number, flags = 0): void {
+  const s = scratch();
+  const attr = s.alloc(PROG_BIND_MAP_ATTR.size);
+  writeStruct(attr.view, 0, PROG_BIND_MAP_ATTR, { prog_fd: progFd, map_fd: mapFd, flags });
+  bpfCall(BPF_CMD.PROG_BIND_MAP, attr.address, PROG_BIND_MAP_ATTR.size);
+}
