@@ -1,2 +1,8 @@
 // tsbpf public API.
-export {};
+
+export { BpfMap, type Codec, type UpdateFlag, type BpfMapCreateOptions, type MapDescription, type MapInfoResult, type BatchChunk, possibleCpus } from './map/index.js';
+export {
+  BpfError, KeyNotFoundError, KeyExistsError, BpfPermissionError, VerifierError, ClosedError, BpfArgumentError, NotBpffsError,
+} from './syscall/errors.js';
+export { Fd } from './syscall/fd.js';
+export { BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_ATTACH_TYPE, BPF_LINK_TYPE, BPF_MAP_FLAG, BPF_ATTACH_FLAG, BPF_PROG_FLAG } from './syscall/types.js';

@@ -1,0 +1,451 @@
+// BpfMap: a live BPF map owning its fd. Single-element operations run on a per-map block of native
+// memory (two element attrs, key, value and next-key areas) whose pointers are written once, so a
+// lookup is: copy the key in, one syscall, copy the value out. Keys and values are raw bytes unless
+// the map was given codecs (lib/codec wraps BTF types that way); raw Uint8Array always works.
+import { ffi } from '../syscall/backend.js';
+import { SYS } from '../syscall/numbers.js';
+import { Fd } from '../syscall/fd.js';
+import { NativeBuffer } from '../syscall/memory.js';
+import { MAP_ELEM_ATTR } from '../syscall/attr.js';
+import { BPF_CMD, BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, mapTypeNumber } from '../syscall/types.js';
+import { ERRNO } from '../syscall/errno.js';
+import { bpfError } from '../syscall/bpf.js';
+import { BpfArgumentError, ClosedError } from '../syscall/errors.js';
+import { mapCreate, mapDeleteBatch, mapFreeze, mapUpdateBatch } from '../syscall/map.js';
+import { mapInfo, objGet, objPin, getFdById, type MapInfo } from '../syscall/obj.js';
+import { isPerCpu, possibleCpus } from './cpus.js';
+import { batchLookup, iterateEntries, type BatchChunk } from './iterate.js';
+
+/** Turns JS values into key/value bytes and back (BTF codecs implement this). */
+export interface Codec<T> {
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+export type UpdateFlag = 'any' | 'noexist' | 'exist';
+
+export interface BpfMapCreateOptions {
+  /** 'hash', 'array', 'percpu_hash', 'lru_hash', 'ringbuf', 'prog_array', 'array_of_maps', … or the number */
+  type: string | number;
+  keySize?: number;
+  valueSize?: number;
+  maxEntries: number;
+  /** map_flags (BPF_MAP_FLAG.*) */
+  flags?: number;
+  name?: string;
+  /** for array_of_maps / hash_of_maps: a map of the inner shape */
+  innerMap?: BpfMap<unknown, unknown> | Fd;
+  btfFd?: number;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
+  btfVmlinuxValueTypeId?: number;
+  mapExtra?: bigint | number;
+  numaNode?: number;
+  ifindex?: number;
+}
+
+/** The shape of a map as created (what info() reports, without a syscall). */
+export interface MapDescription {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  name: string;
+}
+
+export interface MapInfoResult extends MapInfo {
+  typeName: string;
+}
+
+const FLAG = { any: BPF_UPDATE.ANY, noexist: BPF_UPDATE.NOEXIST, exist: BPF_UPDATE.EXIST } as const;
+const align8 = (n: number) => (n + 7) & ~7;
+const NR_BPF = SYS.bpf;
+const ATTR = MAP_ELEM_ATTR.size;
+// types whose values are fds on update (and ids on lookup)
+const FD_VALUED = new Set<number>([
+  BPF_MAP_TYPE.PROG_ARRAY, BPF_MAP_TYPE.ARRAY_OF_MAPS, BPF_MAP_TYPE.HASH_OF_MAPS, BPF_MAP_TYPE.PERF_EVENT_ARRAY,
+  BPF_MAP_TYPE.CGROUP_ARRAY, BPF_MAP_TYPE.SOCKMAP, BPF_MAP_TYPE.SOCKHASH, BPF_MAP_TYPE.DEVMAP,
+  BPF_MAP_TYPE.DEVMAP_HASH, BPF_MAP_TYPE.XSKMAP, BPF_MAP_TYPE.CPUMAP,
+]);
+
+// blocks of the native memory of maps dropped without close()
+const forgotten = new FinalizationRegistry<NativeBuffer>((mem) => mem.free());
+
+export class BpfMap<K = Uint8Array, V = Uint8Array> {
+  readonly fd: Fd;
+  readonly type: number;
+  readonly typeName: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  readonly name: string;
+  /** per-CPU maps: one value per possible CPU */
+  readonly perCpu: boolean;
+  readonly cpus: number;
+  /** bytes the kernel reads/writes for one value (valueSize, or round8(valueSize) × CPUs) */
+  readonly valueBytes: number;
+  keyCodec: Codec<K> | undefined;
+  valueCodec: Codec<V> | undefined;
+
+  #fdNum: number;
+  #mem: NativeBuffer;
+  #attr: number; // element attr: key → value
+  #nextAttr: number; // GET_NEXT_KEY attr: key → next key
+  #key: Uint8Array;
+  #value: Uint8Array;
+  #next: Uint8Array;
+  #attrView: DataView;
+
+  /** Wrap an fd the caller hands over (the loader does this); `desc` must describe the map. */
+  constructor(fd: Fd, desc: MapDescription, codecs: { key?: Codec<K>; value?: Codec<V> } = {}) {
+    this.fd = fd;
+    this.#fdNum = fd.value;
+    this.type = desc.type;
+    this.typeName = mapTypeName(desc.type);
+    this.keySize = desc.keySize;
+    this.valueSize = desc.valueSize;
+    this.maxEntries = desc.maxEntries;
+    this.flags = desc.flags;
+    this.name = desc.name;
+    this.perCpu = isPerCpu(desc.type);
+    this.cpus = this.perCpu ? possibleCpus() : 1;
+    this.valueBytes = this.perCpu ? align8(desc.valueSize) * this.cpus : desc.valueSize;
+    this.keyCodec = codecs.key;
+    this.valueCodec = codecs.value;
+
+    const keyOff = 2 * ATTR;
+    const valOff = keyOff + align8(Math.max(this.keySize, 1));
+    const nextOff = valOff + align8(Math.max(this.valueBytes, 1));
+    const mem = new NativeBuffer(nextOff + align8(Math.max(this.keySize, 1)));
+    this.#mem = mem;
+    forgotten.register(this, mem, this);
+    this.#attr = mem.address;
+    this.#nextAttr = mem.address + ATTR;
+    this.#key = mem.bytes.subarray(keyOff, keyOff + this.keySize);
+    this.#value = mem.bytes.subarray(valOff, valOff + this.valueBytes);
+    this.#next = mem.bytes.subarray(nextOff, nextOff + this.keySize);
+    this.#attrView = mem.view;
+    const v = mem.view;
+    for (const [base, out] of [[0, valOff], [ATTR, nextOff]] as const) {
+      v.setUint32(base + MAP_ELEM_ATTR.off.map_fd, this.#fdNum, true);
+      v.setBigUint64(base + MAP_ELEM_ATTR.off.key, BigInt(mem.address + keyOff), true);
+      v.setBigUint64(base + MAP_ELEM_ATTR.off.value, BigInt(mem.address + out), true);
+    }
+  }
+
+  /** MAP_CREATE. Unknown types and impossible sizes fail here, before the syscall. */
+  static create(o: BpfMapCreateOptions): BpfMap {
+    const type = typeof o.type === 'number' ? o.type : mapTypeNumber(o.type);
+    if (type === undefined || !Number.isInteger(type) || type <= 0) {
+      throw new BpfArgumentError('BpfMap.create', `unknown map type ${JSON.stringify(o.type)} (known: ${Object.keys(BPF_MAP_TYPE).filter((k) => k !== 'UNSPEC' && !k.endsWith('DEPRECATED')).map((k) => k.toLowerCase()).join(', ')})`);
+    }
+    const keySize = o.keySize ?? 0;
+    const valueSize = o.valueSize ?? 0;
+    for (const [what, n] of [['keySize', keySize], ['valueSize', valueSize], ['maxEntries', o.maxEntries]] as const) {
+      if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new BpfArgumentError('BpfMap.create', `${what} must be a u32, got ${n}`);
+    }
+    if (o.name !== undefined && !/^[A-Za-z0-9_.]{0,15}$/.test(o.name)) {
+      throw new BpfArgumentError('BpfMap.create', `map name ${JSON.stringify(o.name)}: at most 15 characters of [A-Za-z0-9_.]`);
+    }
+    const inner = o.innerMap instanceof BpfMap ? o.innerMap.fd : o.innerMap;
+    const fd = mapCreate({
+      mapType: type, keySize, valueSize, maxEntries: o.maxEntries, mapFlags: o.flags, mapName: o.name,
+      innerMapFd: inner?.value, btfFd: o.btfFd, btfKeyTypeId: o.btfKeyTypeId, btfValueTypeId: o.btfValueTypeId,
+      btfVmlinuxValueTypeId: o.btfVmlinuxValueTypeId, mapExtra: o.mapExtra, numaNode: o.numaNode, mapIfindex: o.ifindex,
+    });
+    try {
+      return new BpfMap(fd, { type, keySize, valueSize, maxEntries: o.maxEntries, flags: o.flags ?? 0, name: o.name ?? '' });
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+  }
+
+  /** Take ownership of an fd of an existing map; its shape comes from OBJ_GET_INFO_BY_FD. */
+  static fromFd(fd: Fd): BpfMap {
+    try {
+      const i = mapInfo(fd.value);
+      return new BpfMap(fd, { type: i.type, keySize: i.keySize, valueSize: i.valueSize, maxEntries: i.maxEntries, flags: i.mapFlags, name: i.name });
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+  }
+
+  /** Open a pinned map (the path must be on bpffs). */
+  static fromPin(path: string, o: { readOnly?: boolean; writeOnly?: boolean } = {}): BpfMap {
+    return BpfMap.fromFd(objGet(path, (o.readOnly ? 1 << 3 : 0) | (o.writeOnly ? 1 << 4 : 0)));
+  }
+
+  static fromId(id: number): BpfMap {
+    return BpfMap.fromFd(getFdById('map', id));
+  }
+
+  /** Attach codecs (the BTF layer does this); returns this map, typed by them. */
+  withCodecs<K2 = K, V2 = V>(codecs: { key?: Codec<K2>; value?: Codec<V2> }): BpfMap<K2, V2> {
+    const self = this as unknown as BpfMap<K2, V2>;
+    if (codecs.key) self.keyCodec = codecs.key;
+    if (codecs.value) self.valueCodec = codecs.value;
+    return self;
+  }
+
+  get closed(): boolean {
+    return this.#fdNum < 0;
+  }
+
+  /** The value at `key`, or undefined when absent. Per-CPU maps give an array with one value per CPU. */
+  lookup(key: K | Uint8Array | number | bigint, flags = 0): V | undefined {
+    const raw = this.lookupBytes(key, flags);
+    return raw === undefined ? undefined : this.decodeValue(raw);
+  }
+
+  /** lookup() without decoding: a copy of the raw value bytes (valueBytes long). */
+  lookupBytes(key: K | Uint8Array | number | bigint, flags = 0): Uint8Array | undefined {
+    this.#putKey(key, 'MAP_LOOKUP_ELEM');
+    if (flags !== 0) this.#setFlags(flags);
+    const r = ffi().syscall3(NR_BPF, BPF_CMD.MAP_LOOKUP_ELEM, this.#attr, ATTR);
+    if (flags !== 0) this.#setFlags(0);
+    if (r < 0) {
+      if (r === -ERRNO.ENOENT) return undefined;
+      throw bpfError(BPF_CMD.MAP_LOOKUP_ELEM, -r, this.#where());
+    }
+    return this.#value.slice();
+  }
+
+  /** Write `value` at `key`. 'noexist' throws KeyExistsError for a present key; 'exist' needs one. */
+  update(key: K | Uint8Array | number | bigint, value: V | Uint8Array | readonly (V | Uint8Array)[] | BpfMap<unknown, unknown> | Fd, flag: UpdateFlag | number = 'any'): void {
+    this.#putKey(key, 'MAP_UPDATE_ELEM');
+    this.#putValue(value, 'MAP_UPDATE_ELEM');
+    const f = typeof flag === 'number' ? flag : FLAG[flag];
+    if (f === undefined) throw new BpfArgumentError('MAP_UPDATE_ELEM', `update flag ${JSON.stringify(flag)} is not 'any', 'noexist' or 'exist'`);
+    if (f !== 0) this.#setFlags(f);
+    const r = ffi().syscall3(NR_BPF, BPF_CMD.MAP_UPDATE_ELEM, this.#attr, ATTR);
+    if (f !== 0) this.#setFlags(0);
+    if (r < 0) throw bpfError(BPF_CMD.MAP_UPDATE_ELEM, -r, this.#where());
+  }
+
+  /** Remove `key`; false when it was not there. */
+  delete(key: K | Uint8Array | number | bigint): boolean {
+    this.#putKey(key, 'MAP_DELETE_ELEM');
+    // the kernel wants value and flags zero for a delete: pass only map_fd and key (it zero-fills the rest)
+    const r = ffi().syscall3(NR_BPF, BPF_CMD.MAP_DELETE_ELEM, this.#attr, MAP_ELEM_ATTR.off.value);
+    if (r === -ERRNO.ENOENT) return false;
+    if (r < 0) throw bpfError(BPF_CMD.MAP_DELETE_ELEM, -r, this.#where());
+    return true;
+  }
+
+  /** Remove and return the value at `key` (queues and stacks: pass no key); undefined when absent. */
+  lookupAndDelete(key?: K | Uint8Array | number | bigint): V | undefined {
+    const v = this.#attrView;
+    if (key === undefined) {
+      this.#check('MAP_LOOKUP_AND_DELETE_ELEM');
+      v.setBigUint64(MAP_ELEM_ATTR.off.key, 0n, true);
+    } else {
+      this.#putKey(key, 'MAP_LOOKUP_AND_DELETE_ELEM');
+    }
+    const r = ffi().syscall3(NR_BPF, BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, this.#attr, ATTR);
+    if (key === undefined) v.setBigUint64(MAP_ELEM_ATTR.off.key, BigInt(this.#mem.address + 2 * ATTR), true);
+    if (r === -ERRNO.ENOENT) return undefined;
+    if (r < 0) throw bpfError(BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, -r, this.#where());
+    return this.decodeValue(this.#value.slice());
+  }
+
+  /** The key after `key` (the first when undefined) as raw bytes; undefined at the end. */
+  nextKey(key: K | Uint8Array | number | bigint | undefined): Uint8Array | undefined {
+    this.#check('MAP_GET_NEXT_KEY');
+    const v = this.#attrView;
+    if (key === undefined) v.setBigUint64(ATTR + MAP_ELEM_ATTR.off.key, 0n, true);
+    else this.#putKey(key, 'MAP_GET_NEXT_KEY');
+    const r = ffi().syscall3(NR_BPF, BPF_CMD.MAP_GET_NEXT_KEY, this.#nextAttr, ATTR);
+    if (key === undefined) v.setBigUint64(ATTR + MAP_ELEM_ATTR.off.key, BigInt(this.#mem.address + 2 * ATTR), true);
+    if (r === -ERRNO.ENOENT) return undefined;
+    if (r < 0) throw bpfError(BPF_CMD.MAP_GET_NEXT_KEY, -r, this.#where());
+    return this.#next.slice();
+  }
+
+  /**
+   * Every [key, value]. Uses LOOKUP_BATCH where the kernel and map type have it (one syscall per
+   * chunk), GET_NEXT_KEY + lookup otherwise. Entries deleted while iterating are skipped, never fatal.
+   */
+  *entries(): IterableIterator<[K, V]> {
+    this.#check('MAP_LOOKUP_BATCH');
+    for (const [k, v] of iterateEntries(this, true)) yield [this.decodeKey(k), this.decodeValue(v!)];
+  }
+
+  *keys(): IterableIterator<K> {
+    this.#check('MAP_GET_NEXT_KEY');
+    for (const [k] of iterateEntries(this, false)) yield this.decodeKey(k);
+  }
+
+  *values(): IterableIterator<V> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries();
+  }
+
+  /**
+   * One LOOKUP_BATCH (or LOOKUP_AND_DELETE_BATCH) call: up to `count` entries after `cursor`.
+   * Keys and values are packed raw bytes (valueBytes each); `cursor` is undefined when the map is done.
+   */
+  lookupBatch(o: { cursor?: Uint8Array; count?: number; andDelete?: boolean } = {}): BatchChunk {
+    this.#check('MAP_LOOKUP_BATCH');
+    return batchLookup(this, o.cursor, o.count ?? 256, o.andDelete ?? false);
+  }
+
+  /** MAP_UPDATE_BATCH: keys and values packed back to back (count = keys.length / keySize). */
+  updateBatch(keys: Uint8Array, values: Uint8Array, flag: UpdateFlag | number = 'any'): number {
+    this.#check('MAP_UPDATE_BATCH');
+    const count = this.#batchCount(keys, 'MAP_UPDATE_BATCH');
+    if (values.length !== count * this.valueBytes) {
+      throw new BpfArgumentError('MAP_UPDATE_BATCH', `${count} keys need ${count * this.valueBytes} bytes of values, got ${values.length}${this.#where(' for ')}`);
+    }
+    return mapUpdateBatch(this.#fdNum, keys, values, count, typeof flag === 'number' ? flag : FLAG[flag]);
+  }
+
+  /** MAP_DELETE_BATCH: keys packed back to back. Returns how many were deleted. */
+  deleteBatch(keys: Uint8Array): number {
+    this.#check('MAP_DELETE_BATCH');
+    return mapDeleteBatch(this.#fdNum, keys, this.#batchCount(keys, 'MAP_DELETE_BATCH'));
+  }
+
+  /** MAP_FREEZE: no more writes from user space (programs still write). */
+  freeze(): void {
+    this.#check('MAP_FREEZE');
+    mapFreeze(this.#fdNum);
+  }
+
+  /** Pin at `path` on a bpffs mount. */
+  pin(path: string): void {
+    this.#check('OBJ_PIN');
+    objPin(this.#fdNum, path);
+  }
+
+  info(): MapInfoResult {
+    this.#check('OBJ_GET_INFO_BY_FD');
+    const i = mapInfo(this.#fdNum);
+    return { ...i, typeName: mapTypeName(i.type) };
+  }
+
+  close(): void {
+    if (this.#fdNum < 0) return;
+    this.#fdNum = -1;
+    this.fd.close();
+    forgotten.unregister(this);
+    this.#mem.free();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Raw value bytes → the value (codec-decoded; per-CPU: one per CPU). */
+  decodeValue(bytes: Uint8Array): V {
+    if (this.perCpu) {
+      const stride = align8(this.valueSize);
+      const out: unknown[] = new Array(this.cpus);
+      for (let c = 0; c < this.cpus; c++) {
+        const b = bytes.subarray(c * stride, c * stride + this.valueSize);
+        out[c] = this.valueCodec ? this.valueCodec.decode(b) : b;
+      }
+      return out as V;
+    }
+    return this.valueCodec ? this.valueCodec.decode(bytes) : bytes as V;
+  }
+
+  decodeKey(bytes: Uint8Array): K {
+    return this.keyCodec ? this.keyCodec.decode(bytes) : bytes as K;
+  }
+
+  /** A key (bytes, a codec value, or a number for 1/2/4/8-byte keys) → its bytes, checked. */
+  encodeKey(key: K | Uint8Array | number | bigint, op = 'encode key'): Uint8Array {
+    let b: Uint8Array;
+    if (key instanceof Uint8Array) b = key;
+    else if (this.keyCodec) b = this.keyCodec.encode(key as K);
+    else if (typeof key === 'number' || typeof key === 'bigint') b = intBytes(key, this.keySize, op, 'key');
+    else throw new BpfArgumentError(op, `key must be a Uint8Array (or a number for a 1/2/4/8-byte key) when the map has no key codec${this.#where(' for ')}`);
+    if (b.length !== this.keySize) throw new BpfArgumentError(op, `key is ${b.length} bytes, map${this.#where(' ')} has ${this.keySize}-byte keys`);
+    return b;
+  }
+
+  /** A value (bytes, codec value, per-CPU array, or map/program fd holder) → its bytes, checked. */
+  encodeValue(value: unknown, op = 'encode value'): Uint8Array {
+    if (this.perCpu && Array.isArray(value)) {
+      if (value.length !== this.cpus) throw new BpfArgumentError(op, `per-CPU value needs ${this.cpus} entries (possible CPUs), got ${value.length}`);
+      const stride = align8(this.valueSize);
+      const out = new Uint8Array(this.valueBytes);
+      value.forEach((v, c) => out.set(this.#single(v, op), c * stride));
+      return out;
+    }
+    if (this.perCpu && value instanceof Uint8Array && value.length === this.valueSize && this.valueBytes !== this.valueSize) {
+      throw new BpfArgumentError(op, `per-CPU map${this.#where(' ')}: give an array of ${this.cpus} values or ${this.valueBytes} bytes (8-byte aligned slots)`);
+    }
+    const b = this.perCpu && value instanceof Uint8Array ? value : this.#single(value, op);
+    if (b.length !== this.valueBytes) throw new BpfArgumentError(op, `value is ${b.length} bytes, map${this.#where(' ')} has ${this.valueBytes}-byte values`);
+    return b;
+  }
+
+  #single(value: unknown, op: string): Uint8Array {
+    if (value instanceof Uint8Array) return value;
+    if (FD_VALUED.has(this.type)) {
+      const fd = value instanceof Fd ? value : (value as { fd?: unknown })?.fd instanceof Fd ? (value as { fd: Fd }).fd : undefined;
+      if (fd) return intBytes(fd.value, 4, op, 'value');
+    }
+    if (this.valueCodec) return this.valueCodec.encode(value as V);
+    if (typeof value === 'number' || typeof value === 'bigint') return intBytes(value, this.valueSize, op, 'value');
+    throw new BpfArgumentError(op, `value must be a Uint8Array when the map has no value codec${this.#where(' for ')}`);
+  }
+
+  #putKey(key: K | Uint8Array | number | bigint, op: string): void {
+    if (this.#fdNum < 0) throw new ClosedError(`map${this.#where(' ')}`);
+    this.#key.set(this.encodeKey(key, op));
+  }
+
+  #putValue(value: unknown, op: string): void {
+    this.#value.set(this.encodeValue(value, op));
+  }
+
+  #setFlags(f: number): void {
+    this.#attrView.setUint32(MAP_ELEM_ATTR.off.flags, f, true);
+  }
+
+  #check(op: string): void {
+    if (this.#fdNum < 0) throw new ClosedError(`map${this.#where(' ')}`);
+    void op;
+  }
+
+  #batchCount(keys: Uint8Array, op: string): number {
+    if (this.keySize === 0 || keys.length % this.keySize !== 0) {
+      throw new BpfArgumentError(op, `${keys.length} bytes of keys is not a multiple of the ${this.keySize}-byte key${this.#where(' of ')}`);
+    }
+    return keys.length / this.keySize;
+  }
+
+  #where(prefix = ''): string {
+    return this.name ? `${prefix}${this.name}` : '';
+  }
+
+  /** Internal: the raw fd number (for iterators); throws when closed. */
+  get fdNumber(): number {
+    if (this.#fdNum < 0) throw new ClosedError(`map${this.#where(' ')}`);
+    return this.#fdNum;
+  }
+}
+
+function intBytes(n: number | bigint, size: number, op: string, what: string): Uint8Array {
+  const b = new Uint8Array(size);
+  const v = new DataView(b.buffer);
+  try {
+    if (size === 8) v.setBigUint64(0, BigInt.asUintN(64, BigInt(n)), true);
+    else if (size === 4) v.setUint32(0, Number(n) >>> 0, true);
+    else if (size === 2) v.setUint16(0, Number(n), true);
+    else if (size === 1) v.setUint8(0, Number(n));
+    else throw new Error();
+  } catch {
+    throw new BpfArgumentError(op, `a number ${what} needs a 1, 2, 4 or 8-byte ${what} (this map's is ${size} bytes): pass a Uint8Array`);
+  }
+  return b;
+}

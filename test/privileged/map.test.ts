@@ -1,0 +1,145 @@
+// BpfMap against the kernel: create by type name, element operations and their typed errors,
+// iteration (batch and next-key) under concurrent deletion, per-CPU values, pins, ids, codecs.
+import { expect } from 'chai';
+import path from 'node:path';
+import { readdirSync } from 'node:fs';
+import { requirePrivileged } from '../helpers/privileged.js';
+import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
+import { BpfMap, possibleCpus, type Codec } from '../../lib/map/index.js';
+import { BpfArgumentError, ClosedError, KeyExistsError, NotBpffsError, BpfError } from '../../lib/syscall/errors.js';
+
+const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+const u64 = (n: bigint) => new Uint8Array(new BigUint64Array([n]).buffer);
+const rdU32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0, true);
+const rdU64 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(0, true);
+const openFds = () => readdirSync('/proc/self/fd').length;
+const rnd = () => `t${Math.random().toString(36).slice(2, 10)}`;
+
+describe('BpfMap', () => {
+  const maps: BpfMap<unknown, unknown>[] = [];
+  const track = <T extends BpfMap<any, any>>(m: T) => { maps.push(m as BpfMap<unknown, unknown>); return m; };
+  let fdsBefore = 0;
+  before(function () { requirePrivileged(this); fdsBefore = openFds(); });
+  afterEach(() => { for (const m of maps.splice(0)) m.close(); });
+  after(() => { if (fdsBefore) expect(openFds(), 'fds left open').to.be.at.most(fdsBefore); });
+
+  it('creates a hash map by type name; lookup/update/delete with the three update flags', () => {
+    const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 16, name: rnd() }));
+    expect(m.lookup(u32(1))).to.equal(undefined);
+    m.update(u32(1), u64(10n));
+    expect(rdU64(m.lookup(u32(1))!)).to.equal(10n);
+    expect(() => m.update(u32(1), u64(11n), 'noexist')).to.throw(KeyExistsError);
+    m.update(u32(1), u64(12n), 'exist');
+    expect(() => m.update(u32(2), u64(1n), 'exist')).to.throw(BpfError).with.property('errno', 'ENOENT');
+    expect(rdU64(m.lookup(1)!)).to.equal(12n); // a number key for a 4-byte key
+    expect(rdU64(m.lookupAndDelete(u32(1))!)).to.equal(12n);
+    expect(m.delete(u32(1))).to.equal(false);
+    const info = m.info();
+    expect(info).to.include({ typeName: 'hash', keySize: 4, valueSize: 8, maxEntries: 16, name: m.name });
+  });
+
+  it('checks key and value lengths, type names and closed maps before any syscall', () => {
+    const m = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 2 }));
+    expect(() => m.lookup(new Uint8Array(3))).to.throw(BpfArgumentError, /key is 3 bytes.*4-byte keys/);
+    expect(() => m.update(u32(0), new Uint8Array(5))).to.throw(BpfArgumentError, /value is 5 bytes/);
+    expect(() => m.update(u32(0), u32(1), 'sometimes' as 'any')).to.throw(BpfArgumentError);
+    expect(() => BpfMap.create({ type: 'hashy', keySize: 4, valueSize: 4, maxEntries: 1 })).to.throw(BpfArgumentError, /unknown map type "hashy"/);
+    m.close();
+    expect(() => m.lookup(u32(0))).to.throw(ClosedError);
+    expect(() => [...m.entries()]).to.throw(ClosedError);
+    m.close();
+  });
+
+  for (const [type, n] of [['hash', 3000], ['lru_hash', 500], ['array', 300], ['percpu_hash', 200]] as const) {
+    it(`iterates every entry of a ${type} map (entries, keys)`, () => {
+      const m = track(BpfMap.create({ type, keySize: 4, valueSize: 4, maxEntries: n }));
+      for (let i = 0; i < n; i++) m.update(u32(i), type === 'percpu_hash' ? Array.from({ length: possibleCpus() }, (_, c) => u32(i + c)) : u32(i * 2));
+      const got = new Map<number, unknown>();
+      for (const [k, v] of m.entries()) got.set(rdU32(k as Uint8Array), v);
+      expect(got.size).to.equal(n);
+      for (const [k, v] of got) {
+        if (type === 'percpu_hash') expect((v as Uint8Array[]).map(rdU32)).to.deep.equal(Array.from({ length: possibleCpus() }, (_, c) => k + c));
+        else expect(rdU32(v as Uint8Array)).to.equal(k * 2);
+      }
+      expect([...m.keys()].length).to.equal(n);
+    });
+  }
+
+  it('keeps iterating when entries are deleted during the walk', () => {
+    const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 2000 }));
+    for (let i = 0; i < 2000; i++) m.update(u32(i), u32(i));
+    const seen = new Set<number>();
+    for (const [k] of m.entries()) {
+      const key = rdU32(k);
+      expect(seen.has(key), `key ${key} twice`).to.equal(false);
+      seen.add(key);
+      m.delete(k); // the current one
+      m.delete(u32((key + 1000) % 2000)); // and another one, maybe not yet seen
+    }
+    expect(seen.size).to.be.within(1000, 2000);
+    expect([...m.keys()]).to.have.length(0);
+  });
+
+  it('walks with GET_NEXT_KEY when the map type has no batch ops, surviving deletion of the current key', () => {
+    const inner = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 }));
+    const outer = track(BpfMap.create({ type: 'hash_of_maps', keySize: 4, valueSize: 4, maxEntries: 8, innerMap: inner }));
+    for (let i = 0; i < 5; i++) outer.update(u32(i), inner);
+    const keys: number[] = [];
+    for (const k of outer.keys()) { keys.push(rdU32(k)); outer.delete(k); }
+    expect(keys.sort()).to.deep.equal([0, 1, 2, 3, 4]);
+  });
+
+  it('gives per-CPU maps one value per possible CPU and checks the count', () => {
+    const cpus = possibleCpus();
+    const m = track(BpfMap.create({ type: 'percpu_array', keySize: 4, valueSize: 4, maxEntries: 1 }));
+    expect(m.valueBytes).to.equal(8 * cpus); // 4-byte values in 8-byte slots
+    m.update(0, Array.from({ length: cpus }, (_, c) => u32(100 + c)));
+    expect((m.lookup(0) as unknown as Uint8Array[]).map(rdU32)).to.deep.equal(Array.from({ length: cpus }, (_, c) => 100 + c));
+    expect(() => m.update(0, [...Array.from({ length: cpus }, () => u32(1)), u32(1)])).to.throw(BpfArgumentError, /needs \d+ entries/);
+    expect(() => m.update(0, u32(1))).to.throw(BpfArgumentError, /per-CPU/);
+
+  });
+
+  it('does explicit batch lookup, update and delete', () => {
+    const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 64 }));
+    const keys = new Uint8Array(40 * 4); const vals = new Uint8Array(40 * 4);
+    for (let i = 0; i < 40; i++) { keys.set(u32(i), i * 4); vals.set(u32(i + 7), i * 4); }
+    expect(m.updateBatch(keys, vals)).to.equal(40);
+    let total = 0; let cursor: Uint8Array | undefined; let rounds = 0;
+    do { const c = m.lookupBatch({ cursor, count: 16 }); total += c.count; cursor = c.cursor; } while (cursor && ++rounds < 50);
+    expect(total).to.equal(40);
+    expect(m.deleteBatch(keys.subarray(0, 80))).to.equal(20);
+    expect([...m.keys()]).to.have.length(20);
+  });
+
+  it('freezes, pins and opens from the pin and from the id', function () {
+    let fs: TestBpffs | undefined;
+    try {
+      fs = createTestBpffs();
+      const m = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, name: rnd() }));
+      m.update(0, u32(77));
+      m.freeze();
+      expect(() => m.update(0, u32(78))).to.throw(BpfError).with.property('errno', 'EPERM');
+      const p = path.join(fs.dir, m.name);
+      m.pin(p);
+      const a = track(BpfMap.fromPin(p));
+      expect(rdU32(a.lookup(0)!)).to.equal(77);
+      expect(a.name).to.equal(m.name);
+      const b = track(BpfMap.fromId(m.info().id));
+      expect(rdU32(b.lookup(0)!)).to.equal(77);
+      expect(() => m.pin('/tmp/not-bpffs')).to.throw(NotBpffsError);
+    } finally {
+      fs?.cleanup();
+    }
+  });
+
+  it('speaks JS values through codecs and still takes raw bytes', () => {
+    const num: Codec<number> = { encode: (n) => u32(n), decode: (b) => rdU32(b) };
+    const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4 }).withCodecs({ key: num, value: num }));
+    m.update(5, 50);
+    m.update(u32(6), u32(60));
+    expect(m.lookup(5)).to.equal(50);
+    expect(m.lookup(u32(6))).to.equal(60);
+    expect(new Map(m.entries())).to.deep.equal(new Map([[5, 50], [6, 60]]));
+  });
+});
