@@ -1,6 +1,60 @@
-// ffi-rs backend (TSBPF_FFI=ffi-rs). Being written: see issue 2.
-import type { FfiBackend } from './ffi.js';
+// ffi-rs backend (TSBPF_FFI=ffi-rs): libc's syscall() through ffi-rs's define(), with errno
+// captured by ffi-rs right after the call. Native memory is calloc'd; its zero-copy view comes from
+// createExternalBuffer over a pointer ffi-rs can hold, obtained as memcpy(p, p, 0)'s return value
+// (memcpy returns its destination), since ffi-rs has no way to turn an integer into a pointer.
+// Much slower per call than koffi (~18 µs vs ~1.3 µs): selectable, not the default.
+import { createRequire } from 'node:module';
+import type { FfiBackend, NativeMemory, SyscallArg } from './ffi.js';
+
+const require = createRequire(import.meta.url);
+
+interface Errno { value: number; errnoCode: number }
 
 export function createFfiRsBackend(): FfiBackend {
-  throw new Error('the ffi-rs backend is not written yet');
+  const rs = require('ffi-rs') as typeof import('ffi-rs');
+  const { DataType } = rs;
+  rs.open({ library: 'libc', path: 'libc.so.6' });
+  const I64 = DataType.I64;
+  const fns = rs.define({
+    syscall: { library: 'libc', retType: I64, paramsType: [I64, I64, I64, I64], errno: true },
+    calloc: { library: 'libc', retType: I64, paramsType: [I64, I64] },
+    free: { library: 'libc', retType: DataType.Void, paramsType: [I64] },
+    memcpy: { library: 'libc', retType: DataType.External, paramsType: [I64, I64, I64] },
+  });
+  const sys3 = fns.syscall as unknown as (args: number[]) => Errno;
+  const n = (a: SyscallArg) => (typeof a === 'bigint' ? Number(BigInt.asIntN(64, a)) : a);
+  const result = (r: Errno) => (r.value < 0 ? -r.errnoCode : r.value);
+
+  function view(address: number, length: number): ArrayBuffer {
+    const ptr = fns.memcpy([address, address, 0]);
+    const buf = rs.createExternalBuffer(ptr, length);
+    if (buf.byteOffset !== 0 || buf.buffer.byteLength !== length) {
+      // only a copying fallback (runtimes without external buffers) would land here: refuse it
+      throw new Error('ffi-rs: createExternalBuffer did not give a zero-copy view of native memory');
+    }
+    return buf.buffer as ArrayBuffer;
+  }
+
+  return {
+    name: 'ffi-rs',
+    syscall3(nr, a1, a2, a3) {
+      return result(sys3([nr, n(a1), n(a2), n(a3)]));
+    },
+    syscall6(nr, a1, a2, a3, a4, a5, a6) {
+      const r = rs.load({
+        library: 'libc', funcName: 'syscall', retType: I64, paramsType: [I64, I64, I64, I64, I64, I64, I64],
+        paramsValue: [nr, n(a1), n(a2), n(a3), n(a4), n(a5), n(a6)], errno: true,
+      }) as unknown as Errno;
+      return result(r);
+    },
+    alloc(size: number): NativeMemory {
+      const address = Number(fns.calloc([1, size]));
+      if (address === 0) throw new Error(`calloc(${size}) failed`);
+      return { address, size, buffer: view(address, size) };
+    },
+    free(mem: NativeMemory) {
+      fns.free([mem.address]);
+    },
+    view,
+  };
 }
