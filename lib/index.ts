@@ -6,3 +6,4 @@ export {
 } from './syscall/errors.js';
 export { Fd } from './syscall/fd.js';
 export { BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_ATTACH_TYPE, BPF_LINK_TYPE, BPF_MAP_FLAG, BPF_ATTACH_FLAG, BPF_PROG_FLAG } from './syscall/types.js';
+export { probe, type Features } from './features/index.js';
