@@ -95,65 +95,151 @@ export function batchLookup(map: AnyMap, cursor: Uint8Array | undefined, count: 
   }
 }
 
-/** [key, value] raw pairs (value undefined when !withValues and the next-key path is taken). */
-export function* iterateEntries(map: AnyMap, withValues: boolean): Generator<[Uint8Array, Uint8Array | undefined]> {
-  if (batchWorks.get(map.type) !== false && map.keySize > 0) {
-    const it = batchEntries(map);
-    const first = it.next();
-    if (first.done && first.value === false) {
-      batchWorks.set(map.type, false);
-    } else {
-      batchWorks.set(map.type, true);
-      if (!first.done) yield first.value;
-      yield* it;
-      return;
-    }
+const areas = new FinalizationRegistry<NativeBuffer>((mem) => mem.free());
+
+// one idle batch area per map, reused by the next walk: a fresh 1 MiB area per walk costs page
+// faults and an mmap/munmap pair every time
+const idle = new WeakMap<AnyMap, BatchArea>();
+const idleAreas = new FinalizationRegistry<NativeBuffer>((mem) => mem.free());
+
+function takeArea(map: AnyMap): BatchArea {
+  const a = idle.get(map);
+  if (a) {
+    idle.delete(map);
+    idleAreas.unregister(a);
+    return a;
   }
-  yield* nextKeyEntries(map, withValues);
+  return new BatchArea(map, chunkFor(map));
 }
 
-/** Returns false (before yielding anything) when the map type has no batch lookups. */
-function* batchEntries(map: AnyMap): Generator<[Uint8Array, Uint8Array], boolean> {
-  let count = chunkFor(map);
-  let area = new BatchArea(map, count);
-  try {
-    let first = true;
-    for (;;) {
-      const { r, n } = area.call(map, first, false);
-      if (r < 0 && r !== -ERRNO.ENOENT) {
-        if (first && UNSUPPORTED.has(-r)) return false;
-        if (r === -ERRNO.ENOSPC && n === 0) {
-          // a hash bucket holds more entries than fit: retry from the same cursor with more room
-          const bigger = new BatchArea(map, count * 2);
-          bigger.mem.bytes.set(area.mem.bytes.subarray(area.inOff, area.inOff + area.tokenSize), bigger.inOff);
-          area.mem.free();
-          area = bigger;
-          count *= 2;
-          continue;
-        }
-        throw bpfError(BPF_CMD.MAP_LOOKUP_BATCH, -r, map.name || undefined);
-      }
-      if (n > 0) {
-        // one copy per chunk; entries are views into it
-        const keys = area.mem.bytes.slice(area.keysOff, area.keysOff + n * map.keySize);
-        const values = area.mem.bytes.slice(area.valuesOff, area.valuesOff + n * map.valueBytes);
-        const ks = map.keySize;
-        const vs = map.valueBytes;
-        if (r === -ERRNO.ENOENT) {
-          for (let i = 0; i < n; i++) yield [keys.subarray(i * ks, i * ks + ks), values.subarray(i * vs, i * vs + vs)];
-          return true;
-        }
-        area.advance();
-        first = false;
-        for (let i = 0; i < n; i++) yield [keys.subarray(i * ks, i * ks + ks), values.subarray(i * vs, i * vs + vs)];
-        continue;
-      }
-      if (r === -ERRNO.ENOENT) return true;
-      area.advance();
-      first = false;
-    }
-  } finally {
+function giveArea(map: AnyMap, area: BatchArea): void {
+  if (map.closed || idle.has(map) || area.count !== chunkFor(map)) {
     area.mem.free();
+    return;
+  }
+  idle.set(map, area);
+  idleAreas.register(area, area.mem, area);
+}
+
+/** Free the idle batch area of a map (BpfMap.close() calls this). */
+export function releaseAreas(map: AnyMap): void {
+  const a = idle.get(map);
+  if (!a) return;
+  idle.delete(map);
+  idleAreas.unregister(a);
+  a.mem.free();
+}
+
+/**
+ * Iterates a map as [key, value] (mode 'entries') or keys (mode 'keys'), decoded by the map's codecs.
+ * A plain class rather than nested generators: one next() per entry, and each key/value a view into
+ * one copy of the whole chunk, keeps the per-entry cost to a few allocations.
+ */
+export class MapIterator<T> implements IterableIterator<T> {
+  readonly #map: AnyMap;
+  readonly #mode: 'entries' | 'keys';
+  readonly #raw: boolean;
+  #area: BatchArea | undefined;
+  #fallback: Generator<[Uint8Array, Uint8Array | undefined]> | undefined;
+  #first = true;
+  #last = false;
+  #keys: ArrayBuffer | undefined;
+  #values: ArrayBuffer | undefined;
+  #n = 0;
+  #i = 0;
+
+  constructor(map: AnyMap, mode: 'entries' | 'keys') {
+    this.#map = map;
+    this.#mode = mode;
+    this.#raw = !map.keyCodec && !map.valueCodec && !map.perCpu;
+    if (batchWorks.get(map.type) === false || map.keySize === 0) {
+      this.#fallback = nextKeyEntries(map, mode === 'entries');
+    } else {
+      this.#area = takeArea(map);
+      areas.register(this, this.#area.mem, this);
+    }
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<T> {
+    for (;;) {
+      if (this.#i < this.#n) {
+        const i = this.#i++;
+        const map = this.#map;
+        const ks = map.keySize;
+        let k: unknown = new Uint8Array(this.#keys!, i * ks, ks);
+        if (!this.#raw) k = map.decodeKey(k as Uint8Array);
+        if (this.#mode === 'keys') return { done: false, value: k as T };
+        const vs = map.valueBytes;
+        let v: unknown = new Uint8Array(this.#values!, i * vs, vs);
+        if (!this.#raw) v = map.decodeValue(v as Uint8Array);
+        return { done: false, value: [k, v] as T };
+      }
+      if (this.#fallback) {
+        const r = this.#fallback.next();
+        if (r.done) return this.#finish();
+        const [k, v] = r.value;
+        const key = this.#map.decodeKey(k);
+        return { done: false, value: (this.#mode === 'keys' ? key : [key, this.#map.decodeValue(v!)]) as T };
+      }
+      if (this.#last || !this.#area) return this.#finish();
+      this.#fetch();
+    }
+  }
+
+  return(): IteratorResult<T> {
+    return this.#finish();
+  }
+
+  #finish(): IteratorResult<T> {
+    if (this.#area) {
+      areas.unregister(this);
+      giveArea(this.#map, this.#area);
+      this.#area = undefined;
+    }
+    this.#fallback?.return(undefined);
+    this.#fallback = undefined;
+    this.#n = this.#i = 0;
+    return { done: true, value: undefined };
+  }
+
+  /** One LOOKUP_BATCH call into the area; falls back to GET_NEXT_KEY if the first one is refused. */
+  #fetch(): void {
+    const map = this.#map;
+    let area = this.#area!;
+    const { r, n } = area.call(map, this.#first, false);
+    if (r < 0 && r !== -ERRNO.ENOENT) {
+      if (this.#first && UNSUPPORTED.has(-r)) {
+        batchWorks.set(map.type, false);
+        this.#finish();
+        this.#fallback = nextKeyEntries(map, this.#mode === 'entries');
+        return;
+      }
+      if (r === -ERRNO.ENOSPC && n === 0) {
+        // a hash bucket holds more entries than fit: retry from the same cursor with more room
+        const bigger = new BatchArea(map, area.count * 2);
+        bigger.mem.bytes.set(area.mem.bytes.subarray(area.inOff, area.inOff + area.tokenSize), bigger.inOff);
+        areas.unregister(this);
+        area.mem.free();
+        this.#area = area = bigger;
+        areas.register(this, area.mem, this);
+        return;
+      }
+      throw bpfError(BPF_CMD.MAP_LOOKUP_BATCH, -r, map.name || undefined);
+    }
+    batchWorks.set(map.type, true);
+    if (r === -ERRNO.ENOENT) this.#last = true;
+    else area.advance();
+    this.#first = false;
+    // one copy of the chunk; entries are views into it
+    const b = area.mem.bytes;
+    this.#keys = b.slice(area.keysOff, area.keysOff + n * map.keySize).buffer;
+    this.#values = this.#mode === 'entries' ? b.slice(area.valuesOff, area.valuesOff + n * map.valueBytes).buffer : undefined;
+    this.#n = n;
+    this.#i = 0;
   }
 }
 

@@ -14,7 +14,7 @@ import { BpfArgumentError, ClosedError } from '../syscall/errors.js';
 import { mapCreate, mapDeleteBatch, mapFreeze, mapUpdateBatch } from '../syscall/map.js';
 import { mapInfo, objGet, objPin, getFdById, type MapInfo } from '../syscall/obj.js';
 import { isPerCpu, possibleCpus } from './cpus.js';
-import { batchLookup, iterateEntries, type BatchChunk } from './iterate.js';
+import { batchLookup, MapIterator, releaseAreas, type BatchChunk } from './iterate.js';
 
 /** Turns JS values into key/value bytes and back (BTF codecs implement this). */
 export interface Codec<T> {
@@ -201,17 +201,36 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     return raw === undefined ? undefined : this.decodeValue(raw);
   }
 
+  /**
+   * The allocation-free lookup (as C's bpf_map_lookup_elem): copies the raw value into `out`
+   * (valueBytes long) and returns true, or returns false when the key is absent.
+   */
+  lookupInto(key: K | Uint8Array | number | bigint, out: Uint8Array, flags = 0): boolean {
+    if (out.length !== this.valueBytes) throw new BpfArgumentError('MAP_LOOKUP_ELEM', `output buffer is ${out.length} bytes, map${this.#where(' ')} has ${this.valueBytes}-byte values`);
+    if (!this.#lookupRaw(key, flags)) return false;
+    const src = this.#value;
+    const n = src.length;
+    if (n <= 64) for (let i = 0; i < n; i++) out[i] = src[i];
+    else out.set(src);
+    return true;
+  }
+
   /** lookup() without decoding: a copy of the raw value bytes (valueBytes long). */
   lookupBytes(key: K | Uint8Array | number | bigint, flags = 0): Uint8Array | undefined {
+    return this.#lookupRaw(key, flags) ? this.#copyValue() : undefined;
+  }
+
+  /** MAP_LOOKUP_ELEM into the value area; false when the key is absent. */
+  #lookupRaw(key: K | Uint8Array | number | bigint, flags: number): boolean {
     this.#putKey(key, 'MAP_LOOKUP_ELEM');
     if (flags !== 0) this.#setFlags(flags);
     const r = ffi().syscall3(NR_BPF, BPF_CMD.MAP_LOOKUP_ELEM, this.#attr, ATTR);
     if (flags !== 0) this.#setFlags(0);
     if (r < 0) {
-      if (r === -ERRNO.ENOENT) return undefined;
+      if (r === -ERRNO.ENOENT) return false;
       throw bpfError(BPF_CMD.MAP_LOOKUP_ELEM, -r, this.#where());
     }
-    return this.#value.slice();
+    return true;
   }
 
   /** Write `value` at `key`. 'noexist' throws KeyExistsError for a present key; 'exist' needs one. */
@@ -249,7 +268,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     if (key === undefined) v.setBigUint64(MAP_ELEM_ATTR.off.key, BigInt(this.#mem.address + 2 * ATTR), true);
     if (r === -ERRNO.ENOENT) return undefined;
     if (r < 0) throw bpfError(BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, -r, this.#where());
-    return this.decodeValue(this.#value.slice());
+    return this.decodeValue(this.#copyValue());
   }
 
   /** The key after `key` (the first when undefined) as raw bytes; undefined at the end. */
@@ -269,14 +288,14 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
    * Every [key, value]. Uses LOOKUP_BATCH where the kernel and map type have it (one syscall per
    * chunk), GET_NEXT_KEY + lookup otherwise. Entries deleted while iterating are skipped, never fatal.
    */
-  *entries(): IterableIterator<[K, V]> {
+  entries(): IterableIterator<[K, V]> {
     this.#check('MAP_LOOKUP_BATCH');
-    for (const [k, v] of iterateEntries(this, true)) yield [this.decodeKey(k), this.decodeValue(v!)];
+    return new MapIterator<[K, V]>(this as unknown as BpfMap<unknown, unknown>, 'entries');
   }
 
-  *keys(): IterableIterator<K> {
+  keys(): IterableIterator<K> {
     this.#check('MAP_GET_NEXT_KEY');
-    for (const [k] of iterateEntries(this, false)) yield this.decodeKey(k);
+    return new MapIterator<K>(this as unknown as BpfMap<unknown, unknown>, 'keys');
   }
 
   *values(): IterableIterator<V> {
@@ -333,6 +352,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   close(): void {
     if (this.#fdNum < 0) return;
     this.#fdNum = -1;
+    releaseAreas(this as unknown as BpfMap<unknown, unknown>);
     this.fd.close();
     forgotten.unregister(this);
     this.#mem.free();
@@ -401,7 +421,22 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
 
   #putKey(key: K | Uint8Array | number | bigint, op: string): void {
     if (this.#fdNum < 0) throw new ClosedError(`map${this.#where(' ')}`);
-    this.#key.set(this.encodeKey(key, op));
+    const b = this.encodeKey(key, op);
+    const dst = this.#key;
+    const n = b.length;
+    // a byte loop beats TypedArray.prototype.set for the small keys of the hot path
+    if (n <= 32) for (let i = 0; i < n; i++) dst[i] = b[i];
+    else dst.set(b);
+  }
+
+  /** A fresh copy of the value area (byte loop for small values: cheaper than slice()). */
+  #copyValue(): Uint8Array {
+    const src = this.#value;
+    const n = src.length;
+    if (n > 64) return src.slice();
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = src[i];
+    return out;
   }
 
   #putValue(value: unknown, op: string): void {

@@ -32,6 +32,11 @@ describe('BpfMap', () => {
     m.update(u32(1), u64(12n), 'exist');
     expect(() => m.update(u32(2), u64(1n), 'exist')).to.throw(BpfError).with.property('errno', 'ENOENT');
     expect(rdU64(m.lookup(1)!)).to.equal(12n); // a number key for a 4-byte key
+    const out = new Uint8Array(8);
+    expect(m.lookupInto(u32(1), out)).to.equal(true);
+    expect(rdU64(out)).to.equal(12n);
+    expect(m.lookupInto(u32(99), out)).to.equal(false);
+    expect(() => m.lookupInto(u32(1), new Uint8Array(4))).to.throw(BpfArgumentError, /output buffer/);
     expect(rdU64(m.lookupAndDelete(u32(1))!)).to.equal(12n);
     expect(m.delete(u32(1))).to.equal(false);
     const info = m.info();
