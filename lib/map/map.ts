@@ -440,7 +440,11 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   }
 
   #putValue(value: unknown, op: string): void {
-    this.#value.set(this.encodeValue(value, op));
+    const b = this.encodeValue(value, op);
+    const dst = this.#value;
+    const n = b.length;
+    if (n <= 64) for (let i = 0; i < n; i++) dst[i] = b[i];
+    else dst.set(b);
   }
 
   #setFlags(f: number): void {

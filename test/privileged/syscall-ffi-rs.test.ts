@@ -6,9 +6,12 @@ import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const FILES = ['test/unit/ffi.test.ts', 'test/unit/syscall.test.ts', 'test/privileged/syscall.test.ts', 'test/privileged/map.test.ts'];
+const FILES = [
+  'test/unit/ffi.test.ts', 'test/unit/syscall.test.ts', 'test/privileged/syscall.test.ts', 'test/privileged/syscall-link.test.ts',
+  'test/privileged/map.test.ts', 'test/privileged/features.test.ts',
+];
 
-describe('the ffi-rs backend passes the FFI, syscall and map tests', function () {
+describe('the ffi-rs backend passes the FFI, syscall, link, map and feature tests', function () {
   before(function () { requirePrivileged(this); });
 
   if (process.env.TSBPF_FFI === 'ffi-rs') {
