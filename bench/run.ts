@@ -123,7 +123,7 @@ for (const id of ids) {
     const met = r === undefined ? undefined : r <= t.max;
     const rs = get('ffi-rs', id);
     results.push({ id, label: t.label, ratio: r, met });
-    out.push(`  ${id.padEnd(widths[0])}  ${t.label.padEnd(28)} koffi ${r === undefined ? '—' : `${r.toFixed(2)}×`} ${met === undefined ? '' : met ? 'met' : 'NOT met'}   (ffi-rs ${ratio(rs, base)})`);
+    out.push(`  ${id.padEnd(widths[0])}  ${t.label.padEnd(28)} koffi ${r === undefined ? '—' : `${r.toFixed(3)}×`} ${met === undefined ? '' : met ? 'met' : 'NOT met'}   (ffi-rs ${ratio(rs, base)})`);
   }
 }
 if (notes.length) out.push('', 'notes:', ...notes.map((n) => `  ${n}`));

@@ -101,6 +101,7 @@ function bigMap(): BpfMap {
 const entriesCase: BenchCase = {
   id: 'hash100k_entries',
   title: 'entries() over a 100k hash map (per entry)',
+  ref: 'hash100k_batch_dump',
   targets: [
     { ref: 'hash100k_batch_dump', max: 1.2, label: '≤ 1.2× C batch dump' },
     { ref: 'hash100k_per_key', max: 0.2, label: '≥ 5× faster than C per-key' },

@@ -32,7 +32,7 @@ export class BpfPermissionError extends BpfError {
   readonly missing: readonly string[];
   constructor(cmd: string, code: number, missing: readonly string[], detail?: string) {
     const need = `missing ${missing.join(', ')}`;
-    super(cmd, code, `${need}: run as root or grant CAP_BPF (plus CAP_NET_ADMIN for networking programs and links, CAP_PERFMON for tracing, CAP_SYS_ADMIN on kernels before 5.8)${detail ? `; ${detail}` : ''}`);
+    super(cmd, code, `${need}; run as root, or grant CAP_BPF (+ CAP_NET_ADMIN for networking programs and links, CAP_PERFMON for tracing; CAP_SYS_ADMIN before 5.8)${detail ? `; ${detail}` : ''}`);
     this.missing = missing;
   }
 }
@@ -81,12 +81,10 @@ function lastLines(text: string, n: number): string {
   return lines.slice(-n).join('\n');
 }
 
-// capability numbers (linux/capability.h)
-const CAPS: ReadonlyArray<readonly [string, number]> = [
-  ['CAP_NET_ADMIN', 12], ['CAP_SYS_ADMIN', 21], ['CAP_PERFMON', 38], ['CAP_BPF', 39],
-];
-
-/** Which of the BPF-relevant capabilities this process lacks (read from /proc/self/status CapEff). */
+/**
+ * Which BPF-relevant capabilities this process lacks (CapEff in /proc/self/status; linux/capability.h:
+ * CAP_NET_ADMIN 12, CAP_SYS_ADMIN 21, CAP_PERFMON 38, CAP_BPF 39).
+ */
 export function missingCapabilities(): string[] {
   let eff: bigint;
   try {
@@ -96,9 +94,11 @@ export function missingCapabilities(): string[] {
   } catch {
     return [];
   }
-  let missing = CAPS.filter(([, bit]) => (eff & (1n << BigInt(bit))) === 0n).map(([name]) => name);
-  // CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON in bpf()
-  if (!missing.includes('CAP_SYS_ADMIN')) missing = missing.filter((c) => c !== 'CAP_BPF' && c !== 'CAP_PERFMON');
-  if (missing.length === CAPS.length) missing.unshift('root');
+  const has = (bit: number) => (eff & (1n << BigInt(bit))) !== 0n;
+  const admin = has(21); // CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON in bpf()
+  const missing: string[] = [];
+  if (!admin && !has(39)) missing.push('CAP_BPF (or root)');
+  if (!has(12)) missing.push('CAP_NET_ADMIN');
+  if (!admin && !has(38)) missing.push('CAP_PERFMON');
   return missing;
 }

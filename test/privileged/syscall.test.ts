@@ -150,6 +150,24 @@ describe('lib/syscall against the kernel', () => {
     expect(Number(r.stdout)).to.be.greaterThan(2);
   });
 
+  it('says which privilege is missing when an unprivileged process is refused', function () {
+    if (spawnSync('setpriv', ['--version']).status !== 0) this.skip();
+    const code = `
+      import { mapCreate } from './lib/syscall/map.js';
+      try { mapCreate({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1 }); console.log('created'); }
+      catch (e) { console.log(JSON.stringify({ name: e.constructor.name, errno: e.errno, missing: e.missing, message: e.message })); }`;
+    // nobody, no capabilities (unprivileged_bpf_disabled or not, MAP_CREATE of a hash map needs CAP_BPF)
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '--import', 'tsx', '--input-type=module', '-e', code],
+      { cwd: path.resolve(import.meta.dirname, '../..'), encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    expect(line, r.stderr).to.not.equal('created');
+    const e = JSON.parse(line) as { name: string; errno: string; missing: string[]; message: string };
+    expect(e.name).to.equal('BpfPermissionError');
+    expect(e.errno).to.equal('EPERM');
+    expect(e.missing).to.include('CAP_BPF (or root)');
+    expect(e.message).to.match(/MAP_CREATE: EPERM .*missing CAP_BPF \(or root\)/);
+  });
+
   it('closes idempotently and refuses use after close', () => {
     const fd = S.mapCreate({ mapType: S.BPF_MAP_TYPE.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
     fd.close();
