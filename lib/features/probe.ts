@@ -12,6 +12,7 @@ import { linkCreate } from '../syscall/link.js';
 import { BpfError, BpfPermissionError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
 import type { Fd } from '../syscall/fd.js';
+import { pageSize } from '../syscall/mmap.js';
 import { BTF_KIND_NAMES, btfBlobFor, localStorageBtf, type BtfKindName } from './btf-blobs.js';
 
 export interface Features {
@@ -76,15 +77,6 @@ function cached(key: string, fn: () => boolean): boolean {
   let v = cache.get(key);
   if (v === undefined) cache.set(key, (v = fn()));
   return v;
-}
-
-function pageSize(): number {
-  // the smallest ring buffer is one page; 4 KiB unless the kernel says otherwise
-  try {
-    const m = /^KernelPageSize:\s+(\d+) kB/m.exec(readFileSync('/proc/self/smaps', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch { /* fall through */ }
-  return 4096;
 }
 
 /** Can a map of this type (number) be created here? */

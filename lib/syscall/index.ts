@@ -15,3 +15,5 @@ export * from './prog.js';
 export * from './obj.js';
 export * from './btf.js';
 export * from './link.js';
+export { mmap, Mapping, pageSize, PROT, MAP } from './mmap.js';
+export { Epoll, EPOLL, type EpollEvent } from './epoll.js';

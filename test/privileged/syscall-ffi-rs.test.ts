@@ -8,7 +8,7 @@ import { requirePrivileged } from '../helpers/privileged.js';
 const root = path.resolve(import.meta.dirname, '../..');
 const FILES = [
   'test/unit/ffi.test.ts', 'test/unit/syscall.test.ts', 'test/privileged/syscall.test.ts', 'test/privileged/syscall-link.test.ts',
-  'test/privileged/map.test.ts', 'test/privileged/features.test.ts',
+  'test/privileged/syscall-mmap.test.ts', 'test/privileged/map.test.ts', 'test/privileged/features.test.ts',
 ];
 
 describe('the ffi-rs backend passes the FFI, syscall, link, map and feature tests', function () {
