@@ -117,13 +117,14 @@ out.push('targets (TS koffi / baseline; ffi-rs shown for reference):');
 const results: Array<{ id: string; label: string; ratio?: number; met?: boolean }> = [];
 for (const id of ids) {
   for (const t of meta.get(id)?.targets ?? []) {
-    const base = get(t.against ?? 'c', t.ref ?? id);
+    const base = t.against === 'ts' ? get('koffi', t.ref ?? id) : get(t.against ?? 'c', t.ref ?? id);
+    const baseRs = t.against === 'ts' ? get('ffi-rs', t.ref ?? id) : base;
     const k = get('koffi', id);
     const r = k !== undefined && base !== undefined ? k / base : undefined;
     const met = r === undefined ? undefined : r <= t.max;
     const rs = get('ffi-rs', id);
     results.push({ id, label: t.label, ratio: r, met });
-    out.push(`  ${id.padEnd(widths[0])}  ${t.label.padEnd(28)} koffi ${r === undefined ? '—' : `${r.toFixed(3)}×`} ${met === undefined ? '' : met ? 'met' : 'NOT met'}   (ffi-rs ${ratio(rs, base)})`);
+    out.push(`  ${id.padEnd(widths[0])}  ${t.label.padEnd(34)} koffi ${r === undefined ? '—' : `${r.toFixed(3)}×`} ${met === undefined ? '' : met ? 'met' : 'NOT met'}   (ffi-rs ${ratio(rs, baseRs)})`);
   }
 }
 if (notes.length) out.push('', 'notes:', ...notes.map((n) => `  ${n}`));

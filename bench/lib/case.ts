@@ -4,8 +4,8 @@
 export interface BenchTarget {
   /** id of the row to divide by (default: this row's id) */
   ref?: string;
-  /** which implementation's `ref` row: 'c' (libbpf, default) or 'go' (cilium/ebpf) */
-  against?: 'c' | 'go';
+  /** which implementation's `ref` row: 'c' (libbpf, default), 'go' (cilium/ebpf) or 'ts' (the same backend) */
+  against?: 'c' | 'go' | 'ts';
   /** the ratio must be at most this (1.10 = "≤ 1.10× C"; 0.2 = "≥ 5× faster") */
   max: number;
   /** how the table states the target */
