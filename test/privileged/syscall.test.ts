@@ -7,6 +7,7 @@ import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
 import * as S from '../../lib/syscall/index.js';
+import { btfBlobFor } from '../../lib/features/btf-blobs.js';
 
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 const u64 = (n: bigint) => new Uint8Array(new BigUint64Array([n]).buffer);
@@ -113,6 +114,48 @@ describe('lib/syscall against the kernel', () => {
       expect(v.cmd).to.equal('PROG_LOAD');
       expect(v.log).to.match(/R0 !read_ok/);
       expect(v.message).to.contain('R0 !read_ok');
+    }
+  });
+
+  it('counts runs while ENABLE_STATS is held', () => {
+    const { fd } = S.progLoad({ progType: S.BPF_PROG_TYPE.SCHED_CLS, insns: retImm(0), license: 'GPL', name: 'stats' });
+    try {
+      const stats = S.enableStats(S.BPF_STATS.RUN_TIME);
+      try {
+        S.progTestRun(fd.value, { data: new Uint8Array(64), repeat: 10 });
+        const info = S.progInfo(fd.value);
+        expect(Number(info.runCnt)).to.be.at.least(10);
+        expect(Number(info.runTimeNs)).to.be.greaterThan(0);
+      } finally {
+        stats.close();
+      }
+    } finally {
+      fd.close();
+    }
+  });
+
+  it('loads BTF, reads it back by fd, and rejects bad BTF with the checker\'s log', () => {
+    const blob = btfBlobFor('struct');
+    const { fd } = S.btfLoad(blob);
+    try {
+      const info = S.btfInfo(fd.value);
+      expect(info.btfSize).to.equal(blob.length);
+      expect(info.kernelBtf).to.equal(false);
+      expect(S.btfData(fd.value)).to.deep.equal(blob);
+      expect(S.allIds('btf')).to.include(info.id);
+    } finally {
+      fd.close();
+    }
+    const bad = blob.slice();
+    // header (24) + int (16) + struct head (12) + member name (4): the member's type id → 99, which does not exist
+    new DataView(bad.buffer).setUint32(24 + 16 + 12 + 4, 99, true);
+    try {
+      S.btfLoad(bad).fd.close();
+      expect.fail('bad BTF loaded');
+    } catch (e) {
+      expect(e).to.be.instanceOf(S.VerifierError);
+      expect((e as S.VerifierError).cmd).to.equal('BTF_LOAD');
+      expect((e as S.VerifierError).log).to.match(/Invalid member/);
     }
   });
 
