@@ -1,8 +1,9 @@
-// ffi-rs backend (TSBPF_FFI=ffi-rs): libc's syscall() through ffi-rs's define(), with errno
-// captured by ffi-rs right after the call. Native memory is calloc'd; its zero-copy view comes from
-// createExternalBuffer over a pointer ffi-rs can hold, obtained as memcpy(p, p, 0)'s return value
-// (memcpy returns its destination), since ffi-rs has no way to turn an integer into a pointer.
-// Much slower per call than koffi (~18 µs vs ~1.3 µs): selectable, not the default.
+// ffi-rs backend (TSBPF_FFI=ffi-rs): libc's syscall() through ffi-rs's define(). Native memory is
+// calloc'd; its zero-copy view comes from createExternalBuffer over a pointer ffi-rs can hold,
+// obtained as memcpy(p, p, 0)'s return value (memcpy returns its destination), since ffi-rs has no
+// way to turn an integer into a pointer. errno is read on failure only, from this thread's errno
+// (__errno_location(), mapped once): ffi-rs's own `errno: true` option doubles every call's cost.
+// Much slower per call than koffi (~9 µs vs ~1.1 µs): selectable, not the default.
 import { createRequire } from 'node:module';
 import type { FfiBackend, NativeMemory, SyscallArg } from './ffi.js';
 
@@ -16,14 +17,18 @@ export function createFfiRsBackend(): FfiBackend {
   rs.open({ library: 'libc', path: 'libc.so.6' });
   const I64 = DataType.I64;
   const fns = rs.define({
-    syscall: { library: 'libc', retType: I64, paramsType: [I64, I64, I64, I64], errno: true },
+    syscall: { library: 'libc', retType: I64, paramsType: [I64, I64, I64, I64] },
+    __errno_location: { library: 'libc', retType: I64, paramsType: [] },
     calloc: { library: 'libc', retType: I64, paramsType: [I64, I64] },
     free: { library: 'libc', retType: DataType.Void, paramsType: [I64] },
     memcpy: { library: 'libc', retType: DataType.External, paramsType: [I64, I64, I64] },
   });
-  const sys3 = fns.syscall as unknown as (args: number[]) => Errno;
+  const sys3 = fns.syscall as unknown as (args: number[]) => number;
   const n = (a: SyscallArg) => (typeof a === 'bigint' ? Number(BigInt.asIntN(64, a)) : a);
   const result = (r: Errno) => (r.value < 0 ? -r.errnoCode : r.value);
+  // this thread's errno; each worker thread loads its own backend, so the address stays right
+  let errnoCell: Int32Array | undefined;
+  const errno = () => (errnoCell ??= new Int32Array(view(Number(fns.__errno_location([])), 4)))[0];
 
   function view(address: number, length: number): ArrayBuffer {
     const ptr = fns.memcpy([address, address, 0]);
@@ -38,7 +43,8 @@ export function createFfiRsBackend(): FfiBackend {
   return {
     name: 'ffi-rs',
     syscall3(nr, a1, a2, a3) {
-      return result(sys3([nr, n(a1), n(a2), n(a3)]));
+      const r = Number(sys3([nr, n(a1), n(a2), n(a3)]));
+      return r < 0 ? -errno() : r;
     },
     syscall6(nr, a1, a2, a3, a4, a5, a6) {
       const r = rs.load({
