@@ -2,6 +2,8 @@
 // natural alignment (u32: 4, u64: 8 — bpf.h's __aligned_u64 — char[N]: 1), and unions given as
 // explicit `at` offsets. Every bpf_attr variant and info struct is declared once with this.
 
+import { TsbpfError } from '../errors.js';
+
 export type FieldType = 'u8' | 'u32' | 's32' | 'u64' | { readonly char: number };
 
 /** [name, type] in order, [name, type, atOffset] for a union member, or [null, type] for padding. */
@@ -50,7 +52,7 @@ export function struct<const D extends readonly FieldDecl[]>(name: string, decls
     }
     end = Math.max(end, offset + size);
     if (n !== null) {
-      if (n in fields) throw new Error(`layout ${name}: field ${n} declared twice`);
+      if (n in fields) throw new TsbpfError(`layout ${name}: field ${n} declared twice`);
       fields[n] = { offset, type, size };
       off[n] = offset;
     }
@@ -69,7 +71,7 @@ export function writeStruct<F extends string>(
     const v = values[key];
     if (v === undefined) continue;
     const f = layout.fields[key];
-    if (!f) throw new Error(`layout ${layout.name}: no field ${key}`);
+    if (!f) throw new TsbpfError(`layout ${layout.name}: no field ${key}`);
     const o = base + f.offset;
     if (typeof f.type === 'object') {
       const bytes = typeof v === 'string' ? new TextEncoder().encode(v) : v as Uint8Array;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ATTR_LAYOUTS } from '../../lib/syscall/attr.js';
 import { BTF_INFO, LINK_INFO, MAP_INFO, PROG_INFO } from '../../lib/syscall/info.js';
-import type { Layout } from '../../lib/syscall/layout.js';
+import { readStruct, struct, writeStruct, type Layout } from '../../lib/syscall/layout.js';
 
 // layout → how its fields are spelled in C
 const C_BASE: Record<string, { type: string; prefix: string }> = {
@@ -127,5 +127,28 @@ describe('bpf_attr and info layouts', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('struct(), writeStruct(), readStruct()', () => {
+  // a made-up struct exercising padding, unions and char arrays
+  const L = structFor();
+  function structFor() {
+    return struct('demo', [['a', 'u32'], ['b', 'u64'], ['c', { char: 4 }], ['d', 's32'], ['alias', 'u32', 0], [null, 'u32']]);
+  }
+
+  it('aligns u64 to 8, places union members at their offset, rounds the size to 8', () => {
+    expect(L.off).to.deep.equal({ a: 0, b: 8, c: 16, d: 20, alias: 0 });
+    expect(L.size).to.equal(32);
+  });
+
+  it('writes and reads back every kind of field, zeroing the rest', () => {
+    const buf = new Uint8Array(40).fill(0xff);
+    const v = new DataView(buf.buffer);
+    writeStruct(v, 4, L, { a: 7, b: 0x1_0000_0001n, c: 'toolong', d: -5 });
+    expect(buf.subarray(0, 4)).to.deep.equal(new Uint8Array([0xff, 0xff, 0xff, 0xff])); // before base: untouched
+    expect(buf.subarray(36)).to.deep.equal(new Uint8Array([0xff, 0xff, 0xff, 0xff])); // after the struct: untouched
+    expect(readStruct(v, 4, L)).to.deep.equal({ a: 7, b: 0x1_0000_0001n, c: 'too', d: -5, alias: 7 });
+    expect(() => writeStruct(v, 0, L, { nope: 1 } as never)).to.throw(/no field nope/);
   });
 });
