@@ -9,8 +9,6 @@ import type { FfiBackend, NativeMemory, SyscallArg } from './ffi.js';
 
 const require = createRequire(import.meta.url);
 
-interface Errno { value: number; errnoCode: number }
-
 export function createFfiRsBackend(): FfiBackend {
   const rs = require('ffi-rs') as typeof import('ffi-rs');
   const { DataType } = rs;
@@ -24,8 +22,9 @@ export function createFfiRsBackend(): FfiBackend {
     memcpy: { library: 'libc', retType: DataType.External, paramsType: [I64, I64, I64] },
   });
   const sys3 = fns.syscall as unknown as (args: number[]) => number;
+  // define() names functions by their key, so the 7-argument prototype of syscall() needs its own define()
+  const sys6 = rs.define({ syscall: { library: 'libc', retType: I64, paramsType: [I64, I64, I64, I64, I64, I64, I64] } }).syscall as unknown as (args: number[]) => number;
   const n = (a: SyscallArg) => (typeof a === 'bigint' ? Number(BigInt.asIntN(64, a)) : a);
-  const result = (r: Errno) => (r.value < 0 ? -r.errnoCode : r.value);
   // this thread's errno; each worker thread loads its own backend, so the address stays right
   let errnoCell: Int32Array | undefined;
   const errno = () => (errnoCell ??= new Int32Array(view(Number(fns.__errno_location([])), 4)))[0];
@@ -47,11 +46,8 @@ export function createFfiRsBackend(): FfiBackend {
       return r < 0 ? -errno() : r;
     },
     syscall6(nr, a1, a2, a3, a4, a5, a6) {
-      const r = rs.load({
-        library: 'libc', funcName: 'syscall', retType: I64, paramsType: [I64, I64, I64, I64, I64, I64, I64],
-        paramsValue: [nr, n(a1), n(a2), n(a3), n(a4), n(a5), n(a6)], errno: true,
-      }) as unknown as Errno;
-      return result(r);
+      const r = Number(sys6([nr, n(a1), n(a2), n(a3), n(a4), n(a5), n(a6)]));
+      return r < 0 ? -errno() : r;
     },
     alloc(size: number): NativeMemory {
       const address = Number(fns.calloc([1, size]));
