@@ -18,7 +18,9 @@ export interface BtfLoadOptions {
 export interface BtfLoadResult { fd: Fd; log: string }
 
 export function btfLoad(blob: Uint8Array, o: BtfLoadOptions = {}): BtfLoadResult {
-  const first = attempt(blob, o.logLevel ?? 0, o.logSize ?? (1 << 20), o.tokenFd);
+  let first = attempt(blob, o.logLevel ?? 0, o.logSize ?? (1 << 20), o.tokenFd);
+  // a log that did not fit fails the load (ENOSPC); the kernel says how much room it needs
+  if (first.r === -ERRNO.ENOSPC && o.logLevel && first.trueSize > (o.logSize ?? (1 << 20))) first = attempt(blob, o.logLevel, first.trueSize, o.tokenFd);
   if (first.r >= 0) return { fd: new Fd(first.r, 'BTF'), log: first.log };
   const code = -first.r;
   if (code !== ERRNO.EINVAL && code !== ERRNO.ENOSPC && code !== ERRNO.E2BIG && code !== ERRNO.EACCES) throw bpfError('BTF_LOAD', code);
@@ -45,5 +47,5 @@ function attempt(blob: Uint8Array, logLevel: number, logSize: number, tokenFd?: 
     const nul = log.bytes.indexOf(0);
     text = new TextDecoder().decode(log.bytes.subarray(0, nul < 0 ? log.bytes.length : nul));
   }
-  return { r, log: text };
+  return { r, log: text, trueSize: attr.view.getUint32(BTF_LOAD_ATTR.off.btf_log_true_size, true) };
 }

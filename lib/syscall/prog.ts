@@ -52,7 +52,7 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   if (a.insns.length === 0 || a.insns.length % 8 !== 0) {
     throw bpfError('PROG_LOAD', ERRNO.EINVAL, `instructions must be a non-empty multiple of 8 bytes (got ${a.insns.length})`);
   }
-  const first = attemptLoad(a, a.logLevel ?? 0, a.logSize ?? LOG_DEFAULT);
+  const first = attemptWithRoom(a, a.logLevel ?? 0, a.logSize ?? LOG_DEFAULT);
   if (first.r >= 0) return { fd: new Fd(first.r, `program ${a.name ?? ''}`.trim()), log: first.log, logTrueSize: first.trueSize };
   const code = -first.r;
   const what = a.name ? `program ${a.name}` : undefined;
@@ -63,7 +63,7 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   let truncated = code === ERRNO.ENOSPC;
   if (!a.logLevel) {
     // the first attempt ran without a log: run it again with one so the error says why
-    const again = attemptLoad(a, 1, LOG_ON_FAILURE);
+    const again = attemptWithRoom(a, 1, LOG_ON_FAILURE);
     if (again.r >= 0) {
       // loaded with a log after failing without: keep the program (the failure was transient)
       return { fd: new Fd(again.r, `program ${a.name ?? ''}`.trim()), log: '', logTrueSize: again.trueSize };
@@ -72,6 +72,18 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
     truncated = again.r === -ERRNO.ENOSPC;
   }
   throw new VerifierError('PROG_LOAD', code, log, truncated, what);
+}
+
+const LOG_MAX = 256 << 20;
+
+/**
+ * One load; if it failed only because the log did not fit (ENOSPC: since 6.4 a full log fails even a
+ * valid program) and the kernel said how much room it needs (log_true_size), once more with that room.
+ */
+function attemptWithRoom(a: ProgLoadAttr, logLevel: number, logSize: number): { r: number; log: string; trueSize: number } {
+  const r = attemptLoad(a, logLevel, logSize);
+  if (r.r === -ERRNO.ENOSPC && logLevel > 0 && r.trueSize > logSize && r.trueSize <= LOG_MAX) return attemptLoad(a, logLevel, r.trueSize);
+  return r;
 }
 
 function attemptLoad(a: ProgLoadAttr, logLevel: number, logSize: number): { r: number; log: string; trueSize: number } {

@@ -103,6 +103,20 @@ describe('lib/syscall against the kernel', () => {
     }
   });
 
+  it('loads a valid program whose log would not fit the buffer, with the whole log (log_true_size)', () => {
+    const r = S.progLoad({ progType: S.BPF_PROG_TYPE.SCHED_CLS, insns: retImm(0), license: 'GPL', logLevel: 2, logSize: 16 });
+    try {
+      expect(r.logTrueSize).to.be.greaterThan(16);
+      expect(r.log.length + 1).to.equal(r.logTrueSize);
+      expect(r.log).to.match(/processed 2 insns/);
+    } finally {
+      r.fd.close();
+    }
+    const b = S.btfLoad(btfBlobFor('func'), { logLevel: 1, logSize: 8 });
+    b.fd.close();
+    expect(b.log).to.match(/\[2\] FUNC_PROTO/);
+  });
+
   it('throws VerifierError with the log for a rejected program', () => {
     const bad = new Uint8Array([0x95, 0, 0, 0, 0, 0, 0, 0]); // exit without setting r0
     try {
