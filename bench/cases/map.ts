@@ -156,7 +156,7 @@ const batchCallsCase: BenchCase = {
       let n = 0;
       let cursor: Uint8Array | undefined;
       do {
-        const c = m.lookupBatch({ cursor, count: (1 << 20) / 12 });
+        const c = m.lookupBatch({ cursor, count: Math.floor((1 << 20) / 12) });
         n += c.count;
         cursor = c.cursor;
       } while (cursor);

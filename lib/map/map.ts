@@ -312,7 +312,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
    */
   lookupBatch(o: { cursor?: Uint8Array; count?: number; andDelete?: boolean } = {}): BatchChunk {
     this.#check('MAP_LOOKUP_BATCH');
-    return batchLookup(this, o.cursor, o.count ?? 256, o.andDelete ?? false);
+    const count = o.count ?? 256;
+    if (!Number.isInteger(count) || count < 1 || count > 0xffffffff) throw new BpfArgumentError('MAP_LOOKUP_BATCH', `count must be a positive integer, got ${count}`);
+    return batchLookup(this, o.cursor, count, o.andDelete ?? false);
   }
 
   /** MAP_UPDATE_BATCH: keys and values packed back to back (count = keys.length / keySize). */

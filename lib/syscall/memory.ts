@@ -2,6 +2,7 @@
 // log buffers, names) is copied here first: V8 may move small Buffers, native memory never moves.
 import { ffi } from './backend.js';
 import type { NativeMemory } from './ffi.js';
+import { BpfArgumentError } from './errors.js';
 
 /** An owned block of native memory with byte and DataView access. */
 export class NativeBuffer {
@@ -12,6 +13,7 @@ export class NativeBuffer {
   #mem: NativeMemory | undefined;
 
   constructor(size: number) {
+    if (!Number.isSafeInteger(size) || size < 0) throw new BpfArgumentError('NativeBuffer', `size must be a non-negative integer, got ${size}`);
     const mem = ffi().alloc(Math.max(8, size));
     this.#mem = mem;
     this.address = mem.address;

@@ -113,6 +113,7 @@ describe('BpfMap', () => {
     let total = 0; let cursor: Uint8Array | undefined; let rounds = 0;
     do { const c = m.lookupBatch({ cursor, count: 16 }); total += c.count; cursor = c.cursor; } while (cursor && ++rounds < 50);
     expect(total).to.equal(40);
+    expect(() => m.lookupBatch({ count: 1.5 })).to.throw(BpfArgumentError, /count must be a positive integer/);
     expect(m.deleteBatch(keys.subarray(0, 80))).to.equal(20);
     expect([...m.keys()]).to.have.length(20);
   });
