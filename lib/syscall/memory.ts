@@ -57,6 +57,7 @@ export class Scratch {
 
   /** Zeroed native bytes: returns the address and a Uint8Array/DataView over exactly them. */
   alloc(size: number): { address: number; bytes: Uint8Array; view: DataView } {
+    if (!Number.isSafeInteger(size) || size < 0) throw new BpfArgumentError('scratch', `size must be a non-negative integer, got ${size}`);
     const n = align8(Math.max(size, 1));
     if (this.#used + n <= this.#main.size) {
       const off = this.#used;
