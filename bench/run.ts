@@ -37,7 +37,13 @@ function buildC(): string[] {
 function buildGo(): string[] {
   const dir = path.join(here, 'go');
   if (!existsSync(dir)) return [];
-  if (spawnSync('go', ['version']).status !== 0) { notes.push('Go column skipped: no go toolchain (apt-get install golang-go golang-github-cilium-ebpf-dev)'); return []; }
+  const haveGo = () => spawnSync('go', ['version']).status === 0 && existsSync('/usr/share/gocode/src/github.com/cilium/ebpf');
+  if (!haveGo() && process.getuid?.() === 0 && spawnSync('apt-get', ['--version']).status === 0) {
+    // like the Makefile's set-up: install what the Go column needs (Debian packages, no module proxy)
+    process.stderr.write('bench: installing golang-go golang-github-cilium-ebpf-dev for the Go column\n');
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'golang-go', 'golang-github-cilium-ebpf-dev'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  if (!haveGo()) { notes.push('Go column skipped: no go toolchain or cilium/ebpf sources (apt-get install golang-go golang-github-cilium-ebpf-dev)'); return []; }
   const env = { ...process.env, GO111MODULE: 'off', GOPATH: process.env.GOPATH ?? '/usr/share/gocode', GOCACHE: path.join(build, 'gocache'), GOFLAGS: '' };
   const out: string[] = [];
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.go')).sort()) {
