@@ -7,6 +7,7 @@ import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
 import { BpfMap, possibleCpus, type Codec } from '../../lib/map/index.js';
 import { BpfArgumentError, ClosedError, KeyExistsError, NotBpffsError, BpfError } from '../../lib/syscall/errors.js';
+import { ffi } from '../../lib/syscall/backend.js';
 
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 const u64 = (n: bigint) => new Uint8Array(new BigUint64Array([n]).buffer);
@@ -41,6 +42,27 @@ describe('BpfMap', () => {
     expect(m.delete(u32(1))).to.equal(false);
     const info = m.info();
     expect(info).to.include({ typeName: 'hash', keySize: 4, valueSize: 8, maxEntries: 16, name: m.name });
+  });
+
+  it('keeps element operations off the native allocator (flat hot path)', () => {
+    const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 64 }));
+    const backend = ffi() as { alloc: (n: number) => unknown };
+    const alloc = backend.alloc;
+    let calls = 0;
+    backend.alloc = (n: number) => { calls++; return alloc.call(backend, n); };
+    try {
+      const out = new Uint8Array(8);
+      for (let i = 0; i < 500; i++) {
+        m.update(u32(i & 63), u64(BigInt(i)));
+        m.lookup(u32(i & 63));
+        m.lookupInto(u32(i & 63), out);
+        if (i % 2) m.delete(u32(i & 63));
+        m.nextKey(u32(i & 63));
+      }
+    } finally {
+      backend.alloc = alloc;
+    }
+    expect(calls).to.equal(0);
   });
 
   it('checks key and value lengths, type names and closed maps before any syscall', () => {
