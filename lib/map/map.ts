@@ -60,6 +60,7 @@ export interface MapInfoResult extends MapInfo {
 
 const FLAG = { any: BPF_UPDATE.ANY, noexist: BPF_UPDATE.NOEXIST, exist: BPF_UPDATE.EXIST } as const;
 const align8 = (n: number) => (n + 7) & ~7;
+const EMPTY = new Uint8Array(0);
 const NR_BPF = SYS.bpf;
 const ATTR = MAP_ELEM_ATTR.size;
 // types whose values are fds on update (and ids on lookup)
@@ -97,6 +98,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   #value: Uint8Array;
   #next: Uint8Array;
   #attrView: DataView;
+  // the attrs' key pointer: NULL for maps without keys (queue, stack, bloom filter), as the kernel requires
+  #keyPtr: bigint;
 
   /** Wrap an fd the caller hands over (the loader does this); `desc` must describe the map. */
   constructor(fd: Fd, desc: MapDescription, codecs: { key?: Codec<K>; value?: Codec<V> } = {}) {
@@ -128,9 +131,10 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     this.#next = mem.bytes.subarray(nextOff, nextOff + this.keySize);
     this.#attrView = mem.view;
     const v = mem.view;
+    this.#keyPtr = this.keySize > 0 ? BigInt(mem.address + keyOff) : 0n;
     for (const [base, out] of [[0, valOff], [ATTR, nextOff]] as const) {
       v.setUint32(base + MAP_ELEM_ATTR.off.map_fd, this.#fdNum, true);
-      v.setBigUint64(base + MAP_ELEM_ATTR.off.key, BigInt(mem.address + keyOff), true);
+      v.setBigUint64(base + MAP_ELEM_ATTR.off.key, this.#keyPtr, true);
       v.setBigUint64(base + MAP_ELEM_ATTR.off.value, BigInt(mem.address + out), true);
     }
   }
@@ -228,7 +232,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     if (flags !== 0) this.#setFlags(0);
     if (r < 0) {
       if (r === -ERRNO.ENOENT) return false;
-      throw bpfError(BPF_CMD.MAP_LOOKUP_ELEM, -r, this.#where());
+      throw bpfError(BPF_CMD.MAP_LOOKUP_ELEM, -r, this.#where('map '));
     }
     return true;
   }
@@ -242,7 +246,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     if (f !== 0) this.#setFlags(f);
     const r = ffi().syscall3(NR_BPF, BPF_CMD.MAP_UPDATE_ELEM, this.#attr, ATTR);
     if (f !== 0) this.#setFlags(0);
-    if (r < 0) throw bpfError(BPF_CMD.MAP_UPDATE_ELEM, -r, this.#where());
+    if (r < 0) throw bpfError(BPF_CMD.MAP_UPDATE_ELEM, -r, this.#where('map '));
   }
 
   /** Remove `key`; false when it was not there. */
@@ -251,7 +255,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     // the kernel wants value and flags zero for a delete: pass only map_fd and key (it zero-fills the rest)
     const r = ffi().syscall3(NR_BPF, BPF_CMD.MAP_DELETE_ELEM, this.#attr, MAP_ELEM_ATTR.off.value);
     if (r === -ERRNO.ENOENT) return false;
-    if (r < 0) throw bpfError(BPF_CMD.MAP_DELETE_ELEM, -r, this.#where());
+    if (r < 0) throw bpfError(BPF_CMD.MAP_DELETE_ELEM, -r, this.#where('map '));
     return true;
   }
 
@@ -265,9 +269,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
       this.#putKey(key, 'MAP_LOOKUP_AND_DELETE_ELEM');
     }
     const r = ffi().syscall3(NR_BPF, BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, this.#attr, ATTR);
-    if (key === undefined) v.setBigUint64(MAP_ELEM_ATTR.off.key, BigInt(this.#mem.address + 2 * ATTR), true);
+    if (key === undefined) v.setBigUint64(MAP_ELEM_ATTR.off.key, this.#keyPtr, true);
     if (r === -ERRNO.ENOENT) return undefined;
-    if (r < 0) throw bpfError(BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, -r, this.#where());
+    if (r < 0) throw bpfError(BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, -r, this.#where('map '));
     return this.decodeValue(this.#copyValue());
   }
 
@@ -278,10 +282,25 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     if (key === undefined) v.setBigUint64(ATTR + MAP_ELEM_ATTR.off.key, 0n, true);
     else this.#putKey(key, 'MAP_GET_NEXT_KEY');
     const r = ffi().syscall3(NR_BPF, BPF_CMD.MAP_GET_NEXT_KEY, this.#nextAttr, ATTR);
-    if (key === undefined) v.setBigUint64(ATTR + MAP_ELEM_ATTR.off.key, BigInt(this.#mem.address + 2 * ATTR), true);
+    if (key === undefined) v.setBigUint64(ATTR + MAP_ELEM_ATTR.off.key, this.#keyPtr, true);
     if (r === -ERRNO.ENOENT) return undefined;
-    if (r < 0) throw bpfError(BPF_CMD.MAP_GET_NEXT_KEY, -r, this.#where());
+    if (r < 0) throw bpfError(BPF_CMD.MAP_GET_NEXT_KEY, -r, this.#where('map '));
     return this.#next.slice();
+  }
+
+  /** Queue/stack: add a value (BPF_MAP_TYPE_QUEUE / STACK have no keys). */
+  push(value: V | Uint8Array, flag: UpdateFlag | number = 'any'): void {
+    this.update(EMPTY, value, flag);
+  }
+
+  /** Queue/stack: remove and return the next value; undefined when empty. */
+  pop(): V | undefined {
+    return this.lookupAndDelete();
+  }
+
+  /** Queue/stack: the next value without removing it; undefined when empty. */
+  peek(): V | undefined {
+    return this.lookup(EMPTY);
   }
 
   /**

@@ -116,6 +116,17 @@ describe('BpfMap', () => {
     expect(keys.sort()).to.deep.equal([0, 1, 2, 3, 4]);
   });
 
+  it('pushes, peeks and pops queues (FIFO) and stacks (LIFO), which have no keys', () => {
+    const q = track(BpfMap.create({ type: 'queue', valueSize: 4, maxEntries: 4 }));
+    const st = track(BpfMap.create({ type: 'stack', valueSize: 4, maxEntries: 4 }));
+    for (const m of [q, st]) for (const n of [1, 2, 3]) m.push(u32(n));
+    expect(rdU32(q.peek()!)).to.equal(1);
+    expect([q.pop(), q.pop(), q.pop()].map((v) => rdU32(v!))).to.deep.equal([1, 2, 3]);
+    expect([st.pop(), st.pop(), st.pop()].map((v) => rdU32(v!))).to.deep.equal([3, 2, 1]);
+    expect(q.pop()).to.equal(undefined);
+    expect(st.peek()).to.equal(undefined);
+  });
+
   it('gives per-CPU maps one value per possible CPU and checks the count', () => {
     const cpus = possibleCpus();
     const m = track(BpfMap.create({ type: 'percpu_array', keySize: 4, valueSize: 4, maxEntries: 1 }));
