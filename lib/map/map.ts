@@ -309,11 +309,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
    */
   entries(): IterableIterator<[K, V]> {
     this.#check('MAP_LOOKUP_BATCH');
+    this.#needKeys('entries()');
     return new MapIterator<[K, V]>(this as unknown as BpfMap<unknown, unknown>, 'entries');
   }
 
   keys(): IterableIterator<K> {
     this.#check('MAP_GET_NEXT_KEY');
+    this.#needKeys('keys()');
     return new MapIterator<K>(this as unknown as BpfMap<unknown, unknown>, 'keys');
   }
 
@@ -475,6 +477,10 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   #check(op: string): void {
     if (this.#fdNum < 0) throw new ClosedError(`map${this.#where(' ')}`);
     void op;
+  }
+
+  #needKeys(op: string): void {
+    if (this.keySize === 0) throw new BpfArgumentError(op, `a ${this.typeName} map${this.#where(' ')} has no keys to walk (use pop()/peek() for queues and stacks)`);
   }
 
   #batchCount(keys: Uint8Array, op: string): number {

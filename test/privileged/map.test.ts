@@ -125,6 +125,7 @@ describe('BpfMap', () => {
     expect([st.pop(), st.pop(), st.pop()].map((v) => rdU32(v!))).to.deep.equal([3, 2, 1]);
     expect(q.pop()).to.equal(undefined);
     expect(st.peek()).to.equal(undefined);
+    expect(() => [...q.entries()]).to.throw(BpfArgumentError, /no keys to walk/);
   });
 
   it('gives per-CPU maps one value per possible CPU and checks the count', () => {
