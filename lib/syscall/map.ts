@@ -6,7 +6,7 @@ import { MAP_BATCH_ATTR, MAP_CREATE_ATTR, MAP_ELEM_ATTR } from './attr.js';
 import { writeStruct } from './layout.js';
 import { scratch } from './memory.js';
 import { Fd } from './fd.js';
-import { BPF_CMD } from './types.js';
+import { BPF_CMD, mapTypeName } from './types.js';
 import { ERRNO } from './errno.js';
 
 export interface MapCreateAttr {
@@ -38,7 +38,9 @@ export function mapCreate(a: MapCreateAttr): Fd {
     btf_vmlinux_value_type_id: a.btfVmlinuxValueTypeId, map_extra: a.mapExtra,
     value_type_btf_obj_fd: a.valueTypeBtfObjFd, map_token_fd: a.mapTokenFd,
   });
-  const fd = bpfCall(BPF_CMD.MAP_CREATE, attr.address, MAP_CREATE_ATTR.size, a.mapName ? `map ${a.mapName}` : undefined);
+  // the shape goes into the error: EINVAL from MAP_CREATE means "not valid for this map type"
+  const shape = `${mapTypeName(a.mapType)} map${a.mapName ? ` ${a.mapName}` : ''} (key_size ${a.keySize}, value_size ${a.valueSize}, max_entries ${a.maxEntries}, map_flags 0x${(a.mapFlags ?? 0).toString(16)})`;
+  const fd = bpfCall(BPF_CMD.MAP_CREATE, attr.address, MAP_CREATE_ATTR.size, shape);
   return new Fd(fd, `map${a.mapName ? ` ${a.mapName}` : ''}`);
 }
 

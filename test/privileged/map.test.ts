@@ -71,6 +71,9 @@ describe('BpfMap', () => {
     expect(() => m.update(u32(0), new Uint8Array(5))).to.throw(BpfArgumentError, /value is 5 bytes/);
     expect(() => m.update(u32(0), u32(1), 'sometimes' as 'any')).to.throw(BpfArgumentError);
     expect(() => BpfMap.create({ type: 'hashy', keySize: 4, valueSize: 4, maxEntries: 1 })).to.throw(BpfArgumentError, /unknown map type "hashy"/);
+    // what the kernel refuses comes back with the shape that was asked for
+    expect(() => BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 0, name: 'zero' }))
+      .to.throw(BpfError, /MAP_CREATE: EINVAL .*hash map zero \(key_size 4, value_size 4, max_entries 0/);
     m.close();
     expect(() => m.lookup(u32(0))).to.throw(ClosedError);
     expect(() => [...m.entries()]).to.throw(ClosedError);
