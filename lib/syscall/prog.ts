@@ -5,7 +5,7 @@ import { ENABLE_STATS_ATTR, PROG_ATTACH_ATTR, PROG_BIND_MAP_ATTR, PROG_LOAD_ATTR
 import { writeStruct } from './layout.js';
 import { scratch } from './memory.js';
 import { Fd } from './fd.js';
-import { BPF_CMD } from './types.js';
+import { BPF_CMD, progTypeName } from './types.js';
 import { ERRNO } from './errno.js';
 import { VerifierError } from './errors.js';
 
@@ -55,7 +55,7 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   const first = attemptWithRoom(a, a.logLevel ?? 0, a.logSize ?? LOG_DEFAULT);
   if (first.r >= 0) return { fd: new Fd(first.r, `program ${a.name ?? ''}`.trim()), log: first.log, logTrueSize: first.trueSize };
   const code = -first.r;
-  const what = a.name ? `program ${a.name}` : undefined;
+  const what = `${progTypeName(a.progType)} program${a.name ? ` ${a.name}` : ''}`;
   if (code !== ERRNO.EINVAL && code !== ERRNO.EACCES && code !== ERRNO.ENOSPC && code !== ERRNO.E2BIG && code !== ERRNO.EFAULT) {
     throw bpfError('PROG_LOAD', code, what);
   }
