@@ -1,0 +1,162 @@
+// RingBuffer: reads one or more BPF_MAP_TYPE_RINGBUF maps. Records are zero-copy views into the
+// shared pages, valid until the record is released: in consume(cb) when cb returns, in the async
+// iterator when the loop asks for the next record. Each record's bytes go back to the kernel
+// exactly once, after it was processed. Waiting happens on a worker thread (waiter.ts).
+import { EventEmitter } from 'node:events';
+import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
+import { mapInfo } from '../syscall/obj.js';
+import { Fd } from '../syscall/fd.js';
+import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
+import { ReaderArgumentError } from './errors.js';
+import { Ring } from './ring.js';
+import { EpollWaiter } from './waiter.js';
+
+/** A map as the readers need it: a BpfMap, or anything with an fd and (optionally) its shape. */
+export interface MapSource {
+  readonly fd: Fd;
+  readonly type?: number;
+  readonly maxEntries?: number;
+  readonly name?: string;
+}
+
+export type RecordCallback = (record: Uint8Array, ring: number) => void;
+
+interface Shape { fd: number; type: number; maxEntries: number; name: string }
+
+/** The fd, type, size and name of a map given as an Fd or a map object (info from the kernel when missing). */
+export function mapShape(m: MapSource | Fd, reader: string): Shape {
+  const fd = m instanceof Fd ? m : m?.fd;
+  if (!(fd instanceof Fd)) throw new ReaderArgumentError(reader, 'expected a map (BpfMap) or its Fd');
+  if (fd.closed) throw new ReaderArgumentError(reader, 'the map is closed');
+  if (!(m instanceof Fd) && m.type !== undefined && m.maxEntries !== undefined) {
+    return { fd: fd.value, type: m.type, maxEntries: m.maxEntries, name: m.name ?? '' };
+  }
+  const i = mapInfo(fd.value);
+  return { fd: fd.value, type: i.type, maxEntries: i.maxEntries, name: i.name };
+}
+
+export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array> {
+  readonly #rings: Ring[] = [];
+  readonly #mappings: Mapping[] = [];
+  readonly #waiter: EpollWaiter;
+  #closed = false;
+  #looping = false;
+
+  constructor(maps: MapSource | Fd | readonly (MapSource | Fd)[]) {
+    super();
+    const list = Array.isArray(maps) ? maps as readonly (MapSource | Fd)[] : [maps as MapSource | Fd];
+    if (list.length === 0) throw new ReaderArgumentError('RingBuffer', 'no maps given');
+    const shapes = list.map((m) => mapShape(m, 'RingBuffer'));
+    for (const s of shapes) {
+      if (s.type !== BPF_MAP_TYPE.RINGBUF) {
+        throw new ReaderArgumentError('RingBuffer', `map${s.name ? ` ${s.name}` : ''} is a ${mapTypeName(s.type)} map, not a ringbuf (perf_event_array maps are read with PerfEventArray)`);
+      }
+    }
+    const page = pageSize();
+    try {
+      for (const s of shapes) {
+        const cons = mmap(s.fd, page, PROT.READ | PROT.WRITE, MAP.SHARED, 0);
+        this.#mappings.push(cons);
+        // the producer page, then the data pages twice (the kernel maps them back to back)
+        const prod = mmap(s.fd, page + 2 * s.maxEntries, PROT.READ, MAP.SHARED, page);
+        this.#mappings.push(prod);
+        this.#rings.push(new Ring(cons.buffer, prod.buffer, page, s.maxEntries, s.name));
+      }
+      this.#waiter = new EpollWaiter(shapes.map((s) => s.fd));
+    } catch (e) {
+      for (const m of this.#mappings) m.unmap();
+      throw e;
+    }
+    // a 'record' listener starts delivery through events
+    this.on('newListener', (event: string) => {
+      if (event === 'record' && !this.#looping) queueMicrotask(() => void this.#loop());
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes not yet consumed in each ring. */
+  pending(): number[] {
+    return this.#closed ? this.#rings.map(() => 0) : this.#rings.map((r) => r.pending);
+  }
+
+  /**
+   * Deliver every ready record to `cb` (synchronously, ring by ring, in order) and return how many.
+   * The view passed to `cb` is valid only while `cb` runs; its bytes are released when it returns.
+   */
+  consume(cb: RecordCallback, limit = Infinity): number {
+    let n = 0;
+    const rings = this.#rings;
+    for (let i = 0; i < rings.length && !this.#closed; i++) {
+      const ring = rings[i];
+      let rec: Uint8Array | undefined;
+      while (n < limit && (rec = ring.next()) !== undefined) {
+        try {
+          cb(rec, i);
+        } finally {
+          ring.release();
+        }
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Resolves true when records may be ready, false once closed. Never blocks the event loop. */
+  wait(): Promise<boolean> {
+    return this.#waiter.wait();
+  }
+
+  /** Records as they come; the loop ends when close() is called (also while waiting). */
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    const rings = this.#rings;
+    while (!this.#closed) {
+      let got = false;
+      for (let i = 0; i < rings.length; i++) {
+        const ring = rings[i];
+        let rec: Uint8Array | undefined;
+        while (!this.#closed && (rec = ring.next()) !== undefined) {
+          got = true;
+          try {
+            yield rec;
+          } finally {
+            ring.release();
+          }
+        }
+      }
+      if (!got && !(await this.#waiter.wait())) return;
+    }
+  }
+
+  /** Stop reading: a pending wait or iteration ends, the pages are unmapped. The maps stay open. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const r of this.#rings) r.detach();
+    this.#waiter.close();
+    for (const m of this.#mappings) m.unmap();
+    this.emit('close');
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async #loop(): Promise<void> {
+    if (this.#looping) return;
+    this.#looping = true;
+    try {
+      while (!this.#closed && this.listenerCount('record') > 0) {
+        this.consume((rec, ring) => this.emit('record', rec, ring));
+        if (!(await this.#waiter.wait())) break;
+      }
+    } catch (e) {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+      else queueMicrotask(() => { throw e; });
+    } finally {
+      this.#looping = false;
+    }
+  }
+}
