@@ -1,0 +1,5 @@
+export { compileCodec, type CodecOptions, type TypedCodec } from './compile.js';
+export { userCodec, intCodec, type UserCodec } from './user.js';
+export { CodecError, type CodecProblem } from './errors.js';
+export type { CodecType, CodecTypeSource, CodecMember } from './types.js';
+export { withBtfCodecs, type MapCodecOptions } from './typed-map.js';

@@ -1,0 +1,156 @@
+// Typed values through BTF: exact bytes for each shape, using the BTF clang wrote for
+// bpf/codec_conns.c (read independently through bpftool), and typed errors naming the field.
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { compileCodec, userCodec, intCodec, CodecError, type CodecTypeSource } from '../../lib/codec/index.js';
+import { TsbpfError } from '../../lib/errors.js';
+import { bpftoolTypes } from '../helpers/bpftool-btf.js';
+
+const OBJ = 'bpf/codec_conns.o';
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+describe('codec: BTF types to JS values', () => {
+  let types: ReturnType<typeof bpftoolTypes>;
+  before(function () {
+    if (!existsSync(OBJ)) throw new Error(`${OBJ} missing: run make bpf`);
+    types = bpftoolTypes(OBJ);
+  });
+
+  it('conn_key ↔ { saddr, daddr, proto, pad }: exact bytes both ways', () => {
+    const c = compileCodec(types, types.byName('STRUCT', 'conn_key'), { what: 'key' });
+    expect(c.size).to.equal(12);
+    const key = { saddr: 0x0100007f, daddr: 0xc0a80001, proto: 17, pad: [0, 0, 0] };
+    const b = c.encode(key);
+    expect(hex(b)).to.equal('7f000001' + '0100a8c0' + '11' + '000000');
+    expect(c.decode(b)).to.deep.equal(key);
+  });
+
+  it('conn_val: 8-byte integers are bigints', () => {
+    const c = compileCodec(types, types.byName('STRUCT', 'conn_val'));
+    const b = Uint8Array.from(Buffer.from('0300000000000000' + 'b400000000000000', 'hex'));
+    expect(c.decode(b)).to.deep.equal({ packets: 3n, bytes: 180n });
+    expect(hex(c.encode({ packets: 3n, bytes: 180n }))).to.equal(hex(b));
+    expect(hex(c.encode({ packets: 2n ** 64n - 1n, bytes: 5 }))).to.equal('ffffffffffffffff' + '0500000000000000');
+  });
+
+  const kitchen = {
+    a: 0xaa, b: -2, flags: 5, level: 17, delta: -3, color: 2, comm: [104, 105, 0, 0, 0, 0, 0, 0],
+    big: 0x1122334455667788n, neg: -5n, ratio: 0.5, mean: -1.25, ip4: 0x04030201, ok: true,
+  };
+  const kitchenHex = [
+    'aa', '00', 'feff', // a, padding, b (s16 through typedef const volatile)
+    '8d', '7d', '0000', // flags=5 | level=17 << 3; delta=-3 in 7 bits; rest of the bitfield unit
+    '02000000', // color
+    '6869000000000000', // comm
+    '00000000', // padding before big
+    '8877665544332211', 'fbffffffffffffff', // big, neg
+    '0000003f', '00000000', // ratio (f32 0.5), padding
+    '000000000000f4bf', // mean (f64 -1.25)
+    '01020304', '01', '000000', // anonymous union (ip4), ok, trailing padding
+  ].join('');
+
+  it('struct kitchen: padding zeroed, bitfields, typedef/const/volatile skipped, enum, char[], floats, anonymous union, _Bool', () => {
+    const c = compileCodec(types, types.byName('STRUCT', 'kitchen'));
+    expect(c.size).to.equal(64);
+    expect(hex(c.encode(kitchen))).to.equal(kitchenHex);
+    const back = c.decode(Uint8Array.from(Buffer.from(kitchenHex, 'hex')));
+    // the anonymous union decodes every member over the same bytes
+    expect(back).to.deep.equal({ ...kitchen, ip6: [1, 2, 3, 4] });
+    // encodeInto zeroes the padding of a dirty buffer
+    const dirty = new Uint8Array(70).fill(0xee);
+    c.encodeInto(kitchen, dirty, 3);
+    expect(hex(dirty.subarray(3, 67))).to.equal(kitchenHex);
+    expect(dirty[2]).to.equal(0xee);
+    expect(dirty[67]).to.equal(0xee);
+  });
+
+  it('char arrays as strings and enums as names on request', () => {
+    const c = compileCodec(types, types.byName('STRUCT', 'kitchen'), { strings: true, enumNames: true });
+    const v = c.decode(Uint8Array.from(Buffer.from(kitchenHex, 'hex'))) as Record<string, unknown>;
+    expect(v.comm).to.equal('hi');
+    expect(v.color).to.equal('GREEN');
+    // names and strings are accepted on encode (always)
+    expect(hex(c.encode({ ...kitchen, comm: 'hi', color: 'GREEN' }))).to.equal(kitchenHex);
+    // BLUE = -1 in C; clang 14 declares the enum unsigned: 0xffffffff
+    const blue = c.encode({ ...kitchen, color: 'BLUE' });
+    expect(hex(blue.subarray(8, 12))).to.equal('ffffffff');
+    expect((c.decode(blue) as Record<string, unknown>).color).to.equal('BLUE');
+  });
+
+  it('typed errors name the field path: unknown, missing, out of range, wrong length, wrong type', () => {
+    const key = compileCodec(types, types.byName('STRUCT', 'conn_key'), { what: 'key' });
+    const k = { saddr: 1, daddr: 2, proto: 17, pad: [0, 0, 0] };
+    const fails = (v: unknown, path: string, problem: string) => {
+      try {
+        key.encode(v);
+      } catch (e) {
+        expect(e).to.be.instanceOf(CodecError).and.instanceOf(TsbpfError);
+        expect((e as CodecError).path).to.equal(path);
+        expect((e as CodecError).problem).to.equal(problem);
+        return;
+      }
+      expect.fail(`no error for ${path}`);
+    };
+    fails({ ...k, port: 1 }, 'key.port', 'unknown field');
+    fails({ saddr: 1, daddr: 2, pad: [0, 0, 0] }, 'key.proto', 'missing field');
+    fails({ ...k, proto: 256 }, 'key.proto', 'out of range');
+    fails({ ...k, saddr: -1 }, 'key.saddr', 'out of range');
+    fails({ ...k, saddr: 2 ** 32 }, 'key.saddr', 'out of range');
+    fails({ ...k, saddr: 1.5 }, 'key.saddr', 'wrong type');
+    fails({ ...k, saddr: '1' }, 'key.saddr', 'wrong type');
+    fails({ ...k, pad: [0, 0] }, 'key.pad', 'wrong length');
+    fails({ ...k, pad: [0, 0, 300] }, 'key.pad[2]', 'out of range');
+    fails(null, 'key', 'wrong type');
+    fails([1, 2], 'key', 'wrong type');
+
+    const kc = compileCodec(types, types.byName('STRUCT', 'kitchen'));
+    expect(() => kc.encode({ ...kitchen, delta: 64 })).to.throw(CodecError, /value\.delta: out of range.*\[-64, 63\]/);
+    expect(() => kc.encode({ ...kitchen, flags: 8 })).to.throw(CodecError, /value\.flags: out of range/);
+    expect(() => kc.encode({ ...kitchen, big: -1n })).to.throw(CodecError, /value\.big: out of range/);
+    expect(() => kc.encode({ ...kitchen, neg: 2n ** 63n })).to.throw(CodecError, /value\.neg: out of range/);
+    expect(() => kc.encode({ ...kitchen, comm: 'much too long' })).to.throw(CodecError, /value\.comm: wrong length/);
+    expect(() => kc.encode({ ...kitchen, color: 'PINK' })).to.throw(CodecError, /value\.color: wrong type.*RED, GREEN, BLUE/);
+    expect(() => kc.encode({ ...kitchen, ip6: [1, 2, 3, 4] })).to.throw(CodecError, /only one of ip4, ip6/);
+    const { ip4: _, ...noUnion } = kitchen;
+    expect(() => kc.encode(noUnion)).to.throw(CodecError, /give one of ip4, ip6/);
+    expect(() => kc.encode({ ...kitchen, ok: 2 })).to.throw(CodecError, /value\.ok: out of range/);
+  });
+
+  it('scalars: a __u32 key takes a number, 64-bit values bigints', () => {
+    const u32 = compileCodec(types, types.byName('TYPEDEF', '__u32'), { what: 'key' });
+    expect(hex(u32.encode(0x01020304))).to.equal('04030201');
+    expect(u32.decode(Uint8Array.of(1, 0, 0, 0))).to.equal(1);
+    const u64 = compileCodec(types, types.byName('TYPEDEF', '__u64'));
+    expect(u64.decode(Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0x80))).to.equal(0x8000000000000001n);
+    expect(() => u64.decode(Uint8Array.of(1, 2))).to.throw(CodecError, /wrong length/);
+  });
+
+  it('hand-built types: a named union, nested arrays, pointers, unsupported kinds', () => {
+    const t = new Map<number, ReturnType<CodecTypeSource['get']>>([
+      [1, { kind: 'int', name: 'unsigned short', size: 2, signed: false, char: false, bool: false, bitOffset: 0, bits: 16 }],
+      [2, { kind: 'array', type: 1, count: 2 }],
+      [3, { kind: 'array', type: 2, count: 2 }],
+      [4, { kind: 'ptr' }],
+      [5, { kind: 'union', name: 'u', size: 8, members: [{ name: 'p', type: 4, bitOffset: 0, bitSize: 0 }, { name: 'm', type: 3, bitOffset: 0, bitSize: 0 }] }],
+      [6, { kind: 'other', what: 'FUNC_PROTO' }],
+    ]);
+    const src: CodecTypeSource = { get: (id) => t.get(id)! };
+    const u = compileCodec(src, 5);
+    expect(hex(u.encode({ m: [[1, 2], [3, 4]] }))).to.equal('0100020003000400');
+    expect(u.decode(u.encode({ p: 0x10n }))).to.deep.equal({ p: 0x10n, m: [[0x10, 0], [0, 0]] });
+    expect(() => u.encode({ m: [[1, 2], [3]] })).to.throw(CodecError, /value\.m\[1\]: wrong length/);
+    expect(() => compileCodec(src, 6)).to.throw(CodecError, /unsupported type/);
+  });
+
+  it('user codecs for maps without BTF: sizes checked', () => {
+    const c = userCodec<{ x: number }>({ size: 4, encode: (v) => Uint8Array.of(v.x, 0, 0, 0), decode: (b) => ({ x: b[0] }) });
+    expect(hex(c.encode({ x: 7 }))).to.equal('07000000');
+    expect(c.decode(Uint8Array.of(9, 0, 0, 0))).to.deep.equal({ x: 9 });
+    const bad = userCodec<number>({ size: 4, encode: () => new Uint8Array(3), decode: () => 0 });
+    expect(() => bad.encode(1)).to.throw(CodecError, /gave 3 bytes, its size is 4/);
+    const i16 = intCodec(2, true);
+    expect(hex(i16.encode(-2))).to.equal('feff');
+    expect(() => i16.encode(40000)).to.throw(CodecError, /out of range/);
+    expect(intCodec(8).decode(i16.encode(-2).length ? new Uint8Array(8).fill(255) : new Uint8Array(8))).to.equal(2n ** 64n - 1n);
+  });
+});
