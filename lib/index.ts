@@ -9,3 +9,4 @@ export { BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_ATTACH_TYPE, BPF_LINK_TYPE, BPF_MAP_FL
 export { probe, type Features } from './features/index.js';
 export { compileCodec, userCodec, intCodec, withBtfCodecs, CodecError, type CodecOptions, type TypedCodec, type UserCodec, type CodecType, type CodecTypeSource, type MapCodecOptions } from './codec/index.js';
 export { RingBuffer, ReaderArgumentError, RingBufferCorruptError, type MapSource, type RecordCallback } from './ringbuf/index.js';
+export { TracePipe, TracePipeError, tracefsDir, parseTraceLine, type TraceLine, type TracePipeOptions } from './tracepipe/index.js';
