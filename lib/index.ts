@@ -10,3 +10,4 @@ export { probe, type Features } from './features/index.js';
 export { compileCodec, userCodec, intCodec, withBtfCodecs, CodecError, type CodecOptions, type TypedCodec, type UserCodec, type CodecType, type CodecTypeSource, type MapCodecOptions } from './codec/index.js';
 export { RingBuffer, ReaderArgumentError, RingBufferCorruptError, type MapSource, type RecordCallback } from './ringbuf/index.js';
 export { TracePipe, TracePipeError, tracefsDir, parseTraceLine, type TraceLine, type TracePipeOptions } from './tracepipe/index.js';
+export { PerfEventArray, type PerfRecord, type PerfEventArrayOptions, type PerfCallback } from './perf/index.js';

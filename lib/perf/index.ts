@@ -1,0 +1,1 @@
+export { PerfEventArray, type PerfRecord, type PerfEventArrayOptions, type PerfCallback } from './reader.js';

@@ -1,0 +1,289 @@
+// PerfEventArray: reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY the way bpf_perf_event_output() fills it.
+// One PERF_COUNT_SW_BPF_OUTPUT event per online CPU, its ring mmap'd (1 control page + 2^n data
+// pages) and its fd stored in the map at index cpu. Records are PERF_RECORD_SAMPLE with raw data
+// (the view covers the raw size the kernel reports: the data plus up to 7 bytes of padding) or
+// PERF_RECORD_LOST with a count, summed in `lost` and reported by the 'lost' event.
+// Unlike the BPF ring buffer the data pages are mapped once: a record that wraps is copied.
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { ffi } from '../syscall/backend.js';
+import { SYS } from '../syscall/numbers.js';
+import { BpfError } from '../syscall/errors.js';
+import { Fd } from '../syscall/fd.js';
+import { NativeBuffer } from '../syscall/memory.js';
+import { writeStruct } from '../syscall/layout.js';
+import { mapUpdateElem, mapDeleteElem } from '../syscall/map.js';
+import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
+import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
+import { parseCpuList } from '../map/cpus.js';
+import { ReaderArgumentError } from '../ringbuf/errors.js';
+import { mapShape, type MapSource } from '../ringbuf/reader.js';
+import { EpollWaiter } from '../ringbuf/waiter.js';
+import {
+  MMAP_PAGE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_FLAG_FD_CLOEXEC,
+  PERF_RECORD, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE,
+} from './attr.js';
+
+export interface PerfRecord {
+  cpu: number;
+  /** the raw sample: valid until the next record is requested (or the callback returns) */
+  data: Uint8Array;
+}
+
+export interface PerfEventArrayOptions {
+  /** data pages per CPU, a power of two (default 8) */
+  pages?: number;
+  /** wake the reader after this many samples (default 1) */
+  wakeupEvents?: number;
+}
+
+export type PerfCallback = (data: Uint8Array, cpu: number) => void;
+
+const TWO32 = 0x100000000;
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function onlineCpus(): number[] {
+  const text = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+  parseCpuList(text); // throws a TsbpfError on a malformed list
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const [lo, hi] = part.split('-').map(Number);
+    for (let c = lo; c <= (hi ?? lo); c++) out.push(c);
+  }
+  return out;
+}
+
+/** One CPU's perf ring. */
+class PerfRing {
+  readonly cpu: number;
+  readonly fd: Fd;
+  readonly mapping: Mapping;
+  readonly #headLo: Int32Array;
+  readonly #tailLo: Int32Array;
+  readonly #tail64: BigInt64Array;
+  readonly #data: Uint8Array;
+  readonly #size: number;
+  #tail: number;
+  #held = 0;
+  #scratch = new Uint8Array(256);
+
+  constructor(cpu: number, fd: Fd, mapping: Mapping) {
+    this.cpu = cpu;
+    this.fd = fd;
+    this.mapping = mapping;
+    const buf = mapping.buffer;
+    const ctl = new DataView(buf);
+    const page = pageSize();
+    const off = Number(ctl.getBigUint64(MMAP_PAGE.data_offset, LE)) || page;
+    const size = Number(ctl.getBigUint64(MMAP_PAGE.data_size, LE)) || mapping.length - page;
+    const lo = LE ? 0 : 4;
+    this.#headLo = new Int32Array(buf, MMAP_PAGE.data_head + lo, 1);
+    this.#tailLo = new Int32Array(buf, MMAP_PAGE.data_tail + lo, 1);
+    this.#tail64 = new BigInt64Array(buf, MMAP_PAGE.data_tail, 1);
+    this.#data = new Uint8Array(buf, off, size);
+    this.#size = size;
+    this.#tail = Number(BigInt.asUintN(64, Atomics.load(this.#tail64, 0)));
+  }
+
+  /** the next record: [type, payload view] (the header's size covers it), or undefined */
+  next(): { type: number; body: Uint8Array } | undefined {
+    if (this.#held) this.release();
+    // data_head is written by the kernel before a wakeup; an acquire load orders the data after it
+    const head = Atomics.load(this.#headLo, 0) >>> 0;
+    if (head === this.#tail % TWO32) return undefined;
+    const mask = this.#size - 1;
+    const at = this.#tail & mask;
+    const hdr = this.#read(at, 8);
+    const hv = new DataView(hdr.buffer, hdr.byteOffset, 8);
+    const type = hv.getUint32(0, LE);
+    const size = hv.getUint16(6, LE);
+    this.#held = size;
+    return { type, body: this.#read((at + 8) & mask, size - 8) };
+  }
+
+  release(): void {
+    const n = this.#held;
+    if (!n) return;
+    this.#held = 0;
+    const before = this.#tail;
+    const after = before + n;
+    this.#tail = after;
+    if (Math.floor(after / TWO32) === Math.floor(before / TWO32)) Atomics.store(this.#tailLo, 0, after % TWO32 | 0);
+    else Atomics.store(this.#tail64, 0, BigInt(after));
+  }
+
+  /** `n` bytes at ring offset `at`: a view, or a copy when they wrap past the end */
+  #read(at: number, n: number): Uint8Array {
+    if (at + n <= this.#size) return this.#data.subarray(at, at + n);
+    if (this.#scratch.length < n) this.#scratch = new Uint8Array(n * 2);
+    const first = this.#size - at;
+    const out = this.#scratch.subarray(0, n);
+    out.set(this.#data.subarray(at), 0);
+    out.set(this.#data.subarray(0, n - first), first);
+    // the copy may be overwritten by the next header read: hand out a private one
+    return n === 8 ? out.slice() : out;
+  }
+}
+
+export class PerfEventArray extends EventEmitter implements AsyncIterable<PerfRecord> {
+  /** samples the kernel dropped because a CPU's buffer was full (from PERF_RECORD_LOST) */
+  lost = 0;
+  readonly #rings: PerfRing[] = [];
+  readonly #mapFd: number;
+  readonly #waiter: EpollWaiter;
+  #closed = false;
+  #looping = false;
+
+  constructor(map: MapSource | Fd, o: PerfEventArrayOptions = {}) {
+    super();
+    const s = mapShape(map, 'PerfEventArray');
+    if (s.type !== BPF_MAP_TYPE.PERF_EVENT_ARRAY) {
+      throw new ReaderArgumentError('PerfEventArray', `map${s.name ? ` ${s.name}` : ''} is a ${mapTypeName(s.type)} map, not a perf_event_array (ringbuf maps are read with RingBuffer)`);
+    }
+    const pages = o.pages ?? 8;
+    if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new ReaderArgumentError('PerfEventArray', `pages must be a power of two, got ${pages}`);
+    this.#mapFd = s.fd;
+    const page = pageSize();
+    const attr = new NativeBuffer(PERF_EVENT_ATTR.size);
+    writeStruct(attr.view, 0, PERF_EVENT_ATTR, {
+      type: PERF_TYPE_SOFTWARE, size: PERF_EVENT_ATTR.size, config: PERF_COUNT_SW_BPF_OUTPUT, sample_period: 1,
+      sample_type: PERF_SAMPLE_RAW, wakeup_events: o.wakeupEvents ?? 1,
+    });
+    try {
+      for (const cpu of onlineCpus()) {
+        if (cpu >= s.maxEntries) break; // the map has no slot for it
+        const r = ffi().syscall6(SYS.perf_event_open, attr.address, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC, 0);
+        if (r < 0) throw new BpfError('perf_event_open', -r, `PERF_COUNT_SW_BPF_OUTPUT on CPU ${cpu}`);
+        const fd = new Fd(r, 'perf event');
+        let m: Mapping;
+        try {
+          m = mmap(fd.value, page * (1 + pages), PROT.READ | PROT.WRITE, MAP.SHARED, 0);
+        } catch (e) {
+          fd.close();
+          throw e;
+        }
+        const ring = new PerfRing(cpu, fd, m);
+        this.#rings.push(ring);
+        const ioc = ffi().syscall3(SYS.ioctl, fd.value, PERF_EVENT_IOC_ENABLE, 0);
+        if (ioc < 0) throw new BpfError('ioctl(PERF_EVENT_IOC_ENABLE)', -ioc, `CPU ${cpu}`);
+        mapUpdateElem(s.fd, u32(cpu), u32(fd.value));
+      }
+      this.#waiter = new EpollWaiter(this.#rings.map((r) => r.fd.value));
+    } catch (e) {
+      this.#release();
+      throw e;
+    } finally {
+      attr.free();
+    }
+    this.on('newListener', (event: string) => {
+      if (event === 'record' && !this.#looping) queueMicrotask(() => void this.#loop());
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** CPUs with a buffer */
+  get cpus(): number[] {
+    return this.#rings.map((r) => r.cpu);
+  }
+
+  /** Deliver every ready sample to `cb` (views valid while it runs); returns how many. Lost counts go to `lost`. */
+  consume(cb: PerfCallback, limit = Infinity): number {
+    let n = 0;
+    for (const ring of this.#rings) {
+      let rec;
+      while (!this.#closed && n < limit && (rec = ring.next()) !== undefined) {
+        try {
+          if (this.#deliver(rec.type, rec.body, ring.cpu, cb)) n++;
+        } finally {
+          ring.release();
+        }
+      }
+    }
+    return n;
+  }
+
+  wait(): Promise<boolean> {
+    return this.#waiter.wait();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<PerfRecord> {
+    while (!this.#closed) {
+      let got = false;
+      for (const ring of this.#rings) {
+        let rec;
+        while (!this.#closed && (rec = ring.next()) !== undefined) {
+          got = true;
+          let data: Uint8Array | undefined;
+          this.#deliver(rec.type, rec.body, ring.cpu, (d) => { data = d; });
+          try {
+            if (data) yield { cpu: ring.cpu, data };
+          } finally {
+            ring.release();
+          }
+        }
+      }
+      if (!got && !(await this.#waiter.wait())) return;
+    }
+  }
+
+  /** Stops reading: a pending wait ends, the map slots are cleared, events closed, pages unmapped. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waiter.close();
+    this.#release();
+    this.emit('close');
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #deliver(type: number, body: Uint8Array, cpu: number, cb: PerfCallback): boolean {
+    const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    if (type === PERF_RECORD.SAMPLE) {
+      const size = v.getUint32(0, LE);
+      cb(body.subarray(4, 4 + size), cpu);
+      return true;
+    }
+    if (type === PERF_RECORD.LOST) {
+      const n = Number(v.getBigUint64(8, LE));
+      this.lost += n;
+      this.emit('lost', n, cpu);
+    }
+    return false;
+  }
+
+  #release(): void {
+    for (const r of this.#rings) {
+      try { mapDeleteElem(this.#mapFd, u32(r.cpu)); } catch { /* map closed or slot gone */ }
+      ffi().syscall3(SYS.ioctl, r.fd.value, PERF_EVENT_IOC_DISABLE, 0);
+      r.mapping.unmap();
+      r.fd.close();
+    }
+    this.#rings.length = 0;
+  }
+
+  async #loop(): Promise<void> {
+    if (this.#looping) return;
+    this.#looping = true;
+    try {
+      while (!this.#closed && this.listenerCount('record') > 0) {
+        this.consume((data, cpu) => this.emit('record', data, cpu));
+        if (!(await this.#waiter.wait())) break;
+      }
+    } catch (e) {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+      else queueMicrotask(() => { throw e; });
+    } finally {
+      this.#looping = false;
+    }
+  }
+}
+
+function u32(n: number): Uint8Array {
+  return new Uint8Array(new Uint32Array([n]).buffer);
+}
