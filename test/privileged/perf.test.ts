@@ -5,26 +5,10 @@ import { expect } from 'chai';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { waitFor } from '../helpers/netns.js';
 import { BpfMap } from '../../lib/map/index.js';
-import { progLoad, progTestRun, BPF_PROG_TYPE, type Fd } from '../../lib/syscall/index.js';
+import { progTestRun } from '../../lib/syscall/index.js';
+import { perfProducer } from '../helpers/producers.js';
 import { PerfEventArray } from '../../lib/perf/index.js';
 import { ReaderArgumentError } from '../../lib/ringbuf/errors.js';
-
-const le32 = (n: number) => [...new Uint8Array(new Int32Array([n]).buffer)];
-const le16 = (n: number) => [...new Uint8Array(new Int16Array([n]).buffer)];
-const insn = (op: number, dst: number, src: number, off: number, imm: number) => [op, (src << 4) | dst, ...le16(off), ...le32(imm)];
-
-function producer(mapFd: number): Fd {
-  const code = [
-    ...insn(0xbf, 6, 1, 0, 0), ...insn(0x61, 7, 1, 0, 0), // r6 = ctx; r7 = skb->len
-    ...insn(0x7b, 10, 7, -16, 0), ...insn(0xbf, 8, 7, 0, 0), ...insn(0xa7, 8, 0, 0, -1), ...insn(0x7b, 10, 8, -8, 0),
-    ...insn(0xbf, 1, 6, 0, 0), ...insn(0x18, 2, 1, 0, mapFd), ...insn(0, 0, 0, 0, 0),
-    ...insn(0xb4, 3, 0, 0, -1), // w3 = BPF_F_CURRENT_CPU
-    ...insn(0xbf, 4, 10, 0, 0), ...insn(0x07, 4, 0, 0, -16), ...insn(0xb7, 5, 0, 0, 16),
-    ...insn(0x85, 0, 0, 0, 25), // bpf_perf_event_output(ctx, map, flags, r10 - 16, 16)
-    ...insn(0xb7, 0, 0, 0, 0), ...insn(0x95, 0, 0, 0, 0),
-  ];
-  return progLoad({ progType: BPF_PROG_TYPE.SCHED_CLS, insns: new Uint8Array(code), license: 'GPL', name: 'perf_events' }).fd;
-}
 
 function decode(d: Uint8Array): number {
   // raw samples are padded so that size + 4 is a multiple of 8: 16 bytes come back as 20
@@ -43,7 +27,7 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
   const setup = (pages?: number) => {
     const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'perf_t' });
     open.push(map);
-    const prog = producer(map.fd.value);
+    const prog = perfProducer(map.fd.value);
     open.push(prog);
     const pe = new PerfEventArray(map, { pages });
     open.push(pe);

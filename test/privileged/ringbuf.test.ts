@@ -1,37 +1,14 @@
 // RingBuffer against the kernel: a producer program run with BPF_PROG_TEST_RUN emits one 16-byte
 // record per run ([skb->len, ~skb->len] as u64s) and reserves-then-discards when len % 4 == 0.
-// The program is hand-assembled (no loader needed); bpf/ringbuf_events.c is the same in C.
+// The program is hand-assembled (test/helpers/producers.ts); bpf/ringbuf_events.c is the same in C.
 import { expect } from 'chai';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { waitFor } from '../helpers/netns.js';
 import { BpfMap } from '../../lib/map/index.js';
-import { progLoad, progTestRun, BPF_PROG_TYPE, pageSize, type Fd } from '../../lib/syscall/index.js';
+import { progTestRun, pageSize, type Fd } from '../../lib/syscall/index.js';
+import { ringbufProducer } from '../helpers/producers.js';
 import { RingBuffer } from '../../lib/ringbuf/index.js';
 import { ReaderArgumentError } from '../../lib/ringbuf/errors.js';
-
-const le32 = (n: number) => [...new Uint8Array(new Int32Array([n]).buffer)];
-const le16 = (n: number) => [...new Uint8Array(new Int16Array([n]).buffer)];
-const insn = (op: number, dst: number, src: number, off: number, imm: number) => [op, (src << 4) | dst, ...le16(off), ...le32(imm)];
-
-function producer(mapFd: number): Fd {
-  const ldMap = [...insn(0x18, 1, 1, 0, mapFd), ...insn(0, 0, 0, 0, 0)];
-  const code = [
-    ...insn(0x61, 6, 1, 0, 0), // r6 = skb->len
-    ...insn(0x7b, 10, 6, -16, 0), // *(u64 *)(r10 - 16) = r6
-    ...insn(0xbf, 7, 6, 0, 0), ...insn(0xa7, 7, 0, 0, -1), // r7 = ~r6
-    ...insn(0x7b, 10, 7, -8, 0), // *(u64 *)(r10 - 8) = r7
-    ...insn(0xbf, 2, 6, 0, 0), ...insn(0x57, 2, 0, 0, 3), // r2 = r6 & 3
-    ...insn(0x15, 2, 0, 9, 0), // if r2 == 0 goto discard
-    ...ldMap, ...insn(0xbf, 2, 10, 0, 0), ...insn(0x07, 2, 0, 0, -16), ...insn(0xb7, 3, 0, 0, 16), ...insn(0xb7, 4, 0, 0, 0),
-    ...insn(0x85, 0, 0, 0, 130), // bpf_ringbuf_output(map, r10 - 16, 16, 0)
-    ...insn(0xb7, 0, 0, 0, 0), ...insn(0x95, 0, 0, 0, 0),
-    // discard: r0 = bpf_ringbuf_reserve(map, 16, 0); if r0: bpf_ringbuf_discard(r0, 0)
-    ...ldMap, ...insn(0xb7, 2, 0, 0, 16), ...insn(0xb7, 3, 0, 0, 0), ...insn(0x85, 0, 0, 0, 131),
-    ...insn(0x15, 0, 0, 3, 0), ...insn(0xbf, 1, 0, 0, 0), ...insn(0xb7, 2, 0, 0, 0), ...insn(0x85, 0, 0, 0, 133),
-    ...insn(0xb7, 0, 0, 0, 0), ...insn(0x95, 0, 0, 0, 0),
-  ];
-  return progLoad({ progType: BPF_PROG_TYPE.SCHED_CLS, insns: new Uint8Array(code), license: 'GPL', name: 'rb_events' }).fd;
-}
 
 /** Run the producer once per length; returns the lengths that make a delivered (not discarded) record. */
 function produce(prog: Fd, lengths: number[]): number[] {
@@ -59,7 +36,7 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
 
   it('delivers every committed record once, in order, with its bytes; discarded ones are skipped', () => {
     const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: 4 * pageSize(), name: 'rb_t1' }));
-    const prog = track(producer(map.fd.value));
+    const prog = track(ringbufProducer(map.fd.value));
     const rb = track(new RingBuffer(map));
     const want = produce(prog, range(64, 100));
     const got: number[] = [];
@@ -72,7 +49,7 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
 
   it('wraps around the end of the ring across many fills (the data pages are mapped twice)', () => {
     const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_wrap' }));
-    const prog = track(producer(map.fd.value));
+    const prog = track(ringbufProducer(map.fd.value));
     const rb = track(new RingBuffer(map));
     const got: number[] = [];
     const want: number[] = [];
@@ -86,7 +63,7 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
 
   it('async iterator: waits without blocking the event loop, then yields records in order', async () => {
     const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: 4 * pageSize(), name: 'rb_iter' }));
-    const prog = track(producer(map.fd.value));
+    const prog = track(ringbufProducer(map.fd.value));
     const rb = track(new RingBuffer(map));
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
@@ -128,8 +105,8 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
   it("'record' events and several ring buffers behind one reader", async () => {
     const a = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_a' }));
     const b = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_b' }));
-    const pa = track(producer(a.fd.value));
-    const pb = track(producer(b.fd.value));
+    const pa = track(ringbufProducer(a.fd.value));
+    const pb = track(ringbufProducer(b.fd.value));
     const rb = track(new RingBuffer([a, b]));
     const got: [number, number][] = [];
     rb.on('record', (rec: Uint8Array, ring: number) => got.push([ring, decode(rec)]));

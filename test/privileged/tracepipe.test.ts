@@ -4,26 +4,9 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
-import { progLoad, progTestRun, BPF_PROG_TYPE, type Fd } from '../../lib/syscall/index.js';
+import { progTestRun } from '../../lib/syscall/index.js';
+import { printkProducer } from '../helpers/producers.js';
 import { TracePipe, tracefsDir } from '../../lib/tracepipe/index.js';
-
-const le32 = (n: number) => [...new Uint8Array(new Int32Array([n]).buffer)];
-const le16 = (n: number) => [...new Uint8Array(new Int16Array([n]).buffer)];
-const insn = (op: number, dst: number, src: number, off: number, imm: number) => [op, (src << 4) | dst, ...le16(off), ...le32(imm)];
-
-/** bpf_trace_printk("<tag>", 12) where tag is 11 characters + NUL */
-function printer(tag: string): Fd {
-  const b = Buffer.alloc(12);
-  b.write(tag);
-  const w = (o: number) => b.readInt32LE(o);
-  const code = [
-    ...insn(0x62, 10, 0, -12, w(0)), ...insn(0x62, 10, 0, -8, w(4)), ...insn(0x62, 10, 0, -4, w(8)), // *(u32 *)(r10 - n) = imm
-    ...insn(0xbf, 1, 10, 0, 0), ...insn(0x07, 1, 0, 0, -12), ...insn(0xb7, 2, 0, 0, 12),
-    ...insn(0x85, 0, 0, 0, 6), // bpf_trace_printk
-    ...insn(0xb7, 0, 0, 0, 0), ...insn(0x95, 0, 0, 0, 0),
-  ];
-  return progLoad({ progType: BPF_PROG_TYPE.SCHED_CLS, insns: new Uint8Array(code), license: 'GPL', name: 'tp_print' }).fd;
-}
 
 const isMounted = () => readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'tracefs');
 
@@ -44,7 +27,7 @@ describe('TracePipe (bpf_printk output)', function () {
   it('mounts tracefs when needed and yields the program\'s lines with task, pid, cpu, timestamp', async () => {
     expect(tracefsDir()).to.match(/\/tracing$/);
     const tag = `t${Math.random().toString(36).slice(2, 12).padEnd(10, 'x')}`;
-    const prog = printer(tag);
+    const prog = printkProducer(tag);
     open.push(prog);
     const tp = new TracePipe();
     open.push(tp);
