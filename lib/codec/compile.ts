@@ -74,11 +74,11 @@ class Compiler {
   }
 
   /** struct/union members with anonymous struct members flattened into their parent (C's view) */
-  #flatten(members: readonly CodecMember[], base: number): Flat[] {
+  #flatten(members: readonly CodecMember[], base: number, unions = false): Flat[] {
     const out: Flat[] = [];
     for (const m of members) {
       const { t } = this.resolve(m.type);
-      if (m.name === '' && t.kind === 'struct') out.push(...this.#flatten(t.members, base + m.bitOffset));
+      if (m.name === '' && (t.kind === 'struct' || (unions && t.kind === 'union'))) out.push(...this.#flatten(t.members, base + m.bitOffset, unions));
       else out.push({ name: m.name, type: m.type, bitOffset: base + m.bitOffset, bitSize: m.bitSize });
     }
     return out;
@@ -168,10 +168,10 @@ class Compiler {
 
   #decStruct(members: readonly CodecMember[]): string {
     const parts: string[] = [];
-    for (const m of this.#flatten(members, 0)) {
-      const expr = this.#decMember(m);
-      if (m.name === '') parts.push(`...${expr}`); // anonymous union: its members at this level
-      else parts.push(`${JSON.stringify(m.name)}: ${expr}`);
+    // anonymous structs and unions: their members at this level (every union member decoded)
+    for (const m of this.#flatten(members, 0, true)) {
+      if (m.name === '') continue; // unnamed padding
+      parts.push(`${JSON.stringify(m.name)}: ${this.#decMember(m)}`);
     }
     return `return { ${parts.join(', ')} };`;
   }
@@ -291,13 +291,16 @@ export function compileCodec<T = unknown>(src: CodecTypeSource, id: number, o: C
   const root = o.what ?? 'value';
   const decExpr = c.dec(id, 'o');
   const encStmt = c.enc(id, 'o', 'x', JSON.stringify(root));
+  // v and b cover the whole ArrayBuffer (cached per buffer: no DataView per value); o is absolute
   const source = `"use strict";\n${c.fns.join('\n')}\n`
-    + `function decodeAt(b, o) { const v = new DataView(b.buffer, b.byteOffset, b.byteLength); return ${decExpr}; }\n`
-    + `function encodeInto(x, b, o) { const v = new DataView(b.buffer, b.byteOffset, b.byteLength); b.fill(0, o, o + ${size}); ${encStmt} }\n`
+    + `let lastBuf = null, v = null, b = null;\n`
+    + `function views(x) { const buf = x.buffer; if (buf !== lastBuf) { lastBuf = buf; v = new DataView(buf); b = new Uint8Array(buf); } }\n`
+    + `function decodeAt(x, o) { views(x); o += x.byteOffset; return ${decExpr}; }\n`
+    + `function encodeInto(x, out, o) { views(out); o += out.byteOffset; b.fill(0, o, o + ${size}); ${encStmt} }\n`
     + `return { decodeAt, encodeInto };`;
   const made = new Function('H', 'K', source)(H, c.consts) as {
-    decodeAt(b: Uint8Array, o: number): T;
-    encodeInto(x: T, b: Uint8Array, o: number): void;
+    decodeAt(bytes: Uint8Array, o: number): T;
+    encodeInto(value: T, out: Uint8Array, o: number): void;
   };
   return {
     size,

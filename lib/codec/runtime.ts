@@ -95,6 +95,15 @@ export const H = {
   /** a little-endian bitfield of `bits` bits starting `shift` bits into byte `o` */
   getBits(b: Uint8Array, o: number, shift: number, bits: number, signed: boolean, asBig: boolean): number | bigint {
     const nbytes = (shift + bits + 7) >> 3;
+    if (!asBig && nbytes <= 6) {
+      // exact in doubles: up to 48 bits of bytes
+      let w = 0;
+      for (let i = nbytes - 1; i >= 0; i--) w = w * 256 + b[o + i];
+      const span = 2 ** bits;
+      let x = Math.floor(w / 2 ** shift) % span;
+      if (signed && x >= span / 2) x -= span;
+      return x;
+    }
     let v = 0n;
     for (let i = nbytes - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[o + i]);
     v = (v >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n);
