@@ -133,6 +133,8 @@ export class PerfEventArray extends EventEmitter implements AsyncIterable<PerfRe
   readonly #waiter: EpollWaiter;
   #closed = false;
   #looping = false;
+  /** consume() calls and iterator records in progress: close() defers the unmap until they end */
+  #depth = 0;
 
   constructor(map: MapSource | Fd, o: PerfEventArrayOptions = {}) {
     super();
@@ -192,15 +194,20 @@ export class PerfEventArray extends EventEmitter implements AsyncIterable<PerfRe
   /** Deliver every ready sample to `cb` (views valid while it runs); returns how many. Lost counts go to `lost`. */
   consume(cb: PerfCallback, limit = Infinity): number {
     let n = 0;
-    for (const ring of this.#rings) {
-      let rec;
-      while (!this.#closed && n < limit && (rec = ring.next()) !== undefined) {
-        try {
-          if (this.#deliver(rec.type, rec.body, ring.cpu, cb)) n++;
-        } finally {
-          ring.release();
+    this.#depth++;
+    try {
+      for (const ring of this.#rings) {
+        let rec;
+        while (!this.#closed && n < limit && (rec = ring.next()) !== undefined) {
+          try {
+            if (this.#deliver(rec.type, rec.body, ring.cpu, cb)) n++;
+          } finally {
+            ring.release();
+          }
         }
       }
+    } finally {
+      this.#leave();
     }
     return n;
   }
@@ -217,11 +224,13 @@ export class PerfEventArray extends EventEmitter implements AsyncIterable<PerfRe
         while (!this.#closed && (rec = ring.next()) !== undefined) {
           got = true;
           let data: Uint8Array | undefined;
-          this.#deliver(rec.type, rec.body, ring.cpu, (d) => { data = d; });
+          this.#depth++;
           try {
+            this.#deliver(rec.type, rec.body, ring.cpu, (d) => { data = d; });
             if (data) yield { cpu: ring.cpu, data };
           } finally {
             ring.release();
+            this.#leave();
           }
         }
       }
@@ -229,13 +238,20 @@ export class PerfEventArray extends EventEmitter implements AsyncIterable<PerfRe
     }
   }
 
-  /** Stops reading: a pending wait ends, the map slots are cleared, events closed, pages unmapped. */
+  /**
+   * Stops reading: a pending wait ends, the map slots are cleared, events closed, pages unmapped
+   * (from a callback or loop body: once the record in hand was given back).
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#waiter.close();
-    this.#release();
+    if (this.#depth === 0) this.#release();
     this.emit('close');
+  }
+
+  #leave(): void {
+    if (--this.#depth === 0 && this.#closed) this.#release();
   }
 
   [Symbol.dispose](): void {

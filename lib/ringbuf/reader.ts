@@ -42,6 +42,8 @@ export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array
   readonly #waiter: EpollWaiter;
   #closed = false;
   #looping = false;
+  /** consume() calls and iterator records in progress: close() defers the unmap until they end */
+  #depth = 0;
 
   constructor(maps: MapSource | Fd | readonly (MapSource | Fd)[]) {
     super();
@@ -90,12 +92,17 @@ export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array
   consume(cb: RecordCallback, limit = Infinity): number {
     let n = 0;
     const rings = this.#rings;
-    for (let i = 0; i < rings.length && !this.#closed && n < limit; i++) {
-      const ring = rings[i];
-      const ab = ring.dataBuffer;
-      const base = ring.dataOffset;
-      // new Uint8Array(buffer, offset, length) is cheaper than subarray() in V8
-      n += ring.drain((_data, offset, length, r) => cb(new Uint8Array(ab, base + offset, length), r), limit - n, i);
+    this.#depth++;
+    try {
+      for (let i = 0; i < rings.length && !this.#closed && n < limit; i++) {
+        const ring = rings[i];
+        const ab = ring.dataBuffer;
+        const base = ring.dataOffset;
+        // new Uint8Array(buffer, offset, length) is cheaper than subarray() in V8
+        n += ring.drain((_data, offset, length, r) => cb(new Uint8Array(ab, base + offset, length), r), limit - n, i);
+      }
+    } finally {
+      this.#leave();
     }
     return n;
   }
@@ -108,8 +115,11 @@ export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array
   consumeRaw(cb: RawRecordCallback, limit = Infinity): number {
     let n = 0;
     const rings = this.#rings;
-    for (let i = 0; i < rings.length && !this.#closed && n < limit; i++) {
-      n += rings[i].drain(cb, limit - n, i);
+    this.#depth++;
+    try {
+      for (let i = 0; i < rings.length && !this.#closed && n < limit; i++) n += rings[i].drain(cb, limit - n, i);
+    } finally {
+      this.#leave();
     }
     return n;
   }
@@ -129,10 +139,12 @@ export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array
         let rec: Uint8Array | undefined;
         while (!this.#closed && (rec = ring.next()) !== undefined) {
           got = true;
+          this.#depth++;
           try {
             yield rec;
           } finally {
             ring.release();
+            this.#leave();
           }
         }
       }
@@ -140,14 +152,26 @@ export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array
     }
   }
 
-  /** Stop reading: a pending wait or iteration ends, the pages are unmapped. The maps stay open. */
+  /**
+   * Stop reading: a pending wait or iteration ends, the pages are unmapped. The maps stay open.
+   * Called from a callback or a loop body, the record in hand is still given back first.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const r of this.#rings) r.detach();
+    for (const r of this.#rings) r.stop();
     this.#waiter.close();
-    for (const m of this.#mappings) m.unmap();
+    if (this.#depth === 0) this.#unmap();
     this.emit('close');
+  }
+
+  #leave(): void {
+    if (--this.#depth === 0 && this.#closed) this.#unmap();
+  }
+
+  #unmap(): void {
+    for (const r of this.#rings) r.detach();
+    for (const m of this.#mappings) m.unmap();
   }
 
   [Symbol.dispose](): void {

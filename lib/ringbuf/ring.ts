@@ -40,6 +40,8 @@ export class Ring {
   #held = 0;
   /** set by detach(): the memory is about to be unmapped, touch nothing */
   #dead = false;
+  /** set by stop(): deliver nothing more (the record in hand is still given back) */
+  #stopped = false;
 
   /**
    * @param consumer the consumer page (consumer_pos at offset 0)
@@ -83,6 +85,7 @@ export class Ring {
   next(): Uint8Array | undefined {
     if (this.#dead) return undefined;
     if (this.#held !== 0) this.release();
+    if (this.#stopped) return undefined;
     const prod = Atomics.load(this.#prodLo, 0) >>> 0;
     for (;;) {
       if (this.#cons === prod) return undefined;
@@ -112,8 +115,14 @@ export class Ring {
     this.#advance(t);
   }
 
+  /** Deliver no more records; a record being processed is still released. Idempotent. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
   /** Stop all access (before the owner unmaps the pages); idempotent. */
   detach(): void {
+    this.#stopped = true;
     this.#dead = true;
   }
 
@@ -136,7 +145,7 @@ export class Ring {
     // bytes of a record handed to cb and not yet given back (so a throwing cb still consumes it)
     let owed = 0;
     try {
-      while (n < limit) {
+      while (n < limit && !this.#stopped) {
         if (cons === prod) {
           // caught up with what we saw: look again once before returning
           const p = Atomics.load(this.#prodLo, 0) >>> 0;

@@ -44,7 +44,6 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     expect(got).to.deep.equal(want);
     // nothing is delivered twice and the ring is empty
     expect(rb.consume(() => expect.fail('record delivered twice'))).to.equal(0);
-    expect(rb.pending()).to.deep.equal([0]);
   });
 
   it('wraps around the end of the ring across many fills (the data pages are mapped twice)', () => {
@@ -118,6 +117,31 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     await waitFor(() => got.length, (n) => n >= 6, 5000);
     expect(got.filter(([r]) => r === 0)).to.deep.equal(wantA);
     expect(got.filter(([r]) => r === 1)).to.deep.equal([...wantB, ...later]);
+  });
+
+  it('close() from inside a callback or a loop body stops cleanly (no access to unmapped pages)', async () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_inner' }));
+    const prog = track(ringbufProducer(map.fd.value));
+    const rb = new RingBuffer(map);
+    produce(prog, [21, 22, 23]);
+    let seen = 0;
+    expect(rb.consume(() => { seen++; rb.close(); })).to.equal(1);
+    expect(seen).to.equal(1);
+    expect(rb.consume(() => expect.fail('closed'))).to.equal(0);
+
+    const rb2 = new RingBuffer(map);
+    const got: number[] = [];
+    for await (const rec of rb2) {
+      got.push(decode(rec));
+      rb2.close();
+    }
+    // the first reader closed inside its first callback, which still gave record 21 back
+    expect(got).to.deep.equal([22]);
+    // and the second gave 22 back on leaving the loop: 23 is next
+    const rb3 = track(new RingBuffer(map));
+    const rest: number[] = [];
+    rb3.consume((rec) => rest.push(decode(rec)));
+    expect(rest).to.deep.equal([23]);
   });
 
   it('rejects maps that are not ring buffers with a typed error', () => {
