@@ -2,6 +2,7 @@
 // [skb->len, ~skb->len] on the current CPU; every sample arrives once with its bytes, and samples
 // dropped on a full buffer are counted (received + lost = produced).
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { waitFor } from '../helpers/netns.js';
 import { BpfMap } from '../../lib/map/index.js';
@@ -70,23 +71,29 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
 
   it('counts samples lost on a full buffer: received + lost = produced', async () => {
     const { prog, pe } = setup(1);
-    let received = 0;
-    const lostEvents: number[] = [];
-    pe.on('lost', (n: number) => lostEvents.push(n));
-    const produced = 400; // 32 bytes each: one 4 KiB page holds ~128
-    for (let i = 0; i < produced; i++) progTestRun(prog.value, { data: new Uint8Array(64) });
-    received += pe.consume((d) => { decode(d); });
-    // the kernel writes a CPU's LOST record at its next sample once there is room again; test runs
-    // may land on any CPU, so produce one at a time until every loss was reported (bounded)
-    let extra = 0;
-    while (received + pe.lost < produced + extra && extra < 200) {
-      progTestRun(prog.value, { data: new Uint8Array(64) });
-      extra++;
+    // keep this thread's test runs on one CPU, whose buffer then overflows and later reports the loss
+    const mask = execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' }).trim().split(' ').pop()!;
+    execFileSync('taskset', ['-p', '-c', String(pe.cpus[0]), String(process.pid)], { stdio: 'pipe' });
+    try {
+      let received = 0;
+      const lostEvents: number[] = [];
+      pe.on('lost', (n: number) => lostEvents.push(n));
+      const produced = 400; // 32 bytes each: one 4 KiB page holds ~128
+      for (let i = 0; i < produced; i++) progTestRun(prog.value, { data: new Uint8Array(64) });
       received += pe.consume((d) => { decode(d); });
+      // the kernel writes the LOST record at the CPU's next sample once there is room again
+      let extra = 0;
+      while (received + pe.lost < produced + extra && extra < 200) {
+        progTestRun(prog.value, { data: new Uint8Array(64) });
+        extra++;
+        received += pe.consume((d) => { decode(d); });
+      }
+      expect(pe.lost).to.be.greaterThan(0);
+      expect(lostEvents.reduce((a, b) => a + b, 0)).to.equal(pe.lost);
+      expect(received + pe.lost).to.equal(produced + extra);
+    } finally {
+      execFileSync('taskset', ['-p', mask, String(process.pid)], { stdio: 'pipe' });
     }
-    expect(pe.lost).to.be.greaterThan(0);
-    expect(lostEvents.reduce((a, b) => a + b, 0)).to.equal(pe.lost);
-    expect(received + pe.lost).to.equal(produced + extra);
   });
 
   it('close() from inside a callback stops after that sample', () => {
