@@ -4,7 +4,6 @@
 // (the view covers the raw size the kernel reports: the data plus up to 7 bytes of padding) or
 // PERF_RECORD_LOST with a count, summed in `lost` and reported by the 'lost' event.
 // Unlike the BPF ring buffer the data pages are mapped once: a record that wraps is copied.
-import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
@@ -19,6 +18,7 @@ import { parseCpuList } from '../map/cpus.js';
 import { ReaderArgumentError } from '../ringbuf/errors.js';
 import { mapShape, type MapSource } from '../ringbuf/reader.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
+import { BufferReader } from '../ringbuf/base.js';
 import {
   MMAP_PAGE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_FLAG_FD_CLOEXEC,
   PERF_RECORD, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE,
@@ -125,16 +125,11 @@ class PerfRing {
   }
 }
 
-export class PerfEventArray extends EventEmitter implements AsyncIterable<PerfRecord> {
+export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRecord> {
   /** samples the kernel dropped because a CPU's buffer was full (from PERF_RECORD_LOST) */
   lost = 0;
   readonly #rings: PerfRing[] = [];
   readonly #mapFd: number;
-  readonly #waiter: EpollWaiter;
-  #closed = false;
-  #looping = false;
-  /** consume() calls and iterator records in progress: close() defers the unmap until they end */
-  #depth = 0;
 
   constructor(map: MapSource | Fd, o: PerfEventArrayOptions = {}) {
     super();
@@ -170,20 +165,13 @@ export class PerfEventArray extends EventEmitter implements AsyncIterable<PerfRe
         if (ioc < 0) throw new BpfError('ioctl(PERF_EVENT_IOC_ENABLE)', -ioc, `CPU ${cpu}`);
         mapUpdateElem(s.fd, u32(cpu), u32(fd.value));
       }
-      this.#waiter = new EpollWaiter(this.#rings.map((r) => r.fd.value));
+      this.waiter = new EpollWaiter(this.#rings.map((r) => r.fd.value));
     } catch (e) {
       this.#release();
       throw e;
     } finally {
       attr.free();
     }
-    this.on('newListener', (event: string) => {
-      if (event === 'record' && !this.#looping) queueMicrotask(() => void this.#loop());
-    });
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** CPUs with a buffer */
@@ -194,11 +182,11 @@ export class PerfEventArray extends EventEmitter implements AsyncIterable<PerfRe
   /** Deliver every ready sample to `cb` (views valid while it runs); returns how many. Lost counts go to `lost`. */
   consume(cb: PerfCallback, limit = Infinity): number {
     let n = 0;
-    this.#depth++;
+    this.enter();
     try {
       for (const ring of this.#rings) {
         let rec;
-        while (!this.#closed && n < limit && (rec = ring.next()) !== undefined) {
+        while (!this.closed && n < limit && (rec = ring.next()) !== undefined) {
           try {
             if (this.#deliver(rec.type, rec.body, ring.cpu, cb)) n++;
           } finally {
@@ -207,55 +195,43 @@ export class PerfEventArray extends EventEmitter implements AsyncIterable<PerfRe
         }
       }
     } finally {
-      this.#leave();
+      this.leave();
     }
     return n;
   }
 
-  wait(): Promise<boolean> {
-    return this.#waiter.wait();
-  }
-
   async *[Symbol.asyncIterator](): AsyncIterator<PerfRecord> {
-    while (!this.#closed) {
+    while (!this.closed) {
       let got = false;
       for (const ring of this.#rings) {
         let rec;
-        while (!this.#closed && (rec = ring.next()) !== undefined) {
+        while (!this.closed && (rec = ring.next()) !== undefined) {
           got = true;
           let data: Uint8Array | undefined;
-          this.#depth++;
+          this.enter();
           try {
             this.#deliver(rec.type, rec.body, ring.cpu, (d) => { data = d; });
             if (data) yield { cpu: ring.cpu, data };
           } finally {
             ring.release();
-            this.#leave();
+            this.leave();
           }
         }
       }
-      if (!got && !(await this.#waiter.wait())) return;
+      if (!got && !(await this.waiter.wait())) return;
     }
   }
 
-  /**
-   * Stops reading: a pending wait ends, the map slots are cleared, events closed, pages unmapped
-   * (from a callback or loop body: once the record in hand was given back).
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#waiter.close();
-    if (this.#depth === 0) this.#release();
-    this.emit('close');
+  protected stopDelivery(): void {
+    // nothing to flag: consume() and the iterator check `closed` before each record
   }
 
-  #leave(): void {
-    if (--this.#depth === 0 && this.#closed) this.#release();
+  protected releasePages(): void {
+    this.#release();
   }
 
-  [Symbol.dispose](): void {
-    this.close();
+  protected emitReady(): void {
+    this.consume((data, cpu) => this.emit('record', data, cpu));
   }
 
   #deliver(type: number, body: Uint8Array, cpu: number, cb: PerfCallback): boolean {
@@ -281,22 +257,6 @@ export class PerfEventArray extends EventEmitter implements AsyncIterable<PerfRe
       r.fd.close();
     }
     this.#rings.length = 0;
-  }
-
-  async #loop(): Promise<void> {
-    if (this.#looping) return;
-    this.#looping = true;
-    try {
-      while (!this.#closed && this.listenerCount('record') > 0) {
-        this.consume((data, cpu) => this.emit('record', data, cpu));
-        if (!(await this.#waiter.wait())) break;
-      }
-    } catch (e) {
-      if (this.listenerCount('error') > 0) this.emit('error', e);
-      else queueMicrotask(() => { throw e; });
-    } finally {
-      this.#looping = false;
-    }
   }
 }
 

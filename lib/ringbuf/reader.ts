@@ -2,7 +2,6 @@
 // shared pages, valid until the record is released: in consume(cb) when cb returns, in the async
 // iterator when the loop asks for the next record. Each record's bytes go back to the kernel
 // exactly once, after it was processed. Waiting happens on a worker thread (waiter.ts).
-import { EventEmitter } from 'node:events';
 import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
 import { mapInfo } from '../syscall/obj.js';
 import { Fd } from '../syscall/fd.js';
@@ -10,6 +9,7 @@ import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
 import { ReaderArgumentError } from './errors.js';
 import { Ring } from './ring.js';
 import { EpollWaiter } from './waiter.js';
+import { BufferReader } from './base.js';
 
 /** A map as the readers need it: a BpfMap, or anything with an fd and (optionally) its shape. */
 export interface MapSource {
@@ -36,14 +36,9 @@ export function mapShape(m: MapSource | Fd, reader: string): Shape {
   return { fd: fd.value, type: i.type, maxEntries: i.maxEntries, name: i.name };
 }
 
-export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array> {
+export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array> {
   readonly #rings: Ring[] = [];
   readonly #mappings: Mapping[] = [];
-  readonly #waiter: EpollWaiter;
-  #closed = false;
-  #looping = false;
-  /** consume() calls and iterator records in progress: close() defers the unmap until they end */
-  #depth = 0;
 
   constructor(maps: MapSource | Fd | readonly (MapSource | Fd)[]) {
     super();
@@ -65,24 +60,16 @@ export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array
         this.#mappings.push(prod);
         this.#rings.push(new Ring(cons.buffer, prod.buffer, page, s.maxEntries, s.name));
       }
-      this.#waiter = new EpollWaiter(shapes.map((s) => s.fd));
+      this.waiter = new EpollWaiter(shapes.map((s) => s.fd));
     } catch (e) {
       for (const m of this.#mappings) m.unmap();
       throw e;
     }
-    // a 'record' listener starts delivery through events
-    this.on('newListener', (event: string) => {
-      if (event === 'record' && !this.#looping) queueMicrotask(() => void this.#loop());
-    });
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** Bytes not yet consumed in each ring. */
   pending(): number[] {
-    return this.#closed ? this.#rings.map(() => 0) : this.#rings.map((r) => r.pending);
+    return this.closed ? this.#rings.map(() => 0) : this.#rings.map((r) => r.pending);
   }
 
   /**
@@ -92,9 +79,9 @@ export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array
   consume(cb: RecordCallback, limit = Infinity): number {
     let n = 0;
     const rings = this.#rings;
-    this.#depth++;
+    this.enter();
     try {
-      for (let i = 0; i < rings.length && !this.#closed && n < limit; i++) {
+      for (let i = 0; i < rings.length && !this.closed && n < limit; i++) {
         const ring = rings[i];
         const ab = ring.dataBuffer;
         const base = ring.dataOffset;
@@ -102,7 +89,7 @@ export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array
         n += ring.drain((_data, offset, length, r) => cb(new Uint8Array(ab, base + offset, length), r), limit - n, i);
       }
     } finally {
-      this.#leave();
+      this.leave();
     }
     return n;
   }
@@ -115,82 +102,48 @@ export class RingBuffer extends EventEmitter implements AsyncIterable<Uint8Array
   consumeRaw(cb: RawRecordCallback, limit = Infinity): number {
     let n = 0;
     const rings = this.#rings;
-    this.#depth++;
+    this.enter();
     try {
-      for (let i = 0; i < rings.length && !this.#closed && n < limit; i++) n += rings[i].drain(cb, limit - n, i);
+      for (let i = 0; i < rings.length && !this.closed && n < limit; i++) n += rings[i].drain(cb, limit - n, i);
     } finally {
-      this.#leave();
+      this.leave();
     }
     return n;
-  }
-
-  /** Resolves true when records may be ready, false once closed. Never blocks the event loop. */
-  wait(): Promise<boolean> {
-    return this.#waiter.wait();
   }
 
   /** Records as they come; the loop ends when close() is called (also while waiting). */
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     const rings = this.#rings;
-    while (!this.#closed) {
+    while (!this.closed) {
       let got = false;
       for (let i = 0; i < rings.length; i++) {
         const ring = rings[i];
         let rec: Uint8Array | undefined;
-        while (!this.#closed && (rec = ring.next()) !== undefined) {
+        while (!this.closed && (rec = ring.next()) !== undefined) {
           got = true;
-          this.#depth++;
+          this.enter();
           try {
             yield rec;
           } finally {
             ring.release();
-            this.#leave();
+            this.leave();
           }
         }
       }
-      if (!got && !(await this.#waiter.wait())) return;
+      if (!got && !(await this.waiter.wait())) return;
     }
   }
 
-  /**
-   * Stop reading: a pending wait or iteration ends, the pages are unmapped. The maps stay open.
-   * Called from a callback or a loop body, the record in hand is still given back first.
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected stopDelivery(): void {
     for (const r of this.#rings) r.stop();
-    this.#waiter.close();
-    if (this.#depth === 0) this.#unmap();
-    this.emit('close');
   }
 
-  #leave(): void {
-    if (--this.#depth === 0 && this.#closed) this.#unmap();
-  }
-
-  #unmap(): void {
+  protected releasePages(): void {
     for (const r of this.#rings) r.detach();
     for (const m of this.#mappings) m.unmap();
   }
 
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  async #loop(): Promise<void> {
-    if (this.#looping) return;
-    this.#looping = true;
-    try {
-      while (!this.#closed && this.listenerCount('record') > 0) {
-        this.consume((rec, ring) => this.emit('record', rec, ring));
-        if (!(await this.#waiter.wait())) break;
-      }
-    } catch (e) {
-      if (this.listenerCount('error') > 0) this.emit('error', e);
-      else queueMicrotask(() => { throw e; });
-    } finally {
-      this.#looping = false;
-    }
+  protected emitReady(): void {
+    this.consume((rec, ring) => this.emit('record', rec, ring));
   }
 }
