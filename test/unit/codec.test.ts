@@ -142,6 +142,26 @@ describe('codec: BTF types to JS values', () => {
     expect(() => compileCodec(src, 6)).to.throw(CodecError, /unsupported type/);
   });
 
+  it('bitfields of a 64-bit base type are bigints (wide fields through the bigint path)', () => {
+    const t = new Map<number, ReturnType<CodecTypeSource['get']>>([
+      [1, { kind: 'int', name: 'unsigned long long', size: 8, signed: false, char: false, bool: false, bitOffset: 0, bits: 64 }],
+      [2, { kind: 'int', name: 'long long', size: 8, signed: true, char: false, bool: false, bitOffset: 0, bits: 64 }],
+      [3, { kind: 'struct', name: 'w', size: 8, members: [
+        { name: 'lo', type: 1, bitOffset: 0, bitSize: 4 },
+        { name: 'wide', type: 2, bitOffset: 4, bitSize: 50 },
+        { name: 'hi', type: 1, bitOffset: 54, bitSize: 10 },
+      ] }],
+    ]);
+    const c = compileCodec({ get: (id) => t.get(id)! }, 3);
+    const v = { lo: 0xan, wide: -(2n ** 49n), hi: 0x3ffn };
+    const b = c.encode(v);
+    // lo in bits 0-3, wide (two's complement, 50 bits) in 4-53, hi in 54-63
+    const want = 0xan | (BigInt.asUintN(50, -(2n ** 49n)) << 4n) | (0x3ffn << 54n);
+    expect(new DataView(b.buffer).getBigUint64(0, true)).to.equal(want);
+    expect(c.decode(b)).to.deep.equal(v);
+    expect(() => c.encode({ ...v, wide: 2n ** 49n })).to.throw(CodecError, /value\.wide: out of range/);
+  });
+
   it('user codecs for maps without BTF: sizes checked', () => {
     const c = userCodec<{ x: number }>({ size: 4, encode: (v) => Uint8Array.of(v.x, 0, 0, 0), decode: (b) => ({ x: b[0] }) });
     expect(hex(c.encode({ x: 7 }))).to.equal('07000000');
