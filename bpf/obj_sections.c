@@ -1,0 +1,55 @@
+// One trivial program per section name of libbpf's catalog that loads without a BTF attach target,
+// two programs in one section, and an optional ("?") program that is not loaded unless asked.
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+
+#define PROG(sec, name, ret) SEC(sec) int name(void *ctx) { return ret; }
+
+PROG("socket", s_socket, 0)
+PROG("sockops", s_sockops, 1)
+PROG("sk_msg", s_sk_msg, 1)
+PROG("sk_skb/stream_parser", s_skb_parser, 0)
+PROG("sk_skb/stream_verdict", s_skb_verdict, 1)
+PROG("sk_skb", s_sk_skb, 1)
+PROG("sk_reuseport", s_reuseport, 1)
+PROG("sk_lookup", s_sk_lookup, 1)
+PROG("flow_dissector", s_flow, 0)
+PROG("cgroup_skb/ingress", s_cg_ingress, 1)
+PROG("cgroup_skb/egress", s_cg_egress, 1)
+PROG("cgroup/skb", s_cg_skb, 1)
+PROG("cgroup/sock", s_cg_sock, 1)
+PROG("cgroup/post_bind4", s_cg_post_bind4, 1)
+PROG("cgroup/bind4", s_cg_bind4, 1)
+PROG("cgroup/connect4", s_cg_connect4, 1)
+PROG("cgroup/connect6", s_cg_connect6, 1)
+PROG("cgroup/sendmsg4", s_cg_sendmsg4, 1)
+PROG("cgroup/recvmsg4", s_cg_recvmsg4, 1)
+PROG("cgroup/getsockname4", s_cg_getsockname4, 1)
+PROG("cgroup/sysctl", s_cg_sysctl, 1)
+PROG("cgroup/getsockopt", s_cg_getsockopt, 1)
+PROG("cgroup/setsockopt", s_cg_setsockopt, 1)
+PROG("cgroup/dev", s_cg_dev, 1)
+PROG("tracepoint/syscalls/sys_enter_openat", s_tracepoint, 0)
+PROG("tp/sched/sched_switch", s_tp, 0)
+PROG("raw_tp/sys_enter", s_raw_tp, 0)
+PROG("raw_tracepoint/sched_switch", s_raw_tracepoint, 0)
+PROG("kprobe/do_nanosleep", s_kprobe, 0)
+PROG("kretprobe/do_nanosleep", s_kretprobe, 0)
+PROG("uprobe", s_uprobe, 0)
+PROG("perf_event", s_perf_event, 0)
+PROG("lwt_in", s_lwt_in, 0)
+PROG("lwt_out", s_lwt_out, 0)
+PROG("lwt_xmit", s_lwt_xmit, 0)
+PROG("xdp", s_xdp, 2)
+PROG("xdp", s_xdp_second, 2)
+PROG("xdp.frags", s_xdp_frags, 2)
+PROG("xdp/devmap", s_xdp_devmap, 2)
+PROG("xdp/cpumap", s_xdp_cpumap, 2)
+PROG("tc", s_tc, 0)
+PROG("classifier", s_classifier, 0)
+PROG("action", s_action, 0)
+PROG("syscall", s_syscall, 0)
+PROG("?xdp", s_optional, 1)
+
+char LICENSE[] SEC("license") = "GPL";
