@@ -1,0 +1,136 @@
+// xdp-lb: a layer-4 load balancer in XDP. A packet to a VIP (`vips`: VIP:port/proto -> id and
+// backend count) belongs to a flow; a new flow picks a backend from `backends` (index
+// id * MAX_BACKENDS + slot) by a hash of its addresses and ports and remembers it in the LRU
+// `flows` table, so every packet of a flow goes to the same backend even when the backend set
+// changes. The destination is rewritten (checksums fixed incrementally) and the packet goes on up
+// the stack (XDP_PASS), which delivers it to a local backend or routes it to a remote one.
+// `stats` counts per CPU; userspace sums the CPUs.
+#include "example_net.h"
+
+#define MAX_BACKENDS 16
+#define MAX_VIPS 64
+
+struct vip {
+	__u32 addr;     /* network order */
+	__u16 port;     /* network order */
+	__u8 proto;
+	__u8 pad;
+};
+
+struct vip_info {
+	__u32 id;       /* < MAX_VIPS */
+	__u32 count;    /* backends in use, <= MAX_BACKENDS */
+};
+
+struct backend {
+	__u32 addr;     /* network order */
+	__u16 port;     /* network order */
+	__u16 pad;
+};
+
+struct flow {
+	__u32 saddr;
+	__u32 daddr;    /* the VIP */
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct lb_stats {
+	__u64 packets;     /* packets to a VIP, rewritten */
+	__u64 bytes;       /* their IP bytes */
+	__u64 new_flows;   /* flows that picked a backend */
+	__u64 no_backend;  /* packets to a VIP without backends, passed unchanged */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_VIPS);
+	__type(key, struct vip);
+	__type(value, struct vip_info);
+} vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_VIPS * MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct backend);
+} backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow);
+	__type(value, struct backend);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_stats);
+} stats SEC(".maps");
+
+/* a cheap mix of the flow's fields (murmur3's finalizer): spreads neighbouring ports apart */
+static __always_inline __u32 flow_hash(const struct flow *f)
+{
+	__u32 h = f->saddr ^ (f->daddr * 0x9e3779b1) ^ (((__u32)f->sport << 16) | f->dport) ^ f->proto;
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+SEC("xdp")
+int xdp_lb(struct xdp_md *ctx)
+{
+	struct pkt4 p;
+	struct vip key = {};
+	struct flow f = {};
+	struct vip_info *vi;
+	struct backend *b;
+	struct lb_stats *st;
+	__u32 zero = 0;
+
+	if (parse_ipv4((void *)(long)ctx->data, (void *)(long)ctx->data_end, &p) != 0 || !p.l4_check)
+		return XDP_PASS;
+	key.addr = p.ip->daddr;
+	key.port = p.dport;
+	key.proto = p.proto;
+	vi = bpf_map_lookup_elem(&vips, &key);
+	if (!vi)
+		return XDP_PASS;
+	st = bpf_map_lookup_elem(&stats, &zero);
+	if (!st)
+		return XDP_PASS;
+
+	f.saddr = p.ip->saddr;
+	f.daddr = p.ip->daddr;
+	f.sport = p.sport;
+	f.dport = p.dport;
+	f.proto = p.proto;
+	b = bpf_map_lookup_elem(&flows, &f);
+	if (!b) {
+		__u32 count = vi->count, idx;
+		if (count == 0 || count > MAX_BACKENDS || vi->id >= MAX_VIPS) {
+			st->no_backend++;
+			return XDP_PASS;
+		}
+		idx = vi->id * MAX_BACKENDS + flow_hash(&f) % count;
+		b = bpf_map_lookup_elem(&backends, &idx);
+		if (!b || bpf_map_update_elem(&flows, &f, b, BPF_ANY) != 0) {
+			st->no_backend++;
+			return XDP_PASS;
+		}
+		st->new_flows++;
+	}
+	st->packets++;
+	st->bytes += bpf_ntohs(p.ip->tot_len);
+	rewrite_dest4(&p, b->addr, b->port);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
