@@ -1,0 +1,69 @@
+// readElf: an ELF64 BPF object (either byte order) as sections, symbols and relocations.
+// Pure: bytes in, a value out; every malformation is a ParseError with format 'elf'.
+
+import { ParseError, TsbpfError } from '../errors.js';
+import { readHeader } from './header.js';
+import { readSections, type ElfSection } from './sections.js';
+import { readSymbols, type ElfSymbol } from './symbols.js';
+import { readRelocations, type ElfRelocation } from './relocations.js';
+
+export interface ElfFile {
+  readonly littleEndian: boolean;
+  /** e_machine: EM_BPF (247) or EM_NONE (0) */
+  readonly machine: number;
+  /** always true: only ELFCLASS64 is accepted */
+  readonly is64: boolean;
+  /** e_type (ET_REL = 1) */
+  readonly fileType: number;
+  /** EI_OSABI */
+  readonly osabi: number;
+  /** e_flags */
+  readonly flags: number;
+  /** all sections by index (index 0 is the null section) */
+  readonly sections: readonly ElfSection[];
+  /** the symbol table by index (index 0 is the null symbol); [] when there is none */
+  readonly symbols: readonly ElfSymbol[];
+  /** the SHT_SYMTAB section, if any */
+  readonly symtab: ElfSection | undefined;
+  /** first section with this name */
+  section(name: string): ElfSection | undefined;
+  /** relocations applying to section `index` (empty when none or out of range) */
+  relocationsFor(index: number): readonly ElfRelocation[];
+}
+
+const none: readonly ElfRelocation[] = Object.freeze([]);
+
+class Elf implements ElfFile {
+  private byName: Map<string, ElfSection> | undefined;
+  constructor(
+    readonly littleEndian: boolean, readonly machine: number, readonly is64: boolean, readonly fileType: number,
+    readonly osabi: number, readonly flags: number,
+    readonly sections: readonly ElfSection[], readonly symbols: readonly ElfSymbol[], readonly symtab: ElfSection | undefined,
+  ) {}
+
+  section(name: string): ElfSection | undefined {
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const s of this.sections) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
+    }
+    return this.byName.get(name);
+  }
+
+  relocationsFor(index: number): readonly ElfRelocation[] {
+    return this.sections[index]?.relocations ?? none;
+  }
+}
+
+export function readElf(bytes: Uint8Array): ElfFile {
+  try {
+    const { header, file } = readHeader(bytes);
+    const sections = readSections(file, header);
+    const { symtab, symbols } = readSymbols(file, sections);
+    readRelocations(file, sections, symtab, symbols);
+    return new Elf(header.littleEndian, header.machine, header.is64, header.fileType, header.osabi, header.flags, sections, symbols, symtab);
+  } catch (e) {
+    if (e instanceof TsbpfError) throw e;
+    // a check this reader forgot must still surface as a ParseError, never a RangeError
+    throw new ParseError(`malformed file: ${(e as Error)?.message ?? String(e)}`, { format: 'elf' }, { cause: e });
+  }
+}
