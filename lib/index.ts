@@ -11,3 +11,9 @@ export { compileCodec, userCodec, intCodec, withBtfCodecs, CodecError, type Code
 export { RingBuffer, ReaderArgumentError, RingBufferCorruptError, type MapSource, type RecordCallback, type RawRecordCallback } from './ringbuf/index.js';
 export { TracePipe, TracePipeError, tracefsDir, parseTraceLine, type TraceLine, type TracePipeOptions } from './tracepipe/index.js';
 export { PerfEventArray, type PerfRecord, type PerfEventArrayOptions, type PerfCallback } from './perf/index.js';
+export {
+  readObject, loadObject, ObjectSpec, BpfObject, Globals, ObjectError, LoadError, PinMismatchError, SECTION_DEFS, findSection, DEFAULT_PIN_PATH,
+  type ReadObjectOptions, type LoadObjectOptions, type ObjectLocation, type SectionDef, type VariableValue,
+  type ProgramSpec, type FunctionSpec, type MapSpec, type VariableSpec, type Relocation, type RelocationTarget, type FuncInfo, type LineInfo, type PinningType,
+} from './object/index.js';
+export { BpfProgram, type ProgramDescription, type ProgramInfoResult } from './program/index.js';

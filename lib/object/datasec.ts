@@ -1,0 +1,38 @@
+// What the object's DATASECs should say once the sections are laid out (libbpf's
+// btf_fixup_datasec): each DATASEC's size is its ELF section's size and each variable's offset is
+// its symbol's value, variables sorted by offset. Computed with the spec (pure); applied to the
+// uploaded blob by btf-blob.ts.
+import type { Btf } from '../btf/btf.js';
+import { ELF, type ObjElf } from './elf-view.js';
+
+export interface DatasecFixup {
+  /** type id of the DATASEC */
+  readonly id: number;
+  readonly size: number;
+  readonly vars: readonly { readonly type: number; readonly offset: number; readonly size: number }[];
+}
+
+export function datasecFixups(elf: ObjElf, btf: Btf): DatasecFixup[] {
+  const sections = new Map(elf.sections.map((s) => [s.name, s]));
+  const out: DatasecFixup[] = [];
+  for (let id = 1; id < btf.typeCount; id++) {
+    const t = btf.type(id);
+    if (t.kind !== 'datasec') continue;
+    const s = sections.get(t.name);
+    // DATASECs of sections the object does not have (.ksyms, .kconfig externs) stay as they are
+    if (!s) continue;
+    const values = new Map<string, number>();
+    for (const sym of elf.symbols) {
+      if (sym.shndx === s.index && sym.name && sym.type !== ELF.STT_SECTION) values.set(sym.name, sym.value);
+    }
+    const vars = t.vars.map((vi) => {
+      const v = btf.type(vi.type);
+      const offset = v.name ? values.get(v.name) : undefined;
+      return { type: vi.type, offset: offset ?? vi.offset, size: vi.size };
+    });
+    vars.sort((a, b) => a.offset - b.offset);
+    const changed = t.size !== s.size || vars.some((x, i) => x.offset !== t.vars[i].offset || x.type !== t.vars[i].type);
+    if (changed) out.push({ id, size: s.size, vars });
+  }
+  return out;
+}

@@ -1,0 +1,159 @@
+// Functions of an object: every STT_FUNC symbol in an executable section, with its instructions and
+// its relocations resolved to symbolic targets (map name, data offset, called function). Calls
+// come in the encodings clang emits: against the .text section symbol with imm = start - 1 (static
+// functions), against the function symbol with imm = -1 (global ones), or with no relocation at
+// all for a call within the same section; all three name the callee's first instruction.
+import { ELF, type ObjElf, type ObjSection, type ObjSymbol } from './elf-view.js';
+import { INSN_SIZE, Insns, OP, PSEUDO } from './insn.js';
+import { ObjectError } from './errors.js';
+import type { BtfExt } from '../btf/ext.js';
+import type { FunctionSpec, Relocation, RelocationTarget } from './spec.js';
+
+/** Where a symbol in a map-holding section points: which map (and offset for data). */
+export interface MapLocator {
+  /** the map defined at this offset of the .maps / maps section, by section index */
+  mapAt(sectionIndex: number, offset: number): string | undefined;
+  /** the global data map of a section index */
+  dataMap(sectionIndex: number): string | undefined;
+}
+
+interface RawFunction {
+  name: string;
+  section: ObjSection;
+  start: number; // instruction index in the section
+  count: number;
+  global: boolean;
+}
+
+/** All functions of executable sections, in section then address order. */
+export function collectFunctions(elf: ObjElf): RawFunction[] {
+  const out: RawFunction[] = [];
+  const exec = new Map<number, ObjSection>();
+  for (const s of elf.sections) {
+    if (s.type === ELF.SHT_PROGBITS && (s.flags & ELF.SHF_EXECINSTR) !== 0 && s.size > 0) exec.set(s.index, s);
+  }
+  const bySection = new Map<number, ObjSymbol[]>();
+  for (const sym of elf.symbols) {
+    if (sym.type !== ELF.STT_FUNC || !exec.has(sym.shndx)) continue;
+    let list = bySection.get(sym.shndx);
+    if (!list) bySection.set(sym.shndx, (list = []));
+    list.push(sym);
+  }
+  for (const [idx, section] of exec) {
+    const syms = (bySection.get(idx) ?? []).slice().sort((a, b) => a.value - b.value);
+    if (syms.length === 0) {
+      throw new ObjectError(`section ${section.name} holds code but no function symbol (was the object stripped?)`, { section: section.name });
+    }
+    for (const sym of syms) {
+      if (sym.value % INSN_SIZE !== 0 || sym.size % INSN_SIZE !== 0 || sym.value + sym.size > section.data.length) {
+        throw new ObjectError(`function ${sym.name} in ${section.name}: offset ${sym.value} / size ${sym.size} are not whole instructions inside the section`, { section: section.name, program: sym.name, symbol: sym.name });
+      }
+      if (sym.size === 0) continue;
+      out.push({ name: sym.name, section, start: sym.value / INSN_SIZE, count: sym.size / INSN_SIZE, global: sym.bind !== ELF.STB_LOCAL });
+    }
+  }
+  return out;
+}
+
+/** Resolve the relocations of every function and cut its instructions and .BTF.ext records. */
+export function buildFunctions(elf: ObjElf, raw: readonly RawFunction[], maps: MapLocator, ext: BtfExt | undefined): FunctionSpec[] {
+  const le = elf.littleEndian;
+  // section index → its functions by start instruction
+  const starts = new Map<number, Map<number, RawFunction>>();
+  for (const f of raw) {
+    let m = starts.get(f.section.index);
+    if (!m) starts.set(f.section.index, (m = new Map()));
+    m.set(f.start, f);
+  }
+  const containing = (f: RawFunction, sectionInsn: number) => sectionInsn >= f.start && sectionInsn < f.start + f.count;
+
+  return raw.map((f) => {
+    const where = { section: f.section.name, program: f.name };
+    const code = f.section.data.slice(f.start * INSN_SIZE, (f.start + f.count) * INSN_SIZE);
+    const insns = new Insns(code, le);
+    const relocations: Relocation[] = [];
+    const seen = new Set<number>();
+    const calleeAt = (section: ObjSection, sectionInsn: number, symbol: string): string => {
+      const fn = starts.get(section.index)?.get(sectionInsn);
+      if (!fn) {
+        throw new ObjectError(`function ${f.name}: call or function pointer into ${section.name} at instruction ${sectionInsn}, where no function starts${symbol ? ` (symbol ${symbol})` : ''}`, { ...where, symbol });
+      }
+      if (section.name !== '.text') {
+        throw new ObjectError(`function ${f.name}: calls ${fn.name} in section ${section.name}; called functions must be in .text (programs cannot call programs)`, { ...where, symbol: fn.name });
+      }
+      return fn.name;
+    };
+
+    for (const r of elf.relocationsFor(f.section.index)) {
+      if (r.offset % INSN_SIZE !== 0) throw new ObjectError(`relocation at byte ${r.offset} of ${f.section.name} is not on an instruction`, where);
+      const sectionInsn = r.offset / INSN_SIZE;
+      if (!containing(f, sectionInsn)) continue;
+      const i = sectionInsn - f.start;
+      const sym = elf.symbols[r.symbol];
+      if (!sym) throw new ObjectError(`relocation at instruction ${i} of ${f.name} names symbol #${r.symbol}, which does not exist`, where);
+      const symName = sym.name || (sym.type === ELF.STT_SECTION ? (elf.sections[sym.shndx]?.name ?? '') : '');
+      const target = resolve(elf, f, insns, i, sym, symName, maps, calleeAt);
+      relocations.push({ insn: i, target, symbol: symName });
+      seen.add(i);
+    }
+    // calls within the same section carry no relocation: imm is relative to the call itself
+    for (let i = 0; i < insns.count; i++) {
+      if (seen.has(i)) continue;
+      if (insns.isSubprogCall(i)) {
+        const callee = calleeAt(f.section, f.start + i + insns.imm(i) + 1, '');
+        relocations.push({ insn: i, target: { kind: 'call', function: callee }, symbol: '' });
+      } else if (insns.isPseudoFunc(i)) {
+        throw new ObjectError(`function ${f.name}: function pointer at instruction ${i} has no relocation`, where);
+      }
+      if (insns.isLdImm64(i)) i++; // the second half of a 16-byte load is no instruction of its own
+    }
+    relocations.sort((a, b) => a.insn - b.insn);
+
+    const lo = f.start * INSN_SIZE;
+    const hi = (f.start + f.count) * INSN_SIZE;
+    const funcInfo = (ext?.funcInfo.get(f.section.name) ?? [])
+      .filter((r) => r.insnOff >= lo && r.insnOff < hi)
+      .map((r) => ({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId }));
+    const lineInfo = (ext?.lineInfo.get(f.section.name) ?? [])
+      .filter((r) => r.insnOff >= lo && r.insnOff < hi)
+      .map((r) => ({ insn: (r.insnOff - lo) / INSN_SIZE, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol }));
+    return { name: f.name, section: f.section.name, sectionInsn: f.start, instructions: code, relocations, funcInfo, lineInfo, global: f.global };
+  });
+}
+
+function resolve(
+  elf: ObjElf, f: RawFunction, insns: Insns, i: number, sym: ObjSymbol, symName: string, maps: MapLocator,
+  calleeAt: (s: ObjSection, insn: number, symbol: string) => string,
+): RelocationTarget {
+  const where = { section: f.section.name, program: f.name, symbol: symName };
+  const code = insns.code(i);
+  if (sym.shndx === ELF.SHN_UNDEF) {
+    throw new ObjectError(`function ${f.name}: instruction ${i} refers to ${symName || 'an unnamed symbol'}, which is defined nowhere in the object (externs, kfuncs and .kconfig/.ksyms are not supported)`, where);
+  }
+  const section = elf.sections[sym.shndx];
+  if (!section || sym.shndx >= ELF.SHN_ABS) {
+    throw new ObjectError(`function ${f.name}: instruction ${i} refers to ${symName} in section #${sym.shndx}, which holds nothing loadable`, where);
+  }
+  if (code === OP.CALL) {
+    if (insns.src(i) !== PSEUDO.CALL) {
+      throw new ObjectError(`function ${f.name}: call at instruction ${i} to ${symName} is not a BPF-to-BPF call (src_reg ${insns.src(i)})`, where);
+    }
+    if ((section.flags & ELF.SHF_EXECINSTR) === 0) throw new ObjectError(`function ${f.name}: call at instruction ${i} to ${symName}, which is not code`, where);
+    return { kind: 'call', function: calleeAt(section, sym.value / INSN_SIZE + insns.imm(i) + 1, symName) };
+  }
+  if (code !== OP.LD_IMM64 || i + 1 >= insns.count) {
+    throw new ObjectError(`function ${f.name}: relocation against ${symName} at instruction ${i} (opcode 0x${code.toString(16)}) is neither a 64-bit load nor a call`, where);
+  }
+  if ((section.flags & ELF.SHF_EXECINSTR) !== 0) {
+    const off = sym.value + insns.imm(i);
+    if (off % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: function pointer to ${symName}+${insns.imm(i)} is not on an instruction`, where);
+    return { kind: 'func', function: calleeAt(section, off / INSN_SIZE, symName) };
+  }
+  const data = maps.dataMap(sym.shndx);
+  if (data !== undefined) return { kind: 'data', map: data, offset: sym.value + insns.imm(i) };
+  // a map symbol: the map defined at this offset (section symbols add the offset in imm)
+  const off = sym.type === ELF.STT_SECTION ? insns.imm(i) : sym.value;
+  const map = maps.mapAt(sym.shndx, off);
+  if (map !== undefined) return { kind: 'map', map };
+  throw new ObjectError(`function ${f.name}: instruction ${i} refers to ${symName} in section ${section.name}, which is neither a map nor global data${section.name === '.maps' ? ' (a static map? maps must be global)' : ''}`, where);
+}

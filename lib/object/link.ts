@@ -1,0 +1,115 @@
+// Linking one program: its own code, then every .text function it reaches (calls and callback
+// pointers, transitively) appended once each, in first-use order as libbpf does. Call and
+// function-pointer immediates become offsets relative to the instruction; func_info and line_info
+// move with their functions. Map references are left for the loader with their final positions.
+import { INSN_SIZE, Insns, PSEUDO } from './insn.js';
+import { ObjectError } from './errors.js';
+import type { FuncInfo, FunctionSpec, LineInfo, ProgramSpec } from './spec.js';
+
+export interface MapReference {
+  /** instruction index in the linked program (the first half of the LD_IMM64) */
+  readonly insn: number;
+  readonly map: string;
+  /** data references: offset into the map's value; undefined for a map fd */
+  readonly offset?: number;
+}
+
+export interface LinkedProgram {
+  /** instructions in the object's byte order */
+  readonly insns: Uint8Array;
+  readonly funcInfo: readonly FuncInfo[];
+  readonly lineInfo: readonly LineInfo[];
+  readonly mapRefs: readonly MapReference[];
+  /** functions in order with their start instruction (the program first) */
+  readonly layout: readonly { readonly name: string; readonly start: number }[];
+}
+
+export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean): LinkedProgram {
+  const order: FunctionSpec[] = [prog];
+  const start = new Map<string, number>([[prog.name, 0]]);
+  let total = prog.instructions.length / INSN_SIZE;
+  for (let k = 0; k < order.length; k++) {
+    for (const r of order[k].relocations) {
+      if (r.target.kind !== 'call' && r.target.kind !== 'func') continue;
+      const name = r.target.function;
+      if (start.has(name)) continue;
+      const fn = functions.get(name);
+      if (!fn) throw new ObjectError(`program ${prog.name}: ${order[k].name} calls ${name}, which is not a function in .text`, { program: prog.name, section: prog.section, symbol: name });
+      start.set(name, total);
+      total += fn.instructions.length / INSN_SIZE;
+      order.push(fn);
+    }
+  }
+
+  const out = new Uint8Array(total * INSN_SIZE);
+  const insns = new Insns(out, littleEndian);
+  const funcInfo: FuncInfo[] = [];
+  const lineInfo: LineInfo[] = [];
+  const mapRefs: MapReference[] = [];
+  for (const fn of order) {
+    const base = start.get(fn.name)!;
+    out.set(fn.instructions, base * INSN_SIZE);
+    for (const r of fn.relocations) {
+      const at = base + r.insn;
+      const t = r.target;
+      switch (t.kind) {
+        case 'call':
+          insns.setImm(at, start.get(t.function)! - at - 1);
+          break;
+        case 'func':
+          insns.setSrc(at, PSEUDO.FUNC);
+          insns.setImm(at, start.get(t.function)! - at - 1);
+          insns.setImm(at + 1, 0);
+          break;
+        case 'map':
+          mapRefs.push({ insn: at, map: t.map });
+          break;
+        case 'data':
+          mapRefs.push({ insn: at, map: t.map, offset: t.offset });
+          break;
+      }
+    }
+    for (const f of fn.funcInfo) funcInfo.push({ insn: base + f.insn, typeId: f.typeId });
+    for (const l of fn.lineInfo) lineInfo.push({ ...l, insn: base + l.insn });
+  }
+  return { insns: out, funcInfo, lineInfo, mapRefs, layout: order.map((f) => ({ name: f.name, start: start.get(f.name)! })) };
+}
+
+/** Write the map fds (and data offsets) into a linked program's LD_IMM64 instructions. */
+export function applyMapFds(insns: Uint8Array, refs: readonly MapReference[], fdOf: (map: string) => number, littleEndian: boolean): void {
+  const v = new Insns(insns, littleEndian);
+  for (const r of refs) {
+    if (r.offset === undefined) {
+      v.setSrc(r.insn, PSEUDO.MAP_FD);
+      v.setImm(r.insn, fdOf(r.map));
+      v.setImm(r.insn + 1, 0);
+    } else {
+      v.setSrc(r.insn, PSEUDO.MAP_VALUE);
+      v.setImm(r.insn, fdOf(r.map));
+      v.setImm(r.insn + 1, r.offset);
+    }
+  }
+}
+
+/** func_info / line_info records as PROG_LOAD takes them (8 and 16 bytes, host order). */
+export function encodeFuncInfo(records: readonly FuncInfo[], littleEndian: boolean): Uint8Array {
+  const out = new Uint8Array(records.length * 8);
+  const v = new DataView(out.buffer);
+  records.forEach((r, i) => {
+    v.setUint32(i * 8, r.insn, littleEndian);
+    v.setUint32(i * 8 + 4, r.typeId, littleEndian);
+  });
+  return out;
+}
+
+export function encodeLineInfo(records: readonly LineInfo[], littleEndian: boolean): Uint8Array {
+  const out = new Uint8Array(records.length * 16);
+  const v = new DataView(out.buffer);
+  records.forEach((r, i) => {
+    v.setUint32(i * 16, r.insn, littleEndian);
+    v.setUint32(i * 16 + 4, r.fileNameOff, littleEndian);
+    v.setUint32(i * 16 + 8, r.lineOff, littleEndian);
+    v.setUint32(i * 16 + 12, r.lineCol, littleEndian);
+  });
+  return out;
+}

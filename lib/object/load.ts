@@ -1,0 +1,287 @@
+// loadObject: an ObjectSpec made live. Order as libbpf: BTF, then maps (reusing compatible pins,
+// writing global data, freezing .rodata, pinning), then programs (linked with their subprograms,
+// map fds written into their instructions, BTF func/line info passed), then the static contents
+// of prog arrays and maps of maps. Anything failing half-way releases every fd made and removes
+// every pin created before the error is thrown: nothing is left in the kernel or on bpffs.
+import { BPF_MAP_FLAG, BPF_MAP_TYPE } from '../syscall/types.js';
+import { progLoad } from '../syscall/prog.js';
+import { btfLoad } from '../syscall/btf.js';
+import { BpfError, VerifierError } from '../syscall/errors.js';
+import { ERRNO } from '../syscall/errno.js';
+import { objPin } from '../syscall/obj.js';
+import { pageSize } from '../syscall/mmap.js';
+import type { Fd } from '../syscall/fd.js';
+import { BpfMap } from '../map/map.js';
+import { possibleCpus } from '../map/cpus.js';
+import { BpfProgram } from '../program/program.js';
+import { TsbpfError } from '../errors.js';
+import { ObjectSpec, readObject } from './read.js';
+import { linkProgram, applyMapFds, encodeFuncInfo, encodeLineInfo } from './link.js';
+import { checkPinRoot, DEFAULT_PIN_PATH, pinPathOf, reusePinned, removePin } from './pin.js';
+import { attachBtfId, type KernelBtfLookup } from './attach.js';
+import { uploadBlob } from './btf-blob.js';
+import { typedMap } from './typed.js';
+import { LoadError, ObjectError } from './errors.js';
+import { BpfObject } from './object.js';
+import type { VariableValue } from './variables.js';
+import type { MapSpec, ProgramSpec } from './spec.js';
+
+export interface LoadObjectOptions {
+  /** directory for LIBBPF_PIN_BY_NAME maps (default /sys/fs/bpf); must be on bpffs */
+  pinPath?: string;
+  /** initial values of global variables (const volatile ones included) by name */
+  constants?: Readonly<Record<string, VariableValue>>;
+  /** verifier log level for every program (default 0: a log only when a load fails) */
+  logLevel?: number;
+  /** verifier log buffer size when logLevel is set */
+  logSize?: number;
+  /** give maps with BTF key/value types JS-value codecs (default true); raw bytes work either way */
+  typedMaps?: boolean;
+  /** kernel BTF for the attach targets of fentry/lsm/iter/tp_btf programs (default: loaded when needed) */
+  kernelBtf?: KernelBtfLookup;
+}
+
+/** What a load has made so far: released in reverse order when a later step fails. */
+class Made {
+  readonly fds: { close(): void }[] = [];
+  readonly pins: string[] = [];
+
+  own<T extends { close(): void }>(x: T): T {
+    this.fds.push(x);
+    return x;
+  }
+
+  release(): void {
+    for (const p of this.pins.reverse()) removePin(p);
+    for (const f of this.fds.reverse()) {
+      try { f.close(); } catch { /* already closed */ }
+    }
+  }
+}
+
+const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Read (unless given a spec) and load an object. Throws ObjectError / LoadError / VerifierError. */
+export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObjectOptions = {}): BpfObject {
+  const spec = source instanceof ObjectSpec ? source.copy() : readObject(source);
+  if (o.constants) spec.setConstants(o.constants);
+  if (spec.littleEndian !== hostLittleEndian) {
+    throw new ObjectError(`object ${spec.name} is ${spec.littleEndian ? 'little' : 'big'}-endian BPF (built with -target ${spec.littleEndian ? 'bpfel' : 'bpfeb'}); this machine is ${hostLittleEndian ? 'little' : 'big'}-endian`);
+  }
+  const pinRoot = o.pinPath ?? DEFAULT_PIN_PATH;
+  // checked before anything is made: a bad pin directory leaves nothing behind
+  const pinned = [...spec.maps.values()].filter((m) => m.pinning === 'byName');
+  if (pinned.length > 0) {
+    for (const m of pinned) pinPathOf(pinRoot, m);
+    try {
+      checkPinRoot(pinRoot);
+    } catch (e) {
+      throw new LoadError(`object ${spec.name}: cannot pin map ${pinned[0].name} under ${pinRoot}: ${(e as Error).message}`, { map: pinned[0].name }, { cause: e });
+    }
+  }
+
+  const made = new Made();
+  const warnings: string[] = [];
+  try {
+    const btf = loadBtf(spec, made, warnings);
+    const maps = createMaps(spec, btf, pinRoot, made, warnings);
+    const programs = loadPrograms(spec, btf, maps, o, made);
+    populate(spec, maps, programs);
+    if (o.typedMaps !== false && btf && spec.source.btf) {
+      for (const [name, m] of maps) {
+        const ms = spec.maps.get(name)!;
+        if (ms.kind !== 'data' && (ms.keyTypeId || ms.valueTypeId)) typedMap(m.map, spec.source.btf, ms);
+      }
+    }
+    return new BpfObject({
+      programs, maps: new Map([...maps].map(([k, v]) => [k, v.map])), spec, btf,
+      pinned: made.pins.slice(), warnings,
+    });
+  } catch (e) {
+    made.release();
+    throw e;
+  }
+}
+
+/** The object's BTF in the kernel; a refusal is a warning (BTF is optional), as libbpf treats it. */
+function loadBtf(spec: ObjectSpec, made: Made, warnings: string[]): Fd | undefined {
+  const blob = uploadBlob(spec);
+  if (!blob) return undefined;
+  try {
+    return made.own(btfLoad(blob).fd);
+  } catch (e) {
+    if (!(e instanceof BpfError) || e.code === ERRNO.EPERM) throw e;
+    const why = e instanceof VerifierError ? e.log.trim().split('\n').slice(-2).join(' / ') : e.message;
+    warnings.push(`the kernel refused the object's BTF (${e.errno}: ${why}); maps and programs were loaded without it`);
+    return undefined;
+  }
+}
+
+interface LiveMap { map: BpfMap; reused: boolean }
+
+/** max_entries as the kernel wants it: perf event arrays default to the CPU count, ring buffers to whole pages. */
+function effectiveMaxEntries(m: MapSpec): number {
+  if (m.type === BPF_MAP_TYPE.PERF_EVENT_ARRAY && m.maxEntries === 0) return possibleCpus();
+  if (m.type === BPF_MAP_TYPE.RINGBUF || m.type === BPF_MAP_TYPE.USER_RINGBUF) {
+    const page = pageSize();
+    let n = Math.max(m.maxEntries, page);
+    // a power of two multiple of the page size
+    let p = page;
+    while (p < n) p *= 2;
+    n = p;
+    return n;
+  }
+  return m.maxEntries;
+}
+
+function createMaps(spec: ObjectSpec, btf: Fd | undefined, pinRoot: string, made: Made, warnings: string[]): Map<string, LiveMap> {
+  const out = new Map<string, LiveMap>();
+  for (const m of spec.maps.values()) {
+    const maxEntries = effectiveMaxEntries(m);
+    if (m.pinning === 'byName') {
+      const path = pinPathOf(pinRoot, m);
+      const fd = reusePinned(m, path, maxEntries, m.flags);
+      if (fd) {
+        made.own(fd);
+        out.set(m.name, { map: made.own(new BpfMap(fd, { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags, name: m.kernelName })), reused: true });
+        continue;
+      }
+    }
+    const map = made.own(createMap(m, maxEntries, btf, warnings));
+    if (m.data) {
+      try {
+        map.update(0, m.data);
+        if (m.readOnly) map.freeze();
+      } catch (e) {
+        throw new LoadError(`map ${m.name}: writing its initial data failed: ${(e as Error).message}`, { map: m.name }, { cause: e });
+      }
+    }
+    if (m.pinning === 'byName') {
+      const path = pinPathOf(pinRoot, m);
+      try {
+        objPin(map.fd.value, path);
+      } catch (e) {
+        throw new LoadError(`map ${m.name}: pinning at ${path} failed: ${(e as Error).message}`, { map: m.name }, { cause: e });
+      }
+      made.pins.push(path);
+    }
+    out.set(m.name, { map, reused: false });
+  }
+  return out;
+}
+
+/** MAP_CREATE with BTF type ids; retried without BTF, then without BPF_F_MMAPABLE, when the kernel refuses them. */
+function createMap(m: MapSpec, maxEntries: number, btf: Fd | undefined, warnings: string[]): BpfMap {
+  let inner: BpfMap | undefined;
+  try {
+    if (m.inner) inner = createMap(m.inner, effectiveMaxEntries(m.inner), undefined, warnings);
+    let flags = m.flags;
+    let useBtf = btf !== undefined && (m.keyTypeId !== 0 || m.valueTypeId !== 0);
+    for (;;) {
+      try {
+        const map = BpfMap.create({
+          type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags, name: m.kernelName,
+          innerMap: inner, numaNode: (flags & BPF_MAP_FLAG.NUMA_NODE) !== 0 ? m.numaNode : undefined,
+          mapExtra: m.mapExtra || undefined,
+          btfFd: useBtf ? btf!.value : undefined, btfKeyTypeId: useBtf ? m.keyTypeId : undefined, btfValueTypeId: useBtf ? m.valueTypeId : undefined,
+        });
+        return map;
+      } catch (e) {
+        if (e instanceof BpfError && e.code === ERRNO.EINVAL && useBtf) {
+          useBtf = false;
+          warnings.push(`map ${m.name}: created without BTF key/value types (the kernel refused them)`);
+          continue;
+        }
+        if (e instanceof BpfError && e.code === ERRNO.EINVAL && m.kind === 'data' && (flags & BPF_MAP_FLAG.MMAPABLE) !== 0) {
+          flags &= ~BPF_MAP_FLAG.MMAPABLE;
+          warnings.push(`map ${m.name}: created without BPF_F_MMAPABLE (the kernel refused it)`);
+          continue;
+        }
+        throw new LoadError(`map ${m.name}: ${(e as Error).message}`, { map: m.name }, { cause: e });
+      }
+    }
+  } finally {
+    // the inner map only gave its shape to the outer one
+    inner?.close();
+  }
+}
+
+function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<string, LiveMap>, o: LoadObjectOptions, made: Made): Map<string, BpfProgram> {
+  const out = new Map<string, BpfProgram>();
+  let kernelBtf = o.kernelBtf;
+  for (const p of spec.programs.values()) {
+    if (!p.autoload) continue;
+    const linked = linkProgram(p, spec.functions, spec.littleEndian);
+    applyMapFds(linked.insns, linked.mapRefs, (name) => {
+      const m = maps.get(name);
+      if (!m) throw new ObjectError(`program ${p.name} refers to map ${name}, which the object does not define`, { program: p.name, map: name });
+      return m.map.fd.value;
+    }, spec.littleEndian);
+    let attachBtf: number | undefined;
+    if (p.sectionDef?.attachBtf) {
+      const r = attachBtfId(p, kernelBtf);
+      attachBtf = r.id;
+      kernelBtf = r.btf;
+    }
+    const withBtf = btf !== undefined && linked.funcInfo.length > 0;
+    let fd: Fd;
+    let log: string;
+    try {
+      ({ fd, log } = progLoad({
+        progType: p.type, insns: linked.insns, license: p.license, name: kernelProgName(p.name),
+        expectedAttachType: p.attachType || undefined, attachBtfId: attachBtf,
+        progBtfFd: withBtf ? btf!.value : undefined,
+        funcInfo: withBtf ? encodeFuncInfo(linked.funcInfo, spec.littleEndian) : undefined, funcInfoRecSize: 8,
+        lineInfo: withBtf && linked.lineInfo.length > 0 ? encodeLineInfo(linked.lineInfo, spec.littleEndian) : undefined, lineInfoRecSize: 16,
+        kernVersion: p.kernelVersion || undefined, progFlags: p.flags || undefined,
+        logLevel: o.logLevel, logSize: o.logSize,
+      }));
+    } catch (e) {
+      if (e instanceof VerifierError) {
+        // same class and log; the message names the program and its section
+        throw new VerifierError(e.cmd, e.code, e.log, e.truncated, `program ${p.name} (section ${p.section}, ${p.typeName})`);
+      }
+      if (e instanceof TsbpfError && !(e instanceof BpfError)) throw e;
+      throw new LoadError(`program ${p.name} (section ${p.section}): ${(e as Error).message}`, { program: p.name, section: p.section }, { cause: e });
+    }
+    made.own(fd);
+    out.set(p.name, made.own(new BpfProgram(fd, { name: p.name, type: p.type, attachType: p.attachType, section: p.section, attachTo: p.attachTo }, log)));
+  }
+  return out;
+}
+
+/** The kernel keeps 15 characters of a program name. */
+function kernelProgName(name: string): string {
+  return name.slice(0, 15);
+}
+
+/** Static `.values` of prog arrays (program fds) and maps of maps (map fds); reused pins are left as they are. */
+function populate(spec: ObjectSpec, maps: ReadonlyMap<string, LiveMap>, programs: ReadonlyMap<string, BpfProgram>): void {
+  for (const m of spec.maps.values()) {
+    if (!m.values) continue;
+    const live = maps.get(m.name)!;
+    if (live.reused) continue;
+    m.values.forEach((target, slot) => {
+      if (target === undefined) return;
+      let fd: number;
+      if (m.type === BPF_MAP_TYPE.PROG_ARRAY) {
+        const prog = programs.get(target);
+        if (!prog) throw new LoadError(`map ${m.name}: slot ${slot} holds program ${target}, which was not loaded (autoload is off)`, { map: m.name, program: target });
+        fd = prog.fd.value;
+      } else {
+        fd = maps.get(target)!.map.fd.value;
+      }
+      const key = new Uint8Array(m.keySize);
+      new DataView(key.buffer).setUint32(0, slot, spec.littleEndian);
+      const value = new Uint8Array(4);
+      new DataView(value.buffer).setUint32(0, fd, spec.littleEndian);
+      try {
+        live.map.update(key, value);
+      } catch (e) {
+        throw new LoadError(`map ${m.name}: setting slot ${slot} to ${target} failed: ${(e as Error).message}`, { map: m.name }, { cause: e });
+      }
+    });
+  }
+}
+
+export type { ProgramSpec };

@@ -1,0 +1,71 @@
+// LIBBPF_PIN_BY_NAME: a map pinned at <pinPath>/<name> is reused by the next load when it is
+// compatible (type, key/value size, max entries, flags, map_extra: libbpf's test) and refused
+// with the differences named when it is not.
+import { existsSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { objGet, mapInfo, checkBpffs, type MapInfo } from '../syscall/obj.js';
+import { BpfError } from '../syscall/errors.js';
+import { ERRNO } from '../syscall/errno.js';
+import { mapTypeName } from '../syscall/types.js';
+import type { Fd } from '../syscall/fd.js';
+import { ObjectError, PinMismatchError } from './errors.js';
+import type { MapSpec } from './spec.js';
+
+export const DEFAULT_PIN_PATH = '/sys/fs/bpf';
+
+/** Where a by-name map lives; bpffs names cannot contain '.', so such maps cannot be pinned by name. */
+export function pinPathOf(root: string, m: MapSpec): string {
+  if (m.name.includes('.') || m.name.includes('/')) {
+    throw new ObjectError(`map ${m.name}: cannot be pinned by name (bpffs names cannot contain '.' or '/')`, { map: m.name });
+  }
+  return join(root, m.name);
+}
+
+/** Throws NotBpffsError unless pinRoot is (on) a bpffs mount; checked before anything is made. */
+export function checkPinRoot(pinRoot: string): void {
+  checkBpffs('pin', join(pinRoot, 'x'), true);
+}
+
+/** An fd of the map pinned at `path`, or undefined when nothing is pinned there. */
+export function openPinnedMap(path: string): Fd | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return objGet(path);
+  } catch (e) {
+    if (e instanceof BpfError && e.code === ERRNO.ENOENT) return undefined;
+    throw e;
+  }
+}
+
+/** What differs between a pinned map and the definition (empty: compatible). */
+export function pinDifferences(m: MapSpec, info: MapInfo, maxEntries: number, flags: number): string[] {
+  const d: string[] = [];
+  if (info.type !== m.type) d.push(`type ${mapTypeName(info.type)} pinned, ${mapTypeName(m.type)} defined`);
+  if (info.keySize !== m.keySize) d.push(`key_size ${info.keySize} pinned, ${m.keySize} defined`);
+  if (info.valueSize !== m.valueSize) d.push(`value_size ${info.valueSize} pinned, ${m.valueSize} defined`);
+  if (info.maxEntries !== maxEntries) d.push(`max_entries ${info.maxEntries} pinned, ${maxEntries} defined`);
+  if (info.mapFlags !== flags) d.push(`map_flags 0x${info.mapFlags.toString(16)} pinned, 0x${flags.toString(16)} defined`);
+  if (info.mapExtra !== m.mapExtra) d.push(`map_extra ${info.mapExtra} pinned, ${m.mapExtra} defined`);
+  return d;
+}
+
+/** Reuse the pin at `path` if compatible: the fd, undefined when there is none, PinMismatchError otherwise. */
+export function reusePinned(m: MapSpec, path: string, maxEntries: number, flags: number): Fd | undefined {
+  const fd = openPinnedMap(path);
+  if (!fd) return undefined;
+  try {
+    const diff = pinDifferences(m, mapInfo(fd.value), maxEntries, flags);
+    if (diff.length > 0) throw new PinMismatchError(m.name, path, diff);
+    return fd;
+  } catch (e) {
+    fd.close();
+    throw e;
+  }
+}
+
+/** Remove a pin this load made (failure clean-up); a pin already gone is fine. */
+export function removePin(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch { /* already removed */ }
+}

@@ -1,0 +1,237 @@
+// readObject: bytes of a clang-built .o → ObjectSpec (programs, subprograms, maps, variables).
+// Pure and deterministic: no syscall, no clock, no environment; the same bytes give the same spec.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { attachTypeName, progTypeName, BPF_PROG_FLAG } from '../syscall/types.js';
+import { TsbpfError } from '../errors.js';
+import { ELF, type ObjElf, type ObjSection } from './elf-view.js';
+import { attachTarget, sectionDef } from './sections.js';
+import { collectFunctions, buildFunctions } from './functions.js';
+import { btfMaps, dataKind, dataMap, legacyMaps, type PlacedMap } from './maps.js';
+import { sectionVariables, encodeVariable, type VariableValue } from './variables.js';
+import { ObjectError } from './errors.js';
+import { openObjectFile, type ObjectSource } from './source.js';
+import type { FunctionSpec, MapSpec, ProgramSpec, VariableSpec } from './spec.js';
+
+export interface ReadObjectOptions {
+  /** object name used in global data map names (default: the file name up to its first '.') */
+  name?: string;
+}
+
+/** Where a .maps map's static `.values` slot points, before it is resolved to names. */
+interface ValueSlot { map: string; index: number; symbol: string }
+
+export class ObjectSpec {
+  /** the object name (file name up to its first '.'), the prefix of global data map names */
+  readonly name: string;
+  readonly littleEndian: boolean;
+  /** ELF e_machine (247 = BPF) */
+  readonly machine: number;
+  /** programs by function name, in section order */
+  readonly programs: Map<string, ProgramSpec>;
+  /** .text functions (subprograms) by name */
+  readonly functions: Map<string, FunctionSpec>;
+  /** maps by name: BTF-defined and legacy maps by symbol, global data maps by section ('.rodata') */
+  readonly maps: Map<string, MapSpec>;
+  /** global variables by name */
+  readonly variables: Map<string, VariableSpec>;
+  readonly license: string;
+  readonly kernelVersion: number;
+  /** the object's raw .BTF, its parsed view and .BTF.ext, for the loader */
+  readonly source: ObjectSource;
+
+  constructor(init: Omit<ObjectSpec, 'setConstants' | 'setVariable' | 'copy'>) {
+    this.name = init.name;
+    this.littleEndian = init.littleEndian;
+    this.machine = init.machine;
+    this.programs = init.programs;
+    this.functions = init.functions;
+    this.maps = init.maps;
+    this.variables = init.variables;
+    this.license = init.license;
+    this.kernelVersion = init.kernelVersion;
+    this.source = init.source;
+  }
+
+  /** Set the initial value of a global variable (const volatile included) in its map's data. */
+  setVariable(name: string, value: VariableValue): void {
+    const v = this.variables.get(name);
+    if (!v) {
+      const known = [...this.variables.keys()];
+      throw new ObjectError(`no global variable ${name} in object ${this.name}${known.length ? ` (variables: ${known.join(', ')})` : ''}`, { symbol: name });
+    }
+    const m = this.maps.get(v.map);
+    if (!m?.data) throw new ObjectError(`variable ${name}: its map ${v.map} has no data`, { map: v.map, symbol: name });
+    m.data.set(encodeVariable(v, value, this.littleEndian), v.offset);
+  }
+
+  /** setVariable for each entry (constants: { only_dport: 53 }). */
+  setConstants(values: Readonly<Record<string, VariableValue>>): void {
+    for (const [k, v] of Object.entries(values)) this.setVariable(k, v);
+  }
+
+  /** A deep copy: editing it leaves this spec as it was. */
+  copy(): ObjectSpec {
+    const cloneMap = (m: MapSpec): MapSpec => {
+      const c = Object.create(Object.getPrototypeOf(m), Object.getOwnPropertyDescriptors(m)) as MapSpec;
+      if (m.data) c.data = m.data.slice();
+      if (m.values) c.values = m.values.slice();
+      if (m.inner) c.inner = cloneMap(m.inner);
+      return c;
+    };
+    return new ObjectSpec({
+      ...this,
+      programs: new Map([...this.programs].map(([k, p]) => [k, Object.create(Object.getPrototypeOf(p), Object.getOwnPropertyDescriptors(p)) as ProgramSpec])),
+      functions: new Map(this.functions),
+      maps: new Map([...this.maps].map(([k, m]) => [k, cloneMap(m)])),
+      variables: new Map(this.variables),
+    });
+  }
+}
+
+/** The object name libbpf would give a file: its base name up to the first '.'. */
+export function objectNameOf(path: string): string {
+  const b = basename(path);
+  const dot = b.indexOf('.');
+  return dot < 0 ? b : b.slice(0, dot);
+}
+
+/** Read a BPF object file (path or bytes) into an ObjectSpec. Throws ParseError / ObjectError. */
+export function readObject(pathOrBytes: string | Uint8Array, o: ReadObjectOptions = {}): ObjectSpec {
+  let bytes: Uint8Array;
+  if (typeof pathOrBytes === 'string') {
+    try {
+      bytes = readFileSync(pathOrBytes);
+    } catch (e) {
+      throw new ObjectError(`cannot read object file ${pathOrBytes}: ${(e as Error).message}`, {}, { cause: e });
+    }
+  } else {
+    bytes = pathOrBytes;
+  }
+  const name = o.name ?? (typeof pathOrBytes === 'string' ? objectNameOf(pathOrBytes) : 'obj');
+  try {
+    return build(openObjectFile(bytes), name);
+  } catch (e) {
+    if (e instanceof TsbpfError) throw e;
+    // a reader bug must still say where it happened, never leak a bare RangeError
+    throw new ObjectError(`object ${name}: ${(e as Error).message ?? String(e)}`, {}, { cause: e });
+  }
+}
+
+function build(src: ObjectSource, name: string): ObjectSpec {
+  const elf = src.elf;
+  if (elf.machine !== ELF.EM_BPF && elf.machine !== ELF.EM_NONE) throw new ObjectError(`object ${name} is not a BPF object: ELF machine ${elf.machine} (BPF is ${ELF.EM_BPF})`);
+  if (!elf.is64) throw new ObjectError(`object ${name} is not a 64-bit ELF file`);
+  if (elf.fileType !== 1) throw new ObjectError(`object ${name} is not a relocatable object (ELF type ${elf.fileType}); give the .o clang made`);
+
+  let license = '';
+  let kernelVersion = 0;
+  const placed: PlacedMap[] = [];
+  const dataSections = new Map<number, string>();
+  const variables = new Map<string, VariableSpec>();
+  let mapsSection: ObjSection | undefined;
+
+  for (const s of elf.sections) {
+    if (s.name === 'license') {
+      const nul = s.data.indexOf(0);
+      license = new TextDecoder().decode(s.data.subarray(0, nul < 0 ? s.data.length : nul));
+    } else if (s.name === 'version') {
+      if (s.data.length !== 4) throw new ObjectError(`version section is ${s.data.length} bytes, not 4`, { section: 'version' });
+      kernelVersion = new DataView(s.data.buffer, s.data.byteOffset, 4).getUint32(0, elf.littleEndian);
+    } else if (s.name === '.maps') {
+      mapsSection = s;
+    } else if (s.name === 'maps') {
+      placed.push(...legacyMaps(elf, s));
+    } else if ((s.type === ELF.SHT_PROGBITS || s.type === ELF.SHT_NOBITS) && (s.flags & ELF.SHF_EXECINSTR) === 0 && s.size > 0) {
+      const kind = dataKind(s.name);
+      if (!kind) continue;
+      const m = dataMap(name, s, kind, src.btf);
+      placed.push(m);
+      dataSections.set(s.index, m.spec.name);
+      for (const v of sectionVariables(elf, src.btf, s, kind === 'rodata')) {
+        if (variables.has(v.name)) throw new ObjectError(`variable ${v.name} is defined twice (${variables.get(v.name)!.map} and ${v.map})`, { symbol: v.name });
+        variables.set(v.name, v);
+      }
+    }
+  }
+  if (mapsSection) placed.push(...btfMaps(elf, src.btf, mapsSection));
+
+  const maps = new Map<string, MapSpec>();
+  for (const p of placed) {
+    if (maps.has(p.spec.name)) throw new ObjectError(`map name ${p.spec.name} is used twice in object ${name}`, { map: p.spec.name });
+    maps.set(p.spec.name, p.spec);
+  }
+  const locator = {
+    mapAt: (idx: number, off: number) => placed.find((p) => p.sectionIndex === idx && p.offset === off && p.spec.kind !== 'data')?.spec.name,
+    dataMap: (idx: number) => dataSections.get(idx),
+  };
+
+  const fns = buildFunctions(elf, collectFunctions(elf), locator, src.ext);
+  const programs = new Map<string, ProgramSpec>();
+  const functions = new Map<string, FunctionSpec>();
+  for (const f of fns) {
+    if (programs.has(f.name) || functions.has(f.name)) {
+      throw new ObjectError(`function name ${f.name} is defined twice in object ${name}`, { program: f.name, section: f.section });
+    }
+    if (f.section === '.text') {
+      functions.set(f.name, f);
+      continue;
+    }
+    if (!f.global) throw new ObjectError(`program ${f.name} in section ${f.section} is static: programs must be global functions`, { program: f.name, section: f.section });
+    const ext = src.ext?.coreRelos.get(f.section)?.length ?? 0;
+    if (ext > 0) {
+      throw new ObjectError(`program ${f.name} in section ${f.section} needs CO-RE relocations (${ext}), which tsbpf does not apply yet`, { program: f.name, section: f.section });
+    }
+    programs.set(f.name, programSpec(f, license, kernelVersion));
+  }
+  for (const [n] of maps) {
+    if (programs.has(n)) throw new ObjectError(`name ${n} is both a program and a map in object ${name}`, { map: n, program: n });
+  }
+  if (mapsSection) resolveValues(elf, mapsSection, placed, programs, maps);
+
+  return new ObjectSpec({ name, littleEndian: elf.littleEndian, machine: elf.machine, programs, functions, maps, variables, license, kernelVersion, source: src });
+}
+
+function programSpec(f: FunctionSpec, license: string, kernelVersion: number): ProgramSpec {
+  const def = sectionDef(f.section, f.name);
+  let flags = 0;
+  if (def.sleepable) flags |= BPF_PROG_FLAG.SLEEPABLE;
+  if (def.xdpFrags) flags |= BPF_PROG_FLAG.XDP_HAS_FRAGS;
+  return {
+    ...f,
+    type: def.progType,
+    get typeName() { return progTypeName(this.type); },
+    attachType: def.attachType,
+    get attachTypeName() { return this.attachType ? attachTypeName(this.attachType) : ''; },
+    attachTo: attachTarget(f.section, def),
+    flags,
+    autoload: !f.section.startsWith('?'),
+    license,
+    kernelVersion,
+    sectionDef: def,
+  };
+}
+
+/** Static `.values = { … }` of prog arrays and maps of maps: relocations in .rel.maps name the slots. */
+function resolveValues(elf: ObjElf, section: ObjSection, placed: readonly PlacedMap[], programs: ReadonlyMap<string, ProgramSpec>, maps: ReadonlyMap<string, MapSpec>): void {
+  const slots: ValueSlot[] = [];
+  for (const r of elf.relocationsFor(section.index)) {
+    const owner = placed.find((p) => p.sectionIndex === section.index && r.offset >= p.offset && r.offset < p.offset + p.size);
+    const sym = elf.symbols[r.symbol];
+    if (!owner || !sym) throw new ObjectError(`relocation at byte ${r.offset} of .maps is inside no map`, { section: '.maps' });
+    if (owner.valuesOffset === undefined) throw new ObjectError(`map ${owner.spec.name}: relocation at byte ${r.offset - owner.offset} of its definition, which has no values member`, { map: owner.spec.name });
+    const rel = r.offset - owner.offset - owner.valuesOffset;
+    if (rel < 0 || rel % 8 !== 0) throw new ObjectError(`map ${owner.spec.name}: values relocation at byte ${rel} is not a slot`, { map: owner.spec.name });
+    slots.push({ map: owner.spec.name, index: rel / 8, symbol: sym.name });
+  }
+  for (const s of slots) {
+    const m = maps.get(s.map)!;
+    const isProgArray = m.inner === undefined;
+    if (isProgArray ? !programs.has(s.symbol) : !maps.has(s.symbol)) {
+      throw new ObjectError(`map ${s.map}: slot ${s.index} refers to ${s.symbol}, which is not a ${isProgArray ? 'program' : 'map'} of this object`, { map: s.map, symbol: s.symbol });
+    }
+    if (s.index >= m.maxEntries) throw new ObjectError(`map ${s.map}: slot ${s.index} is beyond max_entries ${m.maxEntries}`, { map: s.map });
+    m.values ??= [];
+    m.values[s.index] = s.symbol;
+  }
+}

@@ -1,0 +1,77 @@
+// Global variables by name: each global data section's BTF DATASEC lists its VARs with offsets, so
+// `constants: { only_dport: 53 }` and obj.globals can find a variable's bytes inside its map value.
+import { ELF, type ObjElf, type ObjSection } from './elf-view.js';
+import type { Btf } from '../btf/btf.js';
+import { ObjectError } from './errors.js';
+import type { VariableSpec } from './spec.js';
+
+/** The variables of one global data section (none without BTF). */
+export function sectionVariables(elf: ObjElf, btf: Btf | undefined, section: ObjSection, readOnly: boolean): VariableSpec[] {
+  if (!btf) return [];
+  const ds = btf.findByName(section.name, 'datasec');
+  if (ds === undefined) return [];
+  const symbols = new Map<string, number>();
+  for (const s of elf.symbols) if (s.shndx === section.index && s.type === ELF.STT_OBJECT && s.name) symbols.set(s.name, s.value);
+  const out: VariableSpec[] = [];
+  for (const vi of ds.vars) {
+    const v = btf.type(vi.type);
+    if (v.kind !== 'var' || !v.name) continue;
+    const typeId = v.type;
+    const offset = symbols.get(v.name) ?? vi.offset;
+    const t = btf.type(btf.skipTypedefs(typeId));
+    let int: VariableSpec['int'];
+    if ((t.kind === 'int' || t.kind === 'enum' || t.kind === 'enum64') && [1, 2, 4, 8].includes(t.size)) {
+      int = { size: t.size, signed: t.signed };
+    }
+    out.push({ name: v.name, map: section.name, offset, size: vi.size, typeId, readOnly, int });
+  }
+  return out;
+}
+
+export type VariableValue = number | bigint | boolean | Uint8Array;
+
+/** The bytes of `value` for variable `v` in the object's byte order. */
+export function encodeVariable(v: VariableSpec, value: VariableValue, littleEndian: boolean): Uint8Array {
+  if (value instanceof Uint8Array) {
+    if (value.length !== v.size) throw new ObjectError(`variable ${v.name}: ${value.length} bytes given, it has ${v.size}`, { map: v.map, symbol: v.name });
+    return value;
+  }
+  const size = v.int?.size ?? v.size;
+  if (![1, 2, 4, 8].includes(size)) {
+    throw new ObjectError(`variable ${v.name} is ${v.size} bytes and no integer: give its value as a Uint8Array`, { map: v.map, symbol: v.name });
+  }
+  let n: bigint;
+  try {
+    n = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
+  } catch {
+    throw new ObjectError(`variable ${v.name}: ${String(value)} is not an integer`, { map: v.map, symbol: v.name });
+  }
+  const bits = BigInt(size * 8);
+  const min = v.int?.signed ? -(1n << (bits - 1n)) : 0n;
+  const max = v.int?.signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
+  // accept either reading of the bits (a u32 given as -1, an s8 given as 255) but nothing wider
+  if (n < -(1n << (bits - 1n)) || n > (1n << bits) - 1n) {
+    throw new ObjectError(`variable ${v.name}: ${n} does not fit in ${size} bytes (${min}…${max})`, { map: v.map, symbol: v.name });
+  }
+  const out = new Uint8Array(v.size);
+  const view = new DataView(out.buffer);
+  const u = BigInt.asUintN(size * 8, n);
+  if (size === 8) view.setBigUint64(0, u, littleEndian);
+  else if (size === 4) view.setUint32(0, Number(u), littleEndian);
+  else if (size === 2) view.setUint16(0, Number(u), littleEndian);
+  else view.setUint8(0, Number(u));
+  return out;
+}
+
+/** A variable's value from its bytes: number (≤ 4 bytes) / bigint (8) for integers, else a copy. */
+export function decodeVariable(v: VariableSpec, bytes: Uint8Array, littleEndian: boolean): number | bigint | Uint8Array {
+  if (!v.int) return bytes.slice();
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const s = v.int.signed;
+  switch (v.int.size) {
+    case 1: return s ? view.getInt8(0) : view.getUint8(0);
+    case 2: return s ? view.getInt16(0, littleEndian) : view.getUint16(0, littleEndian);
+    case 4: return s ? view.getInt32(0, littleEndian) : view.getUint32(0, littleEndian);
+    default: return s ? view.getBigInt64(0, littleEndian) : view.getBigUint64(0, littleEndian);
+  }
+}

@@ -1,0 +1,1 @@
+export { BpfProgram, type ProgramDescription, type ProgramInfoResult } from './program.js';

@@ -1,0 +1,104 @@
+// BpfProgram: a live BPF program owning its fd (from loadObject, a pin or an id).
+import { Fd } from '../syscall/fd.js';
+import { ClosedError } from '../syscall/errors.js';
+import { progTypeName, attachTypeName } from '../syscall/types.js';
+import { progTestRun, type TestRunOptions, type TestRunResult } from '../syscall/prog.js';
+import { progInfo, objPin, objGet, getFdById, type ProgInfo } from '../syscall/obj.js';
+
+export interface ProgramDescription {
+  name: string;
+  type: number;
+  /** expected attach type it was loaded with (0: none) */
+  attachType?: number;
+  /** the ELF section it came from ('' when not from an object) */
+  section?: string;
+  /** the attach target named in the section ('' when none) */
+  attachTo?: string;
+}
+
+export interface ProgramInfoResult extends ProgInfo {
+  typeName: string;
+}
+
+export class BpfProgram {
+  readonly fd: Fd;
+  readonly name: string;
+  readonly type: number;
+  readonly typeName: string;
+  readonly attachType: number;
+  readonly attachTypeName: string;
+  readonly section: string;
+  readonly attachTo: string;
+  /** the verifier log when the program was loaded with a log level ('' otherwise) */
+  readonly log: string;
+  #id: number | undefined;
+
+  constructor(fd: Fd, desc: ProgramDescription, log = '') {
+    this.fd = fd;
+    this.name = desc.name;
+    this.type = desc.type;
+    this.typeName = progTypeName(desc.type);
+    this.attachType = desc.attachType ?? 0;
+    this.attachTypeName = this.attachType ? attachTypeName(this.attachType) : '';
+    this.section = desc.section ?? '';
+    this.attachTo = desc.attachTo ?? '';
+    this.log = log;
+  }
+
+  /** Take ownership of an fd of a loaded program; name and type come from the kernel. */
+  static fromFd(fd: Fd): BpfProgram {
+    try {
+      const i = progInfo(fd.value);
+      return new BpfProgram(fd, { name: i.name, type: i.type });
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+  }
+
+  static fromPin(path: string): BpfProgram {
+    return BpfProgram.fromFd(objGet(path));
+  }
+
+  static fromId(id: number): BpfProgram {
+    return BpfProgram.fromFd(getFdById('prog', id));
+  }
+
+  get closed(): boolean {
+    return this.fd.closed;
+  }
+
+  /** The kernel's program id (stable for the program's life). */
+  get id(): number {
+    this.#id ??= this.info().id;
+    return this.#id;
+  }
+
+  info(): ProgramInfoResult {
+    const i = progInfo(this.#fd('OBJ_GET_INFO_BY_FD'));
+    return { ...i, typeName: progTypeName(i.type) };
+  }
+
+  /** Pin at `path` on a bpffs mount. */
+  pin(path: string): void {
+    objPin(this.#fd('OBJ_PIN'), path);
+  }
+
+  /** BPF_PROG_TEST_RUN: run the program on `data` (a packet) or `ctx` and return its verdict. */
+  testRun(o: TestRunOptions = {}): TestRunResult {
+    return progTestRun(this.#fd('PROG_TEST_RUN'), o);
+  }
+
+  close(): void {
+    this.fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #fd(op: string): number {
+    if (this.fd.closed) throw new ClosedError(`program ${this.name}${op ? ` (${op})` : ''}`);
+    return this.fd.value;
+  }
+}
