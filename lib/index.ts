@@ -17,3 +17,10 @@ export {
   type ProgramSpec, type FunctionSpec, type MapSpec, type VariableSpec, type Relocation, type RelocationTarget, type FuncInfo, type LineInfo, type PinningType,
 } from './object/index.js';
 export { BpfProgram, type ProgramDescription, type ProgramInfoResult } from './program/index.js';
+export {
+  Btf, parseBtfExt, loadKernelBtf, loadModuleBtf, KernelBtfError, BTF_KIND, BTF_LINKAGE,
+  type BtfHeader, type BtfParseOptions, type BtfExt, type BtfFuncInfo, type BtfLineInfo, type BtfCoreRelo, type KernelBtfOptions,
+  type BtfType, type BtfTypeOf, type BtfKindName, type BtfVoid, type BtfInt, type BtfRef, type BtfArray, type BtfMember, type BtfComposite,
+  type BtfEnum, type BtfEnum64, type BtfFwd, type BtfFunc, type BtfParam, type BtfFuncProto, type BtfVar, type BtfVarSecinfo,
+  type BtfDatasec, type BtfFloat, type BtfDeclTag,
+} from './btf/index.js';

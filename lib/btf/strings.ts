@@ -1,0 +1,95 @@
+// The BTF string section: NUL-terminated strings addressed by byte offset. Split BTF continues the
+// base's offsets (offsets below the base's length are the base's strings).
+import { ParseError } from '../errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+export class BtfStrings {
+  /** offsets below this belong to the base's table */
+  readonly firstOffset: number;
+  /** one past the last valid offset (the base's included) */
+  readonly endOffset: number;
+  private readonly bytes: Uint8Array;
+  private readonly start: number;
+  private readonly len: number;
+  private readonly base: BtfStrings | undefined;
+  private readonly format: string;
+  private view: Buffer | undefined;
+
+  /** `start`/`len`: the section within `bytes` (already bounds-checked by the caller). */
+  constructor(bytes: Uint8Array, start: number, len: number, base?: BtfStrings, format = 'btf') {
+    this.bytes = bytes;
+    this.start = start;
+    this.len = len;
+    this.base = base;
+    this.format = format;
+    this.firstOffset = base ? base.endOffset : 0;
+    this.endOffset = this.firstOffset + len;
+    if (len > 0 && bytes[start + len - 1] !== 0) {
+      throw new ParseError('string section does not end with NUL', { format, section: 'strings', offset: start + len - 1 });
+    }
+    // the empty string lives at offset 0 of a base table (split tables may start with any string)
+    if (!base && (len === 0 || bytes[start] !== 0)) {
+      throw new ParseError('string section does not start with the empty string', { format, section: 'strings', offset: start });
+    }
+  }
+
+  /** Whether `offset` names a string of this table (or its base). */
+  has(offset: number): boolean {
+    return offset >= 0 && offset < this.endOffset;
+  }
+
+  /** The string at `offset`; ParseError when out of range. */
+  at(offset: number, typeId?: number): string {
+    if (offset < this.firstOffset) {
+      if (this.base && offset >= 0) return this.base.at(offset, typeId);
+      throw this.outOfRange(offset, typeId);
+    }
+    const rel = offset - this.firstOffset;
+    if (rel >= this.len) throw this.outOfRange(offset, typeId);
+    const s = this.start + rel;
+    const bytes = this.bytes;
+    // ASCII names (nearly all of them) without TextDecoder's per-call cost
+    let i = s;
+    let ascii = true;
+    for (; bytes[i] !== 0; i++) if (bytes[i] > 0x7f) ascii = false;
+    if (i === s) return '';
+    if (ascii && i - s <= 64) return String.fromCharCode.apply(null, bytes.subarray(s, i) as unknown as number[]);
+    return utf8.decode(bytes.subarray(s, i));
+  }
+
+  /** Whether the string at `offset` (known valid) equals the UTF-8 bytes `name` (without NUL). */
+  equals(offset: number, name: Uint8Array): boolean {
+    if (offset < this.firstOffset) return this.base!.equals(offset, name);
+    const s = this.start + offset - this.firstOffset;
+    const bytes = this.bytes;
+    const n = name.length;
+    if (s + n >= this.start + this.len) return false;
+    for (let i = 0; i < n; i++) if (bytes[s + i] !== name[i]) return false;
+    return bytes[s + n] === 0;
+  }
+
+  /**
+   * Every offset whose string equals `name` (given as UTF-8 bytes followed by a NUL), base first.
+   * A search for `name\0` finds exactly those offsets, tail-shared strings included.
+   */
+  offsetsOf(nameNul: Uint8Array, out: number[] = []): number[] {
+    if (this.base) this.base.offsetsOf(nameNul, out);
+    const end = this.start + this.len;
+    // Buffer#indexOf is a native substring search (the string table of vmlinux is ~2 MB)
+    const hay = (this.view ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
+    const n = nameNul.length;
+    let from = this.start;
+    while (from + n <= end) {
+      const i = hay.indexOf(nameNul, from);
+      if (i < 0 || i + n > end) break;
+      out.push(i - this.start + this.firstOffset);
+      from = i + 1;
+    }
+    return out;
+  }
+
+  private outOfRange(offset: number, typeId?: number): ParseError {
+    return new ParseError(`string offset ${offset} out of range (string section holds ${this.endOffset} bytes)`, { format: this.format, section: 'strings', typeId });
+  }
+}
