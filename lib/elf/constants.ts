@@ -71,6 +71,7 @@ export const ELF = {
 export const ELF64_SIZES = {
   ehdr: 64,
   shdr: 64,
+  phdr: 56,
   sym: 24,
   rel: 16,
   rela: 24,

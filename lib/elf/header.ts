@@ -54,6 +54,15 @@ export function readHeader(bytes: Uint8Array): { header: ElfHeader; file: ElfByt
   }
   if (shentsize !== ELF64_SIZES.shdr) fail(`e_shentsize ${shentsize} is not ${ELF64_SIZES.shdr}`, 58);
   file.need(shoff, shnum * shentsize, `section header table (${shnum} entries)`);
+  // no program headers in a relocatable object, but elfy decodes any it finds: check them first
+  // so it never reads past a short entry
+  const phoff = file.u64(32, 'e_phoff');
+  const phentsize = file.u16(54);
+  const phnum = file.u16(56);
+  if (phoff !== 0 && phnum !== 0) {
+    if (phentsize !== ELF64_SIZES.phdr) fail(`e_phentsize ${phentsize} is not ${ELF64_SIZES.phdr}`, 54);
+    file.need(phoff, phnum * phentsize, `program header table (${phnum} entries)`);
+  }
   if (shstrndx === ELF.SHN_XINDEX) fail('extended section name index (SHN_XINDEX) is not supported', 62);
   if (shstrndx >= shnum) fail(`e_shstrndx ${shstrndx} is out of range (${shnum} sections)`, 62);
 
