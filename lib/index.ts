@@ -24,3 +24,4 @@ export {
   type BtfEnum, type BtfEnum64, type BtfFwd, type BtfFunc, type BtfParam, type BtfFuncProto, type BtfVar, type BtfVarSecinfo,
   type BtfDatasec, type BtfFloat, type BtfDeclTag,
 } from './btf/index.js';
+export { readElf, ELF, ELF64_SIZES, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from './elf/index.js';
