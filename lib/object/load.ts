@@ -170,13 +170,21 @@ function createMaps(spec: ObjectSpec, btf: Fd | undefined, pinRoot: string, made
   return out;
 }
 
+// map types whose values are fds or have no value: the kernel takes no BTF for them (libbpf's list)
+const NO_BTF = new Set<number>([
+  BPF_MAP_TYPE.PERF_EVENT_ARRAY, BPF_MAP_TYPE.CGROUP_ARRAY, BPF_MAP_TYPE.STACK_TRACE, BPF_MAP_TYPE.ARRAY_OF_MAPS,
+  BPF_MAP_TYPE.HASH_OF_MAPS, BPF_MAP_TYPE.DEVMAP, BPF_MAP_TYPE.DEVMAP_HASH, BPF_MAP_TYPE.CPUMAP, BPF_MAP_TYPE.XSKMAP,
+  BPF_MAP_TYPE.SOCKMAP, BPF_MAP_TYPE.SOCKHASH, BPF_MAP_TYPE.QUEUE, BPF_MAP_TYPE.STACK, BPF_MAP_TYPE.PROG_ARRAY,
+  BPF_MAP_TYPE.RINGBUF, BPF_MAP_TYPE.USER_RINGBUF,
+]);
+
 /** MAP_CREATE with BTF type ids; retried without BTF, then without BPF_F_MMAPABLE, when the kernel refuses them. */
 function createMap(m: MapSpec, maxEntries: number, btf: Fd | undefined, warnings: string[]): BpfMap {
   let inner: BpfMap | undefined;
   try {
     if (m.inner) inner = createMap(m.inner, effectiveMaxEntries(m.inner), undefined, warnings);
     let flags = m.flags;
-    let useBtf = btf !== undefined && (m.keyTypeId !== 0 || m.valueTypeId !== 0);
+    let useBtf = btf !== undefined && m.valueTypeId !== 0 && !NO_BTF.has(m.type);
     for (;;) {
       try {
         const map = BpfMap.create({

@@ -108,6 +108,8 @@ export function readObject(pathOrBytes: string | Uint8Array, o: ReadObjectOption
   } else {
     bytes = pathOrBytes;
   }
+  // a plain Uint8Array view: Buffer's slice() would alias the file's bytes instead of copying them
+  bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const name = o.name ?? (typeof pathOrBytes === 'string' ? objectNameOf(pathOrBytes) : 'obj');
   try {
     return build(openObjectFile(bytes), name);
