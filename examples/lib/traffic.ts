@@ -1,0 +1,177 @@
+// Traffic for the throwaway networks: small python3 programs run inside a namespace (Node has no
+// raw sockets, and a child process is the simple way to own a socket in another namespace).
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const SEND_UDP = `import socket,sys
+dst,port,count,size,flows=sys.argv[1],int(sys.argv[2]),int(sys.argv[3]),int(sys.argv[4]),int(sys.argv[5])
+socks=[socket.socket(socket.AF_INET,socket.SOCK_DGRAM) for _ in range(flows)]
+for i in range(count): socks[i%flows].sendto(b'x'*size,(dst,port))
+print(' '.join(str(s.getsockname()[1]) for s in socks))`;
+
+// ICMP echo requests through a raw socket (no ping binary needed), waiting for the replies
+const ICMP_ECHO = `import socket,struct,sys,time,os
+dst,count,timeout=sys.argv[1],int(sys.argv[2]),float(sys.argv[3])
+def csum(b):
+  if len(b)%2: b+=b'\\0'
+  s=sum(struct.unpack('!%dH'%(len(b)//2),b)); s=(s>>16)+(s&0xffff); s+=s>>16
+  return ~s&0xffff
+s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP)
+ident=os.getpid()&0xffff
+for seq in range(count):
+  body=b'tsbpf-example'; h=struct.pack('!BBHHH',8,0,0,ident,seq)
+  s.sendto(struct.pack('!BBHHH',8,0,csum(h+body),ident,seq)+body,(dst,0))
+got=0; end=time.time()+timeout
+while got<count and time.time()<end:
+  s.settimeout(max(0.01,end-time.time()))
+  try: d,_=s.recvfrom(2048)
+  except socket.timeout: break
+  ihl=(d[0]&15)*4
+  if d[ihl]==0 and struct.unpack('!H',d[ihl+4:ihl+6])[0]==ident: got+=1
+print(got)`;
+
+// one JSON line per datagram; with echo, the payload goes back to the sender
+const UDP_SERVER = `import socket,sys,json
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((sys.argv[1],int(sys.argv[2])))
+echo=sys.argv[3]=='1'
+print(json.dumps({'ready':True}),flush=True)
+while True:
+  d,a=s.recvfrom(65535)
+  if echo: s.sendto(d,a)
+  print(json.dumps({'from':a[0],'port':a[1],'len':len(d),'data':d[:64].decode('latin1')}),flush=True)`;
+
+const UDP_REQUEST = `import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(float(sys.argv[4]))
+s.connect((sys.argv[1],int(sys.argv[2]))); s.send(sys.argv[3].encode())
+try:
+  d,a=s.recvfrom(65535); print('%s %d %s'%(a[0],a[1],d.decode('latin1')))
+except socket.timeout: print('timeout')`;
+
+function argv(ns: string, script: string, args: (string | number)[]): string[] {
+  return ['netns', 'exec', ns, 'python3', '-c', script, ...args.map(String)];
+}
+
+function runAsync(ns: string, script: string, args: (string | number)[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('ip', argv(ns, script, args), { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`traffic in ${ns} failed: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+export interface UdpSend {
+  /** destination address and port */
+  dst: string;
+  port: number;
+  count: number;
+  /** payload bytes per datagram (default 16) */
+  size?: number;
+  /** datagrams go round-robin over this many sockets, each its own source port (default 1) */
+  flows?: number;
+}
+
+function udpArgs(o: UdpSend): (string | number)[] {
+  return [o.dst, o.port, o.count, o.size ?? 16, o.flows ?? 1];
+}
+
+/** Send UDP datagrams from inside `ns`; returns the source ports used. */
+export function sendUdp(ns: string, o: UdpSend): number[] {
+  return execFileSync('ip', argv(ns, SEND_UDP, udpArgs(o)), { encoding: 'utf8', timeout: 20_000 }).trim().split(' ').map(Number);
+}
+
+export async function sendUdpAsync(ns: string, o: UdpSend): Promise<number[]> {
+  return (await runAsync(ns, SEND_UDP, udpArgs(o), 20_000)).trim().split(' ').map(Number);
+}
+
+/** Send ICMP echo requests from inside `ns`; resolves to the number of replies seen. */
+export async function pingAsync(ns: string, dst: string, count: number, timeoutMs = 2000): Promise<number> {
+  return Number((await runAsync(ns, ICMP_ECHO, [dst, count, timeoutMs / 1000], timeoutMs + 10_000)).trim());
+}
+
+/** One UDP request from inside `ns` to dst:port; the reply as "addr port payload", or 'timeout'. */
+export async function udpRequestAsync(ns: string, dst: string, port: number, payload: string, timeoutMs = 2000): Promise<string> {
+  return (await runAsync(ns, UDP_REQUEST, [dst, port, payload, timeoutMs / 1000], timeoutMs + 10_000)).trim();
+}
+
+export interface Datagram {
+  from: string;
+  port: number;
+  len: number;
+  data: string;
+}
+
+export interface UdpServer {
+  readonly received: Datagram[];
+  /** resolves once the socket is bound */
+  readonly ready: Promise<void>;
+  stop(): void;
+}
+
+/** A UDP server in `ns` on addr:port recording every datagram (and echoing it with echo: true). */
+export function startUdpServer(ns: string, addr: string, port: number, o: { echo?: boolean } = {}): UdpServer {
+  const child: ChildProcess = spawn('ip', argv(ns, UDP_SERVER, [addr, port, o.echo ? 1 : 0]), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const received: Datagram[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`UDP server on ${addr}:${port} in ${ns} exited (${code}): ${stderr.trim()}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = JSON.parse(line) as Datagram & { ready?: boolean };
+      if (m.ready) resolve();
+      else received.push(m);
+    });
+  });
+  ready.catch(() => { /* reported to whoever awaits ready */ });
+  return {
+    received,
+    ready,
+    stop: () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); },
+  };
+}
+
+export interface DemoTraffic {
+  /** datagrams and echo requests sent so far */
+  readonly udp: number;
+  readonly pings: number;
+  /** wait for a send in flight (and a moment for the receiver to process it), then print the totals */
+  finish(): Promise<void>;
+}
+
+/**
+ * Background traffic for an example's demo network: every `everyMs`, `udp` datagrams to
+ * dst:port and `pings` ICMP echo requests to dst, sent from `ns`.
+ */
+export function demoTraffic(o: {
+  ns: string; dst: string; port?: number; udp?: number; pings?: number; size?: number; everyMs?: number;
+  every: (ms: number, fn: () => Promise<void>) => void;
+}): DemoTraffic {
+  let inflight: Promise<void> = Promise.resolve();
+  let finished = false;
+  const t = {
+    udp: 0,
+    pings: 0,
+    async finish() {
+      finished = true;
+      await inflight;
+      // the last datagrams may still sit in the receiving CPU's backlog
+      await new Promise((r) => setTimeout(r, 100));
+      console.log(`demo traffic from ${o.ns}: ${t.udp} UDP datagrams to ${o.dst}:${o.port ?? 7000}, ${t.pings} ICMP echo requests`);
+    },
+  };
+  o.every(o.everyMs ?? 1000, () => {
+    if (finished) return Promise.resolve();
+    inflight = (async () => {
+      if (o.udp) {
+        await sendUdpAsync(o.ns, { dst: o.dst, port: o.port ?? 7000, count: o.udp, size: o.size });
+        t.udp += o.udp;
+      }
+      if (o.pings) {
+        await pingAsync(o.ns, o.dst, o.pings, 500);
+        t.pings += o.pings;
+      }
+    })();
+    return inflight;
+  });
+  return t;
+}
