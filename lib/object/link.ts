@@ -1,5 +1,5 @@
 // Linking one program: its own code, then every .text function it reaches (calls and callback
-// pointers, transitively) appended once each, in first-use order as libbpf does. Call and
+// pointers, transitively) appended once each, depth first in first-use order as libbpf does. Call and
 // function-pointer immediates become offsets relative to the instruction; func_info and line_info
 // move with their functions. Map references are left for the loader with their final positions.
 import { INSN_SIZE, Insns, PSEUDO } from './insn.js';
@@ -25,21 +25,25 @@ export interface LinkedProgram {
 }
 
 export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean): LinkedProgram {
-  const order: FunctionSpec[] = [prog];
-  const start = new Map<string, number>([[prog.name, 0]]);
-  let total = prog.instructions.length / INSN_SIZE;
-  for (let k = 0; k < order.length; k++) {
-    for (const r of order[k].relocations) {
+  const order: FunctionSpec[] = [];
+  const start = new Map<string, number>();
+  let total = 0;
+  // depth first, in instruction order: a callee is appended, then what it calls, before the
+  // caller's next call (libbpf's order, so the loaded code and its tag are the same)
+  const append = (fn: FunctionSpec): void => {
+    start.set(fn.name, total);
+    total += fn.instructions.length / INSN_SIZE;
+    order.push(fn);
+    for (const r of fn.relocations) {
       if (r.target.kind !== 'call' && r.target.kind !== 'func') continue;
       const name = r.target.function;
       if (start.has(name)) continue;
-      const fn = functions.get(name);
-      if (!fn) throw new ObjectError(`program ${prog.name}: ${order[k].name} calls ${name}, which is not a function in .text`, { program: prog.name, section: prog.section, symbol: name });
-      start.set(name, total);
-      total += fn.instructions.length / INSN_SIZE;
-      order.push(fn);
+      const callee = functions.get(name);
+      if (!callee) throw new ObjectError(`program ${prog.name}: ${fn.name} calls ${name}, which is not a function in .text`, { program: prog.name, section: prog.section, symbol: name });
+      append(callee);
     }
-  }
+  };
+  append(prog);
 
   const out = new Uint8Array(total * INSN_SIZE);
   const insns = new Insns(out, littleEndian);
