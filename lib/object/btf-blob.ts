@@ -2,8 +2,13 @@
 // DATASEC's size and its variables' offsets at 0 in a .o (they are final only after linking); the
 // kernel refuses a zero-sized DATASEC and wants variables in offset order, so the section sizes
 // and symbol values computed by the spec stage (ObjectSpec.source.datasecs) are written in here.
+// For an older kernel the types are rewritten (lib/btf sanitizeBtf) and encoded anew, keeping the
+// object's string section so .BTF.ext's file/line offsets stay valid.
 // Pure: no syscall, the spec's bytes are not modified.
 import { extraSize } from '../btf/parse-type.js';
+import { encodeBtf } from '../btf/encode.js';
+import { btfNeedsSanitizing, sanitizeBtf, type BtfKernelFeatures } from '../btf/sanitize.js';
+import type { BtfType } from '../btf/types.js';
 import { ObjectError } from './errors.js';
 import type { ObjectSpec } from './read.js';
 import type { DatasecFixup } from './datasec.js';
@@ -11,11 +16,29 @@ import type { DatasecFixup } from './datasec.js';
 const BTF_MAGIC = 0xeb9f;
 const HEADER_MIN = 24;
 
-/** The object's BTF as it is uploaded, or undefined when the object has none. */
-export function uploadBlob(spec: ObjectSpec): Uint8Array | undefined {
+export interface UploadBlob {
+  readonly blob: Uint8Array;
+  /** the sanitizer's notes: each type rewritten for the kernel, and why */
+  readonly changed: readonly string[];
+}
+
+/** The object's BTF as it is uploaded to a kernel with `features`, or undefined when the object has none. */
+export function uploadBlob(spec: ObjectSpec, features?: BtfKernelFeatures): UploadBlob | undefined {
   const raw = spec.source.btfBytes;
-  if (!raw) return undefined;
-  return patchDatasecs(raw, spec.source.datasecs, spec.littleEndian);
+  const btf = spec.source.btf;
+  if (!raw || !btf) return undefined;
+  if (!features || !btfNeedsSanitizing(features)) return { blob: patchDatasecs(raw, spec.source.datasecs, spec.littleEndian), changed: [] };
+  const fix = new Map(spec.source.datasecs.map((f) => [f.id, f]));
+  const types: BtfType[] = [];
+  for (let id = 1; id < btf.typeCount; id++) {
+    const t = btf.type(id);
+    const f = fix.get(id);
+    types.push(f && t.kind === 'datasec' ? { ...t, size: f.size, vars: f.vars } : t);
+  }
+  const { types: clean, changed } = sanitizeBtf(types, features);
+  const h = btf.header;
+  const strings = raw.subarray(h.hdrLen + h.strOff, h.hdrLen + h.strOff + h.strLen);
+  return { blob: encodeBtf(clean, { littleEndian: spec.littleEndian, strings }), changed };
 }
 
 export function patchDatasecs(raw: Uint8Array, fixups: readonly DatasecFixup[], le: boolean): Uint8Array {

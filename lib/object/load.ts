@@ -20,6 +20,8 @@ import { linkProgram, applyMapFds, encodeFuncInfo, encodeLineInfo } from './link
 import { checkPinRoot, DEFAULT_PIN_PATH, pinPathOf, reusePinned, removePin } from './pin.js';
 import { attachBtfId, type KernelBtfLookup } from './attach.js';
 import { uploadBlob } from './btf-blob.js';
+import { btfFeaturesFromKinds, type BtfKernelFeatures } from '../btf/sanitize.js';
+import { probeBtfKind, type BtfKindName } from '../features/index.js';
 import { typedMap } from './typed.js';
 import { LoadError, ObjectError } from './errors.js';
 import { BpfObject } from './object.js';
@@ -37,6 +39,8 @@ export interface LoadObjectOptions {
   logSize?: number;
   /** give maps with BTF key/value types JS-value codecs (default true); raw bytes work either way */
   typedMaps?: boolean;
+  /** what the kernel's BTF checker takes (default: probed once per process); less means the object's BTF is sanitized */
+  btfFeatures?: BtfKernelFeatures;
   /** kernel BTF for the attach targets of fentry/lsm/iter/tp_btf programs (default: loaded when needed) */
   kernelBtf?: KernelBtfLookup;
 }
@@ -83,9 +87,11 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
   const made = new Made();
   const warnings: string[] = [];
   try {
-    const btf = loadBtf(spec, made, warnings);
+    const features = o.btfFeatures ?? kernelBtfFeatures();
+    const btf = loadBtf(spec, features, made, warnings);
     const maps = createMaps(spec, btf, pinRoot, made, warnings);
-    const programs = loadPrograms(spec, btf, maps, o, made);
+    // func_info names FUNC types: without FUNC support in the kernel the records cannot be passed
+    const programs = loadPrograms(spec, features.func ? btf : undefined, maps, o, made);
     populate(spec, maps, programs);
     if (o.typedMaps !== false && btf && spec.source.btf) {
       for (const [name, m] of maps) {
@@ -103,12 +109,20 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
   }
 }
 
+/** Which BTF kinds the running kernel takes (each probed once per process). */
+function kernelBtfFeatures(): BtfKernelFeatures {
+  const kinds: Partial<Record<BtfKindName, boolean>> = {};
+  for (const k of ['func_proto', 'func', 'datasec', 'var', 'float', 'decl_tag', 'type_tag', 'enum64'] as const) kinds[k] = probeBtfKind(k);
+  return btfFeaturesFromKinds(kinds);
+}
+
 /** The object's BTF in the kernel; a refusal is a warning (BTF is optional), as libbpf treats it. */
-function loadBtf(spec: ObjectSpec, made: Made, warnings: string[]): Fd | undefined {
-  const blob = uploadBlob(spec);
-  if (!blob) return undefined;
+function loadBtf(spec: ObjectSpec, features: BtfKernelFeatures, made: Made, warnings: string[]): Fd | undefined {
+  const up = uploadBlob(spec, features);
+  if (!up) return undefined;
+  for (const c of up.changed) warnings.push(`BTF sanitized for this kernel: ${c}`);
   try {
-    return made.own(btfLoad(blob).fd);
+    return made.own(btfLoad(up.blob).fd);
   } catch (e) {
     if (!(e instanceof BpfError) || e.code === ERRNO.EPERM) throw e;
     const why = e instanceof VerifierError ? e.log.trim().split('\n').slice(-2).join(' / ') : e.message;

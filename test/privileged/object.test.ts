@@ -270,6 +270,18 @@ describe('loadObject', () => {
     expect(leftSince(before, kernelNames('bpf/obj_bad_license.o'))).to.deep.equal([]);
   });
 
+  it('sanitizes the BTF for a kernel lacking BTF kinds (as libbpf), and loads without func info when FUNC is missing', () => {
+    const old = { func: true, funcLinkage: false, datasec: false, float: false, declTag: false, typeTag: false, enum64: false };
+    const obj = track(loadObject('bpf/obj_globals.o', { btfFeatures: old }));
+    expect(obj.warnings.join('\n')).to.match(/BTF sanitized for this kernel: type \d+ DATASEC '\.data' → STRUCT/);
+    expect(obj.btf).to.not.equal(undefined);
+    expect(obj.programs.get('globals_prog')!.testRun({ data: new Uint8Array(64) }).retval).to.equal(XDP.PASS);
+    expect(obj.globals.get('data_counter')).to.equal(107n);
+    const bare = track(loadObject('bpf/obj_subprog.o', { btfFeatures: { ...old, func: false } }));
+    expect(bare.programs.get('sub_first')!.testRun({ data: new Uint8Array(64) }).retval).to.equal(16);
+    expect(bare.programs.get('sub_first')!.info().btfId).to.equal(0);
+  });
+
   it('keeps the verifier log when a log level is asked for', () => {
     const obj = track(loadObject('bpf/obj_subprog.o', { logLevel: 2 }));
     expect(obj.programs.get('sub_first')!.log).to.match(/processed \d+ insns/);
