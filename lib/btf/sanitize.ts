@@ -8,7 +8,10 @@
 //   DATASEC (no DATASEC)  → STRUCT of the same size, '.' and '?' in the name → '_', one member per
 //     variable named after it, at offset*8, of the variable's (now INT) type
 //   DATASEC named '?…' (kernel refuses '?' in DATASEC names) → first char '_'
-//   FUNC_PROTO (no FUNC)  → ENUM of size 4, one enumerator per parameter (name, value = its type id)
+//   FUNC_PROTO (no FUNC)  → ENUM of size 4, one enumerator per parameter (name, value = its type id);
+//     unlike libbpf, an unnamed parameter gets the name __argN: the kernel's enum check refuses an
+//     empty enumerator name ("Invalid name", seen on 6.18 with a function-pointer prototype), and
+//     that check is as old as FUNC itself, so libbpf's verbatim copy fails where it is needed
 //   FUNC (no FUNC)        → TYPEDEF of the same proto
 //   FUNC (no global FUNC linkage) → FUNC with static linkage
 //   FLOAT (no FLOAT)      → anonymous STRUCT of the same size, no members
@@ -106,7 +109,7 @@ export function sanitizeBtf(types: readonly BtfType[], features: BtfKernelFeatur
       out[i] = { ...t, name: `_${t.name.slice(1)}` };
       note(t, `DATASEC '_${t.name.slice(1)}'`, "no '?' in DATASEC names");
     } else if (!f.func && t.kind === 'func_proto') {
-      out[i] = { id, kind: 'enum', name: t.name, size: 4, signed: false, values: t.params.map((p) => ({ name: p.name, value: p.type })) };
+      out[i] = { id, kind: 'enum', name: t.name, size: 4, signed: false, values: t.params.map((p, j) => ({ name: p.name || `__arg${j}`, value: p.type })) };
       note(t, 'ENUM size 4', 'no FUNC support');
     } else if (!f.func && t.kind === 'func') {
       out[i] = { id, kind: 'typedef', name: t.name, type: t.type };

@@ -67,6 +67,11 @@ describe('lib/btf: sanitizeBtf', () => {
     expect(r.types[2]).to.deep.equal({ id: 3, kind: 'typedef', name: 'f', type: 2 });
   });
 
+  it('no FUNC: unnamed parameters get __argN names (the kernel refuses empty enumerator names)', () => {
+    const r = run([INT, { id: 2, kind: 'func_proto', name: '', returnType: 0, params: [{ name: '', type: 1 }, { name: 'x', type: 1 }] }], without('func'));
+    expect(r.types[1]).to.deep.include({ values: [{ name: '__arg0', value: 1 }, { name: 'x', value: 1 }] });
+  });
+
   it('no global FUNC linkage: global and extern FUNCs become static', () => {
     const types: BtfType[] = [
       INT,
