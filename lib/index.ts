@@ -25,3 +25,5 @@ export {
   type BtfDatasec, type BtfFloat, type BtfDeclTag,
 } from './btf/index.js';
 export { readElf, ELF, ELF64_SIZES, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from './elf/index.js';
+export { encodeBtf, BtfEncodeError, type EncodeBtfOptions } from './btf/encode.js';
+export { sanitizeBtf, btfNeedsSanitizing, btfFeaturesFromKinds, ALL_BTF_FEATURES, type BtfKernelFeatures, type SanitizedBtf } from './btf/sanitize.js';
