@@ -7,7 +7,12 @@ export class ElfBytes {
   readonly view: DataView;
   readonly length: number;
 
-  constructor(readonly bytes: Uint8Array, readonly littleEndian: boolean) {
+  /** the input as a plain Uint8Array (a Buffer's subarray would hand Buffers out as section data) */
+  readonly bytes: Uint8Array;
+
+  constructor(input: Uint8Array, readonly littleEndian: boolean) {
+    const bytes = Object.getPrototypeOf(input) === Uint8Array.prototype ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.length = bytes.byteLength;
   }

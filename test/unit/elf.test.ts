@@ -174,6 +174,8 @@ describe('lib/elf: readElf', () => {
     const elf = readElf(bytes);
     const maps = elf.section('.maps')!;
     expect(Buffer.from(maps.data).equals(bytes.subarray(maps.offset, maps.offset + maps.size))).to.equal(true);
+    // plain Uint8Array views even when the input is a Buffer
+    expect(Object.getPrototypeOf(maps.data)).to.equal(Uint8Array.prototype);
     const prog = elf.section('tc/ingress')!;
     const rel = elf.section('.reltc/ingress')!;
     expect(rel.info).to.equal(prog.index);
