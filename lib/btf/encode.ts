@@ -143,7 +143,7 @@ export function encodeBtf(types: readonly BtfType[], opts: EncodeBtfOptions = {}
       }
       case 'ptr': case 'typedef': case 'volatile': case 'const': case 'restrict': case 'type_tag': {
         const kind = { ptr: BTF_KIND.PTR, typedef: BTF_KIND.TYPEDEF, volatile: BTF_KIND.VOLATILE, const: BTF_KIND.CONST, restrict: BTF_KIND.RESTRICT, type_tag: BTF_KIND.TYPE_TAG }[t.kind];
-        w.u32(name); w.u32(info(kind, 0, false)); w.u32(ref(t.type, t.kind, id, n));
+        w.u32(name); w.u32(info(kind, 0, t.kind === 'type_tag' && t.attribute === true)); w.u32(ref(t.type, t.kind, id, n));
         break;
       }
       case 'array':
@@ -205,7 +205,7 @@ export function encodeBtf(types: readonly BtfType[], opts: EncodeBtfOptions = {}
         break;
       case 'decl_tag':
         if (!Number.isInteger(t.componentIdx) || t.componentIdx < -1 || t.componentIdx > 0x7fffffff) throw new BtfEncodeError(`component index ${t.componentIdx} out of range`, id);
-        w.u32(name); w.u32(info(BTF_KIND.DECL_TAG, 0, false)); w.u32(ref(t.type, 'tagged type', id, n)); w.u32(t.componentIdx);
+        w.u32(name); w.u32(info(BTF_KIND.DECL_TAG, 0, t.attribute === true)); w.u32(ref(t.type, 'tagged type', id, n)); w.u32(t.componentIdx);
         break;
       default:
         throw new BtfEncodeError(`unknown kind ${(t as { kind: string }).kind}`, id);

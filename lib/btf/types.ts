@@ -61,6 +61,11 @@ export interface BtfInt extends Named {
 export interface BtfRef extends Named {
   readonly kind: 'ptr' | 'typedef' | 'volatile' | 'const' | 'restrict' | 'type_tag';
   readonly type: number;
+  /**
+   * type_tag only: kind_flag set, the tag is a plain C `__attribute__((name))` rather than a
+   * btf_type_tag (kernel 6.14; this kernel's vmlinux has one: 'address_space(1)'). Absent = false.
+   */
+  readonly attribute?: boolean;
 }
 
 export interface BtfArray extends Named {
@@ -161,6 +166,8 @@ export interface BtfDeclTag extends Named {
   readonly type: number;
   /** -1: the tag is on the type itself; else the member or parameter index */
   readonly componentIdx: number;
+  /** kind_flag set: a plain C `__attribute__((name))` rather than a btf_decl_tag (6.14). Absent = false. */
+  readonly attribute?: boolean;
 }
 
 export type BtfType =
