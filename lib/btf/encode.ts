@@ -59,7 +59,7 @@ class Words {
 /** The string section: each distinct string once, in order of first use. */
 class Strings {
   private readonly offsets = new Map<string, number>([['', 0]]);
-  private readonly parts: Uint8Array[] = [new Uint8Array(1)];
+  private buf = new Uint8Array(4096);
   private readonly encoder = new TextEncoder();
   len = 1;
 
@@ -75,28 +75,51 @@ class Strings {
       if (!this.offsets.has(s)) this.offsets.set(s, at);
       at = end + 1;
     }
-    this.parts = [initial];
+    this.reserve(initial.length);
+    this.buf.set(initial);
     this.len = initial.length;
   }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
   add(s: string, id: number): number {
     const known = this.offsets.get(s);
     if (known !== undefined) return known;
-    const bytes = this.encoder.encode(s);
-    if (bytes.includes(0)) throw new BtfEncodeError(`name ${JSON.stringify(s)} contains a NUL`, id);
     const off = this.len;
     if (off > MAX_NAME_OFFSET) throw new BtfEncodeError(`string section passes the kernel's limit of ${MAX_NAME_OFFSET} bytes`, id);
+    // UTF-8 is at most 3 bytes per UTF-16 unit, plus the NUL
+    this.reserve(s.length * 3 + 1);
+    const buf = this.buf;
+    let at = off;
+    let ascii = true;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0) throw new BtfEncodeError(`name ${JSON.stringify(s)} contains a NUL`, id);
+      if (c >= 0x80) { ascii = false; break; }
+      buf[at++] = c;
+    }
+    if (!ascii) at = off + this.encoder.encodeInto(s, buf.subarray(off)).written;
+    buf[at++] = 0;
     this.offsets.set(s, off);
-    this.parts.push(bytes, new Uint8Array(1));
-    this.len += bytes.length + 1;
+    this.len = at;
     return off;
   }
+
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.len);
-    let at = 0;
-    for (const p of this.parts) { out.set(p, at); at += p.length; }
-    return out;
+    return this.buf.subarray(0, this.len);
   }
 }
+
+const REF_KIND = {
+  ptr: BTF_KIND.PTR, typedef: BTF_KIND.TYPEDEF, volatile: BTF_KIND.VOLATILE, const: BTF_KIND.CONST, restrict: BTF_KIND.RESTRICT, type_tag: BTF_KIND.TYPE_TAG,
+} as const;
 
 function u32(v: number, what: string, id: number): number {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new BtfEncodeError(`${what} ${v} is not a u32`, id);
@@ -142,8 +165,7 @@ export function encodeBtf(types: readonly BtfType[], opts: EncodeBtfOptions = {}
         break;
       }
       case 'ptr': case 'typedef': case 'volatile': case 'const': case 'restrict': case 'type_tag': {
-        const kind = { ptr: BTF_KIND.PTR, typedef: BTF_KIND.TYPEDEF, volatile: BTF_KIND.VOLATILE, const: BTF_KIND.CONST, restrict: BTF_KIND.RESTRICT, type_tag: BTF_KIND.TYPE_TAG }[t.kind];
-        w.u32(name); w.u32(info(kind, 0, t.kind === 'type_tag' && t.attribute === true)); w.u32(ref(t.type, t.kind, id, n));
+        w.u32(name); w.u32(info(REF_KIND[t.kind], 0, t.kind === 'type_tag' && t.attribute === true)); w.u32(ref(t.type, t.kind, id, n));
         break;
       }
       case 'array':
