@@ -1,11 +1,13 @@
 // Every top-level CLI object (feature, btf, object, prog, map, net, export) registers here.
 import type { Command } from 'commander';
 import { registerFeature } from './feature.js';
+import { registerBtf } from './btf.js';
 import { registerObject } from './object.js';
 import { registerProgLoad } from './prog-load.js';
 
 export function registerCommands(program: Command): void {
   registerFeature(program);
+  registerBtf(program);
   registerObject(program);
   registerProgLoad(program);
 }
