@@ -28,7 +28,7 @@ export function htons(port: number): number {
 
 export const ntohs = htons;
 
-export const PROTOCOLS: Record<number, string> = { 1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp', 132: 'sctp' };
+export const PROTOCOLS: Record<number, string> = { 0: 'hopopt', 1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp', 132: 'sctp' };
 
 export function protocolName(n: number): string {
   return PROTOCOLS[n] ?? `proto-${n}`;

@@ -156,7 +156,8 @@ export function demoTraffic(o: {
       await inflight;
       // the last datagrams may still sit in the receiving CPU's backlog
       await new Promise((r) => setTimeout(r, 100));
-      console.log(`demo traffic from ${o.ns}: ${t.udp} UDP datagrams to ${o.dst}:${o.port ?? 7000}, ${t.pings} ICMP echo requests`);
+      const what = [o.udp ? `${t.udp} UDP datagrams to ${o.dst}:${o.port ?? 7000}` : '', o.pings ? `${t.pings} ICMP echo requests to ${o.dst}` : ''];
+      console.log(`demo traffic from ${o.ns}: ${what.filter(Boolean).join(', ')}`);
     },
   };
   o.every(o.everyMs ?? 1000, () => {

@@ -1,0 +1,177 @@
+// What every example shares: its command line (commander: --interface, --seconds, its own
+// options), the throwaway network used when no --interface is given (two namespaces and a veth
+// pair; the program runs in the first, demo traffic comes from the second), loading the object
+// and attaching its programs, and a clean exit: on SIGINT/SIGTERM, after --seconds, or on an
+// error, everything made is released in reverse order (programs detached, network removed).
+import { Command, InvalidArgumentError } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { loadObject, attachXdp, attachTc, type BpfMap, type BpfObject, type BpfProgram } from '../../lib/index.js';
+import { createVethNetwork, enterNetns, type VethNetwork } from './netns.js';
+
+export type XdpMode = 'auto' | 'drv' | 'skb';
+
+export interface CommonOptions {
+  interface?: string;
+  seconds?: number;
+  xdpMode?: XdpMode;
+}
+
+export interface ExampleContext<O> {
+  readonly opts: O & CommonOptions;
+  /** the interface programs attach to (the demo network's vethA without --interface) */
+  readonly iface: string;
+  /** the throwaway network, when no --interface was given; this process runs inside its nsA */
+  readonly demo?: VethNetwork;
+  /** resolves at SIGINT/SIGTERM or when --seconds have passed */
+  readonly stopped: Promise<void>;
+  readonly isStopped: boolean;
+  /** run fn when the example ends (in reverse order of registration) */
+  defer(fn: () => void): void;
+  /** call fn every ms until the example ends */
+  every(ms: number, fn: () => void | Promise<void>): void;
+  /** load bpf/<file> (built by `make bpf`); closed when the example ends */
+  load(file: string): BpfObject;
+  /** attach an XDP program to iface (mode from --xdp-mode); detached when the example ends */
+  attachXdp(program: BpfProgram): void;
+  /** attach a TC program to iface; detached when the example ends */
+  attachTc(program: BpfProgram, direction: 'ingress' | 'egress'): void;
+  /** obj.programs.get(name) or a clear error */
+  program(obj: BpfObject, name: string): BpfProgram;
+  /**
+   * obj.maps.get(name) or a clear error, typed with the JS values its BTF key and value types
+   * decode to (structs as objects, __u64 as bigint, per-CPU values as one per possible CPU)
+   */
+  map<K, V>(obj: BpfObject, name: string): BpfMap<K, V>;
+}
+
+export interface ExampleSpec<O> {
+  name: string;
+  description: string;
+  /** the example's programs are XDP: adds --xdp-mode */
+  xdp?: boolean;
+  options?(cmd: Command): void;
+  main(ctx: ExampleContext<O>): Promise<void>;
+}
+
+export function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+export function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port (1-65535)');
+  return n;
+}
+
+export function objectPath(file: string): string {
+  return fileURLToPath(new URL(`../../bpf/${file}`, import.meta.url));
+}
+
+/** Parse the command line, run the example, clean up; exits the process with its status. */
+export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): Promise<void> {
+  const cmd = new Command(spec.name)
+    .description(spec.description)
+    .option('-i, --interface <name>', 'attach to this existing interface instead of a throwaway veth pair')
+    .option('-s, --seconds <n>', 'stop after this many seconds (default: run until Ctrl-C)', positiveNumber);
+  if (spec.xdp) {
+    cmd.option('--xdp-mode <mode>', 'XDP attach mode: auto, drv (native) or skb (generic)', (v: string) => {
+      if (v !== 'auto' && v !== 'drv' && v !== 'skb') throw new InvalidArgumentError('expected auto, drv or skb');
+      return v;
+    }, 'auto');
+  }
+  spec.options?.(cmd);
+  cmd.parse(argv);
+  const opts = cmd.opts<O & CommonOptions>();
+
+  const cleanups: (() => void)[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  let stop!: () => void;
+  let isStopped = false;
+  const stopped = new Promise<void>((resolve) => { stop = () => { isStopped = true; resolve(); }; });
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (isStopped) return;
+    console.log(`\n${sig}: stopping`);
+    stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let status = 0;
+  try {
+    let demo: VethNetwork | undefined;
+    let iface = opts.interface;
+    if (!iface) {
+      demo = createVethNetwork({ label: 'ex', block: 19 });
+      const net = demo;
+      cleanups.push(() => net.cleanup());
+      cleanups.push(enterNetns(`/var/run/netns/${net.nsA}`));
+      iface = demo.vethA;
+      console.log(`demo network: ${demo.nsA} (${demo.vethA} ${demo.addrA}) <-> ${demo.nsB} (${demo.vethB} ${demo.addrB}); this program runs in ${demo.nsA}`);
+    }
+    const target = iface;
+    if (opts.seconds) timers.push(setTimeout(stop, opts.seconds * 1000));
+    const ctx: ExampleContext<O> = {
+      opts, iface: target, demo, stopped,
+      get isStopped() { return isStopped; },
+      defer: (fn) => { cleanups.push(fn); },
+      every: (ms, fn) => {
+        let busy = false;
+        timers.push(setInterval(() => {
+          if (busy || isStopped) return;
+          busy = true;
+          Promise.resolve().then(fn).catch((e: unknown) => {
+            console.error(`error: ${(e as Error).message}`);
+            status = 1;
+            stop();
+          }).finally(() => { busy = false; });
+        }, ms));
+      },
+      load: (file) => {
+        const obj = loadObject(objectPath(file));
+        cleanups.push(() => obj.close());
+        return obj;
+      },
+      attachXdp: (program) => {
+        const mode = opts.xdpMode ?? 'auto';
+        const link = attachXdp({ program, interface: target, mode });
+        cleanups.push(() => link.detach());
+        console.log(`attached ${program.name} (xdp, mode ${mode}) to ${target}`);
+      },
+      attachTc: (program, direction) => {
+        const link = attachTc({ program, interface: target, direction });
+        cleanups.push(() => link.detach());
+        console.log(`attached ${program.name} (tc ${direction}) to ${target}`);
+      },
+      program: (obj, name) => {
+        const p = obj.programs.get(name);
+        if (!p) throw new Error(`${obj.spec.name} has no program ${name} (has: ${[...obj.programs.keys()].join(', ')})`);
+        return p;
+      },
+      map: <K, V>(obj: BpfObject, name: string) => {
+        const m = obj.maps.get(name);
+        if (!m) throw new Error(`${obj.spec.name} has no map ${name} (has: ${[...obj.maps.keys()].join(', ')})`);
+        return m as unknown as BpfMap<K, V>;
+      },
+    };
+    await spec.main(ctx);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    status = 1;
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    for (const fn of cleanups.reverse()) {
+      try {
+        fn();
+      } catch (e) {
+        console.error(`cleanup: ${(e as Error).message}`);
+        status = 1;
+      }
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  // readers' worker threads and child processes must not keep a finished example alive
+  process.exit(status);
+}

@@ -1,0 +1,107 @@
+// xdp-lb: a layer-4 load balancer in XDP. A VIP spreads its flows over backends: the first packet
+// of a flow picks one (hash of addresses and ports), the LRU `flows` table keeps every later
+// packet of that flow on it, the destination is rewritten (checksums fixed) and the packet goes
+// up the stack to a local backend or on to a routed one. Per-CPU stats are summed here.
+// Run: node --import tsx examples/xdp-lb.ts [--interface IF --vip VIP:PORT[/tcp] --backend ADDR:PORT ...] [--seconds N]
+import { runExample } from './lib/run.js';
+import { sendUdpAsync, startUdpServer, type UdpServer } from './lib/traffic.js';
+import { nsExec } from './lib/netns.js';
+import { collect, htons, ipv4ToU32, parseAddrPort, sumCpus, u32ToIpv4, ntohs } from './lib/format.js';
+
+const MAX_BACKENDS = 16;   // as in bpf/xdp_lb.c
+
+/** the structs of bpf/xdp_lb.c (addresses and ports in network order) */
+interface Vip { addr: number; port: number; proto: number; pad: number }
+interface VipInfo { id: number; count: number }
+interface Backend { addr: number; port: number; pad: number }
+interface Flow { saddr: number; daddr: number; sport: number; dport: number; proto: number; pad: number[] }
+interface Stats { packets: bigint; bytes: bigint; new_flows: bigint; no_backend: bigint }
+
+interface Options {
+  vip?: string;
+  backend?: { addr: string; port: number }[];
+}
+
+await runExample<Options>({
+  name: 'xdp-lb',
+  description: 'balance the flows to a VIP over backends in XDP (LRU flow table, per-CPU stats)',
+  xdp: true,
+  options: (cmd) => cmd
+    .option('--vip <VIP:PORT[/tcp]>', 'the service address (default udp)')
+    .option('-b, --backend <ADDR:PORT>', `a backend (repeatable, up to ${MAX_BACKENDS})`, collect(parseAddrPort)),
+  async main(ctx) {
+    const demo = ctx.demo;
+    let vipText = ctx.opts.vip;
+    const backends = ctx.opts.backend ?? [];
+    const servers: UdpServer[] = [];
+    if (demo) {
+      // three backends on local addresses of nsA, the clients in nsB reach the VIP through nsA
+      vipText = `${demo.spare}.30:80`;
+      nsExec(demo.nsB, ['ip', 'route', 'add', `${demo.spare}.30/32`, 'via', demo.addrA]);
+      for (const i of [1, 2, 3]) {
+        nsExec(demo.nsA, ['ip', 'addr', 'add', `${demo.spare}.${i}/32`, 'dev', 'lo']);
+        backends.push({ addr: `${demo.spare}.${i}`, port: 8080 });
+      }
+    }
+    if (!vipText) throw new Error('no --vip given (VIP:PORT)');
+    const m = /^(.*?)(?:\/(udp|tcp))?$/.exec(vipText)!;
+    const vip = parseAddrPort(m[1]);
+    const proto = m[2] === 'tcp' ? 6 : 17;
+    if (backends.length === 0 || backends.length > MAX_BACKENDS) throw new Error(`give 1 to ${MAX_BACKENDS} --backend ADDR:PORT`);
+
+    const obj = ctx.load('xdp_lb.o');
+    const vips = ctx.map<Vip, VipInfo>(obj, 'vips');
+    const table = ctx.map<number, Backend>(obj, 'backends');
+    const flows = ctx.map<Flow, Backend>(obj, 'flows');
+    const stats = ctx.map<number, Stats[]>(obj, 'stats');
+    const id = 0;
+    backends.forEach((b, slot) => table.update(id * MAX_BACKENDS + slot, { addr: ipv4ToU32(b.addr), port: htons(b.port), pad: 0 }));
+    vips.update({ addr: ipv4ToU32(vip.addr), port: htons(vip.port), proto, pad: 0 }, { id, count: backends.length });
+    console.log(`vip ${proto === 6 ? 'tcp' : 'udp'} ${vip.addr}:${vip.port} -> ${backends.map((b) => `${b.addr}:${b.port}`).join(', ')}`);
+    ctx.attachXdp(ctx.program(obj, 'xdp_lb'));
+
+    let sent = 0;
+    let inflight: Promise<void> = Promise.resolve();
+    if (demo) {
+      for (const b of backends) {
+        const s = startUdpServer(demo.nsA, b.addr, b.port);
+        servers.push(s);
+        ctx.defer(() => s.stop());
+      }
+      await Promise.all(servers.map((s) => s.ready));
+      // every second: 4 new flows (4 client sockets) of 3 datagrams each
+      ctx.every(1000, () => {
+        inflight = (async () => {
+          await sendUdpAsync(demo.nsB, { dst: vip.addr, port: vip.port, count: 12, flows: 4 });
+          sent += 12;
+        })();
+        return inflight;
+      });
+    }
+
+    const show = (label: string) => {
+      const perBackend = new Map<string, number>();
+      let n = 0;
+      for (const [, b] of flows.entries()) {
+        const key = `${u32ToIpv4(b.addr)}:${ntohs(b.port)}`;
+        perBackend.set(key, (perBackend.get(key) ?? 0) + 1);
+        n++;
+      }
+      const s = stats.lookup(0) ?? [];
+      console.log(`${label} packets=${sumCpus(s, (v) => v.packets)} bytes=${sumCpus(s, (v) => v.bytes)} new_flows=${sumCpus(s, (v) => v.new_flows)} no_backend=${sumCpus(s, (v) => v.no_backend)} flows=${n}`);
+      for (const b of backends) {
+        const key = `${b.addr}:${b.port}`;
+        const got = servers[backends.indexOf(b)];
+        console.log(`  backend ${key} flows=${perBackend.get(key) ?? 0}${got ? ` received=${got.received.length}` : ''}`);
+      }
+    };
+    ctx.every(2000, () => show(new Date().toISOString().slice(11, 19)));
+    await ctx.stopped;
+    await inflight;
+    if (demo) {
+      await new Promise((r) => setTimeout(r, 100));   // the last datagrams may still be in the backlog
+      console.log(`demo traffic from ${demo.nsB}: ${sent} UDP datagrams to ${vip.addr}:${vip.port}`);
+    }
+    show('final');
+  },
+});
