@@ -3,7 +3,9 @@
 // symbols and relocations must agree field by field. Also pins elfy 1.0.0's ELF64 misreads.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import elfy from 'elfy';
 import { readElf, ELF } from '../../lib/elf/index.js';
 
@@ -22,6 +24,8 @@ function objects(): string[] {
 
 interface Block { [k: string]: string }
 interface Readobj {
+  /** 'bpfel' or 'bpfeb' */
+  arch: string;
   sections: Block[];
   symbols: Block[];
   relocations: { section: number; offset: number; type: number; symbol: number }[];
@@ -30,7 +34,7 @@ interface Readobj {
 /** llvm-readobj's LLVM-style output: `Key: value` lines inside `Section {` / `Symbol {` / `Relocation {` blocks. */
 function readobj(path: string): Readobj {
   const text = execFileSync('llvm-readobj', ['--sections', '--symbols', '--relocations', '--expand-relocs', path], { encoding: 'utf8' });
-  const out: Readobj = { sections: [], symbols: [], relocations: [] };
+  const out: Readobj = { arch: text.match(/^Arch: (\S+)$/m)?.[1] ?? '', sections: [], symbols: [], relocations: [] };
   let cur: Block | undefined;
   let kind = '';
   let relSection = -1;
@@ -64,6 +68,58 @@ const paren = (s: string | undefined) => Number(s!.match(/\((0x[0-9A-Fa-f]+|\d+)
 /** `name (n)` → name */
 const before = (s: string | undefined) => s!.replace(/ ?\((0x[0-9A-Fa-f]+|\d+)\)$/, '');
 
+/** readElf and llvm-readobj agree on every section, symbol and relocation of `path`. */
+function compareWithReadobj(path: string): void {
+  const elf = readElf(readFileSync(path));
+  const ref = readobj(path);
+  expect(elf.is64).to.equal(true);
+  expect(elf.machine).to.equal(ELF.EM_BPF);
+  expect(elf.fileType).to.equal(ELF.ET_REL);
+  expect(['bpfel', 'bpfeb']).to.include(ref.arch);
+  expect(elf.littleEndian).to.equal(ref.arch === 'bpfel');
+
+  expect(elf.sections.length).to.equal(ref.sections.length);
+  for (const r of ref.sections) {
+    const s = elf.sections[num(r.Index)]!;
+    const where = `${path} section ${r.Index}`;
+    expect(s.name, where).to.equal(before(r.Name));
+    expect(s.type, where).to.equal(paren(r.Type));
+    expect(s.flags, where).to.equal(num(r.Flags));
+    expect(s.addr, where).to.equal(num(r.Address));
+    expect(s.offset, where).to.equal(num(r.Offset));
+    expect(s.size, where).to.equal(num(r.Size));
+    expect(s.link, where).to.equal(num(r.Link));
+    expect(s.info, where).to.equal(num(r.Info));
+    expect(s.addralign, where).to.equal(num(r.AddressAlignment));
+    expect(s.entsize, where).to.equal(num(r.EntrySize));
+    expect(s.data.length, where).to.equal(s.type === ELF.SHT_NOBITS ? 0 : s.size);
+    expect(elf.section(s.name), where).to.not.equal(undefined);
+  }
+
+  expect(elf.symbols.length).to.equal(ref.symbols.length);
+  ref.symbols.forEach((r, i) => {
+    const s = elf.symbols[i]!;
+    const where = `${path} symbol ${i}`;
+    // llvm names STT_SECTION symbols after their section; the table itself has ''
+    const name = s.type === ELF.STT_SECTION && s.name === '' ? elf.sections[s.shndx]!.name : s.name;
+    expect(name, where).to.equal(before(r.Name));
+    expect(s.value, where).to.equal(num(r.Value));
+    expect(s.size, where).to.equal(num(r.Size));
+    expect(s.bind, where).to.equal(paren(r.Binding));
+    expect(s.type, where).to.equal(paren(r.Type));
+    expect(s.visibility, where).to.equal(num(r.Other) & 3);
+    expect(s.shndx, where).to.equal(paren(r.Section));
+  });
+
+  const ours = elf.sections.flatMap((s) => s.relocations.map((r) => ({ rel: s, r })));
+  expect(ours.length).to.equal(ref.relocations.length);
+  for (const r of ref.relocations) {
+    const target = elf.sections[r.section]!.info;
+    const found = elf.relocationsFor(target).filter((x) => x.offset === r.offset && x.type === r.type && x.symbol === r.symbol);
+    expect(found.length, `${path} relocation at ${r.offset} in section ${target}`).to.be.greaterThan(0);
+  }
+}
+
 describe('lib/elf: readElf', () => {
   const files = objects();
 
@@ -73,56 +129,36 @@ describe('lib/elf: readElf', () => {
   });
 
   for (const path of files) {
-    it(`${path}: sections, symbols and relocations equal llvm-readobj's`, () => {
-      const elf = readElf(readFileSync(path));
-      const ref = readobj(path);
-      expect(elf.is64).to.equal(true);
-      expect(elf.machine).to.equal(ELF.EM_BPF);
-      expect(elf.fileType).to.equal(ELF.ET_REL);
-      expect(elf.littleEndian).to.equal(!path.includes('/bpfeb/'));
-
-      expect(elf.sections.length).to.equal(ref.sections.length);
-      for (const r of ref.sections) {
-        const s = elf.sections[num(r.Index)]!;
-        const where = `${path} section ${r.Index}`;
-        expect(s.name, where).to.equal(before(r.Name));
-        expect(s.type, where).to.equal(paren(r.Type));
-        expect(s.flags, where).to.equal(num(r.Flags));
-        expect(s.addr, where).to.equal(num(r.Address));
-        expect(s.offset, where).to.equal(num(r.Offset));
-        expect(s.size, where).to.equal(num(r.Size));
-        expect(s.link, where).to.equal(num(r.Link));
-        expect(s.info, where).to.equal(num(r.Info));
-        expect(s.addralign, where).to.equal(num(r.AddressAlignment));
-        expect(s.entsize, where).to.equal(num(r.EntrySize));
-        expect(s.data.length, where).to.equal(s.type === ELF.SHT_NOBITS ? 0 : s.size);
-        expect(elf.section(s.name), where).to.not.equal(undefined);
-      }
-
-      expect(elf.symbols.length).to.equal(ref.symbols.length);
-      ref.symbols.forEach((r, i) => {
-        const s = elf.symbols[i]!;
-        const where = `${path} symbol ${i}`;
-        // llvm names STT_SECTION symbols after their section; the table itself has ''
-        const name = s.type === ELF.STT_SECTION && s.name === '' ? elf.sections[s.shndx]!.name : s.name;
-        expect(name, where).to.equal(before(r.Name));
-        expect(s.value, where).to.equal(num(r.Value));
-        expect(s.size, where).to.equal(num(r.Size));
-        expect(s.bind, where).to.equal(paren(r.Binding));
-        expect(s.type, where).to.equal(paren(r.Type));
-        expect(s.visibility, where).to.equal(num(r.Other) & 3);
-        expect(s.shndx, where).to.equal(paren(r.Section));
-      });
-
-      const ours = elf.sections.flatMap((s) => s.relocations.map((r) => ({ rel: s, r })));
-      expect(ours.length).to.equal(ref.relocations.length);
-      for (const r of ref.relocations) {
-        const target = elf.sections[r.section]!.info;
-        const found = elf.relocationsFor(target).filter((x) => x.offset === r.offset && x.type === r.type && x.symbol === r.symbol);
-        expect(found.length, `${path} relocation at ${r.offset} in section ${target}`).to.be.greaterThan(0);
-      }
-    });
+    it(`${path}: sections, symbols and relocations equal llvm-readobj's`, () => compareWithReadobj(path));
   }
+
+  it('symbol visibility and binding: hidden, protected, weak (compiled here, both byte orders)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsbpf-elf-'));
+    try {
+      writeFileSync(join(dir, 'v.c'), [
+        '__attribute__((visibility("hidden"))) int hidden_var = 1;',
+        '__attribute__((visibility("protected"))) int prot_var = 2;',
+        '__attribute__((weak)) int weak_var = 3;',
+        '__attribute__((visibility("hidden"), noinline)) int helper(int x) { return x + hidden_var; }',
+        '__attribute__((section("xdp"), used)) int prog(void *ctx) { return helper(prot_var) + weak_var; }',
+      ].join('\n'));
+      for (const target of ['bpf', 'bpfeb']) {
+        const out = join(dir, `v-${target}.o`);
+        execFileSync('clang', ['-target', target, '-O2', '-g', '-c', join(dir, 'v.c'), '-o', out]);
+        compareWithReadobj(out);
+        const elf = readElf(readFileSync(out));
+        const sym = (name: string) => elf.symbols.find((s) => s.name === name)!;
+        expect(sym('hidden_var').visibility).to.equal(ELF.STV_HIDDEN);
+        expect(sym('helper').visibility).to.equal(ELF.STV_HIDDEN);
+        expect(sym('helper').type).to.equal(ELF.STT_FUNC);
+        expect(sym('prot_var').visibility).to.equal(ELF.STV_PROTECTED);
+        expect(sym('weak_var').bind).to.equal(ELF.STB_WEAK);
+        expect(sym('prog').bind).to.equal(ELF.STB_GLOBAL);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('elfy 1.0.0 misreads ELF64 sh_addralign and sh_entsize (2 bytes early); readElf reads them right', () => {
     for (const path of ['bpf/tc_counter.o', 'bpf/build/bpfeb/tc_counter.o']) {
