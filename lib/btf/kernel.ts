@@ -65,7 +65,7 @@ export function loadKernelBtf(opts: KernelBtfOptions = {}): Btf {
     if (hit) return hit;
   }
   const btf = Btf.parse(readWholeFile(path));
-  cached.set(path, btf);
+  if (opts.cache !== false) cached.set(path, btf);
   return btf;
 }
 

@@ -2,8 +2,6 @@
 // base's offsets (offsets below the base's length are the base's strings).
 import { ParseError } from '../errors.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-
 export class BtfStrings {
   /** offsets below this belong to the base's table */
   readonly firstOffset: number;
@@ -48,14 +46,10 @@ export class BtfStrings {
     const rel = offset - this.firstOffset;
     if (rel >= this.len) throw this.outOfRange(offset, typeId);
     const s = this.start + rel;
-    const bytes = this.bytes;
-    // ASCII names (nearly all of them) without TextDecoder's per-call cost
-    let i = s;
-    let ascii = true;
-    for (; bytes[i] !== 0; i++) if (bytes[i] > 0x7f) ascii = false;
-    if (i === s) return '';
-    if (ascii && i - s <= 64) return String.fromCharCode.apply(null, bytes.subarray(s, i) as unknown as number[]);
-    return utf8.decode(bytes.subarray(s, i));
+    const buf = this.buffer();
+    // the section ends with a NUL (checked above), so the search stops inside it
+    const e = buf.indexOf(0, s);
+    return e === s ? '' : buf.toString('utf8', s, e);
   }
 
   /** Whether the string at `offset` (known valid) equals the UTF-8 bytes `name` (without NUL). */
@@ -69,24 +63,15 @@ export class BtfStrings {
     return bytes[s + n] === 0;
   }
 
-  /**
-   * Every offset whose string equals `name` (given as UTF-8 bytes followed by a NUL), base first.
-   * A search for `name\0` finds exactly those offsets, tail-shared strings included.
-   */
-  offsetsOf(nameNul: Uint8Array, out: number[] = []): number[] {
-    if (this.base) this.base.offsetsOf(nameNul, out);
-    const end = this.start + this.len;
-    // Buffer#indexOf is a native substring search (the string table of vmlinux is ~2 MB)
-    const hay = (this.view ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
-    const n = nameNul.length;
-    let from = this.start;
-    while (from + n <= end) {
-      const i = hay.indexOf(nameNul, from);
-      if (i < 0 || i + n > end) break;
-      out.push(i - this.start + this.firstOffset);
-      from = i + 1;
-    }
-    return out;
+  /** Index into the blob of the string at `offset` of this table (not the base's), or -1. */
+  indexOf(offset: number): number {
+    const rel = offset - this.firstOffset;
+    return rel >= 0 && rel < this.len ? this.start + rel : -1;
+  }
+
+  /** A Buffer over the same memory, for its native search and decoding. */
+  private buffer(): Buffer {
+    return (this.view ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
 
   private outOfRange(offset: number, typeId?: number): ParseError {
