@@ -1,0 +1,46 @@
+// Typed errors of the rtnetlink client. NetlinkError is the kernel saying no: the operation, the
+// errno, and the kernel's own extended-ack text when it gave one ("Exclusivity flag on, cannot
+// modify"). NetlinkProtocolError is a reply that breaks the protocol (never the user's fault).
+import { TsbpfError } from '../errors.js';
+import { errnoMessage, errnoName } from '../syscall/errno.js';
+
+export class NetlinkError extends TsbpfError {
+  /** what was asked: 'RTM_NEWTFILTER', 'socket', 'attachTc', … */
+  readonly op: string;
+  /** 'EEXIST', 'ENODEV', … */
+  readonly errno: string;
+  /** the positive errno number */
+  readonly code: number;
+  /** the kernel's extended-ack message, when it sent one */
+  readonly extack?: string;
+  /** byte offset in the request of the attribute the kernel blamed (NLMSGERR_ATTR_OFFS) */
+  readonly extackOffset?: number;
+  constructor(op: string, code: number, o: { extack?: string; extackOffset?: number; detail?: string } = {}) {
+    const c = Math.abs(code);
+    const parts = [`${op}: ${errnoName(c)} (${errnoMessage(c)})`];
+    if (o.extack) parts.push(`kernel: ${o.extack}`);
+    if (o.detail) parts.push(o.detail);
+    super(parts.join(': '));
+    this.op = op;
+    this.errno = errnoName(c);
+    this.code = c;
+    if (o.extack !== undefined) this.extack = o.extack;
+    if (o.extackOffset !== undefined) this.extackOffset = o.extackOffset;
+  }
+}
+
+/** The named interface does not exist in the caller's network namespace (ENODEV). */
+export class InterfaceNotFoundError extends NetlinkError {
+  readonly interface: string | number;
+  constructor(iface: string | number) {
+    super('interface', 19, { detail: `no interface ${typeof iface === 'number' ? `with index ${iface}` : JSON.stringify(iface)} in this network namespace` });
+    this.interface = iface;
+  }
+}
+
+/** A reply that cannot be right: truncated, wrong sequence number or port id, unknown framing. */
+export class NetlinkProtocolError extends TsbpfError {
+  constructor(message: string) {
+    super(`netlink: ${message}`);
+  }
+}

@@ -1,0 +1,16 @@
+// lib/netlink: tsbpf's own rtnetlink client (no netlink library): socket, codec, interfaces,
+// clsact qdisc, cls_bpf filters, XDP.
+export { NetlinkSocket, decodeError, decodeDone, type NetlinkReply } from './socket.js';
+export { MessageBuilder, Attrs, parseMessages, parseIfinfomsg, parseTcmsg, align4, type NlMessage } from './codec.js';
+export { NetlinkError, NetlinkProtocolError, InterfaceNotFoundError } from './errors.js';
+export {
+  listInterfaces, getInterface, interfaceIndex, interfaceName, withSocket, dumpLinksRequest, getLinkRequest, parseLink, parseXdp,
+  type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef,
+} from './link.js';
+export { ensureClsact, deleteClsact, listQdiscs, hookQdisc, addClsactRequest, deleteClsactRequest, dumpQdiscsRequest, type Qdisc } from './qdisc.js';
+export {
+  attachFilter, detachFilter, listFilters, attachFilterRequest, deleteFilterRequest, dumpFiltersRequest, parseFilter,
+  type TcFilter, type TcDirection, type FilterSpec,
+} from './filter.js';
+export { setXdp, queryXdp, setXdpRequest, XDP_MODE_FLAG, type XdpSetSpec } from './xdp.js';
+export * as NL from './constants.js';

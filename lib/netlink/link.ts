@@ -1,0 +1,119 @@
+// Interfaces (RTM_GETLINK): list them with a dump, look one up by name or index, and read the XDP
+// programs attached to each, per mode.
+import { AF_UNSPEC, IFF, IFLA, IFLA_INFO, IFLA_XDP, NLM_F, RTM, XDP_ATTACHED } from './constants.js';
+import { MessageBuilder, parseIfinfomsg, type Attrs, type NlMessage } from './codec.js';
+import { InterfaceNotFoundError, NetlinkError } from './errors.js';
+import { NetlinkSocket } from './socket.js';
+
+export type XdpAttachMode = 'drv' | 'skb' | 'hw';
+
+/** What IFLA_XDP says is attached to an interface. */
+export interface XdpState {
+  /** 'none', one mode, or 'multi' when several modes have a program */
+  readonly attached: 'none' | XdpAttachMode | 'multi';
+  /** program ids per mode (present only for the modes that have one) */
+  readonly drv?: number;
+  readonly skb?: number;
+  readonly hw?: number;
+}
+
+export interface NetInterface {
+  readonly index: number;
+  readonly name: string;
+  /** IFF_* flags (IFF_UP = 1, IFF_LOWER_UP = 0x10000, …) */
+  readonly flags: number;
+  readonly up: boolean;
+  readonly mtu: number;
+  /** rtnl link kind ('veth', 'bridge', …) when it has one */
+  readonly kind?: string;
+  /** link-layer address, colon-separated hex */
+  readonly address?: string;
+  readonly xdp: XdpState;
+}
+
+/** An interface by name, or by index (a number). */
+export type InterfaceRef = string | number;
+
+/** Run fn with the given socket, or with a fresh one closed afterwards. */
+export function withSocket<T>(sock: NetlinkSocket | undefined, fn: (s: NetlinkSocket) => T): T {
+  if (sock) return fn(sock);
+  const s = NetlinkSocket.open();
+  try {
+    return fn(s);
+  } finally {
+    s.close();
+  }
+}
+
+/** RTM_GETLINK dump of every interface. */
+export function dumpLinksRequest(): MessageBuilder {
+  return new MessageBuilder(RTM.GETLINK, NLM_F.REQUEST | NLM_F.DUMP).ifinfomsg({ family: AF_UNSPEC });
+}
+
+/** RTM_GETLINK for one interface, by index or by IFLA_IFNAME. */
+export function getLinkRequest(ref: InterfaceRef): MessageBuilder {
+  const b = new MessageBuilder(RTM.GETLINK, NLM_F.REQUEST | NLM_F.ACK);
+  if (typeof ref === 'number') return b.ifinfomsg({ family: AF_UNSPEC, index: ref });
+  return b.ifinfomsg({ family: AF_UNSPEC }).string(IFLA.IFNAME, ref);
+}
+
+export function parseXdp(a: Attrs | undefined): XdpState {
+  if (!a) return { attached: 'none' };
+  const mode = a.u8(IFLA_XDP.ATTACHED) ?? XDP_ATTACHED.NONE;
+  const single = a.u32(IFLA_XDP.PROG_ID);
+  const out: { attached: XdpState['attached']; drv?: number; skb?: number; hw?: number } = { attached: 'none' };
+  const drv = a.u32(IFLA_XDP.DRV_PROG_ID) ?? (mode === XDP_ATTACHED.DRV ? single : undefined);
+  const skb = a.u32(IFLA_XDP.SKB_PROG_ID) ?? (mode === XDP_ATTACHED.SKB ? single : undefined);
+  const hw = a.u32(IFLA_XDP.HW_PROG_ID) ?? (mode === XDP_ATTACHED.HW ? single : undefined);
+  if (drv) out.drv = drv;
+  if (skb) out.skb = skb;
+  if (hw) out.hw = hw;
+  out.attached = mode === XDP_ATTACHED.DRV ? 'drv' : mode === XDP_ATTACHED.SKB ? 'skb' : mode === XDP_ATTACHED.HW ? 'hw' : mode === XDP_ATTACHED.MULTI ? 'multi' : 'none';
+  return out;
+}
+
+export function parseLink(m: NlMessage): NetInterface {
+  const { index, flags, attrs } = parseIfinfomsg(m.payload);
+  const mac = attrs.bytes(IFLA.ADDRESS);
+  const kind = attrs.nested(IFLA.LINKINFO)?.string(IFLA_INFO.KIND);
+  const out: { -readonly [K in keyof NetInterface]: NetInterface[K] } = {
+    index, name: attrs.string(IFLA.IFNAME) ?? '', flags, up: (flags & IFF.UP) !== 0,
+    mtu: attrs.u32(IFLA.MTU) ?? 0, xdp: parseXdp(attrs.nested(IFLA.XDP)),
+  };
+  if (kind) out.kind = kind;
+  if (mac && mac.length > 0) out.address = [...mac].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  return out;
+}
+
+/** Every interface of the calling thread's network namespace, in index order. */
+export function listInterfaces(sock?: NetlinkSocket): NetInterface[] {
+  return withSocket(sock, (s) => s.dump(dumpLinksRequest(), 'RTM_GETLINK (dump)').filter((m) => m.type === RTM.NEWLINK).map(parseLink))
+    .sort((a, b) => a.index - b.index);
+}
+
+/** One interface by name or index; InterfaceNotFoundError when there is none. */
+export function getInterface(ref: InterfaceRef, sock?: NetlinkSocket): NetInterface {
+  if (typeof ref === 'number' ? !Number.isInteger(ref) || ref <= 0 : ref === '' || ref.length >= 16) throw new InterfaceNotFoundError(ref);
+  return withSocket(sock, (s) => {
+    let reply;
+    try {
+      reply = s.request(getLinkRequest(ref), 'RTM_GETLINK');
+    } catch (e) {
+      if (e instanceof NetlinkError && e.code === 19) throw new InterfaceNotFoundError(ref);
+      throw e;
+    }
+    const m = reply.messages.find((x) => x.type === RTM.NEWLINK);
+    if (!m) throw new InterfaceNotFoundError(ref);
+    return parseLink(m);
+  });
+}
+
+/** name → index (a number is checked to exist and returned). */
+export function interfaceIndex(ref: InterfaceRef, sock?: NetlinkSocket): number {
+  return getInterface(ref, sock).index;
+}
+
+/** index → name. */
+export function interfaceName(index: number, sock?: NetlinkSocket): string {
+  return getInterface(index, sock).name;
+}

@@ -1,0 +1,73 @@
+// The clsact qdisc (RTM_NEWQDISC / RTM_DELQDISC / RTM_GETQDISC): the hook cls_bpf filters hang on.
+// It shares the ingress pseudo-parent with the older `ingress` qdisc; only one of them can be there.
+import { AF_UNSPEC, CLSACT_HANDLE, NLM_F, RTM, TCA, TC_H_CLSACT } from './constants.js';
+import { MessageBuilder, parseTcmsg } from './codec.js';
+import { NetlinkError } from './errors.js';
+import type { NetlinkSocket } from './socket.js';
+import { withSocket } from './link.js';
+
+export interface Qdisc {
+  readonly ifindex: number;
+  readonly kind: string;
+  readonly handle: number;
+  readonly parent: number;
+}
+
+export function addClsactRequest(ifindex: number): MessageBuilder {
+  return new MessageBuilder(RTM.NEWQDISC, NLM_F.REQUEST | NLM_F.ACK | NLM_F.EXCL | NLM_F.CREATE)
+    .tcmsg({ family: AF_UNSPEC, ifindex, handle: CLSACT_HANDLE, parent: TC_H_CLSACT })
+    .string(TCA.KIND, 'clsact');
+}
+
+export function deleteClsactRequest(ifindex: number): MessageBuilder {
+  return new MessageBuilder(RTM.DELQDISC, NLM_F.REQUEST | NLM_F.ACK)
+    .tcmsg({ family: AF_UNSPEC, ifindex, handle: CLSACT_HANDLE, parent: TC_H_CLSACT })
+    .string(TCA.KIND, 'clsact');
+}
+
+export function dumpQdiscsRequest(ifindex = 0): MessageBuilder {
+  return new MessageBuilder(RTM.GETQDISC, NLM_F.REQUEST | NLM_F.DUMP).tcmsg({ family: AF_UNSPEC, ifindex });
+}
+
+/** Qdiscs of one interface (0: of all). */
+export function listQdiscs(ifindex = 0, sock?: NetlinkSocket): Qdisc[] {
+  return withSocket(sock, (s) => s.dump(dumpQdiscsRequest(ifindex), 'RTM_GETQDISC (dump)')
+    .filter((m) => m.type === RTM.NEWQDISC)
+    .map((m) => {
+      const t = parseTcmsg(m.payload);
+      return { ifindex: t.ifindex, kind: t.attrs.string(TCA.KIND) ?? '', handle: t.handle, parent: t.parent };
+    })
+    .filter((q) => ifindex === 0 || q.ifindex === ifindex));
+}
+
+/** The qdisc on the ingress/clsact hook of an interface, if any. */
+export function hookQdisc(ifindex: number, sock?: NetlinkSocket): Qdisc | undefined {
+  return listQdiscs(ifindex, sock).find((q) => q.parent === TC_H_CLSACT);
+}
+
+/**
+ * Make sure clsact is on the interface. `created` says whether this call added it (so the caller
+ * knows whether it may remove it). An existing clsact is success; an `ingress` qdisc holding the
+ * hook is a NetlinkError (EEXIST) saying so.
+ */
+export function ensureClsact(ifindex: number, sock?: NetlinkSocket): { created: boolean } {
+  return withSocket(sock, (s) => {
+    try {
+      s.request(addClsactRequest(ifindex), 'RTM_NEWQDISC clsact');
+      return { created: true };
+    } catch (e) {
+      if (!(e instanceof NetlinkError) || e.code !== 17 /* EEXIST */) throw e;
+      const q = hookQdisc(ifindex, s);
+      if (q?.kind === 'clsact') return { created: false };
+      throw new NetlinkError('RTM_NEWQDISC clsact', e.code, {
+        extack: e.extack,
+        detail: `interface ${ifindex} already has ${q ? `an '${q.kind}' qdisc` : 'another qdisc'} on the ingress hook; clsact cannot be added next to it (remove it with \`tc qdisc del dev <if> ${q?.kind ?? 'ingress'}\`, or attach with TCX)`,
+      });
+    }
+  });
+}
+
+/** Remove the clsact qdisc (and with it every filter on it). */
+export function deleteClsact(ifindex: number, sock?: NetlinkSocket): void {
+  withSocket(sock, (s) => s.request(deleteClsactRequest(ifindex), 'RTM_DELQDISC clsact'));
+}

@@ -1,0 +1,251 @@
+// A NETLINK_ROUTE socket through the FFI layer: socket/bind/getsockname/sendto/recvmsg, close-on-exec.
+// Requests are acknowledged (NLM_F_ACK) and dumps read to NLMSG_DONE; every reply's sequence number
+// and port id is checked; errors carry the kernel's extended-ack text (NETLINK_EXT_ACK, with
+// NETLINK_CAP_ACK so error replies do not echo our whole request back). Receive buffers are sized by
+// peeking (MSG_PEEK|MSG_TRUNC); EINTR is retried. The socket lives in the network namespace of the
+// thread that opened it, whatever namespace the thread moves to later.
+import { ffi } from '../syscall/backend.js';
+import { SYS } from '../syscall/numbers.js';
+import { Fd } from '../syscall/fd.js';
+import { NativeBuffer } from '../syscall/memory.js';
+import { ERRNO } from '../syscall/errno.js';
+import {
+  AF_NETLINK, MSG_PEEK, MSG_TRUNC, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, NLM_F, NLMSG,
+  NLMSG_HDRLEN, NLMSGERR_ATTR, SOCK_CLOEXEC, SOCK_RAW, SOCKADDR_NL_SIZE, SOL_NETLINK, SOL_SOCKET, SO_RCVTIMEO,
+} from './constants.js';
+import { Attrs, align4, parseMessages, type MessageBuilder, type NlMessage } from './codec.js';
+import { NetlinkError, NetlinkProtocolError } from './errors.js';
+
+// offsets in the socket's small block of native memory (pointers in syscall args must not move)
+const CTL = { kernelAddr: 0, fromAddr: 16, int: 32, iov: 40, msghdr: 64, timeval: 128, size: 160 } as const;
+const MSGHDR = { name: 0, namelen: 8, iov: 16, iovlen: 24, control: 32, controllen: 40, flags: 48 } as const;
+const REPLY_TIMEOUT_S = 10;
+const DUMP_RETRIES = 3;
+
+/** The kernel's answer to a request: the messages before the acknowledgement (e.g. NLM_F_ECHO's copy). */
+export interface NetlinkReply {
+  readonly messages: NlMessage[];
+  /** extended-ack text the kernel attached to a success (a warning), if any */
+  readonly warning?: string;
+}
+
+export class NetlinkSocket {
+  readonly #fd: Fd;
+  readonly #ctl: NativeBuffer;
+  #send: NativeBuffer;
+  #recv: NativeBuffer;
+  #seq: number;
+  /** the port id the kernel gave this socket (checked on every reply) */
+  readonly portId: number;
+
+  private constructor(fd: Fd, ctl: NativeBuffer, portId: number) {
+    this.#fd = fd;
+    this.#ctl = ctl;
+    this.portId = portId;
+    this.#send = new NativeBuffer(4096);
+    this.#recv = new NativeBuffer(32 * 1024);
+    this.#seq = (Date.now() & 0x7fffff) * 256;
+  }
+
+  /** A NETLINK_ROUTE socket in the calling thread's network namespace. */
+  static open(): NetlinkSocket {
+    const f = ffi();
+    const raw = retry(() => f.syscall3(SYS.socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (raw < 0) throw new NetlinkError('socket(AF_NETLINK, NETLINK_ROUTE)', -raw);
+    const fd = new Fd(raw, 'netlink socket');
+    const ctl = new NativeBuffer(CTL.size);
+    try {
+      const v = ctl.view;
+      v.setUint16(CTL.kernelAddr, AF_NETLINK, true); // nl_pid 0 = the kernel
+      v.setInt32(CTL.int, 1, true);
+      // extended acks and capped acks are best effort: kernels before 4.12 lack NETLINK_EXT_ACK
+      for (const opt of [NETLINK_EXT_ACK, NETLINK_CAP_ACK]) {
+        f.syscall6(SYS.setsockopt, fd.value, SOL_NETLINK, opt, ctl.address + CTL.int, 4, 0);
+      }
+      // a reply that never comes must not hang Node forever
+      v.setBigInt64(CTL.timeval, BigInt(REPLY_TIMEOUT_S), true);
+      f.syscall6(SYS.setsockopt, fd.value, SOL_SOCKET, SO_RCVTIMEO, ctl.address + CTL.timeval, 16, 0);
+      const b = retry(() => f.syscall3(SYS.bind, fd.value, ctl.address + CTL.kernelAddr, SOCKADDR_NL_SIZE));
+      if (b < 0) throw new NetlinkError('bind(AF_NETLINK)', -b);
+      v.setUint32(CTL.int, SOCKADDR_NL_SIZE, true);
+      const g = f.syscall3(SYS.getsockname, fd.value, ctl.address + CTL.fromAddr, ctl.address + CTL.int);
+      if (g < 0) throw new NetlinkError('getsockname(AF_NETLINK)', -g);
+      return new NetlinkSocket(fd, ctl, v.getUint32(CTL.fromAddr + 4, true));
+    } catch (e) {
+      fd.close();
+      ctl.free();
+      throw e;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#fd.closed;
+  }
+
+  /** Send `msg` with NLM_F_ACK and read until the acknowledgement; throws NetlinkError on a refusal. */
+  request(msg: MessageBuilder, op: string): NetlinkReply {
+    const seq = this.#transmit(msg, op);
+    const messages: NlMessage[] = [];
+    for (;;) {
+      for (const m of this.#receive(op, seq)) {
+        if (m.type === NLMSG.ERROR) {
+          const e = decodeError(m);
+          if (e.code !== 0) throw new NetlinkError(op, e.code, { extack: e.extack, extackOffset: e.offset });
+          return e.extack ? { messages, warning: e.extack } : { messages };
+        }
+        if (m.type === NLMSG.NOOP) continue;
+        if (m.type === NLMSG.OVERRUN) throw new NetlinkProtocolError(`${op}: NLMSG_OVERRUN`);
+        messages.push(m);
+      }
+    }
+  }
+
+  /**
+   * Send a dump request (`msg` built with NLM_F_DUMP) and read every part until NLMSG_DONE. A dump
+   * the kernel marks interrupted (NLM_F_DUMP_INTR: the table changed while it was read) is redone.
+   */
+  dump(msg: MessageBuilder, op: string): NlMessage[] {
+    for (let attempt = 1; ; attempt++) {
+      const seq = this.#transmit(msg, op);
+      const messages: NlMessage[] = [];
+      let interrupted = false;
+      let done = false;
+      while (!done) {
+        for (const m of this.#receive(op, seq)) {
+          if (m.flags & NLM_F.DUMP_INTR) interrupted = true;
+          if (m.type === NLMSG.DONE) {
+            const e = decodeDone(m);
+            if (e.code !== 0) throw new NetlinkError(op, e.code, { extack: e.extack });
+            done = true;
+            break;
+          }
+          if (m.type === NLMSG.ERROR) {
+            const e = decodeError(m);
+            if (e.code !== 0) throw new NetlinkError(op, e.code, { extack: e.extack, extackOffset: e.offset });
+            continue;
+          }
+          if (m.type === NLMSG.NOOP) continue;
+          if (m.type === NLMSG.OVERRUN) throw new NetlinkProtocolError(`${op}: NLMSG_OVERRUN`);
+          messages.push(m);
+        }
+      }
+      if (!interrupted) return messages;
+      if (attempt >= DUMP_RETRIES) {
+        throw new NetlinkError(op, ERRNO.EINTR, { detail: `dump interrupted (NLM_F_DUMP_INTR) ${attempt} times in a row: the table kept changing` });
+      }
+    }
+  }
+
+  close(): void {
+    if (this.#fd.closed) return;
+    this.#fd.close();
+    this.#ctl.free();
+    this.#send.free();
+    this.#recv.free();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #transmit(msg: MessageBuilder, op: string): number {
+    if (this.#fd.closed) throw new NetlinkError(op, ERRNO.EBADF, { detail: 'the netlink socket is closed' });
+    this.#seq = (this.#seq + 1) >>> 0 || 1;
+    const bytes = msg.finish(this.#seq);
+    if (bytes.length > this.#send.size) {
+      this.#send.free();
+      this.#send = new NativeBuffer(bytes.length);
+    }
+    this.#send.bytes.set(bytes);
+    const f = ffi();
+    const r = retry(() => f.syscall6(SYS.sendto, this.#fd.value, this.#send.address, bytes.length, 0, this.#ctl.address + CTL.kernelAddr, SOCKADDR_NL_SIZE));
+    if (r < 0) throw new NetlinkError(op, -r, { detail: 'sendto on the netlink socket failed' });
+    return this.#seq;
+  }
+
+  /** One datagram's messages that answer `seq` (stale answers to earlier requests are skipped). */
+  #receive(op: string, seq: number): NlMessage[] {
+    const fd = this.#fd.value;
+    // peek with a 0-byte buffer: MSG_TRUNC makes recvmsg return the datagram's real length
+    let n = this.#recvmsg(op, fd, 0, MSG_PEEK | MSG_TRUNC);
+    if (n > this.#recv.size) {
+      this.#recv.free();
+      this.#recv = new NativeBuffer(align4(n) + 4096);
+    }
+    n = this.#recvmsg(op, fd, this.#recv.size, 0);
+    const v = this.#ctl.view;
+    if (v.getInt32(CTL.msghdr + MSGHDR.flags, true) & MSG_TRUNC) throw new NetlinkProtocolError(`${op}: reply truncated to ${this.#recv.size} bytes`);
+    const from = v.getUint32(CTL.fromAddr + 4, true);
+    if (from !== 0) throw new NetlinkProtocolError(`${op}: datagram from port ${from}, not from the kernel`);
+    const out: NlMessage[] = [];
+    for (const m of parseMessages(this.#recv.bytes.slice(0, n))) {
+      if (m.pid !== this.portId) throw new NetlinkProtocolError(`${op}: reply for port ${m.pid}, this socket is port ${this.portId}`);
+      if (m.seq !== seq) {
+        // an answer to an earlier request that was abandoned (timeout, exception): not ours now
+        if (((seq - m.seq) >>> 0) < 0x80000000) continue;
+        throw new NetlinkProtocolError(`${op}: reply with sequence ${m.seq}, expected ${seq}`);
+      }
+      out.push(m);
+    }
+    return out;
+  }
+
+  #recvmsg(op: string, fd: number, len: number, flags: number): number {
+    const f = ffi();
+    const c = this.#ctl;
+    const v = c.view;
+    v.setBigUint64(CTL.iov, BigInt(this.#recv.address), true);
+    v.setBigUint64(CTL.iov + 8, BigInt(len), true);
+    v.setBigUint64(CTL.msghdr + MSGHDR.name, BigInt(c.address + CTL.fromAddr), true);
+    v.setUint32(CTL.msghdr + MSGHDR.namelen, SOCKADDR_NL_SIZE, true);
+    v.setBigUint64(CTL.msghdr + MSGHDR.iov, BigInt(c.address + CTL.iov), true);
+    v.setBigUint64(CTL.msghdr + MSGHDR.iovlen, 1n, true);
+    v.setBigUint64(CTL.msghdr + MSGHDR.control, 0n, true);
+    v.setBigUint64(CTL.msghdr + MSGHDR.controllen, 0n, true);
+    v.setInt32(CTL.msghdr + MSGHDR.flags, 0, true);
+    const r = retry(() => f.syscall3(SYS.recvmsg, fd, c.address + CTL.msghdr, flags));
+    if (r === -ERRNO.EAGAIN) throw new NetlinkError(op, ERRNO.EAGAIN, { detail: `no reply from the kernel within ${REPLY_TIMEOUT_S} s` });
+    if (r < 0) throw new NetlinkError(op, -r, { detail: 'recvmsg on the netlink socket failed' });
+    return r;
+  }
+}
+
+function retry(call: () => number): number {
+  let r: number;
+  do r = call(); while (r === -ERRNO.EINTR);
+  return r;
+}
+
+interface DecodedError { code: number; extack?: string; offset?: number }
+
+/** NLMSG_ERROR: int error, the request's header (and payload unless NLM_F_CAPPED), then ack TLVs. */
+export function decodeError(m: NlMessage): DecodedError {
+  const p = m.payload;
+  if (p.length < 4) throw new NetlinkProtocolError(`NLMSG_ERROR with ${p.length} bytes of payload`);
+  const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const code = -v.getInt32(0, true);
+  if (!(m.flags & NLM_F.ACK_TLVS)) return { code };
+  let tlvAt = 4 + NLMSG_HDRLEN;
+  if (!(m.flags & NLM_F.CAPPED) && p.length >= 4 + NLMSG_HDRLEN) tlvAt = 4 + align4(v.getUint32(4, true));
+  if (tlvAt > p.length) return { code };
+  return { code, ...ackTlvs(p.subarray(tlvAt)) };
+}
+
+/** NLMSG_DONE: an int error (0 = complete), then ack TLVs when NLM_F_ACK_TLVS is set. */
+export function decodeDone(m: NlMessage): DecodedError {
+  const p = m.payload;
+  if (p.length < 4) return { code: 0 };
+  const code = -new DataView(p.buffer, p.byteOffset, 4).getInt32(0, true);
+  if (!(m.flags & NLM_F.ACK_TLVS)) return { code };
+  return { code, ...ackTlvs(p.subarray(4)) };
+}
+
+function ackTlvs(b: Uint8Array): { extack?: string; offset?: number } {
+  const a = new Attrs(b, 'extended ack');
+  const out: { extack?: string; offset?: number } = {};
+  const msg = a.string(NLMSGERR_ATTR.MSG);
+  if (msg) out.extack = msg;
+  const off = a.u32(NLMSGERR_ATTR.OFFS);
+  if (off !== undefined) out.offset = off;
+  return out;
+}
