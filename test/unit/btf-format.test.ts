@@ -3,7 +3,7 @@
 // a split BTF on top of it.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Btf } from '../../lib/btf/btf.js';
@@ -13,6 +13,7 @@ import { formatBtfJson } from '../../lib/btf/format-json.js';
 import { formatBtfC } from '../../lib/btf/format-c.js';
 import { btfDump, readBtfFile } from '../../lib/cli/btf.js';
 import type { BtfType } from '../../lib/btf/types.js';
+import { builtObjects } from '../helpers/bpf-objects.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 const MAX = 256 * 1024 * 1024;
@@ -24,18 +25,6 @@ function bpftool(args: string[]): { out: string; status: number | null; err: str
 
 function haveBpftool(): boolean {
   return spawnSync('bpftool', ['version'], { encoding: 'utf8' }).status === 0;
-}
-
-/** The objects `make bpf` / `make bpf-variants` build (the nog ones have no .BTF). */
-export function builtObjects(): string[] {
-  const out: string[] = [];
-  if (existsSync('bpf')) for (const f of readdirSync('bpf')) if (f.endsWith('.o')) out.push(`bpf/${f}`);
-  if (existsSync('bpf/build')) {
-    for (const d of readdirSync('bpf/build')) {
-      for (const f of readdirSync(`bpf/build/${d}`)) if (f.endsWith('.o')) out.push(`bpf/build/${d}/${f}`);
-    }
-  }
-  return out.sort();
 }
 
 // Debian's bpftool predates libbpf's mode(byte) on 1-byte enums (its header gets sizeof 4 wrong);
