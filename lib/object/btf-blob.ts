@@ -1,20 +1,17 @@
-// The BTF blob handed to BTF_LOAD: the object's .BTF with its DATASECs completed. clang leaves a
+// The BTF blob handed to BTF_LOAD: the object's types with their DATASECs completed. clang leaves a
 // DATASEC's size and its variables' offsets at 0 in a .o (they are final only after linking); the
 // kernel refuses a zero-sized DATASEC and wants variables in offset order, so the section sizes
-// and symbol values computed by the spec stage (ObjectSpec.source.datasecs) are written in here.
-// For an older kernel the types are rewritten (lib/btf sanitizeBtf) and encoded anew, keeping the
-// object's string section so .BTF.ext's file/line offsets stay valid.
+// and symbol values computed by the spec stage (ObjectSpec.source.datasecs) go in here: in place
+// in a copy of the object's bytes for a kernel that takes every kind (the common, fast case), or
+// through lib/btf (sanitizeBtf, then encodeBtf with the object's string section kept whole, so
+// .BTF.ext's file/line offsets stay valid) for an older kernel.
 // Pure: no syscall, the spec's bytes are not modified.
-import { extraSize } from '../btf/parse-type.js';
 import { encodeBtf } from '../btf/encode.js';
 import { btfNeedsSanitizing, sanitizeBtf, type BtfKernelFeatures } from '../btf/sanitize.js';
 import type { BtfType } from '../btf/types.js';
 import { ObjectError } from './errors.js';
 import type { ObjectSpec } from './read.js';
 import type { DatasecFixup } from './datasec.js';
-
-const BTF_MAGIC = 0xeb9f;
-const HEADER_MIN = 24;
 
 export interface UploadBlob {
   readonly blob: Uint8Array;
@@ -35,41 +32,56 @@ export function uploadBlob(spec: ObjectSpec, features?: BtfKernelFeatures): Uplo
     const f = fix.get(id);
     types.push(f && t.kind === 'datasec' ? { ...t, size: f.size, vars: f.vars } : t);
   }
-  const { types: clean, changed } = sanitizeBtf(types, features);
+  const clean = sanitizeBtf(types, features);
   const h = btf.header;
   const strings = raw.subarray(h.hdrLen + h.strOff, h.hdrLen + h.strOff + h.strLen);
-  return { blob: encodeBtf(clean, { littleEndian: spec.littleEndian, strings }), changed };
+  return { blob: encodeBtf(clean.types, { littleEndian: spec.littleEndian, strings }), changed: clean.changed };
 }
 
+/** Bytes after a type record's 12-byte common part, by BTF_KIND_* (linux/btf.h); -1 when unknown. */
+function recordExtra(kind: number, vlen: number): number {
+  switch (kind) {
+    case 1: case 14: case 17: return 4; // INT, VAR, DECL_TAG
+    case 3: return 12; // ARRAY
+    case 4: case 5: case 15: case 19: return 12 * vlen; // STRUCT, UNION, DATASEC, ENUM64
+    case 6: case 13: return 8 * vlen; // ENUM, FUNC_PROTO
+    case 2: case 7: case 8: case 9: case 10: case 11: case 12: case 16: case 18: return 0;
+    default: return -1;
+  }
+}
+
+/** A copy of raw BTF with the given DATASEC records' sizes and variables replaced. */
 export function patchDatasecs(raw: Uint8Array, fixups: readonly DatasecFixup[], le: boolean): Uint8Array {
   if (fixups.length === 0) return raw;
   const out = raw.slice();
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  if (out.length < HEADER_MIN || v.getUint16(0, le) !== BTF_MAGIC) throw new ObjectError('.BTF: bad magic', { section: '.BTF' });
+  const fail = (why: string) => new ObjectError(`.BTF: ${why}`, { section: '.BTF' });
+  if (out.length < 24) throw fail('shorter than its header');
   const hdrLen = v.getUint32(4, le);
   const start = hdrLen + v.getUint32(8, le);
   const end = start + v.getUint32(12, le);
-  if (end > out.length) throw new ObjectError('.BTF: type section beyond the end of the data', { section: '.BTF' });
+  if (end > out.length) throw fail('type section beyond the end of the data');
   const byId = new Map(fixups.map((f) => [f.id, f]));
+  const last = Math.max(...byId.keys());
   let id = 1;
-  for (let at = start; at < end; id++) {
-    if (at + 12 > end) throw new ObjectError(`.BTF: type ${id} cut short at byte ${at}`, { section: '.BTF' });
+  for (let at = start; at < end && id <= last; id++) {
+    if (at + 12 > end) throw fail(`type ${id} cut short at byte ${at}`);
     const info = v.getUint32(at + 4, le);
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
     const f = byId.get(id);
     if (f) {
-      if (kind !== 15 || f.vars.length !== vlen) throw new ObjectError(`.BTF: type ${id} is not the DATASEC the spec describes`, { section: '.BTF' });
+      if (kind !== 15 || f.vars.length !== vlen) throw fail(`type ${id} is not the DATASEC the spec describes`);
       v.setUint32(at + 8, f.size, le);
-      f.vars.forEach((vi, i) => {
+      for (let i = 0; i < f.vars.length; i++) {
         const p = at + 12 + i * 12;
-        v.setUint32(p, vi.type, le);
-        v.setUint32(p + 4, vi.offset, le);
-        v.setUint32(p + 8, vi.size, le);
-      });
+        v.setUint32(p, f.vars[i].type, le);
+        v.setUint32(p + 4, f.vars[i].offset, le);
+        v.setUint32(p + 8, f.vars[i].size, le);
+      }
     }
-    const extra = extraSize(kind, vlen);
-    if (extra < 0) throw new ObjectError(`.BTF: type ${id} has unknown kind ${kind}`, { section: '.BTF' });
+    const extra = recordExtra(kind, vlen);
+    if (extra < 0) throw fail(`type ${id} has unknown kind ${kind}`);
     at += 12 + extra;
   }
   return out;

@@ -3,7 +3,10 @@
 // its symbol's value, variables sorted by offset. Computed with the spec (pure); applied to the
 // uploaded blob by btf-blob.ts.
 import type { Btf } from '../btf/btf.js';
-import { ELF, type ObjElf } from './elf-view.js';
+import { ELF as ELF_CONSTANTS, type ObjElf } from './elf-view.js';
+
+// a local binding: module re-exports are getters under some loaders, and these are read per symbol
+const ELF = ELF_CONSTANTS;
 
 export interface DatasecFixup {
   /** type id of the DATASEC */
@@ -13,18 +16,25 @@ export interface DatasecFixup {
 }
 
 export function datasecFixups(elf: ObjElf, btf: Btf): DatasecFixup[] {
-  const sections = new Map(elf.sections.map((s) => [s.name, s]));
   const out: DatasecFixup[] = [];
+  let symbols: Map<number, Map<string, number>> | undefined;
   for (let id = 1; id < btf.typeCount; id++) {
-    const t = btf.type(id);
-    if (t.kind !== 'datasec') continue;
-    const s = sections.get(t.name);
+    if (btf.kindOf(id) !== 'datasec') continue;
+    const t = btf.typeOf(id, 'datasec');
+    const s = elf.section(t.name);
     // DATASECs of sections the object does not have (.ksyms, .kconfig externs) stay as they are
     if (!s) continue;
-    const values = new Map<string, number>();
-    for (const sym of elf.symbols) {
-      if (sym.shndx === s.index && sym.name && sym.type !== ELF.STT_SECTION) values.set(sym.name, sym.value);
+    if (!symbols) {
+      // symbol values by section, built once for all DATASECs
+      symbols = new Map();
+      for (const sym of elf.symbols) {
+        if (!sym.name || sym.type === ELF.STT_SECTION) continue;
+        let m = symbols.get(sym.shndx);
+        if (!m) symbols.set(sym.shndx, (m = new Map()));
+        m.set(sym.name, sym.value);
+      }
     }
+    const values = symbols.get(s.index) ?? new Map<string, number>();
     const vars = t.vars.map((vi) => {
       const v = btf.type(vi.type);
       const offset = v.name ? values.get(v.name) : undefined;

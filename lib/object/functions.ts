@@ -3,11 +3,14 @@
 // come in the encodings clang emits: against the .text section symbol with imm = start - 1 (static
 // functions), against the function symbol with imm = -1 (global ones), or with no relocation at
 // all for a call within the same section; all three name the callee's first instruction.
-import { ELF, type ObjElf, type ObjSection, type ObjSymbol } from './elf-view.js';
+import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection, type ObjSymbol } from './elf-view.js';
 import { INSN_SIZE, Insns, OP, PSEUDO } from './insn.js';
 import { ObjectError } from './errors.js';
 import type { BtfExt } from '../btf/ext.js';
 import type { FunctionSpec, Relocation, RelocationTarget } from './spec.js';
+
+// a local binding: module re-exports are getters under some loaders, and these are read per symbol
+const ELF = ELF_CONSTANTS;
 
 /** Where a symbol in a map-holding section points: which map (and offset for data). */
 export interface MapLocator {

@@ -4,7 +4,7 @@
 // of prog arrays and maps of maps. Anything failing half-way releases every fd made and removes
 // every pin created before the error is thrown: nothing is left in the kernel or on bpffs.
 import { BPF_MAP_FLAG, BPF_MAP_TYPE } from '../syscall/types.js';
-import { progLoad } from '../syscall/prog.js';
+import { progLoad, type ProgLoadAttr, type ProgLoadResult } from '../syscall/prog.js';
 import { btfLoad } from '../syscall/btf.js';
 import { BpfError, VerifierError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
@@ -67,8 +67,12 @@ const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Read (unless given a spec) and load an object. Throws ObjectError / LoadError / VerifierError. */
 export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObjectOptions = {}): BpfObject {
-  const spec = source instanceof ObjectSpec ? source.copy() : readObject(source);
-  if (o.constants) spec.setConstants(o.constants);
+  let spec = source instanceof ObjectSpec ? source : readObject(source);
+  if (o.constants) {
+    // a caller's spec stays as it was: the constants go into a copy
+    if (spec === source) spec = spec.copy();
+    spec.setConstants(o.constants);
+  }
   if (spec.littleEndian !== hostLittleEndian) {
     throw new ObjectError(`object ${spec.name} is ${spec.littleEndian ? 'little' : 'big'}-endian BPF (built with -target ${spec.littleEndian ? 'bpfel' : 'bpfeb'}); this machine is ${hostLittleEndian ? 'little' : 'big'}-endian`);
   }
@@ -249,7 +253,7 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
     let fd: Fd;
     let log: string;
     try {
-      ({ fd, log } = progLoad({
+      ({ fd, log } = progLoadRetrying({
         progType: p.type, insns: linked.insns, license: p.license, name: kernelProgName(p.name),
         expectedAttachType: p.attachType || undefined, attachBtfId: attachBtf,
         progBtfFd: withBtf ? btf!.value : undefined,
@@ -270,6 +274,20 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
     out.set(p.name, made.own(new BpfProgram(fd, { name: p.name, type: p.type, attachType: p.attachType, section: p.section, attachTo: p.attachTo }, log)));
   }
   return out;
+}
+
+/**
+ * The verifier gives up with EAGAIN when a signal arrives during verification (a profiler's timer,
+ * a child exiting): try again a few times, as libbpf does (PROG_LOAD_ATTEMPTS).
+ */
+function progLoadRetrying(a: ProgLoadAttr): ProgLoadResult {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return progLoad(a);
+    } catch (e) {
+      if (!(e instanceof BpfError) || e.code !== ERRNO.EAGAIN || attempt >= 5) throw e;
+    }
+  }
 }
 
 /** The kernel keeps 15 characters of a program name. */

@@ -2,11 +2,14 @@
 // members clang describes in BTF), legacy `maps` sections (struct bpf_map_def, and iproute2's
 // longer struct bpf_elf_map), and one single-entry array per global data section.
 import { BPF_MAP_TYPE, BPF_MAP_FLAG, mapTypeName } from '../syscall/types.js';
-import { ELF, type ObjElf, type ObjSection } from './elf-view.js';
+import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection } from './elf-view.js';
 import type { Btf } from '../btf/btf.js';
 import type { BtfComposite } from '../btf/types.js';
 import { ObjectError } from './errors.js';
 import type { MapSpec, PinningType } from './spec.js';
+
+// a local binding: module re-exports are getters under some loaders, and these are read per symbol
+const ELF = ELF_CONSTANTS;
 
 /** A map and where it sits in its section (for relocations and static .values). */
 export interface PlacedMap {
@@ -23,12 +26,42 @@ const LIBBPF_PIN_BY_NAME = 1;
 // iproute2's pinning values (PIN_OBJECT_NS 1 is per object and has no libbpf equivalent)
 const IPROUTE2_PIN_GLOBAL_NS = 2;
 
+/** A map's spec: a class so typeName lives on the prototype (object literals with getters are slow to build). */
+class MapDef implements MapSpec {
+  name: string;
+  kernelName: string;
+  type = 0;
+  keySize = 0;
+  valueSize = 0;
+  maxEntries = 0;
+  flags = 0;
+  numaNode = 0;
+  mapExtra = 0n;
+  pinning: PinningType = 'none';
+  keyTypeId = 0;
+  valueTypeId = 0;
+  readonly kind: MapSpec['kind'];
+  readonly section: string;
+  inner?: MapSpec;
+  values?: (string | undefined)[];
+  data?: Uint8Array;
+  readonly readOnly: boolean;
+
+  constructor(name: string, kind: MapSpec['kind'], section: string, readOnly: boolean) {
+    this.name = name;
+    this.kernelName = name.slice(0, BPF_OBJ_NAME_LEN - 1);
+    this.kind = kind;
+    this.section = section;
+    this.readOnly = readOnly;
+  }
+
+  get typeName(): string {
+    return mapTypeName(this.type);
+  }
+}
+
 function blankMap(name: string, kind: MapSpec['kind'], section: string, readOnly = false): MapSpec {
-  return {
-    readOnly, name, kernelName: name.slice(0, BPF_OBJ_NAME_LEN - 1), type: 0, get typeName() { return mapTypeName(this.type); },
-    keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, numaNode: 0, mapExtra: 0n, pinning: 'none',
-    keyTypeId: 0, valueTypeId: 0, kind, section,
-  };
+  return new MapDef(name, kind, section, readOnly);
 }
 
 /** __uint(name, N) is `int (*name)[N]`: the array's element count. */

@@ -4,14 +4,18 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { attachTypeName, progTypeName, BPF_PROG_FLAG } from '../syscall/types.js';
 import { TsbpfError } from '../errors.js';
-import { ELF, type ObjElf, type ObjSection } from './elf-view.js';
-import { attachTarget, sectionDef } from './sections.js';
+import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection } from './elf-view.js';
+import { attachTarget, sectionDef, type SectionDef } from './sections.js';
 import { collectFunctions, buildFunctions } from './functions.js';
 import { btfMaps, dataKind, dataMap, legacyMaps, type PlacedMap } from './maps.js';
 import { sectionVariables, encodeVariable, type VariableValue } from './variables.js';
 import { ObjectError } from './errors.js';
 import { openObjectFile, type ObjectSource } from './source.js';
 import type { FunctionSpec, MapSpec, ProgramSpec, VariableSpec } from './spec.js';
+
+// a local binding: module re-exports are getters under some loaders, and these are read per symbol
+const ELF = ELF_CONSTANTS;
+const utf8 = new TextDecoder();
 
 export interface ReadObjectOptions {
   /** object name used in global data map names (default: the file name up to its first '.') */
@@ -136,7 +140,7 @@ function build(src: ObjectSource, name: string): ObjectSpec {
   for (const s of elf.sections) {
     if (s.name === 'license') {
       const nul = s.data.indexOf(0);
-      license = new TextDecoder().decode(s.data.subarray(0, nul < 0 ? s.data.length : nul));
+      license = utf8.decode(s.data.subarray(0, nul < 0 ? s.data.length : nul));
     } else if (s.name === 'version') {
       if (s.data.length !== 4) throw new ObjectError(`version section is ${s.data.length} bytes, not 4`, { section: 'version' });
       kernelVersion = new DataView(s.data.buffer, s.data.byteOffset, 4).getUint32(0, elf.littleEndian);
@@ -194,24 +198,55 @@ function build(src: ObjectSource, name: string): ObjectSpec {
   return new ObjectSpec({ name, littleEndian: elf.littleEndian, machine: elf.machine, programs, functions, maps, variables, license, kernelVersion, source: src });
 }
 
+/** A program's spec: a class so the derived names live on the prototype (object literals with getters are slow to build). */
+class Program implements ProgramSpec {
+  readonly name: string;
+  readonly section: string;
+  readonly sectionInsn: number;
+  readonly instructions: Uint8Array;
+  readonly relocations: FunctionSpec['relocations'];
+  readonly funcInfo: FunctionSpec['funcInfo'];
+  readonly lineInfo: FunctionSpec['lineInfo'];
+  readonly global: boolean;
+  type: number;
+  attachType: number;
+  attachTo: string;
+  flags: number;
+  autoload: boolean;
+  license: string;
+  kernelVersion: number;
+  readonly sectionDef?: SectionDef;
+
+  constructor(f: FunctionSpec, def: SectionDef, license: string, kernelVersion: number) {
+    this.name = f.name;
+    this.section = f.section;
+    this.sectionInsn = f.sectionInsn;
+    this.instructions = f.instructions;
+    this.relocations = f.relocations;
+    this.funcInfo = f.funcInfo;
+    this.lineInfo = f.lineInfo;
+    this.global = f.global;
+    this.type = def.progType;
+    this.attachType = def.attachType;
+    this.attachTo = attachTarget(f.section, def);
+    this.flags = (def.sleepable ? BPF_PROG_FLAG.SLEEPABLE : 0) | (def.xdpFrags ? BPF_PROG_FLAG.XDP_HAS_FRAGS : 0);
+    this.autoload = !f.section.startsWith('?');
+    this.license = license;
+    this.kernelVersion = kernelVersion;
+    this.sectionDef = def;
+  }
+
+  get typeName(): string {
+    return progTypeName(this.type);
+  }
+
+  get attachTypeName(): string {
+    return this.attachType ? attachTypeName(this.attachType) : '';
+  }
+}
+
 function programSpec(f: FunctionSpec, license: string, kernelVersion: number): ProgramSpec {
-  const def = sectionDef(f.section, f.name);
-  let flags = 0;
-  if (def.sleepable) flags |= BPF_PROG_FLAG.SLEEPABLE;
-  if (def.xdpFrags) flags |= BPF_PROG_FLAG.XDP_HAS_FRAGS;
-  return {
-    ...f,
-    type: def.progType,
-    get typeName() { return progTypeName(this.type); },
-    attachType: def.attachType,
-    get attachTypeName() { return this.attachType ? attachTypeName(this.attachType) : ''; },
-    attachTo: attachTarget(f.section, def),
-    flags,
-    autoload: !f.section.startsWith('?'),
-    license,
-    kernelVersion,
-    sectionDef: def,
-  };
+  return new Program(f, sectionDef(f.section, f.name), license, kernelVersion);
 }
 
 /** Static `.values = { … }` of prog arrays and maps of maps: relocations in .rel.maps name the slots. */

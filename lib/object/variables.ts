@@ -1,9 +1,12 @@
 // Global variables by name: each global data section's BTF DATASEC lists its VARs with offsets, so
 // `constants: { only_dport: 53 }` and obj.globals can find a variable's bytes inside its map value.
-import { ELF, type ObjElf, type ObjSection } from './elf-view.js';
+import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection } from './elf-view.js';
 import type { Btf } from '../btf/btf.js';
 import { ObjectError } from './errors.js';
 import type { VariableSpec } from './spec.js';
+
+// a local binding: module re-exports are getters under some loaders, and these are read per symbol
+const ELF = ELF_CONSTANTS;
 
 /** The variables of one global data section (none without BTF). */
 export function sectionVariables(elf: ObjElf, btf: Btf | undefined, section: ObjSection, readOnly: boolean): VariableSpec[] {

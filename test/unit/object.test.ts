@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { readObject, loadObject, ObjectSpec, ObjectError, findSection } from '../../lib/object/index.js';
 import { linkProgram } from '../../lib/object/link.js';
+import { uploadBlob } from '../../lib/object/btf-blob.js';
+import { Btf } from '../../lib/btf/btf.js';
 import { describeObject, formatObject } from '../../lib/cli/object.js';
 import { BPF_ATTACH_TYPE as A, BPF_MAP_FLAG, BPF_MAP_TYPE, BPF_PROG_TYPE as P } from '../../lib/syscall/types.js';
 import { TsbpfError } from '../../lib/errors.js';
@@ -287,3 +289,35 @@ function catchErr(fn: () => unknown): ObjectError {
   }
   throw new Error('expected an error');
 }
+
+describe('BTF for upload (no kernel)', () => {
+  it('completes every DATASEC: section sizes from the ELF, variable offsets from the symbols, in offset order', () => {
+    for (const f of ['obj_globals', 'tc_counter', 'obj_mapinmap']) {
+      const s = readObject(obj(f));
+      const up = uploadBlob(s)!;
+      const btf = Btf.parse(up.blob);
+      const syms = readelfSymbols(obj(f));
+      const sizes = new Map(execFileSync('llvm-readelf', ['-S', '--wide', obj(f)], { encoding: 'utf8' })
+        .split('\n').map((l) => l.match(/^\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)/)).filter((m) => m).map((m) => [m![1], parseInt(m![2], 16)]));
+      let seen = 0;
+      for (let id = 1; id < btf.typeCount; id++) {
+        const t = btf.type(id);
+        if (t.kind !== 'datasec') continue;
+        seen++;
+        expect(t.size, `${f} ${t.name}`).to.equal(sizes.get(t.name));
+        const offsets = t.vars.map((v) => v.offset);
+        expect(offsets, `${f} ${t.name}`).to.deep.equal([...offsets].sort((a, b) => a - b));
+        for (const v of t.vars) {
+          const sym = syms.find((x) => x.name === btf.type(v.type).name && x.section === t.name);
+          if (sym) expect(v.offset, `${f} ${btf.type(v.type).name}`).to.equal(sym.value);
+        }
+      }
+      expect(seen, f).to.be.greaterThan(0);
+      // a kernel lacking DATASEC gets them as structs, encoded anew with the object's strings
+      const old = uploadBlob(s, { func: true, funcLinkage: true, datasec: false, float: true, declTag: true, typeTag: true, enum64: true })!;
+      expect(old.changed.join('\n')).to.match(/DATASEC/);
+      const sb = Btf.parse(old.blob);
+      for (let id = 1; id < sb.typeCount; id++) expect(sb.kindOf(id)).to.not.equal('datasec');
+    }
+  });
+});

@@ -1,0 +1,14 @@
+// Loader row (issue 4): open + load + close of a 2-program object in-process, ns per whole cycle;
+// baseline bench/c/object_load.c (bpf_object__open_file + bpf_object__load + bpf_object__close of
+// the same bpf/obj_callback.o). Both sides parse the file afresh each time.
+import { loadObject } from '../../lib/object/index.js';
+import { measure, type BenchCase } from '../lib/case.js';
+
+const FILE = 'bpf/obj_callback.o';
+
+export const cases: BenchCase[] = [{
+  id: 'object_load',
+  title: `open + load + close ${FILE} (2 programs, callbacks, BTF map, .data)`,
+  targets: [{ max: 1.2, label: '≤ 1.2× bpf_object__open_file+load' }],
+  run: () => measure((ops) => { for (let i = 0; i < ops; i++) loadObject(FILE).close(); }, 100),
+}];
