@@ -27,3 +27,6 @@ export {
 export { readElf, ELF, ELF64_SIZES, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from './elf/index.js';
 export { encodeBtf, BtfEncodeError, type EncodeBtfOptions } from './btf/encode.js';
 export { sanitizeBtf, btfNeedsSanitizing, btfFeaturesFromKinds, ALL_BTF_FEATURES, type BtfKernelFeatures, type SanitizedBtf } from './btf/sanitize.js';
+export { formatBtfRaw, formatTypeRaw, type BtfFormatSource } from './btf/format-raw.js';
+export { formatBtfJson } from './btf/format-json.js';
+export { formatBtfC, type FormatCOptions } from './btf/format-c.js';
