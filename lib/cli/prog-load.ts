@@ -2,11 +2,10 @@
 // and pin each at PINDIR/<program name>; with `pinmaps DIR` pin every map at DIR/<name> ('.' of
 // global data names becomes '_', as libbpf does: bpffs names cannot hold a '.'). LIBBPF_PIN_BY_NAME
 // maps go under DIR when it is given (else /sys/fs/bpf). On failure nothing is left pinned.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadObject } from '../object/load.js';
-import { removePin } from '../object/pin.js';
+import { checkPinRoot, makePinRoot, removePin, removePinRoot } from '../object/pin.js';
 
 export interface LoadAllResult {
   programs: { name: string; id: number; path: string }[];
@@ -19,11 +18,15 @@ export function mapPinName(kernelName: string): string {
 }
 
 export function loadAll(file: string, pinDir: string, pinMapsDir?: string): LoadAllResult {
+  // the directories must be on bpffs before anything is loaded
+  checkPinRoot(pinDir);
+  if (pinMapsDir) checkPinRoot(pinMapsDir);
   const obj = loadObject(file, pinMapsDir ? { pinPath: pinMapsDir } : {});
   const created: string[] = [];
+  const dirs: [string | undefined, string][] = [];
   try {
-    mkdirSync(pinDir, { recursive: true });
-    if (pinMapsDir) mkdirSync(pinMapsDir, { recursive: true });
+    dirs.push([makePinRoot(pinDir), pinDir]);
+    if (pinMapsDir) dirs.push([makePinRoot(pinMapsDir), pinMapsDir]);
     const programs: LoadAllResult['programs'] = [];
     for (const [name, p] of obj.programs) {
       const path = join(pinDir, name);
@@ -49,6 +52,7 @@ export function loadAll(file: string, pinDir: string, pinMapsDir?: string): Load
   } catch (e) {
     for (const p of created.reverse()) removePin(p);
     for (const p of obj.pinned) removePin(p);
+    for (const [first, dir] of dirs.reverse()) removePinRoot(first, dir);
     throw e;
   } finally {
     obj.close();

@@ -17,7 +17,7 @@ import { BpfProgram } from '../program/program.js';
 import { TsbpfError } from '../errors.js';
 import { ObjectSpec, readObject } from './read.js';
 import { linkProgram, applyMapFds, encodeFuncInfo, encodeLineInfo } from './link.js';
-import { checkPinRoot, DEFAULT_PIN_PATH, pinPathOf, reusePinned, removePin } from './pin.js';
+import { checkPinRoot, DEFAULT_PIN_PATH, makePinRoot, pinPathOf, removePin, removePinRoot, reusePinned } from './pin.js';
 import { attachBtfId, type KernelBtfLookup } from './attach.js';
 import { uploadBlob } from './btf-blob.js';
 import { btfFeaturesFromKinds, type BtfKernelFeatures } from '../btf/sanitize.js';
@@ -50,6 +50,14 @@ class Made {
   readonly fds: { close(): void }[] = [];
   readonly pins: string[] = [];
 
+  #pinRoot: { first: string; root: string } | undefined;
+
+  /** The pin directory, made when missing (removed again on failure if this load made it). */
+  pinRoot(root: string): void {
+    const first = makePinRoot(root);
+    if (first) this.#pinRoot = { first, root };
+  }
+
   own<T extends { close(): void }>(x: T): T {
     this.fds.push(x);
     return x;
@@ -60,6 +68,7 @@ class Made {
     for (const f of this.fds.reverse()) {
       try { f.close(); } catch { /* already closed */ }
     }
+    if (this.#pinRoot) removePinRoot(this.#pinRoot.first, this.#pinRoot.root);
   }
 }
 
@@ -91,6 +100,7 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
   const made = new Made();
   const warnings: string[] = [];
   try {
+    if (pinned.length > 0) made.pinRoot(pinRoot);
     const features = o.btfFeatures ?? kernelBtfFeatures();
     const btf = loadBtf(spec, features, made, warnings);
     const maps = createMaps(spec, btf, pinRoot, made, warnings);

@@ -1,8 +1,8 @@
 // LIBBPF_PIN_BY_NAME: a map pinned at <pinPath>/<name> is reused by the next load when it is
 // compatible (type, key/value size, max entries, flags, map_extra: libbpf's test) and refused
 // with the differences named when it is not.
-import { existsSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { objGet, mapInfo, checkBpffs, type MapInfo } from '../syscall/obj.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
@@ -21,9 +21,28 @@ export function pinPathOf(root: string, m: MapSpec): string {
   return join(root, m.name);
 }
 
-/** Throws NotBpffsError unless pinRoot is (on) a bpffs mount; checked before anything is made. */
+/**
+ * Throws NotBpffsError unless pinRoot is (on) a bpffs mount; checked before anything is made. A
+ * missing pinRoot is fine when its nearest existing ancestor is on bpffs (makePinRoot creates it).
+ */
 export function checkPinRoot(pinRoot: string): void {
-  checkBpffs('pin', join(pinRoot, 'x'), true);
+  let dir = resolve(pinRoot);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  checkBpffs('pin', join(dir, 'x'), true);
+}
+
+/** Create pinRoot (as libbpf does before pinning); returns the first directory made, if any. */
+export function makePinRoot(pinRoot: string): string | undefined {
+  return mkdirSync(pinRoot, { recursive: true, mode: 0o700 });
+}
+
+/** Remove what makePinRoot made, if it is empty again (failure clean-up). */
+export function removePinRoot(first: string | undefined, pinRoot: string): void {
+  if (!first) return;
+  for (let dir = resolve(pinRoot); ; dir = dirname(dir)) {
+    try { rmdirSync(dir); } catch { return; }
+    if (dir === resolve(first)) return;
+  }
 }
 
 /** An fd of the map pinned at `path`, or undefined when nothing is pinned there. */

@@ -157,6 +157,13 @@ describe('loadObject', () => {
       }
     });
 
+    it('creates a missing pin directory on bpffs, as libbpf does', () => {
+      const dir = path.join(fs.dir, 'ebpf-plugin', 'x');
+      const obj = track(loadObject('bpf/tc_counter.o', { pinPath: dir }));
+      expect(obj.pinned).to.deep.equal([path.join(dir, 'counter')]);
+      expect(bpftool('map', 'show', 'pinned', path.join(dir, 'counter')).id).to.equal(obj.maps.get('counter')!.info().id);
+    });
+
     it('a pin path not on bpffs fails before anything is made', () => {
       const before = lastIds();
       expect(() => loadObject('bpf/tc_counter.o', { pinPath: '/tmp' })).to.throw(LoadError, /not on a bpffs mount/);
