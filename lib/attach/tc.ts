@@ -1,0 +1,141 @@
+// attachTc: a direct-action cls_bpf filter on the clsact hook, over tsbpf's rtnetlink client.
+// The attachment outlives the process unless detached. clsact is added when missing and removed again
+// when the last filter on it goes — but only if tsbpf added it (in this process): a clsact that was
+// already there, or that still carries someone else's filters, stays.
+import { statSync } from 'node:fs';
+import { BPF_PROG_TYPE } from '../syscall/types.js';
+import { NetlinkSocket } from '../netlink/socket.js';
+import { NetlinkError } from '../netlink/errors.js';
+import { getInterface, type InterfaceRef } from '../netlink/link.js';
+import { ensureClsact, deleteClsact } from '../netlink/qdisc.js';
+import { attachFilter, detachFilter, listFilters, type TcDirection } from '../netlink/filter.js';
+import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
+
+export interface AttachTcOptions {
+  program: AttachableProgram;
+  /** interface name or index, in the calling thread's network namespace */
+  interface: InterfaceRef;
+  direction: TcDirection;
+  /** filter priority 1..65535 (lower runs first); omitted: the kernel picks one below the existing ones */
+  priority?: number;
+  /** filter handle; omitted: the kernel picks one */
+  handle?: number;
+  /** replace the filter at priority+handle (both required) instead of failing with EEXIST */
+  replace?: boolean;
+  /** TCA_BPF_NAME shown by `tc filter show` (default: the program's name) */
+  name?: string;
+  /** never remove the clsact qdisc on detach, even if this attach created it */
+  keepQdisc?: boolean;
+}
+
+export interface TcAttachmentInfo extends AttachmentInfo {
+  readonly kind: 'tc';
+  readonly interface: string;
+  readonly ifindex: number;
+  readonly direction: TcDirection;
+  /** as the kernel chose or confirmed it */
+  readonly priority: number;
+  readonly handle: number;
+  readonly programId: number;
+  readonly programName: string;
+  /** whether this attach added the clsact qdisc */
+  readonly createdQdisc: boolean;
+}
+
+// clsact qdiscs this process added, by "<netns inode>:<ifindex>" (ifindex is per namespace)
+const ownedQdiscs = new Set<string>();
+
+function netnsKey(ifindex: number): string {
+  let ino = 0;
+  try {
+    ino = statSync('/proc/thread-self/ns/net').ino;
+  } catch { /* no procfs: one namespace assumed */ }
+  return `${ino}:${ifindex}`;
+}
+
+const GONE = new Set([2 /* ENOENT */, 19 /* ENODEV */]);
+
+export class TcAttachment extends Attachment<TcAttachmentInfo> {
+  readonly #sock: NetlinkSocket;
+  readonly #key: string;
+  readonly #keepQdisc: boolean;
+
+  /** @internal use attachTc() */
+  constructor(info: TcAttachmentInfo, sock: NetlinkSocket, key: string, keepQdisc: boolean) {
+    super(info);
+    this.#sock = sock;
+    this.#key = key;
+    this.#keepQdisc = keepQdisc;
+  }
+
+  protected doDetach(): void {
+    const i = this.info;
+    try {
+      detachFilter({ ifindex: i.ifindex, direction: i.direction, priority: i.priority, handle: i.handle }, this.#sock);
+    } catch (e) {
+      // already removed (by `tc`, or with its interface): the goal is reached
+      if (!(e instanceof NetlinkError && GONE.has(e.code))) throw e;
+    }
+    if (!this.#keepQdisc) releaseQdisc(this.#key, i.ifindex, this.#sock);
+  }
+
+  protected override release(): void {
+    this.#sock.close();
+  }
+}
+
+/** Remove a clsact this process added once no filter is left on it in either direction. */
+function releaseQdisc(key: string, ifindex: number, sock: NetlinkSocket): void {
+  if (!ownedQdiscs.has(key)) return;
+  try {
+    if (listFilters(ifindex, 'ingress', sock).length > 0 || listFilters(ifindex, 'egress', sock).length > 0) return;
+    deleteClsact(ifindex, sock);
+  } catch (e) {
+    if (!(e instanceof NetlinkError && (GONE.has(e.code) || e.code === 22 /* EINVAL: no qdisc */))) throw e;
+  }
+  ownedQdiscs.delete(key);
+}
+
+/** Attach `program` as a direct-action cls_bpf filter on the interface's clsact hook. */
+export function attachTc(o: AttachTcOptions): TcAttachment {
+  const op = 'attachTc';
+  if (o.direction !== 'ingress' && o.direction !== 'egress') throw new AttachArgumentError(op, `direction must be 'ingress' or 'egress', got ${String(o.direction)}`);
+  if (o.priority !== undefined && (!Number.isInteger(o.priority) || o.priority < 1 || o.priority > 0xffff)) {
+    throw new AttachArgumentError(op, `priority must be an integer 1..65535, got ${o.priority}`);
+  }
+  if (o.handle !== undefined && (!Number.isInteger(o.handle) || o.handle < 1 || o.handle > 0xffffffff)) {
+    throw new AttachArgumentError(op, `handle must be an integer 1..0xffffffff, got ${o.handle}`);
+  }
+  if (o.replace && (o.priority === undefined || o.handle === undefined)) {
+    throw new AttachArgumentError(op, 'replace needs the priority and handle of the filter to replace');
+  }
+  const prog = checkProgram(op, o.program, [BPF_PROG_TYPE.SCHED_CLS, BPF_PROG_TYPE.SCHED_ACT], 'a tc (cls_bpf) hook');
+  const sock = NetlinkSocket.open();
+  try {
+    const iface = getInterface(o.interface, sock);
+    const key = netnsKey(iface.index);
+    const { created } = ensureClsact(iface.index, sock);
+    if (created) ownedQdiscs.add(key);
+    let filter;
+    try {
+      filter = attachFilter({
+        ifindex: iface.index, direction: o.direction, progFd: prog.fd, name: o.name ?? prog.name,
+        priority: o.priority, handle: o.handle, replace: o.replace,
+      }, sock);
+    } catch (e) {
+      // leave the interface as it was: a clsact we just added goes again
+      if (created) {
+        try { releaseQdisc(key, iface.index, sock); } catch { /* the attach error is the one to report */ }
+      }
+      throw e;
+    }
+    return new TcAttachment({
+      kind: 'tc', interface: iface.name, ifindex: iface.index, direction: o.direction,
+      priority: filter.priority, handle: filter.handle, programId: filter.progId ?? prog.id, programName: prog.name,
+      createdQdisc: created,
+    }, sock, key, o.keepQdisc ?? false);
+  } catch (e) {
+    sock.close();
+    throw e;
+  }
+}

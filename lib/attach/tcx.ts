@@ -1,0 +1,82 @@
+// attachTcx: a TCX BPF link (kernel >= 6.6) on ingress or egress. Unlike attachTc the attachment is
+// owned by the link: it goes when the handle is detached or closed (or the process exits) unless the
+// link is pinned. TCX programs run before cls_bpf filters on the same hook, in an explicit order
+// (before/after anchors) instead of priorities; netlink tools (`tc filter show`) do not see them.
+import { BPF_ATTACH_FLAG, BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
+import { linkCreate } from '../syscall/link.js';
+import { linkInfo } from '../syscall/obj.js';
+import { getInterface, type InterfaceRef } from '../netlink/link.js';
+import type { TcDirection } from '../netlink/filter.js';
+import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
+import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
+
+/** Where in the hook's list the program goes, relative to another program or link. */
+export type TcxAnchor =
+  | AttachableProgram
+  | LinkAttachment
+  | { readonly programId: number }
+  | { readonly linkId: number };
+
+export interface AttachTcxOptions {
+  program: AttachableProgram;
+  interface: InterfaceRef;
+  direction: TcDirection;
+  /** run before this program/link (or first of all with 'first') */
+  before?: TcxAnchor | 'first';
+  /** run after this program/link (or last of all with 'last'); the default is appending */
+  after?: TcxAnchor | 'last';
+  /** fail with ESTALE unless the hook's revision is still this one (from a PROG_QUERY) */
+  expectedRevision?: bigint | number;
+}
+
+export interface TcxAttachmentInfo extends LinkAttachmentInfo {
+  readonly kind: 'tcx';
+  readonly interface: string;
+  readonly ifindex: number;
+  readonly direction: TcDirection;
+}
+
+function anchor(op: string, a: TcxAnchor | 'first' | 'last'): { flags: number; relativeFd?: number; relativeId?: number } {
+  if (a === 'first' || a === 'last') return { flags: 0 };
+  if (a instanceof LinkAttachment) return { flags: BPF_ATTACH_FLAG.LINK, relativeFd: a.fd.value };
+  if ('linkId' in a) return { flags: BPF_ATTACH_FLAG.LINK | BPF_ATTACH_FLAG.ID, relativeId: a.linkId };
+  if ('programId' in a) return { flags: BPF_ATTACH_FLAG.ID, relativeId: a.programId };
+  if ('fd' in a && a.fd) return { flags: 0, relativeFd: a.fd.value };
+  throw new AttachArgumentError(op, 'an anchor is a program, a LinkAttachment, { programId } or { linkId }');
+}
+
+export function attachTcx(o: AttachTcxOptions): LinkAttachment<TcxAttachmentInfo> {
+  const op = 'attachTcx';
+  if (o.direction !== 'ingress' && o.direction !== 'egress') throw new AttachArgumentError(op, `direction must be 'ingress' or 'egress', got ${String(o.direction)}`);
+  if (o.before !== undefined && o.after !== undefined) throw new AttachArgumentError(op, 'give before or after, not both');
+  const allowed = [BPF_PROG_TYPE.SCHED_CLS];
+  const prog = checkProgram(op, o.program, allowed, 'a tcx hook');
+  const iface = getInterface(o.interface);
+  let flags = 0;
+  let rel: { relativeFd?: number; relativeId?: number } = {};
+  if (o.before !== undefined) {
+    const a = anchor(op, o.before);
+    flags = BPF_ATTACH_FLAG.BEFORE | a.flags;
+    rel = a;
+  } else if (o.after !== undefined) {
+    const a = anchor(op, o.after);
+    flags = BPF_ATTACH_FLAG.AFTER | a.flags;
+    rel = a;
+  }
+  const fd = linkCreate({
+    progFd: prog.fd, targetIfindex: iface.index,
+    attachType: o.direction === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS,
+    flags, relativeFd: rel.relativeFd, relativeId: rel.relativeId, expectedRevision: o.expectedRevision,
+  });
+  let linkId: number;
+  try {
+    linkId = linkInfo(fd.value).id;
+  } catch (e) {
+    fd.close();
+    throw e;
+  }
+  return new LinkAttachment<TcxAttachmentInfo>({
+    kind: 'tcx', interface: iface.name, ifindex: iface.index, direction: o.direction,
+    linkId, programId: prog.id, programName: prog.name,
+  }, fd, allowed);
+}

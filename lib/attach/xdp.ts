@@ -1,0 +1,151 @@
+// attachXdp: an XDP program on an interface over rtnetlink (IFLA_XDP), or with `link: true` through
+// an XDP BPF link (attachXdpLink). Netlink attachments outlive the process; links go with their last
+// fd unless pinned, and a link-owned XDP program cannot be replaced or removed over netlink (EBUSY).
+//
+// Modes: 'drv' (native, the default — what users expect to measure), 'skb' (generic), 'hw'
+// (offload), 'auto' (native, then generic if the driver refuses; info.mode says which, info.note why).
+import { BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
+import { linkCreate } from '../syscall/link.js';
+import { linkInfo } from '../syscall/obj.js';
+import type { Fd } from '../syscall/fd.js';
+import { NetlinkSocket } from '../netlink/socket.js';
+import { NetlinkError } from '../netlink/errors.js';
+import { XDP_FLAGS } from '../netlink/constants.js';
+import { getInterface, type InterfaceRef, type XdpAttachMode } from '../netlink/link.js';
+import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
+import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
+import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
+
+export type XdpMode = XdpAttachMode | 'auto';
+
+export interface AttachXdpOptions {
+  program: AttachableProgram;
+  interface: InterfaceRef;
+  /** default 'drv' (native) */
+  mode?: XdpMode;
+  /**
+   * false (default): fail if a program is already attached in this mode (XDP_FLAGS_UPDATE_IF_NOEXIST);
+   * true: replace whatever is there; a program: replace only if that one is still attached
+   * (XDP_FLAGS_REPLACE with IFLA_XDP_EXPECTED_FD).
+   */
+  replace?: boolean | AttachableProgram;
+}
+
+export interface XdpAttachmentInfo extends AttachmentInfo {
+  readonly kind: 'xdp';
+  readonly interface: string;
+  readonly ifindex: number;
+  /** the mode actually used */
+  readonly mode: XdpAttachMode;
+  readonly requestedMode: XdpMode;
+  readonly programId: number;
+  readonly programName: string;
+  /** with mode 'auto': why native was not used */
+  readonly note?: string;
+}
+
+export class XdpAttachment extends Attachment<XdpAttachmentInfo> {
+  readonly #sock: NetlinkSocket;
+  readonly #prog: Fd;
+
+  /** @internal use attachXdp() */
+  constructor(info: XdpAttachmentInfo, sock: NetlinkSocket, prog: Fd) {
+    super(info);
+    this.#sock = sock;
+    this.#prog = prog;
+  }
+
+  protected doDetach(): void {
+    // only if our program is still the one attached: never remove a program someone put there since
+    try {
+      setXdp({ ifindex: this.info.ifindex, fd: -1, flags: XDP_MODE_FLAG[this.info.mode] | XDP_FLAGS.REPLACE, expectedFd: this.#prog.value }, this.#sock);
+    } catch (e) {
+      // ENODEV: the interface is gone; EEXIST: another program replaced ours (stays attached)
+      if (!(e instanceof NetlinkError && (e.code === 19 || e.code === 17))) throw e;
+    }
+  }
+
+  protected override release(): void {
+    this.#sock.close();
+    this.#prog.close();
+  }
+}
+
+function checkMode(op: string, mode: unknown): XdpMode {
+  if (mode === 'drv' || mode === 'skb' || mode === 'hw' || mode === 'auto') return mode;
+  throw new AttachArgumentError(op, `mode must be 'drv', 'skb', 'hw' or 'auto', got ${String(mode)}`);
+}
+
+// refusals that mean "not in this mode" (the driver lacks native XDP, the MTU is too large for it…),
+// as opposed to refusals that generic mode would repeat (already attached, no permission)
+const NATIVE_REFUSALS = new Set([95 /* EOPNOTSUPP */, 22 /* EINVAL */, 34 /* ERANGE */, 524 /* ENOTSUPP */, 7 /* E2BIG */]);
+
+export function attachXdp(o: AttachXdpOptions): XdpAttachment {
+  const op = 'attachXdp';
+  const requested = checkMode(op, o.mode ?? 'drv');
+  const prog = checkProgram(op, o.program, [BPF_PROG_TYPE.XDP], 'an XDP hook');
+  let expectedFd: number | undefined;
+  if (o.replace !== undefined && typeof o.replace === 'object') expectedFd = checkProgram(op, o.replace, [BPF_PROG_TYPE.XDP], 'an XDP hook').fd;
+  const replaceFlags = o.replace === undefined || o.replace === false ? XDP_FLAGS.UPDATE_IF_NOEXIST : expectedFd !== undefined ? XDP_FLAGS.REPLACE : 0;
+  const sock = NetlinkSocket.open();
+  let dup: Fd | undefined;
+  try {
+    const iface = getInterface(o.interface, sock);
+    dup = o.program.fd.dup();
+    const attach = (mode: XdpAttachMode) => setXdp({ ifindex: iface.index, fd: prog.fd, flags: XDP_MODE_FLAG[mode] | replaceFlags, expectedFd }, sock);
+    let mode: XdpAttachMode = requested === 'auto' ? 'drv' : requested;
+    let note: string | undefined;
+    try {
+      attach(mode);
+    } catch (e) {
+      if (requested !== 'auto' || !(e instanceof NetlinkError && NATIVE_REFUSALS.has(e.code))) throw e;
+      note = `native XDP refused on ${iface.name} (${e.errno}${e.extack ? `: ${e.extack}` : ''}); attached in generic (skb) mode`;
+      mode = 'skb';
+      attach(mode);
+    }
+    const info: XdpAttachmentInfo = {
+      kind: 'xdp', interface: iface.name, ifindex: iface.index, mode, requestedMode: requested,
+      programId: prog.id, programName: prog.name, ...(note ? { note } : {}),
+    };
+    return new XdpAttachment(info, sock, dup);
+  } catch (e) {
+    dup?.close();
+    sock.close();
+    throw e;
+  }
+}
+
+export interface AttachXdpLinkOptions {
+  program: AttachableProgram;
+  interface: InterfaceRef;
+  /** default 'drv'; 'auto' is not offered for links (the caller chooses) */
+  mode?: XdpAttachMode;
+}
+
+export interface XdpLinkAttachmentInfo extends LinkAttachmentInfo {
+  readonly kind: 'xdp-link';
+  readonly interface: string;
+  readonly ifindex: number;
+  readonly mode: XdpAttachMode;
+}
+
+/** XDP through a BPF link (kernel >= 5.9): detaches when the handle is closed unless pinned. */
+export function attachXdpLink(o: AttachXdpLinkOptions): LinkAttachment<XdpLinkAttachmentInfo> {
+  const op = 'attachXdpLink';
+  const mode = o.mode ?? 'drv';
+  if (mode !== 'drv' && mode !== 'skb' && mode !== 'hw') throw new AttachArgumentError(op, `mode must be 'drv', 'skb' or 'hw', got ${String(mode)}`);
+  const allowed = [BPF_PROG_TYPE.XDP];
+  const prog = checkProgram(op, o.program, allowed, 'an XDP hook');
+  const iface = getInterface(o.interface);
+  const fd = linkCreate({ progFd: prog.fd, targetIfindex: iface.index, attachType: BPF_ATTACH_TYPE.XDP, flags: XDP_MODE_FLAG[mode] });
+  let linkId: number;
+  try {
+    linkId = linkInfo(fd.value).id;
+  } catch (e) {
+    fd.close();
+    throw e;
+  }
+  return new LinkAttachment<XdpLinkAttachmentInfo>({
+    kind: 'xdp-link', interface: iface.name, ifindex: iface.index, mode, linkId, programId: prog.id, programName: prog.name,
+  }, fd, allowed);
+}
