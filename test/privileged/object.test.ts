@@ -171,6 +171,25 @@ describe('loadObject', () => {
     });
   });
 
+  it('loads a spec changed before load (map size), and names the map the kernel refuses, leaving nothing', () => {
+    const spec = readObject('bpf/tc_counter.o');
+    spec.maps.get('counter')!.maxEntries = 16;
+    spec.maps.get('counter')!.pinning = 'none';
+    const obj = track(loadObject(spec));
+    expect(obj.maps.get('counter')!.info().maxEntries).to.equal(16);
+    expect(readObject('bpf/tc_counter.o').maps.get('counter')!.maxEntries).to.equal(2);
+    const bad = readObject('bpf/tc_counter.o');
+    bad.maps.get('counter')!.maxEntries = 0; // an array of no elements: EINVAL
+    bad.maps.get('counter')!.pinning = 'none';
+    const before = lastIds();
+    let err: unknown;
+    try { loadObject(bad); } catch (e) { err = e; }
+    expect(err).to.be.instanceOf(LoadError);
+    expect(err).to.include({ map: 'counter' });
+    expect((err as Error).message).to.match(/map counter: MAP_CREATE: EINVAL/);
+    expect(leftSince(before, kernelNames('bpf/tc_counter.o'))).to.deep.equal([]);
+  });
+
   it('global data of every kind: written before load and after, read back after the program ran', () => {
     const obj = track(loadObject('bpf/obj_globals.o', { constants: { ro_magic: 11, ro_big: 1000n } }));
     const g = obj.globals;

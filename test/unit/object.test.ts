@@ -246,6 +246,21 @@ describe('readObject (no kernel)', () => {
       expect(readObject(obj('obj_legacy', 'nog')).maps.get('legacy_hash')?.keySize).to.equal(4);
     });
 
+    it('duplicate names are refused by name', () => {
+      // rename the symbol sub_second to sub_first\0 in the string table: two programs of one name
+      const bytes = new Uint8Array(readFileSync('bpf/obj_subprog.o'));
+      const text = Buffer.from(bytes).toString('latin1');
+      let n = 0;
+      for (let at = text.indexOf('\0sub_second\0'); at >= 0; at = text.indexOf('\0sub_second\0', at + 1), n++) {
+        bytes.set(Buffer.from('sub_first\0\0', 'latin1'), at + 1);
+      }
+      expect(n).to.be.greaterThan(0);
+      const e = catchErr(() => readObject(bytes, { name: 'dup' }));
+      expect(e).to.be.instanceOf(ObjectError);
+      expect(e.message).to.match(/sub_first is defined twice/);
+      expect(e.program).to.equal('sub_first');
+    });
+
     it('a missing file and garbage bytes are typed errors', () => {
       expect(() => readObject('/nonexistent/x.o')).to.throw(ObjectError, /cannot read object file/);
       expect(() => readObject(new Uint8Array(10))).to.throw(TsbpfError);
