@@ -50,7 +50,8 @@ function isMod(t: BtfType): boolean {
 }
 
 class CDumper {
-  private readonly out: string[] = [];
+  private out: string[] = [];
+  private readonly chunks: string[] = [];
   private readonly n: number;
   private readonly cache: (BtfType | undefined)[];
   private readonly orderState: Uint8Array;
@@ -81,11 +82,18 @@ class CDumper {
   }
 
   text(): string {
-    return this.out.join('');
+    this.chunks.push(this.out.join(''));
+    this.out = [];
+    return this.chunks.join('');
   }
 
+  // pieces are joined into flat chunks as they come (see joinChunked in format-raw.ts)
   print(s: string): void {
     this.out.push(s);
+    if (this.out.length === 4096) {
+      this.chunks.push(this.out.join(''));
+      this.out = [];
+    }
   }
 
   private t(id: number): BtfType {

@@ -3,7 +3,7 @@
 // written as their decimal digits, not through a double).
 import type { BtfType } from './types.js';
 import {
-  type BtfFormatSource, KIND_STR, anonName, intEncoding, linkageStr, enum32Value, enum64Value,
+  type BtfFormatSource, KIND_STR, joinChunked, anonName, intEncoding, linkageStr, enum32Value, enum64Value,
 } from './format-raw.js';
 
 const str = JSON.stringify;
@@ -72,7 +72,5 @@ export function formatTypeJson(t: BtfType): string {
 
 /** The JSON dump (with a trailing newline, as bpftool ends it): a split BTF's own types only. */
 export function formatBtfJson(btf: BtfFormatSource): string {
-  const types: string[] = [];
-  for (let id = btf.firstId; id < btf.typeCount; id++) types.push(formatTypeJson(btf.type(id)));
-  return `{"types":[${types.join(',')}]}\n`;
+  return `{"types":[${joinChunked(btf, formatTypeJson, ',')}]}\n`;
 }
