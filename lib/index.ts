@@ -30,3 +30,8 @@ export { sanitizeBtf, btfNeedsSanitizing, btfFeaturesFromKinds, ALL_BTF_FEATURES
 export { formatBtfRaw, formatTypeRaw, type BtfFormatSource } from './btf/format-raw.js';
 export { formatBtfJson } from './btf/format-json.js';
 export { formatBtfC, type FormatCOptions } from './btf/format-c.js';
+// loadKernelBtf maps /sys/kernel/btf/vmlinux (zero-copy, Linux >= 6.16) instead of 1,350 page-sized
+// reads; the mapper lives in lib/syscall so lib/btf stays free of the FFI
+import { setKernelBtfMapper as installKernelBtfMapper } from './btf/kernel.js';
+import { mapFileReadOnly } from './syscall/map-file.js';
+installKernelBtfMapper(mapFileReadOnly);

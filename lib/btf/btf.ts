@@ -45,7 +45,7 @@ export class Btf implements TypeSource {
   readonly firstId: number;
   /** one past the last valid id (base ids included) */
   readonly typeCount: number;
-  /** the blob as given */
+  /** the blob as given; read-only (the kernel's vmlinux may be a read-only mapping: copy before changing) */
   readonly rawBytes: Uint8Array;
   readonly header: BtfHeader;
   readonly strings: BtfStrings;
@@ -215,35 +215,66 @@ export class Btf implements TypeSource {
     }
     if (name === 'void' && (k <= 0)) return [0];
     if (name === '' || k === 0) return [];
-    let all = this.byName.get(name);
-    if (!all) {
-      all = [];
-      this.collectIds(utf8.encode(name), all);
-      this.byName.set(name, all);
+    // results cached per kind (-1: any kind); a kind lets the scan skip other kinds' names unread
+    const key = k < 0 ? name : `${k}\0${name}`;
+    let ids = this.byName.get(key);
+    if (!ids) {
+      ids = [];
+      this.collectIds(utf8.encode(name), k, ids);
+      this.byName.set(key, ids);
     }
-    return k < 0 ? all.slice() : all.filter((id) => this.kindNum(id) === k);
+    return ids.slice();
   }
 
   /**
-   * Append the ids of this blob's types (base first) whose name is the UTF-8 `name`, ascending.
-   * The first lookups compare names in one pass over the types (~1 ms on vmlinux, like libbpf's
-   * btf__find_by_name_kind); from the INDEX_AFTER-th lookup on, a name-hash index built in one pass
-   * (~3 lookups' worth) answers in microseconds.
+   * Append the ids of this blob's types (base first) named by the UTF-8 `name` and of kind number
+   * `kind` (-1: any), ascending. The first lookups compare names in one pass over the types (~1 ms on
+   * vmlinux, like libbpf's btf__find_by_name_kind); from the INDEX_AFTER-th lookup on, a name-hash
+   * index built in one pass (~3 lookups' worth) answers in microseconds.
    */
-  private collectIds(name: Uint8Array, out: number[]): void {
-    if (this.base) this.base.collectIds(name, out);
+  private collectIds(name: Uint8Array, kind: number, out: number[]): void {
+    if (this.base) this.base.collectIds(name, kind, out);
     if (!this.nameHeads && ++this.lookups >= INDEX_AFTER) this.buildNameIndex();
     const offs = this.offsets;
     const n = offs.length;
     const heads = this.nameHeads;
-    if (heads) {
-      const next = this.nameNext!;
-      for (let i = heads[hashName(name, 0, name.length) >>> this.nameShift]; i >= 0; i = next[i]) {
-        if (this.nameIs(offs[i], name)) out.push(this.firstId + i);
+    const words = this.typeWords;
+    if (heads || words === undefined) {
+      const first = this.firstId;
+      if (heads) {
+        const next = this.nameNext!;
+        for (let i = heads[hashName(name, 0, name.length) >>> this.nameShift]; i >= 0; i = next[i]) {
+          if (this.nameIs(offs[i], name) && (kind < 0 || this.kindNum(first + i) === kind)) out.push(first + i);
+        }
+      } else {
+        for (let i = 0; i < n; i++) if ((kind < 0 || this.kindNum(first + i) === kind) && this.nameIs(offs[i], name)) out.push(first + i);
       }
       return;
     }
-    for (let i = 0; i < n; i++) if (this.nameIs(offs[i], name)) out.push(this.firstId + i);
+    // the hot case, inlined: the kind (next to name_off), then the first byte and the terminator
+    const bytes = this.rawBytes;
+    const strings = this.strings;
+    const first = strings.firstOffset;
+    const strStart = strings.start;
+    const strLen = strings.len;
+    const typeStart = this.typeStart;
+    const len = name.length;
+    const c0 = name[0];
+    for (let i = 0; i < n; i++) {
+      const w = (offs[i] - typeStart) >>> 2;
+      if (kind >= 0 && ((words[w + 1] >>> 24) & 0x1f) !== kind) continue;
+      const o: number = words[w];
+      const rel: number = o - first;
+      if (rel <= 0 || rel >= strLen) {
+        if (o !== 0 && this.nameIs(offs[i], name)) out.push(this.firstId + i); // base string or bad offset
+        continue;
+      }
+      const p = strStart + rel;
+      if (bytes[p] !== c0 || bytes[p + len] !== 0) continue;
+      let k = 1;
+      while (k < len && bytes[p + k] === name[k]) k++;
+      if (k === len) out.push(this.firstId + i);
+    }
   }
 
   /** Whether the record at byte `off` is named `name` (UTF-8, no NUL). */

@@ -4,4 +4,4 @@ export { Btf, BTF_MAGIC, type BtfHeader, type BtfParseOptions } from './btf.js';
 export { BtfStrings } from './strings.js';
 export { KIND_NAMES } from './parse-type.js';
 export { parseBtfExt, type BtfExt, type BtfFuncInfo, type BtfLineInfo, type BtfCoreRelo } from './ext.js';
-export { loadKernelBtf, loadModuleBtf, readWholeFile, KernelBtfError, KERNEL_BTF_DIR, type KernelBtfOptions } from './kernel.js';
+export { loadKernelBtf, loadModuleBtf, readWholeFile, setKernelBtfMapper, KernelBtfError, KERNEL_BTF_DIR, type KernelBtfOptions, type FileMapper } from './kernel.js';

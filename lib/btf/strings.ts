@@ -8,8 +8,9 @@ export class BtfStrings {
   /** one past the last valid offset (the base's included) */
   readonly endOffset: number;
   private readonly bytes: Uint8Array;
-  private readonly start: number;
-  private readonly len: number;
+  /** where this table's bytes start in the blob, and how many there are */
+  readonly start: number;
+  readonly len: number;
   private readonly base: BtfStrings | undefined;
   private readonly format: string;
   private view: Buffer | undefined;

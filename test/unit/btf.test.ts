@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Btf } from '../../lib/btf/btf.js';
-import { loadKernelBtf, loadModuleBtf, KernelBtfError } from '../../lib/btf/kernel.js';
+import { loadKernelBtf, loadModuleBtf, readWholeFile, setKernelBtfMapper, KernelBtfError } from '../../lib/btf/kernel.js';
+import { mapFileReadOnly } from '../../lib/syscall/map-file.js';
 import type { BtfType } from '../../lib/btf/types.js';
 import { ParseError } from '../../lib/errors.js';
 import { readElf } from '../../lib/elf/index.js';
@@ -434,6 +435,29 @@ describe('lib/btf: differential against bpftool btf dump -j', function () {
     }
     expect(() => loadModuleBtf('tsbpf_no_such_module')).to.throw(KernelBtfError, /ENOENT/);
     expect(() => loadModuleBtf('../etc')).to.throw(KernelBtfError, /bad module name/);
+  });
+
+  it('the zero-copy mapping of vmlinux holds the bytes read(2) gives; files that cannot be mapped fall back to reading', function () {
+    if (!existsSync(VMLINUX)) this.skip();
+    const mapped = mapFileReadOnly(VMLINUX);
+    // kernels before 6.16 refuse to mmap their BTF: then loadKernelBtf reads, which the tests above cover
+    if (!mapped) this.skip();
+    const read = readWholeFile(VMLINUX);
+    expect(Buffer.from(mapped!.buffer, mapped!.byteOffset, mapped!.byteLength).equals(read)).to.equal(true);
+    expect(mapFileReadOnly('/sys/kernel/notes')).to.equal(undefined); // sysfs file without mmap
+    expect(mapFileReadOnly('/nonexistent/tsbpf')).to.equal(undefined);
+    try {
+      setKernelBtfMapper(mapFileReadOnly);
+      const viaMap = loadKernelBtf({ cache: false });
+      const viaRead = Btf.parse(read);
+      expect(viaMap.typeCount).to.equal(viaRead.typeCount);
+      const skb = viaMap.findByName('sk_buff', 'struct')!;
+      expect(skb).to.deep.equal(viaRead.findByName('sk_buff', 'struct'));
+      setKernelBtfMapper(() => undefined); // a mapper that declines: read instead
+      expect(loadKernelBtf({ cache: false }).typeCount).to.equal(viaRead.typeCount);
+    } finally {
+      setKernelBtfMapper(undefined);
+    }
   });
 
   for (const path of objects) {
