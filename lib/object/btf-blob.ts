@@ -24,13 +24,15 @@ export function uploadBlob(spec: ObjectSpec, features?: BtfKernelFeatures): Uplo
   const raw = spec.source.btfBytes;
   const btf = spec.source.btf;
   if (!raw || !btf) return undefined;
-  if (!features || !btfNeedsSanitizing(features)) return { blob: patchDatasecs(raw, spec.source.datasecs, spec.littleEndian), changed: [] };
+  if (!features || !btfNeedsSanitizing(features)) return { blob: patchBtf(raw, spec.source.datasecs, spec.source.hidden, spec.littleEndian), changed: [] };
   const fix = new Map(spec.source.datasecs.map((f) => [f.id, f]));
   const types: BtfType[] = [];
   for (let id = 1; id < btf.typeCount; id++) {
     const t = btf.type(id);
     const f = fix.get(id);
-    types.push(f && t.kind === 'datasec' ? { ...t, size: f.size, vars: f.vars } : t);
+    if (f && t.kind === 'datasec') types.push({ ...t, size: f.size, vars: f.vars });
+    else if (spec.source.hidden.has(id) && (t.kind === 'func' || t.kind === 'var')) types.push({ ...t, linkage: 0 });
+    else types.push(t);
   }
   const clean = sanitizeBtf(types, features);
   const h = btf.header;
@@ -50,9 +52,9 @@ function recordExtra(kind: number, vlen: number): number {
   }
 }
 
-/** A copy of raw BTF with the given DATASEC records' sizes and variables replaced. */
-export function patchDatasecs(raw: Uint8Array, fixups: readonly DatasecFixup[], le: boolean): Uint8Array {
-  if (fixups.length === 0) return raw;
+/** A copy of raw BTF with the DATASEC records' sizes and variables replaced and `hidden` FUNCs/VARs made static. */
+export function patchBtf(raw: Uint8Array, fixups: readonly DatasecFixup[], hidden: ReadonlySet<number>, le: boolean): Uint8Array {
+  if (fixups.length === 0 && hidden.size === 0) return raw;
   const out = raw.slice();
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const fail = (why: string) => new ObjectError(`.BTF: ${why}`, { section: '.BTF' });
@@ -62,7 +64,7 @@ export function patchDatasecs(raw: Uint8Array, fixups: readonly DatasecFixup[], 
   const end = start + v.getUint32(12, le);
   if (end > out.length) throw fail('type section beyond the end of the data');
   const byId = new Map(fixups.map((f) => [f.id, f]));
-  const last = Math.max(...byId.keys());
+  const last = Math.max(0, ...byId.keys(), ...hidden);
   let id = 1;
   for (let at = start; at < end && id <= last; id++) {
     if (at + 12 > end) throw fail(`type ${id} cut short at byte ${at}`);
@@ -79,6 +81,11 @@ export function patchDatasecs(raw: Uint8Array, fixups: readonly DatasecFixup[], 
         v.setUint32(p + 4, f.vars[i].offset, le);
         v.setUint32(p + 8, f.vars[i].size, le);
       }
+    }
+    if (hidden.has(id)) {
+      // linkage: FUNC keeps it in vlen, VAR in the u32 after the common part
+      if (kind === 12) v.setUint32(at + 4, info & ~0xffff, le);
+      else if (kind === 14) v.setUint32(at + 12, 0, le);
     }
     const extra = recordExtra(kind, vlen);
     if (extra < 0) throw fail(`type ${id} has unknown kind ${kind}`);

@@ -1,7 +1,8 @@
-// What the object's DATASECs should say once the sections are laid out (libbpf's
-// btf_fixup_datasec): each DATASEC's size is its ELF section's size and each variable's offset is
-// its symbol's value, variables sorted by offset. Computed with the spec (pure); applied to the
-// uploaded blob by btf-blob.ts.
+// What the object's BTF should say once the sections are laid out (libbpf's btf_fixup_datasec and
+// its hidden-symbol rule): each DATASEC's size is its ELF section's size and each variable's offset
+// is its symbol's value, variables sorted by offset; functions and variables whose symbols are
+// global but STV_HIDDEN (__hidden) or STV_INTERNAL get static linkage, so the verifier checks such functions with
+// their callers like static ones. Computed with the spec (pure); applied by btf-blob.ts.
 import type { Btf } from '../btf/btf.js';
 import { ELF as ELF_CONSTANTS, type ObjElf } from './elf-view.js';
 
@@ -45,4 +46,19 @@ export function datasecFixups(elf: ObjElf, btf: Btf): DatasecFixup[] {
     if (changed) out.push({ id, size: s.size, vars });
   }
   return out;
+}
+
+/** Type ids of global FUNCs and VARs whose ELF symbols are hidden (to be given static linkage). */
+export function hiddenGlobals(elf: ObjElf, btf: Btf): number[] {
+  const out: number[] = [];
+  for (const sym of elf.symbols) {
+    if ((sym.visibility !== ELF.STV_HIDDEN && sym.visibility !== ELF.STV_INTERNAL) || sym.bind === ELF.STB_LOCAL || !sym.name) continue;
+    const kind = sym.type === ELF.STT_FUNC ? 'func' : sym.type === ELF.STT_OBJECT ? 'var' : undefined;
+    if (!kind) continue;
+    for (const id of btf.idsByName(sym.name, kind)) {
+      const t = btf.type(id);
+      if ((t.kind === 'func' || t.kind === 'var') && t.linkage === 1) out.push(id);
+    }
+  }
+  return out.sort((a, b) => a - b);
 }

@@ -236,7 +236,7 @@ export function internalMapName(objectName: string, section: string): string {
 }
 
 /** One single-entry array map per non-empty global data section. */
-export function dataMap(objectName: string, section: ObjSection, kind: DataKind, btf: Btf | undefined): PlacedMap {
+export function dataMap(objectName: string, section: ObjSection, kind: DataKind, btf: Btf | undefined, hidden: ReadonlySet<number>): PlacedMap {
   const m = blankMap(section.name, 'data', section.name, kind === 'rodata');
   m.kernelName = internalMapName(objectName, section.name);
   m.type = BPF_MAP_TYPE.ARRAY;
@@ -250,7 +250,7 @@ export function dataMap(objectName: string, section: ObjSection, kind: DataKind,
     m.valueTypeId = ds.id;
     exposed = ds.vars.some((vi) => {
       const v = btf.type(vi.type);
-      return v.kind === 'var' && v.linkage !== 0;
+      return v.kind === 'var' && v.linkage !== 0 && !hidden.has(vi.type);
     });
   }
   // mmapable when a global (non-static) variable lives there, as libbpf decides; dropped at load where unsupported

@@ -151,7 +151,7 @@ function build(src: ObjectSource, name: string): ObjectSpec {
     } else if ((s.type === ELF.SHT_PROGBITS || s.type === ELF.SHT_NOBITS) && (s.flags & ELF.SHF_EXECINSTR) === 0 && s.size > 0) {
       const kind = dataKind(s.name);
       if (!kind) continue;
-      const m = dataMap(name, s, kind, src.btf);
+      const m = dataMap(name, s, kind, src.btf, src.hidden);
       placed.push(m);
       dataSections.set(s.index, m.spec.name);
       for (const v of sectionVariables(elf, src.btf, s, kind === 'rodata')) {

@@ -4,7 +4,7 @@ import { readElf } from '../elf/index.js';
 import { Btf } from '../btf/btf.js';
 import { parseBtfExt, type BtfExt } from '../btf/ext.js';
 import type { ObjElf } from './elf-view.js';
-import { datasecFixups, type DatasecFixup } from './datasec.js';
+import { datasecFixups, hiddenGlobals, type DatasecFixup } from './datasec.js';
 
 export interface ObjectSource {
   readonly elf: ObjElf;
@@ -16,6 +16,8 @@ export interface ObjectSource {
   readonly btfBytes: Uint8Array | undefined;
   /** DATASEC sizes and variable offsets as the laid-out sections give them */
   readonly datasecs: readonly DatasecFixup[];
+  /** FUNC/VAR type ids of hidden globals: uploaded with static linkage */
+  readonly hidden: ReadonlySet<number>;
 }
 
 export function openObjectFile(bytes: Uint8Array): ObjectSource {
@@ -25,5 +27,5 @@ export function openObjectFile(bytes: Uint8Array): ObjectSource {
   const btf = btfBytes ? Btf.parse(btfBytes) : undefined;
   const extSection = elf.section('.BTF.ext');
   const ext = btf && extSection && extSection.size > 0 ? parseBtfExt(extSection.data, btf) : undefined;
-  return { elf, btf, ext, btfBytes, datasecs: btf ? datasecFixups(elf, btf) : [] };
+  return { elf, btf, ext, btfBytes, datasecs: btf ? datasecFixups(elf, btf) : [], hidden: new Set(btf ? hiddenGlobals(elf, btf) : []) };
 }

@@ -8,6 +8,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
+import { buildHiddenObject } from '../helpers/hidden-object.js';
 import { loadObject, readObject, BpfObject, PinMismatchError, LoadError, ObjectError } from '../../lib/object/index.js';
 import { BpfMap } from '../../lib/map/index.js';
 import { VerifierError } from '../../lib/syscall/errors.js';
@@ -306,6 +307,20 @@ describe('loadObject', () => {
     const bare = track(loadObject('bpf/obj_subprog.o', { btfFeatures: { ...old, func: false } }));
     expect(bare.programs.get('sub_first')!.testRun({ data: new Uint8Array(64) }).retval).to.equal(16);
     expect(bare.programs.get('sub_first')!.info().btfId).to.equal(0);
+  });
+
+  it('loads hidden global functions as static subprograms (BTF linkage as bpftool shows it)', () => {
+    const h = buildHiddenObject();
+    try {
+      const obj = track(loadObject(h.file));
+      const p = obj.programs.get('hid_prog')!;
+      expect(p.testRun({ data: new Uint8Array(64) }).retval).to.equal(17);
+      const dump = execFileSync('bpftool', ['btf', 'dump', 'id', String(p.info().btfId)], { encoding: 'utf8' });
+      expect(dump).to.match(/FUNC 'hidden_add' type_id=\d+ linkage=static/);
+      expect(dump).to.match(/FUNC 'open_add' type_id=\d+ linkage=global/);
+    } finally {
+      h.cleanup();
+    }
   });
 
   it('keeps the verifier log when a log level is asked for', () => {

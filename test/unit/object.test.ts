@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { buildHiddenObject } from '../helpers/hidden-object.js';
 import { isDeepStrictEqual } from 'node:util';
 import { readObject, loadObject, ObjectSpec, ObjectError, findSection } from '../../lib/object/index.js';
 import { linkProgram } from '../../lib/object/link.js';
@@ -333,6 +334,22 @@ describe('BTF for upload (no kernel)', () => {
       expect(old.changed.join('\n')).to.match(/DATASEC/);
       const sb = Btf.parse(old.blob);
       for (let id = 1; id < sb.typeCount; id++) expect(sb.kindOf(id)).to.not.equal('datasec');
+    }
+  });
+
+  it('gives hidden (__hidden) global functions and variables static linkage, as libbpf does', () => {
+    const h = buildHiddenObject();
+    try {
+      const s = readObject(h.file);
+      const btf = Btf.parse(uploadBlob(s)!.blob);
+      const linkage = (name: string, kind: 'func' | 'var') => (btf.findByName(name, kind) as { linkage: number }).linkage;
+      expect([linkage('hidden_add', 'func'), linkage('open_add', 'func'), linkage('hidden_var', 'var'), linkage('open_var', 'var')]).to.deep.equal([0, 1, 0, 1]);
+      // the encoder path (an older kernel) makes the same choice
+      const old = Btf.parse(uploadBlob(s, { func: true, funcLinkage: true, datasec: true, float: false, declTag: true, typeTag: true, enum64: true })!.blob);
+      expect((old.findByName('hidden_add', 'func') as { linkage: number }).linkage).to.equal(0);
+      expect(s.maps.get('.data')!.flags & BPF_MAP_FLAG.MMAPABLE).to.not.equal(0); // open_var is still global
+    } finally {
+      h.cleanup();
     }
   });
 });
