@@ -35,3 +35,13 @@ export { formatBtfC, type FormatCOptions } from './btf/format-c.js';
 import { setKernelBtfMapper as installKernelBtfMapper } from './btf/kernel.js';
 import { mapFileReadOnly } from './syscall/map-file.js';
 installKernelBtfMapper(mapFileReadOnly);
+export {
+  attachTc, attachXdp, attachXdpLink, attachTcx, attachAll, Attachment, AttachmentGroup, LinkAttachment, TcAttachment, XdpAttachment, AttachArgumentError,
+  type AttachableProgram, type AttachmentInfo, type LinkAttachmentInfo, type AttachTcOptions, type TcAttachmentInfo, type AttachXdpOptions,
+  type AttachXdpLinkOptions, type XdpAttachmentInfo, type XdpLinkAttachmentInfo, type XdpMode, type AttachTcxOptions, type TcxAttachmentInfo, type TcxAnchor,
+} from './attach/index.js';
+export {
+  NetlinkSocket, NetlinkError, NetlinkProtocolError, InterfaceNotFoundError, listInterfaces, getInterface, interfaceIndex, interfaceName,
+  listQdiscs, ensureClsact, deleteClsact, listFilters, queryXdp,
+  type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef, type Qdisc, type TcFilter, type TcDirection,
+} from './netlink/index.js';
