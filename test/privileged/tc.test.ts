@@ -1,0 +1,140 @@
+// attachTc against the real kernel in a throwaway network: clsact create/exists/delete, cls_bpf
+// filters attach/replace/detach/list, exact counts, and iproute2 agreeing both ways.
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { requirePrivileged } from '../helpers/privileged.js';
+import { createAttachFixture, counter, inNsExec, tcFilters, tcQdiscKinds, type AttachFixture } from '../helpers/attach-fixtures.js';
+import {
+  attachTc, AttachArgumentError, InterfaceNotFoundError, NetlinkError, listFilters, listQdiscs, interfaceIndex, ensureClsact,
+  deleteClsact, NetlinkSocket,
+} from '../../lib/index.js';
+import { addClsactRequest } from '../../lib/netlink/index.js';
+
+describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
+  let fx: AttachFixture;
+  before(function () { requirePrivileged(this); });
+  beforeEach(() => { fx = createAttachFixture('tc'); });
+  afterEach(() => fx?.cleanup());
+
+  const prog = (name: string) => fx.tc.programs.get(name)!;
+
+  it('counts exactly the packets sent, ingress and egress independently, and cleans up on detach', () => {
+    const { net } = fx;
+    const [ing, eg] = net.inNs('A', () => [
+      attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress' }),
+      attachTc({ program: prog('tc_egress'), interface: net.vethA, direction: 'egress' }),
+    ]);
+    expect(ing.info).to.include({ kind: 'tc', interface: net.vethA, direction: 'ingress', createdQdisc: true, programName: 'tc_ingress' });
+    expect(eg.info.createdQdisc).to.equal(false);
+    expect(tcQdiscKinds(net.nsA, net.vethA)).to.include('clsact');
+    const map = fx.tc.maps.get('counter');
+    net.sendUdp({ count: 7, port: fx.port });
+    net.sendUdp({ count: 5, port: fx.port, from: 'A' });
+    net.sendUdp({ count: 3, port: fx.port + 1 }); // another port: not counted
+    expect(counter(map, 0)).to.equal(7n);
+    expect(counter(map, 1)).to.equal(5n);
+    ing.detach();
+    expect(tcFilters(net.nsA, net.vethA, 'ingress')).to.deep.equal([]);
+    expect(tcQdiscKinds(net.nsA, net.vethA)).to.include('clsact'); // egress filter still there
+    eg[Symbol.dispose]();
+    expect(tcQdiscKinds(net.nsA, net.vethA)).to.not.include('clsact');
+    eg.detach(); // idempotent
+    net.sendUdp({ count: 4, port: fx.port });
+    expect(counter(map, 0)).to.equal(7n);
+  });
+
+  it('is what `tc filter show` prints: name, program id, priority and handle the kernel chose', () => {
+    const { net } = fx;
+    const a = net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress' }));
+    try {
+      const lines = tcFilters(net.nsA, net.vethA, 'ingress');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.contain(`pref ${a.info.priority} bpf`).and.contain(`handle 0x${a.info.handle.toString(16)} tc_ingress direct-action`)
+        .and.contain(`id ${a.info.programId} `);
+      expect(a.info.programId).to.equal(prog('tc_ingress').id);
+    } finally {
+      a.detach();
+    }
+  });
+
+  it('lists filters that tc attached, with their program ids', () => {
+    const { net } = fx;
+    const pin = join(fx.bpffs.dir, 'eg');
+    prog('tc_egress').pin(pin);
+    expect(inNsExec(net.nsA, 'tc', 'qdisc', 'add', 'dev', net.vethA, 'clsact')).to.not.match(/^ERR/);
+    expect(inNsExec(net.nsA, 'tc', 'filter', 'add', 'dev', net.vethA, 'egress', 'prio', '9', 'handle', '0x7', 'bpf', 'da', 'pinned', pin)).to.not.match(/^ERR/);
+    const filters = net.inNs('A', () => listFilters(interfaceIndex(net.vethA), 'egress'));
+    expect(filters).to.have.length(1);
+    expect(filters[0]).to.include({ kind: 'bpf', priority: 9, handle: 7, progId: prog('tc_egress').id, directAction: true, protocol: 3 });
+    // a clsact that was there before stays after our own filter comes and goes
+    const a = net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', priority: 3, handle: 1 }));
+    expect(a.info.createdQdisc).to.equal(false);
+    a.detach();
+    expect(tcQdiscKinds(net.nsA, net.vethA)).to.include('clsact');
+    expect(tcFilters(net.nsA, net.vethA, 'egress')).to.have.length(1);
+  });
+
+  it('replaces a filter in place, and refuses attaching twice without replace (interface unchanged)', () => {
+    const { net } = fx;
+    const a = net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', priority: 10, handle: 2 }));
+    try {
+      expect(a.info).to.include({ priority: 10, handle: 2 });
+      const before = tcFilters(net.nsA, net.vethA, 'ingress');
+      let err: unknown;
+      try {
+        net.inNs('A', () => attachTc({ program: prog('tc_egress'), interface: net.vethA, direction: 'ingress', priority: 10, handle: 2 }));
+      } catch (e) { err = e; }
+      expect(err).to.be.instanceOf(NetlinkError);
+      expect(err).to.include({ errno: 'EEXIST', extack: 'Filter already exists' });
+      expect(tcFilters(net.nsA, net.vethA, 'ingress')).to.deep.equal(before);
+      const r = net.inNs('A', () => attachTc({ program: prog('tc_egress'), interface: net.vethA, direction: 'ingress', priority: 10, handle: 2, replace: true }));
+      r.close(); // the replaced filter is the same filter: a's detach removes it
+      const lines = tcFilters(net.nsA, net.vethA, 'ingress');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.contain(`id ${prog('tc_egress').id} `).and.contain('tc_egress');
+      net.sendUdp({ count: 3, port: fx.port });
+      expect(counter(fx.tc.maps.get('counter'), 1)).to.equal(3n);
+    } finally {
+      a.detach();
+    }
+    expect(tcQdiscKinds(net.nsA, net.vethA)).to.not.include('clsact');
+  });
+
+  it('rejects a wrong program type and an unknown interface before touching the interface', () => {
+    const { net } = fx;
+    expect(() => net.inNs('A', () => attachTc({ program: fx.xdp.programs.get('packet_counter')!, interface: net.vethA, direction: 'ingress' })))
+      .to.throw(AttachArgumentError, /type xdp; a tc \(cls_bpf\) hook takes sched_cls/);
+    expect(() => net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: 'tsbpf-nope0', direction: 'ingress' })))
+      .to.throw(InterfaceNotFoundError, /ENODEV/);
+    expect(() => net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', priority: 70000 })))
+      .to.throw(AttachArgumentError);
+    expect(tcQdiscKinds(net.nsA, net.vethA)).to.not.include('clsact');
+  });
+
+  it('treats an existing clsact as success and an ingress qdisc as a clear error', () => {
+    const { net } = fx;
+    net.inNs('A', () => {
+      const s = NetlinkSocket.open();
+      try {
+        const idx = interfaceIndex(net.vethA, s);
+        expect(ensureClsact(idx, s)).to.deep.equal({ created: true });
+        expect(ensureClsact(idx, s)).to.deep.equal({ created: false });
+        // the raw request shows the kernel's own words coming through the extended ack
+        expect(() => s.request(addClsactRequest(idx), 'RTM_NEWQDISC')).to.throw(NetlinkError, 'Exclusivity flag on, cannot modify');
+        expect(listQdiscs(idx, s).map((q) => q.kind)).to.include('clsact');
+        deleteClsact(idx, s);
+      } finally {
+        s.close();
+      }
+    });
+    expect(inNsExec(net.nsA, 'tc', 'qdisc', 'add', 'dev', net.vethA, 'ingress')).to.not.match(/^ERR/);
+    let err: NetlinkError | undefined;
+    try {
+      net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress' }));
+    } catch (e) { err = e as NetlinkError; }
+    expect(err).to.be.instanceOf(NetlinkError);
+    expect(err!.errno).to.equal('EEXIST');
+    expect(err!.message).to.contain("'ingress' qdisc");
+    expect(tcQdiscKinds(net.nsA, net.vethA)).to.include('ingress');
+  });
+});
