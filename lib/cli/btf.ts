@@ -36,7 +36,13 @@ export function readBtfFile(path: string, base?: Btf): Btf {
   if (!rawMagic) {
     const isElf = bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
     if (!isElf) throw new BtfFileError(`${path} is neither raw BTF (magic 0xeb9f) nor an ELF object`, path);
-    const btfSection = readElf(bytes).section('.BTF');
+    let btfSection;
+    try {
+      btfSection = readElf(bytes).section('.BTF');
+    } catch (e) {
+      if (e instanceof TsbpfError) throw new BtfFileError(`cannot read ELF object ${path}: ${e.message}`, path, { cause: e });
+      throw e;
+    }
     if (!btfSection) throw new BtfFileError(`${path} has no .BTF section (built without -g?)`, path);
     btfBytes = btfSection.data;
   }
