@@ -187,6 +187,28 @@ describe('btf format: against bpftool', function () {
     ].join('\n'));
   });
 
+  it('rootIds: only those types and what they need, in dependency order', () => {
+    const c = formatBtfC(listSource(everyKind()), { rootIds: [34], prologue: false });
+    expect(c.indexOf('enum tiny {')).to.be.greaterThan(-1);
+    expect(c.indexOf('typedef struct node node_t;')).to.be.lessThan(c.indexOf('struct holder {'));
+    expect(c).not.to.include('packed_s');
+    expect(c).not.to.include('#ifndef');
+  });
+
+  it('encodings and linkages bpftool has no word for print as it prints them', () => {
+    const src = listSource(everyKind());
+    const odd: BtfType[] = [
+      { id: 90, kind: 'int', name: 'odd', size: 1, bitOffset: 0, bits: 8, signed: true, char: true, bool: false },
+      { id: 91, kind: 'func', name: 'f', type: 21, linkage: 7 },
+      { id: 92, kind: 'var', name: 'v', type: 1, linkage: 3 },
+    ];
+    expect(odd.map((t) => formatTypeRaw(src, t))).to.deep.equal([
+      "[90] INT 'odd' size=1 bits_offset=0 nr_bits=8 encoding=UNKN",
+      "[91] FUNC 'f' type_id=21 linkage=(unknown)",
+      "[92] VAR 'v' type_id=1, linkage=(unknown)",
+    ]);
+  });
+
   it('every object in bpf/ (all builds, bpfeb included): raw, JSON and C as bpftool prints them', function () {
     const objects = builtObjects();
     if (objects.length === 0) throw new Error('no bpf/*.o: run make bpf bpf-variants');
