@@ -92,7 +92,16 @@ export function attachXdp(o: AttachXdpOptions): XdpAttachment {
   try {
     const iface = getInterface(o.interface, sock);
     dup = o.program.fd.dup();
-    const attach = (mode: XdpAttachMode) => setXdp({ ifindex: iface.index, fd: prog.fd, flags: XDP_MODE_FLAG[mode] | replaceFlags, expectedFd }, sock);
+    const attach = (mode: XdpAttachMode) => {
+      try {
+        setXdp({ ifindex: iface.index, fd: prog.fd, flags: XDP_MODE_FLAG[mode] | replaceFlags, expectedFd }, sock);
+      } catch (e) {
+        if (!(e instanceof NetlinkError)) throw e;
+        // the kernel's errno and text, plus where and how we tried
+        const hint = mode === 'hw' && !e.extack ? '; hw mode needs a NIC that offloads XDP and a program loaded for that device' : '';
+        throw new NetlinkError(`${op} ${mode} mode on ${iface.name}`, e.code, { extack: e.extack, extackOffset: e.extackOffset, detail: hint ? hint.slice(2) : undefined });
+      }
+    };
     let mode: XdpAttachMode = requested === 'auto' ? 'drv' : requested;
     let note: string | undefined;
     try {
