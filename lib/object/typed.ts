@@ -2,7 +2,14 @@
 // (lib/codec compiles the codecs; raw Uint8Array keys and values keep working).
 import type { Btf } from '../btf/btf.js';
 import type { BpfMap } from '../map/map.js';
+import { withBtfCodecs } from '../codec/typed-map.js';
+import { btfCodecSource } from '../codec/btf-source.js';
 import type { MapSpec } from './spec.js';
 
-// wired to lib/codec once its lib/btf adapter (codec/btf-source.ts) lands; until then maps stay raw
-export function typedMap(_map: BpfMap, _btf: Btf, _m: MapSpec): void {}
+export function typedMap(map: BpfMap, btf: Btf, m: MapSpec): void {
+  try {
+    withBtfCodecs(map, btfCodecSource(btf), m.keyTypeId || undefined, m.valueTypeId || undefined);
+  } catch {
+    // a type the codecs cannot express (function pointers, flexible arrays): the map stays raw
+  }
+}

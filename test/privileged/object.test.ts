@@ -191,6 +191,27 @@ describe('loadObject', () => {
     expect(leftSince(before, kernelNames('bpf/tc_counter.o'))).to.deep.equal([]);
   });
 
+  it('maps with BTF types speak plain JS values (raw bytes still work)', () => {
+    const obj = track(loadObject('bpf/codec_conns.o'));
+    const conns = obj.maps.get('conns')! as unknown as BpfMap<unknown, unknown>;
+    const key = { saddr: 0xc6120001, daddr: 0xc6120002, proto: 17, pad: [0, 0, 0] };
+    conns.update(key, { packets: 3n, bytes: 180n });
+    expect(conns.lookup(key)).to.deep.equal({ packets: 3n, bytes: 180n });
+    // the same entry through raw bytes: key and value laid out as the C structs
+    const raw = new Uint8Array(12);
+    new DataView(raw.buffer).setUint32(0, 0xc6120001, true);
+    new DataView(raw.buffer).setUint32(4, 0xc6120002, true);
+    raw[8] = 17;
+    expect(rdU64(conns.lookupBytes(raw)!)).to.equal(3n);
+    const stats = obj.maps.get('stats')! as unknown as BpfMap<unknown, unknown>;
+    obj.programs.get('codec_touch')!.testRun({ data: new Uint8Array(64) });
+    const perCpu = stats.lookup(0) as { packets: bigint }[];
+    expect(perCpu.reduce((a, v) => a + v.packets, 0n)).to.equal(1n);
+    // bpftool reads what the codec wrote
+    const dump = bpftool('map', 'dump', 'id', String(conns.info().id));
+    expect(dump[0].formatted.value).to.deep.equal({ packets: 3, bytes: 180 });
+  });
+
   it('global data of every kind: written before load and after, read back after the program ran', () => {
     const obj = track(loadObject('bpf/obj_globals.o', { constants: { ro_magic: 11, ro_big: 1000n } }));
     const g = obj.globals;
