@@ -45,3 +45,4 @@ export {
   listQdiscs, ensureClsact, deleteClsact, listFilters, queryXdp,
   type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef, type Qdisc, type TcFilter, type TcDirection,
 } from './netlink/index.js';
+export { btfCodecSource } from './codec/btf-source.js';
