@@ -107,7 +107,7 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
     // func_info names FUNC types: without FUNC support in the kernel the records cannot be passed
     const programs = loadPrograms(spec, features.func ? btf : undefined, maps, o, made);
     populate(spec, maps, programs);
-    if (o.typedMaps !== false && btf && spec.source.btf) {
+    if (o.typedMaps !== false && spec.source.btf) {
       for (const [name, m] of maps) {
         const ms = spec.maps.get(name)!;
         if (ms.kind !== 'data' && (ms.keyTypeId || ms.valueTypeId)) typedMap(m.map, spec.source.btf, ms);
