@@ -98,6 +98,7 @@ int on_skb(struct __sk_buff *ctx)
 `;
 
 describe('btf format c: the header compiles, with the layout BTF describes', function () {
+  this.timeout(180000);
   let dir: string;
   before(function () {
     if (spawnSync('clang', ['--version']).status !== 0) this.skip(); // no compiler to check with

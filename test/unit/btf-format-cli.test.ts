@@ -39,6 +39,7 @@ function expectCleanFailure(r: { err: string; status: number | null }, pattern: 
 }
 
 describe('tsbpf btf dump (CLI)', function () {
+  this.timeout(180000);
   let dir: string;
   before(function () {
     if (spawnSync('bpftool', ['version']).status !== 0) this.skip(); // the oracle is missing

@@ -145,6 +145,7 @@ function listSource(types: BtfType[]): BtfFormatSource {
 }
 
 describe('btf format: against bpftool', function () {
+  this.timeout(180000);
   let dir: string;
   before(function () {
     if (!haveBpftool()) this.skip(); // the oracle is missing: nothing to compare with
