@@ -137,7 +137,9 @@ export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): 
         const mode = opts.xdpMode ?? 'auto';
         const link = attachXdp({ program, interface: target, mode });
         cleanups.push(() => link.detach());
-        console.log(`attached ${program.name} (xdp, mode ${mode}) to ${target}`);
+        // with auto: native (drv) where the driver has it, else generic (skb), and why
+        console.log(`attached ${program.name} (xdp ${link.info.mode}) to ${target}`);
+        if (link.info.note) console.log(`note: ${link.info.note}`);
       },
       attachTc: (program, direction) => {
         const link = attachTc({ program, interface: target, direction });

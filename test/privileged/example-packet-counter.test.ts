@@ -23,7 +23,7 @@ describe('example packet-counter', function () {
   it('counts UDP and ICMP packets received on --interface, printed every 2 s and at exit', async () => {
     net = createVethNetwork({ label: 'expc' });
     run = runExample('packet-counter', ['--interface', net.vethA, '--xdp-mode', 'skb'], { netns: net.nsA });
-    await run.waitForLine(/^attached packet_counter \(xdp, mode skb\) to /);
+    await run.waitForLine(/^attached packet_counter \(xdp skb\) to /);
     sendUdp(net.nsB, { dst: net.addrA, port: 9, count: 7 });
     expect(await pingAsync(net.nsB, net.addrA, 3)).to.equal(3);
     // the periodic line shows them within one period

@@ -16,7 +16,7 @@ describe('example xdp-hello', function () {
   it('prints one line per packet received on --interface, and detaches on SIGINT', async () => {
     net = createVethNetwork({ label: 'exh' });
     run = runExample('xdp-hello', ['--interface', net.vethA], { netns: net.nsA });
-    await run.waitForLine(/^attached xdp_hello \(xdp, mode auto\) to /);
+    await run.waitForLine(/^attached xdp_hello \(xdp drv\) to /);
     const port = 20000 + Math.floor(Math.random() * 40000);
     const [sport] = sendUdp(net.nsB, { dst: net.addrA, port, count: 5, size: 16 });
     expect(await pingAsync(net.nsB, net.addrA, 2)).to.equal(2);
