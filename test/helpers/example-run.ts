@@ -10,8 +10,8 @@ export interface ExampleRun {
   readonly lines: string[];
   /** wait (bounded) for a line matching re; returns its match */
   waitForLine(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  /** SIGINT (what Ctrl-C sends), then wait for the exit; resolves to the exit code */
-  stop(timeoutMs?: number): Promise<number | null>;
+  /** SIGINT (what Ctrl-C sends) or another signal, then wait for the exit; resolves to the exit code */
+  stop(timeoutMs?: number, signal?: NodeJS.Signals): Promise<number | null>;
   /** resolves to the exit code once the example ended by itself (e.g. --seconds) */
   exited(timeoutMs?: number): Promise<number | null>;
   /** SIGKILL if still running (for after()) */
@@ -64,9 +64,9 @@ export function runExample(name: string, args: string[], o: { netns?: string } =
         check();
       }), timeoutMs, `no line matching ${re}`);
     },
-    stop(timeoutMs = 20_000) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-      return bounded(exit, timeoutMs, 'no exit after SIGINT');
+    stop(timeoutMs = 20_000, signal: NodeJS.Signals = 'SIGINT') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return bounded(exit, timeoutMs, `no exit after ${signal}`);
     },
     exited(timeoutMs = 30_000) {
       return bounded(exit, timeoutMs, 'no exit');

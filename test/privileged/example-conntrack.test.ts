@@ -42,7 +42,8 @@ describe('example conntrack', function () {
     sendUdp(net.nsB, { dst: net.addrA, port: 9, count: 5, size: 100 });
     expect(await pingAsync(net.nsB, net.addrA, 2)).to.equal(2);
     await run.waitForLine(new RegExp(`^ {2}${esc(net.addrB)} > ${esc(net.addrA)}\\s+icmp\\s+packets=2 `), 5000);
-    expect(await run.stop()).to.equal(0);
+    // SIGTERM (what a service manager sends) ends it as cleanly as Ctrl-C
+    expect(await run.stop(20_000, 'SIGTERM')).to.equal(0);
     const { rows, totals } = table(run.lines, 'final');
     const row = (from: string, to: string, proto: string) => rows.find((r) => r.from === from && r.to === to && r.proto === proto);
     // IP bytes: 20 + 8 + 100 per datagram; echo requests 20 + 8 + 13 (the sender's payload)

@@ -34,6 +34,14 @@ describe('example xdp-hello', function () {
     expect(nsExec(net.nsA, ['ip', 'link', 'show', net.vethA])).not.to.match(/xdp/);
   });
 
+  it('a missing --interface is a clear error naming it, with exit status 1', async () => {
+    net = createVethNetwork({ label: 'exh' });
+    run = runExample('xdp-hello', ['--interface', 'tsbpfnope0'], { netns: net.nsA });
+    expect(await run.exited()).to.equal(1);
+    expect(run.output()).to.match(/error: .*tsbpfnope0/);
+    expect(run.lines.some((l) => l.startsWith('attached '))).to.equal(false);
+  });
+
   it('runs on its own veth pair and namespaces by default and removes them', async () => {
     run = runExample('xdp-hello', ['--seconds', '3']);
     const names = await demoNamespaces(run);
