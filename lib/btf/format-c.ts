@@ -482,6 +482,8 @@ class CDumper {
   private emitTypeDecl(id: number, fname: string, lvl: number): void {
     const ids: number[] = [];
     for (;;) {
+      // a chain longer than the type count loops (malformed BTF): fail instead of growing forever
+      if (ids.length >= this.n) throw new ParseError('reference cycle in a declaration', { format: 'btf', typeId: id });
       ids.push(id);
       if (id === 0) break;
       const t = this.t(id);
@@ -650,6 +652,16 @@ class CDumper {
 
 /** The C header text of a BTF (all its types, base types included for split BTF, as bpftool does). */
 export function formatBtfC(btf: BtfFormatSource, opts: FormatCOptions = {}): string {
+  try {
+    return dumpC(btf, opts);
+  } catch (e) {
+    // reference cycles through pointers recurse without end in the (libbpf-shaped) ordering walk
+    if (e instanceof RangeError) throw new ParseError(`type graph too deep or cyclic for a C dump (${e.message})`, { format: 'btf' }, { cause: e });
+    throw e;
+  }
+}
+
+function dumpC(btf: BtfFormatSource, opts: FormatCOptions): string {
   const d = new CDumper(btf);
   const prologue = opts.prologue ?? true;
   if (prologue) {

@@ -13,6 +13,7 @@ import { formatBtfJson } from '../../lib/btf/format-json.js';
 import { formatBtfC } from '../../lib/btf/format-c.js';
 import { btfDump, readBtfFile } from '../../lib/cli/btf.js';
 import type { BtfType } from '../../lib/btf/types.js';
+import { ParseError } from '../../lib/errors.js';
 import { builtObjects } from '../helpers/bpf-objects.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -194,6 +195,30 @@ describe('btf format: against bpftool', function () {
     expect(c.indexOf('typedef struct node node_t;')).to.be.lessThan(c.indexOf('struct holder {'));
     expect(c).not.to.include('packed_s');
     expect(c).not.to.include('#ifndef');
+  });
+
+  it('a struct that embeds itself by value is a typed error naming the type, not a stack overflow', () => {
+    const loop: BtfType[] = [
+      { id: 1, kind: 'struct', name: 'a', size: 4, kindFlag: false, members: [{ name: 'x', type: 2, bitOffset: 0, bitfieldSize: 0 }] },
+      { id: 2, kind: 'struct', name: '', size: 4, kindFlag: false, members: [{ name: 'y', type: 1, bitOffset: 0, bitfieldSize: 0 }] },
+    ];
+    expect(() => formatBtfC(listSource(loop))).to.throw(ParseError, /unsatisfiable type cycle at type id 1/);
+  });
+
+  it('reference cycles (malformed BTF) are a typed error, never a hang or a RangeError', () => {
+    const ptrLoop: BtfType[] = [
+      { id: 1, kind: 'ptr', name: '', type: 2 },
+      { id: 2, kind: 'const', name: '', type: 1 },
+      { id: 3, kind: 'typedef', name: 't', type: 1 },
+    ];
+    expect(() => formatBtfC(listSource(ptrLoop))).to.throw(ParseError);
+    const typedefLoop: BtfType[] = [
+      { id: 1, kind: 'typedef', name: 'a', type: 2 },
+      { id: 2, kind: 'ptr', name: '', type: 1 },
+      { id: 3, kind: 'struct', name: 's', size: 8, kindFlag: false, members: [{ name: 'p', type: 1, bitOffset: 0, bitfieldSize: 0 }] },
+    ];
+    expect(() => formatBtfC(listSource(typedefLoop))).to.throw(ParseError);
+    expect(formatBtfRaw(listSource(typedefLoop))).to.match(/^\[1\] TYPEDEF 'a' type_id=2\n/);
   });
 
   it('encodings and linkages bpftool has no word for print as it prints them', () => {
