@@ -9,6 +9,7 @@ import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
 import { buildHiddenObject } from '../helpers/hidden-object.js';
+import { waitFor } from '../helpers/netns.js';
 import { loadObject, readObject, BpfObject, PinMismatchError, LoadError, ObjectError } from '../../lib/object/index.js';
 import { BpfMap } from '../../lib/map/index.js';
 import { VerifierError } from '../../lib/syscall/errors.js';
@@ -156,6 +157,21 @@ describe('loadObject', () => {
       } finally {
         other.cleanup();
       }
+    });
+
+    it('a program failing after its map was pinned removes the pin (and the directory it made)', async () => {
+      const spec = readObject('bpf/tc_counter.o');
+      spec.programs.get('tc_egress')!.type = BPF_PROG_TYPE.XDP; // reads __sk_buff fields: the verifier refuses it
+      spec.programs.get('tc_egress')!.attachType = 0;
+      const dir = path.join(fs.dir, 'made-here');
+      const before = lastIds();
+      // (with only_dport set the skb-reading path is live: with 0 the verifier prunes it as dead code)
+      expect(() => loadObject(spec, { pinPath: dir, constants: { only_dport: 53 } })).to.throw(VerifierError, /program tc_egress/);
+      expect(pins(fs.dir)).to.deep.equal([]);
+      // tc_ingress was loaded before tc_egress failed: the kernel frees a closed program (and then the
+      // maps it held) after an RCU grace period, so the maps go shortly after the fds are closed
+      const left = await waitFor(() => leftSince(before, kernelNames('bpf/tc_counter.o')), (l) => l.length === 0, 5000);
+      expect(left).to.deep.equal([]);
     });
 
     it('creates a missing pin directory on bpffs, as libbpf does', () => {
