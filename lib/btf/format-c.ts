@@ -6,6 +6,7 @@
 import { ParseError } from '../errors.js';
 import type { BtfType, BtfComposite, BtfEnum, BtfEnum64, BtfFwd, BtfRef } from './types.js';
 import { type BtfFormatSource, enum32Value, enum64Value } from './format-raw.js';
+import { CLayout } from './format-c-layout.js';
 
 export interface FormatCOptions {
   /** dump only these types and what they need (bpftool's root types); default: every type */
@@ -32,11 +33,6 @@ const MISSING_BASE_TYPES: Readonly<Record<string, string>> = {
   __Poly128_t: 'unsigned __int128',
 };
 
-const LONG_ALIASES = new Set([
-  'long', 'long int', 'int long', 'unsigned long', 'long unsigned', 'unsigned long int', 'unsigned int long',
-  'long unsigned int', 'long int unsigned', 'int unsigned long', 'int long unsigned',
-]);
-
 type Composite = BtfComposite;
 type AnyEnum = BtfEnum | BtfEnum64;
 
@@ -59,12 +55,12 @@ class CDumper {
   private readonly fwdEmitted: Uint8Array;
   private readonly nameResolved: Uint8Array;
   private readonly referenced: Uint8Array;
-  private readonly alignCache: Int32Array;
   private readonly cachedNames: (string | undefined)[] = [];
   private readonly typeNames = new Map<string, number>();
   private readonly identNames = new Map<string, number>();
   private emitQueue: number[] = [];
-  readonly ptrSz: number;
+  private readonly layout: CLayout;
+  private readonly ptrSz: number;
 
   constructor(private readonly btf: BtfFormatSource) {
     this.n = btf.typeCount;
@@ -74,10 +70,10 @@ class CDumper {
     this.fwdEmitted = new Uint8Array(this.n);
     this.nameResolved = new Uint8Array(this.n);
     this.referenced = new Uint8Array(this.n);
-    this.alignCache = new Int32Array(this.n).fill(-0x7fffffff);
     this.orderState[0] = DONE;
     this.emitState[0] = DONE;
-    this.ptrSz = this.pointerSize();
+    this.layout = new CLayout((id) => this.t(id), this.n);
+    this.ptrSz = this.layout.ptrSz;
     this.markReferenced();
   }
 
@@ -107,15 +103,6 @@ class CDumper {
     return t;
   }
 
-  // libbpf: the size of an int named like `long` (else the host's 8)
-  private pointerSize(): number {
-    for (let id = 1; id < this.n; id++) {
-      const t = this.t(id);
-      if (t.kind === 'int' && (t.size === 4 || t.size === 8) && LONG_ALIASES.has(t.name)) return t.size;
-    }
-    return 8;
-  }
-
   // top-level anonymous enums are emitted only when nothing refers to them
   private markReferenced(): void {
     const r = this.referenced;
@@ -143,72 +130,6 @@ class CDumper {
           break;
       }
     }
-  }
-
-  resolveSize(id: number): number {
-    let nelems = 1;
-    for (let depth = 0; depth < 32; depth++) {
-      const t = this.t(id);
-      switch (t.kind) {
-        case 'int': case 'struct': case 'union': case 'enum': case 'enum64': case 'datasec': case 'float':
-          return nelems * t.size;
-        case 'ptr':
-          return nelems * this.ptrSz;
-        case 'typedef': case 'volatile': case 'const': case 'restrict': case 'var': case 'decl_tag': case 'type_tag':
-          id = t.type;
-          break;
-        case 'array':
-          nelems *= t.nelems;
-          id = t.type;
-          break;
-        default:
-          return -1;
-      }
-    }
-    return -1;
-  }
-
-  alignOf(id: number): number {
-    const cached = this.alignCache[id]!;
-    if (cached !== -0x7fffffff) return cached;
-    const a = this.computeAlign(id);
-    this.alignCache[id] = a;
-    return a;
-  }
-
-  private computeAlign(id: number): number {
-    const t = this.t(id);
-    switch (t.kind) {
-      case 'int': case 'enum': case 'enum64': case 'float':
-        return Math.min(this.ptrSz, t.size);
-      case 'ptr':
-        return this.ptrSz;
-      case 'typedef': case 'volatile': case 'const': case 'restrict': case 'type_tag': case 'array':
-        return this.alignOf(t.type);
-      case 'struct': case 'union': {
-        let max = 1;
-        for (const m of t.members) {
-          const a = this.alignOf(m.type);
-          if (a <= 0) return a;
-          max = Math.max(max, a);
-          // a member off its natural alignment: the struct is packed
-          if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;
-        }
-        return t.size % max !== 0 ? 1 : max;
-      }
-      default:
-        return 0;
-    }
-  }
-
-  private isPacked(t: Composite): boolean {
-    let max = 1;
-    for (const m of t.members) {
-      const a = this.alignOf(m.type);
-      if (a && m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) return true;
-      max = Math.max(a, max);
-    }
-    return t.size % max !== 0;
   }
 
   dumpType(id: number): void {
@@ -361,45 +282,7 @@ class CDumper {
   }
 
   private emitBitPadding(curOff: number, nextOff: number, nextAlign: number, inBitfield: boolean, lvl: number): void {
-    if (curOff >= nextOff) return;
-    const pads: [string, number][] = [['long', this.ptrSz * 8], ['int', 32], ['short', 16], ['char', 8]];
-    const roundup = (x: number, y: number): number => Math.ceil(x / y) * y;
-    let padType = '';
-    let padBits = 0;
-    let newOff = 0;
-    // the largest of long/int/short/char whose natural alignment lands inside the gap
-    for (const [name, bits] of pads) {
-      padBits = bits;
-      padType = name;
-      newOff = roundup(curOff, bits);
-      if (newOff <= nextOff) break;
-    }
-    if (newOff > curOff && newOff <= nextOff) {
-      // an explicit `type: 0` where the compiler would not align there on its own
-      if (inBitfield
-        || (newOff === nextOff && roundup(curOff, (nextAlign || 1) * 8) !== newOff)
-        || (newOff !== nextOff && nextOff - newOff <= newOff - curOff)) {
-        this.print(`\n${pfx(lvl)}${padType}: ${inBitfield ? newOff - curOff : 0};`);
-      }
-      curOff = newOff;
-    }
-    while (curOff !== nextOff) {
-      const bits = Math.min(nextOff - curOff, padBits);
-      if (bits === padBits) {
-        this.print(`\n${pfx(lvl)}${padType}: ${padBits};`);
-        curOff += bits;
-        continue;
-      }
-      // the remainder with the smallest type that holds it
-      for (let i = pads.length - 1; i >= 0; i--) {
-        padType = pads[i]![0];
-        padBits = pads[i]![1];
-        if (padBits < bits) continue;
-        this.print(`\n${pfx(lvl)}${padType}: ${bits};`);
-        curOff += bits;
-        break;
-      }
-    }
+    for (const [type, bits] of this.layout.padding(curOff, nextOff, nextAlign, inBitfield)) this.print(`\n${pfx(lvl)}${type}: ${bits};`);
   }
 
   private emitStructFwd(id: number, t: Composite): void {
@@ -408,15 +291,15 @@ class CDumper {
 
   private emitStructDef(id: number, t: Composite, lvl: number): void {
     const isStruct = t.kind === 'struct';
-    const align = this.alignOf(id);
-    const packed = isStruct ? this.isPacked(t) : false;
+    const align = this.layout.alignOf(id);
+    const packed = isStruct ? this.layout.isPacked(t) : false;
     this.print(`${t.kind}${t.name !== '' ? ' ' : ''}${this.typeName(id)} {`);
     let off = 0;
     let prevBitfield = false;
     for (const m of t.members) {
       let mSz = m.bitfieldSize;
       const mOff = m.bitOffset;
-      const mAlign = packed ? 1 : this.alignOf(m.type);
+      const mAlign = packed ? 1 : this.layout.alignOf(m.type);
       const inBitfield = prevBitfield && mSz !== 0;
       this.emitBitPadding(off, mOff, mAlign, inBitfield, lvl + 1);
       this.print(`\n${pfx(lvl + 1)}`);
@@ -426,7 +309,7 @@ class CDumper {
         off = mOff + mSz;
         prevBitfield = true;
       } else {
-        mSz = Math.max(0, this.resolveSize(m.type));
+        mSz = Math.max(0, this.layout.resolveSize(m.type));
         off = mOff + mSz * 8;
         prevBitfield = false;
       }
