@@ -8,31 +8,18 @@
 #include <linux/pkt_cls.h>
 #include "example_net.h"
 
-struct nat_key {
-	__u32 addr;     /* network order */
-	__u16 port;     /* network order */
-	__u8 proto;
-	__u8 pad;
-};
-
-struct nat_val {
-	__u32 addr;     /* network order */
-	__u16 port;     /* network order */
-	__u16 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct nat_key);
-	__type(value, struct nat_val);
+	__type(key, struct service);     /* VIP */
+	__type(value, struct endpoint);  /* backend */
 } egress_nat SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct nat_key);
-	__type(value, struct nat_val);
+	__type(key, struct service);     /* backend */
+	__type(value, struct endpoint);  /* VIP */
 } ingress_nat SEC(".maps");
 
 /* [0] packets rewritten on egress, [1] on ingress; per CPU */
@@ -78,8 +65,8 @@ SEC("tc")
 int proxy_egress(struct __sk_buff *skb)
 {
 	struct pkt4 p;
-	struct nat_key key = {};
-	struct nat_val *to;
+	struct service key = {};
+	struct endpoint *to;
 
 	if (parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, &p) != 0 || !p.l4_check)
 		return TC_ACT_OK;
@@ -98,8 +85,8 @@ SEC("tc")
 int proxy_ingress(struct __sk_buff *skb)
 {
 	struct pkt4 p;
-	struct nat_key key = {};
-	struct nat_val *to;
+	struct service key = {};
+	struct endpoint *to;
 
 	if (parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, &p) != 0 || !p.l4_check)
 		return TC_ACT_OK;

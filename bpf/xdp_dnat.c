@@ -4,24 +4,11 @@
 // or delivers them to the backend.
 #include "example_net.h"
 
-struct service {
-	__u32 vip;      /* network order */
-	__u16 port;     /* network order */
-	__u8 proto;     /* IPPROTO_UDP or IPPROTO_TCP */
-	__u8 pad;
-};
-
-struct backend {
-	__u32 addr;     /* network order */
-	__u16 port;     /* network order */
-	__u16 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct service);
-	__type(value, struct backend);
+	__type(value, struct endpoint);   /* the backend */
 } services SEC(".maps");
 
 /* [0] packets rewritten, per CPU */
@@ -37,13 +24,13 @@ int xdp_dnat(struct xdp_md *ctx)
 {
 	struct pkt4 p;
 	struct service key = {};
-	struct backend *b;
+	struct endpoint *b;
 	__u32 zero = 0;
 	__u64 *n;
 
 	if (parse_ipv4((void *)(long)ctx->data, (void *)(long)ctx->data_end, &p) != 0 || !p.l4_check)
 		return XDP_PASS;
-	key.vip = p.ip->daddr;
+	key.addr = p.ip->daddr;
 	key.port = p.dport;
 	key.proto = p.proto;
 	b = bpf_map_lookup_elem(&services, &key);

@@ -10,22 +10,9 @@
 #define MAX_BACKENDS 16
 #define MAX_VIPS 64
 
-struct vip {
-	__u32 addr;     /* network order */
-	__u16 port;     /* network order */
-	__u8 proto;
-	__u8 pad;
-};
-
 struct vip_info {
 	__u32 id;       /* < MAX_VIPS */
 	__u32 count;    /* backends in use, <= MAX_BACKENDS */
-};
-
-struct backend {
-	__u32 addr;     /* network order */
-	__u16 port;     /* network order */
-	__u16 pad;
 };
 
 struct flow {
@@ -47,7 +34,7 @@ struct lb_stats {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_VIPS);
-	__type(key, struct vip);
+	__type(key, struct service);
 	__type(value, struct vip_info);
 } vips SEC(".maps");
 
@@ -55,14 +42,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAX_VIPS * MAX_BACKENDS);
 	__type(key, __u32);
-	__type(value, struct backend);
+	__type(value, struct endpoint);
 } backends SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct flow);
-	__type(value, struct backend);
+	__type(value, struct endpoint);
 } flows SEC(".maps");
 
 struct {
@@ -88,10 +75,10 @@ SEC("xdp")
 int xdp_lb(struct xdp_md *ctx)
 {
 	struct pkt4 p;
-	struct vip key = {};
+	struct service key = {};
 	struct flow f = {};
 	struct vip_info *vi;
-	struct backend *b;
+	struct endpoint *b;
 	struct lb_stats *st;
 	__u32 zero = 0;
 

@@ -6,11 +6,7 @@
 import { runExample } from './lib/run.js';
 import { startUdpServer, udpRequestAsync } from './lib/traffic.js';
 import { nsExec } from './lib/netns.js';
-import { collect, htons, ipv4ToU32, parseService, showService, sumCpus, type ServiceSpec } from './lib/format.js';
-
-/** struct nat_key / struct nat_val of bpf/tc_proxy.c (addresses and ports in network order) */
-interface NatKey { addr: number; port: number; proto: number; pad: number }
-interface NatVal { addr: number; port: number; pad: number }
+import { collect, endpoint, parseService, serviceKey, showService, sumCpus, type Endpoint, type Service, type ServiceSpec } from './lib/format.js';
 
 await runExample<{ service?: ServiceSpec[] }>({
   name: 'tc-proxy',
@@ -28,14 +24,12 @@ await runExample<{ service?: ServiceSpec[] }>({
     if (services.length === 0) throw new Error('no --service given (VIP:PORT=BACKEND:PORT)');
 
     const obj = ctx.load('tc_proxy.o');
-    const egress = ctx.map<NatKey, NatVal>(obj, 'egress_nat');
-    const ingress = ctx.map<NatKey, NatVal>(obj, 'ingress_nat');
+    const egress = ctx.map<Service, Endpoint>(obj, 'egress_nat');
+    const ingress = ctx.map<Service, Endpoint>(obj, 'ingress_nat');
     const proxied = ctx.map<number, bigint[]>(obj, 'proxied');
     for (const s of services) {
-      const vip = { addr: ipv4ToU32(s.vip.addr), port: htons(s.vip.port) };
-      const backend = { addr: ipv4ToU32(s.backend.addr), port: htons(s.backend.port) };
-      egress.update({ ...vip, proto: s.proto, pad: 0 }, { ...backend, pad: 0 });
-      ingress.update({ ...backend, proto: s.proto, pad: 0 }, { ...vip, pad: 0 });
+      egress.update(serviceKey(s.vip.addr, s.vip.port, s.proto), endpoint(s.backend.addr, s.backend.port));
+      ingress.update(serviceKey(s.backend.addr, s.backend.port, s.proto), endpoint(s.vip.addr, s.vip.port));
       console.log(`service ${showService(s)}`);
     }
     ctx.attachTc(ctx.program(obj, 'proxy_egress'), 'egress');

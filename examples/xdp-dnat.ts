@@ -5,11 +5,7 @@
 import { runExample } from './lib/run.js';
 import { demoTraffic, startUdpServer, type DemoTraffic, type UdpServer } from './lib/traffic.js';
 import { nsExec } from './lib/netns.js';
-import { collect, htons, ipv4ToU32, parseService, showService, sumCpus, type ServiceSpec } from './lib/format.js';
-
-/** struct service / struct backend of bpf/xdp_dnat.c (addresses and ports in network order) */
-interface Service { vip: number; port: number; proto: number; pad: number }
-interface Backend { addr: number; port: number; pad: number }
+import { collect, endpoint, parseService, serviceKey, showService, sumCpus, type Endpoint, type Service, type ServiceSpec } from './lib/format.js';
 
 await runExample<{ service?: ServiceSpec[] }>({
   name: 'xdp-dnat',
@@ -28,11 +24,10 @@ await runExample<{ service?: ServiceSpec[] }>({
     if (services.length === 0) throw new Error('no --service given (VIP:PORT=BACKEND:PORT)');
 
     const obj = ctx.load('xdp_dnat.o');
-    const map = ctx.map<Service, Backend>(obj, 'services');
+    const map = ctx.map<Service, Endpoint>(obj, 'services');
     const rewritten = ctx.map<number, bigint[]>(obj, 'rewritten');
     for (const s of services) {
-      map.update({ vip: ipv4ToU32(s.vip.addr), port: htons(s.vip.port), proto: s.proto, pad: 0 },
-        { addr: ipv4ToU32(s.backend.addr), port: htons(s.backend.port), pad: 0 });
+      map.update(serviceKey(s.vip.addr, s.vip.port, s.proto), endpoint(s.backend.addr, s.backend.port));
       console.log(`service ${showService(s)}`);
     }
     ctx.attachXdp(ctx.program(obj, 'xdp_dnat'));

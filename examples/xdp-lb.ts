@@ -6,14 +6,12 @@
 import { runExample } from './lib/run.js';
 import { sendUdpAsync, startUdpServer, type UdpServer } from './lib/traffic.js';
 import { nsExec } from './lib/netns.js';
-import { collect, htons, ipv4ToU32, parseAddrPort, sumCpus, u32ToIpv4, ntohs } from './lib/format.js';
+import { collect, endpoint, parseAddrPort, serviceKey, sumCpus, u32ToIpv4, ntohs, type Endpoint, type Service } from './lib/format.js';
 
 const MAX_BACKENDS = 16;   // as in bpf/xdp_lb.c
 
 /** the structs of bpf/xdp_lb.c (addresses and ports in network order) */
-interface Vip { addr: number; port: number; proto: number; pad: number }
 interface VipInfo { id: number; count: number }
-interface Backend { addr: number; port: number; pad: number }
 interface Flow { saddr: number; daddr: number; sport: number; dport: number; proto: number; pad: number[] }
 interface Stats { packets: bigint; bytes: bigint; new_flows: bigint; no_backend: bigint }
 
@@ -50,13 +48,13 @@ await runExample<Options>({
     if (backends.length === 0 || backends.length > MAX_BACKENDS) throw new Error(`give 1 to ${MAX_BACKENDS} --backend ADDR:PORT`);
 
     const obj = ctx.load('xdp_lb.o');
-    const vips = ctx.map<Vip, VipInfo>(obj, 'vips');
-    const table = ctx.map<number, Backend>(obj, 'backends');
-    const flows = ctx.map<Flow, Backend>(obj, 'flows');
+    const vips = ctx.map<Service, VipInfo>(obj, 'vips');
+    const table = ctx.map<number, Endpoint>(obj, 'backends');
+    const flows = ctx.map<Flow, Endpoint>(obj, 'flows');
     const stats = ctx.map<number, Stats[]>(obj, 'stats');
     const id = 0;
-    backends.forEach((b, slot) => table.update(id * MAX_BACKENDS + slot, { addr: ipv4ToU32(b.addr), port: htons(b.port), pad: 0 }));
-    vips.update({ addr: ipv4ToU32(vip.addr), port: htons(vip.port), proto, pad: 0 }, { id, count: backends.length });
+    backends.forEach((b, slot) => table.update(id * MAX_BACKENDS + slot, endpoint(b.addr, b.port)));
+    vips.update(serviceKey(vip.addr, vip.port, proto), { id, count: backends.length });
     console.log(`vip ${proto === 6 ? 'tcp' : 'udp'} ${vip.addr}:${vip.port} -> ${backends.map((b) => `${b.addr}:${b.port}`).join(', ')}`);
     ctx.attachXdp(ctx.program(obj, 'xdp_lb'));
 

@@ -12,6 +12,21 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+/* A service as the NAT and load-balancer examples key their maps (network byte order). */
+struct service {
+	__u32 addr;
+	__u16 port;
+	__u8 proto;     /* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 pad;
+};
+
+/* Where a service's packets go, or come from (network byte order). */
+struct endpoint {
+	__u32 addr;
+	__u16 port;
+	__u16 pad;
+};
+
 /* what the examples need of an IPv4 packet; pointers stay inside [data, end) */
 struct pkt4 {
 	struct iphdr *ip;

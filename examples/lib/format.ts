@@ -79,3 +79,16 @@ export function collect<T>(parse: (v: string) => T): (v: string, prev: T[] | und
 export function showService(s: ServiceSpec): string {
   return `${protocolName(s.proto)} ${s.vip.addr}:${s.vip.port} -> ${s.backend.addr}:${s.backend.port}`;
 }
+
+/** struct service of bpf/include/example_net.h, as the maps' BTF decodes it (network byte order) */
+export interface Service { addr: number; port: number; proto: number; pad: number }
+/** struct endpoint of bpf/include/example_net.h */
+export interface Endpoint { addr: number; port: number; pad: number }
+
+export function serviceKey(addr: string, port: number, proto: number): Service {
+  return { addr: ipv4ToU32(addr), port: htons(port), proto, pad: 0 };
+}
+
+export function endpoint(addr: string, port: number): Endpoint {
+  return { addr: ipv4ToU32(addr), port: htons(port), pad: 0 };
+}
