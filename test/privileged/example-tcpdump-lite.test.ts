@@ -1,6 +1,7 @@
 // examples/tcpdump-lite.ts as a user runs it: a tcpdump-like line per IPv4 packet in and out of
 // the interface, streamed through the ring buffer, with the right addresses, ports and lengths.
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { runExample, demoNamespaces, demoTrafficSent, leftoverNamespaces, esc, type ExampleRun } from '../helpers/example-run.js';
 import { createVethNetwork, nsExec, type VethNetwork } from '../../examples/lib/netns.js';
@@ -34,6 +35,31 @@ describe('example tcpdump-lite', function () {
     const captured = Number(/^(\d+) packets captured$/.exec(run.lines.at(-1)!)?.[1]);
     expect(captured).to.equal(run.lines.filter((l) => / IP /.test(l)).length);
     expect(nsExec(net.nsA, ['tc', 'filter', 'show', 'dev', net.vethA, 'ingress'])).to.equal('');
+  });
+
+  it('gives TCP segments their payload length (IP length minus IP and TCP headers with options)', async () => {
+    const n = createVethNetwork({ label: 'extd' });
+    net = n;
+    run = runExample('tcpdump-lite', ['--interface', n.vethA], { netns: n.nsA });
+    await run.waitForLine(/^attached tcpdump_egress /);
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    // a TCP server in nsA reads 10 bytes and answers 5; the client in nsB sends 10 and reads them
+    const server = spawn('ip', ['netns', 'exec', n.nsA, 'python3', '-c',
+      `import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('${n.addrA}',${port})); s.listen(1); print('ready',flush=True)\nc,_=s.accept(); c.recv(10); c.sendall(b'12345'); c.close()`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => server.stdout!.once('data', resolve));
+      nsExec(n.nsB, ['python3', '-c', `import socket\ns=socket.create_connection(('${n.addrA}',${port}),timeout=5); s.sendall(b'0123456789'); s.recv(5); s.close()`]);
+    } finally {
+      server.kill();
+    }
+    const [a, b] = [esc(n.addrA), esc(n.addrB)];
+    await run.waitForLine(new RegExp(`Out IP ${a}\\.${port} > ${b}\\.\\d+: TCP, length 5$`), 5000);
+    expect(await run.stop()).to.equal(0);
+    const tcpIn = run.lines.filter((l) => new RegExp(` In  IP ${b}\\.\\d+ > ${a}\\.${port}: TCP, length (\\d+)$`).test(l));
+    // SYN, ACK, data, ACK(s), FIN…: exactly one segment carries the 10 bytes, the rest carry none
+    expect(tcpIn.filter((l) => l.endsWith('length 10'))).to.have.length(1);
+    expect(tcpIn.filter((l) => !l.endsWith('length 10') && !l.endsWith('length 0'))).to.deep.equal([]);
+    expect(tcpIn.length).to.be.at.least(3);
   });
 
   it('runs on its own veth pair and namespaces by default and captures the demo traffic', async () => {
