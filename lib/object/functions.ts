@@ -7,7 +7,7 @@ import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection, type ObjSymbol } fr
 import { INSN_SIZE, Insns, OP, PSEUDO } from './insn.js';
 import { ObjectError } from './errors.js';
 import type { BtfExt } from '../btf/ext.js';
-import type { FunctionSpec, Relocation, RelocationTarget } from './spec.js';
+import type { CoreRelocationSpec, FunctionSpec, Relocation, RelocationTarget } from './spec.js';
 
 // a local binding: module re-exports are getters under some loaders, and these are read per symbol
 const ELF = ELF_CONSTANTS;
@@ -120,7 +120,17 @@ export function buildFunctions(elf: ObjElf, raw: readonly RawFunction[], maps: M
     const lineInfo = (ext?.lineInfo.get(f.section.name) ?? [])
       .filter((r) => r.insnOff >= lo && r.insnOff < hi)
       .map((r) => ({ insn: (r.insnOff - lo) / INSN_SIZE, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol }));
-    return { name: f.name, section: f.section.name, sectionInsn: f.start, instructions: code, relocations, funcInfo, lineInfo, global: f.global };
+    const coreRelos: CoreRelocationSpec[] = [];
+    const core = ext?.coreRelos.get(f.section.name);
+    if (core) {
+      for (let k = 0; k < core.length; k++) {
+        const r = core[k];
+        if (r.insnOff < lo || r.insnOff >= hi) continue;
+        if (r.insnOff % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: CO-RE relocation ${k} of ${f.section.name} is not on an instruction`, where);
+        coreRelos.push({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId, accessStr: r.accessStr, kind: r.kind, index: k });
+      }
+    }
+    return { name: f.name, section: f.section.name, sectionInsn: f.start, instructions: code, relocations, funcInfo, lineInfo, coreRelos, global: f.global };
   });
 }
 

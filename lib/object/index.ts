@@ -7,5 +7,5 @@ export { SECTION_DEFS, findSection, type SectionDef } from './sections.js';
 export { DEFAULT_PIN_PATH } from './pin.js';
 export type { VariableValue } from './variables.js';
 export type {
-  ProgramSpec, FunctionSpec, MapSpec, VariableSpec, Relocation, RelocationTarget, FuncInfo, LineInfo, PinningType,
+  ProgramSpec, FunctionSpec, CoreRelocationSpec, MapSpec, VariableSpec, Relocation, RelocationTarget, FuncInfo, LineInfo, PinningType,
 } from './spec.js';

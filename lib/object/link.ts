@@ -24,7 +24,14 @@ export interface LinkedProgram {
   readonly layout: readonly { readonly name: string; readonly start: number }[];
 }
 
-export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean): LinkedProgram {
+/**
+ * `codeOf` gives the instructions to use for a function (CO-RE-relocated copies at load time);
+ * by default each function's own.
+ */
+export function linkProgram(
+  prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean,
+  codeOf: (fn: FunctionSpec) => Uint8Array = (fn) => fn.instructions,
+): LinkedProgram {
   const order: FunctionSpec[] = [];
   const start = new Map<string, number>();
   let total = 0;
@@ -52,7 +59,7 @@ export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, Fu
   const mapRefs: MapReference[] = [];
   for (const fn of order) {
     const base = start.get(fn.name)!;
-    out.set(fn.instructions, base * INSN_SIZE);
+    out.set(codeOf(fn), base * INSN_SIZE);
     for (const r of fn.relocations) {
       const at = base + r.insn;
       const t = r.target;

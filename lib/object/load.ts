@@ -247,7 +247,10 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
   let kernelBtf = o.kernelBtf;
   for (const p of spec.programs.values()) {
     if (!p.autoload) continue;
-    const linked = linkProgram(p, spec.functions, spec.littleEndian);
+    const linked = linkProgram(p, spec.functions, spec.littleEndian, (fn) => {
+      if (fn.coreRelos.length === 0) return fn.instructions;
+      throw new LoadError(`program ${p.name}: function ${fn.name} needs ${fn.coreRelos.length} CO-RE relocation(s), which this version does not apply`, { program: p.name, section: p.section, symbol: fn.name });
+    });
     applyMapFds(linked.insns, linked.mapRefs, (name) => {
       const m = maps.get(name);
       if (!m) throw new ObjectError(`program ${p.name} refers to map ${name}, which the object does not define`, { program: p.name, map: name });

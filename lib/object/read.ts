@@ -184,10 +184,6 @@ function build(src: ObjectSource, name: string): ObjectSpec {
       continue;
     }
     if (!f.global) throw new ObjectError(`program ${f.name} in section ${f.section} is static: programs must be global functions`, { program: f.name, section: f.section });
-    const ext = src.ext?.coreRelos.get(f.section)?.length ?? 0;
-    if (ext > 0) {
-      throw new ObjectError(`program ${f.name} in section ${f.section} needs CO-RE relocations (${ext}), which tsbpf does not apply yet`, { program: f.name, section: f.section });
-    }
     programs.set(f.name, programSpec(f, license, kernelVersion));
   }
   for (const [n] of maps) {
@@ -207,6 +203,7 @@ class Program implements ProgramSpec {
   readonly relocations: FunctionSpec['relocations'];
   readonly funcInfo: FunctionSpec['funcInfo'];
   readonly lineInfo: FunctionSpec['lineInfo'];
+  readonly coreRelos: FunctionSpec['coreRelos'];
   readonly global: boolean;
   type: number;
   attachType: number;
@@ -225,6 +222,7 @@ class Program implements ProgramSpec {
     this.relocations = f.relocations;
     this.funcInfo = f.funcInfo;
     this.lineInfo = f.lineInfo;
+    this.coreRelos = f.coreRelos;
     this.global = f.global;
     this.type = def.progType;
     this.attachType = def.attachType;

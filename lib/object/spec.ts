@@ -37,6 +37,20 @@ export interface LineInfo {
   readonly lineCol: number;
 }
 
+/** A CO-RE relocation of one instruction (.BTF.ext core_relo), applied against kernel BTF at load. */
+export interface CoreRelocationSpec {
+  /** instruction index within the function */
+  readonly insn: number;
+  /** local root type id (in the object's BTF) */
+  readonly typeId: number;
+  /** e.g. "0:1:2" */
+  readonly accessStr: string;
+  /** enum bpf_core_relo_kind */
+  readonly kind: number;
+  /** index among its section's records (for messages) */
+  readonly index: number;
+}
+
 /** The code of one function (a program or a subprogram) as it sits in its section. */
 export interface FunctionSpec {
   readonly name: string;
@@ -48,6 +62,8 @@ export interface FunctionSpec {
   readonly relocations: readonly Relocation[];
   readonly funcInfo: readonly FuncInfo[];
   readonly lineInfo: readonly LineInfo[];
+  /** CO-RE relocations of its instructions (empty when none) */
+  readonly coreRelos: readonly CoreRelocationSpec[];
   /** global (STB_GLOBAL) or static */
   readonly global: boolean;
 }
