@@ -198,8 +198,8 @@ export class Btf implements TypeSource {
   findByName<K extends BtfKindName>(name: string, kind: K): BtfTypeOf<K> | undefined;
   findByName(name: string, kind?: BtfKindName): BtfType | undefined;
   findByName(name: string, kind?: BtfKindName): BtfType | undefined {
-    const ids = this.idsByName(name, kind);
-    return ids.length ? this.type(ids[0]) : undefined;
+    const id = this.lookup(name, kind, true)[0];
+    return id === undefined ? undefined : this.type(id);
   }
 
   /** Every type named `name` (of `kind` when given), by ascending id, base types first. */
@@ -211,6 +211,11 @@ export class Btf implements TypeSource {
 
   /** The ids of the types named `name` (of `kind` when given), ascending. */
   idsByName(name: string, kind?: BtfKindName): number[] {
+    return this.lookup(name, kind, false).slice();
+  }
+
+  /** All ids named `name` of `kind` (cached), or with `firstOnly` at least the lowest (a scan stops there). */
+  private lookup(name: string, kind: BtfKindName | undefined, firstOnly: boolean): readonly number[] {
     let k = -1;
     if (kind !== undefined) {
       k = KIND_NUM.get(kind) ?? -1;
@@ -223,10 +228,12 @@ export class Btf implements TypeSource {
     let ids = this.byName.get(key);
     if (!ids) {
       ids = [];
-      this.collectIds(utf8.encode(name), k, ids);
-      this.byName.set(key, ids);
+      // like btf__find_by_name_kind, a scan for the first match stops at it (not cached: partial)
+      const partial = firstOnly && !this.nameHeads && this.lookups + 1 < INDEX_AFTER;
+      this.collectIds(utf8.encode(name), k, ids, partial);
+      if (!partial) this.byName.set(key, ids);
     }
-    return ids.slice();
+    return ids;
   }
 
   /**
@@ -235,8 +242,11 @@ export class Btf implements TypeSource {
    * vmlinux, like libbpf's btf__find_by_name_kind); from the INDEX_AFTER-th lookup on, a name-hash
    * index built in one pass answers in microseconds.
    */
-  private collectIds(name: Uint8Array, kind: number, out: number[]): void {
-    if (this.base) this.base.collectIds(name, kind, out);
+  private collectIds(name: Uint8Array, kind: number, out: number[], firstOnly = false): void {
+    if (this.base) {
+      this.base.collectIds(name, kind, out, firstOnly);
+      if (firstOnly && out.length) return;
+    }
     if (!this.nameHeads && ++this.lookups >= INDEX_AFTER) this.buildNameIndex();
     const offs = this.offsets;
     const n = offs.length;
@@ -250,7 +260,12 @@ export class Btf implements TypeSource {
           if (this.nameIs(offs[i], name) && (kind < 0 || this.kindNum(first + i) === kind)) out.push(first + i);
         }
       } else {
-        for (let i = 0; i < n; i++) if ((kind < 0 || this.kindNum(first + i) === kind) && this.nameIs(offs[i], name)) out.push(first + i);
+        for (let i = 0; i < n; i++) {
+          if ((kind < 0 || this.kindNum(first + i) === kind) && this.nameIs(offs[i], name)) {
+            out.push(first + i);
+            if (firstOnly) return;
+          }
+        }
       }
       return;
     }
@@ -269,14 +284,20 @@ export class Btf implements TypeSource {
       const o: number = words[w];
       const rel: number = o - first;
       if (rel <= 0 || rel >= strLen) {
-        if (o !== 0 && this.nameIs(offs[i], name)) out.push(this.firstId + i); // base string or bad offset
+        if (o !== 0 && this.nameIs(offs[i], name)) { // base string or bad offset
+          out.push(this.firstId + i);
+          if (firstOnly) return;
+        }
         continue;
       }
       const p = strStart + rel;
       if (bytes[p] !== c0 || bytes[p + len] !== 0) continue;
       let k = 1;
       while (k < len && bytes[p + k] === name[k]) k++;
-      if (k === len) out.push(this.firstId + i);
+      if (k === len) {
+        out.push(this.firstId + i);
+        if (firstOnly) return;
+      }
     }
   }
 

@@ -415,6 +415,8 @@ describe('lib/btf: differential against bpftool btf dump -j', function () {
       compareAll(split, want.filter((t) => t.id >= base.typeCount), 'split');
       expect(split.type(skb)).to.equal(base.type(skb));
       expect(split.nameOf(fwd)).to.equal('sk_buff');
+      expect(split.findByName('sk_buff')?.id).to.equal(skb); // a first match in the base ends the search
+      expect(split.findByName('sk_buff', 'fwd')?.id).to.equal(fwd);
       expect(split.findAllByName('sk_buff').map((t) => t.id)).to.deep.equal([skb, fwd]);
       expect(split.findByName('tsbpf_mod_state', 'struct')?.id).to.equal(mine);
       expect(split.resolveSize(mine)).to.equal(16);
