@@ -10,12 +10,14 @@ import { Btf } from '../../lib/btf/btf.js';
 import { formatBtfC } from '../../lib/btf/format-c.js';
 import type { BtfFormatSource } from '../../lib/btf/format-raw.js';
 import { readBtfFile } from '../../lib/cli/btf.js';
+import { readElf } from '../../lib/elf/index.js';
+import { parseBtfExt } from '../../lib/btf/ext.js';
 import { builtObjects } from '../helpers/bpf-objects.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 
-function clang(args: string[], cwd: string): { status: number | null; err: string } {
-  const r = spawnSync('clang', args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+function clang(args: string[], cwd: string, compiler = 'clang'): { status: number | null; err: string } {
+  const r = spawnSync(compiler, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return { status: r.status, err: r.stderr ?? String(r.error) };
 }
 
@@ -116,9 +118,18 @@ describe('btf format c: the header compiles, with the layout BTF describes', fun
     const src = PROGRAM.replace('char LICENSE', 'extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;\nchar LICENSE')
       .replace('#include <bpf/bpf_core_read.h>', '#include <bpf/bpf_core_read.h>\n#define __ksym __attribute__((section(".ksyms")))');
     writeFileSync(join(dir, 'prog.c'), src);
-    const r = clang(['-target', 'bpf', '-O2', '-g', '-c', 'prog.c', '-o', 'prog.o'], dir);
-    expect(r.status, r.err).to.equal(0);
-    expect(existsSync(join(dir, 'prog.o'))).to.equal(true);
+    // Debian's clang 14, and clang-16 / clang-19 where installed
+    const compilers = ['clang', 'clang-16', 'clang-19'].filter((c) => spawnSync(c, ['--version']).status === 0);
+    for (const cc of compilers) {
+      const r = clang(['-target', 'bpf', '-O2', '-g', '-c', 'prog.c', '-o', `prog-${cc}.o`], dir, cc);
+      expect(r.status, `${cc}: ${r.err}`).to.equal(0);
+      // field reads through the header's structs became CO-RE relocations against them
+      const obj = readElf(readFileSync(join(dir, `prog-${cc}.o`)));
+      const objBtf = Btf.parse(obj.section('.BTF')!.data);
+      const relos = [...parseBtfExt(obj.section('.BTF.ext')!.data, objBtf).coreRelos.values()].flat();
+      const roots = new Set(relos.map((r) => objBtf.type(r.typeId).name));
+      expect([...roots], cc).to.include.members(['task_struct', 'sk_buff', 'net_device']);
+    }
   });
 
   it('vmlinux.h: every uniquely named struct, union and enum has BTF\'s size and member offsets', function () {
