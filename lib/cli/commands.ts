@@ -4,10 +4,12 @@ import { registerFeature } from './feature.js';
 import { registerBtf } from './btf.js';
 import { registerObject } from './object.js';
 import { registerProgLoad } from './prog-load.js';
+import { registerNet } from './net.js';
 
 export function registerCommands(program: Command): void {
   registerFeature(program);
   registerBtf(program);
   registerObject(program);
   registerProgLoad(program);
+  registerNet(program);
 }

@@ -1,0 +1,219 @@
+// `tsbpf net show|attach|detach`, in bpftool's shape:
+//   tsbpf net show [dev IF] [-j]                         XDP programs, tc (clsact) filters, tcx programs
+//   tsbpf net attach xdp PROG dev IF [mode drv|skb|hw|auto] [replace]
+//   tsbpf net attach tc PROG dev IF ingress|egress [prio N] [handle N] [replace]
+//   tsbpf net attach tcx PROG dev IF ingress|egress      (PROG_ATTACH: stays after the command exits)
+//   tsbpf net detach xdp dev IF [mode drv|skb|hw]
+//   tsbpf net detach tc dev IF ingress|egress [prio N handle N]   (all bpf filters of the direction without)
+//   tsbpf net detach tcx PROG dev IF ingress|egress
+// PROG is `id N` or `pinned PATH`. Attachments made here outlive the command (netlink, PROG_ATTACH);
+// a clsact qdisc the command adds stays (remove it with `tc qdisc del dev IF clsact`).
+import type { Command } from 'commander';
+import { BpfProgram } from '../program/program.js';
+import { getFdById, progInfo } from '../syscall/obj.js';
+import { progAttach, progDetach, progQuery } from '../syscall/prog.js';
+import { BPF_ATTACH_TYPE } from '../syscall/types.js';
+import { listInterfaces, getInterface, type NetInterface } from '../netlink/link.js';
+import { listFilters, detachFilter, type TcDirection } from '../netlink/filter.js';
+import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
+import { NetlinkSocket } from '../netlink/socket.js';
+import { attachTc } from '../attach/tc.js';
+import { attachXdp, type XdpMode } from '../attach/xdp.js';
+import { checkProgram } from '../attach/handle.js';
+
+const XDP_MODE_NAME = { drv: 'driver', skb: 'generic', hw: 'offload' } as const;
+
+export interface NetShow {
+  xdp: { devname: string; ifindex: number; mode: string; id: number }[];
+  tc: { devname: string; ifindex: number; kind: string; name: string; id?: number; prio: number; handle: number }[];
+  tcx: { devname: string; ifindex: number; kind: string; name: string; prog_id: number; link_id?: number }[];
+}
+
+function progName(id: number): string {
+  try {
+    const fd = getFdById('prog', id);
+    try {
+      return progInfo(fd.value).name;
+    } finally {
+      fd.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
+/** What is attached to the interfaces of this network namespace (one, with `dev`). */
+export function netShow(dev?: string): NetShow {
+  const sock = NetlinkSocket.open();
+  try {
+    const ifaces: NetInterface[] = dev ? [getInterface(dev, sock)] : listInterfaces(sock);
+    const out: NetShow = { xdp: [], tc: [], tcx: [] };
+    for (const i of ifaces) {
+      for (const mode of ['drv', 'skb', 'hw'] as const) {
+        const id = i.xdp[mode];
+        if (id) out.xdp.push({ devname: i.name, ifindex: i.index, mode: XDP_MODE_NAME[mode], id });
+      }
+      for (const dir of ['ingress', 'egress'] as const) {
+        for (const f of listFilters(i.index, dir, sock)) {
+          out.tc.push({ devname: i.name, ifindex: i.index, kind: `clsact/${dir}`, name: f.name ?? f.kind, ...(f.progId !== undefined ? { id: f.progId } : {}), prio: f.priority, handle: f.handle });
+        }
+        let q;
+        try {
+          q = progQuery({ targetIfindex: i.index, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
+        } catch {
+          continue; // kernel without TCX
+        }
+        q.progIds.forEach((id, k) => {
+          const link = q.linkIds[k];
+          out.tcx.push({ devname: i.name, ifindex: i.index, kind: `tcx/${dir}`, name: progName(id), prog_id: id, ...(link ? { link_id: link } : {}) });
+        });
+      }
+    }
+    return out;
+  } finally {
+    sock.close();
+  }
+}
+
+export function formatNetShow(s: NetShow): string {
+  const lines = ['xdp:'];
+  for (const x of s.xdp) lines.push(`${x.devname}(${x.ifindex}) ${x.mode} id ${x.id}`);
+  lines.push('', 'tc:');
+  for (const t of s.tc) lines.push(`${t.devname}(${t.ifindex}) ${t.kind} ${t.name}${t.id !== undefined ? ` id ${t.id}` : ''} prio ${t.prio} handle 0x${t.handle.toString(16)}`);
+  lines.push('', 'tcx:');
+  for (const t of s.tcx) lines.push(`${t.devname}(${t.ifindex}) ${t.kind} ${t.name} prog_id ${t.prog_id}${t.link_id ? ` link_id ${t.link_id}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Keyword arguments after the hook: `dev IF ingress prio 3 handle 1 mode skb replace id 7 pinned P`. */
+interface NetArgs {
+  prog?: BpfProgram; dev?: string; direction?: TcDirection; prio?: number; handle?: number; mode?: string; replace: boolean;
+}
+
+function parseArgs(words: string[], wantProg: boolean): NetArgs {
+  const a: NetArgs = { replace: false };
+  const num = (w: string | undefined, what: string) => {
+    const n = Number(w);
+    if (w === undefined || !Number.isInteger(n) || n < 0) throw new Error(`${what} needs a number, got ${w ?? 'nothing'}`);
+    return n;
+  };
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (w === 'id' || w === 'pinned') {
+      if (!wantProg) throw new Error(`unexpected ${w}: this command takes no program`);
+      const v = words[++i];
+      if (v === undefined) throw new Error(`${w} needs a value`);
+      a.prog = w === 'id' ? BpfProgram.fromId(num(v, 'id')) : BpfProgram.fromPin(v);
+    } else if (w === 'dev') a.dev = words[++i];
+    else if (w === 'ingress' || w === 'egress') a.direction = w;
+    else if (w === 'prio' || w === 'pref') a.prio = num(words[++i], w);
+    else if (w === 'handle') a.handle = num(words[++i], 'handle');
+    else if (w === 'mode') a.mode = words[++i];
+    else if (w === 'replace' || w === 'overwrite') a.replace = true;
+    else throw new Error(`unexpected argument "${w}"`);
+  }
+  if (!a.dev) throw new Error('dev IF is required');
+  if (wantProg && !a.prog) throw new Error('a program is required: id N or pinned PATH');
+  return a;
+}
+
+const need = <T>(v: T | undefined, what: string): T => {
+  if (v === undefined) throw new Error(`${what} is required`);
+  return v;
+};
+
+export function netAttach(hook: string, words: string[]): string {
+  const a = parseArgs(words, true);
+  const prog = a.prog!;
+  try {
+    if (hook === 'xdp') {
+      const x = attachXdp({ program: prog, interface: a.dev!, mode: (a.mode ?? 'drv') as XdpMode, replace: a.replace });
+      x.close(); // netlink attachments stay after the handle goes
+      return `attached ${prog.name} (id ${x.info.programId}) to ${x.info.interface} xdp ${XDP_MODE_NAME[x.info.mode]}${x.info.note ? ` (${x.info.note})` : ''}\n`;
+    }
+    if (hook === 'tc') {
+      const t = attachTc({ program: prog, interface: a.dev!, direction: need(a.direction, 'ingress|egress'), priority: a.prio, handle: a.handle, replace: a.replace, keepQdisc: true });
+      t.close();
+      return `attached ${prog.name} (id ${t.info.programId}) to ${t.info.interface} clsact/${t.info.direction} prio ${t.info.priority} handle 0x${t.info.handle.toString(16)}\n`;
+    }
+    if (hook === 'tcx') {
+      const dir = need(a.direction, 'ingress|egress');
+      const p = checkProgram('net attach tcx', prog, [3], 'a tcx hook');
+      const iface = getInterface(a.dev!);
+      progAttach({ targetIfindex: iface.index, progFd: p.fd, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
+      return `attached ${p.name} (id ${p.id}) to ${iface.name} tcx/${dir}\n`;
+    }
+    throw new Error(`unknown hook ${hook} (xdp, tc or tcx)`);
+  } finally {
+    prog.close();
+  }
+}
+
+export function netDetach(hook: string, words: string[]): string {
+  const a = parseArgs(words, hook === 'tcx');
+  const sock = NetlinkSocket.open();
+  try {
+    const iface = getInterface(a.dev!, sock);
+    if (hook === 'xdp') {
+      const modes = a.mode ? [a.mode] : (['drv', 'skb', 'hw'] as const).filter((m) => iface.xdp[m]);
+      if (modes.length === 0) return `nothing attached to ${iface.name} xdp\n`;
+      for (const m of modes) {
+        if (m !== 'drv' && m !== 'skb' && m !== 'hw') throw new Error(`mode must be drv, skb or hw, got ${m}`);
+        setXdp({ ifindex: iface.index, fd: -1, flags: XDP_MODE_FLAG[m] }, sock);
+      }
+      return `detached xdp (${modes.map((m) => XDP_MODE_NAME[m as 'drv']).join(', ')}) from ${iface.name}\n`;
+    }
+    if (hook === 'tc') {
+      const dir = need(a.direction, 'ingress|egress');
+      const all = listFilters(iface.index, dir, sock).filter((f) => f.kind === 'bpf');
+      const which = a.prio !== undefined || a.handle !== undefined
+        ? all.filter((f) => (a.prio === undefined || f.priority === a.prio) && (a.handle === undefined || f.handle === a.handle))
+        : all;
+      if (which.length === 0) throw new Error(`no bpf filter on ${iface.name} clsact/${dir}${a.prio !== undefined ? ` prio ${a.prio}` : ''}${a.handle !== undefined ? ` handle ${a.handle}` : ''}`);
+      for (const f of which) detachFilter({ ifindex: iface.index, direction: dir, priority: f.priority, handle: f.handle }, sock);
+      return which.map((f) => `detached ${f.name ?? 'bpf'} (prio ${f.priority} handle 0x${f.handle.toString(16)}) from ${iface.name} clsact/${dir}\n`).join('');
+    }
+    if (hook === 'tcx') {
+      const dir = need(a.direction, 'ingress|egress');
+      try {
+        progDetach({ targetIfindex: iface.index, progFd: a.prog!.fd.value, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
+      } finally {
+        a.prog!.close();
+      }
+      return `detached ${a.prog!.name} from ${iface.name} tcx/${dir}\n`;
+    }
+    throw new Error(`unknown hook ${hook} (xdp, tc or tcx)`);
+  } finally {
+    a.prog?.close();
+    sock.close();
+  }
+}
+
+function netCommand(program: Command): Command {
+  return program.commands.find((c) => c.name() === 'net') ?? program.command('net').description('network attachments: XDP, tc (clsact/cls_bpf), tcx');
+}
+
+export function registerNet(program: Command): void {
+  const net = netCommand(program);
+  net.command('show')
+    .alias('list')
+    .argument('[dev]', 'the word "dev"')
+    .argument('[ifname]', 'only this interface')
+    .description('list XDP programs, tc filters and tcx programs of this network namespace (bpftool net show)')
+    .option('-j, --json', 'print JSON')
+    .action((kw: string | undefined, ifname: string | undefined, opts: { json?: boolean }) => {
+      if (kw !== undefined && (kw !== 'dev' || ifname === undefined)) throw new Error('expected "dev IF"');
+      const s = netShow(ifname);
+      process.stdout.write(opts.json ? `${JSON.stringify([s])}\n` : formatNetShow(s));
+    });
+  net.command('attach')
+    .argument('<hook>', 'xdp, tc or tcx')
+    .argument('<args...>', 'id N | pinned PATH, dev IF, ingress|egress, [mode drv|skb|hw|auto] [prio N] [handle N] [replace]')
+    .description('attach a program: XDP (netlink), tc clsact/cls_bpf direct-action (netlink), tcx (PROG_ATTACH)')
+    .action((hook: string, words: string[]) => { process.stdout.write(netAttach(hook, words)); });
+  net.command('detach')
+    .argument('<hook>', 'xdp, tc or tcx')
+    .argument('<args...>', 'dev IF, [ingress|egress] [prio N handle N] [mode M] [id N | pinned PATH for tcx]')
+    .description('detach what is attached at a hook')
+    .action((hook: string, words: string[]) => { process.stdout.write(netDetach(hook, words)); });
+}

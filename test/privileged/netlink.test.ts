@@ -1,0 +1,86 @@
+// The rtnetlink client itself against the kernel (socket bound to its namespace, multipart dumps),
+// and `tsbpf net show|attach|detach` agreeing with bpftool, tc and ip.
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { requirePrivileged } from '../helpers/privileged.js';
+import { createAttachFixture, inNsExec, ipLink, tcFilters, type AttachFixture } from '../helpers/attach-fixtures.js';
+import { NetlinkSocket, listInterfaces, interfaceIndex, interfaceName, InterfaceNotFoundError, listFilters, ensureClsact } from '../../lib/index.js';
+import { attachFilter } from '../../lib/netlink/index.js';
+import { progQuery, BPF_ATTACH_TYPE } from '../../lib/syscall/index.js';
+
+describe('lib/netlink against the kernel', function () {
+  let fx: AttachFixture;
+  before(function () { requirePrivileged(this); });
+  beforeEach(() => { fx = createAttachFixture('nl'); });
+  afterEach(() => fx?.cleanup());
+
+  it('a socket stays in the namespace it was opened in; names and indexes resolve both ways', () => {
+    const { net } = fx;
+    const sock = net.inNs('A', () => NetlinkSocket.open());
+    try {
+      // this thread is back in its own namespace, the socket still speaks for nsA
+      const names = listInterfaces(sock).map((l) => l.name);
+      expect(names).to.deep.equal(['lo', net.vethA]);
+      const idx = interfaceIndex(net.vethA, sock);
+      expect(idx).to.equal(ipLink(net.nsA, net.vethA).ifindex);
+      expect(interfaceName(idx, sock)).to.equal(net.vethA);
+      expect(() => interfaceIndex('tsbpf-none0', sock)).to.throw(InterfaceNotFoundError);
+      expect(() => interfaceName(99999, sock)).to.throw(InterfaceNotFoundError);
+    } finally {
+      sock.close();
+    }
+  });
+
+  it('reads a dump spread over many datagrams to NLMSG_DONE (300 filters, as tc lists them)', () => {
+    const { net } = fx;
+    const prog = fx.tc.programs.get('tc_ingress')!;
+    net.inNs('A', () => {
+      const s = NetlinkSocket.open();
+      try {
+        const idx = interfaceIndex(net.vethA, s);
+        ensureClsact(idx, s);
+        for (let p = 1; p <= 300; p++) attachFilter({ ifindex: idx, direction: 'ingress', progFd: prog.fd.value, name: `f${p}`, priority: p, handle: 1 }, s);
+        const filters = listFilters(idx, 'ingress', s);
+        expect(filters.map((f) => f.priority)).to.deep.equal(Array.from({ length: 300 }, (_, i) => i + 1));
+        expect(filters.every((f) => f.progId === prog.id && f.name === `f${f.priority}`)).to.equal(true);
+      } finally {
+        s.close();
+      }
+    });
+    expect(tcFilters(net.nsA, net.vethA, 'ingress')).to.have.length(300);
+  });
+
+  it('`tsbpf net attach/show/detach` agree with bpftool, tc and ip', () => {
+    const { net, bpffs } = fx;
+    const pins = { ing: join(bpffs.dir, 'ing'), eg: join(bpffs.dir, 'eg'), xdp: join(bpffs.dir, 'xdp') };
+    fx.tc.programs.get('tc_ingress')!.pin(pins.ing);
+    fx.tc.programs.get('tc_egress')!.pin(pins.eg);
+    fx.xdp.programs.get('packet_counter')!.pin(pins.xdp);
+    const cli = (...args: string[]) => execFileSync('ip', ['netns', 'exec', net.nsA, process.execPath, '--import', 'tsx', 'lib/cli/main.ts', 'net', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const dev = net.vethA;
+    expect(cli('attach', 'xdp', 'pinned', pins.xdp, 'dev', dev, 'mode', 'skb')).to.contain('xdp generic');
+    expect(cli('attach', 'tc', 'pinned', pins.ing, 'dev', dev, 'ingress')).to.match(/clsact\/ingress prio \d+ handle 0x1/);
+    expect(cli('attach', 'tc', 'pinned', pins.eg, 'dev', dev, 'egress', 'prio', '5', 'handle', '3')).to.contain('prio 5 handle 0x3');
+    expect(cli('attach', 'tcx', 'pinned', pins.eg, 'dev', dev, 'egress')).to.contain('tcx/egress');
+    const ids = { ing: fx.tc.programs.get('tc_ingress')!.id, eg: fx.tc.programs.get('tc_egress')!.id, xdp: fx.xdp.programs.get('packet_counter')!.id };
+    const show = JSON.parse(cli('show', 'dev', dev, '-j'))[0];
+    const bpftool = JSON.parse(inNsExec(net.nsA, 'bpftool', '-j', 'net', 'show', 'dev', dev))[0];
+    expect(show.xdp).to.deep.equal(bpftool.xdp);
+    expect(show.tc.map((t: { devname: string; ifindex: number; kind: string; name: string; id: number }) => ({ devname: t.devname, ifindex: t.ifindex, kind: t.kind, name: t.name, id: t.id })))
+      .to.deep.equal(bpftool.tc);
+    expect(show.xdp[0]).to.include({ mode: 'generic', id: ids.xdp });
+    expect(show.tcx).to.deep.equal([{ devname: dev, ifindex: show.xdp[0].ifindex, kind: 'tcx/egress', name: 'tc_egress', prog_id: ids.eg }]);
+    expect(tcFilters(net.nsA, dev, 'egress')[0]).to.contain('pref 5 bpf').and.contain('handle 0x3 tc_egress');
+
+    cli('detach', 'tc', 'dev', dev, 'egress', 'prio', '5', 'handle', '3');
+    cli('detach', 'tc', 'dev', dev, 'ingress');
+    cli('detach', 'xdp', 'dev', dev);
+    cli('detach', 'tcx', 'pinned', pins.eg, 'dev', dev, 'egress');
+    expect(tcFilters(net.nsA, dev, 'ingress')).to.deep.equal([]);
+    expect(tcFilters(net.nsA, dev, 'egress')).to.deep.equal([]);
+    expect(ipLink(net.nsA, dev).xdp).to.equal(undefined);
+    expect(net.inNs('A', () => progQuery({ targetIfindex: interfaceIndex(dev), attachType: BPF_ATTACH_TYPE.TCX_EGRESS })).progIds).to.deep.equal([]);
+    expect(() => cli('attach', 'tc', 'pinned', pins.xdp, 'dev', dev, 'ingress')).to.throw(/type xdp/);
+  });
+});
