@@ -29,7 +29,7 @@ export function bpftoolTypes(path: string): CodecTypeSource & { byName(kind: str
       }
       case 'FLOAT': return { kind: 'float', name, size: t.size! };
       case 'TYPEDEF': case 'CONST': case 'VOLATILE': case 'RESTRICT': case 'TYPE_TAG': return { kind: 'alias', type: t.type_id! };
-      default: return { kind: 'other', what: t.kind };
+      default: return { kind: 'other', what: t.kind.toLowerCase() };
     }
   };
   return {

@@ -2,7 +2,7 @@
 // __u32 key, per-CPU values as one value per possible CPU, raw bytes still accepted.
 import { expect } from 'chai';
 import { requirePrivileged } from '../helpers/privileged.js';
-import { bpftoolTypes } from '../helpers/bpftool-btf.js';
+import { objectTypes } from '../helpers/object-types.js';
 import { BpfMap, possibleCpus } from '../../lib/map/index.js';
 import { withBtfCodecs, CodecError } from '../../lib/codec/index.js';
 
@@ -12,7 +12,7 @@ describe('BpfMap with BTF codecs', () => {
   afterEach(() => { for (const m of open.splice(0)) m.close(); });
 
   it('conns.lookup({ saddr, daddr, proto: 17, pad: [0, 0, 0] }) → { packets, bytes }', () => {
-    const types = bpftoolTypes('bpf/codec_conns.o');
+    const types = objectTypes('bpf/codec_conns.o');
     const raw = BpfMap.create({ type: 'lru_hash', keySize: 12, valueSize: 16, maxEntries: 64, name: 'conns' });
     open.push(raw);
     const conns = withBtfCodecs(raw, types, types.byName('STRUCT', 'conn_key'), types.byName('STRUCT', 'conn_val'));
@@ -32,7 +32,7 @@ describe('BpfMap with BTF codecs', () => {
   });
 
   it('per-CPU stats.lookup(0) → one { packets, bytes } per possible CPU', () => {
-    const types = bpftoolTypes('bpf/codec_conns.o');
+    const types = objectTypes('bpf/codec_conns.o');
     const raw = BpfMap.create({ type: 'percpu_array', keySize: 4, valueSize: 16, maxEntries: 1, name: 'stats' });
     open.push(raw);
     const stats = withBtfCodecs(raw, types, types.byName('TYPEDEF', '__u32'), types.byName('STRUCT', 'conn_val'));

@@ -1,19 +1,27 @@
 // Typed values through BTF: exact bytes for each shape, using the BTF clang wrote for
-// bpf/codec_conns.c (read independently through bpftool), and typed errors naming the field.
+// bpf/codec_conns.c (read through lib/btf; one test checks that view against bpftool's), and typed errors naming the field.
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { compileCodec, userCodec, intCodec, CodecError, type CodecTypeSource } from '../../lib/codec/index.js';
 import { TsbpfError } from '../../lib/errors.js';
 import { bpftoolTypes } from '../helpers/bpftool-btf.js';
+import { objectTypes } from '../helpers/object-types.js';
 
 const OBJ = 'bpf/codec_conns.o';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('codec: BTF types to JS values', () => {
-  let types: ReturnType<typeof bpftoolTypes>;
+  let types: ReturnType<typeof objectTypes>;
   before(function () {
     if (!existsSync(OBJ)) throw new Error(`${OBJ} missing: run make bpf`);
-    types = bpftoolTypes(OBJ);
+    types = objectTypes(OBJ);
+  });
+
+  it('lib/btf gives the codecs the same view of every type as bpftool does (differential)', () => {
+    const theirs = bpftoolTypes(OBJ);
+    const n = types.btf.typeCount;
+    expect(n).to.be.greaterThan(20);
+    for (let id = 0; id < n; id++) expect(types.get(id), `type ${id}`).to.deep.equal(theirs.get(id));
   });
 
   it('conn_key ↔ { saddr, daddr, proto, pad }: exact bytes both ways', () => {
