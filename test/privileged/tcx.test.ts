@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { existsSync, unlinkSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, counter, ipLink, type AttachFixture } from '../helpers/attach-fixtures.js';
-import { attachTcx, attachXdp, attachXdpLink, AttachArgumentError, NetlinkError, BPF_ATTACH_TYPE, interfaceIndex, loadObject } from '../../lib/index.js';
+import { attachTc, attachTcx, attachXdp, attachXdpLink, AttachArgumentError, NetlinkError, BPF_ATTACH_TYPE, interfaceIndex, loadObject } from '../../lib/index.js';
 import { progQuery } from '../../lib/syscall/index.js';
 
 describe('attachTcx and attachXdpLink (BPF links)', function () {
@@ -49,6 +49,24 @@ describe('attachTcx and attachXdpLink (BPF links)', function () {
       b.detach();
     }
     expect(tcxIds('ingress').progIds).to.deep.equal([]);
+  });
+
+  it('runs before cls_bpf filters on the same hook: its TC_ACT_OK (TCX_PASS) means cls_bpf never sees the packet', () => {
+    const { net } = fx;
+    const t = net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress' }));
+    try {
+      net.sendUdp({ count: 3, port: fx.port });
+      expect(counter(fx.tc.maps.get('counter'), 0)).to.equal(3n);
+      const x = net.inNs('A', () => attachTcx({ program: prog('tc_egress'), interface: net.vethA, direction: 'ingress' }));
+      net.sendUdp({ count: 4, port: fx.port });
+      expect(counter(fx.tc.maps.get('counter'), 1)).to.equal(4n);
+      expect(counter(fx.tc.maps.get('counter'), 0)).to.equal(3n);
+      x.detach();
+      net.sendUdp({ count: 2, port: fx.port });
+      expect(counter(fx.tc.maps.get('counter'), 0)).to.equal(5n);
+    } finally {
+      t.detach();
+    }
   });
 
   it('detaches when the handle is closed unless the link is pinned', () => {
