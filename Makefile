@@ -5,7 +5,7 @@ APT_PACKAGES := clang llvm libbpf-dev bpftool iproute2 make gcc libc6-dev linux-
 APT_EXTRA := clang-16 clang-19
 CLANG ?= clang
 ARCH_INCLUDE := /usr/include/$(shell uname -m)-linux-gnu
-BPF_CFLAGS := -target bpf -O2 -g -Wall -Wno-unused-function -I$(ARCH_INCLUDE) -Ibpf/include
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Wno-unused-function -I$(ARCH_INCLUDE) -Ibpf/include -Ibpf/build/include
 
 BPF_SRC := $(wildcard bpf/*.c)
 BPF_OBJ := $(BPF_SRC:.c=.o)
@@ -33,14 +33,24 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 bpf: apt $(BPF_OBJ)
 
+# CO-RE test programs (bpf/core_*.c) include a vmlinux.h dumped from this machine's kernel BTF; it
+# is generated, never committed. It lives in its own directory: bpf/build/<dir>/ holds only objects.
+VMLINUX_H := bpf/build/include/vmlinux.h
+CORE_SRC := $(wildcard bpf/core_*.c)
+$(VMLINUX_H):
+	@mkdir -p $(@D); bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+$(CORE_SRC:.c=.o): $(VMLINUX_H)
+
 bpf/%.o: bpf/%.c $(wildcard bpf/include/*.h)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # The same sources built other ways, for the readers' and loader's differential tests:
 # other compilers (different relocations, call encodings and BTF), -mcpu=v3, no -g, big-endian.
 VARIANTS := clang16 clang19 v3 nog bpfeb
-VARIANT_OBJ := $(foreach v,$(VARIANTS),$(patsubst bpf/%.c,bpf/build/$(v)/%.o,$(BPF_SRC)))
+# CO-RE needs BTF: clang refuses core_*.c without -g, so there is no nog build of them
+VARIANT_OBJ := $(filter-out bpf/build/nog/core_%.o,$(foreach v,$(VARIANTS),$(patsubst bpf/%.c,bpf/build/$(v)/%.o,$(BPF_SRC))))
 bpf-variants: apt $(VARIANT_OBJ)
+$(foreach v,$(VARIANTS),$(patsubst bpf/%.c,bpf/build/$(v)/%.o,$(CORE_SRC))): $(VMLINUX_H)
 bpf/build/clang16/%.o: bpf/%.c
 	@mkdir -p $(@D); clang-16 $(BPF_CFLAGS) -c $< -o $@
 bpf/build/clang19/%.o: bpf/%.c
