@@ -38,17 +38,20 @@ export class NetlinkSocket {
   /** the port id the kernel gave this socket (checked on every reply) */
   readonly portId: number;
 
-  private constructor(fd: Fd, ctl: NativeBuffer, portId: number) {
+  private constructor(fd: Fd, ctl: NativeBuffer, portId: number, receiveBufferSize: number) {
     this.#fd = fd;
     this.#ctl = ctl;
     this.portId = portId;
     this.#send = new NativeBuffer(4096);
-    this.#recv = new NativeBuffer(32 * 1024);
+    this.#recv = new NativeBuffer(receiveBufferSize);
     this.#seq = (Date.now() & 0x7fffff) * 256;
   }
 
-  /** A NETLINK_ROUTE socket in the calling thread's network namespace. */
-  static open(): NetlinkSocket {
+  /**
+   * A NETLINK_ROUTE socket in the calling thread's network namespace. The receive buffer starts at
+   * `receiveBufferSize` bytes (default 32 KiB) and grows to fit any datagram the kernel sends.
+   */
+  static open(o: { receiveBufferSize?: number } = {}): NetlinkSocket {
     const f = ffi();
     const raw = retry(() => f.syscall3(SYS.socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
     if (raw < 0) throw new NetlinkError('socket(AF_NETLINK, NETLINK_ROUTE)', -raw);
@@ -70,7 +73,7 @@ export class NetlinkSocket {
       v.setUint32(CTL.int, SOCKADDR_NL_SIZE, true);
       const g = f.syscall3(SYS.getsockname, fd.value, ctl.address + CTL.fromAddr, ctl.address + CTL.int);
       if (g < 0) throw new NetlinkError('getsockname(AF_NETLINK)', -g);
-      return new NetlinkSocket(fd, ctl, v.getUint32(CTL.fromAddr + 4, true));
+      return new NetlinkSocket(fd, ctl, v.getUint32(CTL.fromAddr + 4, true), o.receiveBufferSize ?? 32 * 1024);
     } catch (e) {
       fd.close();
       ctl.free();
@@ -80,6 +83,11 @@ export class NetlinkSocket {
 
   get closed(): boolean {
     return this.#fd.closed;
+  }
+
+  /** the receive buffer's current size (grown by peeking when a datagram is larger) */
+  get receiveBufferSize(): number {
+    return this.#recv.size;
   }
 
   /** Send `msg` with NLM_F_ACK and read until the acknowledgement; throws NetlinkError on a refusal. */

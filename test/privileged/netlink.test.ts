@@ -49,6 +49,14 @@ describe('lib/netlink against the kernel', function () {
       }
     });
     expect(tcFilters(net.nsA, net.vethA, 'ingress')).to.have.length(300);
+    // a receive buffer far too small for one datagram grows to fit (sized by MSG_PEEK|MSG_TRUNC)
+    const small = net.inNs('A', () => NetlinkSocket.open({ receiveBufferSize: 64 }));
+    try {
+      expect(listFilters(interfaceIndex(net.vethA, small), 'ingress', small)).to.have.length(300);
+      expect(small.receiveBufferSize).to.be.greaterThan(4096);
+    } finally {
+      small.close();
+    }
   });
 
   it('`tsbpf net attach/show/detach` agree with bpftool, tc and ip', () => {
