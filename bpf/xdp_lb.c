@@ -4,7 +4,10 @@
 // `flows` table, so every packet of a flow goes to the same backend even when the backend set
 // changes. The destination is rewritten (checksums fixed incrementally) and the packet goes on up
 // the stack (XDP_PASS), which delivers it to a local backend or routes it to a remote one.
-// `stats` counts per CPU; userspace sums the CPUs.
+// Replies leave through the same interface: a TC egress program finds them in the LRU `replies`
+// table (filled with each new flow) and gives them the VIP back as their source, so clients talk
+// to the VIP only and TCP handshakes complete. `stats` counts per CPU; userspace sums the CPUs.
+#include <linux/pkt_cls.h>
 #include "example_net.h"
 
 #define MAX_BACKENDS 16
@@ -29,6 +32,7 @@ struct lb_stats {
 	__u64 bytes;       /* their IP bytes */
 	__u64 new_flows;   /* flows that picked a backend */
 	__u64 no_backend;  /* packets to a VIP without backends, passed unchanged */
+	__u64 replies;     /* replies given the VIP back as their source */
 };
 
 struct {
@@ -51,6 +55,14 @@ struct {
 	__type(key, struct flow);
 	__type(value, struct endpoint);
 } flows SEC(".maps");
+
+/* a reply's own 5-tuple (backend -> client) -> the VIP it answers for */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow);
+	__type(value, struct endpoint);
+} replies SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -112,12 +124,41 @@ int xdp_lb(struct xdp_md *ctx)
 			st->no_backend++;
 			return XDP_PASS;
 		}
+		struct flow r = { .saddr = b->addr, .daddr = f.saddr, .sport = b->port, .dport = f.sport, .proto = f.proto };
+		struct endpoint vip = { .addr = f.daddr, .port = f.dport };
+		bpf_map_update_elem(&replies, &r, &vip, BPF_ANY);
 		st->new_flows++;
 	}
 	st->packets++;
 	st->bytes += bpf_ntohs(p.ip->tot_len);
 	rewrite_dest4(&p, b->addr, b->port);
 	return XDP_PASS;
+}
+
+SEC("tc")
+int lb_reply(struct __sk_buff *skb)
+{
+	struct pkt4 p;
+	struct flow r = {};
+	struct endpoint *vip;
+	struct lb_stats *st;
+	__u32 zero = 0;
+
+	if (parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, &p) != 0 || !p.l4_check)
+		return TC_ACT_OK;
+	r.saddr = p.ip->saddr;
+	r.daddr = p.ip->daddr;
+	r.sport = p.sport;
+	r.dport = p.dport;
+	r.proto = p.proto;
+	vip = bpf_map_lookup_elem(&replies, &r);
+	if (!vip)
+		return TC_ACT_OK;
+	skb_rewrite4(skb, &p, 1, vip->addr, vip->port);
+	st = bpf_map_lookup_elem(&stats, &zero);
+	if (st)
+		st->replies++;
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "GPL";

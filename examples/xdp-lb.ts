@@ -1,7 +1,9 @@
 // xdp-lb: a layer-4 load balancer in XDP. A VIP spreads its flows over backends: the first packet
 // of a flow picks one (hash of addresses and ports), the LRU `flows` table keeps every later
 // packet of that flow on it, the destination is rewritten (checksums fixed) and the packet goes
-// up the stack to a local backend or on to a routed one. Per-CPU stats are summed here.
+// up the stack to a local backend or on to a routed one. Replies leaving through the same
+// interface get the VIP back as their source (TC egress), so TCP works end to end. Per-CPU stats
+// are summed here.
 // Run: node --import tsx examples/xdp-lb.ts [--interface IF --vip VIP:PORT[/tcp] --backend ADDR:PORT ...] [--seconds N]
 import { runExample } from './lib/run.js';
 import { sendUdpAsync, startUdpServer, type UdpServer } from './lib/traffic.js';
@@ -13,7 +15,7 @@ const MAX_BACKENDS = 16;   // as in bpf/xdp_lb.c
 /** the structs of bpf/xdp_lb.c (addresses and ports in network order) */
 interface VipInfo { id: number; count: number }
 interface Flow { saddr: number; daddr: number; sport: number; dport: number; proto: number; pad: number[] }
-interface Stats { packets: bigint; bytes: bigint; new_flows: bigint; no_backend: bigint }
+interface Stats { packets: bigint; bytes: bigint; new_flows: bigint; no_backend: bigint; replies: bigint }
 
 interface Options {
   vip?: string;
@@ -22,7 +24,7 @@ interface Options {
 
 await runExample<Options>({
   name: 'xdp-lb',
-  description: 'balance the flows to a VIP over backends in XDP (LRU flow table, per-CPU stats)',
+  description: 'balance the flows to a VIP over backends in XDP (LRU flow table, replies rewritten back to the VIP in TC, per-CPU stats)',
   xdp: true,
   options: (cmd) => cmd
     .option('--vip <VIP:PORT[/tcp]>', 'the service address (default udp)')
@@ -33,7 +35,7 @@ await runExample<Options>({
     const backends = ctx.opts.backend ?? [];
     const servers: UdpServer[] = [];
     if (demo) {
-      // three backends on local addresses of nsA, the clients in nsB reach the VIP through nsA
+      // three echoing backends on local addresses of nsA, the clients in nsB reach the VIP through nsA
       vipText = `${demo.spare}.30:80`;
       nsExec(demo.nsB, ['ip', 'route', 'add', `${demo.spare}.30/32`, 'via', demo.addrA]);
       for (const i of [1, 2, 3]) {
@@ -57,12 +59,13 @@ await runExample<Options>({
     vips.update(serviceKey(vip.addr, vip.port, proto), { id, count: backends.length });
     console.log(`vip ${proto === 6 ? 'tcp' : 'udp'} ${vip.addr}:${vip.port} -> ${backends.map((b) => `${b.addr}:${b.port}`).join(', ')}`);
     ctx.attachXdp(ctx.program(obj, 'xdp_lb'));
+    ctx.attachTc(ctx.program(obj, 'lb_reply'), 'egress');
 
     let sent = 0;
     let inflight: Promise<void> = Promise.resolve();
     if (demo) {
       for (const b of backends) {
-        const s = startUdpServer(demo.nsA, b.addr, b.port);
+        const s = startUdpServer(demo.nsA, b.addr, b.port, { echo: true });
         servers.push(s);
         ctx.defer(() => s.stop());
       }
@@ -86,7 +89,7 @@ await runExample<Options>({
         n++;
       }
       const s = stats.lookup(0) ?? [];
-      console.log(`${label} packets=${sumCpus(s, (v) => v.packets)} bytes=${sumCpus(s, (v) => v.bytes)} new_flows=${sumCpus(s, (v) => v.new_flows)} no_backend=${sumCpus(s, (v) => v.no_backend)} flows=${n}`);
+      console.log(`${label} packets=${sumCpus(s, (v) => v.packets)} bytes=${sumCpus(s, (v) => v.bytes)} new_flows=${sumCpus(s, (v) => v.new_flows)} no_backend=${sumCpus(s, (v) => v.no_backend)} replies=${sumCpus(s, (v) => v.replies)} flows=${n}`);
       for (const b of backends) {
         const key = `${b.addr}:${b.port}`;
         const got = servers[backends.indexOf(b)];

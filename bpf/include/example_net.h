@@ -1,6 +1,7 @@
 // Packet parsing and checksum helpers shared by the example programs (bpf/xdp_*.c, bpf/tc_*.c,
 // bpf/conntrack.c, bpf/packet_counter.c, bpf/tcpdump_lite.c). IPv4 only unless a function says so.
 #pragma once
+#include <stddef.h>
 #include <linux/bpf.h>
 #include <linux/types.h>
 #include <linux/if_ether.h>
@@ -158,4 +159,29 @@ static __always_inline void rewrite_dest4(struct pkt4 *p, __be32 addr, __be16 po
 	else if (p->proto == IPPROTO_TCP)
 		((struct tcphdr *)p->l4)->dest = port;
 	p->dport = port;
+}
+
+/*
+ * The same for TC: rewrite the source (src = 1) or destination address and port of a parsed
+ * UDP/TCP packet in an skb. bpf_l3/l4_csum_replace fix the checksums and also handle
+ * CHECKSUM_PARTIAL skbs (locally generated packets whose checksum the NIC completes: only the
+ * pseudo-header part is updated then).
+ */
+#define EX_IP_OFF ETH_HLEN
+static __always_inline void skb_rewrite4(struct __sk_buff *skb, struct pkt4 *p, int src, __be32 addr, __be16 port)
+{
+	__u32 l4_off = EX_IP_OFF + p->ip->ihl * 4;
+	__u32 check_off = l4_off + (p->proto == IPPROTO_UDP ? offsetof(struct udphdr, check) : offsetof(struct tcphdr, check));
+	__u32 port_off = l4_off + (src ? 0 : 2);   /* source, dest: the first two 16-bit fields of both */
+	__be32 old_addr = src ? p->ip->saddr : p->ip->daddr;
+	__be16 old_port = src ? p->sport : p->dport;
+	/* a UDP checksum of 0 means "none": leave it, and never produce 0 */
+	__u64 mangled = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+
+	/* p's packet pointers are invalid after the first helper call that may change the skb */
+	bpf_l4_csum_replace(skb, check_off, old_addr, addr, BPF_F_PSEUDO_HDR | mangled | sizeof(addr));
+	bpf_l4_csum_replace(skb, check_off, old_port, port, mangled | sizeof(port));
+	bpf_l3_csum_replace(skb, EX_IP_OFF + offsetof(struct iphdr, check), old_addr, addr, sizeof(addr));
+	bpf_skb_store_bytes(skb, EX_IP_OFF + (src ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr)), &addr, sizeof(addr), 0);
+	bpf_skb_store_bytes(skb, port_off, &port, sizeof(port), 0);
 }

@@ -176,3 +176,37 @@ export function demoTraffic(o: {
   });
   return t;
 }
+
+// accepts connections forever; each gets `reply` and is closed
+const TCP_SERVER = `import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind((sys.argv[1],int(sys.argv[2]))); s.listen(16)
+print('ready',flush=True)
+while True:
+  c,a=s.accept(); c.sendall(sys.argv[3].encode()); c.close()`;
+
+const TCP_REQUEST = `import socket,sys
+s=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=float(sys.argv[3]))
+d=b''
+while True:
+  b=s.recv(4096)
+  if not b: break
+  d+=b
+print('%s %d %s'%(s.getpeername()[0],s.getpeername()[1],d.decode('latin1')))`;
+
+/** A TCP server in `ns` on addr:port answering every connection with `reply`. */
+export function startTcpServer(ns: string, addr: string, port: number, reply: string): { ready: Promise<void>; stop(): void } {
+  const child = spawn('ip', argv(ns, TCP_SERVER, [addr, port, reply]), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`TCP server on ${addr}:${port} in ${ns} exited (${code}): ${stderr.trim()}`)));
+  });
+  ready.catch(() => { /* reported to whoever awaits ready */ });
+  return { ready, stop: () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); } };
+}
+
+/** Connect from `ns` to dst:port and read until the server closes: "peer-addr peer-port data". */
+export async function tcpRequestAsync(ns: string, dst: string, port: number, timeoutMs = 3000): Promise<string> {
+  return (await runAsync(ns, TCP_REQUEST, [dst, port, timeoutMs / 1000], timeoutMs + 10_000)).trim();
+}
