@@ -18,7 +18,9 @@ import { TsbpfError } from '../errors.js';
 import { ObjectSpec, readObject } from './read.js';
 import { linkProgram, applyMapFds, encodeFuncInfo, encodeLineInfo } from './link.js';
 import { checkPinRoot, DEFAULT_PIN_PATH, makePinRoot, pinPathOf, removePin, removePinRoot, reusePinned } from './pin.js';
-import { attachBtfId, type KernelBtfLookup } from './attach.js';
+import { attachBtfId } from './attach.js';
+import { CoreCode, loadBtfFile } from './core.js';
+import type { Btf } from '../btf/btf.js';
 import { uploadBlob } from './btf-blob.js';
 import { btfFeaturesFromKinds, type BtfKernelFeatures } from '../btf/sanitize.js';
 import { probeBtfKind, type BtfKindName } from '../features/index.js';
@@ -41,8 +43,11 @@ export interface LoadObjectOptions {
   typedMaps?: boolean;
   /** what the kernel's BTF checker takes (default: probed once per process); less means the object's BTF is sanitized */
   btfFeatures?: BtfKernelFeatures;
-  /** kernel BTF for the attach targets of fentry/lsm/iter/tp_btf programs (default: loaded when needed) */
-  kernelBtf?: KernelBtfLookup;
+  /**
+   * kernel BTF (parsed, or the path of a raw BTF file) for CO-RE relocations and the attach targets
+   * of fentry/lsm/iter/tp_btf programs (default: the running kernel's, read when needed)
+   */
+  kernelBtf?: Btf | string;
 }
 
 /** What a load has made so far: released in reverse order when a later step fails. */
@@ -244,13 +249,12 @@ function createMap(m: MapSpec, maxEntries: number, btf: Fd | undefined, warnings
 
 function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<string, LiveMap>, o: LoadObjectOptions, made: Made): Map<string, BpfProgram> {
   const out = new Map<string, BpfProgram>();
-  let kernelBtf = o.kernelBtf;
+  let kernelBtf = typeof o.kernelBtf === 'string' ? loadBtfFile(o.kernelBtf) : o.kernelBtf;
+  // CO-RE: each function's relocated code, made once per load when a program first needs it
+  const core = new CoreCode(spec.source.btf, spec.littleEndian, kernelBtf);
   for (const p of spec.programs.values()) {
     if (!p.autoload) continue;
-    const linked = linkProgram(p, spec.functions, spec.littleEndian, (fn) => {
-      if (fn.coreRelos.length === 0) return fn.instructions;
-      throw new LoadError(`program ${p.name}: function ${fn.name} needs ${fn.coreRelos.length} CO-RE relocation(s), which this version does not apply`, { program: p.name, section: p.section, symbol: fn.name });
-    });
+    const linked = linkProgram(p, spec.functions, spec.littleEndian, (fn) => core.code(fn));
     applyMapFds(linked.insns, linked.mapRefs, (name) => {
       const m = maps.get(name);
       if (!m) throw new ObjectError(`program ${p.name} refers to map ${name}, which the object does not define`, { program: p.name, map: name });
@@ -278,7 +282,8 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
     } catch (e) {
       if (e instanceof VerifierError) {
         // same class and log; the message names the program and its section
-        throw new VerifierError(e.cmd, e.code, e.log, e.truncated, `program ${p.name} (section ${p.section}, ${p.typeName})`);
+        const poisoned = core.poisonNote(linked.layout.map((l) => l.name), e.log);
+        throw new VerifierError(e.cmd, e.code, e.log, e.truncated, `program ${p.name} (section ${p.section}, ${p.typeName})${poisoned ? `; ${poisoned}` : ''}`);
       }
       if (e instanceof TsbpfError && !(e instanceof BpfError)) throw e;
       throw new LoadError(`program ${p.name} (section ${p.section}): ${(e as Error).message}`, { program: p.name, section: p.section }, { cause: e });
