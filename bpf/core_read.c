@@ -44,6 +44,7 @@ __u32 out_skb_exists;
 __u32 out_nosuch_exists;
 __u32 out_skb_size;
 __u32 out_task_id_kernel;
+__u32 out_task_id_local;
 __u32 out_task_matches;
 __u32 out_nosuch_matches;
 __u32 out_parent_tgid;
@@ -84,6 +85,7 @@ int core_read(struct __sk_buff *ctx)
 	out_nosuch_exists = bpf_core_type_exists(struct tsbpf_no_such_struct);
 	out_skb_size = bpf_core_type_size(struct sk_buff);
 	out_task_id_kernel = bpf_core_type_id_kernel(struct task_struct);
+	out_task_id_local = bpf_core_type_id_local(struct task_struct);
 #if __clang_major__ >= 15 // TYPE_MATCHES is new in clang 15 (clang 14 crashes on it)
 	out_task_matches = bpf_core_type_matches(struct task_struct___new);
 	out_nosuch_matches = bpf_core_type_matches(struct tsbpf_no_such_struct);
