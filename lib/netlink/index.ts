@@ -1,6 +1,7 @@
 // lib/netlink: tsbpf's own rtnetlink client (no netlink library): socket, codec, interfaces,
 // clsact qdisc, cls_bpf filters, XDP.
-export { NetlinkSocket, decodeError, decodeDone, type NetlinkReply } from './socket.js';
+export { NetlinkSocket } from './socket.js';
+export { decodeError, decodeDone, answersTo, AckCollector, DumpCollector, type NetlinkReply, type DecodedError } from './reply.js';
 export { MessageBuilder, Attrs, parseMessages, parseIfinfomsg, parseTcmsg, align4, type NlMessage } from './codec.js';
 export { NetlinkError, NetlinkProtocolError, InterfaceNotFoundError } from './errors.js';
 export {

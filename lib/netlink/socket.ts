@@ -10,24 +10,18 @@ import { Fd } from '../syscall/fd.js';
 import { NativeBuffer } from '../syscall/memory.js';
 import { ERRNO } from '../syscall/errno.js';
 import {
-  AF_NETLINK, MSG_PEEK, MSG_TRUNC, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, NLM_F, NLMSG,
-  NLMSG_HDRLEN, NLMSGERR_ATTR, SOCK_CLOEXEC, SOCK_RAW, SOCKADDR_NL_SIZE, SOL_NETLINK, SOL_SOCKET, SO_RCVTIMEO,
+  AF_NETLINK, MSG_PEEK, MSG_TRUNC, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, SOCK_CLOEXEC, SOCK_RAW,
+  SOCKADDR_NL_SIZE, SOL_NETLINK, SOL_SOCKET, SO_RCVTIMEO,
 } from './constants.js';
-import { Attrs, align4, parseMessages, type MessageBuilder, type NlMessage } from './codec.js';
+import { align4, parseMessages, type MessageBuilder, type NlMessage } from './codec.js';
 import { NetlinkError, NetlinkProtocolError } from './errors.js';
+import { AckCollector, DumpCollector, answersTo, type NetlinkReply } from './reply.js';
 
 // offsets in the socket's small block of native memory (pointers in syscall args must not move)
 const CTL = { kernelAddr: 0, fromAddr: 16, int: 32, iov: 40, msghdr: 64, timeval: 128, size: 160 } as const;
 const MSGHDR = { name: 0, namelen: 8, iov: 16, iovlen: 24, control: 32, controllen: 40, flags: 48 } as const;
 const REPLY_TIMEOUT_S = 10;
 const DUMP_RETRIES = 3;
-
-/** The kernel's answer to a request: the messages before the acknowledgement (e.g. NLM_F_ECHO's copy). */
-export interface NetlinkReply {
-  readonly messages: NlMessage[];
-  /** extended-ack text the kernel attached to a success (a warning), if any */
-  readonly warning?: string;
-}
 
 export class NetlinkSocket {
   readonly #fd: Fd;
@@ -93,19 +87,9 @@ export class NetlinkSocket {
   /** Send `msg` with NLM_F_ACK and read until the acknowledgement; throws NetlinkError on a refusal. */
   request(msg: MessageBuilder, op: string): NetlinkReply {
     const seq = this.#transmit(msg, op);
-    const messages: NlMessage[] = [];
-    for (;;) {
-      for (const m of this.#receive(op, seq)) {
-        if (m.type === NLMSG.ERROR) {
-          const e = decodeError(m);
-          if (e.code !== 0) throw new NetlinkError(op, e.code, { extack: e.extack, extackOffset: e.offset });
-          return e.extack ? { messages, warning: e.extack } : { messages };
-        }
-        if (m.type === NLMSG.NOOP) continue;
-        if (m.type === NLMSG.OVERRUN) throw new NetlinkProtocolError(`${op}: NLMSG_OVERRUN`);
-        messages.push(m);
-      }
-    }
+    const ack = new AckCollector(op);
+    while (!ack.done) for (const m of this.#receive(op, seq)) if (ack.feed(m)) break;
+    return ack.reply();
   }
 
   /**
@@ -115,29 +99,9 @@ export class NetlinkSocket {
   dump(msg: MessageBuilder, op: string): NlMessage[] {
     for (let attempt = 1; ; attempt++) {
       const seq = this.#transmit(msg, op);
-      const messages: NlMessage[] = [];
-      let interrupted = false;
-      let done = false;
-      while (!done) {
-        for (const m of this.#receive(op, seq)) {
-          if (m.flags & NLM_F.DUMP_INTR) interrupted = true;
-          if (m.type === NLMSG.DONE) {
-            const e = decodeDone(m);
-            if (e.code !== 0) throw new NetlinkError(op, e.code, { extack: e.extack });
-            done = true;
-            break;
-          }
-          if (m.type === NLMSG.ERROR) {
-            const e = decodeError(m);
-            if (e.code !== 0) throw new NetlinkError(op, e.code, { extack: e.extack, extackOffset: e.offset });
-            continue;
-          }
-          if (m.type === NLMSG.NOOP) continue;
-          if (m.type === NLMSG.OVERRUN) throw new NetlinkProtocolError(`${op}: NLMSG_OVERRUN`);
-          messages.push(m);
-        }
-      }
-      if (!interrupted) return messages;
+      const d = new DumpCollector(op);
+      while (!d.done) for (const m of this.#receive(op, seq)) if (d.feed(m)) break;
+      if (!d.interrupted) return d.messages;
       if (attempt >= DUMP_RETRIES) {
         throw new NetlinkError(op, ERRNO.EINTR, { detail: `dump interrupted (NLM_F_DUMP_INTR) ${attempt} times in a row: the table kept changing` });
       }
@@ -185,17 +149,7 @@ export class NetlinkSocket {
     if (v.getInt32(CTL.msghdr + MSGHDR.flags, true) & MSG_TRUNC) throw new NetlinkProtocolError(`${op}: reply truncated to ${this.#recv.size} bytes`);
     const from = v.getUint32(CTL.fromAddr + 4, true);
     if (from !== 0) throw new NetlinkProtocolError(`${op}: datagram from port ${from}, not from the kernel`);
-    const out: NlMessage[] = [];
-    for (const m of parseMessages(this.#recv.bytes.slice(0, n))) {
-      if (m.pid !== this.portId) throw new NetlinkProtocolError(`${op}: reply for port ${m.pid}, this socket is port ${this.portId}`);
-      if (m.seq !== seq) {
-        // an answer to an earlier request that was abandoned (timeout, exception): not ours now
-        if (((seq - m.seq) >>> 0) < 0x80000000) continue;
-        throw new NetlinkProtocolError(`${op}: reply with sequence ${m.seq}, expected ${seq}`);
-      }
-      out.push(m);
-    }
-    return out;
+    return answersTo(parseMessages(this.#recv.bytes.slice(0, n)), this.portId, seq, op);
   }
 
   #recvmsg(op: string, fd: number, len: number, flags: number): number {
@@ -222,38 +176,4 @@ function retry(call: () => number): number {
   let r: number;
   do r = call(); while (r === -ERRNO.EINTR);
   return r;
-}
-
-interface DecodedError { code: number; extack?: string; offset?: number }
-
-/** NLMSG_ERROR: int error, the request's header (and payload unless NLM_F_CAPPED), then ack TLVs. */
-export function decodeError(m: NlMessage): DecodedError {
-  const p = m.payload;
-  if (p.length < 4) throw new NetlinkProtocolError(`NLMSG_ERROR with ${p.length} bytes of payload`);
-  const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  const code = -v.getInt32(0, true);
-  if (!(m.flags & NLM_F.ACK_TLVS)) return { code };
-  let tlvAt = 4 + NLMSG_HDRLEN;
-  if (!(m.flags & NLM_F.CAPPED) && p.length >= 4 + NLMSG_HDRLEN) tlvAt = 4 + align4(v.getUint32(4, true));
-  if (tlvAt > p.length) return { code };
-  return { code, ...ackTlvs(p.subarray(tlvAt)) };
-}
-
-/** NLMSG_DONE: an int error (0 = complete), then ack TLVs when NLM_F_ACK_TLVS is set. */
-export function decodeDone(m: NlMessage): DecodedError {
-  const p = m.payload;
-  if (p.length < 4) return { code: 0 };
-  const code = -new DataView(p.buffer, p.byteOffset, 4).getInt32(0, true);
-  if (!(m.flags & NLM_F.ACK_TLVS)) return { code };
-  return { code, ...ackTlvs(p.subarray(4)) };
-}
-
-function ackTlvs(b: Uint8Array): { extack?: string; offset?: number } {
-  const a = new Attrs(b, 'extended ack');
-  const out: { extack?: string; offset?: number } = {};
-  const msg = a.string(NLMSGERR_ATTR.MSG);
-  if (msg) out.extack = msg;
-  const off = a.u32(NLMSGERR_ATTR.OFFS);
-  if (off !== undefined) out.offset = off;
-  return out;
 }

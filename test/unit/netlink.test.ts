@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import {
   addClsactRequest, attachFilterRequest, decodeDone, decodeError, deleteClsactRequest, deleteFilterRequest,
   dumpFiltersRequest, dumpLinksRequest, dumpQdiscsRequest, getLinkRequest, setXdpRequest, parseMessages, parseFilter,
-  parseLink, Attrs, MessageBuilder, NetlinkError, NetlinkProtocolError, NL,
+  parseLink, Attrs, MessageBuilder, NetlinkError, NetlinkProtocolError, NL, answersTo, AckCollector, DumpCollector, type NlMessage,
 } from '../../lib/netlink/index.js';
 import { TsbpfError } from '../../lib/errors.js';
 
@@ -204,5 +204,42 @@ describe('lib/netlink reply decoding', () => {
       ifindex: 2, direction: 'ingress', kind: 'bpf', priority: 0xc000, handle: 1, protocol: 3, chain: 0,
       directAction: true, name: 'name', progId: 42, tag: '0102030405060708',
     });
+  });
+});
+
+describe('lib/netlink reply rules', () => {
+  const msg = (type: number, flags: number, seq: number, pid: number, payload = new Uint8Array(0)): NlMessage => ({ type, flags, seq, pid, payload });
+  const errPayload = (code: number) => { const b = new Uint8Array(20); new DataView(b.buffer).setInt32(0, -code, true); return b; };
+
+  it('keeps only answers to this request: older sequence numbers dropped, wrong port or future sequence refused', () => {
+    const ok = msg(16, 2, 10, 77);
+    expect(answersTo([msg(16, 2, 9, 77), ok, msg(16, 2, 0xfffffff0, 77)], 77, 10, 'op')).to.deep.equal([ok]);
+    expect(() => answersTo([msg(16, 2, 10, 78)], 77, 10, 'op')).to.throw(NetlinkProtocolError, /port 78/);
+    expect(() => answersTo([msg(16, 2, 11, 77)], 77, 10, 'op')).to.throw(NetlinkProtocolError, /sequence 11, expected 10/);
+    // sequence numbers wrap: 0xffffffff is older than 2
+    expect(answersTo([msg(16, 2, 0xffffffff, 77)], 77, 2, 'op')).to.deep.equal([]);
+  });
+
+  it('collects an echo before the acknowledgement; a refusal throws NetlinkError', () => {
+    const a = new AckCollector('RTM_NEWTFILTER');
+    const echo = msg(44, 0, 1, 1, new Uint8Array(20));
+    expect(a.feed(echo)).to.equal(false);
+    expect(a.feed(msg(1, 0, 1, 1))).to.equal(false); // NLMSG_NOOP ignored
+    expect(a.feed(msg(2, 0x100, 1, 1, errPayload(0)))).to.equal(true);
+    expect(a.reply()).to.deep.equal({ messages: [echo] });
+    expect(() => new AckCollector('X').feed(msg(2, 0x100, 1, 1, errPayload(16)))).to.throw(NetlinkError, 'X: EBUSY');
+    expect(() => new AckCollector('X').feed(msg(4, 0, 1, 1))).to.throw(NetlinkProtocolError, /OVERRUN/);
+  });
+
+  it('reads a dump to NLMSG_DONE, notices NLM_F_DUMP_INTR, and throws the error a DONE carries', () => {
+    const d = new DumpCollector('RTM_GETLINK');
+    expect(d.feed(msg(16, 0x2, 1, 1))).to.equal(false);
+    expect(d.feed(msg(16, 0x2 | 0x10, 1, 1))).to.equal(false);
+    expect(d.feed(msg(3, 0x2, 1, 1, new Uint8Array(4)))).to.equal(true);
+    expect(d.messages).to.have.length(2);
+    expect(d.interrupted).to.equal(true);
+    const done = bytes('f9ffffff 0e00 0100 64756d70206661696c00 0000'); // -E2BIG, "dump fail"
+    expect(() => new DumpCollector('D').feed(msg(3, 0x2 | 0x200, 1, 1, done))).to.throw(NetlinkError, 'D: E2BIG (Argument list too long): kernel: dump fail');
+    expect(() => new DumpCollector('D').feed(msg(2, 0x100, 1, 1, errPayload(22)))).to.throw(NetlinkError, 'EINVAL');
   });
 });
