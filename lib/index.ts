@@ -46,3 +46,9 @@ export {
   type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef, type Qdisc, type TcFilter, type TcDirection,
 } from './netlink/index.js';
 export { btfCodecSource } from './codec/btf-source.js';
+export {
+  CORE_RELO, coreReloKindName, CoreRelocationError, CoreNoKernelBtfError, CoreRelocator, essentialName, parseAccessSpec, formatSpec,
+  fieldsAreCompat, typesAreCompat, typesMatch, findCandidates, POISON_HELPER,
+  type CoreRelocationWhere, type AccessSpec, type CoreResult, type Candidate, type CoreTarget, type CoreRelocation, type CoreApplied,
+} from './core/index.js';
+export { CoreCode, relocateCore, coreRelocationsApplied, loadBtfFile, type CoreBtfOption } from './object/core.js';
