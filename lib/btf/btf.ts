@@ -1,6 +1,7 @@
 // A parsed BTF blob (.BTF section, raw file, split BTF on a base): one pass records where each type
 // record starts; types are decoded on demand and cached, so opening vmlinux (126k types) builds no
-// per-type objects. Lookups by name search the string table and a name-offset index built on first use.
+// per-type objects. Lookups by name scan the records (kind word first, then the name's bytes) and,
+// once lookups repeat, use a name-hash index built in one pass.
 import { ParseError } from '../errors.js';
 import { decodeType, KIND_NAMES, type TypeSource } from './parse-type.js';
 import { BtfStrings } from './strings.js';
@@ -113,7 +114,6 @@ export class Btf implements TypeSource {
   private indexTypes(start: number, len: number): Int32Array {
     // sized for the smallest record (12 bytes); pages past the last type are never touched
     const offs = new Int32Array(Math.floor(len / 12));
-    const bytes = this.rawBytes;
     // the common case (little-endian blob on a little-endian host, aligned): whole words
     const words = this.typeWords;
     const dv = this.view;
@@ -124,7 +124,7 @@ export class Btf implements TypeSource {
       if (w + 3 > endWord) throw this.badRecord('truncated type record', n, start + 4 * w);
       const info = words !== undefined ? words[w + 1] : dv.getUint32(start + 4 * w + 4, le);
       const kind = (info >>> 24) & 0x1f;
-      // record size in words: fixed part + per-vlen part (tables below); kind 0 and > 19 are unknown
+      // record size in words: fixed part + per-vlen part (tables at the top); kind 0 and > 19 are unknown
       const fixed = kind < 20 ? FIXED_WORDS[kind] : 0;
       if (fixed === 0) throw this.badRecord(`unknown kind ${kind}`, n, start + 4 * w);
       const size = fixed + VLEN_WORDS[kind] * (info & 0xffff);
