@@ -105,6 +105,35 @@ describe('attachXdp (IFLA_XDP over tsbpf netlink)', function () {
     expect(ipLink(net.nsA, net.vethA).xdp).to.equal(undefined);
   });
 
+  it('native XDP unsupported by the driver (a bridge): EOPNOTSUPP with the kernel text; auto uses generic', () => {
+    const { net } = fx;
+    const br = `tr${net.vethA.slice(2, 9)}`; // goes with nsA
+    expect(inNsExec(net.nsA, 'ip', 'link', 'add', br, 'type', 'bridge')).to.not.match(/^ERR/);
+    let err: NetlinkError | undefined;
+    try { net.inNs('A', () => attachXdp({ program: xprog(), interface: br })); } catch (e) { err = e as NetlinkError; }
+    expect(err).to.be.instanceOf(NetlinkError);
+    expect(err!.errno).to.equal('EOPNOTSUPP');
+    expect(err!.extack).to.match(/does not support XDP in native mode/);
+    expect(ipLink(net.nsA, br).xdp).to.equal(undefined);
+    const a = net.inNs('A', () => attachXdp({ program: xprog(), interface: br, mode: 'auto' }));
+    expect(a.info.mode).to.equal('skb');
+    expect(a.info.note).to.contain('EOPNOTSUPP');
+    a.detach();
+    expect(ipLink(net.nsA, br).xdp).to.equal(undefined);
+  });
+
+  it('sees what `ip link set … xdpgeneric` attached', () => {
+    const { net } = fx;
+    const pin = `${fx.bpffs.dir}/xdp_ip`;
+    xprog().pin(pin);
+    expect(inNsExec(net.nsA, 'ip', 'link', 'set', 'dev', net.vethA, 'xdpgeneric', 'pinned', pin)).to.not.match(/^ERR/);
+    try {
+      expect(net.inNs('A', () => queryXdp(interfaceIndex(net.vethA)))).to.deep.equal({ attached: 'skb', skb: xprog().id });
+    } finally {
+      inNsExec(net.nsA, 'ip', 'link', 'set', 'dev', net.vethA, 'xdpgeneric', 'off');
+    }
+  });
+
   it('lists interfaces like `ip link show`: index, name, MTU, flags, XDP ids per mode', () => {
     const { net } = fx;
     const a = net.inNs('A', () => attachXdp({ program: xprog(), interface: net.vethA, mode: 'skb' }));
