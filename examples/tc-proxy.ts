@@ -51,7 +51,7 @@ await runExample<{ service?: ServiceSpec[] }>({
           console.log(`client: ${payload} to ${s.vip.addr}:${s.vip.port} -> ${reply === 'timeout' ? 'no reply' : `reply from ${reply}`}`);
         })();
         return inflight;
-      });
+      }, true);
     }
     const show = (label: string) => {
       const c = (i: number) => sumCpus(proxied.lookup(i) ?? [], (v) => v);

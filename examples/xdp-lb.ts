@@ -77,7 +77,7 @@ await runExample<Options>({
           sent += 12;
         })();
         return inflight;
-      });
+      }, true);
     }
 
     const show = (label: string) => {

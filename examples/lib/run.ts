@@ -27,8 +27,8 @@ export interface ExampleContext<O> {
   readonly isStopped: boolean;
   /** run fn when the example ends (in reverse order of registration) */
   defer(fn: () => void): void;
-  /** call fn every ms until the example ends */
-  every(ms: number, fn: () => void | Promise<void>): void;
+  /** call fn every ms (and once right away with immediately) until the example ends; never two at once */
+  every(ms: number, fn: () => void | Promise<void>, immediately?: boolean): void;
   /** load bpf/<file> (built by `make bpf`); closed when the example ends */
   load(file: string): BpfObject;
   /** attach an XDP program to iface (mode from --xdp-mode); detached when the example ends */
@@ -116,9 +116,9 @@ export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): 
       opts, iface: target, demo, stopped,
       get isStopped() { return isStopped; },
       defer: (fn) => { cleanups.push(fn); },
-      every: (ms, fn) => {
+      every: (ms, fn, immediately = false) => {
         let busy = false;
-        timers.push(setInterval(() => {
+        const tick = () => {
           if (busy || isStopped) return;
           busy = true;
           Promise.resolve().then(fn).catch((e: unknown) => {
@@ -126,7 +126,9 @@ export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): 
             status = 1;
             stop();
           }).finally(() => { busy = false; });
-        }, ms));
+        };
+        timers.push(setInterval(tick, ms));
+        if (immediately) tick();
       },
       load: (file) => {
         const obj = loadObject(objectPath(file));

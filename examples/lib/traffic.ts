@@ -144,7 +144,7 @@ export interface DemoTraffic {
  */
 export function demoTraffic(o: {
   ns: string; dst: string; port?: number; udp?: number; pings?: number; size?: number; everyMs?: number;
-  every: (ms: number, fn: () => Promise<void>) => void;
+  every: (ms: number, fn: () => Promise<void>, immediately?: boolean) => void;
 }): DemoTraffic {
   let inflight: Promise<void> = Promise.resolve();
   let finished = false;
@@ -173,7 +173,7 @@ export function demoTraffic(o: {
       }
     })();
     return inflight;
-  });
+  }, true);
   return t;
 }
 
