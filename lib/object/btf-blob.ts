@@ -57,23 +57,25 @@ export function patchBtf(raw: Uint8Array, fixups: readonly DatasecFixup[], hidde
   if (fixups.length === 0 && hidden.size === 0) return raw;
   const out = raw.slice();
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const fail = (why: string) => new ObjectError(`.BTF: ${why}`, { section: '.BTF' });
-  if (out.length < 24) throw fail('shorter than its header');
+  if (out.length < 24) throw blobError('shorter than its header');
   const hdrLen = v.getUint32(4, le);
   const start = hdrLen + v.getUint32(8, le);
   const end = start + v.getUint32(12, le);
-  if (end > out.length) throw fail('type section beyond the end of the data');
-  const byId = new Map(fixups.map((f) => [f.id, f]));
-  const last = Math.max(0, ...byId.keys(), ...hidden);
+  if (end > out.length) throw blobError('type section beyond the end of the data');
+  // fixups come in id order (datasec.ts walks the ids upwards)
+  let next = 0;
+  let last = 0;
+  for (const id of hidden) if (id > last) last = id;
+  if (fixups.length > 0 && fixups[fixups.length - 1].id > last) last = fixups[fixups.length - 1].id;
   let id = 1;
   for (let at = start; at < end && id <= last; id++) {
-    if (at + 12 > end) throw fail(`type ${id} cut short at byte ${at}`);
+    if (at + 12 > end) throw blobError(`type ${id} cut short at byte ${at}`);
     const info = v.getUint32(at + 4, le);
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
-    const f = byId.get(id);
-    if (f) {
-      if (kind !== 15 || f.vars.length !== vlen) throw fail(`type ${id} is not the DATASEC the spec describes`);
+    if (next < fixups.length && fixups[next].id === id) {
+      const f = fixups[next++];
+      if (kind !== 15 || f.vars.length !== vlen) throw blobError(`type ${id} is not the DATASEC the spec describes`);
       v.setUint32(at + 8, f.size, le);
       for (let i = 0; i < f.vars.length; i++) {
         const p = at + 12 + i * 12;
@@ -88,8 +90,12 @@ export function patchBtf(raw: Uint8Array, fixups: readonly DatasecFixup[], hidde
       else if (kind === 14) v.setUint32(at + 12, 0, le);
     }
     const extra = recordExtra(kind, vlen);
-    if (extra < 0) throw fail(`type ${id} has unknown kind ${kind}`);
+    if (extra < 0) throw blobError(`type ${id} has unknown kind ${kind}`);
     at += 12 + extra;
   }
   return out;
+}
+
+function blobError(why: string): ObjectError {
+  return new ObjectError(`.BTF: ${why}`, { section: '.BTF' });
 }

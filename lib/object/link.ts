@@ -24,33 +24,41 @@ export interface LinkedProgram {
   readonly layout: readonly { readonly name: string; readonly start: number }[];
 }
 
+/** Where a function's instructions come from: CO-RE-relocated copies at load time (lib/object/core.ts). */
+export interface CodeSource {
+  code(fn: FunctionSpec): Uint8Array;
+}
+
+/** The functions a program is made of, depth first, with their start instructions. */
+interface Layout {
+  readonly order: FunctionSpec[];
+  readonly start: Map<string, number>;
+  total: number;
+}
+
 /**
- * `codeOf` gives the instructions to use for a function (CO-RE-relocated copies at load time);
- * by default each function's own.
+ * Depth first, in instruction order: a callee is appended, then what it calls, before the caller's
+ * next call (libbpf's order, so the loaded code and its tag are the same).
  */
-export function linkProgram(
-  prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean,
-  codeOf: (fn: FunctionSpec) => Uint8Array = (fn) => fn.instructions,
-): LinkedProgram {
-  const order: FunctionSpec[] = [];
-  const start = new Map<string, number>();
-  let total = 0;
-  // depth first, in instruction order: a callee is appended, then what it calls, before the
-  // caller's next call (libbpf's order, so the loaded code and its tag are the same)
-  const append = (fn: FunctionSpec): void => {
-    start.set(fn.name, total);
-    total += fn.instructions.length / INSN_SIZE;
-    order.push(fn);
-    for (const r of fn.relocations) {
-      if (r.target.kind !== 'call' && r.target.kind !== 'func') continue;
-      const name = r.target.function;
-      if (start.has(name)) continue;
-      const callee = functions.get(name);
-      if (!callee) throw new ObjectError(`program ${prog.name}: ${fn.name} calls ${name}, which is not a function in .text`, { program: prog.name, section: prog.section, symbol: name });
-      append(callee);
-    }
-  };
-  append(prog);
+function append(l: Layout, prog: ProgramSpec, fn: FunctionSpec, functions: ReadonlyMap<string, FunctionSpec>): void {
+  l.start.set(fn.name, l.total);
+  l.total += fn.instructions.length / INSN_SIZE;
+  l.order.push(fn);
+  for (const r of fn.relocations) {
+    if (r.target.kind !== 'call' && r.target.kind !== 'func') continue;
+    const name = r.target.function;
+    if (l.start.has(name)) continue;
+    const callee = functions.get(name);
+    if (!callee) throw new ObjectError(`program ${prog.name}: ${fn.name} calls ${name}, which is not a function in .text`, { program: prog.name, section: prog.section, symbol: name });
+    append(l, prog, callee, functions);
+  }
+}
+
+/** `source` gives the instructions to use per function (default: each function's own). */
+export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean, source?: CodeSource): LinkedProgram {
+  const l: Layout = { order: [], start: new Map(), total: 0 };
+  append(l, prog, prog, functions);
+  const { order, start, total } = l;
 
   const out = new Uint8Array(total * INSN_SIZE);
   const insns = new Insns(out, littleEndian);
@@ -59,7 +67,7 @@ export function linkProgram(
   const mapRefs: MapReference[] = [];
   for (const fn of order) {
     const base = start.get(fn.name)!;
-    out.set(codeOf(fn), base * INSN_SIZE);
+    out.set(source ? source.code(fn) : fn.instructions, base * INSN_SIZE);
     for (const r of fn.relocations) {
       const at = base + r.insn;
       const t = r.target;

@@ -254,7 +254,7 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
   const core = new CoreCode(spec.source.btf, spec.littleEndian, kernelBtf);
   for (const p of spec.programs.values()) {
     if (!p.autoload) continue;
-    const linked = linkProgram(p, spec.functions, spec.littleEndian, (fn) => core.code(fn));
+    const linked = linkProgram(p, spec.functions, spec.littleEndian, core);
     applyMapFds(linked.insns, linked.mapRefs, (name) => {
       const m = maps.get(name);
       if (!m) throw new ObjectError(`program ${p.name} refers to map ${name}, which the object does not define`, { program: p.name, map: name });
