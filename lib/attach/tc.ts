@@ -1,5 +1,6 @@
 // attachTc: a direct-action cls_bpf filter on the clsact hook, over tsbpf's rtnetlink client.
-// The attachment outlives the process unless detached. clsact is added when missing and removed again
+// The attachment outlives the process unless detached; detach() removes the filter only while it
+// still runs this handle's program. clsact is added when missing and removed again
 // when the last filter on it goes — but only if tsbpf added it (in this process): a clsact that was
 // already there, or that still carries someone else's filters, stays.
 import { statSync } from 'node:fs';
@@ -71,7 +72,12 @@ export class TcAttachment extends Attachment<TcAttachmentInfo> {
   protected doDetach(): void {
     const i = this.info;
     try {
-      detachFilter({ ifindex: i.ifindex, direction: i.direction, priority: i.priority, handle: i.handle }, this.#sock);
+      // only our filter: one that another program replaced since (attachTc replace, `tc filter
+      // replace`) belongs to whoever put it there and stays
+      const f = listFilters(i.ifindex, i.direction, this.#sock).find((x) => x.priority === i.priority && x.handle === i.handle);
+      if (f && (f.progId === undefined || f.progId === i.programId)) {
+        detachFilter({ ifindex: i.ifindex, direction: i.direction, priority: i.priority, handle: i.handle }, this.#sock);
+      }
     } catch (e) {
       // already removed (by `tc`, or with its interface): the goal is reached
       if (!(e instanceof NetlinkError && GONE.has(e.code))) throw e;

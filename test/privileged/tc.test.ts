@@ -88,12 +88,18 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
       expect(err).to.include({ errno: 'EEXIST', extack: 'Filter already exists' });
       expect(tcFilters(net.nsA, net.vethA, 'ingress')).to.deep.equal(before);
       const r = net.inNs('A', () => attachTc({ program: prog('tc_egress'), interface: net.vethA, direction: 'ingress', priority: 10, handle: 2, replace: true }));
-      r.close(); // the replaced filter is the same filter: a's detach removes it
-      const lines = tcFilters(net.nsA, net.vethA, 'ingress');
-      expect(lines).to.have.length(1);
-      expect(lines[0]).to.contain(`id ${prog('tc_egress').id} `).and.contain('tc_egress');
-      net.sendUdp({ count: 3, port: fx.port });
-      expect(counter(fx.tc.maps.get('counter'), 1)).to.equal(3n);
+      try {
+        const lines = tcFilters(net.nsA, net.vethA, 'ingress');
+        expect(lines).to.have.length(1);
+        expect(lines[0]).to.contain(`id ${prog('tc_egress').id} `).and.contain('tc_egress');
+        net.sendUdp({ count: 3, port: fx.port });
+        expect(counter(fx.tc.maps.get('counter'), 1)).to.equal(3n);
+        // a's program no longer runs there: its detach leaves the replacing filter alone
+        a.detach();
+        expect(tcFilters(net.nsA, net.vethA, 'ingress')).to.deep.equal(lines);
+      } finally {
+        r.detach();
+      }
     } finally {
       a.detach();
     }
