@@ -17,7 +17,13 @@ await runExample({
     const traffic = ctx.demo && demoTraffic({ ns: ctx.demo.nsB, dst: ctx.demo.addrA, udp: 3, pings: 1, every: ctx.every });
 
     const show = (label: string) => {
-      const rows = [...protocols.entries()];
+      // walk the keys (BPF_MAP_GET_NEXT_KEY) and look each one up; a key the program adds meanwhile
+      // shows up next time
+      const rows: [number, bigint][] = [];
+      for (const proto of protocols.keys()) {
+        const packets = protocols.lookup(proto);
+        if (packets !== undefined) rows.push([proto, packets]);
+      }
       rows.sort((a, b) => a[0] - b[0]);
       const text = rows.map(([p, n]) => `${protocolName(p)}(${p})=${n}`).join(' ');
       console.log(`${label} ${text || '(no IP packets yet)'}`);
