@@ -4,6 +4,8 @@ import { registerFeature } from './feature.js';
 import { registerBtf } from './btf.js';
 import { registerObject } from './object.js';
 import { registerProgLoad } from './prog-load.js';
+import { registerProgShow } from './prog.js';
+import { registerMap } from './map.js';
 import { registerNet } from './net.js';
 
 export function registerCommands(program: Command): void {
@@ -11,5 +13,7 @@ export function registerCommands(program: Command): void {
   registerBtf(program);
   registerObject(program);
   registerProgLoad(program);
+  registerProgShow(program);
+  registerMap(program);
   registerNet(program);
 }

@@ -1,0 +1,186 @@
+// What `prog show`, `map show` and `map dump` share with bpftool: naming an object on the command
+// line (`id N` | `pinned PATH`), its /proc fdinfo lines (memlock, frozen, owner_prog_type), the pins
+// of every mounted bpffs (-f), and load times as wall-clock time.
+import { opendirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { TsbpfError } from '../errors.js';
+import { Fd } from '../syscall/fd.js';
+import { allIds, getFdById, mapInfo, objGet, progInfo } from '../syscall/obj.js';
+import type { JsonWriter } from './json-writer.js';
+import { BpfError } from '../syscall/errors.js';
+import { errnoMessage } from '../syscall/errno.js';
+
+/** A command-line mistake or a missing object: printed as one `Error:` line, exit status 1. */
+export class CliError extends TsbpfError {}
+
+export type ObjectKind = 'map' | 'prog';
+
+/** bpftool's keyword matching: any non-empty prefix of the word ("pin" for "pinned"). */
+export function keyword(arg: string | undefined, word: string): boolean {
+  return arg !== undefined && arg.length > 0 && word.startsWith(arg);
+}
+
+/** The kind of bpf object behind an fd, from its /proc/self/fd link ("anon_inode:bpf-map"). */
+export function fdKind(fd: number): string {
+  try {
+    const link = readlinkSync(`/proc/self/fd/${fd}`);
+    const m = /^anon_inode:bpf-(\w+)$/.exec(link);
+    return m ? m[1] : link;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** /proc/self/fdinfo/<fd> as key → value ("memlock" → "4096"). */
+export function fdinfo(fd: number): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    for (const line of readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n')) {
+      const i = line.indexOf(':');
+      if (i > 0) out.set(line.slice(0, i), line.slice(i + 1).trim());
+    }
+  } catch { /* no fdinfo: fields stay absent, as with bpftool */ }
+  return out;
+}
+
+function errnoText(e: unknown): string {
+  return e instanceof BpfError ? errnoMessage(e.code) : (e as Error).message;
+}
+
+/**
+ * `id N` or `pinned PATH` at the head of `args` → an owned fd of that kind and the remaining args.
+ * Errors name what was asked for (no such id, not a pin, a pin of another kind).
+ */
+export function openObject(kind: ObjectKind, args: readonly string[]): { fd: Fd; rest: string[] } {
+  const [how, what, ...rest] = args;
+  if (keyword(how, 'id')) {
+    if (what === undefined || !/^\d+$/.test(what) || Number(what) > 0xffffffff) throw new CliError(`expected a ${kind} id after "id", got ${what === undefined ? 'nothing' : `"${what}"`}`);
+    try {
+      return { fd: getFdById(kind, Number(what)), rest };
+    } catch (e) {
+      throw new CliError(`can't get ${kind} by id (${what}): ${errnoText(e)}`, { cause: e });
+    }
+  }
+  if (keyword(how, 'pinned')) {
+    if (what === undefined) throw new CliError(`expected a path after "pinned"`);
+    let fd: Fd;
+    try {
+      fd = objGet(what);
+    } catch (e) {
+      throw new CliError(`bpf obj get (${what}): ${e instanceof BpfError ? errnoMessage(e.code) : (e as Error).message}`, { cause: e });
+    }
+    const got = fdKind(fd.value);
+    if (got !== kind) {
+      fd.close();
+      throw new CliError(`incorrect object type: ${what} is a pinned ${got}, not a ${kind}`);
+    }
+    return { fd, rest };
+  }
+  throw new CliError(`expected 'id' or 'pinned', got: '${how ?? ''}'`);
+}
+
+/**
+ * Pins of every mounted bpffs (bpftool -f): object id → paths. Walked in directory order like
+ * nftw; paths of one id are listed newest-found first, as bpftool's hashmap gives them.
+ */
+export function pinnedPaths(kind: ObjectKind): Map<number, string[]> {
+  const table = new Map<number, string[]>();
+  let mounts: string[] = [];
+  try {
+    mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[2]?.startsWith('bpf')).map((f) => unescapeMount(f[1]));
+  } catch { /* no /proc/mounts: no pins */ }
+  const visit = (path: string) => {
+    let fd: Fd;
+    try {
+      fd = objGet(path);
+    } catch {
+      return;
+    }
+    try {
+      if (fdKind(fd.value) !== kind) return;
+      const id = kind === 'map' ? mapInfo(fd.value).id : progInfo(fd.value).id;
+      const list = table.get(id);
+      if (list) list.unshift(path);
+      else table.set(id, [path]);
+    } catch { /* info refused: skip, as bpftool */ } finally {
+      fd.close();
+    }
+  };
+  const walk = (dir: string) => {
+    let d;
+    try {
+      d = opendirSync(dir);
+    } catch {
+      return;
+    }
+    try {
+      for (let e = d.readSync(); e; e = d.readSync()) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.isFile()) visit(p);
+      }
+    } finally {
+      d.closeSync();
+    }
+  };
+  for (const m of mounts) walk(m);
+  return table;
+}
+
+/** /proc/mounts escapes space, tab, newline and backslash as \ooo. */
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Seconds since the epoch of a CLOCK_BOOTTIME timestamp in ns (bpftool's print_boot_time). */
+export function bootTimeSeconds(ns: bigint): number {
+  const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  return Math.floor(Date.now() / 1000 - uptime + Number(ns) / 1e9);
+}
+
+/** strftime("%FT%T%z") in local time. */
+export function localIsoTime(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? '-' : '+';
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${sign}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+}
+
+/** fprint_hex: two hex digits per byte, `sep` between, a double space every 8 and a new line every 16. */
+export function hexBytes(b: Uint8Array, sep = ' '): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) {
+    if (i) s += i % 16 === 0 ? '\n' : i % 8 === 0 ? '  ' : sep;
+    s += b[i].toString(16).padStart(2, '0');
+  }
+  return s;
+}
+
+/**
+ * `show` of one object (`id N` / `pinned PATH` in args) or of every object of the kind in id order
+ * (a JSON array then); objects gone between listing and opening are skipped. `one` owns the fd.
+ */
+export function showEach(kind: ObjectKind, args: readonly string[], w: JsonWriter, json: boolean, one: (fd: Fd) => void): void {
+  if (args.length) {
+    const { fd, rest } = openObject(kind, args);
+    if (rest.length) {
+      fd.close();
+      throw new CliError(`unexpected arguments: ${rest.join(' ')}`);
+    }
+    one(fd);
+    return;
+  }
+  if (json) w.startArray();
+  for (const id of allIds(kind)) {
+    let fd: Fd;
+    try {
+      fd = getFdById(kind, id);
+    } catch (e) {
+      if (e instanceof BpfError && e.errno === 'ENOENT') continue; // gone since listed
+      throw e;
+    }
+    one(fd);
+  }
+  if (json) w.endArray();
+}
