@@ -21,3 +21,8 @@ export const MMAP_PAGE = { data_head: 1024, data_tail: 1032, data_offset: 1040, 
 
 /** struct perf_event_header: u32 type, u16 misc, u16 size */
 export const PERF_RECORD = { LOST: 2, SAMPLE: 9 } as const;
+
+/** Tracepoint events (config: the id from tracefs events/<category>/<name>/id), for BPF attachment. */
+export const PERF_TYPE_TRACEPOINT = 2;
+/** _IOW('$', 8, __u32): run a BPF program (fd as the argument) on the event's hits (before links existed) */
+export const PERF_EVENT_IOC_SET_BPF = 0x40042408;

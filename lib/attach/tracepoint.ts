@@ -1,0 +1,221 @@
+// attachTracepoint and attachRawTracepoint.
+//
+// A tracepoint program runs on a perf event of type PERF_TYPE_TRACEPOINT whose config is the
+// tracepoint's id (tracefs events/<category>/<name>/id). The event is opened for pid -1 on CPU 0 as
+// libbpf does: a BPF program on a tracepoint event runs on every CPU whatever the event's CPU. The
+// program goes onto the event through a BPF link (LINK_CREATE, BPF_PERF_EVENT, kernel >= 5.15), or
+// on older kernels (or mode: 'ioctl') through PERF_EVENT_IOC_SET_BPF + ENABLE; either way closing the
+// event ends it. A raw tracepoint program (no perf event, the tracepoint's raw arguments) is attached
+// with RAW_TRACEPOINT_OPEN, whose fd is a link.
+//
+//   const t = attachTracepoint({ program, category: 'sched', name: 'sched_process_exec' });
+//   const r = attachRawTracepoint({ program, name: 'sys_enter' });
+//   t.detach(); r.detach();
+import { existsSync, readFileSync } from 'node:fs';
+import { ffi } from '../syscall/backend.js';
+import { SYS } from '../syscall/numbers.js';
+import { Fd } from '../syscall/fd.js';
+import { BpfError } from '../syscall/errors.js';
+import { ERRNO } from '../syscall/errno.js';
+import { scratch } from '../syscall/memory.js';
+import { writeStruct } from '../syscall/layout.js';
+import { linkCreate, linkDetach, rawTracepointOpen } from '../syscall/link.js';
+import { linkInfo } from '../syscall/obj.js';
+import { BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
+import { PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, PERF_FLAG_FD_CLOEXEC, PERF_TYPE_TRACEPOINT } from '../perf/attr.js';
+import { tracefsDir } from '../tracepipe/reader.js';
+import { AttachArgumentError, Attachment, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
+import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
+
+/** The tracepoint is not in tracefs (or the raw tracepoint not in the kernel). */
+export class TracepointNotFoundError extends AttachArgumentError {
+  /** 'category:name', or the raw tracepoint's name */
+  readonly tracepoint: string;
+  constructor(op: string, tracepoint: string, why: string) {
+    super(op, `tracepoint ${tracepoint} ${why}`);
+    this.tracepoint = tracepoint;
+  }
+}
+
+export interface AttachTracepointOptions {
+  program: AttachableProgram;
+  /** the directory under tracefs events/: 'syscalls', 'sched', 'net', … */
+  category: string;
+  /** the event: 'sys_enter_getpid', 'sched_process_exec', … */
+  name: string;
+  /** 'link' (LINK_CREATE only), 'ioctl' (PERF_EVENT_IOC_SET_BPF only); default a link, ioctl where links are missing */
+  mode?: 'link' | 'ioctl';
+  /** bpf_get_attach_cookie() value (links only) */
+  cookie?: bigint | number;
+}
+
+export interface TracepointAttachmentInfo extends AttachmentInfo {
+  readonly kind: 'tracepoint';
+  readonly category: string;
+  readonly name: string;
+  /** the tracepoint's id in tracefs */
+  readonly tracepointId: number;
+  readonly mode: 'link' | 'ioctl';
+  readonly programId: number;
+  readonly programName: string;
+  /** the kernel's link id in mode 'link' */
+  readonly linkId?: number;
+}
+
+export interface AttachRawTracepointOptions {
+  program: AttachableProgram;
+  /** the tracepoint's name without category: 'sys_enter', 'sched_switch', … */
+  name: string;
+  /** bpf_get_attach_cookie() value (kernel >= 6.10) */
+  cookie?: bigint | number;
+}
+
+export interface RawTracepointAttachmentInfo extends LinkAttachmentInfo {
+  readonly kind: 'raw_tracepoint';
+  readonly name: string;
+}
+
+/**
+ * A link the kernel cannot LINK_DETACH (perf event and raw tracepoint links): detach() closes it,
+ * which ends it unless it is pinned; a pinned one says so instead of pretending.
+ */
+export class TracingLinkAttachment<I extends LinkAttachmentInfo> extends LinkAttachment<I> {
+  readonly #extra: Fd | undefined;
+
+  /** `extra`: an fd the link needs kept open until the end (the perf event), owned from here */
+  constructor(info: I, fd: Fd, allowedTypes: readonly number[], extra?: Fd) {
+    super(info, fd, allowedTypes);
+    this.#extra = extra;
+  }
+
+  protected override doDetach(): void {
+    try {
+      linkDetach(this.fd.value);
+    } catch (e) {
+      if (!(e instanceof BpfError) || (e.code !== ERRNO.EOPNOTSUPP && e.code !== ERRNO.EINVAL)) throw e;
+      // closing our fd (release) ends it, unless a pin holds it
+      if (this.pinnedAt !== undefined) {
+        throw new AttachArgumentError(`${this.info.kind}.detach`, `the link is pinned at ${this.pinnedAt} and this kernel cannot detach it (LINK_DETACH: ${e.errno}); remove the pin to end it`);
+      }
+    }
+  }
+
+  protected override release(): void {
+    super.release();
+    this.#extra?.close();
+  }
+}
+
+/** A tracepoint program on its perf event by ioctl (no link): closing the event ends it. */
+export class PerfEventAttachment extends Attachment<TracepointAttachmentInfo> {
+  readonly #event: Fd;
+
+  constructor(info: TracepointAttachmentInfo, event: Fd) {
+    super(info);
+    this.#event = event;
+  }
+
+  protected doDetach(): void {
+    ffi().syscall3(SYS.ioctl, this.#event.value, PERF_EVENT_IOC_DISABLE, 0);
+  }
+
+  protected override release(): void {
+    this.#event.close();
+  }
+}
+
+export type TracepointAttachment = TracingLinkAttachment<TracepointAttachmentInfo & LinkAttachmentInfo> | PerfEventAttachment;
+
+// a tracefs name component: no path separators, no '..'
+const NAME_RE = /^[A-Za-z0-9_.-]+$/;
+
+/** The tracepoint's id from tracefs (mounted at /sys/kernel/tracing when missing). */
+export function tracepointId(category: string, name: string, op = 'tracepointId'): number {
+  for (const [what, v] of [['category', category], ['name', name]] as const) {
+    if (typeof v !== 'string' || !NAME_RE.test(v) || v === '.' || v === '..') {
+      throw new AttachArgumentError(op, `tracepoint ${what} must be a plain tracefs name, got ${JSON.stringify(v)}`);
+    }
+  }
+  const dir = tracefsDir();
+  const path = `${dir}/events/${category}/${name}/id`;
+  if (!existsSync(path)) {
+    const why = existsSync(`${dir}/events/${category}`) ? `does not exist (no ${name} under ${dir}/events/${category})` : `does not exist (no category ${category} under ${dir}/events)`;
+    throw new TracepointNotFoundError(op, `${category}:${name}`, why);
+  }
+  const id = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
+  if (!Number.isInteger(id) || id < 0) throw new TracepointNotFoundError(op, `${category}:${name}`, `has an unreadable id in ${path}`);
+  return id;
+}
+
+function openTracepointEvent(id: number, what: string): Fd {
+  const s = scratch();
+  const attr = s.alloc(PERF_EVENT_ATTR.size);
+  writeStruct(attr.view, 0, PERF_EVENT_ATTR, { type: PERF_TYPE_TRACEPOINT, size: PERF_EVENT_ATTR.size, config: id, sample_period: 1, wakeup_events: 1 });
+  const r = ffi().syscall6(SYS.perf_event_open, attr.address, -1, 0, -1, PERF_FLAG_FD_CLOEXEC, 0);
+  if (r < 0) throw new BpfError('perf_event_open', -r, `tracepoint ${what} (id ${id})`);
+  return new Fd(r, `perf event ${what}`);
+}
+
+export function attachTracepoint(o: AttachTracepointOptions): TracepointAttachment {
+  const op = 'attachTracepoint';
+  if (!o || typeof o !== 'object') throw new AttachArgumentError(op, 'options { program, category, name } are required');
+  if (o.mode !== undefined && o.mode !== 'link' && o.mode !== 'ioctl') throw new AttachArgumentError(op, `mode must be 'link' or 'ioctl', got ${String(o.mode)}`);
+  const allowed = [BPF_PROG_TYPE.TRACEPOINT];
+  const prog = checkProgram(op, o.program, allowed, 'a tracepoint');
+  const id = tracepointId(o.category, o.name, op);
+  const what = `${o.category}:${o.name}`;
+  const event = openTracepointEvent(id, what);
+  const base = { kind: 'tracepoint' as const, category: o.category, name: o.name, tracepointId: id, programId: prog.id, programName: prog.name };
+  try {
+    if (o.mode !== 'ioctl') {
+      try {
+        const link = linkCreate({ progFd: prog.fd, targetFd: event.value, attachType: BPF_ATTACH_TYPE.PERF_EVENT, perfEventCookie: o.cookie });
+        let linkId: number;
+        try {
+          linkId = linkInfo(link.value).id;
+        } catch (e) {
+          link.close();
+          throw e;
+        }
+        return new TracingLinkAttachment({ ...base, mode: 'link' as const, linkId }, link, allowed, event);
+      } catch (e) {
+        const unsupported = e instanceof BpfError && (e.code === ERRNO.EINVAL || e.code === ERRNO.EOPNOTSUPP) && o.cookie === undefined;
+        if (o.mode === 'link' || !unsupported) throw e instanceof BpfError ? new BpfError(e.cmd, e.code, `tracepoint ${what}`, { cause: e }) : e;
+      }
+    }
+    ioctl(event, PERF_EVENT_IOC_SET_BPF, prog.fd, what);
+    ioctl(event, PERF_EVENT_IOC_ENABLE, 0, what);
+    return new PerfEventAttachment({ ...base, mode: 'ioctl' }, event);
+  } catch (e) {
+    event.close();
+    throw e;
+  }
+}
+
+function ioctl(fd: Fd, req: number, arg: number, what: string): void {
+  const r = ffi().syscall3(SYS.ioctl, fd.value, req, arg);
+  if (r < 0) throw new BpfError(req === PERF_EVENT_IOC_SET_BPF ? 'ioctl(PERF_EVENT_IOC_SET_BPF)' : 'ioctl(PERF_EVENT_IOC_ENABLE)', -r, `tracepoint ${what}`);
+}
+
+export function attachRawTracepoint(o: AttachRawTracepointOptions): TracingLinkAttachment<RawTracepointAttachmentInfo> {
+  const op = 'attachRawTracepoint';
+  if (!o || typeof o !== 'object') throw new AttachArgumentError(op, 'options { program, name } are required');
+  if (typeof o.name !== 'string' || !NAME_RE.test(o.name)) throw new AttachArgumentError(op, `name must be a tracepoint name like 'sys_enter', got ${JSON.stringify(o.name)}`);
+  const allowed = [BPF_PROG_TYPE.RAW_TRACEPOINT, BPF_PROG_TYPE.RAW_TRACEPOINT_WRITABLE];
+  const prog = checkProgram(op, o.program, allowed, 'a raw tracepoint');
+  let link: Fd;
+  try {
+    link = rawTracepointOpen(prog.fd, o.name, o.cookie);
+  } catch (e) {
+    if (e instanceof BpfError && e.code === ERRNO.ENOENT) throw new TracepointNotFoundError(op, o.name, 'does not exist in the kernel (raw tracepoints are named without category: sys_enter, sched_switch, …)');
+    throw e;
+  }
+  let linkId: number;
+  try {
+    linkId = linkInfo(link.value).id;
+  } catch (e) {
+    link.close();
+    throw e;
+  }
+  return new TracingLinkAttachment({ kind: 'raw_tracepoint' as const, name: o.name, linkId, programId: prog.id, programName: prog.name }, link, allowed);
+}

@@ -1,0 +1,122 @@
+// attachTracepoint (perf event + link, or ioctl) and attachRawTracepoint: a program counts getpid()
+// calls of this test's own thread (made through the FFI, so the count is exact), detach stops it,
+// bad tracepoints and wrong program types are typed errors.
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { unlinkSync } from 'node:fs';
+import { requirePrivileged } from '../helpers/privileged.js';
+import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
+import { counter } from '../helpers/attach-fixtures.js';
+import { loadObject, type BpfObject } from '../../lib/index.js';
+import { ffi, SYS } from '../../lib/syscall/index.js';
+import { attachTracepoint, attachRawTracepoint, tracepointId, TracepointNotFoundError, TracingLinkAttachment, PerfEventAttachment } from '../../lib/attach/tracepoint.js';
+import { AttachArgumentError } from '../../lib/attach/index.js';
+
+describe('attachTracepoint / attachRawTracepoint', function () {
+  this.timeout(30_000);
+  let obj: BpfObject;
+  let tid: number;
+  before(function () {
+    requirePrivileged(this);
+    obj = loadObject('bpf/attach_trace.o', { constants: { syscall_nr: SYS.getpid } });
+    tid = ffi().syscall3(SYS.gettid, 0, 0, 0);
+  });
+  after(() => obj?.close());
+
+  const calls = () => counter(obj.maps.get('calls'), tid);
+  const getpid = (n: number) => {
+    for (let i = 0; i < n; i++) ffi().syscall3(SYS.getpid, 0, 0, 0);
+  };
+
+  for (const mode of ['link', 'ioctl'] as const) {
+    it(`syscalls:sys_enter_getpid (${mode}) counts exactly this thread's calls until detached`, () => {
+      const before = calls();
+      const t = attachTracepoint({ program: obj.programs.get('tp_getpid')!, category: 'syscalls', name: 'sys_enter_getpid', mode });
+      try {
+        expect(t).to.be.instanceOf(mode === 'link' ? TracingLinkAttachment : PerfEventAttachment);
+        expect(t.info).to.include({ kind: 'tracepoint', mode, category: 'syscalls', name: 'sys_enter_getpid', programName: 'tp_getpid' });
+        expect(t.info.tracepointId).to.equal(tracepointId('syscalls', 'sys_enter_getpid'));
+        if (mode === 'link') expect((t as TracingLinkAttachment<never>).query().type).to.equal(7); // BPF_LINK_TYPE_PERF_EVENT
+        getpid(37);
+        expect(calls() - before).to.equal(37n);
+      } finally {
+        t.detach();
+      }
+      getpid(11);
+      expect(calls() - before).to.equal(37n);
+    });
+  }
+
+  it('close() of an unpinned tracepoint link ends it too', () => {
+    const before = calls();
+    const t = attachTracepoint({ program: obj.programs.get('tp_getpid')!, category: 'syscalls', name: 'sys_enter_getpid' });
+    getpid(3);
+    t.close();
+    getpid(5);
+    expect(calls() - before).to.equal(3n);
+  });
+
+  it('raw tracepoint sys_enter counts the same calls; a pinned link outlives the handle until unpinned', async () => {
+    const prog = obj.programs.get('raw_sys_enter')!;
+    let before = calls();
+    const r = attachRawTracepoint({ program: prog, name: 'sys_enter' });
+    try {
+      expect(r.info).to.include({ kind: 'raw_tracepoint', name: 'sys_enter', programId: prog.id });
+      expect(r.query().type).to.equal(1); // BPF_LINK_TYPE_RAW_TRACEPOINT
+      getpid(23);
+      expect(calls() - before).to.equal(23n);
+    } finally {
+      r.detach();
+    }
+    getpid(4);
+    expect(calls() - before).to.equal(23n);
+
+    let fs: TestBpffs | undefined;
+    try {
+      fs = createTestBpffs();
+      const pin = join(fs.dir, 'raw_link');
+      const p = attachRawTracepoint({ program: prog, name: 'sys_enter' });
+      p.pin(pin);
+      // the kernel has no LINK_DETACH for raw tracepoint links: a pinned one cannot be ended from here
+      expect(() => p.detach()).to.throw(AttachArgumentError, `the link is pinned at ${pin}`);
+      expect(p.closed).to.equal(true);
+      before = calls();
+      getpid(6);
+      expect(calls() - before).to.equal(6n);
+      unlinkSync(pin);
+      // the link is freed once its last reference (the pin) goes: poll until calls stop counting
+      const deadline = Date.now() + 5000;
+      let last: bigint;
+      do {
+        last = calls();
+        getpid(1);
+        await new Promise((res) => setTimeout(res, 20));
+      } while (calls() !== last && Date.now() < deadline);
+      before = calls();
+      getpid(5);
+      expect(calls() - before).to.equal(0n);
+    } finally {
+      fs?.cleanup();
+    }
+  });
+
+  it('a tracepoint that does not exist and a program of the wrong type are typed errors', () => {
+    const tp = obj.programs.get('tp_getpid')!;
+    const raw = obj.programs.get('raw_sys_enter')!;
+    expect(() => attachTracepoint({ program: tp, category: 'syscalls', name: 'sys_enter_nothing' }))
+      .to.throw(TracepointNotFoundError, /tracepoint syscalls:sys_enter_nothing does not exist \(no sys_enter_nothing under .*events\/syscalls\)/);
+    expect(() => attachTracepoint({ program: tp, category: 'nocategory', name: 'x' }))
+      .to.throw(TracepointNotFoundError, /no category nocategory/);
+    expect(() => attachTracepoint({ program: tp, category: 'syscalls', name: '../sched/sched_switch' }))
+      .to.throw(AttachArgumentError, /plain tracefs name/);
+    expect(() => attachTracepoint({ program: raw, category: 'syscalls', name: 'sys_enter_getpid' }))
+      .to.throw(AttachArgumentError, /raw_sys_enter is of type raw_tracepoint; a tracepoint takes tracepoint/);
+    expect(() => attachRawTracepoint({ program: tp, name: 'sys_enter' }))
+      .to.throw(AttachArgumentError, /tp_getpid is of type tracepoint; a raw tracepoint takes raw_tracepoint/);
+    expect(() => attachRawTracepoint({ program: raw, name: 'no_such_raw_tp' }))
+      .to.throw(TracepointNotFoundError, /tracepoint no_such_raw_tp does not exist/);
+    const before = calls();
+    getpid(3);
+    expect(calls() - before).to.equal(0n);
+  });
+});
