@@ -7,7 +7,7 @@ import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection, type ObjSymbol } fr
 import { INSN_SIZE, Insns, OP, PSEUDO } from './insn.js';
 import { ObjectError } from './errors.js';
 import type { BtfExt } from '../btf/ext.js';
-import type { CoreRelocationSpec, FunctionSpec, Relocation, RelocationTarget } from './spec.js';
+import type { CoreRelocationSpec, FuncInfo, FunctionSpec, LineInfo, Relocation, RelocationTarget } from './spec.js';
 
 // a local binding: module re-exports are getters under some loaders, and these are read per symbol
 const ELF = ELF_CONSTANTS;
@@ -58,86 +58,103 @@ export function collectFunctions(elf: ObjElf): RawFunction[] {
   return out;
 }
 
+/** What building one function needs to know about the others. */
+interface Context {
+  readonly elf: ObjElf;
+  readonly maps: MapLocator;
+  readonly ext: BtfExt | undefined;
+  /** section index → its functions by start instruction */
+  readonly starts: Map<number, Map<number, RawFunction>>;
+}
+
 /** Resolve the relocations of every function and cut its instructions and .BTF.ext records. */
 export function buildFunctions(elf: ObjElf, raw: readonly RawFunction[], maps: MapLocator, ext: BtfExt | undefined): FunctionSpec[] {
-  const le = elf.littleEndian;
-  // section index → its functions by start instruction
   const starts = new Map<number, Map<number, RawFunction>>();
   for (const f of raw) {
     let m = starts.get(f.section.index);
     if (!m) starts.set(f.section.index, (m = new Map()));
     m.set(f.start, f);
   }
-  const containing = (f: RawFunction, sectionInsn: number) => sectionInsn >= f.start && sectionInsn < f.start + f.count;
-
-  return raw.map((f) => {
-    const where = { section: f.section.name, program: f.name };
-    const code = f.section.data.slice(f.start * INSN_SIZE, (f.start + f.count) * INSN_SIZE);
-    const insns = new Insns(code, le);
-    const relocations: Relocation[] = [];
-    const seen = new Set<number>();
-    const calleeAt = (section: ObjSection, sectionInsn: number, symbol: string): string => {
-      const fn = starts.get(section.index)?.get(sectionInsn);
-      if (!fn) {
-        throw new ObjectError(`function ${f.name}: call or function pointer into ${section.name} at instruction ${sectionInsn}, where no function starts${symbol ? ` (symbol ${symbol})` : ''}`, { ...where, symbol });
-      }
-      if (section.name !== '.text') {
-        throw new ObjectError(`function ${f.name}: calls ${fn.name} in section ${section.name}; called functions must be in .text (programs cannot call programs)`, { ...where, symbol: fn.name });
-      }
-      return fn.name;
-    };
-
-    for (const r of elf.relocationsFor(f.section.index)) {
-      if (r.offset % INSN_SIZE !== 0) throw new ObjectError(`relocation at byte ${r.offset} of ${f.section.name} is not on an instruction`, where);
-      const sectionInsn = r.offset / INSN_SIZE;
-      if (!containing(f, sectionInsn)) continue;
-      const i = sectionInsn - f.start;
-      const sym = elf.symbols[r.symbol];
-      if (!sym) throw new ObjectError(`relocation at instruction ${i} of ${f.name} names symbol #${r.symbol}, which does not exist`, where);
-      const symName = sym.name || (sym.type === ELF.STT_SECTION ? (elf.sections[sym.shndx]?.name ?? '') : '');
-      const target = resolve(elf, f, insns, i, sym, symName, maps, calleeAt);
-      relocations.push({ insn: i, target, symbol: symName });
-      seen.add(i);
-    }
-    // calls within the same section carry no relocation: imm is relative to the call itself
-    for (let i = 0; i < insns.count; i++) {
-      if (seen.has(i)) continue;
-      if (insns.isSubprogCall(i)) {
-        const callee = calleeAt(f.section, f.start + i + insns.imm(i) + 1, '');
-        relocations.push({ insn: i, target: { kind: 'call', function: callee }, symbol: '' });
-      } else if (insns.isPseudoFunc(i)) {
-        throw new ObjectError(`function ${f.name}: function pointer at instruction ${i} has no relocation`, where);
-      }
-      if (insns.isLdImm64(i)) i++; // the second half of a 16-byte load is no instruction of its own
-    }
-    relocations.sort((a, b) => a.insn - b.insn);
-
-    const lo = f.start * INSN_SIZE;
-    const hi = (f.start + f.count) * INSN_SIZE;
-    const funcInfo = (ext?.funcInfo.get(f.section.name) ?? [])
-      .filter((r) => r.insnOff >= lo && r.insnOff < hi)
-      .map((r) => ({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId }));
-    const lineInfo = (ext?.lineInfo.get(f.section.name) ?? [])
-      .filter((r) => r.insnOff >= lo && r.insnOff < hi)
-      .map((r) => ({ insn: (r.insnOff - lo) / INSN_SIZE, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol }));
-    const coreRelos: CoreRelocationSpec[] = [];
-    const core = ext?.coreRelos.get(f.section.name);
-    if (core) {
-      for (let k = 0; k < core.length; k++) {
-        const r = core[k];
-        if (r.insnOff < lo || r.insnOff >= hi) continue;
-        if (r.insnOff % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: CO-RE relocation ${k} of ${f.section.name} is not on an instruction`, where);
-        coreRelos.push({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId, accessStr: r.accessStr, kind: r.kind, index: k });
-      }
-    }
-    return { name: f.name, section: f.section.name, sectionInsn: f.start, instructions: code, relocations, funcInfo, lineInfo, coreRelos, global: f.global };
-  });
+  const ctx: Context = { elf, maps, ext, starts };
+  const out: FunctionSpec[] = [];
+  for (const f of raw) out.push(buildFunction(ctx, f));
+  return out;
 }
 
-function resolve(
-  elf: ObjElf, f: RawFunction, insns: Insns, i: number, sym: ObjSymbol, symName: string, maps: MapLocator,
-  calleeAt: (s: ObjSection, insn: number, symbol: string) => string,
-): RelocationTarget {
+/** The function starting at `sectionInsn` of `section`: a call or function pointer target. */
+function calleeAt(ctx: Context, f: RawFunction, section: ObjSection, sectionInsn: number, symbol: string): string {
+  const fn = ctx.starts.get(section.index)?.get(sectionInsn);
+  if (!fn) {
+    throw new ObjectError(`function ${f.name}: call or function pointer into ${section.name} at instruction ${sectionInsn}, where no function starts${symbol ? ` (symbol ${symbol})` : ''}`, { section: f.section.name, program: f.name, symbol });
+  }
+  if (section.name !== '.text') {
+    throw new ObjectError(`function ${f.name}: calls ${fn.name} in section ${section.name}; called functions must be in .text (programs cannot call programs)`, { section: f.section.name, program: f.name, symbol: fn.name });
+  }
+  return fn.name;
+}
+
+function byInsn(a: Relocation, b: Relocation): number {
+  return a.insn - b.insn;
+}
+
+function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
+  const { elf, ext } = ctx;
+  const where = { section: f.section.name, program: f.name };
+  const code = f.section.data.slice(f.start * INSN_SIZE, (f.start + f.count) * INSN_SIZE);
+  const insns = new Insns(code, elf.littleEndian);
+  const relocations: Relocation[] = [];
+  const seen = new Set<number>();
+
+  for (const r of elf.relocationsFor(f.section.index)) {
+    if (r.offset % INSN_SIZE !== 0) throw new ObjectError(`relocation at byte ${r.offset} of ${f.section.name} is not on an instruction`, where);
+    const sectionInsn = r.offset / INSN_SIZE;
+    if (sectionInsn < f.start || sectionInsn >= f.start + f.count) continue;
+    const i = sectionInsn - f.start;
+    const sym = elf.symbols[r.symbol];
+    if (!sym) throw new ObjectError(`relocation at instruction ${i} of ${f.name} names symbol #${r.symbol}, which does not exist`, where);
+    const symName = sym.name || (sym.type === ELF.STT_SECTION ? (elf.sections[sym.shndx]?.name ?? '') : '');
+    const target = resolve(ctx, f, insns, i, sym, symName);
+    relocations.push({ insn: i, target, symbol: symName });
+    seen.add(i);
+  }
+  // calls within the same section carry no relocation: imm is relative to the call itself
+  for (let i = 0; i < insns.count; i++) {
+    if (seen.has(i)) continue;
+    if (insns.isSubprogCall(i)) {
+      const callee = calleeAt(ctx, f, f.section, f.start + i + insns.imm(i) + 1, '');
+      relocations.push({ insn: i, target: { kind: 'call', function: callee }, symbol: '' });
+    } else if (insns.isPseudoFunc(i)) {
+      throw new ObjectError(`function ${f.name}: function pointer at instruction ${i} has no relocation`, where);
+    }
+    if (insns.isLdImm64(i)) i++; // the second half of a 16-byte load is no instruction of its own
+  }
+  relocations.sort(byInsn);
+
+  const lo = f.start * INSN_SIZE;
+  const hi = (f.start + f.count) * INSN_SIZE;
+  const funcInfo: FuncInfo[] = [];
+  for (const r of ext?.funcInfo.get(f.section.name) ?? []) {
+    if (r.insnOff >= lo && r.insnOff < hi) funcInfo.push({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId });
+  }
+  const lineInfo: LineInfo[] = [];
+  for (const r of ext?.lineInfo.get(f.section.name) ?? []) {
+    if (r.insnOff >= lo && r.insnOff < hi) lineInfo.push({ insn: (r.insnOff - lo) / INSN_SIZE, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol });
+  }
+  const coreRelos: CoreRelocationSpec[] = [];
+  const core = ext?.coreRelos.get(f.section.name);
+  if (core) {
+    for (let k = 0; k < core.length; k++) {
+      const r = core[k];
+      if (r.insnOff < lo || r.insnOff >= hi) continue;
+      if (r.insnOff % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: CO-RE relocation ${k} of ${f.section.name} is not on an instruction`, where);
+      coreRelos.push({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId, accessStr: r.accessStr, kind: r.kind, index: k });
+    }
+  }
+  return { name: f.name, section: f.section.name, sectionInsn: f.start, instructions: code, relocations, funcInfo, lineInfo, coreRelos, global: f.global };
+}
+
+function resolve(ctx: Context, f: RawFunction, insns: Insns, i: number, sym: ObjSymbol, symName: string): RelocationTarget {
+  const { elf, maps } = ctx;
   const where = { section: f.section.name, program: f.name, symbol: symName };
   const code = insns.code(i);
   if (sym.shndx === ELF.SHN_UNDEF) {
@@ -152,7 +169,7 @@ function resolve(
       throw new ObjectError(`function ${f.name}: call at instruction ${i} to ${symName} is not a BPF-to-BPF call (src_reg ${insns.src(i)})`, where);
     }
     if ((section.flags & ELF.SHF_EXECINSTR) === 0) throw new ObjectError(`function ${f.name}: call at instruction ${i} to ${symName}, which is not code`, where);
-    return { kind: 'call', function: calleeAt(section, sym.value / INSN_SIZE + insns.imm(i) + 1, symName) };
+    return { kind: 'call', function: calleeAt(ctx, f, section, sym.value / INSN_SIZE + insns.imm(i) + 1, symName) };
   }
   if (code !== OP.LD_IMM64 || i + 1 >= insns.count) {
     throw new ObjectError(`function ${f.name}: relocation against ${symName} at instruction ${i} (opcode 0x${code.toString(16)}) is neither a 64-bit load nor a call`, where);
@@ -160,7 +177,7 @@ function resolve(
   if ((section.flags & ELF.SHF_EXECINSTR) !== 0) {
     const off = sym.value + insns.imm(i);
     if (off % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: function pointer to ${symName}+${insns.imm(i)} is not on an instruction`, where);
-    return { kind: 'func', function: calleeAt(section, off / INSN_SIZE, symName) };
+    return { kind: 'func', function: calleeAt(ctx, f, section, off / INSN_SIZE, symName) };
   }
   const data = maps.dataMap(sym.shndx);
   if (data !== undefined) return { kind: 'data', map: data, offset: sym.value + insns.imm(i) };
