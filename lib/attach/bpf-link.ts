@@ -26,6 +26,21 @@ export class LinkAttachment<I extends LinkAttachmentInfo = LinkAttachmentInfo> e
     this.#allowed = allowedTypes;
   }
 
+  /**
+   * Own a fresh link fd (from linkCreate): reads the link's id for `info`, and closes the fd if
+   * that fails, so a caller never holds a link it cannot describe.
+   */
+  static own<I extends LinkAttachmentInfo>(fd: Fd, allowedTypes: readonly number[], info: (linkId: number) => I): LinkAttachment<I> {
+    let linkId: number;
+    try {
+      linkId = linkInfo(fd.value).id;
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+    return new LinkAttachment<I>(info(linkId), fd, allowedTypes);
+  }
+
   /** the link fd (e.g. as an anchor for TCX before/after) */
   get fd(): Fd {
     return this.#fd;

@@ -4,7 +4,6 @@
 // (before/after anchors) instead of priorities; netlink tools (`tc filter show`) do not see them.
 import { BPF_ATTACH_FLAG, BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
 import { linkCreate } from '../syscall/link.js';
-import { linkInfo } from '../syscall/obj.js';
 import { getInterface, type InterfaceRef } from '../netlink/link.js';
 import type { TcDirection } from '../netlink/filter.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
@@ -68,15 +67,8 @@ export function attachTcx(o: AttachTcxOptions): LinkAttachment<TcxAttachmentInfo
     attachType: o.direction === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS,
     flags, relativeFd: rel.relativeFd, relativeId: rel.relativeId, expectedRevision: o.expectedRevision,
   });
-  let linkId: number;
-  try {
-    linkId = linkInfo(fd.value).id;
-  } catch (e) {
-    fd.close();
-    throw e;
-  }
-  return new LinkAttachment<TcxAttachmentInfo>({
+  return LinkAttachment.own<TcxAttachmentInfo>(fd, allowed, (linkId) => ({
     kind: 'tcx', interface: iface.name, ifindex: iface.index, direction: o.direction,
     linkId, programId: prog.id, programName: prog.name,
-  }, fd, allowed);
+  }));
 }

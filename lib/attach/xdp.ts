@@ -6,7 +6,6 @@
 // (offload), 'auto' (native, then generic if the driver refuses; info.mode says which, info.note why).
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
 import { linkCreate } from '../syscall/link.js';
-import { linkInfo } from '../syscall/obj.js';
 import type { Fd } from '../syscall/fd.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { NetlinkError } from '../netlink/errors.js';
@@ -147,14 +146,7 @@ export function attachXdpLink(o: AttachXdpLinkOptions): LinkAttachment<XdpLinkAt
   const prog = checkProgram(op, o.program, allowed, 'an XDP hook');
   const iface = getInterface(o.interface);
   const fd = linkCreate({ progFd: prog.fd, targetIfindex: iface.index, attachType: BPF_ATTACH_TYPE.XDP, flags: XDP_MODE_FLAG[mode] });
-  let linkId: number;
-  try {
-    linkId = linkInfo(fd.value).id;
-  } catch (e) {
-    fd.close();
-    throw e;
-  }
-  return new LinkAttachment<XdpLinkAttachmentInfo>({
+  return LinkAttachment.own<XdpLinkAttachmentInfo>(fd, allowed, (linkId) => ({
     kind: 'xdp-link', interface: iface.name, ifindex: iface.index, mode, linkId, programId: prog.id, programName: prog.name,
-  }, fd, allowed);
+  }));
 }
