@@ -10,7 +10,7 @@
 //   node --import tsx examples/tc-counter.ts [--interface IF] [--seconds N] [--keep-pin]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
-import { attachTc, listQdiscs, loadObject } from '../lib/index.js';
+import { attachTc, getInterface, listQdiscs, loadObject } from '../lib/index.js';
 import { statfsType, BPF_FS_MAGIC } from '../lib/syscall/obj.js';
 import { objectPath, runExample } from './lib/run.js';
 import { demoTraffic, startUdpServer } from './lib/traffic.js';
@@ -51,6 +51,7 @@ await runExample<Options>({
   },
   async main(ctx) {
     const keepPin = ctx.opts.keepPin ?? false;
+    getInterface(ctx.iface); // an unknown --interface fails before anything is mounted or loaded
 
     if (!isBpffs(BPFFS)) {
       mkdirSync(BPFFS, { recursive: true });
