@@ -33,7 +33,7 @@ export class NetlinkError extends TsbpfError {
 export class InterfaceNotFoundError extends NetlinkError {
   readonly interface: string | number;
   constructor(iface: string | number) {
-    super('interface', 19, { detail: `no interface ${typeof iface === 'number' ? `with index ${iface}` : JSON.stringify(iface)} in this network namespace` });
+    super('interface lookup', 19, { detail: `no interface ${typeof iface === 'number' ? `with index ${iface}` : JSON.stringify(iface)} in this network namespace` });
     this.interface = iface;
   }
 }
