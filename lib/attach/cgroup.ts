@@ -192,12 +192,13 @@ export function attachCgroup(o: AttachCgroupOptions): CgroupAttachment {
         fallback = `LINK_CREATE failed with ${(e as BpfError).errno}: no cgroup links on this kernel`;
       }
     }
+    const progFd = o.program.fd.dup(); // before the attach: nothing can fail after it
     try {
       progAttach({ targetFd: cg.fd.value, progFd: prog.fd, attachType, attachFlags: FLAGS[flagsName] });
     } catch (e) {
+      progFd.close();
       throw explain(e, cg.name, attachType, 'PROG_ATTACH', flagsName);
     }
-    const progFd = o.program.fd.dup();
     return new ProgAttachment({ ...base, mode: 'attach' as const, ...(fallback ? { fallback } : {}) }, cg.fd, progFd);
   } catch (e) {
     cg.fd.close();
