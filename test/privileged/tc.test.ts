@@ -45,8 +45,10 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
 
   it('is what `tc filter show` prints: name, program id, priority and handle the kernel chose', () => {
     const { net } = fx;
-    const a = net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress' }));
+    // the interface by index works the same as by name
+    const a = net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: interfaceIndex(net.vethA), direction: 'ingress' }));
     try {
+      expect(a.info.interface).to.equal(net.vethA);
       const lines = tcFilters(net.nsA, net.vethA, 'ingress');
       expect(lines).to.have.length(1);
       expect(lines[0]).to.contain(`pref ${a.info.priority} bpf`).and.contain(`handle 0x${a.info.handle.toString(16)} tc_ingress direct-action`)
