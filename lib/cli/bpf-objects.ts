@@ -1,12 +1,15 @@
 // What `prog show`, `map show` and `map dump` share with bpftool: naming an object on the command
 // line (`id N` | `pinned PATH`), its /proc fdinfo lines (memlock, frozen, owner_prog_type), the pins
 // of every mounted bpffs (-f), and load times as wall-clock time.
-import { opendirSync, readFileSync, readlinkSync } from 'node:fs';
+import { opendirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsbpfError } from '../errors.js';
 import { Fd } from '../syscall/fd.js';
 import { allIds, getFdById, mapInfo, objGet, progInfo } from '../syscall/obj.js';
 import type { JsonWriter } from './json-writer.js';
+import { fdKind } from '../export/fd-kind.js';
+
+export { fdKind };
 import { BpfError } from '../syscall/errors.js';
 import { errnoMessage } from '../syscall/errno.js';
 
@@ -18,17 +21,6 @@ export type ObjectKind = 'map' | 'prog';
 /** bpftool's keyword matching: any non-empty prefix of the word ("pin" for "pinned"). */
 export function keyword(arg: string | undefined, word: string): boolean {
   return arg !== undefined && arg.length > 0 && word.startsWith(arg);
-}
-
-/** The kind of bpf object behind an fd, from its /proc/self/fd link ("anon_inode:bpf-map"). */
-export function fdKind(fd: number): string {
-  try {
-    const link = readlinkSync(`/proc/self/fd/${fd}`);
-    const m = /^anon_inode:bpf-(\w+)$/.exec(link);
-    return m ? m[1] : link;
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** /proc/self/fdinfo/<fd> as key → value ("memlock" → "4096"). */

@@ -6,6 +6,7 @@ import { registerObject } from './object.js';
 import { registerProgLoad } from './prog-load.js';
 import { registerProgShow } from './prog.js';
 import { registerMap } from './map.js';
+import { registerExport } from './export.js';
 import { registerNet } from './net.js';
 
 export function registerCommands(program: Command): void {
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerProgLoad(program);
   registerProgShow(program);
   registerMap(program);
+  registerExport(program);
   registerNet(program);
 }

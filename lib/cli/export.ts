@@ -1,0 +1,30 @@
+// `tsbpf export --pinned DIR --listen HOST:PORT [--ipv4]`: serve the numeric contents of every map
+// pinned under DIR as Prometheus metrics until SIGINT/SIGTERM (then the server closes and the
+// process exits 0).
+import type { Command } from 'commander';
+import { startExporter } from '../export/exporter.js';
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('Prometheus metrics from pinned maps, read at each scrape (GET /metrics)')
+    .requiredOption('--pinned <dir>', 'bpffs directory: every map pinned under it (recursively) is exported')
+    .option('--listen <host:port>', 'address to serve on', '127.0.0.1:9435')
+    .option('--ipv4', 'show u32 key fields named like addresses (saddr, daddr, ip, …) as dotted IPv4')
+    .action(async (o: { pinned: string; listen: string; ipv4?: boolean }) => {
+      const ex = await startExporter({
+        pinned: o.pinned, listen: o.listen, ipv4: o.ipv4,
+        onMapError: (path, e) => process.stderr.write(`warning: ${path}: ${(e as Error).message}\n`),
+      });
+      process.stdout.write(`serving ${o.pinned} at ${ex.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void ex.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}
