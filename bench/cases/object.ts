@@ -1,7 +1,7 @@
 // Loader row (issue 4): open + load + close of a 2-program object in-process, ns per whole cycle;
 // baseline bench/c/object_load.c (bpf_object__open_file + bpf_object__load + bpf_object__close of
 // the same bpf/obj_callback.o). Both sides parse the file afresh each time.
-import { loadObject } from '../../lib/object/index.js';
+import { loadObject, readObject } from '../../lib/object/index.js';
 import { measure, type BenchCase } from '../lib/case.js';
 
 const FILE = 'bpf/obj_callback.o';
@@ -11,4 +11,13 @@ export const cases: BenchCase[] = [{
   title: `open + load + close ${FILE} (2 programs, callbacks, BTF map, .data)`,
   targets: [{ max: 1.2, label: '≤ 1.2× bpf_object__open_file+load' }],
   run: () => measure((ops) => { for (let i = 0; i < ops; i++) loadObject(FILE).close(); }, 100),
+}, {
+  // the load stage alone (the spec read once): how much of object_load is reading the file
+  id: 'object_load_spec',
+  ref: 'object_load',
+  title: `load + close of ${FILE} from an ObjectSpec read once (no file parsing)`,
+  run: () => {
+    const spec = readObject(FILE);
+    return measure((ops) => { for (let i = 0; i < ops; i++) loadObject(spec).close(); }, 100);
+  },
 }];
