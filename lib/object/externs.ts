@@ -1,0 +1,296 @@
+// Externs at the object stage and at load time. Spec side (pure): which undefined symbols are
+// .kconfig/.ksyms externs, the '.kconfig' map (read-only, frozen, laid out as libbpf lays it out),
+// and the object's BTF rewritten as the kernel takes it (extern VARs allocated, .ksyms entries as
+// 4-byte ints, kfunc FUNCs global behind a dummy VAR). Load side: the values from the running
+// kernel, written into the .kconfig map's data and into each function's instructions (LD_IMM64 of a
+// kconfig value, a typed ksym's BTF id, an untyped ksym's address; kfunc calls' BTF ids and
+// fd_array slots of module BTFs). A __weak kfunc the kernel lacks is poisoned like libbpf does.
+import { readdirSync } from 'node:fs';
+import { loadKernelBtf, loadModuleBtf, KERNEL_BTF_DIR } from '../btf/kernel.js';
+import type { Btf } from '../btf/btf.js';
+import type { BtfType } from '../btf/types.js';
+import { BPF_MAP_FLAG, BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
+import { allIds, btfInfo, getFdById } from '../syscall/obj.js';
+import type { Fd } from '../syscall/fd.js';
+import { collectExterns, KCONFIG_SEC, KSYMS_SEC, type ExternLayout } from '../externs/collect.js';
+import { resolveExterns, type ExternSources, type ModuleBtf, type ResolvedExterns } from '../externs/resolve.js';
+import type { KernelConfig } from '../externs/kconfig.js';
+import { ExternError } from '../externs/errors.js';
+import { Insns, OP, PSEUDO } from './insn.js';
+import { internalMapName } from './maps.js';
+import type { ObjectSource } from './source.js';
+import type { ObjectSpec } from './read.js';
+import type { FunctionSpec, MapSpec, PinningType } from './spec.js';
+
+/** libbpf's POISON_CALL_KFUNC_BASE: an absent weak kfunc's call becomes helper #(base + extern index). */
+export const POISON_KFUNC_BASE = 2002000000;
+
+const layouts = new WeakMap<ObjectSource, ExternLayout>();
+
+/** The externs of an object (computed once per parsed object). */
+export function objectExterns(src: ObjectSource): ExternLayout {
+  let l = layouts.get(src);
+  if (!l) {
+    l = collectExterns(src.elf, src.btf);
+    layouts.set(src, l);
+  }
+  return l;
+}
+
+/** The '.kconfig' map of an object with .kconfig externs (zeros until load fills it). */
+class KconfigMap implements MapSpec {
+  name = KCONFIG_SEC;
+  kernelName: string;
+  type: number = BPF_MAP_TYPE.ARRAY;
+  keySize = 4;
+  valueSize: number;
+  maxEntries = 1;
+  // libbpf: read-only for programs, mmapable (extern VARs are not static), frozen after writing
+  flags = BPF_MAP_FLAG.RDONLY_PROG | BPF_MAP_FLAG.MMAPABLE;
+  numaNode = 0;
+  mapExtra = 0n;
+  pinning: PinningType = 'none';
+  keyTypeId = 0;
+  valueTypeId: number;
+  readonly kind = 'data' as const;
+  readonly section = KCONFIG_SEC;
+  data: Uint8Array;
+  readonly readOnly = true;
+
+  constructor(objectName: string, size: number, datasecId: number) {
+    this.kernelName = internalMapName(objectName, KCONFIG_SEC);
+    this.valueSize = size;
+    this.valueTypeId = datasecId;
+    this.data = new Uint8Array(size);
+  }
+
+  get typeName(): string {
+    return mapTypeName(this.type);
+  }
+}
+
+/** The '.kconfig' map spec for `readObject`, or undefined when the object has no .kconfig externs. */
+export function kconfigMapSpec(objectName: string, src: ObjectSource): MapSpec | undefined {
+  const l = objectExterns(src);
+  if (l.kconfigSize === 0) return undefined;
+  const ds = src.btf?.findByName(KCONFIG_SEC, 'datasec');
+  return new KconfigMap(objectName, l.kconfigSize, ds?.id ?? 0);
+}
+
+/** Whether `name` is an extern an instruction may refer to (for the spec's relocations). */
+export function isExtern(src: ObjectSource, name: string): boolean {
+  return objectExterns(src).externs.has(name);
+}
+
+/** Why an undefined symbol is no usable extern ('' when it is one, or unknown). */
+export function externProblem(src: ObjectSource, name: string): string {
+  return objectExterns(src).problems.get(name) ?? '';
+}
+
+/**
+ * The object's BTF types as the kernel takes them when there are externs (libbpf's
+ * collect_externs + btf_fixup_datasec): extern VARs allocated; .kconfig VARs at their map offsets;
+ * .ksyms VARs as 4-byte ints and kfunc FUNCs global, represented in the DATASEC by a `dummy_ksym`
+ * VAR appended at the end; DATASEC entries sorted by offset. `types[i]` has id i + 1.
+ */
+export function externBtfTypes(types: readonly BtfType[], src: ObjectSource): BtfType[] {
+  const l = objectExterns(src);
+  if (l.externs.size === 0 || !src.btf) return types as BtfType[];
+  const out = types.slice();
+  const at = (id: number) => out[id - 1];
+  const set = (t: BtfType) => { out[t.id - 1] = t; };
+  const intId = out.find((t) => t.kind === 'int' && t.bits === 32)?.id ?? 0;
+  let dummyId = 0;
+  for (const t of types) {
+    if (t.kind !== 'datasec' || (t.name !== KCONFIG_SEC && t.name !== KSYMS_SEC)) continue;
+    if (t.name === KCONFIG_SEC) {
+      const vars = t.vars.map((vs) => {
+        const v = at(vs.type);
+        const e = l.externs.get(v.name);
+        if (v.kind === 'var') set({ ...v, linkage: 1 });
+        return { ...vs, offset: e?.kconfig?.offset ?? vs.offset };
+      });
+      set({ ...t, size: l.kconfigSize, vars: vars.sort((a, b) => a.offset - b.offset) });
+      continue;
+    }
+    const vars = t.vars.map((vs, i) => {
+      const v = at(vs.type);
+      let type = vs.type;
+      if (v.kind === 'func') {
+        if (!dummyId) {
+          dummyId = out.length + 1;
+          out.push({ id: dummyId, kind: 'var', name: 'dummy_ksym', type: intId, linkage: 1 });
+        }
+        const proto = at(v.type);
+        if (proto?.kind === 'func_proto' && proto.params.some((p) => p.type !== 0 && p.name === '')) {
+          set({ ...proto, params: proto.params.map((p) => (p.type !== 0 && p.name === '' ? { ...p, name: 'dummy_ksym' } : p)) });
+        }
+        set({ ...v, linkage: 1 });
+        type = dummyId;
+      } else if (v.kind === 'var') {
+        set({ ...v, linkage: 1, type: intId });
+      }
+      return { type, offset: 4 * i, size: 4 };
+    });
+    set({ ...t, size: 4 * vars.length, vars });
+  }
+  return out;
+}
+
+export interface ExternOptions {
+  /** kernel BTF for typed ksyms and kfuncs (default: the running kernel's, with its modules) */
+  kernelBtf?: Btf;
+  /** the kernel config (default: /boot/config-$(uname -r), else /proc/config.gz) */
+  kconfig?: KernelConfig;
+}
+
+/** Module BTF objects of the running kernel by name (BTF_GET_NEXT_ID, fds kept only for those used). */
+function moduleBtfFd(name: string): Fd {
+  for (const id of allIds('btf')) {
+    let fd: Fd | undefined;
+    try {
+      fd = getFdById('btf', id);
+      const info = btfInfo(fd.value);
+      if (info.kernelBtf && info.name === name) return fd;
+    } catch { /* gone meanwhile */ }
+    fd?.close();
+  }
+  throw new ExternError(name, 'kfunc', `the BTF object of module ${name} is not loaded`);
+}
+
+/** What a load needs of the externs: patched code per function, fd_array, module BTF fds to close. */
+export class ExternBinding {
+  readonly resolved: ResolvedExterns;
+  /** PROG_LOAD fd_array: slot 0 unused (vmlinux), then module BTF fds */
+  readonly fdArray: number[] = [];
+  private readonly moduleFds = new Map<string, { fd: Fd; slot: number }>();
+  private readonly done = new Map<FunctionSpec, Uint8Array>();
+  private readonly order: string[];
+
+  constructor(private readonly spec: ObjectSpec, o: ExternOptions = {}) {
+    const src = spec.source;
+    const layout = objectExterns(src);
+    this.order = [...layout.externs.keys()];
+    let vmlinux: Btf | undefined = o.kernelBtf;
+    let modules: ModuleBtf[] | undefined;
+    const sources: ExternSources = {
+      vmlinux: () => (vmlinux ??= loadKernelBtf()),
+      modules: o.kernelBtf ? undefined : () => (modules ??= runningModules()),
+      config: o.kconfig,
+    };
+    this.resolved = resolveExterns(layout, src.btf!, sources, spec.littleEndian);
+  }
+
+  /** The .kconfig map's value. */
+  get kconfigData(): Uint8Array {
+    return this.resolved.kconfig;
+  }
+
+  /** `code` (a function's instructions, possibly CO-RE-relocated) with its extern references filled. */
+  code(fn: FunctionSpec, code: Uint8Array, kconfigFd: () => number): Uint8Array {
+    const refs = fn.relocations.filter((r) => (r.target as { kind: string }).kind === 'extern');
+    if (refs.length === 0) return code;
+    const have = this.done.get(fn);
+    if (have) return have;
+    const out = code.slice();
+    const v = new Insns(out, this.spec.littleEndian);
+    for (const r of refs) {
+      const name = (r.target as unknown as { name: string }).name;
+      const x = this.resolved.byName.get(name);
+      if (!x) throw new ExternError(name, undefined, `function ${fn.name} refers to it but it was not resolved`);
+      const i = r.insn;
+      const isCall = v.code(i) === OP.CALL;
+      if (isCall) {
+        if (x.kind === 'kfunc') {
+          v.setSrc(i, PSEUDO.KFUNC_CALL);
+          v.setImm(i, x.btfId);
+          v.view.setInt16(i * 8 + 2, x.module ? this.slotFor(x.module) : 0, this.spec.littleEndian);
+        } else if (x.kind === 'kfunc_missing') {
+          // an invalid helper the verifier names if the call is reachable (dead behind bpf_ksym_exists())
+          out[i * 8] = OP.CALL;
+          out[i * 8 + 1] = 0;
+          v.view.setInt16(i * 8 + 2, 0, this.spec.littleEndian);
+          v.setImm(i, POISON_KFUNC_BASE + this.order.indexOf(name));
+        } else {
+          throw new ExternError(name, undefined, `function ${fn.name} calls it at instruction ${i}, but it is not a kernel function`);
+        }
+        continue;
+      }
+      if (!v.isLdImm64(i)) throw new ExternError(name, undefined, `function ${fn.name}: instruction ${i} refers to it but is neither a 64-bit load nor a call`);
+      switch (x.kind) {
+        case 'kconfig':
+          v.setSrc(i, PSEUDO.MAP_VALUE);
+          v.setImm(i, kconfigFd());
+          v.setImm(i + 1, x.offset);
+          break;
+        case 'btf_var':
+          v.setSrc(i, PSEUDO.BTF_ID);
+          v.setImm(i, x.btfId);
+          v.setImm(i + 1, x.module ? this.moduleFd(x.module) : 0);
+          break;
+        case 'kfunc':
+          // a kfunc's address (bpf_ksym_exists): its BTF id, as libbpf writes it
+          v.setSrc(i, PSEUDO.BTF_ID);
+          v.setImm(i, x.btfId);
+          v.setImm(i + 1, x.module ? this.moduleFd(x.module) : 0);
+          break;
+        case 'address':
+          v.setImm(i, Number(BigInt.asIntN(32, x.address & 0xffffffffn)));
+          v.setImm(i + 1, Number(BigInt.asIntN(32, x.address >> 32n)));
+          break;
+        case 'kfunc_missing':
+          v.setImm(i, 0);
+          v.setImm(i + 1, 0);
+          break;
+      }
+    }
+    this.done.set(fn, out);
+    return out;
+  }
+
+  private moduleFd(module: string): number {
+    let m = this.moduleFds.get(module);
+    if (!m) {
+      m = { fd: moduleBtfFd(module), slot: 0 };
+      this.moduleFds.set(module, m);
+    }
+    return m.fd.value;
+  }
+
+  private slotFor(module: string): number {
+    const fd = this.moduleFd(module);
+    const m = this.moduleFds.get(module)!;
+    if (m.slot === 0) {
+      if (this.fdArray.length === 0) this.fdArray.push(0); // slot 0 stands for vmlinux
+      if (this.fdArray.length > 0x7fff) throw new ExternError(module, 'kfunc', 'too many module BTFs for an instruction\'s 16-bit fd_array index');
+      m.slot = this.fdArray.length;
+      this.fdArray.push(fd);
+    }
+    return m.slot;
+  }
+
+  /** Close the module BTF fds (after the programs are loaded, or on failure). */
+  close(): void {
+    for (const m of this.moduleFds.values()) m.fd.close();
+    this.moduleFds.clear();
+  }
+}
+
+function runningModules(): ModuleBtf[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(KERNEL_BTF_DIR).filter((n) => n !== 'vmlinux').sort();
+  } catch { /* no module BTF */ }
+  const out: ModuleBtf[] = [];
+  for (const name of names) {
+    try {
+      out.push({ name, btf: loadModuleBtf(name) });
+    } catch { /* unloaded meanwhile */ }
+  }
+  return out;
+}
+
+/** Whether the spec has externs to resolve at load. */
+export function hasExterns(spec: ObjectSpec): boolean {
+  return objectExterns(spec.source).externs.size > 0;
+}
