@@ -18,6 +18,8 @@ export interface MapLocator {
   mapAt(sectionIndex: number, offset: number): string | undefined;
   /** the global data map of a section index */
   dataMap(sectionIndex: number): string | undefined;
+  /** '' when an undefined symbol is a .kconfig/.ksyms extern, else why it is not one */
+  externProblem?(name: string): string;
 }
 
 interface RawFunction {
@@ -158,7 +160,9 @@ function resolve(ctx: Context, f: RawFunction, insns: Insns, i: number, sym: Obj
   const where = { section: f.section.name, program: f.name, symbol: symName };
   const code = insns.code(i);
   if (sym.shndx === ELF.SHN_UNDEF) {
-    throw new ObjectError(`function ${f.name}: instruction ${i} refers to ${symName || 'an unnamed symbol'}, which is defined nowhere in the object (externs, kfuncs and .kconfig/.ksyms are not supported)`, where);
+    const why = symName ? maps.externProblem?.(symName) : undefined;
+    if (why === '' && (code === OP.LD_IMM64 || code === OP.CALL)) return { kind: 'extern', name: symName };
+    throw new ObjectError(`function ${f.name}: instruction ${i} refers to ${symName || 'an unnamed symbol'}, which is defined nowhere in the object${why ? ` (${why})` : ''}`, where);
   }
   const section = elf.sections[sym.shndx];
   if (!section || sym.shndx >= ELF.SHN_ABS) {

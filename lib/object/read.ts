@@ -11,6 +11,7 @@ import { btfMaps, dataKind, dataMap, legacyMaps, type PlacedMap } from './maps.j
 import { sectionVariables, encodeVariable, type VariableValue } from './variables.js';
 import { ObjectError } from './errors.js';
 import { openObjectFile, type ObjectSource } from './source.js';
+import { externProblem, kconfigMapSpec } from './externs.js';
 import type { FunctionSpec, MapSpec, ProgramSpec, VariableSpec } from './spec.js';
 
 // a local binding: module re-exports are getters under some loaders, and these are read per symbol
@@ -167,9 +168,13 @@ function build(src: ObjectSource, name: string): ObjectSpec {
     if (maps.has(p.spec.name)) throw new ObjectError(`map name ${p.spec.name} is used twice in object ${name}`, { map: p.spec.name });
     maps.set(p.spec.name, p.spec);
   }
+  // .kconfig externs live in a map of their own (lib/object/externs.ts)
+  const kconfig = kconfigMapSpec(name, src);
+  if (kconfig) maps.set(kconfig.name, kconfig);
   const locator = {
     mapAt: (idx: number, off: number) => placed.find((p) => p.sectionIndex === idx && p.offset === off && p.spec.kind !== 'data')?.spec.name,
     dataMap: (idx: number) => dataSections.get(idx),
+    externProblem: (n: string) => externProblem(src, n),
   };
 
   const fns = buildFunctions(elf, collectFunctions(elf), locator, src.ext);

@@ -12,7 +12,9 @@ export type RelocationTarget =
   /** BPF-to-BPF call of a function in .text (its start) */
   | { kind: 'call'; function: string }
   /** LD_IMM64 of a function's address (BPF_PSEUDO_FUNC, callbacks) */
-  | { kind: 'func'; function: string };
+  | { kind: 'func'; function: string }
+  /** a .kconfig/.ksyms extern (LD_IMM64) or kfunc (call): filled at load by lib/object/externs.ts */
+  | { kind: 'extern'; name: string };
 
 export interface Relocation {
   /** instruction index within the function */
