@@ -1,0 +1,159 @@
+// `tsbpf map …` and `tsbpf prog show` against bpftool 7.1 (the oracle) on the same kernel objects:
+// codec_conns.o loaded and its maps pinned in a private bpffs, plus a map without BTF. Outputs are
+// compared byte for byte where bpftool prints only what tsbpf reads too (sizes, memlock from
+// fdinfo, BTF ids, pins, formatted values); load times within a second.
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { requirePrivileged } from '../helpers/privileged.js';
+import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
+import { loadObject } from '../../lib/object/load.js';
+import type { BpfObject } from '../../lib/object/object.js';
+import { BpfMap, possibleCpus } from '../../lib/map/index.js';
+
+const tsbpf = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { encoding: 'utf8' });
+const bpftool = (...args: string[]) => spawnSync('bpftool', args, { encoding: 'utf8' });
+const ok = (r: ReturnType<typeof tsbpf>) => {
+  expect(r.status, r.stderr).to.equal(0);
+  return r.stdout;
+};
+/** The same command through both tools: stdout and exit status (0 or not) must agree. */
+function same(args: string[], json = false): string {
+  const ours = tsbpf(...args, ...(json ? ['-j'] : []));
+  const theirs = bpftool(...(json ? ['-j'] : []), ...args);
+  expect(ours.stdout, `tsbpf ${args.join(' ')}`).to.equal(theirs.stdout);
+  expect(ours.status === 0, ours.stderr).to.equal(theirs.status === 0);
+  return ours.stdout;
+}
+const rand = () => Math.random().toString(36).slice(2, 8);
+
+describe('tsbpf map / prog show against bpftool', function () {
+  this.timeout(120_000);
+  let fs: TestBpffs;
+  let obj: BpfObject;
+  let raw: BpfMap;
+  const pin = (name: string) => path.join(fs.dir, name);
+  before(function () {
+    requirePrivileged(this);
+    fs = createTestBpffs();
+    obj = loadObject('bpf/codec_conns.o');
+    for (const name of ['conns', 'stats', 'kitchen']) obj.maps.get(name)!.pin(pin(name));
+    obj.programs.get('codec_touch')!.pin(pin('codec_touch'));
+    raw = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 16, name: `raw_${rand()}` });
+    raw.pin(pin('raw'));
+  });
+  after(() => {
+    obj?.close();
+    raw?.close();
+    fs?.cleanup();
+  });
+
+  it('map show: plain and -j identical to bpftool (with -f pins, memlock, btf_id)', () => {
+    for (const name of ['conns', 'stats', 'kitchen', 'raw']) {
+      same(['map', 'show', 'pinned', pin(name), '-f']);
+      const j = JSON.parse(same(['map', 'show', 'pinned', pin(name), '-f'], true));
+      expect(j.pinned).to.deep.equal([pin(name)]);
+    }
+    const conns = JSON.parse(ok(tsbpf('map', 'show', 'pinned', pin('conns'), '-j')));
+    expect(conns).to.include({ type: 'lru_hash', name: 'conns', bytes_key: 12, bytes_value: 16, max_entries: 1024, flags: 0 });
+    expect(conns.btf_id).to.be.above(0);
+    // by id, and within the listing of every map
+    same(['map', 'show', 'id', String(conns.id)]);
+    const all = JSON.parse(ok(tsbpf('map', 'show', '-j'))) as { id: number }[];
+    expect(all.find((m) => m.id === conns.id)).to.deep.equal(conns);
+  });
+
+  it('map update/lookup/delete take bpftool\'s argument shape; dump plain and -j identical to bpftool', () => {
+    const key = ['key', '10', '0', '0', '1', '0x0a', '0', '0', '2', '17', '0', '0', '0'];
+    ok(tsbpf('map', 'update', 'pinned', pin('conns'), ...key, 'value', 'hex', '03', '00', '00', '00', '00', '00', '00', '00', 'b4', '00', '00', '00', '00', '00', '00', '00'));
+    // what bpftool reads is what we wrote (and the typed map agrees)
+    const b = JSON.parse(bpftool('-j', 'map', 'lookup', 'pinned', pin('conns'), ...key).stdout);
+    expect(b.formatted).to.deep.equal({ key: { saddr: 0x0100000a, daddr: 0x0200000a, proto: 17, pad: [0, 0, 0] }, value: { packets: 3, bytes: 180 } });
+    execFileSync('bpftool', ['map', 'update', 'pinned', pin('conns'), 'key', '1', '2', '3', '4', '5', '6', '7', '8', '6', '0', '0', '0', 'value', '1', '0', '0', '0', '0', '0', '0', '0', '60', '0', '0', '0', '0', '0', '0', '0']);
+    for (const json of [false, true]) {
+      same(['map', 'dump', 'pinned', pin('conns')], json);
+      same(['map', 'lookup', 'pinned', pin('conns'), ...key], json);
+    }
+    ok(tsbpf('map', 'delete', 'pinned', pin('conns'), ...key));
+    for (const json of [false, true]) same(['map', 'lookup', 'pinned', pin('conns'), ...key], json); // not found, both
+    const left = JSON.parse(ok(tsbpf('map', 'dump', 'pinned', pin('conns'), '-j')));
+    expect(left).to.have.length(1);
+    expect(left[0].formatted.value).to.deep.equal({ packets: 1, bytes: 60 });
+  });
+
+  it('per-CPU: an update writes every CPU; dump shows "values": [{"cpu": n, "value": …}] like bpftool', () => {
+    ok(tsbpf('map', 'update', 'pinned', pin('stats'), 'key', '0', '0', '0', '0', 'value', '7', '0', '0', '0', '0', '0', '0', '0', '0x10', '1', '0', '0', '0', '0', '0', '0'));
+    for (const json of [false, true]) same(['map', 'dump', 'pinned', pin('stats')], json);
+    const d = JSON.parse(ok(tsbpf('map', 'dump', 'pinned', pin('stats'), '-j')));
+    expect(d[0].formatted.values).to.deep.equal(Array.from({ length: possibleCpus() }, (_, cpu) => ({ cpu, value: { packets: 7, bytes: 272 } })));
+  });
+
+  it('kitchen struct: identical to bpftool up to the float member (where bpftool 7.1 stops); bitfields hex, enum by name, char[] as string', () => {
+    const bytes = 'aa 00 fe ff 8d 7d 00 00 02 00 00 00 68 69 00 00 00 00 00 00 00 00 00 00 88 77 66 55 44 33 22 11 fb ff ff ff ff ff ff ff 00 00 00 3f 00 00 00 00 00 00 00 00 00 00 f4 bf 01 02 03 04 01 00 00 00'.split(' ');
+    ok(tsbpf('map', 'update', 'pinned', pin('kitchen'), 'key', '0', '0', '0', '0', 'value', 'hex', ...bytes));
+    const ours = ok(tsbpf('map', 'dump', 'pinned', pin('kitchen')));
+    const theirs = bpftool('map', 'dump', 'pinned', pin('kitchen')).stdout;
+    const cut = theirs.indexOf('"ratio": ');
+    expect(cut).to.be.above(0);
+    expect(ours.slice(0, cut)).to.equal(theirs.slice(0, cut));
+    expect(ours.slice(cut)).to.match(/^"ratio": 0\.5,\n\s+"mean": -1\.25,/);
+    const j = JSON.parse(ok(tsbpf('map', 'dump', 'pinned', pin('kitchen'), '-j')));
+    expect(j[0].formatted.value).to.deep.include({ a: 170, b: -2, flags: '0x5', level: '0x11', delta: '0x7d', color: 'GREEN', comm: 'hi', neg: -5, ratio: 0.5, mean: -1.25, ok: true });
+    expect(j[0].formatted.value['']).to.deep.equal({ ip4: 0x04030201, ip6: [1, 2, 3, 4] });
+  });
+
+  it('a map without BTF: hex entries and "Found N elements" like bpftool; by id too', () => {
+    same(['map', 'dump', 'pinned', pin('raw')]); // empty
+    ok(tsbpf('map', 'update', 'pinned', pin('raw'), 'key', '1', '0', '0', '0', 'value', '0xff', '0', '0', '0', '0', '0', '0', '1'));
+    ok(tsbpf('map', 'update', 'pinned', pin('raw'), 'key', '2', '0', '0', '0', 'value', '2', '0', '0', '0', '0', '0', '0', '0', 'noexist'));
+    const id = String(raw.info().id);
+    for (const json of [false, true]) {
+      same(['map', 'dump', 'id', id], json);
+      same(['map', 'lookup', 'id', id, 'key', '2', '0', '0', '0'], json);
+    }
+    expect(ok(tsbpf('map', 'dump', 'id', id))).to.match(/Found 2 elements\n$/);
+    expect(raw.lookup(1)).to.deep.equal(Uint8Array.from([0xff, 0, 0, 0, 0, 0, 0, 1]));
+  });
+
+  it('bad input: one Error: line on stderr, exit status 1, no stack trace', () => {
+    const cases: [string[], RegExp][] = [
+      [['map', 'dump', 'id', '4294967295'], /can't get map by id \(4294967295\): No such file or directory/],
+      [['map', 'dump', 'pinned', pin('codec_touch')], /is a pinned prog, not a map/],
+      [['map', 'show', 'pinned', pin('nothing')], /No such file or directory/],
+      [['map', 'dump', 'pinned', '/proc/version'], /not on a bpffs mount/],
+      [['map', 'lookup', 'pinned', pin('stats'), 'key', '0', '0', '0'], /key expected 4 bytes got 3/],
+      [['map', 'update', 'pinned', pin('stats'), 'key', '0', '0', '0', '0', '0', 'value', '1'], /expected key or value, got: 0|value expected/],
+      [['map', 'update', 'pinned', pin('raw'), 'key', '1', '0', '0', '0', 'value', '256', '0', '0', '0', '0', '0', '0', '0'], /value byte 256 does not fit in a byte/],
+      [['map', 'update', 'pinned', pin('raw'), 'key', 'x1', '0', '0', '0', 'value', '1', '0', '0', '0', '0', '0', '0', '0'], /error parsing byte: x1/],
+      [['map', 'update', 'pinned', pin('stats'), 'key', '1', '0', '0', '0', 'value', '1', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0'], /update failed: Argument list too long/],
+      [['map', 'update', 'pinned', pin('raw'), 'key', '1', '0', '0', '0', 'value', '1', '0', '0', '0', '0', '0', '0', '0', 'noexist'], /update failed: File exists/],
+      [['map', 'delete', 'pinned', pin('raw'), 'key', '9', '0', '0', '0'], /delete failed: No such file or directory/],
+      [['map', 'dump', 'name', 'conns'], /expected 'id' or 'pinned', got: 'name'/],
+      [['prog', 'show', 'id', '4294967295'], /can't get prog by id/],
+      [['prog', 'show', 'pinned', pin('raw')], /is a pinned map, not a prog/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = tsbpf(...args);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).to.equal(1);
+      expect(r.stderr, args.join(' ')).to.match(msg);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).to.have.length(1);
+      expect(r.stderr).to.match(/^Error: /);
+      expect(r.stderr).to.not.match(/\n\s+at /);
+    }
+  });
+
+  it('prog show: identical to bpftool apart from the load time (same second ±1)', () => {
+    const norm = (s: string) => s.replace(/loaded_at \S+/, 'loaded_at T');
+    const ours = ok(tsbpf('prog', 'show', 'pinned', pin('codec_touch'), '-f'));
+    const theirs = bpftool('prog', 'show', 'pinned', pin('codec_touch'), '-f').stdout;
+    expect(norm(ours)).to.equal(norm(theirs));
+    expect(ours).to.match(/^\d+: xdp {2}name codec_touch {2}tag [0-9a-f]{16} {2}gpl\n\tloaded_at \S+ {2}uid 0\n\txlated \d+B {2}jited \d+B {2}memlock \d+B {2}map_ids \d+\n\tpinned .*\n\tbtf_id \d+\n$/);
+    const oj = JSON.parse(ok(tsbpf('prog', 'show', 'pinned', pin('codec_touch'), '-j', '-f')));
+    const tj = JSON.parse(bpftool('-j', '-f', 'prog', 'show', 'pinned', pin('codec_touch')).stdout);
+    expect(Math.abs(oj.loaded_at - tj.loaded_at)).to.be.at.most(1);
+    expect({ ...oj, loaded_at: 0 }).to.deep.equal({ ...tj, loaded_at: 0 });
+    expect(oj.map_ids).to.deep.equal([JSON.parse(ok(tsbpf('map', 'show', 'pinned', pin('stats'), '-j'))).id]);
+    const all = JSON.parse(ok(tsbpf('prog', 'show', '-j'))) as { id: number }[];
+    expect(all.find((p) => p.id === oj.id)).to.deep.include({ name: 'codec_touch', type: 'xdp', tag: tj.tag });
+  });
+});
