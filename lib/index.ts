@@ -52,3 +52,12 @@ export {
   type CoreRelocationWhere, type AccessSpec, type CoreResult, type Candidate, type CoreTarget, type CoreRelocation, type CoreApplied,
 } from './core/index.js';
 export { CoreCode, relocateCore, coreRelocationsApplied, loadBtfFile, type CoreBtfOption } from './object/core.js';
+export {
+  attachCgroup, queryCgroup, cgroup2Mount, CgroupError, attachSockMap, attachSocketFilter, SocketFilterAttachment, NotASocketError,
+  attachTracepoint, attachRawTracepoint, tracepointId, TracepointNotFoundError, TracingLinkAttachment, PerfEventAttachment, ProgAttachment,
+  type AttachCgroupOptions, type CgroupAttachFlags, type CgroupAttachmentInfo, type CgroupAttachment, type AttachSockMapOptions, type AttachableMap,
+  type SockMapAttachmentInfo, type SockMapAttachment, type AttachSocketFilterOptions, type SocketFilterAttachmentInfo, type SocketRef,
+  type AttachTracepointOptions, type AttachRawTracepointOptions, type TracepointAttachmentInfo, type RawTracepointAttachmentInfo,
+  type TracepointAttachment, type ProgAttachmentInfo, type AttachTypeRef,
+} from './attach/index.js';
+export { openPacketSocket, openUdpSocket, RawSocket, SocketError, ETH_P_ALL } from './socket/socket.js';

@@ -12,8 +12,31 @@
 //   attachXdpLink BPF link (kernel >= 5.9). Goes with the handle unless pinned; while it exists,
 //                 netlink can neither replace nor remove the program (EBUSY "Can't replace active BPF
 //                 XDP link"), which protects it from other tools.
+//
+// Hooks that are not interfaces (a BPF link where the kernel has one, the older command where not;
+// `mode` forces either, and info.mode / info.fallback say what was used):
+//   attachCgroup        cgroup v2 hooks: link (>= 5.7), else PROG_ATTACH with BPF_F_ALLOW_MULTI
+//                       (which outlives the process until detach()).
+//   attachSockMap       sk_msg / sk_skb on a sockmap or sockhash: link (>= 6.10), else PROG_ATTACH
+//                       (which silently replaces the map's program at that hook).
+//   attachSocketFilter  SO_ATTACH_BPF on one socket (lib/socket opens sockets Node does not expose).
+//   attachTracepoint    perf event of the tracepoint + link (>= 5.15), else PERF_EVENT_IOC_SET_BPF.
+//   attachRawTracepoint RAW_TRACEPOINT_OPEN (a link). Perf and raw tracepoint links have no
+//                       LINK_DETACH: detach() closes them, which ends them unless pinned.
 export { Attachment, AttachmentGroup, AttachArgumentError, attachAll, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 export { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
 export { attachTc, TcAttachment, type AttachTcOptions, type TcAttachmentInfo } from './tc.js';
 export { attachXdp, attachXdpLink, XdpAttachment, type AttachXdpOptions, type AttachXdpLinkOptions, type XdpAttachmentInfo, type XdpLinkAttachmentInfo, type XdpMode } from './xdp.js';
 export { attachTcx, type AttachTcxOptions, type TcxAttachmentInfo, type TcxAnchor } from './tcx.js';
+export { ProgAttachment, type ProgAttachmentInfo } from './prog-attach.js';
+export { resolveAttachType, type AttachTypeRef } from './attach-type.js';
+export {
+  attachCgroup, queryCgroup, cgroup2Mount, CgroupError,
+  type AttachCgroupOptions, type CgroupAttachFlags, type CgroupAttachmentInfo, type CgroupAttachment, type CgroupLinkAttachment, type CgroupProgAttachment,
+} from './cgroup.js';
+export { attachSockMap, type AttachSockMapOptions, type AttachableMap, type SockMapAttachmentInfo, type SockMapAttachment } from './sockmap.js';
+export { attachSocketFilter, SocketFilterAttachment, NotASocketError, type AttachSocketFilterOptions, type SocketFilterAttachmentInfo, type SocketRef } from './socket-filter.js';
+export {
+  attachTracepoint, attachRawTracepoint, tracepointId, TracepointNotFoundError, TracingLinkAttachment, PerfEventAttachment,
+  type AttachTracepointOptions, type AttachRawTracepointOptions, type TracepointAttachmentInfo, type RawTracepointAttachmentInfo, type TracepointAttachment,
+} from './tracepoint.js';

@@ -9,10 +9,7 @@ import { join } from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestCgroup, type TestCgroup } from '../helpers/cgroup.js';
 import { counter } from '../helpers/attach-fixtures.js';
-import { loadObject, type BpfObject } from '../../lib/index.js';
-import { attachCgroup, queryCgroup, CgroupError } from '../../lib/attach/cgroup.js';
-import { AttachArgumentError, LinkAttachment } from '../../lib/attach/index.js';
-import { ProgAttachment } from '../../lib/attach/prog-attach.js';
+import { loadObject, attachCgroup, queryCgroup, CgroupError, AttachArgumentError, LinkAttachment, ProgAttachment, type BpfObject } from '../../lib/index.js';
 
 const K = { egress: 0, egressDrop: 1, ingress: 2, connect: 3, active: 4, passive: 5, sysctl: 6 };
 

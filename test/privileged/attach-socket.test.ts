@@ -7,10 +7,10 @@ import { closeSync, openSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/netns.js';
 import { counter } from '../helpers/attach-fixtures.js';
-import { loadObject, type BpfObject } from '../../lib/index.js';
-import { attachSocketFilter, NotASocketError, SocketFilterAttachment } from '../../lib/attach/socket-filter.js';
-import { AttachArgumentError } from '../../lib/attach/index.js';
-import { openPacketSocket, openUdpSocket, type RawSocket } from '../../lib/socket/socket.js';
+import {
+  loadObject, attachSocketFilter, NotASocketError, SocketFilterAttachment, AttachArgumentError, openPacketSocket, openUdpSocket,
+  type BpfObject, type RawSocket,
+} from '../../lib/index.js';
 
 const V = { kept: 0, dropped: 1, other: 2 };
 

@@ -5,12 +5,8 @@ import { expect } from 'chai';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestCgroup, type TestCgroup } from '../helpers/cgroup.js';
 import { counter } from '../helpers/attach-fixtures.js';
-import { loadObject, type BpfObject } from '../../lib/index.js';
+import { loadObject, attachCgroup, attachSockMap, AttachArgumentError, LinkAttachment, ProgAttachment, type Attachment, type BpfObject } from '../../lib/index.js';
 import { progQuery, BPF_ATTACH_TYPE } from '../../lib/syscall/index.js';
-import { attachCgroup } from '../../lib/attach/cgroup.js';
-import { attachSockMap } from '../../lib/attach/sockmap.js';
-import { AttachArgumentError, LinkAttachment, type Attachment } from '../../lib/attach/index.js';
-import { ProgAttachment } from '../../lib/attach/prog-attach.js';
 
 const S = { inserted: 0, msgs: 1, msgBytes: 2, redirected: 3, skbs: 4, skbBytes: 5 };
 

@@ -7,10 +7,11 @@ import { unlinkSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
 import { counter } from '../helpers/attach-fixtures.js';
-import { loadObject, type BpfObject } from '../../lib/index.js';
+import {
+  loadObject, attachTracepoint, attachRawTracepoint, tracepointId, TracepointNotFoundError, TracingLinkAttachment, PerfEventAttachment, AttachArgumentError,
+  type BpfObject,
+} from '../../lib/index.js';
 import { ffi, SYS } from '../../lib/syscall/index.js';
-import { attachTracepoint, attachRawTracepoint, tracepointId, TracepointNotFoundError, TracingLinkAttachment, PerfEventAttachment } from '../../lib/attach/tracepoint.js';
-import { AttachArgumentError } from '../../lib/attach/index.js';
 
 describe('attachTracepoint / attachRawTracepoint', function () {
   this.timeout(30_000);
