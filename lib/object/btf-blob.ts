@@ -7,7 +7,8 @@
 // .BTF.ext's file/line offsets stay valid) for an older kernel.
 // Pure: no syscall, the spec's bytes are not modified.
 import { encodeBtf } from '../btf/encode.js';
-import { btfNeedsSanitizing, sanitizeBtf, type BtfKernelFeatures } from '../btf/sanitize.js';
+import { ALL_BTF_FEATURES, btfNeedsSanitizing, sanitizeBtf, type BtfKernelFeatures } from '../btf/sanitize.js';
+import { externBtfTypes, objectExterns } from './externs.js';
 import type { BtfType } from '../btf/types.js';
 import { ObjectError } from './errors.js';
 import type { ObjectSpec } from './read.js';
@@ -24,7 +25,8 @@ export function uploadBlob(spec: ObjectSpec, features?: BtfKernelFeatures): Uplo
   const raw = spec.source.btfBytes;
   const btf = spec.source.btf;
   if (!raw || !btf) return undefined;
-  if (!features || !btfNeedsSanitizing(features)) return { blob: patchBtf(raw, spec.source.datasecs, spec.source.hidden, spec.littleEndian), changed: [] };
+  const externs = objectExterns(spec.source).externs.size > 0;
+  if (!externs && (!features || !btfNeedsSanitizing(features))) return { blob: patchBtf(raw, spec.source.datasecs, spec.source.hidden, spec.littleEndian), changed: [] };
   const fix = new Map(spec.source.datasecs.map((f) => [f.id, f]));
   const types: BtfType[] = [];
   for (let id = 1; id < btf.typeCount; id++) {
@@ -34,7 +36,8 @@ export function uploadBlob(spec: ObjectSpec, features?: BtfKernelFeatures): Uplo
     else if (spec.source.hidden.has(id) && (t.kind === 'func' || t.kind === 'var')) types.push({ ...t, linkage: 0 });
     else types.push(t);
   }
-  const clean = sanitizeBtf(types, features);
+  // externs: VARs allocated, .kconfig/.ksyms DATASECs laid out, kfuncs behind a dummy VAR (lib/object/externs.ts)
+  const clean = sanitizeBtf(externs ? externBtfTypes(types, spec.source) : types, features ?? ALL_BTF_FEATURES);
   const h = btf.header;
   const strings = raw.subarray(h.hdrLen + h.strOff, h.hdrLen + h.strOff + h.strLen);
   return { blob: encodeBtf(clean.types, { littleEndian: spec.littleEndian, strings }), changed: clean.changed };

@@ -20,6 +20,7 @@ import { linkProgram, applyMapFds, encodeFuncInfo, encodeLineInfo } from './link
 import { checkPinRoot, DEFAULT_PIN_PATH, makePinRoot, pinPathOf, removePin, removePinRoot, reusePinned } from './pin.js';
 import { attachBtfId } from './attach.js';
 import { CoreCode, loadBtfFile } from './core.js';
+import { bindExterns, externCode, externFdArray } from './externs.js';
 import type { Btf } from '../btf/btf.js';
 import { uploadBlob } from './btf-blob.js';
 import { btfFeaturesFromKinds, type BtfKernelFeatures } from '../btf/sanitize.js';
@@ -90,6 +91,9 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
   if (spec.littleEndian !== hostLittleEndian) {
     throw new ObjectError(`object ${spec.name} is ${spec.littleEndian ? 'little' : 'big'}-endian BPF (built with -target ${spec.littleEndian ? 'bpfel' : 'bpfeb'}); this machine is ${hostLittleEndian ? 'little' : 'big'}-endian`);
   }
+  // .kconfig values, ksyms and kfuncs from the running kernel (the .kconfig data goes into a copy)
+  const externs = bindExterns(spec, o);
+  spec = externs.spec;
   const pinRoot = o.pinPath ?? DEFAULT_PIN_PATH;
   // checked before anything is made: a bad pin directory leaves nothing behind
   const pinned = [...spec.maps.values()].filter((m) => m.pinning === 'byName');
@@ -103,6 +107,7 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
   }
 
   const made = new Made();
+  made.own(externs); // module BTF fds taken for kfuncs
   const warnings: string[] = [];
   try {
     if (pinned.length > 0) made.pinRoot(pinRoot);
@@ -111,6 +116,7 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
     const maps = createMaps(spec, btf, pinRoot, made, warnings);
     // func_info names FUNC types: without FUNC support in the kernel the records cannot be passed
     const programs = loadPrograms(spec, features.func ? btf : undefined, maps, o, made);
+    externs.close();
     populate(spec, maps, programs);
     if (o.typedMaps !== false && spec.source.btf) {
       for (const [name, m] of maps) {
@@ -254,7 +260,7 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
   const core = new CoreCode(spec.source.btf, spec.littleEndian, kernelBtf);
   for (const p of spec.programs.values()) {
     if (!p.autoload) continue;
-    const linked = linkProgram(p, spec.functions, spec.littleEndian, core);
+    const linked = linkProgram(p, spec.functions, spec.littleEndian, { code: (fn) => externCode(spec, fn, core.code(fn), () => maps.get('.kconfig')!.map.fd.value) });
     applyMapFds(linked.insns, linked.mapRefs, (name) => {
       const m = maps.get(name);
       if (!m) throw new ObjectError(`program ${p.name} refers to map ${name}, which the object does not define`, { program: p.name, map: name });
@@ -276,7 +282,7 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
         progBtfFd: withBtf ? btf!.value : undefined,
         funcInfo: withBtf ? encodeFuncInfo(linked.funcInfo, spec.littleEndian) : undefined, funcInfoRecSize: 8,
         lineInfo: withBtf && linked.lineInfo.length > 0 ? encodeLineInfo(linked.lineInfo, spec.littleEndian) : undefined, lineInfoRecSize: 16,
-        kernVersion: p.kernelVersion || undefined, progFlags: p.flags || undefined,
+        kernVersion: p.kernelVersion || undefined, progFlags: p.flags || undefined, fdArray: externFdArray(spec),
         logLevel: o.logLevel, logSize: o.logSize,
       }));
     } catch (e) {
