@@ -15,6 +15,7 @@ import type { Fd } from '../syscall/fd.js';
 import { collectExterns, KCONFIG_SEC, KSYMS_SEC, type ExternLayout } from '../externs/collect.js';
 import { resolveExterns, type ExternSources, type ModuleBtf, type ResolvedExterns } from '../externs/resolve.js';
 import type { KernelConfig } from '../externs/kconfig.js';
+import { loadBtfFile } from './core.js';
 import { ExternError } from '../externs/errors.js';
 import { Insns, OP, PSEUDO } from './insn.js';
 import { internalMapName } from './maps.js';
@@ -84,7 +85,9 @@ export function isExtern(src: ObjectSource, name: string): boolean {
 
 /** Why an undefined symbol is no usable extern ('' when it is one, or unknown). */
 export function externProblem(src: ObjectSource, name: string): string {
-  return objectExterns(src).problems.get(name) ?? '';
+  const l = objectExterns(src);
+  if (l.externs.has(name)) return '';
+  return l.problems.get(name) ?? 'not a .kconfig or .ksyms extern';
 }
 
 /**
@@ -293,4 +296,35 @@ function runningModules(): ModuleBtf[] {
 /** Whether the spec has externs to resolve at load. */
 export function hasExterns(spec: ObjectSpec): boolean {
   return objectExterns(spec.source).externs.size > 0;
+}
+
+/** The binding of a spec being loaded (set by bindExterns). */
+const bindings = new WeakMap<ObjectSpec, ExternBinding>();
+
+/**
+ * For loadObject: resolve the spec's externs against the running kernel (or `kernelBtf`), put the
+ * .kconfig values into a copy of the spec's '.kconfig' map, and remember the binding for
+ * externCode/externFdArray. The spec itself comes back when it has no externs.
+ */
+export function bindExterns(spec: ObjectSpec, o: { kernelBtf?: Btf | string; kconfig?: KernelConfig } = {}): { spec: ObjectSpec; close(): void } {
+  if (!hasExterns(spec)) return { spec, close() {} };
+  const kernelBtf = typeof o.kernelBtf === 'string' ? loadBtfFile(o.kernelBtf) : o.kernelBtf;
+  const out = spec.copy();
+  const binding = new ExternBinding(out, { kernelBtf, kconfig: o.kconfig });
+  const m = out.maps.get(KCONFIG_SEC);
+  if (m) m.data = binding.kconfigData;
+  bindings.set(out, binding);
+  return { spec: out, close: () => binding.close() };
+}
+
+/** A function's code with its extern references filled (unchanged without a binding or references). */
+export function externCode(spec: ObjectSpec, fn: FunctionSpec, code: Uint8Array, kconfigFd: () => number): Uint8Array {
+  const b = bindings.get(spec);
+  return b ? b.code(fn, code, kconfigFd) : code;
+}
+
+/** PROG_LOAD's fd_array for a bound spec's programs (module BTFs of kfuncs), or undefined. */
+export function externFdArray(spec: ObjectSpec): number[] | undefined {
+  const a = bindings.get(spec)?.fdArray;
+  return a && a.length > 0 ? a : undefined;
 }
