@@ -15,7 +15,7 @@ import { SYS } from '../syscall/numbers.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO, errnoName } from '../syscall/errno.js';
 import { linkCreate } from '../syscall/link.js';
-import { linkInfo, statfsType } from '../syscall/obj.js';
+import { statfsType } from '../syscall/obj.js';
 import { progAttach, progQuery, type ProgQueryResult } from '../syscall/prog.js';
 import { BPF_ATTACH_FLAG, BPF_ATTACH_TYPE as A, BPF_PROG_TYPE as P, attachTypeName } from '../syscall/types.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
@@ -178,15 +178,9 @@ export function attachCgroup(o: AttachCgroupOptions): CgroupAttachment {
     if (o.mode !== 'attach') {
       try {
         const link = linkCreate({ progFd: prog.fd, targetFd: cg.fd.value, attachType });
-        let linkId: number;
-        try {
-          linkId = linkInfo(link.value).id;
-        } catch (e) {
-          link.close();
-          throw e;
-        }
+        const a = LinkAttachment.own(link, [progType], (linkId) => ({ ...base, mode: 'link' as const, linkId }));
         cg.fd.close(); // the link holds the cgroup
-        return new LinkAttachment({ ...base, mode: 'link' as const, linkId }, link, [progType]);
+        return a;
       } catch (e) {
         if (o.mode === 'link' || !linkUnsupported(e)) throw explain(e, cg.name, attachType, 'LINK_CREATE');
         fallback = `LINK_CREATE failed with ${(e as BpfError).errno}: no cgroup links on this kernel`;

@@ -13,7 +13,7 @@ import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
 import type { Fd } from '../syscall/fd.js';
 import { linkCreate } from '../syscall/link.js';
-import { linkInfo, mapInfo } from '../syscall/obj.js';
+import { mapInfo } from '../syscall/obj.js';
 import { progAttach } from '../syscall/prog.js';
 import { BPF_ATTACH_TYPE as A, BPF_MAP_TYPE, BPF_PROG_TYPE as P, attachTypeName, mapTypeName } from '../syscall/types.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
@@ -89,14 +89,7 @@ export function attachSockMap(o: AttachSockMapOptions): SockMapAttachment {
   if (o.mode !== 'attach') {
     try {
       const link = linkCreate({ progFd: prog.fd, targetFd: mapFd, attachType });
-      let linkId: number;
-      try {
-        linkId = linkInfo(link.value).id;
-      } catch (e) {
-        link.close();
-        throw e;
-      }
-      return new LinkAttachment({ ...base, mode: 'link' as const, linkId }, link, [progType]);
+      return LinkAttachment.own(link, [progType], (linkId) => ({ ...base, mode: 'link' as const, linkId }));
     } catch (e) {
       const unsupported = e instanceof BpfError && (e.code === ERRNO.EINVAL || e.code === ERRNO.EOPNOTSUPP);
       if (o.mode === 'link' || !unsupported) throw rename(e, 'LINK_CREATE', where);

@@ -170,14 +170,7 @@ export function attachTracepoint(o: AttachTracepointOptions): TracepointAttachme
     if (o.mode !== 'ioctl') {
       try {
         const link = linkCreate({ progFd: prog.fd, targetFd: event.value, attachType: BPF_ATTACH_TYPE.PERF_EVENT, perfEventCookie: o.cookie });
-        let linkId: number;
-        try {
-          linkId = linkInfo(link.value).id;
-        } catch (e) {
-          link.close();
-          throw e;
-        }
-        return new TracingLinkAttachment({ ...base, mode: 'link' as const, linkId }, link, allowed, event);
+        return new TracingLinkAttachment({ ...base, mode: 'link' as const, linkId: idOf(link) }, link, allowed, event);
       } catch (e) {
         const unsupported = e instanceof BpfError && (e.code === ERRNO.EINVAL || e.code === ERRNO.EOPNOTSUPP) && o.cookie === undefined;
         if (o.mode === 'link' || !unsupported) throw e instanceof BpfError ? new BpfError(e.cmd, e.code, `tracepoint ${what}`, { cause: e }) : e;
@@ -210,12 +203,15 @@ export function attachRawTracepoint(o: AttachRawTracepointOptions): TracingLinkA
     if (e instanceof BpfError && e.code === ERRNO.ENOENT) throw new TracepointNotFoundError(op, o.name, 'does not exist in the kernel (raw tracepoints are named without category: sys_enter, sched_switch, …)');
     throw e;
   }
-  let linkId: number;
+  return new TracingLinkAttachment({ kind: 'raw_tracepoint' as const, name: o.name, linkId: idOf(link), programId: prog.id, programName: prog.name }, link, allowed);
+}
+
+/** A fresh link's id; the link is closed if it cannot be read (LinkAttachment.own's rule, for the subclass). */
+function idOf(link: Fd): number {
   try {
-    linkId = linkInfo(link.value).id;
+    return linkInfo(link.value).id;
   } catch (e) {
     link.close();
     throw e;
   }
-  return new TracingLinkAttachment({ kind: 'raw_tracepoint' as const, name: o.name, linkId, programId: prog.id, programName: prog.name }, link, allowed);
 }
