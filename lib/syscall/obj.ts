@@ -194,3 +194,24 @@ export function getFdById(kind: IdKind, id: number, openFlags = 0): Fd {
   writeStruct(attr.view, 0, GET_ID_ATTR, { id, open_flags: openFlags });
   return new Fd(bpfCall(FD_BY_ID[kind], attr.address, GET_ID_ATTR.size, `${kind} id ${id}`), `${kind} ${id}`);
 }
+
+/**
+ * The BTF type id (a FUNC in the program's BTF, prog info btf_id) of a program's main function,
+ * from its first func_info record; undefined without BTF. Names the program in full where the
+ * kernel's name field stops at 15 characters.
+ */
+export function progMainFuncTypeId(fd: number): number | undefined {
+  const { fields: f } = infoByFd(fd, PROG_INFO);
+  const count = f.nr_func_info as number;
+  const recSize = f.func_info_rec_size as number;
+  if (!(f.btf_id as number) || !count || recSize < 8) return undefined;
+  let rec: { address: number; view: DataView } | undefined;
+  infoByFd(fd, PROG_INFO, (v, s) => {
+    rec = s.alloc(recSize);
+    v.setUint32(PROG_INFO.off.nr_func_info, 1, true);
+    v.setUint32(PROG_INFO.off.func_info_rec_size, recSize, true);
+    v.setBigUint64(PROG_INFO.off.func_info, BigInt(rec.address), true);
+  });
+  // struct bpf_func_info { __u32 insn_off; __u32 type_id; }
+  return rec!.view.getUint32(4, true);
+}

@@ -4,6 +4,8 @@
 // fdinfo, BTF ids, pins, formatted values); load times within a second.
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
@@ -155,5 +157,36 @@ describe('tsbpf map / prog show against bpftool', function () {
     expect(oj.map_ids).to.deep.equal([JSON.parse(ok(tsbpf('map', 'show', 'pinned', pin('stats'), '-j'))).id]);
     const all = JSON.parse(ok(tsbpf('prog', 'show', '-j'))) as { id: number }[];
     expect(all.find((p) => p.id === oj.id)).to.deep.include({ name: 'codec_touch', type: 'xdp', tag: tj.tag });
+  });
+
+  it('prog show: a name longer than 15 characters in full (from BTF) and bpf_metadata_* variables, like bpftool', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-meta-'));
+    let o: BpfObject | undefined;
+    try {
+      writeFileSync(path.join(dir, 'meta.c'), [
+        '#include <linux/bpf.h>',
+        '#include <bpf/bpf_helpers.h>',
+        'volatile const char bpf_metadata_owner[] SEC(".rodata") = "tsbpf";',
+        'volatile const int bpf_metadata_level SEC(".rodata") = 7;',
+        'SEC("xdp") int a_rather_long_program_name(struct xdp_md *ctx) { return bpf_metadata_level ? XDP_PASS : XDP_DROP; }',
+        'char LICENSE[] SEC("license") = "GPL";',
+      ].join('\n'));
+      const arch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
+      execFileSync('clang', ['-target', 'bpf', '-O2', '-g', `-I/usr/include/${arch}-linux-gnu`, '-c', 'meta.c', '-o', 'meta.o'], { cwd: dir, stdio: 'pipe' });
+      o = loadObject(path.join(dir, 'meta.o'));
+      o.programs.get('a_rather_long_program_name')!.pin(pin('meta_prog'));
+      const norm = (s: string) => s.replace(/loaded_at \S+/, 'loaded_at T');
+      const ours = ok(tsbpf('prog', 'show', 'pinned', pin('meta_prog')));
+      expect(norm(ours)).to.equal(norm(bpftool('prog', 'show', 'pinned', pin('meta_prog')).stdout));
+      expect(ours).to.match(/name a_rather_long_program_name {2}tag/);
+      expect(ours).to.match(/\tmetadata:\n\t\towner = "tsbpf"\n\t\tlevel = 7\n$/);
+      const oj = JSON.parse(ok(tsbpf('prog', 'show', 'pinned', pin('meta_prog'), '-j')));
+      const tj = JSON.parse(bpftool('-j', 'prog', 'show', 'pinned', pin('meta_prog')).stdout);
+      expect({ ...oj, loaded_at: 0 }).to.deep.equal({ ...tj, loaded_at: 0 });
+      expect(oj.metadata).to.deep.equal({ owner: 'tsbpf', level: 7 });
+    } finally {
+      o?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
