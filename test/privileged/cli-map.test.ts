@@ -189,4 +189,28 @@ describe('tsbpf map / prog show against bpftool', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('prog arrays and maps of maps: values given as `pinned PATH` / `id N`, dumps (ids, empty slots skipped) and .bss DATASECs identical to bpftool', () => {
+    const tail = loadObject('bpf/obj_tailcall.o');
+    const mim = loadObject('bpf/obj_mapinmap.o');
+    try {
+      tail.maps.get('jmp_table')!.pin(pin('jmp'));
+      tail.maps.get('.bss')!.pin(pin('tail_bss'));
+      tail.programs.get('tail_zero')!.pin(pin('tail_zero'));
+      mim.maps.get('outer_hash')!.pin(pin('outer_hash'));
+      ok(tsbpf('map', 'update', 'pinned', pin('jmp'), 'key', '3', '0', '0', '0', 'value', 'pinned', pin('tail_zero')));
+      ok(tsbpf('map', 'update', 'pinned', pin('outer_hash'), 'key', '9', '0', '0', '0', 'value', 'id', String(mim.maps.get('inner_b')!.info().id)));
+      for (const json of [false, true]) {
+        for (const m of ['jmp', 'outer_hash', 'tail_bss']) same(['map', 'dump', 'pinned', pin(m)], json);
+      }
+      const slot = JSON.parse(ok(tsbpf('map', 'lookup', 'pinned', pin('jmp'), 'key', '3', '0', '0', '0', '-j')));
+      expect(Buffer.from(slot.value.map((x: string) => parseInt(x, 16))).readUInt32LE(0)).to.equal(tail.programs.get('tail_zero')!.id);
+      const r = tsbpf('map', 'update', 'pinned', pin('jmp'), 'key', '1', '0', '0', '0', 'value', 'pinned', pin('tail_bss'));
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.match(/is a pinned map, not a prog/);
+    } finally {
+      tail.close();
+      mim.close();
+    }
+  });
 });
