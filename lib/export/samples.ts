@@ -82,7 +82,10 @@ export function numericLeaves(value: unknown, suffix = '', index?: string, out: 
  * Every sample carries `base` labels (the pin path).
  */
 export function entrySamples(metricBase: string, base: Labels, key: unknown, value: unknown, perCpu: boolean, o: SampleOptions = {}): Sample[] {
-  const labels = { ...keyLabels(key, o), ...base };
+  // key labels never shadow the pin path or the array index: such a field becomes key_<name>
+  const labels: Labels = {};
+  for (const [k, v] of Object.entries(keyLabels(key, o))) labels[k in base || k === 'index' ? `key_${k}` : k] = v;
+  Object.assign(labels, base);
   const sums = new Map<string, Sample>();
   const values = perCpu && Array.isArray(value) ? value : [value];
   for (const v of values) {

@@ -135,6 +135,10 @@ describe('exporter samples', () => {
       { metric: 'tsbpf_map_stats_bytes', labels: { key: '0', path: 'stats' }, value: 30 },
     ]);
     expect(entrySamples('tsbpf_map_c', { path: 'c' }, 1, 7n, false)).to.deep.equal([{ metric: 'tsbpf_map_c', labels: { key: '1', path: 'c' }, value: 7 }]);
+    // key fields named like the pin path or index labels keep their value under key_<name>
+    expect(entrySamples('tsbpf_map_c', { path: 'c' }, { path: 3, index: 4 }, [9], false)).to.deep.equal([
+      { metric: 'tsbpf_map_c', labels: { key_path: '3', key_index: '4', path: 'c', index: '0' }, value: 9 },
+    ]);
   });
 
   it('--listen parsing', () => {
