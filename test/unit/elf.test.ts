@@ -33,7 +33,8 @@ interface Readobj {
 
 /** llvm-readobj's LLVM-style output: `Key: value` lines inside `Section {` / `Symbol {` / `Relocation {` blocks. */
 function readobj(path: string): Readobj {
-  const text = execFileSync('llvm-readobj', ['--sections', '--symbols', '--relocations', '--expand-relocs', path], { encoding: 'utf8' });
+  // CO-RE objects carry much of vmlinux's BTF: their listings pass execFileSync's default 1 MiB
+  const text = execFileSync('llvm-readobj', ['--sections', '--symbols', '--relocations', '--expand-relocs', path], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const out: Readobj = { arch: text.match(/^Arch: (\S+)$/m)?.[1] ?? '', sections: [], symbols: [], relocations: [] };
   let cur: Block | undefined;
   let kind = '';
