@@ -53,7 +53,8 @@ describe('BTF_LOAD of encoded and sanitized object BTF', () => {
     btfLoad(encodeBtf(resolved)).fd.close();
   });
 
-  for (const path of objects.filter((p) => !p.endsWith('/obj_bad_extern.o'))) {
+  // objects with externs: their BTF is taken only once the loader has resolved them (lib/object/externs.ts)
+  for (const path of objects.filter((p) => !/\/(obj_bad_extern|core_externs|core_ksym_typed)\.o$/.test(p))) {
     it(`${path}: accepted as encoded and sanitized for every feature set`, () => {
       const { types, strings } = objectTypes(path);
       const probed: [string, BtfKernelFeatures] = ['probed features of this kernel', btfFeaturesFromKinds(probe().btfKinds)];
