@@ -14,7 +14,7 @@ import { allIds, btfInfo, getFdById } from '../syscall/obj.js';
 import type { Fd } from '../syscall/fd.js';
 import { collectExterns, KCONFIG_SEC, KSYMS_SEC, type ExternLayout } from '../externs/collect.js';
 import { resolveExterns, type ExternSources, type ModuleBtf, type ResolvedExterns } from '../externs/resolve.js';
-import type { KernelConfig } from '../externs/kconfig.js';
+import { parseKernelConfig, type KernelConfig } from '../externs/kconfig.js';
 import { loadBtfFile } from './core.js';
 import { ExternError } from '../externs/errors.js';
 import { Insns, OP, PSEUDO } from './insn.js';
@@ -306,11 +306,12 @@ const bindings = new WeakMap<ObjectSpec, ExternBinding>();
  * .kconfig values into a copy of the spec's '.kconfig' map, and remember the binding for
  * externCode/externFdArray. The spec itself comes back when it has no externs.
  */
-export function bindExterns(spec: ObjectSpec, o: { kernelBtf?: Btf | string; kconfig?: KernelConfig } = {}): { spec: ObjectSpec; close(): void } {
+export function bindExterns(spec: ObjectSpec, o: { kernelBtf?: Btf | string; kconfig?: string | KernelConfig } = {}): { spec: ObjectSpec; close(): void } {
   if (!hasExterns(spec)) return { spec, close() {} };
+  const kconfig = typeof o.kconfig === 'string' ? parseKernelConfig(o.kconfig, 'the kconfig option') : o.kconfig;
   const kernelBtf = typeof o.kernelBtf === 'string' ? loadBtfFile(o.kernelBtf) : o.kernelBtf;
   const out = spec.copy();
-  const binding = new ExternBinding(out, { kernelBtf, kconfig: o.kconfig });
+  const binding = new ExternBinding(out, { kernelBtf, kconfig });
   const m = out.maps.get(KCONFIG_SEC);
   if (m) m.data = binding.kconfigData;
   bindings.set(out, binding);

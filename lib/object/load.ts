@@ -49,6 +49,11 @@ export interface LoadObjectOptions {
    * of fentry/lsm/iter/tp_btf programs (default: the running kernel's, read when needed)
    */
   kernelBtf?: Btf | string;
+  /**
+   * the kernel config for .kconfig externs, instead of the running kernel's (/boot/config-$(uname -r)
+   * or /proc/config.gz): the text of a .config, or CONFIG_x → value as the file spells it
+   */
+  kconfig?: string | ReadonlyMap<string, string>;
 }
 
 /** What a load has made so far: released in reverse order when a later step fails. */
