@@ -65,3 +65,7 @@ export {
   startExporter, collectMetrics, ExportError, mapBtf, btfById, entrySamples, keyLabels,
   type Exporter, type ExporterOptions, type MapBtf, type Sample, type SampleOptions,
 } from './export/index.js';
+export {
+  ExternError, collectExterns, resolveExterns, parseKernelConfig, readKernelConfig, linuxKernelVersion, kernelVersionCode, parseKallsyms, readKallsyms,
+  type ExternKind, type ExternSpec, type ExternLayout, type KconfigType, type KernelConfig, type ResolvedExtern, type ResolvedExterns, type ExternSources,
+} from './externs/index.js';
