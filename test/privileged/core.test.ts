@@ -9,20 +9,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
+import { bpftool, libbpfLoad, LOADABLE_BUILDS, xlatedCode } from '../helpers/libbpf-diff.js';
 import { loadObject, type BpfObject } from '../../lib/object/index.js';
 import { loadKernelBtf } from '../../lib/btf/kernel.js';
 import { VerifierError } from '../../lib/syscall/errors.js';
-
-const bpftool = (...args: string[]) => JSON.parse(execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8' }));
-const xlated = (id: number) => execFileSync('bpftool', ['prog', 'dump', 'xlated', 'id', String(id)], { encoding: 'utf8' })
-  .replace(/map\[id:\d+\]/g, 'map[MAP]'); // map ids differ between the two loads
-
-const BUILDS = [
-  { name: 'clang', dir: 'bpf' },
-  { name: 'clang-16', dir: 'bpf/build/clang16' },
-  { name: 'clang-19', dir: 'bpf/build/clang19' },
-  { name: 'clang -mcpu=v3', dir: 'bpf/build/v3' },
-];
 
 /** An Ethernet frame for PROG_TEST_RUN: destination MAC, IPv4 ethertype, zero payload. */
 function frame(dst: number[], len = 64): Uint8Array {
@@ -49,18 +39,16 @@ describe('CO-RE against the running kernel', () => {
     fs = undefined;
   });
 
-  for (const build of BUILDS) {
+  for (const build of LOADABLE_BUILDS) {
     const file = path.join(build.dir, 'core_read.o');
     it(`core_read.o built by ${build.name}: same translated code and tag as libbpf's relocation`, function () {
       if (!existsSync(file)) this.skip();
       fs = createTestBpffs();
-      const pinDir = path.join(fs.dir, 'progs');
-      execFileSync('bpftool', ['prog', 'loadall', file, pinDir], { stdio: 'pipe' });
-      const theirs = bpftool('prog', 'show', 'pinned', path.join(pinDir, 'core_read'));
+      const theirs = libbpfLoad(file, fs.dir, 'core_read');
       obj = loadObject(file);
       const ours = bpftool('prog', 'show', 'id', String(obj.programs.get('core_read')!.id));
-      const code = xlated(ours.id);
-      expect(code, 'translated code').to.equal(xlated(theirs.id));
+      const code = xlatedCode(ours.id);
+      expect(code, 'translated code').to.equal(xlatedCode(theirs.id));
       expect(ours.tag, 'tag').to.equal(theirs.tag);
       // the code really was relocated: the flavoured task_struct___new.__state read has the kernel's offset
       const state = loadKernelBtf().findByName('task_struct', 'struct')!.members.find((m) => m.name === '__state')!;

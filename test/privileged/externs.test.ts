@@ -13,6 +13,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
+import { bpftool, libbpfLoad, LOADABLE_BUILDS, xlatedCode } from '../helpers/libbpf-diff.js';
 import { loadObject, type BpfObject } from '../../lib/object/index.js';
 import { loadKernelBtf } from '../../lib/btf/kernel.js';
 import { encodeBtf } from '../../lib/btf/encode.js';
@@ -24,17 +25,7 @@ import { bindExterns, externCode } from '../../lib/object/externs.js';
 import { ExternError } from '../../lib/externs/errors.js';
 import { CoreNoKernelBtfError, CoreRelocationError } from '../../lib/core/errors.js';
 
-const bpftool = (...args: string[]) => JSON.parse(execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8' }));
-const xlated = (id: number) => execFileSync('bpftool', ['prog', 'dump', 'xlated', 'id', String(id)], { encoding: 'utf8' })
-  .replace(/map\[id:\d+\]/g, 'map[MAP]');
 const openFds = () => readdirSync('/proc/self/fd').length;
-
-const BUILDS = [
-  { name: 'clang', dir: 'bpf' },
-  { name: 'clang-16', dir: 'bpf/build/clang16' },
-  { name: 'clang-19', dir: 'bpf/build/clang19' },
-  { name: 'clang -mcpu=v3', dir: 'bpf/build/v3' },
-];
 
 /** The kernel config as the test reads it itself (gzip or plain). */
 function kernelConfig(): Map<string, string> {
@@ -99,17 +90,15 @@ describe('externs against the running kernel', () => {
     built = undefined;
   });
 
-  for (const build of BUILDS) {
+  for (const build of LOADABLE_BUILDS) {
     const file = path.join(build.dir, 'core_externs.o');
     it(`core_externs.o built by ${build.name}: same translated code, tag and .kconfig contents as libbpf`, function () {
       if (!existsSync(file)) this.skip();
       fs = createTestBpffs();
-      const pinDir = path.join(fs.dir, 'progs');
-      execFileSync('bpftool', ['prog', 'loadall', file, pinDir], { stdio: 'pipe' });
-      const theirs = bpftool('prog', 'show', 'pinned', path.join(pinDir, 'externs'));
+      const theirs = libbpfLoad(file, fs.dir, 'externs');
       obj = loadObject(file);
       const ours = bpftool('prog', 'show', 'id', String(obj.programs.get('externs')!.id));
-      expect(xlated(ours.id), 'translated code').to.equal(xlated(theirs.id));
+      expect(xlatedCode(ours.id), 'translated code').to.equal(xlatedCode(theirs.id));
       expect(ours.tag, 'tag').to.equal(theirs.tag);
       expect(kconfigBytes(ours.id), '.kconfig map').to.deep.equal(kconfigBytes(theirs.id));
       const kc = bpftool('map', 'show', 'id', String((ours.map_ids as number[]).find((id) => bpftool('map', 'show', 'id', String(id)).name.endsWith('.kconfig'))));
