@@ -272,6 +272,12 @@ export class ExternBinding {
     return m.slot;
   }
 
+  /** The absent weak kfunc a poisoned call's helper number stands for, if any. */
+  poisonedKfunc(helper: number): string | undefined {
+    const name = this.order[helper - POISON_KFUNC_BASE];
+    return name !== undefined && this.resolved.byName.get(name)?.kind === 'kfunc_missing' ? name : undefined;
+  }
+
   /** Close the module BTF fds (after the programs are loaded, or on failure). */
   close(): void {
     for (const m of this.moduleFds.values()) m.fd.close();
@@ -328,4 +334,20 @@ export function externCode(spec: ObjectSpec, fn: FunctionSpec, code: Uint8Array,
 export function externFdArray(spec: ObjectSpec): number[] | undefined {
   const a = bindings.get(spec)?.fdArray;
   return a && a.length > 0 ? a : undefined;
+}
+
+/**
+ * For a verifier failure: which absent __weak kfunc a reachable poisoned call stands for
+ * ("invalid func unknown#2002000003" → its name), or '' when the log shows none.
+ */
+export function externPoisonNote(spec: ObjectSpec, log: string): string {
+  const b = bindings.get(spec);
+  if (!b) return '';
+  const names = new Set<string>();
+  for (const m of log.matchAll(/unknown#(\d+)/g)) {
+    const name = b.poisonedKfunc(Number(m[1]));
+    if (name) names.add(name);
+  }
+  if (names.size === 0) return '';
+  return `it reaches a call of ${[...names].join(', ')}, a __weak kfunc this kernel does not have (guard the call with bpf_ksym_exists())`;
 }

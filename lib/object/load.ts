@@ -20,7 +20,7 @@ import { linkProgram, applyMapFds, encodeFuncInfo, encodeLineInfo } from './link
 import { checkPinRoot, DEFAULT_PIN_PATH, makePinRoot, pinPathOf, removePin, removePinRoot, reusePinned } from './pin.js';
 import { attachBtfId } from './attach.js';
 import { CoreCode, loadBtfFile } from './core.js';
-import { bindExterns, externCode, externFdArray } from './externs.js';
+import { bindExterns, externCode, externFdArray, externPoisonNote } from './externs.js';
 import type { Btf } from '../btf/btf.js';
 import { uploadBlob } from './btf-blob.js';
 import { btfFeaturesFromKinds, type BtfKernelFeatures } from '../btf/sanitize.js';
@@ -293,7 +293,7 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
     } catch (e) {
       if (e instanceof VerifierError) {
         // same class and log; the message names the program and its section
-        const poisoned = core.poisonNote(linked.layout.map((l) => l.name), e.log);
+        const poisoned = core.poisonNote(linked.layout.map((l) => l.name), e.log) || externPoisonNote(spec, e.log);
         throw new VerifierError(e.cmd, e.code, e.log, e.truncated, `program ${p.name} (section ${p.section}, ${p.typeName})${poisoned ? `; ${poisoned}` : ''}`);
       }
       if (e instanceof TsbpfError && !(e instanceof BpfError)) throw e;
