@@ -20,7 +20,7 @@ import { linkProgram, applyMapFds, encodeFuncInfo, encodeLineInfo } from './link
 import { checkPinRoot, DEFAULT_PIN_PATH, makePinRoot, pinPathOf, removePin, removePinRoot, reusePinned } from './pin.js';
 import { attachBtfId } from './attach.js';
 import { CoreCode, loadBtfFile } from './core.js';
-import { bindExterns, externCode, externFdArray, externPoisonNote } from './externs.js';
+import { bindExterns, externCode, externFdArray, externPoisonNote } from './extern-binding.js';
 import type { Btf } from '../btf/btf.js';
 import { uploadBlob } from './btf-blob.js';
 import { btfFeaturesFromKinds, type BtfKernelFeatures } from '../btf/sanitize.js';

@@ -13,7 +13,7 @@ export type RelocationTarget =
   | { kind: 'call'; function: string }
   /** LD_IMM64 of a function's address (BPF_PSEUDO_FUNC, callbacks) */
   | { kind: 'func'; function: string }
-  /** a .kconfig/.ksyms extern (LD_IMM64) or kfunc (call): filled at load by lib/object/externs.ts */
+  /** a .kconfig/.ksyms extern (LD_IMM64) or kfunc (call): filled at load by lib/object/extern-binding.ts */
   | { kind: 'extern'; name: string };
 
 export interface Relocation {

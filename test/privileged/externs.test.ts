@@ -21,7 +21,7 @@ import type { BtfType } from '../../lib/btf/types.js';
 import { BpfError, VerifierError } from '../../lib/syscall/errors.js';
 import { ERRNO } from '../../lib/syscall/errno.js';
 import { readObject, LoadError } from '../../lib/object/index.js';
-import { bindExterns, externCode } from '../../lib/object/externs.js';
+import { bindExterns, externCode } from '../../lib/object/extern-binding.js';
 import { ExternError } from '../../lib/externs/errors.js';
 import { CoreNoKernelBtfError, CoreRelocationError } from '../../lib/core/errors.js';
 
