@@ -237,6 +237,26 @@ describe('lib/core: CO-RE relocations', () => {
     expect(() => relocate(LOCAL, TARGET, insns([MOV64_K, 0, 4]), 3, '0:1', 99)).to.throw(CoreRelocationError, /unknown relocation kind/);
   });
 
+  it('module BTF is searched only for types vmlinux lacks (libbpf\'s order)', () => {
+    const local = btf([int('int', 4, true), struct('modthing', 8, [m('a', 1, 0), m('b', 1, 32)]), struct('foo', 8, [m('a', 1, 0)])]);
+    const vml = btf([int('int', 4, true), struct('foo', 8, [m('a', 1, 32)])]);
+    const mod = btf([int('int', 4, true), struct('modthing', 16, [m('b', 1, 64), m('a', 1, 96)]), struct('foo', 8, [m('a', 1, 0)])]);
+    let asked = 0;
+    const target = { vmlinux: vml, modules: () => { asked++; return [mod]; } };
+    const r = new CoreRelocator(local, target, true);
+    const p = insns([LDX_W, 4, 0], [LDX_W, 0, 0]);
+    const [b, a] = r.relocate('f', p, [
+      { insn: 0, typeId: 2, accessStr: '0:1', kind: K.FIELD_BYTE_OFFSET, index: 0 },
+      { insn: 1, typeId: 3, accessStr: '0:0', kind: K.FIELD_BYTE_OFFSET, index: 1 },
+    ]);
+    expect(off(p, 0)).to.equal(8);
+    expect(b.target).to.equal('<byte_off> [2] struct modthing.b (0:0 @ offset 8)');
+    // foo is in vmlinux: the module's foo (a at 0) is not a candidate
+    expect(off(p, 1)).to.equal(4);
+    expect(a.target).to.match(/^<byte_off> \[2\] struct foo\.a/);
+    expect(asked).to.equal(1);
+  });
+
   it('compatibility rules: typesAreCompat and typesMatch', () => {
     expect(typesAreCompat(LOCAL, 9, TARGET, 8)).to.equal(true); // structs by name only
     expect(typesMatch(LOCAL, 9, TARGET, 8)).to.equal(false); // int x vs unsigned long x
