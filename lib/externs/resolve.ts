@@ -53,7 +53,12 @@ export interface ResolvedExterns {
 
 /** The id of the kind-`kind` type named `name`: vmlinux first, then each module's own types. */
 function findKernelType(name: string, kind: 'var' | 'func', src: ExternSources): { btf: Btf; id: number; module?: string } | undefined {
-  const vml = src.vmlinux?.();
+  let vml: Btf | undefined;
+  try {
+    vml = src.vmlinux?.();
+  } catch (e) {
+    throw new ExternError(name, kind === 'func' ? 'kfunc' : 'ksym', `needs the kernel's BTF, which is unavailable: ${(e as Error).message}`, { cause: e });
+  }
   if (vml) {
     const ids = vml.idsByName(name, kind);
     if (ids.length > 0) return { btf: vml, id: ids[0] };

@@ -166,6 +166,8 @@ describe('lib/externs: layout and resolution', () => {
     const src = { vmlinux: () => vmlinux, modules: () => [], config, kallsyms: () => new Map() };
     expect(() => resolveExterns(l, local, { ...src, config: new Map() }, true)).to.throw(ExternError, /CONFIG_[ABCD]: the kernel config has no value/);
     expect(() => resolveExterns(l, local, src, true)).to.throw(ExternError, /modfn: no such function/);
+    expect(() => resolveExterns(l, local, { ...src, vmlinux: () => { throw new Error('cannot open /sys/kernel/btf/vmlinux: ENOENT'); } }, true))
+      .to.throw(ExternError, /\(kfunc\) kfn___v2: needs the kernel's BTF, which is unavailable: cannot open/);
     const badVm = build([int('int', 4, true), { kind: 'func_proto', returnType: 1, params: [] }, { kind: 'func', name: 'kfn', type: 2, linkage: 1 }, { kind: 'var', name: 'tvar', type: 1, linkage: 1 }]);
     expect(() => resolveExterns(l, local, { ...src, vmlinux: () => badVm }, true)).to.throw(ExternError, /kfn___v2: its prototype .* incompatible/);
   });
