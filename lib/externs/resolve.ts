@@ -52,12 +52,12 @@ export interface ResolvedExterns {
 }
 
 /** The id of the kind-`kind` type named `name`: vmlinux first, then each module's own types. */
-function findKernelType(name: string, kind: 'var' | 'func', src: ExternSources): { btf: Btf; id: number; module?: string } | undefined {
+function findKernelType(name: string, kind: 'var' | 'func', src: ExternSources, extern = name): { btf: Btf; id: number; module?: string } | undefined {
   let vml: Btf | undefined;
   try {
     vml = src.vmlinux?.();
   } catch (e) {
-    throw new ExternError(name, kind === 'func' ? 'kfunc' : 'ksym', `needs the kernel's BTF, which is unavailable: ${(e as Error).message}`, { cause: e });
+    throw new ExternError(extern, kind === 'func' ? 'kfunc' : 'ksym', `needs the kernel's BTF, which is unavailable: ${(e as Error).message}`, { cause: e });
   }
   if (vml) {
     const ids = vml.idsByName(name, kind);
@@ -146,7 +146,7 @@ function resolveTypedKsym(e: ExternSpec, local: Btf, src: ExternSources): Resolv
 }
 
 function resolveKfunc(e: ExternSpec, local: Btf, src: ExternSources): ResolvedExtern {
-  const found = findKernelType(e.essentialName, 'func', src);
+  const found = findKernelType(e.essentialName, 'func', src, e.name);
   if (!found) {
     if (e.weak) return { kind: 'kfunc_missing' };
     throw new ExternError(e.name, 'kfunc', 'no such function in the kernel\'s BTF (vmlinux or modules); declare it __weak and guard its calls with bpf_ksym_exists()');
