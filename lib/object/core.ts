@@ -112,7 +112,7 @@ export class CoreCode {
   }
 }
 
-/** The CoreCode that relocated a spec copy (for corePoisonNote and inspection). */
+/** The CoreCode that relocated a spec copy (for inspection). */
 const relocatedBy = new WeakMap<ObjectSpec, CoreCode>();
 
 /**
@@ -141,10 +141,4 @@ export function relocateCore(spec: ObjectSpec, kernelBtf?: CoreBtfOption): Objec
 /** What relocateCore applied to each function of a relocated spec. */
 export function coreRelocationsApplied(spec: ObjectSpec): ReadonlyMap<string, readonly CoreApplied[]> {
   return relocatedBy.get(spec)?.applied ?? new Map();
-}
-
-/** For a verifier failure of a relocated spec's program: '; …' naming the poisoned relocations it reached, or ''. */
-export function corePoisonNote(spec: ObjectSpec, functions: readonly string[], log: string): string {
-  const note = relocatedBy.get(spec)?.poisonNote(functions, log) ?? '';
-  return note ? `; ${note}` : '';
 }
