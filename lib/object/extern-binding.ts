@@ -11,6 +11,7 @@ import { KCONFIG_SEC } from '../externs/collect.js';
 import { resolveExterns, type ExternSources, type ModuleBtf, type ResolvedExterns } from '../externs/resolve.js';
 import { parseKernelConfig, type KernelConfig } from '../externs/kconfig.js';
 import { ExternError } from '../externs/errors.js';
+import { readKallsyms } from '../externs/kallsyms.js';
 import { loadBtfFile } from './core.js';
 import { hasExterns, objectExterns } from './externs.js';
 import { Insns, OP, PSEUDO } from './insn.js';
@@ -61,6 +62,13 @@ export class ExternBinding {
       modules: o.kernelBtf ? undefined : () => (modules ??= runningModules()),
       config: o.kconfig,
     };
+    // the LINUX_HAS_* virtual externs, looked up only when the object asks
+    if (layout.externs.has('LINUX_HAS_SYSCALL_WRAPPER') || layout.externs.has('LINUX_HAS_BPF_COOKIE')) {
+      sources.features = {
+        syscallWrapper: layout.externs.has('LINUX_HAS_SYSCALL_WRAPPER') ? hasSyscallWrapper() : undefined,
+        bpfCookie: layout.externs.has('LINUX_HAS_BPF_COOKIE') ? hasBpfCookie(sources.vmlinux!()) : undefined,
+      };
+    }
     this.resolved = resolveExterns(layout, src.btf!, sources, spec.littleEndian);
   }
 
@@ -163,6 +171,19 @@ export class ExternBinding {
     for (const m of this.moduleFds.values()) m.fd.close();
     this.moduleFds.clear();
   }
+}
+
+/** Syscalls enter through __<arch>_sys_* wrappers (pt_regs) on this kernel: the wrapper of bpf() is in kallsyms. */
+function hasSyscallWrapper(): boolean {
+  const prefix = ({ x64: 'x64', arm64: 'arm64', s390x: 's390x', arm: 'arm', riscv64: 'riscv', ppc64: 'powerpc', loong64: 'loongarch' } as Record<string, string>)[process.arch];
+  if (!prefix) return false;
+  const name = `__${prefix}_sys_bpf`;
+  return readKallsyms(new Set([name])).has(name);
+}
+
+/** The kernel has bpf_get_attach_cookie() (5.15): its helper id is in vmlinux's enum bpf_func_id. */
+function hasBpfCookie(vmlinux: Btf): boolean {
+  return vmlinux.findAllByName('bpf_func_id', 'enum').some((t) => t.values.some((v) => v.name === 'BPF_FUNC_get_attach_cookie'));
 }
 
 function runningModules(): ModuleBtf[] {

@@ -183,6 +183,17 @@ SEC("tc") int p(struct __sk_buff *ctx) { return CONFIG_TSBPF_NOT_IN_ANY_KERNEL; 
     expect(() => loadObject(b.file, { kconfig: 'CONFIG_TSBPF_NOT_IN_ANY_KERNEL=y\n' })).to.throw(ExternError, /implies a bool, tristate or char type/);
   });
 
+  it('LINUX_HAS_BPF_COOKIE from the kernel\'s helper list, LINUX_HAS_SYSCALL_WRAPPER from kallsyms', () => {
+    const b = compile(`${HEAD}extern _Bool LINUX_HAS_BPF_COOKIE __kconfig;
+extern _Bool LINUX_HAS_SYSCALL_WRAPPER __kconfig;
+SEC("tc") int p(struct __sk_buff *ctx) { return LINUX_HAS_BPF_COOKIE * 2 + LINUX_HAS_SYSCALL_WRAPPER; }`);
+    built = b;
+    obj = loadObject(b.file);
+    const cookie = loadKernelBtf().findByName('bpf_func_id', 'enum')!.values.some((v) => v.name === 'BPF_FUNC_get_attach_cookie');
+    const wrapper = process.arch === 'x64' && /^\S+ \S __x64_sys_bpf$/m.test(readFileSync('/proc/kallsyms', 'latin1'));
+    expect(obj.programs.get('p')!.testRun({ data: new Uint8Array(64) }).retval).to.equal((cookie ? 2 : 0) + (wrapper ? 1 : 0));
+  });
+
   it('an unknown strong ksym or kfunc: ExternError naming it, nothing made', () => {
     const before = openFds();
     for (const [decl, use, want] of [
