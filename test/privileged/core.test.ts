@@ -4,7 +4,7 @@
 // loadall), and run by BPF_PROG_TEST_RUN it reads what the kernel says is there. A relocation that
 // cannot be satisfied is poisoned like libbpf: the verifier's refusal names the relocation.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
@@ -12,6 +12,8 @@ import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
 import { bpftool, libbpfLoad, LOADABLE_BUILDS, xlatedCode } from '../helpers/libbpf-diff.js';
 import { loadObject, type BpfObject } from '../../lib/object/index.js';
 import { loadKernelBtf } from '../../lib/btf/kernel.js';
+import { readObject } from '../../lib/object/read.js';
+import { CoreCode } from '../../lib/object/core.js';
 import { VerifierError } from '../../lib/syscall/errors.js';
 
 /** An Ethernet frame for PROG_TEST_RUN: destination MAC, IPv4 ethertype, zero payload. */
@@ -53,6 +55,32 @@ describe('CO-RE against the running kernel', () => {
       // the code really was relocated: the flavoured task_struct___new.__state read has the kernel's offset
       const state = loadKernelBtf().findByName('task_struct', 'struct')!.members.find((m) => m.name === '__state')!;
       expect(code).to.include(`r1 = ${state.bitOffset / 8}\n`);
+    });
+  }
+
+  for (const build of LOADABLE_BUILDS) {
+    const file = path.join(build.dir, 'core_read.o');
+    it(`every relocation of core_read.o built by ${build.name} (dead-code poisons included) gets libbpf's value, by its debug log`, function () {
+      if (!existsSync(file)) this.skip();
+      fs = createTestBpffs();
+      const run = spawnSync('bpftool', ['-d', 'prog', 'loadall', file, path.join(fs.dir, 'p')], { encoding: 'utf8' });
+      expect(run.status, run.stderr).to.equal(0);
+      const log = run.stderr; // libbpf's debug output
+      // "relo #13: patched insn #97 (ALU/ALU64) imm 1 -> 0" / "relo #16: substituting insn #115 w/ invalid insn"
+      const theirs = new Map<number, string>();
+      for (const m of log.matchAll(/prog 'core_read': relo #(\d+): (?:patched insn #(\d+) \([^)]*\) \w+ -?\d+ -> (-?\d+)|substituting insn #(\d+) w\/ invalid insn)/g)) {
+        if (theirs.has(Number(m[1]))) continue; // an LD_IMM64's second half is substituted too
+        theirs.set(Number(m[1]), m[2] !== undefined ? `insn ${m[2]} = ${m[3]}` : `insn ${m[4]} poisoned`);
+      }
+      const spec = readObject(file);
+      const core = new CoreCode(spec.source.btf, spec.littleEndian, loadKernelBtf());
+      core.code(spec.programs.get('core_read')!);
+      const ours = new Map<number, string>();
+      for (const a of core.applied.get('core_read')!) {
+        ours.set(a.relocation.index!, a.poisoned ? `insn ${a.relocation.insn} poisoned` : `insn ${a.relocation.insn} = ${BigInt.asIntN(64, a.result.newVal)}`);
+      }
+      expect(ours.size).to.be.greaterThan(20);
+      expect(ours).to.deep.equal(theirs);
     });
   }
 
