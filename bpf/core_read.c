@@ -48,6 +48,13 @@ __u32 out_task_id_local;
 __u32 out_task_matches;
 __u32 out_nosuch_matches;
 __u32 out_parent_tgid;
+__u32 out_sub_tgid;
+
+// a subprogram in .text with relocations of its own (relocated in its section, then appended)
+static __attribute__((noinline)) __u32 read_tgid(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, tgid);
+}
 
 SEC("tc")
 int core_read(struct __sk_buff *ctx)
@@ -67,6 +74,7 @@ int core_read(struct __sk_buff *ctx)
 	out_tgid = BPF_CORE_READ(task, tgid);
 	out_pid = BPF_CORE_READ(task, pid);
 	out_parent_tgid = BPF_CORE_READ(task, real_parent, tgid);
+	out_sub_tgid = read_tgid(task);
 	BPF_CORE_READ_STR_INTO(&out_comm, task, comm);
 
 	out_has_new_state = bpf_core_field_exists(tn->__state);

@@ -67,19 +67,21 @@ describe('CO-RE against the running kernel', () => {
       expect(run.status, run.stderr).to.equal(0);
       const log = run.stderr; // libbpf's debug output
       // "relo #13: patched insn #97 (ALU/ALU64) imm 1 -> 0" / "relo #16: substituting insn #115 w/ invalid insn"
-      const theirs = new Map<number, string>();
-      for (const m of log.matchAll(/prog 'core_read': relo #(\d+): (?:patched insn #(\d+) \([^)]*\) \w+ -?\d+ -> (-?\d+)|substituting insn #(\d+) w\/ invalid insn)/g)) {
-        if (theirs.has(Number(m[1]))) continue; // an LD_IMM64's second half is substituted too
-        theirs.set(Number(m[1]), m[2] !== undefined ? `insn ${m[2]} = ${m[3]}` : `insn ${m[4]} poisoned`);
+      const theirs = new Map<string, string>();
+      for (const m of log.matchAll(/prog '(\w+)': relo #(\d+): (?:patched insn #(\d+) \([^)]*\) \w+ -?\d+ -> (-?\d+)|substituting insn #(\d+) w\/ invalid insn)/g)) {
+        const key = `${m[1]} #${m[2]}`;
+        if (theirs.has(key)) continue; // an LD_IMM64's second half is substituted too
+        theirs.set(key, m[3] !== undefined ? `insn ${m[3]} = ${m[4]}` : `insn ${m[5]} poisoned`);
       }
       const spec = readObject(file);
       const core = new CoreCode(spec.source.btf, spec.littleEndian, loadKernelBtf());
-      core.code(spec.programs.get('core_read')!);
-      const ours = new Map<number, string>();
-      for (const a of core.applied.get('core_read')!) {
-        ours.set(a.relocation.index!, a.poisoned ? `insn ${a.relocation.insn} poisoned` : `insn ${a.relocation.insn} = ${BigInt.asIntN(64, a.result.newVal)}`);
+      for (const f of [...spec.programs.values(), ...spec.functions.values()]) core.code(f);
+      const ours = new Map<string, string>();
+      for (const [fn, list] of core.applied) {
+        for (const a of list) ours.set(`${fn} #${a.relocation.index}`, a.poisoned ? `insn ${a.relocation.insn} poisoned` : `insn ${a.relocation.insn} = ${BigInt.asIntN(64, a.result.newVal)}`);
       }
       expect(ours.size).to.be.greaterThan(20);
+      expect([...ours.keys()].some((k) => k.startsWith('read_tgid #')), 'the subprogram\'s relocations').to.equal(true);
       expect(ours).to.deep.equal(theirs);
     });
   }
@@ -114,6 +116,7 @@ describe('CO-RE against the running kernel', () => {
     expect(g.get('out_tgid')).to.equal(process.pid);
     expect(g.get('out_pid')).to.equal(process.pid);
     expect(g.get('out_parent_tgid')).to.equal(process.ppid);
+    expect(g.get('out_sub_tgid')).to.equal(process.pid); // read by a .text subprogram
     const comm = Buffer.from(g.get('out_comm') as Uint8Array).toString('latin1').replace(/\0.*$/s, '');
     expect(comm).to.equal(readFileSync('/proc/self/comm', 'latin1').trim());
     expect(g.get('out_state')).to.equal(0n); // TASK_RUNNING, read through the ___new flavour
