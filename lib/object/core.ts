@@ -26,6 +26,21 @@ export function loadBtfFile(path: string): Btf {
   return Btf.parse(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
+/** The running kernel's module BTFs (split on vmlinux), by name; a module unloaded meanwhile is skipped like libbpf does. */
+export function runningModuleBtfs(): { name: string; btf: Btf }[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(KERNEL_BTF_DIR).filter((n) => n !== 'vmlinux').sort();
+  } catch { /* no module BTF directory */ }
+  const out: { name: string; btf: Btf }[] = [];
+  for (const name of names) {
+    try {
+      out.push({ name, btf: loadModuleBtf(name) });
+    } catch { /* unloaded meanwhile, or unreadable */ }
+  }
+  return out;
+}
+
 /** vmlinux and the module BTFs of the running kernel (modules read on first need). */
 function runningKernelTarget(): CoreTarget {
   let vmlinux: Btf;
@@ -39,17 +54,7 @@ function runningKernelTarget(): CoreTarget {
   return {
     vmlinux,
     modules() {
-      if (modules) return modules;
-      modules = [];
-      let names: string[] = [];
-      try {
-        names = readdirSync(KERNEL_BTF_DIR).filter((n) => n !== 'vmlinux').sort();
-      } catch { /* no module BTF directory */ }
-      for (const n of names) {
-        try {
-          modules.push(loadModuleBtf(n));
-        } catch { /* a module unloaded meanwhile, or unreadable: skip it like libbpf */ }
-      }
+      modules ??= runningModuleBtfs().map((m) => m.btf);
       return modules;
     },
   };

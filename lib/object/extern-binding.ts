@@ -2,8 +2,7 @@
 // and into each function's instructions (LD_IMM64 of a kconfig value, a typed ksym's BTF id, an
 // untyped ksym's address; kfunc calls' BTF ids and fd_array slots of module BTFs). A __weak kfunc
 // the kernel lacks is poisoned like libbpf does, and a verifier failure on it names it.
-import { readdirSync } from 'node:fs';
-import { loadKernelBtf, loadModuleBtf, KERNEL_BTF_DIR } from '../btf/kernel.js';
+import { loadKernelBtf } from '../btf/kernel.js';
 import type { Btf } from '../btf/btf.js';
 import { allIds, btfInfo, getFdById } from '../syscall/obj.js';
 import type { Fd } from '../syscall/fd.js';
@@ -12,7 +11,7 @@ import { resolveExterns, type ExternSources, type ModuleBtf, type ResolvedExtern
 import { parseKernelConfig, type KernelConfig } from '../externs/kconfig.js';
 import { ExternError } from '../externs/errors.js';
 import { readKallsyms } from '../externs/kallsyms.js';
-import { loadBtfFile } from './core.js';
+import { loadBtfFile, runningModuleBtfs } from './core.js';
 import { hasExterns, objectExterns } from './externs.js';
 import { Insns, OP, PSEUDO } from './insn.js';
 import type { ObjectSpec } from './read.js';
@@ -59,7 +58,7 @@ export class ExternBinding {
     let modules: ModuleBtf[] | undefined;
     const sources: ExternSources = {
       vmlinux: () => (vmlinux ??= loadKernelBtf()),
-      modules: o.kernelBtf ? undefined : () => (modules ??= runningModules()),
+      modules: o.kernelBtf ? undefined : () => (modules ??= runningModuleBtfs()),
       config: o.kconfig,
     };
     // the LINUX_HAS_* virtual externs, looked up only when the object asks
@@ -186,19 +185,6 @@ function hasBpfCookie(vmlinux: Btf): boolean {
   return vmlinux.findAllByName('bpf_func_id', 'enum').some((t) => t.values.some((v) => v.name === 'BPF_FUNC_get_attach_cookie'));
 }
 
-function runningModules(): ModuleBtf[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(KERNEL_BTF_DIR).filter((n) => n !== 'vmlinux').sort();
-  } catch { /* no module BTF */ }
-  const out: ModuleBtf[] = [];
-  for (const name of names) {
-    try {
-      out.push({ name, btf: loadModuleBtf(name) });
-    } catch { /* unloaded meanwhile */ }
-  }
-  return out;
-}
 
 
 /** The binding of a spec being loaded (set by bindExterns). */
