@@ -44,9 +44,9 @@ await runCgroupExample({
         else demoBad++;
       });
     }
-    const totals = obj.maps.get('totals')!;
+    const totals = ctx.map<number, Stats>(obj, 'totals');
     const show = () => {
-      const s = totals.lookup(0) as Stats;
+      const s = totals.lookup(0)!;
       const demo = ctx.demo ? ` (demo connections: ${demoOk} intact, ${demoBad} damaged)` : '';
       console.log(`sockets ${s.sockets} messages ${s.messages} bytes ${s.bytes} redirected ${s.redirected}${demo}`);
     };
