@@ -33,10 +33,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 bpf: apt $(BPF_OBJ)
 
-# CO-RE test programs (bpf/core_*.c) include a vmlinux.h dumped from this machine's kernel BTF; it
-# is generated, never committed. It lives in its own directory: bpf/build/<dir>/ holds only objects.
+# CO-RE test programs (bpf/core_*.c) and the exec-counter example include a vmlinux.h dumped from
+# this machine's kernel BTF; it is generated, never committed. It lives in its own directory:
+# bpf/build/<dir>/ holds only objects.
 VMLINUX_H := bpf/build/include/vmlinux.h
-CORE_SRC := $(wildcard bpf/core_*.c)
+CORE_SRC := $(wildcard bpf/core_*.c) bpf/exec_counter.c
 $(VMLINUX_H):
 	@mkdir -p $(@D); bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 $(CORE_SRC:.c=.o): $(VMLINUX_H)
@@ -48,7 +49,7 @@ bpf/%.o: bpf/%.c $(wildcard bpf/include/*.h)
 # other compilers (different relocations, call encodings and BTF), -mcpu=v3, no -g, big-endian.
 VARIANTS := clang16 clang19 v3 nog bpfeb
 # CO-RE needs BTF: clang refuses core_*.c without -g, so there is no nog build of them
-VARIANT_OBJ := $(filter-out bpf/build/nog/core_%.o,$(foreach v,$(VARIANTS),$(patsubst bpf/%.c,bpf/build/$(v)/%.o,$(BPF_SRC))))
+VARIANT_OBJ := $(filter-out $(patsubst bpf/%.c,bpf/build/nog/%.o,$(CORE_SRC)),$(foreach v,$(VARIANTS),$(patsubst bpf/%.c,bpf/build/$(v)/%.o,$(BPF_SRC))))
 bpf-variants: apt $(VARIANT_OBJ)
 $(foreach v,$(VARIANTS),$(patsubst bpf/%.c,bpf/build/$(v)/%.o,$(CORE_SRC))): $(VMLINUX_H)
 bpf/build/clang16/%.o: bpf/%.c
