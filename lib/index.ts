@@ -58,7 +58,7 @@ export {
   type AttachCgroupOptions, type CgroupAttachFlags, type CgroupAttachmentInfo, type CgroupAttachment, type AttachSockMapOptions, type AttachableMap,
   type SockMapAttachmentInfo, type SockMapAttachment, type AttachSocketFilterOptions, type SocketFilterAttachmentInfo, type SocketRef,
   type AttachTracepointOptions, type AttachRawTracepointOptions, type TracepointAttachmentInfo, type RawTracepointAttachmentInfo,
-  type TracepointAttachment, type ProgAttachmentInfo, type AttachTypeRef,
+  type TracepointAttachment, type ProgAttachmentInfo, type AttachTypeRef, resolveAttachType,
 } from './attach/index.js';
 export { openPacketSocket, openUdpSocket, RawSocket, SocketError, ETH_P_ALL } from './socket/socket.js';
 export {
