@@ -22,6 +22,9 @@ struct {
 #define K_SOCKOPS_ACTIVE 4
 #define K_SOCKOPS_PASSIVE 5
 #define K_SYSCTL 6
+#define K_SOCK_CREATE 7 /* UDP sockets refused */
+#define K_SETSOCKOPT 8 /* SO_PRIORITY refused */
+#define K_DEVICE 9     /* /dev/null (char 1:3) refused */
 
 /* UDP/TCP destination port whose packets cgroup_skb/egress drops (0: none) */
 const volatile __u16 drop_port = 0;
@@ -96,6 +99,40 @@ int cg_sysctl(struct bpf_sysctl *ctx)
 {
 	bump(K_SYSCTL);
 	return 0;
+}
+
+/* refuses creating UDP sockets */
+SEC("cgroup/sock_create")
+int cg_sock_create(struct bpf_sock *sk)
+{
+	if (sk->type == 2 /* SOCK_DGRAM */ && sk->protocol == IPPROTO_UDP) {
+		bump(K_SOCK_CREATE);
+		return 0;
+	}
+	return 1;
+}
+
+/* refuses setsockopt(SOL_SOCKET, SO_PRIORITY); lets every other option through to the kernel */
+SEC("cgroup/setsockopt")
+int cg_setsockopt(struct bpf_sockopt *ctx)
+{
+	if (ctx->level == 1 /* SOL_SOCKET */ && ctx->optname == 12 /* SO_PRIORITY */) {
+		bump(K_SETSOCKOPT);
+		return 0;
+	}
+	ctx->optlen = 0; /* unchanged: the kernel handles the option as given */
+	return 1;
+}
+
+/* refuses every access to /dev/null (char 1:3) */
+SEC("cgroup/dev")
+int cg_dev(struct bpf_cgroup_dev_ctx *ctx)
+{
+	if ((ctx->access_type & 0xffff) == BPF_DEVCG_DEV_CHAR && ctx->major == 1 && ctx->minor == 3) {
+		bump(K_DEVICE);
+		return 0;
+	}
+	return 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -3,7 +3,7 @@
 // refuses reads; links and PROG_ATTACH both detach; bad cgroups and programs are typed errors.
 import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
-import { closeSync, constants, mkdtempSync, openSync, rmdirSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
@@ -11,7 +11,7 @@ import { createTestCgroup, type TestCgroup } from '../helpers/cgroup.js';
 import { counter } from '../helpers/attach-fixtures.js';
 import { loadObject, attachCgroup, queryCgroup, CgroupError, AttachArgumentError, LinkAttachment, ProgAttachment, type BpfObject } from '../../lib/index.js';
 
-const K = { egress: 0, egressDrop: 1, ingress: 2, connect: 3, active: 4, passive: 5, sysctl: 6 };
+const K = { egress: 0, egressDrop: 1, ingress: 2, connect: 3, active: 4, passive: 5, sysctl: 6, sockCreate: 7, setsockopt: 8, device: 9 };
 
 // sends 5 datagrams to `drop` and 3 to `pass` (both bound by the script on 127.0.0.1), then reports
 // the sends the kernel refused and what arrived on each port
@@ -136,6 +136,31 @@ except OSError as e: print('refused', e.errno)
     expect(queryCgroup(cg.path, 'sysctl').progIds).to.deep.equal([]);
   });
 
+  it('sock_create refuses UDP sockets, setsockopt refuses SO_PRIORITY, dev refuses /dev/null', () => {
+    cg = createTestCgroup('hooks');
+    load();
+    const script = `
+import socket
+def attempt(f):
+    try: f(); return 'ok'
+    except OSError as e: return 'errno%d' % e.errno
+t = socket.socket()
+print(attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)), attempt(lambda: t.setsockopt(socket.SOL_SOCKET, socket.SO_PRIORITY, 3)),
+      attempt(lambda: t.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)), attempt(lambda: open('/dev/null').close()), attempt(lambda: open('/dev/zero').close()))
+`;
+    expect(cg.python(script).trim()).to.equal('ok ok ok ok ok');
+    const hooks = ['cg_sock_create', 'cg_setsockopt', 'cg_dev'].map((p) => attachCgroup({ program: obj!.programs.get(p)!, cgroup: cg!.path }));
+    try {
+      expect(hooks.map((h) => h.info.attachTypeName)).to.deep.equal(['cgroup_inet_sock_create', 'cgroup_setsockopt', 'cgroup_device']);
+      expect(cg.python(script).trim()).to.equal('errno1 errno1 ok errno1 ok'); // EPERM where refused
+      expect([count(K.sockCreate), count(K.setsockopt)]).to.deep.equal([1n, 1n]);
+      expect(count(K.device) >= 1n).to.equal(true); // python's own start-up may look at /dev/null too
+    } finally {
+      for (const h of hooks) h.detach();
+    }
+    expect(cg.python(script).trim()).to.equal('ok ok ok ok ok');
+  });
+
   it('bad cgroups, hooks and programs are typed errors naming what failed; nothing is left attached', () => {
     cg = createTestCgroup('bad');
     load();
@@ -149,6 +174,9 @@ except OSError as e: print('refused', e.errno)
       rmdirSync(plain);
     }
     expect(() => attachCgroup({ program: egress, cgroup: '/proc/self/status' })).to.throw(CgroupError, /is not a directory/);
+    // a cgroup v1 hierarchy (hybrid machines have them beside the v2 one)
+    const v1 = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[2] === 'cgroup')?.[1];
+    if (v1) expect(() => attachCgroup({ program: egress, cgroup: v1 })).to.throw(CgroupError, /is a cgroup v1 hierarchy; BPF programs attach to cgroup v2 \(cgroup v2 is mounted at /);
     // a sockops program on a connect4 hook, a connect4 program on bind4
     expect(() => attachCgroup({ program: obj!.programs.get('cg_sockops')!, cgroup: cg.path, attachType: 'connect4' }))
       .to.throw(AttachArgumentError, /cg_sockops is of type sock_ops; the cgroup_inet4_connect hook takes cgroup_sock_addr/);
