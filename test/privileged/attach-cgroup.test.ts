@@ -3,7 +3,7 @@
 // refuses reads; links and PROG_ATTACH both detach; bad cgroups and programs are typed errors.
 import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmdirSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
@@ -55,6 +55,7 @@ describe('attachCgroup', function () {
     cg = createTestCgroup('skb');
     const [drop, pass] = [port(), port()];
     load({ drop_port: drop });
+    const fds = readdirSync('/proc/self/fd').length;
     const a = attachCgroup({ program: obj!.programs.get('cg_egress')!, cgroup: cg.path });
     expect(a).to.be.instanceOf(LinkAttachment);
     expect(a.info).to.include({ kind: 'cgroup', mode: 'link', cgroup: cg.path, attachTypeName: 'cgroup_inet_egress', programName: 'cg_egress' });
@@ -66,6 +67,7 @@ describe('attachCgroup', function () {
     expect(count(K.egressDrop)).to.equal(5n);
     a.detach();
     expect(a.detached).to.equal(true);
+    expect(readdirSync('/proc/self/fd').length).to.equal(fds); // link and cgroup fds closed
     expect(queryCgroup(cg.path, 'egress').progIds).to.deep.equal([]);
     expect(cg.python(udpScript(drop, pass)).trim()).to.equal('0 5 3');
     expect(count(K.egress)).to.equal(8n);
@@ -75,6 +77,7 @@ describe('attachCgroup', function () {
     cg = createTestCgroup('multi');
     const [drop, pass] = [port(), port()];
     load({ drop_port: drop });
+    const fds = readdirSync('/proc/self/fd').length;
     const copy = loadObject('bpf/attach_cgroup.o');
     const prog = obj!.programs.get('cg_ingress')!;
     const x = attachCgroup({ program: prog, cgroup: cg.path, mode: 'attach' });
@@ -95,6 +98,7 @@ describe('attachCgroup', function () {
       y[Symbol.dispose]();
       copy.close();
     }
+    expect(readdirSync('/proc/self/fd').length).to.equal(fds); // PROG_ATTACH's duplicated fds too
     expect(queryCgroup(cg.path, 'ingress').progIds).to.deep.equal([]);
   });
 

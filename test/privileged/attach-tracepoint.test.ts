@@ -3,7 +3,7 @@
 // bad tracepoints and wrong program types are typed errors.
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { unlinkSync } from 'node:fs';
+import { readdirSync, unlinkSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
 import { counter } from '../helpers/attach-fixtures.js';
@@ -32,6 +32,7 @@ describe('attachTracepoint / attachRawTracepoint', function () {
   for (const mode of ['link', 'ioctl'] as const) {
     it(`syscalls:sys_enter_getpid (${mode}) counts exactly this thread's calls until detached`, () => {
       const before = calls();
+      const fds = openFds();
       const t = attachTracepoint({ program: obj.programs.get('tp_getpid')!, category: 'syscalls', name: 'sys_enter_getpid', mode });
       try {
         expect(t).to.be.instanceOf(mode === 'link' ? TracingLinkAttachment : PerfEventAttachment);
@@ -45,6 +46,7 @@ describe('attachTracepoint / attachRawTracepoint', function () {
       }
       getpid(11);
       expect(calls() - before).to.equal(37n);
+      expect(openFds()).to.equal(fds); // the perf event and the link are closed
     });
   }
 
@@ -121,3 +123,7 @@ describe('attachTracepoint / attachRawTracepoint', function () {
     expect(calls() - before).to.equal(0n);
   });
 });
+
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
