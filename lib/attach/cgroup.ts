@@ -43,6 +43,9 @@ const CGROUP_HOOKS: ReadonlyMap<number, number> = new Map([
   ].map((t) => [t, P.CGROUP_SOCK_ADDR] as const),
 ]);
 
+/** The cgroup attach types, in the kernel's order (what `cgroup show` walks). */
+export const CGROUP_ATTACH_TYPES: readonly number[] = [...CGROUP_HOOKS.keys()].sort((a, b) => a - b);
+
 /** A cgroup that cannot be used: missing, not a directory, not on cgroup v2, a bad fd. */
 export class CgroupError extends AttachArgumentError {
   /** the path (or 'fd N') as given */

@@ -1,4 +1,4 @@
-// Every top-level CLI object (feature, btf, object, prog, map, net, export) registers here.
+// Every top-level CLI object (feature, btf, object, prog, map, net, cgroup, export) registers here.
 import type { Command } from 'commander';
 import { registerFeature } from './feature.js';
 import { registerBtf } from './btf.js';
@@ -8,6 +8,7 @@ import { registerProgShow } from './prog.js';
 import { registerMap } from './map.js';
 import { registerExport } from './export.js';
 import { registerNet } from './net.js';
+import { registerCgroup } from './cgroup.js';
 
 export function registerCommands(program: Command): void {
   registerFeature(program);
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerMap(program);
   registerExport(program);
   registerNet(program);
+  registerCgroup(program);
 }
