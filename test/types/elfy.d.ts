@@ -1,4 +1,4 @@
-// The part of elfy 1.0.0 (CommonJS, no bundled types) that lib/elf/sections.ts uses.
+// The part of elfy 1.0.0 (CommonJS, no bundled types) that test/unit/elf.test.ts reads as a second opinion.
 declare module 'elfy' {
   interface ElfySection {
     /** resolved name (elfy returns '' for out-of-range offsets: we resolve names ourselves) */
