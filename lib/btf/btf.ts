@@ -64,7 +64,8 @@ export class Btf implements TypeSource {
   private nameHeads: Int32Array | undefined;
   private nameNext: Int32Array | undefined;
   private nameShift = 0;
-  private readonly byName = new Map<string, number[]>();
+  /** lookup results by kind number + 1 (0: any kind), then name */
+  private readonly byName: (Map<string, number[]> | undefined)[] = [];
   private lookups = 0;
 
   private constructor(bytes: Uint8Array, base: Btf | undefined) {
@@ -224,14 +225,14 @@ export class Btf implements TypeSource {
     if (name === 'void' && (k <= 0)) return [0];
     if (name === '' || k === 0) return [];
     // results cached per kind (-1: any kind); a kind lets the scan skip other kinds' names unread
-    const key = k < 0 ? name : `${k}\0${name}`;
-    let ids = this.byName.get(key);
+    let cached = this.byName[k + 1];
+    let ids = cached?.get(name);
     if (!ids) {
       ids = [];
       // like btf__find_by_name_kind, a scan for the first match stops at it (not cached: partial)
       const partial = firstOnly && !this.nameHeads && this.lookups + 1 < INDEX_AFTER;
-      this.collectIds(utf8.encode(name), k, ids, partial);
-      if (!partial) this.byName.set(key, ids);
+      this.collectIds(encodeName(name), k, ids, partial);
+      if (!partial) (cached ??= this.byName[k + 1] = new Map()).set(name, ids);
     }
     return ids;
   }
@@ -454,6 +455,19 @@ export class Btf implements TypeSource {
   validate(): void {
     for (let id = this.firstId; id < this.typeCount; id++) this.type(id);
   }
+}
+
+const encoded = new Map<string, Uint8Array>();
+
+/** The UTF-8 bytes of a looked-up name, kept: the same few names are looked up in every object. */
+function encodeName(name: string): Uint8Array {
+  let b = encoded.get(name);
+  if (b === undefined) {
+    b = utf8.encode(name);
+    if (encoded.size >= 4096) encoded.clear();
+    encoded.set(name, b);
+  }
+  return b;
 }
 
 /** FNV-1a over bytes[from, to) (chains keep its top bits; buildNameIndex inlines the same). */

@@ -44,84 +44,99 @@ export interface BtfExt {
 
 const MIN_HEADER = 24; // up to line_info_len; core_relo_off/len follow when hdr_len >= 32
 
+// No closures below: under tsx (tests, bench) each closure made per call costs a __name() call.
+
+function fail(msg: string, offset: number, section?: string): never {
+  throw new ParseError(msg, { format: 'btf.ext', offset, section });
+}
+
+function str(btf: Btf, off: number, at: number, section: string): string {
+  if (!btf.strings.has(off)) fail(`string offset ${off} out of range`, at, section);
+  return btf.strings.at(off);
+}
+
+/** One subsection's record size and its per-section blocks (name, first record, count), checked. */
+interface Sub { recSize: number; names: string[]; at: number[]; counts: number[] }
+
+const EMPTY: Sub = Object.freeze({ recSize: 0, names: [], at: [], counts: [] }) as Sub;
+
+function subsection(dv: DataView, le: boolean, hdrLen: number, btf: Btf, what: string, hdrField: number, minRec: number): Sub {
+  const len = dv.byteLength;
+  if (hdrLen < hdrField + 8) return EMPTY; // an older header without this subsection
+  const off = dv.getUint32(hdrField, le);
+  const size = dv.getUint32(hdrField + 4, le);
+  if (size === 0) return EMPTY;
+  const start = hdrLen + off;
+  const end = start + size;
+  if (end > len) fail(`${what} ${start}+${size} past the end (${len} bytes)`, hdrField, what);
+  if (start % 4 !== 0) fail(`${what} not 4-byte aligned`, hdrField, what);
+  if (size < 4) fail(`${what} too short for its record size`, start, what);
+  const recSize = dv.getUint32(start, le);
+  if (recSize < minRec || recSize % 4 !== 0) fail(`${what} record size ${recSize} (need a multiple of 4, ≥ ${minRec})`, start, what);
+  const sub: Sub = { recSize, names: [], at: [], counts: [] };
+  for (let p = start + 4; p < end;) {
+    if (p + 8 > end) fail(`${what}: truncated section header`, p, what);
+    const name = str(btf, dv.getUint32(p, le), p, what);
+    const count = dv.getUint32(p + 4, le);
+    if (count === 0) fail(`${what}: section ${name} has no records`, p, what);
+    if (count > (end - p - 8) / recSize) fail(`${what}: ${count} records of section ${name} run past the end`, p, what);
+    sub.names.push(name);
+    sub.at.push(p + 8);
+    sub.counts.push(count);
+    p += 8 + count * recSize;
+  }
+  return sub;
+}
+
 /** Parse .BTF.ext bytes; section names and access strings are read from `btf`'s strings. */
 export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
   const len = bytes.length;
-  const fail = (msg: string, offset: number, section?: string): never => {
-    throw new ParseError(msg, { format: 'btf.ext', offset, section });
-  };
   if (len < MIN_HEADER) fail(`truncated header: ${len} bytes, need ${MIN_HEADER}`, 0);
   const le = bytes[0] === 0x9f && bytes[1] === 0xeb;
   if (!le && !(bytes[0] === 0xeb && bytes[1] === 0x9f)) fail(`bad magic 0x${(bytes[0] | (bytes[1] << 8)).toString(16)} (want 0xeb9f)`, 0);
   if (bytes[2] !== 1) fail(`unsupported version ${bytes[2]}`, 2);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const u32 = (o: number) => dv.getUint32(o, le);
-  const hdrLen = u32(4);
+  const hdrLen = dv.getUint32(4, le);
   if (hdrLen < MIN_HEADER || hdrLen > len) fail(`header length ${hdrLen} outside 24…${len}`, 4);
-  const str = (off: number, at: number, section: string): string => {
-    if (!btf.strings.has(off)) fail(`string offset ${off} out of range`, at, section);
-    return btf.strings.at(off);
-  };
 
-  type Sub = { recSize: number; blocks: { name: string; at: number; count: number }[] };
-  const subsection = (what: string, hdrField: number, minRec: number): Sub => {
-    const empty: Sub = { recSize: 0, blocks: [] };
-    if (hdrLen < hdrField + 8) return empty; // an older header without this subsection
-    const off = u32(hdrField);
-    const size = u32(hdrField + 4);
-    if (size === 0) return empty;
-    const start = hdrLen + off;
-    const end = start + size;
-    if (end > len) fail(`${what} ${start}+${size} past the end (${len} bytes)`, hdrField, what);
-    if (start % 4 !== 0) fail(`${what} not 4-byte aligned`, hdrField, what);
-    if (size < 4) fail(`${what} too short for its record size`, start, what);
-    const recSize = u32(start);
-    if (recSize < minRec || recSize % 4 !== 0) fail(`${what} record size ${recSize} (need a multiple of 4, ≥ ${minRec})`, start, what);
-    const blocks: Sub['blocks'] = [];
-    for (let p = start + 4; p < end;) {
-      if (p + 8 > end) fail(`${what}: truncated section header`, p, what);
-      const name = str(u32(p), p, what);
-      const count = u32(p + 4);
-      if (count === 0) fail(`${what}: section ${name} has no records`, p, what);
-      if (count > (end - p - 8) / recSize) fail(`${what}: ${count} records of section ${name} run past the end`, p, what);
-      blocks.push({ name, at: p + 8, count });
-      p += 8 + count * recSize;
-    }
-    return { recSize, blocks };
-  };
-
-  const fi = subsection('func_info', 8, 8);
-  const li = subsection('line_info', 16, 16);
-  const cr = subsection('core_relo', 24, 16);
+  const fi = subsection(dv, le, hdrLen, btf, 'func_info', 8, 8);
+  const li = subsection(dv, le, hdrLen, btf, 'line_info', 16, 16);
+  const cr = subsection(dv, le, hdrLen, btf, 'core_relo', 24, 16);
 
   const funcInfo = new Map<string, BtfFuncInfo[]>();
-  for (const b of fi.blocks) {
-    const recs: BtfFuncInfo[] = new Array(b.count);
-    for (let i = 0, p = b.at; i < b.count; i++, p += fi.recSize) recs[i] = { insnOff: u32(p), typeId: u32(p + 4) };
-    append(funcInfo, b.name, recs);
+  for (let b = 0; b < fi.names.length; b++) {
+    const count = fi.counts[b];
+    const recs: BtfFuncInfo[] = new Array(count);
+    for (let i = 0, p = fi.at[b]; i < count; i++, p += fi.recSize) recs[i] = { insnOff: dv.getUint32(p, le), typeId: dv.getUint32(p + 4, le) };
+    append(funcInfo, fi.names[b], recs);
   }
   const lineInfo = new Map<string, BtfLineInfo[]>();
-  for (const b of li.blocks) {
-    const recs: BtfLineInfo[] = new Array(b.count);
-    for (let i = 0, p = b.at; i < b.count; i++, p += li.recSize) {
-      const lineCol = u32(p + 12);
-      recs[i] = { insnOff: u32(p), fileNameOff: u32(p + 4), lineOff: u32(p + 8), line: lineCol >>> 10, column: lineCol & 0x3ff, lineCol };
+  for (let b = 0; b < li.names.length; b++) {
+    const count = li.counts[b];
+    const recs: BtfLineInfo[] = new Array(count);
+    for (let i = 0, p = li.at[b]; i < count; i++, p += li.recSize) {
+      const lineCol = dv.getUint32(p + 12, le);
+      recs[i] = { insnOff: dv.getUint32(p, le), fileNameOff: dv.getUint32(p + 4, le), lineOff: dv.getUint32(p + 8, le), line: lineCol >>> 10, column: lineCol & 0x3ff, lineCol };
     }
-    append(lineInfo, b.name, recs);
+    append(lineInfo, li.names[b], recs);
   }
   const coreRelos = new Map<string, BtfCoreRelo[]>();
-  for (const b of cr.blocks) {
-    const recs: BtfCoreRelo[] = new Array(b.count);
-    for (let i = 0, p = b.at; i < b.count; i++, p += cr.recSize) {
-      recs[i] = { insnOff: u32(p), typeId: u32(p + 4), accessStr: str(u32(p + 8), p + 8, 'core_relo'), kind: u32(p + 12) };
+  for (let b = 0; b < cr.names.length; b++) {
+    const count = cr.counts[b];
+    const recs: BtfCoreRelo[] = new Array(count);
+    for (let i = 0, p = cr.at[b]; i < count; i++, p += cr.recSize) {
+      recs[i] = { insnOff: dv.getUint32(p, le), typeId: dv.getUint32(p + 4, le), accessStr: str(btf, dv.getUint32(p + 8, le), p + 8, 'core_relo'), kind: dv.getUint32(p + 12, le) };
     }
-    append(coreRelos, b.name, recs);
+    append(coreRelos, cr.names[b], recs);
   }
   return { funcInfo, lineInfo, coreRelos, funcInfoRecSize: fi.recSize, lineInfoRecSize: li.recSize, coreReloRecSize: cr.recSize };
 }
 
 function append<T>(m: Map<string, T[]>, name: string, recs: T[]): void {
   const have = m.get(name);
-  if (have) have.push(...recs);
-  else m.set(name, recs);
+  if (have) {
+    for (let i = 0; i < recs.length; i++) have.push(recs[i]);
+  } else {
+    m.set(name, recs);
+  }
 }

@@ -1,6 +1,7 @@
 // The BTF string section: NUL-terminated strings addressed by byte offset. Split BTF continues the
 // base's offsets (offsets below the base's length are the base's strings).
 import { ParseError } from '../errors.js';
+import { cString } from '../elf/cstring.js';
 
 export class BtfStrings {
   /** offsets below this belong to the base's table */
@@ -13,7 +14,6 @@ export class BtfStrings {
   readonly len: number;
   private readonly base: BtfStrings | undefined;
   private readonly format: string;
-  private view: Buffer | undefined;
 
   /** `start`/`len`: the section within `bytes` (already bounds-checked by the caller). */
   constructor(bytes: Uint8Array, start: number, len: number, base?: BtfStrings, format = 'btf') {
@@ -46,11 +46,8 @@ export class BtfStrings {
     }
     const rel = offset - this.firstOffset;
     if (rel >= this.len) throw this.outOfRange(offset, typeId);
-    const s = this.start + rel;
-    const buf = this.buffer();
-    // the section ends with a NUL (checked above), so the search stops inside it
-    const e = buf.indexOf(0, s);
-    return e === s ? '' : buf.toString('utf8', s, e);
+    // the section ends with a NUL (checked above), so the string always ends inside it
+    return cString(this.bytes, this.start + rel, this.start + this.len)!;
   }
 
   /** Whether the string at `offset` (known valid) equals the UTF-8 bytes `name` (without NUL). */
@@ -68,11 +65,6 @@ export class BtfStrings {
   indexOf(offset: number): number {
     const rel = offset - this.firstOffset;
     return rel >= 0 && rel < this.len ? this.start + rel : -1;
-  }
-
-  /** A Buffer over the same memory, for its native search and decoding. */
-  private buffer(): Buffer {
-    return (this.view ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
 
   private outOfRange(offset: number, typeId?: number): ParseError {

@@ -2,6 +2,7 @@
 // end throws a ParseError naming the offset (and section, where known) instead of a RangeError.
 
 import { ParseError } from '../errors.js';
+import { cString } from './cstring.js';
 
 export class ElfBytes {
   readonly view: DataView;
@@ -43,30 +44,24 @@ export class ElfBytes {
   }
 }
 
-const decoder = new TextDecoder('utf-8');
-
 /** A string table section: NUL-terminated names looked up by offset, checked. */
 export class StringTable {
-  private readonly cache = new Map<number, string>();
-  constructor(private readonly data: Uint8Array, private readonly sectionName: string, private readonly fileOffset: number) {}
+  /** `start`/`size`: the section within the file's `bytes` (already bounds-checked by the caller) */
+  constructor(private readonly bytes: Uint8Array, private readonly start: number, private readonly size: number, private readonly sectionName: string) {}
 
-  get(offset: number, what: string): string {
-    const hit = this.cache.get(offset);
-    if (hit !== undefined) return hit;
-    const data = this.data;
-    if (offset >= data.length) {
-      throw new ParseError(`${what}: string offset ${offset} is outside the string table (${data.length} bytes)`, { format: 'elf', offset: this.fileOffset + offset, section: this.sectionName });
+  /** The name at `offset`; `what` and `index` say whose name it is in an error ('name of symbol', 3). */
+  get(offset: number, what: string, index = -1): string {
+    if (offset >= this.size) {
+      throw new ParseError(`${whose(what, index)}: string offset ${offset} is outside the string table (${this.size} bytes)`, { format: 'elf', offset: this.start + offset, section: this.sectionName });
     }
-    const end = data.indexOf(0, offset);
-    if (end < 0) {
-      throw new ParseError(`${what}: string at ${offset} is not NUL-terminated`, { format: 'elf', offset: this.fileOffset + offset, section: this.sectionName });
+    const s = cString(this.bytes, this.start + offset, this.start + this.size);
+    if (s === undefined) {
+      throw new ParseError(`${whose(what, index)}: string at ${offset} is not NUL-terminated`, { format: 'elf', offset: this.start + offset, section: this.sectionName });
     }
-    // names are short ASCII in practice: build them without the decoder's overhead (bounded, so a
-    // huge unterminated-looking name never hits the argument-count limit of apply)
-    let ascii = end - offset <= 256;
-    for (let i = offset; ascii && i < end; i++) if (data[i]! >= 0x80) ascii = false;
-    const s = ascii ? String.fromCharCode.apply(null, data.subarray(offset, end) as unknown as number[]) : decoder.decode(data.subarray(offset, end));
-    this.cache.set(offset, s);
     return s;
   }
+}
+
+function whose(what: string, index: number): string {
+  return index < 0 ? what : `${what} ${index}`;
 }

@@ -34,7 +34,6 @@ export interface ElfFile {
 const none: readonly ElfRelocation[] = Object.freeze([]);
 
 class Elf implements ElfFile {
-  private byName: Map<string, ElfSection> | undefined;
   constructor(
     readonly littleEndian: boolean, readonly machine: number, readonly is64: boolean, readonly fileType: number,
     readonly osabi: number, readonly flags: number,
@@ -42,11 +41,10 @@ class Elf implements ElfFile {
   ) {}
 
   section(name: string): ElfSection | undefined {
-    if (!this.byName) {
-      this.byName = new Map();
-      for (const s of this.sections) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
-    }
-    return this.byName.get(name);
+    // a scan: an object has a few dozen sections and is asked for a handful by name
+    const sections = this.sections;
+    for (let i = 0; i < sections.length; i++) if (sections[i].name === name) return sections[i];
+    return undefined;
   }
 
   relocationsFor(index: number): readonly ElfRelocation[] {

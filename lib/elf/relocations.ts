@@ -4,7 +4,7 @@
 import { ParseError } from '../errors.js';
 import { ELF, ELF64_SIZES } from './constants.js';
 import type { ElfBytes } from './bytes.js';
-import type { MutableSection } from './sections.js';
+import type { RelocationSource, Section } from './sections.js';
 import type { ElfSymbol } from './symbols.js';
 
 export interface ElfRelocation {
@@ -18,36 +18,52 @@ export interface ElfRelocation {
   readonly addend?: number;
 }
 
-export function readRelocations(file: ElfBytes, sections: readonly MutableSection[], symtab: MutableSection | undefined, symbols: readonly ElfSymbol[]): void {
+/**
+ * Check every SHT_REL/SHT_RELA section and its entries now (symbol in range, offset inside the
+ * target) and hang it on its target section; the entries become objects on first use (Section).
+ */
+export function readRelocations(file: ElfBytes, sections: readonly Section[], symtab: Section | undefined, symbols: readonly ElfSymbol[]): void {
   const view = file.view;
   const le = file.littleEndian;
-  for (const rel of sections) {
+  const nsyms = symbols.length;
+  for (let s = 0; s < sections.length; s++) {
+    const rel = sections[s];
     if (rel.type !== ELF.SHT_REL && rel.type !== ELF.SHT_RELA) continue;
     const isRela = rel.type === ELF.SHT_RELA;
     const entsize = isRela ? ELF64_SIZES.rela : ELF64_SIZES.rel;
-    const where = { format: 'elf', offset: rel.offset, section: rel.name };
-    if (rel.entsize !== entsize) throw new ParseError(`relocation entsize ${rel.entsize}, want ${entsize}`, where);
-    if (rel.size % entsize !== 0) throw new ParseError(`relocation section size ${rel.size} is not a multiple of ${entsize}`, where);
+    if (rel.entsize !== entsize) throw new ParseError(`relocation entsize ${rel.entsize}, want ${entsize}`, { format: 'elf', offset: rel.offset, section: rel.name });
+    if (rel.size % entsize !== 0) throw new ParseError(`relocation section size ${rel.size} is not a multiple of ${entsize}`, { format: 'elf', offset: rel.offset, section: rel.name });
     const target = rel.info === 0 ? undefined : sections[rel.info];
-    if (!target) throw new ParseError(`relocations apply to section ${rel.info}, which does not exist`, where);
-    if (!symtab || rel.link !== symtab.index) throw new ParseError(`relocation sh_link ${rel.link} is not the symbol table`, where);
+    if (!target) throw new ParseError(`relocations apply to section ${rel.info}, which does not exist`, { format: 'elf', offset: rel.offset, section: rel.name });
+    if (!symtab || rel.link !== symtab.index) throw new ParseError(`relocation sh_link ${rel.link} is not the symbol table`, { format: 'elf', offset: rel.offset, section: rel.name });
 
     const count = rel.size / entsize;
-    for (let i = 0; i < count; i++) {
-      const at = rel.offset + i * entsize;
+    // r_offset must lie inside the target (a NOBITS target has no contents to check against)
+    const limit = target.type === ELF.SHT_NOBITS ? Infinity : target.size;
+    for (let i = 0, at = rel.offset; i < count; i++, at += entsize) {
       const offset = file.u64(at, 'r_offset', rel.name);
       // r_info = sym << 32 | type; the halves are read separately so no BigInt is needed
-      const type = view.getUint32(at + (le ? 8 : 12), le);
       const symbol = view.getUint32(at + (le ? 12 : 8), le);
-      if (symbol >= symbols.length) {
-        throw new ParseError(`relocation ${i}: symbol index ${symbol} is out of range (${symbols.length} symbols)`, { format: 'elf', offset: at + 8, section: rel.name });
+      if (symbol >= nsyms) {
+        throw new ParseError(`relocation ${i}: symbol index ${symbol} is out of range (${nsyms} symbols)`, { format: 'elf', offset: at + 8, section: rel.name });
       }
-      if (target.type !== ELF.SHT_NOBITS && offset >= target.size) {
+      if (offset >= limit) {
         throw new ParseError(`relocation ${i}: offset ${offset} is outside ${target.name} (${target.size} bytes)`, { format: 'elf', offset: at, section: rel.name });
       }
-      target.relocations.push(isRela
-        ? { offset, type, symbol, addend: Number(view.getBigInt64(at + 16, le)) }
-        : { offset, type, symbol });
     }
+    (target.relocationSources ??= []).push({ offset: rel.offset, count, rela: isRela });
+  }
+}
+
+/** Append the entries of one checked relocation section to `out`. */
+export function decodeRelocations(file: ElfBytes, src: RelocationSource, out: ElfRelocation[]): void {
+  const view = file.view;
+  const le = file.littleEndian;
+  const entsize = src.rela ? ELF64_SIZES.rela : ELF64_SIZES.rel;
+  for (let i = 0, at = src.offset; i < src.count; i++, at += entsize) {
+    const offset = file.u64Loose(at);
+    const type = view.getUint32(at + (le ? 8 : 12), le);
+    const symbol = view.getUint32(at + (le ? 12 : 8), le);
+    out.push(src.rela ? { offset, type, symbol, addend: Number(view.getBigInt64(at + 16, le)) } : { offset, type, symbol });
   }
 }

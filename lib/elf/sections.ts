@@ -12,7 +12,7 @@ import { ParseError } from '../errors.js';
 import { ELF } from './constants.js';
 import { type ElfBytes, StringTable } from './bytes.js';
 import type { ElfHeader } from './header.js';
-import type { ElfRelocation } from './relocations.js';
+import { decodeRelocations, type ElfRelocation } from './relocations.js';
 
 export interface ElfSection {
   readonly index: number;
@@ -36,12 +36,55 @@ export interface ElfSection {
   readonly relocations: readonly ElfRelocation[];
 }
 
-/** A section under construction: relocations are attached after the symbol table is read. */
-export interface MutableSection extends Omit<ElfSection, 'relocations'> {
-  relocations: ElfRelocation[];
+/** Where the entries of one SHT_REL/SHT_RELA section applying to a section are (checked by readRelocations). */
+export interface RelocationSource {
+  readonly offset: number;
+  readonly count: number;
+  readonly rela: boolean;
 }
 
-export function readSections(file: ElfBytes, header: ElfHeader): MutableSection[] {
+/**
+ * A section as read: header fields decoded at once; the contents view and the relocation entries
+ * are made on first use (a BPF object's debug sections and their relocations are never read, and
+ * making them was a fifth of readElf). Every check is done by readSections/readRelocations.
+ */
+export class Section implements ElfSection {
+  #data: Uint8Array | undefined;
+  #relocations: ElfRelocation[] | undefined;
+  /** set by readRelocations: the entries to decode into `relocations` */
+  relocationSources: RelocationSource[] | undefined;
+
+  readonly #file: ElfBytes;
+
+  constructor(
+    file: ElfBytes,
+    readonly index: number, readonly name: string, readonly type: number, readonly flags: number, readonly addr: number,
+    readonly offset: number, readonly size: number, readonly link: number, readonly info: number,
+    readonly addralign: number, readonly entsize: number,
+  ) {
+    this.#file = file;
+  }
+
+  get data(): Uint8Array {
+    if (this.#data === undefined) {
+      const has = this.type !== ELF.SHT_NOBITS && this.type !== ELF.SHT_NULL && this.size > 0;
+      this.#data = has ? this.#file.bytes.subarray(this.offset, this.offset + this.size) : this.#file.bytes.subarray(0, 0);
+    }
+    return this.#data;
+  }
+
+  get relocations(): readonly ElfRelocation[] {
+    if (this.#relocations === undefined) {
+      const out: ElfRelocation[] = [];
+      const srcs = this.relocationSources;
+      if (srcs !== undefined) for (let i = 0; i < srcs.length; i++) decodeRelocations(this.#file, srcs[i], out);
+      this.#relocations = out;
+    }
+    return this.#relocations;
+  }
+}
+
+export function readSections(file: ElfBytes, header: ElfHeader): Section[] {
   const { shoff, shnum, shstrndx } = header;
   // readHeader checked that the whole table lies inside the file
 
@@ -53,35 +96,28 @@ export function readSections(file: ElfBytes, header: ElfHeader): MutableSection[
   const strOff = file.u64(strShdr + 24, 'sh_offset', '.shstrtab');
   const strSize = file.u64(strShdr + 32, 'sh_size', '.shstrtab');
   file.need(strOff, strSize, 'section name string table', '.shstrtab');
-  const names = new StringTable(file.bytes.subarray(strOff, strOff + strSize), '.shstrtab', strOff);
+  const names = new StringTable(file.bytes, strOff, strSize, '.shstrtab');
 
-  const empty = file.bytes.subarray(0, 0);
-  const sections: MutableSection[] = new Array(shnum);
+  const sections: Section[] = new Array(shnum);
   for (let i = 0; i < shnum; i++) {
     const shdr = shoff + i * 64;
-    const name = i === 0 ? '' : names.get(file.u32(shdr), `name of section ${i}`);
+    const name = i === 0 ? '' : names.get(file.u32(shdr), 'name of section', i);
     const type = file.u32(shdr + 4);
     const offset = file.u64(shdr + 24, 'sh_offset', name);
     const size = file.u64(shdr + 32, 'sh_size', name);
-    let data: Uint8Array = empty;
-    if (type !== ELF.SHT_NOBITS && type !== ELF.SHT_NULL && size > 0) {
-      if (!(offset + size <= file.length)) {
-        throw new ParseError(`contents (offset ${offset}, size ${size}) run past the end of the file (${file.length} bytes)`, { format: 'elf', offset: shdr + 24, section: name });
-      }
-      data = file.bytes.subarray(offset, offset + size);
+    if (type !== ELF.SHT_NOBITS && type !== ELF.SHT_NULL && size > 0 && !(offset + size <= file.length)) {
+      throw new ParseError(`contents (offset ${offset}, size ${size}) run past the end of the file (${file.length} bytes)`, { format: 'elf', offset: shdr + 24, section: name });
     }
-    sections[i] = {
-      index: i, name, type,
-      flags: file.u64(shdr + 8, 'sh_flags', name),
-      addr: file.u64Loose(shdr + 16),
+    sections[i] = new Section(
+      file, i, name, type,
+      file.u64(shdr + 8, 'sh_flags', name),
+      file.u64Loose(shdr + 16),
       offset, size,
-      link: file.u32(shdr + 40),
-      info: file.u32(shdr + 44),
-      addralign: file.u64(shdr + 48, 'sh_addralign', name),
-      entsize: file.u64(shdr + 56, 'sh_entsize', name),
-      data,
-      relocations: [],
-    };
+      file.u32(shdr + 40),
+      file.u32(shdr + 44),
+      file.u64(shdr + 48, 'sh_addralign', name),
+      file.u64(shdr + 56, 'sh_entsize', name),
+    );
   }
   return sections;
 }

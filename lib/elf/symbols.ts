@@ -7,7 +7,7 @@
 import { ParseError } from '../errors.js';
 import { ELF, ELF64_SIZES } from './constants.js';
 import { type ElfBytes, StringTable } from './bytes.js';
-import type { MutableSection } from './sections.js';
+import type { Section } from './sections.js';
 
 export interface ElfSymbol {
   /** index in the symbol table (relocations refer to symbols by it) */
@@ -27,8 +27,8 @@ export interface ElfSymbol {
 }
 
 /** Returns the SHT_SYMTAB section and its symbols ([] and undefined when the file has none). */
-export function readSymbols(file: ElfBytes, sections: readonly MutableSection[]): { symtab: MutableSection | undefined; symbols: ElfSymbol[] } {
-  let symtab: MutableSection | undefined;
+export function readSymbols(file: ElfBytes, sections: readonly Section[]): { symtab: Section | undefined; symbols: ElfSymbol[] } {
+  let symtab: Section | undefined;
   for (const s of sections) {
     if (s.type !== ELF.SHT_SYMTAB) continue;
     if (symtab) throw new ParseError(`second symbol table (first is ${symtab.name})`, { format: 'elf', offset: s.offset, section: s.name });
@@ -42,7 +42,7 @@ export function readSymbols(file: ElfBytes, sections: readonly MutableSection[])
   if (!strSec || symtab.link === 0 || strSec.type !== ELF.SHT_STRTAB) {
     throw new ParseError(`symbol table sh_link ${symtab.link} is not a string table`, where);
   }
-  const names = new StringTable(strSec.data, strSec.name, strSec.offset);
+  const names = new StringTable(file.bytes, strSec.offset, strSec.size, strSec.name);
 
   const count = symtab.size / ELF64_SIZES.sym;
   const shnum = sections.length;
@@ -63,7 +63,7 @@ export function readSymbols(file: ElfBytes, sections: readonly MutableSection[])
     }
     symbols[i] = {
       index: i,
-      name: nameOff === 0 ? '' : names.get(nameOff, `name of symbol ${i}`),
+      name: nameOff === 0 ? '' : names.get(nameOff, 'name of symbol', i),
       value: file.u64Loose(at + 8),
       size: file.u64Loose(at + 16),
       type: info & 0xf,

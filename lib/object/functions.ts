@@ -4,7 +4,7 @@
 // functions), against the function symbol with imm = -1 (global ones), or with no relocation at
 // all for a call within the same section; all three name the callee's first instruction.
 import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection, type ObjSymbol } from './elf-view.js';
-import { INSN_SIZE, Insns, OP, PSEUDO } from './insn.js';
+import { INSN_SIZE, OP, PSEUDO, insnImm, insnSrc } from './insn.js';
 import { ObjectError } from './errors.js';
 import type { BtfExt } from '../btf/ext.js';
 import type { CoreRelocationSpec, FuncInfo, FunctionSpec, LineInfo, Relocation, RelocationTarget } from './spec.js';
@@ -33,24 +33,30 @@ interface RawFunction {
 /** All functions of executable sections, in section then address order. */
 export function collectFunctions(elf: ObjElf): RawFunction[] {
   const out: RawFunction[] = [];
-  const exec = new Map<number, ObjSection>();
-  for (const s of elf.sections) {
-    if (s.type === ELF.SHT_PROGBITS && (s.flags & ELF.SHF_EXECINSTR) !== 0 && s.size > 0) exec.set(s.index, s);
+  const sections = elf.sections;
+  const exec: boolean[] = new Array(sections.length).fill(false);
+  for (let i = 0; i < sections.length; i++) {
+    const s = sections[i];
+    exec[i] = s.type === ELF.SHT_PROGBITS && (s.flags & ELF.SHF_EXECINSTR) !== 0 && s.size > 0;
   }
-  const bySection = new Map<number, ObjSymbol[]>();
-  for (const sym of elf.symbols) {
-    if (sym.type !== ELF.STT_FUNC || !exec.has(sym.shndx)) continue;
-    let list = bySection.get(sym.shndx);
-    if (!list) bySection.set(sym.shndx, (list = []));
-    list.push(sym);
+  // function symbols by section index, in symbol table order
+  const bySection: (ObjSymbol[] | undefined)[] = new Array(sections.length);
+  const symbols = elf.symbols;
+  for (let i = 0; i < symbols.length; i++) {
+    const sym = symbols[i];
+    if (sym.type !== ELF.STT_FUNC || sym.shndx >= sections.length || !exec[sym.shndx]) continue;
+    (bySection[sym.shndx] ??= []).push(sym);
   }
-  for (const [idx, section] of exec) {
-    const syms = (bySection.get(idx) ?? []).slice().sort((a, b) => a.value - b.value);
-    if (syms.length === 0) {
+  for (let idx = 0; idx < sections.length; idx++) {
+    if (!exec[idx]) continue;
+    const section = sections[idx];
+    const syms = bySection[idx];
+    if (syms === undefined) {
       throw new ObjectError(`section ${section.name} holds code but no function symbol (was the object stripped?)`, { section: section.name });
     }
+    syms.sort(byValue);
     for (const sym of syms) {
-      if (sym.value % INSN_SIZE !== 0 || sym.size % INSN_SIZE !== 0 || sym.value + sym.size > section.data.length) {
+      if (sym.value % INSN_SIZE !== 0 || sym.size % INSN_SIZE !== 0 || sym.value + sym.size > section.size) {
         throw new ObjectError(`function ${sym.name} in ${section.name}: offset ${sym.value} / size ${sym.size} are not whole instructions inside the section`, { section: section.name, program: sym.name, symbol: sym.name });
       }
       if (sym.size === 0) continue;
@@ -58,6 +64,10 @@ export function collectFunctions(elf: ObjElf): RawFunction[] {
     }
   }
   return out;
+}
+
+function byValue(a: ObjSymbol, b: ObjSymbol): number {
+  return a.value - b.value;
 }
 
 /** What building one function needs to know about the others. */
@@ -99,48 +109,68 @@ function byInsn(a: Relocation, b: Relocation): number {
   return a.insn - b.insn;
 }
 
+/** Whether one of `relocations` is at instruction `i`. */
+function relocated(relocations: readonly Relocation[], i: number): boolean {
+  for (let k = 0; k < relocations.length; k++) if (relocations[k].insn === i) return true;
+  return false;
+}
+
 function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
   const { elf, ext } = ctx;
-  const where = { section: f.section.name, program: f.name };
+  const le = elf.littleEndian;
   const code = f.section.data.slice(f.start * INSN_SIZE, (f.start + f.count) * INSN_SIZE);
-  const insns = new Insns(code, elf.littleEndian);
+  const count = f.count;
   const relocations: Relocation[] = [];
-  const seen = new Set<number>();
 
-  for (const r of elf.relocationsFor(f.section.index)) {
-    if (r.offset % INSN_SIZE !== 0) throw new ObjectError(`relocation at byte ${r.offset} of ${f.section.name} is not on an instruction`, where);
+  const rels = elf.relocationsFor(f.section.index);
+  for (let k = 0; k < rels.length; k++) {
+    const r = rels[k];
+    if (r.offset % INSN_SIZE !== 0) throw new ObjectError(`relocation at byte ${r.offset} of ${f.section.name} is not on an instruction`, { section: f.section.name, program: f.name });
     const sectionInsn = r.offset / INSN_SIZE;
-    if (sectionInsn < f.start || sectionInsn >= f.start + f.count) continue;
+    if (sectionInsn < f.start || sectionInsn >= f.start + count) continue;
     const i = sectionInsn - f.start;
     const sym = elf.symbols[r.symbol];
-    if (!sym) throw new ObjectError(`relocation at instruction ${i} of ${f.name} names symbol #${r.symbol}, which does not exist`, where);
+    if (!sym) throw new ObjectError(`relocation at instruction ${i} of ${f.name} names symbol #${r.symbol}, which does not exist`, { section: f.section.name, program: f.name });
     const symName = sym.name || (sym.type === ELF.STT_SECTION ? (elf.sections[sym.shndx]?.name ?? '') : '');
-    const target = resolve(ctx, f, insns, i, sym, symName);
+    const target = resolve(ctx, f, code, i, sym, symName);
     relocations.push({ insn: i, target, symbol: symName });
-    seen.add(i);
   }
   // calls within the same section carry no relocation: imm is relative to the call itself
-  for (let i = 0; i < insns.count; i++) {
-    if (seen.has(i)) continue;
-    if (insns.isSubprogCall(i)) {
-      const callee = calleeAt(ctx, f, f.section, f.start + i + insns.imm(i) + 1, '');
+  // (a lookup table of relocated instructions only where a linear search could grow long)
+  const seen = relocations.length > 16 ? new Uint8Array(count) : undefined;
+  if (seen) for (const r of relocations) seen[r.insn] = 1;
+  for (let i = 0; i < count; i++) {
+    const op = code[i * INSN_SIZE];
+    if (op !== OP.CALL && op !== OP.LD_IMM64) continue;
+    if (seen ? seen[i] === 1 : relocated(relocations, i)) continue;
+    const src = insnSrc(code, i, le);
+    if (op === OP.CALL && src === PSEUDO.CALL) {
+      const callee = calleeAt(ctx, f, f.section, f.start + i + insnImm(code, i, le) + 1, '');
       relocations.push({ insn: i, target: { kind: 'call', function: callee }, symbol: '' });
-    } else if (insns.isPseudoFunc(i)) {
-      throw new ObjectError(`function ${f.name}: function pointer at instruction ${i} has no relocation`, where);
+    } else if (op === OP.LD_IMM64 && src === PSEUDO.FUNC) {
+      throw new ObjectError(`function ${f.name}: function pointer at instruction ${i} has no relocation`, { section: f.section.name, program: f.name });
     }
-    if (insns.isLdImm64(i)) i++; // the second half of a 16-byte load is no instruction of its own
+    if (op === OP.LD_IMM64) i++; // the second half of a 16-byte load is no instruction of its own
   }
   relocations.sort(byInsn);
 
   const lo = f.start * INSN_SIZE;
   const hi = (f.start + f.count) * INSN_SIZE;
   const funcInfo: FuncInfo[] = [];
-  for (const r of ext?.funcInfo.get(f.section.name) ?? []) {
-    if (r.insnOff >= lo && r.insnOff < hi) funcInfo.push({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId });
+  const fis = ext?.funcInfo.get(f.section.name);
+  if (fis) {
+    for (let k = 0; k < fis.length; k++) {
+      const r = fis[k];
+      if (r.insnOff >= lo && r.insnOff < hi) funcInfo.push({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId });
+    }
   }
   const lineInfo: LineInfo[] = [];
-  for (const r of ext?.lineInfo.get(f.section.name) ?? []) {
-    if (r.insnOff >= lo && r.insnOff < hi) lineInfo.push({ insn: (r.insnOff - lo) / INSN_SIZE, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol });
+  const lis = ext?.lineInfo.get(f.section.name);
+  if (lis) {
+    for (let k = 0; k < lis.length; k++) {
+      const r = lis[k];
+      if (r.insnOff >= lo && r.insnOff < hi) lineInfo.push({ insn: (r.insnOff - lo) / INSN_SIZE, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol });
+    }
   }
   const coreRelos: CoreRelocationSpec[] = [];
   const core = ext?.coreRelos.get(f.section.name);
@@ -148,17 +178,18 @@ function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
     for (let k = 0; k < core.length; k++) {
       const r = core[k];
       if (r.insnOff < lo || r.insnOff >= hi) continue;
-      if (r.insnOff % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: CO-RE relocation ${k} of ${f.section.name} is not on an instruction`, where);
+      if (r.insnOff % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: CO-RE relocation ${k} of ${f.section.name} is not on an instruction`, { section: f.section.name, program: f.name });
       coreRelos.push({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId, accessStr: r.accessStr, kind: r.kind, index: k });
     }
   }
   return { name: f.name, section: f.section.name, sectionInsn: f.start, instructions: code, relocations, funcInfo, lineInfo, coreRelos, global: f.global };
 }
 
-function resolve(ctx: Context, f: RawFunction, insns: Insns, i: number, sym: ObjSymbol, symName: string): RelocationTarget {
+function resolve(ctx: Context, f: RawFunction, insns: Uint8Array, i: number, sym: ObjSymbol, symName: string): RelocationTarget {
   const { elf, maps } = ctx;
+  const le = elf.littleEndian;
   const where = { section: f.section.name, program: f.name, symbol: symName };
-  const code = insns.code(i);
+  const code = insns[i * INSN_SIZE];
   if (sym.shndx === ELF.SHN_UNDEF) {
     const why = symName ? maps.externProblem?.(symName) : undefined;
     if (why === '' && (code === OP.LD_IMM64 || code === OP.CALL)) return { kind: 'extern', name: symName };
@@ -169,24 +200,24 @@ function resolve(ctx: Context, f: RawFunction, insns: Insns, i: number, sym: Obj
     throw new ObjectError(`function ${f.name}: instruction ${i} refers to ${symName} in section #${sym.shndx}, which holds nothing loadable`, where);
   }
   if (code === OP.CALL) {
-    if (insns.src(i) !== PSEUDO.CALL) {
-      throw new ObjectError(`function ${f.name}: call at instruction ${i} to ${symName} is not a BPF-to-BPF call (src_reg ${insns.src(i)})`, where);
+    if (insnSrc(insns, i, le) !== PSEUDO.CALL) {
+      throw new ObjectError(`function ${f.name}: call at instruction ${i} to ${symName} is not a BPF-to-BPF call (src_reg ${insnSrc(insns, i, le)})`, where);
     }
     if ((section.flags & ELF.SHF_EXECINSTR) === 0) throw new ObjectError(`function ${f.name}: call at instruction ${i} to ${symName}, which is not code`, where);
-    return { kind: 'call', function: calleeAt(ctx, f, section, sym.value / INSN_SIZE + insns.imm(i) + 1, symName) };
+    return { kind: 'call', function: calleeAt(ctx, f, section, sym.value / INSN_SIZE + insnImm(insns, i, le) + 1, symName) };
   }
-  if (code !== OP.LD_IMM64 || i + 1 >= insns.count) {
+  if (code !== OP.LD_IMM64 || i + 1 >= insns.length / INSN_SIZE) {
     throw new ObjectError(`function ${f.name}: relocation against ${symName} at instruction ${i} (opcode 0x${code.toString(16)}) is neither a 64-bit load nor a call`, where);
   }
   if ((section.flags & ELF.SHF_EXECINSTR) !== 0) {
-    const off = sym.value + insns.imm(i);
-    if (off % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: function pointer to ${symName}+${insns.imm(i)} is not on an instruction`, where);
+    const off = sym.value + insnImm(insns, i, le);
+    if (off % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: function pointer to ${symName}+${insnImm(insns, i, le)} is not on an instruction`, where);
     return { kind: 'func', function: calleeAt(ctx, f, section, off / INSN_SIZE, symName) };
   }
   const data = maps.dataMap(sym.shndx);
-  if (data !== undefined) return { kind: 'data', map: data, offset: sym.value + insns.imm(i) };
+  if (data !== undefined) return { kind: 'data', map: data, offset: sym.value + insnImm(insns, i, le) };
   // a map symbol: the map defined at this offset (section symbols add the offset in imm)
-  const off = sym.type === ELF.STT_SECTION ? insns.imm(i) : sym.value;
+  const off = sym.type === ELF.STT_SECTION ? insnImm(insns, i, le) : sym.value;
   const map = maps.mapAt(sym.shndx, off);
   if (map !== undefined) return { kind: 'map', map };
   throw new ObjectError(`function ${f.name}: instruction ${i} refers to ${symName} in section ${section.name}, which is neither a map nor global data${section.name === '.maps' ? ' (a static map? maps must be global)' : ''}`, where);

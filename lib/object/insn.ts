@@ -82,3 +82,17 @@ export class Insns {
     return this.code(i) === OP.LD_IMM64 && this.src(i) === PSEUDO.FUNC;
   }
 }
+
+/** imm (s32) of instruction `i` of `code`, read without a DataView (the reader makes none per function). */
+export function insnImm(code: Uint8Array, i: number, littleEndian: boolean): number {
+  const o = i * INSN_SIZE + 4;
+  return littleEndian
+    ? code[o] | (code[o + 1] << 8) | (code[o + 2] << 16) | (code[o + 3] << 24)
+    : (code[o] << 24) | (code[o + 1] << 16) | (code[o + 2] << 8) | code[o + 3];
+}
+
+/** src_reg of instruction `i` of `code`. */
+export function insnSrc(code: Uint8Array, i: number, littleEndian: boolean): number {
+  const r = code[i * INSN_SIZE + 1];
+  return littleEndian ? r >> 4 : r & 0xf;
+}

@@ -179,11 +179,24 @@ function matches(d: SectionDef, section: string): boolean {
   }
 }
 
+/** findSection's answers: the catalog is fixed and an object asks for the same few names again and again */
+const known = new Map<string, SectionDef | null>();
+
 /** What a section name means; a leading '?' (optional program) is ignored here. Undefined if unknown. */
 export function findSection(section: string): SectionDef | undefined {
+  const hit = known.get(section);
+  if (hit !== undefined) return hit ?? undefined;
   const name = section.startsWith('?') ? section.slice(1) : section;
-  for (const d of SECTION_DEFS) if (matches(d, name)) return d;
-  return undefined;
+  let found: SectionDef | null = null;
+  for (const d of SECTION_DEFS) {
+    if (matches(d, name)) {
+      found = d;
+      break;
+    }
+  }
+  if (known.size >= 1024) known.clear();
+  known.set(section, found);
+  return found ?? undefined;
 }
 
 /** findSection or an ObjectError naming the section (and the program in it, when known). */
