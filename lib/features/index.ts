@@ -1,2 +1,2 @@
-export { probe, probeMapType, probeProgType, probeLinkAttachType, probeBtfKind, type Features } from './probe.js';
+export { probe, probeMapType, probeProgType, probeLinkAttachType, probeBtfKind, probeBtfFeatures, type Features } from './probe.js';
 export { btfBlobFor, BTF_KIND_NAMES, type BtfKindName } from './btf-blobs.js';

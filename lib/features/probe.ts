@@ -13,6 +13,7 @@ import { BpfError, BpfPermissionError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
 import type { Fd } from '../syscall/fd.js';
 import { pageSize } from '../syscall/mmap.js';
+import { btfFeaturesFromKinds, type BtfKernelFeatures } from '../btf/sanitize.js';
 import { BTF_KIND_NAMES, btfBlobFor, localStorageBtf, type BtfKindName } from './btf-blobs.js';
 
 export interface Features {
@@ -73,6 +74,8 @@ function withFd<T>(make: () => Fd, use: (fd: Fd) => T): T {
 }
 
 const cache = new Map<string, boolean>();
+// bumped when probe({ refresh: true }) empties the cache
+let generation = 0;
 function cached(key: string, fn: () => boolean): boolean {
   let v = cache.get(key);
   if (v === undefined) cache.set(key, (v = fn()));
@@ -257,7 +260,10 @@ let all: Features | undefined;
 /** Everything, probed once per process (pass { refresh: true } to ask again). Needs root / CAP_BPF. */
 export function probe(o: { refresh?: boolean } = {}): Features {
   if (all && !o.refresh) return all;
-  if (o.refresh) cache.clear();
+  if (o.refresh) {
+    cache.clear();
+    generation++;
+  }
   const mapTypes: Record<string, boolean> = {};
   for (const [name, n] of Object.entries(BPF_MAP_TYPE)) {
     if (n === 0 || name.endsWith('_DEPRECATED')) continue;
@@ -271,4 +277,18 @@ export function probe(o: { refresh?: boolean } = {}): Features {
   for (const k of BTF_KIND_NAMES) btfKinds[k] = probeBtfKind(k);
   all = { kernel: release(), mapTypes, progTypes, attachTypes, btfKinds, misc: probeMisc() };
   return all;
+}
+
+let btfFeatures: BtfKernelFeatures | undefined;
+let btfFeaturesOf = -1;
+
+/** What the kernel's BTF checker takes, as lib/btf's sanitizer wants it (probed once per process). */
+export function probeBtfFeatures(): BtfKernelFeatures {
+  // asked again after probe({ refresh: true })
+  if (btfFeatures && btfFeaturesOf === generation) return btfFeatures;
+  const kinds: Partial<Record<BtfKindName, boolean>> = {};
+  for (const k of ['func_proto', 'func', 'datasec', 'var', 'float', 'decl_tag', 'type_tag', 'enum64'] as const) kinds[k] = probeBtfKind(k);
+  btfFeatures = btfFeaturesFromKinds(kinds);
+  btfFeaturesOf = generation;
+  return btfFeatures;
 }

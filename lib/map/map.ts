@@ -5,7 +5,7 @@
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
 import { Fd } from '../syscall/fd.js';
-import { NativeBuffer } from '../syscall/memory.js';
+import { nativeBlock, type NativeBlock } from '../syscall/memory.js';
 import { MAP_ELEM_ATTR } from '../syscall/attr.js';
 import { BPF_CMD, BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, mapTypeNumber } from '../syscall/types.js';
 import { ERRNO } from '../syscall/errno.js';
@@ -71,7 +71,7 @@ const FD_VALUED = new Set<number>([
 ]);
 
 // blocks of the native memory of maps dropped without close()
-const forgotten = new FinalizationRegistry<NativeBuffer>((mem) => mem.free());
+const forgotten = new FinalizationRegistry<NativeBlock>((mem) => mem.free());
 
 export class BpfMap<K = Uint8Array, V = Uint8Array> {
   readonly fd: Fd;
@@ -91,7 +91,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   valueCodec: Codec<V> | undefined;
 
   #fdNum: number;
-  #mem: NativeBuffer;
+  #mem: NativeBlock;
   #attr: number; // element attr: key → value
   #nextAttr: number; // GET_NEXT_KEY attr: key → next key
   #key: Uint8Array;
@@ -121,7 +121,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     const keyOff = 2 * ATTR;
     const valOff = keyOff + align8(Math.max(this.keySize, 1));
     const nextOff = valOff + align8(Math.max(this.valueBytes, 1));
-    const mem = new NativeBuffer(nextOff + align8(Math.max(this.keySize, 1)));
+    const mem = nativeBlock(nextOff + align8(Math.max(this.keySize, 1)));
     this.#mem = mem;
     forgotten.register(this, mem, this);
     this.#attr = mem.address;
@@ -132,11 +132,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     this.#attrView = mem.view;
     const v = mem.view;
     this.#keyPtr = this.keySize > 0 ? BigInt(mem.address + keyOff) : 0n;
-    for (const [base, out] of [[0, valOff], [ATTR, nextOff]] as const) {
-      v.setUint32(base + MAP_ELEM_ATTR.off.map_fd, this.#fdNum, true);
-      v.setBigUint64(base + MAP_ELEM_ATTR.off.key, this.#keyPtr, true);
-      v.setBigUint64(base + MAP_ELEM_ATTR.off.value, BigInt(mem.address + out), true);
-    }
+    setAttr(v, 0, this.#fdNum, this.#keyPtr, mem.address + valOff);
+    setAttr(v, ATTR, this.#fdNum, this.#keyPtr, mem.address + nextOff);
   }
 
   /** MAP_CREATE. Unknown types and impossible sizes fail here, before the syscall. */
@@ -499,6 +496,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     if (this.#fdNum < 0) throw new ClosedError(`map${this.#where(' ')}`);
     return this.#fdNum;
   }
+}
+
+/** One element attr of a map's block: its fd and the key and value (or next key) pointers. */
+function setAttr(v: DataView, base: number, fd: number, keyPtr: bigint, out: number): void {
+  v.setUint32(base + MAP_ELEM_ATTR.off.map_fd, fd, true);
+  v.setBigUint64(base + MAP_ELEM_ATTR.off.key, keyPtr, true);
+  v.setBigUint64(base + MAP_ELEM_ATTR.off.value, BigInt(out), true);
 }
 
 function intBytes(n: number | bigint, size: number, op: string, what: string): Uint8Array {

@@ -13,6 +13,9 @@ import type { BtfType } from '../btf/types.js';
 import { ObjectError } from './errors.js';
 import type { ObjectSpec } from './read.js';
 import type { DatasecFixup } from './datasec.js';
+import type { ByteArena } from './link.js';
+
+const NONE: readonly string[] = [];
 
 export interface UploadBlob {
   readonly blob: Uint8Array;
@@ -21,12 +24,12 @@ export interface UploadBlob {
 }
 
 /** The object's BTF as it is uploaded to a kernel with `features`, or undefined when the object has none. */
-export function uploadBlob(spec: ObjectSpec, features?: BtfKernelFeatures): UploadBlob | undefined {
+export function uploadBlob(spec: ObjectSpec, features?: BtfKernelFeatures, arena?: ByteArena): UploadBlob | undefined {
   const raw = spec.source.btfBytes;
   const btf = spec.source.btf;
   if (!raw || !btf) return undefined;
   const externs = objectExterns(spec.source).externs.size > 0;
-  if (!externs && (!features || !btfNeedsSanitizing(features))) return { blob: patchBtf(raw, spec.source.datasecs, spec.source.hidden, spec.littleEndian), changed: [] };
+  if (!externs && (!features || !btfNeedsSanitizing(features))) return { blob: patchBtf(raw, spec.source.datasecs, spec.source.hidden, spec.littleEndian, arena), changed: NONE };
   const fix = new Map(spec.source.datasecs.map((f) => [f.id, f]));
   const types: BtfType[] = [];
   for (let id = 1; id < btf.typeCount; id++) {
@@ -55,10 +58,19 @@ function recordExtra(kind: number, vlen: number): number {
   }
 }
 
-/** A copy of raw BTF with the DATASEC records' sizes and variables replaced and `hidden` FUNCs/VARs made static. */
-export function patchBtf(raw: Uint8Array, fixups: readonly DatasecFixup[], hidden: ReadonlySet<number>, le: boolean): Uint8Array {
+/**
+ * A copy of raw BTF with the DATASEC records' sizes and variables replaced and `hidden` FUNCs/VARs
+ * made static (in `arena`'s bytes when given: the loader copies them into the syscall's memory anyway).
+ */
+export function patchBtf(raw: Uint8Array, fixups: readonly DatasecFixup[], hidden: ReadonlySet<number>, le: boolean, arena?: ByteArena): Uint8Array {
   if (fixups.length === 0 && hidden.size === 0) return raw;
-  const out = raw.slice();
+  let out: Uint8Array;
+  if (arena) {
+    out = arena.take(raw.length);
+    out.set(raw);
+  } else {
+    out = raw.slice();
+  }
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
   if (out.length < 24) throw blobError('shorter than its header');
   const hdrLen = v.getUint32(4, le);

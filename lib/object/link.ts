@@ -24,6 +24,14 @@ export interface LinkedProgram {
   readonly layout: readonly { readonly name: string; readonly start: number }[];
 }
 
+/**
+ * Zeroed bytes for results that live only until the caller has copied them (the loader's reused
+ * buffer: a fresh Uint8Array above 64 bytes is an off-heap allocation, ~1 µs each). Default: new ones.
+ */
+export interface ByteArena {
+  take(size: number): Uint8Array;
+}
+
 /** Where a function's instructions come from: CO-RE-relocated copies at load time (lib/object/core.ts). */
 export interface CodeSource {
   code(fn: FunctionSpec): Uint8Array;
@@ -55,16 +63,17 @@ function append(l: Layout, prog: ProgramSpec, fn: FunctionSpec, functions: Reado
 }
 
 /** `source` gives the instructions to use per function (default: each function's own). */
-export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean, source?: CodeSource): LinkedProgram {
+export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean, source?: CodeSource, arena?: ByteArena): LinkedProgram {
   const l: Layout = { order: [], start: new Map(), total: 0 };
   append(l, prog, prog, functions);
   const { order, start, total } = l;
 
-  const out = new Uint8Array(total * INSN_SIZE);
+  const out = arena ? arena.take(total * INSN_SIZE) : new Uint8Array(total * INSN_SIZE);
   const insns = new Insns(out, littleEndian);
   const funcInfo: FuncInfo[] = [];
   const lineInfo: LineInfo[] = [];
   const mapRefs: MapReference[] = [];
+  const layout: { name: string; start: number }[] = [];
   for (const fn of order) {
     const base = start.get(fn.name)!;
     out.set(source ? source.code(fn) : fn.instructions, base * INSN_SIZE);
@@ -89,46 +98,56 @@ export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, Fu
       }
     }
     for (const f of fn.funcInfo) funcInfo.push({ insn: base + f.insn, typeId: f.typeId });
-    for (const l of fn.lineInfo) lineInfo.push({ ...l, insn: base + l.insn });
+    for (const l of fn.lineInfo) lineInfo.push({ insn: base + l.insn, fileNameOff: l.fileNameOff, lineOff: l.lineOff, lineCol: l.lineCol });
+    layout.push({ name: fn.name, start: base });
   }
-  return { insns: out, funcInfo, lineInfo, mapRefs, layout: order.map((f) => ({ name: f.name, start: start.get(f.name)! })) };
+  return { insns: out, funcInfo, lineInfo, mapRefs, layout };
+}
+
+/** Where applyMapFds finds the fd of a map by name. */
+export interface MapFds {
+  fdOf(map: string): number;
 }
 
 /** Write the map fds (and data offsets) into a linked program's LD_IMM64 instructions. */
-export function applyMapFds(insns: Uint8Array, refs: readonly MapReference[], fdOf: (map: string) => number, littleEndian: boolean): void {
+export function applyMapFds(insns: Uint8Array, refs: readonly MapReference[], fds: MapFds | ((map: string) => number), littleEndian: boolean): void {
+  if (refs.length === 0) return;
   const v = new Insns(insns, littleEndian);
   for (const r of refs) {
+    const fd = typeof fds === 'function' ? fds(r.map) : fds.fdOf(r.map);
     if (r.offset === undefined) {
       v.setSrc(r.insn, PSEUDO.MAP_FD);
-      v.setImm(r.insn, fdOf(r.map));
+      v.setImm(r.insn, fd);
       v.setImm(r.insn + 1, 0);
     } else {
       v.setSrc(r.insn, PSEUDO.MAP_VALUE);
-      v.setImm(r.insn, fdOf(r.map));
+      v.setImm(r.insn, fd);
       v.setImm(r.insn + 1, r.offset);
     }
   }
 }
 
 /** func_info / line_info records as PROG_LOAD takes them (8 and 16 bytes, host order). */
-export function encodeFuncInfo(records: readonly FuncInfo[], littleEndian: boolean): Uint8Array {
-  const out = new Uint8Array(records.length * 8);
-  const v = new DataView(out.buffer);
-  records.forEach((r, i) => {
+export function encodeFuncInfo(records: readonly FuncInfo[], littleEndian: boolean, arena?: ByteArena): Uint8Array {
+  const out = arena ? arena.take(records.length * 8) : new Uint8Array(records.length * 8);
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
     v.setUint32(i * 8, r.insn, littleEndian);
     v.setUint32(i * 8 + 4, r.typeId, littleEndian);
-  });
+  }
   return out;
 }
 
-export function encodeLineInfo(records: readonly LineInfo[], littleEndian: boolean): Uint8Array {
-  const out = new Uint8Array(records.length * 16);
-  const v = new DataView(out.buffer);
-  records.forEach((r, i) => {
+export function encodeLineInfo(records: readonly LineInfo[], littleEndian: boolean, arena?: ByteArena): Uint8Array {
+  const out = arena ? arena.take(records.length * 16) : new Uint8Array(records.length * 16);
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
     v.setUint32(i * 16, r.insn, littleEndian);
     v.setUint32(i * 16 + 4, r.fileNameOff, littleEndian);
     v.setUint32(i * 16 + 8, r.lineOff, littleEndian);
     v.setUint32(i * 16 + 12, r.lineCol, littleEndian);
-  });
+  }
   return out;
 }

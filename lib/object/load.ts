@@ -16,20 +16,20 @@ import { possibleCpus } from '../map/cpus.js';
 import { BpfProgram } from '../program/program.js';
 import { TsbpfError } from '../errors.js';
 import { ObjectSpec, readObject } from './read.js';
-import { linkProgram, applyMapFds, encodeFuncInfo, encodeLineInfo } from './link.js';
+import { linkProgram, applyMapFds, encodeFuncInfo, encodeLineInfo, type ByteArena, type CodeSource } from './link.js';
 import { checkPinRoot, DEFAULT_PIN_PATH, makePinRoot, pinPathOf, removePin, removePinRoot, reusePinned } from './pin.js';
 import { attachBtfId } from './attach.js';
 import { CoreCode, loadBtfFile } from './core.js';
 import { bindExterns, externCode, externFdArray, externPoisonNote } from './extern-binding.js';
 import type { Btf } from '../btf/btf.js';
 import { uploadBlob } from './btf-blob.js';
-import { btfFeaturesFromKinds, type BtfKernelFeatures } from '../btf/sanitize.js';
-import { probeBtfKind, type BtfKindName } from '../features/index.js';
+import type { BtfKernelFeatures } from '../btf/sanitize.js';
+import { probeBtfFeatures } from '../features/index.js';
 import { typedMap } from './typed.js';
 import { LoadError, ObjectError } from './errors.js';
 import { BpfObject } from './object.js';
 import type { VariableValue } from './variables.js';
-import type { MapSpec, ProgramSpec } from './spec.js';
+import type { FunctionSpec, MapSpec, ProgramSpec } from './spec.js';
 
 export interface LoadObjectOptions {
   /** directory for LIBBPF_PIN_BY_NAME maps (default /sys/fs/bpf); must be on bpffs */
@@ -85,6 +85,36 @@ class Made {
 
 const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * One reused JS buffer for what a load builds only to copy into a syscall's memory right away (the
+ * patched BTF, linked instructions, func/line info): new Uint8Arrays above 64 bytes cost an off-heap
+ * allocation each. Rewound before each use; loads are synchronous, so nothing else holds its bytes.
+ */
+class Reused implements ByteArena {
+  #buf = new Uint8Array(16 * 1024);
+  #used = 0;
+
+  rewind(): this {
+    this.#used = 0;
+    return this;
+  }
+
+  take(size: number): Uint8Array {
+    const n = (size + 7) & ~7;
+    if (this.#used + n > this.#buf.length) {
+      // earlier pieces keep the old buffer alive until they are dropped
+      this.#buf = new Uint8Array(Math.max(this.#buf.length * 2, n));
+      this.#used = 0;
+    }
+    const b = this.#buf.subarray(this.#used, this.#used + size);
+    this.#used += n;
+    b.fill(0);
+    return b;
+  }
+}
+
+const reused = new Reused();
+
 /** Read (unless given a spec) and load an object. Throws ObjectError / LoadError / VerifierError. */
 export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObjectOptions = {}): BpfObject {
   let spec = source instanceof ObjectSpec ? source : readObject(source);
@@ -101,7 +131,8 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
   spec = externs.spec;
   const pinRoot = o.pinPath ?? DEFAULT_PIN_PATH;
   // checked before anything is made: a bad pin directory leaves nothing behind
-  const pinned = [...spec.maps.values()].filter((m) => m.pinning === 'byName');
+  const pinned: MapSpec[] = [];
+  for (const m of spec.maps.values()) if (m.pinning === 'byName') pinned.push(m);
   if (pinned.length > 0) {
     for (const m of pinned) pinPathOf(pinRoot, m);
     try {
@@ -116,7 +147,7 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
   const warnings: string[] = [];
   try {
     if (pinned.length > 0) made.pinRoot(pinRoot);
-    const features = o.btfFeatures ?? kernelBtfFeatures();
+    const features = o.btfFeatures ?? probeBtfFeatures();
     const btf = loadBtf(spec, features, made, warnings);
     const maps = createMaps(spec, btf, pinRoot, made, warnings);
     // func_info names FUNC types: without FUNC support in the kernel the records cannot be passed
@@ -129,26 +160,18 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
         if (ms.kind !== 'data' && (ms.keyTypeId || ms.valueTypeId)) typedMap(m.map, spec.source.btf, ms);
       }
     }
-    return new BpfObject({
-      programs, maps: new Map([...maps].map(([k, v]) => [k, v.map])), spec, btf,
-      pinned: made.pins.slice(), warnings,
-    });
+    const live = new Map<string, BpfMap>();
+    for (const [name, m] of maps) live.set(name, m.map);
+    return new BpfObject({ programs, maps: live, spec, btf, pinned: made.pins.slice(), warnings });
   } catch (e) {
     made.release();
     throw e;
   }
 }
 
-/** Which BTF kinds the running kernel takes (each probed once per process). */
-function kernelBtfFeatures(): BtfKernelFeatures {
-  const kinds: Partial<Record<BtfKindName, boolean>> = {};
-  for (const k of ['func_proto', 'func', 'datasec', 'var', 'float', 'decl_tag', 'type_tag', 'enum64'] as const) kinds[k] = probeBtfKind(k);
-  return btfFeaturesFromKinds(kinds);
-}
-
 /** The object's BTF in the kernel; a refusal is a warning (BTF is optional), as libbpf treats it. */
 function loadBtf(spec: ObjectSpec, features: BtfKernelFeatures, made: Made, warnings: string[]): Fd | undefined {
-  const up = uploadBlob(spec, features);
+  const up = uploadBlob(spec, features, reused.rewind());
   if (!up) return undefined;
   for (const c of up.changed) warnings.push(`BTF sanitized for this kernel: ${c}`);
   try {
@@ -258,19 +281,51 @@ function createMap(m: MapSpec, maxEntries: number, btf: Fd | undefined, warnings
   }
 }
 
+/**
+ * What linking needs from this load: each function's code (CO-RE-relocated, externs filled) and the
+ * fds of the maps made. One per load, not closures per program.
+ */
+class LoadCode implements CodeSource {
+  readonly #spec: ObjectSpec;
+  readonly #core: CoreCode;
+  readonly #maps: ReadonlyMap<string, LiveMap>;
+  program = '';
+
+  constructor(spec: ObjectSpec, core: CoreCode, maps: ReadonlyMap<string, LiveMap>) {
+    this.#spec = spec;
+    this.#core = core;
+    this.#maps = maps;
+    this.kconfigFd = this.kconfigFd.bind(this);
+  }
+
+  code(fn: FunctionSpec): Uint8Array {
+    return externCode(this.#spec, fn, this.#core.code(fn), this.kconfigFd);
+  }
+
+  kconfigFd(): number {
+    return this.#maps.get('.kconfig')!.map.fd.value;
+  }
+
+  /** The fd of the map a program refers to. */
+  fdOf(name: string): number {
+    const m = this.#maps.get(name);
+    if (!m) throw new ObjectError(`program ${this.program} refers to map ${name}, which the object does not define`, { program: this.program, map: name });
+    return m.map.fd.value;
+  }
+}
+
 function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<string, LiveMap>, o: LoadObjectOptions, made: Made): Map<string, BpfProgram> {
   const out = new Map<string, BpfProgram>();
   let kernelBtf = typeof o.kernelBtf === 'string' ? loadBtfFile(o.kernelBtf) : o.kernelBtf;
   // CO-RE: each function's relocated code, made once per load when a program first needs it
   const core = new CoreCode(spec.source.btf, spec.littleEndian, kernelBtf);
+  const code = new LoadCode(spec, core, maps);
+  const fdArray = externFdArray(spec);
   for (const p of spec.programs.values()) {
     if (!p.autoload) continue;
-    const linked = linkProgram(p, spec.functions, spec.littleEndian, { code: (fn) => externCode(spec, fn, core.code(fn), () => maps.get('.kconfig')!.map.fd.value) });
-    applyMapFds(linked.insns, linked.mapRefs, (name) => {
-      const m = maps.get(name);
-      if (!m) throw new ObjectError(`program ${p.name} refers to map ${name}, which the object does not define`, { program: p.name, map: name });
-      return m.map.fd.value;
-    }, spec.littleEndian);
+    const linked = linkProgram(p, spec.functions, spec.littleEndian, code, reused.rewind());
+    code.program = p.name;
+    applyMapFds(linked.insns, linked.mapRefs, code, spec.littleEndian);
     let attachBtf: number | undefined;
     if (p.sectionDef?.attachBtf) {
       const r = attachBtfId(p, kernelBtf);
@@ -285,9 +340,9 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
         progType: p.type, insns: linked.insns, license: p.license, name: kernelProgName(p.name),
         expectedAttachType: p.attachType || undefined, attachBtfId: attachBtf,
         progBtfFd: withBtf ? btf!.value : undefined,
-        funcInfo: withBtf ? encodeFuncInfo(linked.funcInfo, spec.littleEndian) : undefined, funcInfoRecSize: 8,
-        lineInfo: withBtf && linked.lineInfo.length > 0 ? encodeLineInfo(linked.lineInfo, spec.littleEndian) : undefined, lineInfoRecSize: 16,
-        kernVersion: p.kernelVersion || undefined, progFlags: p.flags || undefined, fdArray: externFdArray(spec),
+        funcInfo: withBtf ? encodeFuncInfo(linked.funcInfo, spec.littleEndian, reused) : undefined, funcInfoRecSize: 8,
+        lineInfo: withBtf && linked.lineInfo.length > 0 ? encodeLineInfo(linked.lineInfo, spec.littleEndian, reused) : undefined, lineInfoRecSize: 16,
+        kernVersion: p.kernelVersion || undefined, progFlags: p.flags || undefined, fdArray,
         logLevel: o.logLevel, logSize: o.logSize,
       }));
     } catch (e) {

@@ -66,26 +66,56 @@ export type FieldValue = number | bigint | string | Uint8Array;
 export function writeStruct<F extends string>(
   view: DataView, base: number, layout: Layout<F>, values: Partial<Record<F, FieldValue | undefined>>,
 ): void {
-  new Uint8Array(view.buffer, view.byteOffset + base, layout.size).fill(0);
-  for (const key of Object.keys(values) as F[]) {
+  const bytes = new Uint8Array(view.buffer, view.byteOffset + base, layout.size);
+  bytes.fill(0);
+  for (const key in values) {
     const v = values[key];
     if (v === undefined) continue;
     const f = layout.fields[key];
     if (!f) throw new TsbpfError(`layout ${layout.name}: no field ${key}`);
     const o = base + f.offset;
-    if (typeof f.type === 'object') {
-      const bytes = typeof v === 'string' ? new TextEncoder().encode(v) : v as Uint8Array;
-      const n = Math.min(bytes.length, f.type.char - 1);
-      new Uint8Array(view.buffer, view.byteOffset + o, n).set(bytes.subarray(0, n));
-    } else if (f.type === 'u64') {
-      view.setBigUint64(o, BigInt.asUintN(64, BigInt(v as number | bigint)), true);
-    } else if (f.type === 's32') {
+    const t = f.type;
+    if (typeof t === 'object') {
+      writeChars(bytes, f.offset, t.char - 1, v as string | Uint8Array);
+    } else if (t === 'u64') {
+      if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+        // two u32 halves: no BigInt for the common case (addresses, sizes)
+        view.setUint32(o, v % 0x100000000, true);
+        view.setUint32(o + 4, Math.floor(v / 0x100000000), true);
+      } else {
+        view.setBigUint64(o, BigInt.asUintN(64, BigInt(v as number | bigint)), true);
+      }
+    } else if (t === 's32') {
       view.setInt32(o, Number(v), true);
-    } else if (f.type === 'u8') {
+    } else if (t === 'u8') {
       view.setUint8(o, Number(v));
     } else {
       view.setUint32(o, Number(v) >>> 0, true);
     }
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** At most `max` bytes of a string (UTF-8) or bytes at `at`; the char[N] was zeroed, so it stays NUL-terminated. */
+function writeChars(out: Uint8Array, at: number, max: number, v: string | Uint8Array): void {
+  if (typeof v !== 'string') {
+    const n = Math.min(v.length, max);
+    out.set(n === v.length ? v : v.subarray(0, n), at);
+    return;
+  }
+  const n = Math.min(v.length, max);
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c > 0x7f) {
+      // not ASCII: encode the whole string and cut it at `max` bytes, as before
+      const enc = encoder.encode(v);
+      const m = Math.min(enc.length, max);
+      out.fill(0, at, at + n);
+      out.set(enc.subarray(0, m), at);
+      return;
+    }
+    out[at + i] = c;
   }
 }
 

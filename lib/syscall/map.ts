@@ -38,10 +38,13 @@ export function mapCreate(a: MapCreateAttr): Fd {
     btf_vmlinux_value_type_id: a.btfVmlinuxValueTypeId, map_extra: a.mapExtra,
     value_type_btf_obj_fd: a.valueTypeBtfObjFd, map_token_fd: a.mapTokenFd,
   });
-  // the shape goes into the error: EINVAL from MAP_CREATE means "not valid for this map type"
-  const shape = `${mapTypeName(a.mapType)} map${a.mapName ? ` ${a.mapName}` : ''} (key_size ${a.keySize}, value_size ${a.valueSize}, max_entries ${a.maxEntries}, map_flags 0x${(a.mapFlags ?? 0).toString(16)})`;
-  const fd = bpfCall(BPF_CMD.MAP_CREATE, attr.address, MAP_CREATE_ATTR.size, shape);
-  return new Fd(fd, `map${a.mapName ? ` ${a.mapName}` : ''}`);
+  const fd = sysBpf(BPF_CMD.MAP_CREATE, attr.address, MAP_CREATE_ATTR.size);
+  if (fd < 0) {
+    // the shape goes into the error: EINVAL from MAP_CREATE means "not valid for this map type"
+    const shape = `${mapTypeName(a.mapType)} map${a.mapName ? ` ${a.mapName}` : ''} (key_size ${a.keySize}, value_size ${a.valueSize}, max_entries ${a.maxEntries}, map_flags 0x${(a.mapFlags ?? 0).toString(16)})`;
+    throw bpfError(BPF_CMD.MAP_CREATE, -fd, shape);
+  }
+  return new Fd(fd, a.mapName ? `map ${a.mapName}` : 'map');
 }
 
 /** Runs an element command with key (and value area) in scratch memory; returns -errno or the result. */

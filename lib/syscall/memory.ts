@@ -35,6 +35,85 @@ export class NativeBuffer {
 
 const align8 = (n: number) => (n + 7) & ~7;
 
+/** The part of NativeBuffer that users of a block need: stable address, bytes, view, free(). */
+export interface NativeBlock {
+  readonly address: number;
+  readonly size: number;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  free(): void;
+}
+
+// Small long-lived blocks (a map's attrs, key and value areas) are carved from shared chunks: one
+// calloc + view per chunk instead of per block, which is most of what creating a BpfMap costs in JS.
+// A chunk is freed when its last block is; the chunk being carved is rewound instead, so a program
+// that creates and closes maps in a loop reuses the same memory without calling into libc.
+const CHUNK = 16 * 1024;
+const SMALL = 1024;
+
+class Chunk {
+  readonly mem: NativeBuffer;
+  used = 0;
+  live = 0;
+
+  constructor() {
+    this.mem = new NativeBuffer(CHUNK);
+  }
+}
+
+let carving: Chunk | undefined;
+
+class ChunkSlice implements NativeBlock {
+  readonly address: number;
+  readonly size: number;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  #chunk: Chunk | undefined;
+
+  constructor(chunk: Chunk, off: number, size: number) {
+    this.#chunk = chunk;
+    this.address = chunk.mem.address + off;
+    this.size = size;
+    const buf = chunk.mem.bytes.buffer;
+    const at = chunk.mem.bytes.byteOffset + off;
+    this.bytes = new Uint8Array(buf, at, size);
+    this.view = new DataView(buf, at, size);
+  }
+
+  get freed(): boolean {
+    return this.#chunk === undefined;
+  }
+
+  free(): void {
+    const c = this.#chunk;
+    if (!c) return;
+    this.#chunk = undefined;
+    if (--c.live > 0) return;
+    if (c === carving) c.used = 0;
+    else c.mem.free();
+  }
+}
+
+/**
+ * Zeroed native memory that never moves, for objects that keep a small block for their whole life
+ * (BpfMap). Blocks up to 1 KiB share chunks; larger ones are a NativeBuffer of their own.
+ */
+export function nativeBlock(size: number): NativeBlock {
+  if (!Number.isSafeInteger(size) || size < 0) throw new BpfArgumentError('nativeBlock', `size must be a non-negative integer, got ${size}`);
+  const n = align8(Math.max(size, 8));
+  if (n > SMALL) return new NativeBuffer(n);
+  if (carving && carving.used + n > CHUNK && carving.live === 0) carving.used = 0;
+  if (!carving || carving.used + n > CHUNK) carving = new Chunk(); // the old one is freed with its last block
+  const c = carving;
+  const off = c.used;
+  c.used += n;
+  c.live++;
+  const b = new ChunkSlice(c, off, n);
+  // a rewound chunk holds old contents
+  b.bytes.fill(0);
+  return b;
+}
+
 /**
  * A bump allocator over native memory for the duration of one synchronous call: reset() at the start,
  * place() the attr and its pointees, call, read results, done. Requests that do not fit the main block
@@ -73,18 +152,44 @@ export class Scratch {
 
   /** Copy bytes (or a NUL-terminated string) into native memory; returns the address. */
   put(data: Uint8Array | string): number {
-    const src = typeof data === 'string' ? cString(data) : data;
-    const { address, bytes } = this.alloc(src.length);
-    bytes.set(src);
+    if (typeof data === 'string') {
+      // ASCII (names, licenses, paths: nearly always) goes in directly, without a TextEncoder
+      const n = data.length;
+      if (isAscii(data) && this.#used + align8(n + 1) <= this.#main.size) {
+        const off = this.#used;
+        this.#used += align8(n + 1);
+        const b = this.#main.bytes;
+        for (let i = 0; i < n; i++) b[off + i] = data.charCodeAt(i);
+        b[off + n] = 0;
+        return this.#main.address + off;
+      }
+      data = cString(data);
+    }
+    const n = data.length;
+    if (this.#used + align8(Math.max(n, 1)) <= this.#main.size) {
+      // no zeroing and no views: every byte is overwritten
+      const off = this.#used;
+      this.#used += align8(Math.max(n, 1));
+      this.#main.bytes.set(data, off);
+      return this.#main.address + off;
+    }
+    const { address, bytes } = this.alloc(n);
+    bytes.set(data);
     return address;
   }
 }
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+const encoder = new TextEncoder();
+
 export function cString(s: string): Uint8Array {
-  const enc = new TextEncoder().encode(s);
-  const out = new Uint8Array(enc.length + 1);
-  out.set(enc);
-  return out;
+  const out = new Uint8Array(s.length * 3 + 1);
+  const { written } = encoder.encodeInto(s, out);
+  return out.subarray(0, written + 1);
 }
 
 let shared: Scratch | undefined;
