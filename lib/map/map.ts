@@ -506,16 +506,30 @@ function setAttr(v: DataView, base: number, fd: number, keyPtr: bigint, out: num
 }
 
 function intBytes(n: number | bigint, size: number, op: string, what: string): Uint8Array {
+  // bytes written directly: a DataView over a small array's buffer would move it off V8's heap
   const b = new Uint8Array(size);
-  const v = new DataView(b.buffer);
+  if (size === 4 || size === 2 || size === 1) {
+    const x = Number(n) >>> 0;
+    b[0] = x;
+    if (size > 1) b[1] = x >>> 8;
+    if (size > 2) {
+      b[2] = x >>> 16;
+      b[3] = x >>> 24;
+    }
+    return b;
+  }
+  let x: bigint;
   try {
-    if (size === 8) v.setBigUint64(0, BigInt.asUintN(64, BigInt(n)), true);
-    else if (size === 4) v.setUint32(0, Number(n) >>> 0, true);
-    else if (size === 2) v.setUint16(0, Number(n), true);
-    else if (size === 1) v.setUint8(0, Number(n));
-    else throw new Error();
+    if (size !== 8) throw new Error();
+    x = BigInt.asUintN(64, BigInt(n));
   } catch {
     throw new BpfArgumentError(op, `a number ${what} needs a 1, 2, 4 or 8-byte ${what} (this map's is ${size} bytes): pass a Uint8Array`);
+  }
+  const lo = Number(x & 0xffffffffn);
+  const hi = Number(x >> 32n);
+  for (let i = 0; i < 4; i++) {
+    b[i] = lo >>> (8 * i);
+    b[4 + i] = hi >>> (8 * i);
   }
   return b;
 }

@@ -25,7 +25,7 @@ export interface LinkedProgram {
 }
 
 /**
- * Zeroed bytes for results that live only until the caller has copied them (the loader's reused
+ * Bytes (not zeroed: the taker writes every one) for results that live only until the caller has copied them (the loader's reused
  * buffer: a fresh Uint8Array above 64 bytes is an off-heap allocation, ~1 µs each). Default: new ones.
  */
 export interface ByteArena {

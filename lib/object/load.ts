@@ -89,6 +89,7 @@ const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * One reused JS buffer for what a load builds only to copy into a syscall's memory right away (the
  * patched BTF, linked instructions, func/line info): new Uint8Arrays above 64 bytes cost an off-heap
  * allocation each. Rewound before each use; loads are synchronous, so nothing else holds its bytes.
+ * Not zeroed: each user overwrites every byte it takes.
  */
 class Reused implements ByteArena {
   #buf = new Uint8Array(16 * 1024);
@@ -108,7 +109,6 @@ class Reused implements ByteArena {
     }
     const b = this.#buf.subarray(this.#used, this.#used + size);
     this.#used += n;
-    b.fill(0);
     return b;
   }
 }

@@ -35,17 +35,17 @@ export function btfLoad(blob: Uint8Array, o: BtfLoadOptions = {}): BtfLoadResult
 
 function attempt(blob: Uint8Array, logLevel: number, logSize: number, tokenFd?: number) {
   const s = scratch();
-  const attr = s.alloc(BTF_LOAD_ATTR.size);
+  const at = s.attr(BTF_LOAD_ATTR.size);
   const log = logLevel > 0 ? s.alloc(logSize) : undefined;
-  writeStruct(attr.view, 0, BTF_LOAD_ATTR, {
+  writeStruct(s.view, at, BTF_LOAD_ATTR, {
     btf: s.put(blob), btf_size: blob.length, btf_log_buf: log?.address, btf_log_size: log ? logSize : undefined,
     btf_log_level: logLevel || undefined, btf_token_fd: tokenFd, btf_flags: tokenFd !== undefined ? 1 << 16 : undefined,
   });
-  const r = sysBpf(BPF_CMD.BTF_LOAD, attr.address, BTF_LOAD_ATTR.size);
+  const r = sysBpf(BPF_CMD.BTF_LOAD, s.base + at, BTF_LOAD_ATTR.size);
   let text = '';
   if (log) {
     const nul = log.bytes.indexOf(0);
     text = new TextDecoder().decode(log.bytes.subarray(0, nul < 0 ? log.bytes.length : nul));
   }
-  return { r, log: text, trueSize: attr.view.getUint32(BTF_LOAD_ATTR.off.btf_log_true_size, true) };
+  return { r, log: text, trueSize: s.view.getUint32(at + BTF_LOAD_ATTR.off.btf_log_true_size, true) };
 }

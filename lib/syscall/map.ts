@@ -30,15 +30,15 @@ export interface MapCreateAttr {
 
 export function mapCreate(a: MapCreateAttr): Fd {
   const s = scratch();
-  const attr = s.alloc(MAP_CREATE_ATTR.size);
-  writeStruct(attr.view, 0, MAP_CREATE_ATTR, {
+  const at = s.attr(MAP_CREATE_ATTR.size);
+  writeStruct(s.view, at, MAP_CREATE_ATTR, {
     map_type: a.mapType, key_size: a.keySize, value_size: a.valueSize, max_entries: a.maxEntries,
     map_flags: a.mapFlags, inner_map_fd: a.innerMapFd, numa_node: a.numaNode, map_name: a.mapName,
     map_ifindex: a.mapIfindex, btf_fd: a.btfFd, btf_key_type_id: a.btfKeyTypeId, btf_value_type_id: a.btfValueTypeId,
     btf_vmlinux_value_type_id: a.btfVmlinuxValueTypeId, map_extra: a.mapExtra,
     value_type_btf_obj_fd: a.valueTypeBtfObjFd, map_token_fd: a.mapTokenFd,
   });
-  const fd = sysBpf(BPF_CMD.MAP_CREATE, attr.address, MAP_CREATE_ATTR.size);
+  const fd = sysBpf(BPF_CMD.MAP_CREATE, s.base + at, MAP_CREATE_ATTR.size);
   if (fd < 0) {
     // the shape goes into the error: EINVAL from MAP_CREATE means "not valid for this map type"
     const shape = `${mapTypeName(a.mapType)} map${a.mapName ? ` ${a.mapName}` : ''} (key_size ${a.keySize}, value_size ${a.valueSize}, max_entries ${a.maxEntries}, map_flags 0x${(a.mapFlags ?? 0).toString(16)})`;

@@ -128,6 +128,28 @@ export class Scratch {
     this.#main = new NativeBuffer(size);
   }
 
+  /** A DataView over the whole main block (attrs placed with attr() are at their offset in it). */
+  get view(): DataView {
+    return this.#main.view;
+  }
+
+  /** Address of offset 0 of `view`. */
+  get base(): number {
+    return this.#main.address;
+  }
+
+  /**
+   * Room for a call's attr, reserved first after reset() so it is always in the main block: its
+   * offset into `view`. Not zeroed (writeStruct zeroes what it writes). No views made: the cheap form.
+   */
+  attr(size: number): number {
+    const n = align8(Math.max(size, 1));
+    if (this.#used + n > this.#main.size) throw new BpfArgumentError('scratch', `attr of ${size} bytes does not fit`);
+    const off = this.#used;
+    this.#used += n;
+    return off;
+  }
+
   reset(): void {
     this.#used = 0;
     for (const b of this.#extra) b.free();

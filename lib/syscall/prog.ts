@@ -88,15 +88,16 @@ function attemptWithRoom(a: ProgLoadAttr, logLevel: number, logSize: number): { 
 
 function attemptLoad(a: ProgLoadAttr, logLevel: number, logSize: number): { r: number; log: string; trueSize: number } {
   const s = scratch();
-  const attr = s.alloc(PROG_LOAD_ATTR.size);
+  const at = s.attr(PROG_LOAD_ATTR.size);
   const log = logLevel > 0 ? s.alloc(logSize) : undefined;
   let fdArray = 0;
   if (a.fdArray && a.fdArray.length > 0) {
     const fa = s.alloc(a.fdArray.length * 4);
-    a.fdArray.forEach((fd, i) => fa.view.setInt32(i * 4, fd, true));
+    for (let i = 0; i < a.fdArray.length; i++) fa.view.setInt32(i * 4, a.fdArray[i], true);
     fdArray = fa.address;
   }
-  writeStruct(attr.view, 0, PROG_LOAD_ATTR, {
+  const view = s.view;
+  writeStruct(view, at, PROG_LOAD_ATTR, {
     prog_type: a.progType, insn_cnt: a.insns.length / 8, insns: s.put(a.insns), license: s.put(a.license),
     log_level: logLevel, log_size: log ? logSize : 0, log_buf: log?.address ?? 0,
     kern_version: a.kernVersion, prog_flags: a.progFlags, prog_name: a.name, prog_ifindex: a.progIfindex,
@@ -113,8 +114,8 @@ function attemptLoad(a: ProgLoadAttr, logLevel: number, logSize: number): { r: n
     fd_array: fdArray || undefined,
     prog_token_fd: a.progTokenFd,
   });
-  const r = sysBpf(BPF_CMD.PROG_LOAD, attr.address, PROG_LOAD_ATTR.size);
-  const trueSize = attr.view.getUint32(PROG_LOAD_ATTR.off.log_true_size, true);
+  const r = sysBpf(BPF_CMD.PROG_LOAD, s.base + at, PROG_LOAD_ATTR.size);
+  const trueSize = view.getUint32(at + PROG_LOAD_ATTR.off.log_true_size, true);
   return { r, log: log ? cText(log.bytes) : '', trueSize };
 }
 
