@@ -1,7 +1,7 @@
 // The BTF string section: NUL-terminated strings addressed by byte offset. Split BTF continues the
 // base's offsets (offsets below the base's length are the base's strings).
 import { ParseError } from '../errors.js';
-import { cString } from '../elf/cstring.js';
+import { cString, tableNames } from '../elf/cstring.js';
 
 export class BtfStrings {
   /** offsets below this belong to the base's table */
@@ -14,6 +14,8 @@ export class BtfStrings {
   readonly len: number;
   private readonly base: BtfStrings | undefined;
   private readonly format: string;
+  /** strings already decoded, by offset in this table (shared with earlier blobs of the same strings) */
+  private readonly known: Map<number, string> | undefined;
 
   /** `start`/`len`: the section within `bytes` (already bounds-checked by the caller). */
   constructor(bytes: Uint8Array, start: number, len: number, base?: BtfStrings, format = 'btf') {
@@ -31,6 +33,7 @@ export class BtfStrings {
     if (!base && (len === 0 || bytes[start] !== 0)) {
       throw new ParseError('string section does not start with the empty string', { format, section: 'strings', offset: start });
     }
+    this.known = tableNames(bytes, start, len);
   }
 
   /** Whether `offset` names a string of this table (or its base). */
@@ -45,9 +48,16 @@ export class BtfStrings {
       throw this.outOfRange(offset, typeId);
     }
     const rel = offset - this.firstOffset;
+    const known = this.known;
+    if (known !== undefined) {
+      const hit = known.get(rel);
+      if (hit !== undefined) return hit;
+    }
     if (rel >= this.len) throw this.outOfRange(offset, typeId);
     // the section ends with a NUL (checked above), so the string always ends inside it
-    return cString(this.bytes, this.start + rel, this.start + this.len)!;
+    const s = cString(this.bytes, this.start + rel, this.start + this.len)!;
+    known?.set(rel, s);
+    return s;
   }
 
   /** Whether the string at `offset` (known valid) equals the UTF-8 bytes `name` (without NUL). */

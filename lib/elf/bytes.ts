@@ -2,7 +2,9 @@
 // end throws a ParseError naming the offset (and section, where known) instead of a RangeError.
 
 import { ParseError } from '../errors.js';
-import { cString } from './cstring.js';
+import { cString, tableNames } from './cstring.js';
+
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class ElfBytes {
   readonly view: DataView;
@@ -11,11 +13,15 @@ export class ElfBytes {
   /** the input as a plain Uint8Array (a Buffer's subarray would hand Buffers out as section data) */
   readonly bytes: Uint8Array;
 
+  /** the file as 32-bit words when it is little-endian like the host and 4-byte aligned (else undefined) */
+  readonly words: Uint32Array | undefined;
+
   constructor(input: Uint8Array, readonly littleEndian: boolean) {
     const bytes = Object.getPrototypeOf(input) === Uint8Array.prototype ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.length = bytes.byteLength;
+    this.words = littleEndian && HOST_LE && bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2) : undefined;
   }
 
   /** Throws unless [offset, offset+size) lies inside the file. */
@@ -46,11 +52,21 @@ export class ElfBytes {
 
 /** A string table section: NUL-terminated names looked up by offset, checked. */
 export class StringTable {
+  /** names already decoded, by offset (shared with earlier reads of a table with the same bytes) */
+  private readonly known: Map<number, string> | undefined;
+
   /** `start`/`size`: the section within the file's `bytes` (already bounds-checked by the caller) */
-  constructor(private readonly bytes: Uint8Array, private readonly start: number, private readonly size: number, private readonly sectionName: string) {}
+  constructor(private readonly bytes: Uint8Array, private readonly start: number, private readonly size: number, private readonly sectionName: string) {
+    this.known = tableNames(bytes, start, size);
+  }
 
   /** The name at `offset`; `what` and `index` say whose name it is in an error ('name of symbol', 3). */
   get(offset: number, what: string, index = -1): string {
+    const known = this.known;
+    if (known !== undefined) {
+      const hit = known.get(offset);
+      if (hit !== undefined) return hit;
+    }
     if (offset >= this.size) {
       throw new ParseError(`${whose(what, index)}: string offset ${offset} is outside the string table (${this.size} bytes)`, { format: 'elf', offset: this.start + offset, section: this.sectionName });
     }
@@ -58,6 +74,7 @@ export class StringTable {
     if (s === undefined) {
       throw new ParseError(`${whose(what, index)}: string at ${offset} is not NUL-terminated`, { format: 'elf', offset: this.start + offset, section: this.sectionName });
     }
+    known?.set(offset, s);
     return s;
   }
 }

@@ -42,3 +42,33 @@ export function cString(bytes: Uint8Array, at: number, limit: number): string | 
   interned.set(key, s);
   return s;
 }
+
+/** tables above this size are not remembered (vmlinux's BTF strings: 2 MB read once) */
+const MAX_TABLE = 16 * 1024;
+/** how many tables are remembered, most recent first */
+const TABLES = 16;
+const recent: { bytes: Uint8Array; names: Map<number, string> }[] = [];
+
+/**
+ * Decoded names by offset for the string table bytes[start, start+len): the same map again when a
+ * table with the same bytes was seen lately (reading an object again, or several objects from one
+ * build), so its names cost a map lookup instead of a decode; undefined for a large table.
+ * Callers must only put cString(bytes, start + offset, start + len) under `offset`.
+ */
+export function tableNames(bytes: Uint8Array, start: number, len: number): Map<number, string> | undefined {
+  if (len > MAX_TABLE || len === 0) return undefined;
+  const table = bytes.subarray(start, start + len);
+  for (let i = 0; i < recent.length; i++) {
+    const r = recent[i];
+    if (r.bytes.length !== len || Buffer.compare(r.bytes, table) !== 0) continue;
+    if (i > 0) {
+      recent.splice(i, 1);
+      recent.unshift(r);
+    }
+    return r.names;
+  }
+  const r = { bytes: table.slice(), names: new Map<number, string>() };
+  recent.unshift(r);
+  if (recent.length > TABLES) recent.pop();
+  return r.names;
+}

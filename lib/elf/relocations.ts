@@ -40,10 +40,29 @@ export function readRelocations(file: ElfBytes, sections: readonly Section[], sy
     const count = rel.size / entsize;
     // r_offset must lie inside the target (a NOBITS target has no contents to check against)
     const limit = target.type === ELF.SHT_NOBITS ? Infinity : target.size;
+    // words of r_offset (low, high) and of r_info's symbol half, by byte order
+    const lo = le ? 0 : 4;
+    const hi = le ? 4 : 0;
+    const sym = le ? 12 : 8;
+    const words = file.words;
+    if (words !== undefined && rel.offset % 4 === 0) {
+      // the common case (little-endian object on a little-endian host, aligned): whole words
+      const step = entsize >>> 2;
+      let w = rel.offset >>> 2;
+      let i = 0;
+      for (; i < count; i++, w += step) if (!(words[w + 3] < nsyms && words[w] < limit && words[w + 1] === 0)) break;
+      if (i === count) {
+        (target.relocationSources ??= []).push({ offset: rel.offset, count, rela: isRela });
+        continue;
+      }
+    }
     for (let i = 0, at = rel.offset; i < count; i++, at += entsize) {
-      const offset = file.u64(at, 'r_offset', rel.name);
       // r_info = sym << 32 | type; the halves are read separately so no BigInt is needed
-      const symbol = view.getUint32(at + (le ? 12 : 8), le);
+      const symbol = view.getUint32(at + sym, le);
+      const offLo = view.getUint32(at + lo, le);
+      if (symbol < nsyms && offLo < limit && view.getUint32(at + hi, le) === 0) continue;
+      // something is off: the checks again, in order, for the message
+      const offset = file.u64(at, 'r_offset', rel.name);
       if (symbol >= nsyms) {
         throw new ParseError(`relocation ${i}: symbol index ${symbol} is out of range (${nsyms} symbols)`, { format: 'elf', offset: at + 8, section: rel.name });
       }

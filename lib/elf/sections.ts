@@ -99,6 +99,31 @@ export function readSections(file: ElfBytes, header: ElfHeader): Section[] {
   const names = new StringTable(file.bytes, strOff, strSize, '.shstrtab');
 
   const sections: Section[] = new Array(shnum);
+  const words = file.words;
+  if (words !== undefined && shoff % 4 === 0) {
+    // the common case (little-endian object on a little-endian host, aligned): whole words, every
+    // u64 checked to be below 2^53 at once; anything odd goes through the checked reads below
+    let i = 0;
+    for (; i < shnum; i++) {
+      const w = (shoff >>> 2) + i * 16;
+      // high words of flags, addr, offset, size, addralign, entsize (addr may be large: not checked)
+      if (((words[w + 3] | words[w + 7] | words[w + 9] | words[w + 13] | words[w + 15]) >>> 0) > 0x1fffff) break;
+      const name = i === 0 ? '' : names.get(words[w], 'name of section', i);
+      const type = words[w + 1];
+      const offset = words[w + 6] + words[w + 7] * 0x100000000;
+      const size = words[w + 8] + words[w + 9] * 0x100000000;
+      if (type !== ELF.SHT_NOBITS && type !== ELF.SHT_NULL && size > 0 && !(offset + size <= file.length)) break;
+      sections[i] = new Section(
+        file, i, name, type,
+        words[w + 2] + words[w + 3] * 0x100000000,
+        words[w + 4] + words[w + 5] * 0x100000000,
+        offset, size, words[w + 10], words[w + 11],
+        words[w + 12] + words[w + 13] * 0x100000000,
+        words[w + 14] + words[w + 15] * 0x100000000,
+      );
+    }
+    if (i === shnum) return sections;
+  }
   for (let i = 0; i < shnum; i++) {
     const shdr = shoff + i * 64;
     const name = i === 0 ? '' : names.get(file.u32(shdr), 'name of section', i);

@@ -4,6 +4,7 @@
 // global but STV_HIDDEN (__hidden) or STV_INTERNAL get static linkage, so the verifier checks such functions with
 // their callers like static ones. Computed with the spec (pure); applied by btf-blob.ts.
 import type { Btf } from '../btf/btf.js';
+import { BTF_KIND } from '../btf/types.js';
 import { ELF as ELF_CONSTANTS, type ObjElf } from './elf-view.js';
 
 // a local binding: module re-exports are getters under some loaders, and these are read per symbol
@@ -18,34 +19,36 @@ export interface DatasecFixup {
 
 export function datasecFixups(elf: ObjElf, btf: Btf): DatasecFixup[] {
   const out: DatasecFixup[] = [];
-  let symbols: Map<number, Map<string, number>> | undefined;
   for (let id = 1; id < btf.typeCount; id++) {
-    if (btf.kindOf(id) !== 'datasec') continue;
+    if (btf.kindNum(id) !== BTF_KIND.DATASEC) continue;
     const t = btf.typeOf(id, 'datasec');
     const s = elf.section(t.name);
     // DATASECs of sections the object does not have (.ksyms, .kconfig externs) stay as they are
     if (!s) continue;
-    if (!symbols) {
-      // symbol values by section, built once for all DATASECs
-      symbols = new Map();
-      for (const sym of elf.symbols) {
-        if (!sym.name || sym.type === ELF.STT_SECTION) continue;
-        let m = symbols.get(sym.shndx);
-        if (!m) symbols.set(sym.shndx, (m = new Map()));
-        m.set(sym.name, sym.value);
-      }
+    // symbol values of this section by name (the last of a name wins)
+    const values = new Map<string, number>();
+    const symbols = elf.symbols;
+    for (let i = 0; i < symbols.length; i++) {
+      const sym = symbols[i];
+      if (sym.shndx === s.index && sym.name && sym.type !== ELF.STT_SECTION) values.set(sym.name, sym.value);
     }
-    const values = symbols.get(s.index) ?? new Map<string, number>();
-    const vars = t.vars.map((vi) => {
+    const vars: { type: number; offset: number; size: number }[] = new Array(t.vars.length);
+    let changed = t.size !== s.size;
+    for (let i = 0; i < t.vars.length; i++) {
+      const vi = t.vars[i];
       const v = btf.type(vi.type);
       const offset = v.name ? values.get(v.name) : undefined;
-      return { type: vi.type, offset: offset ?? vi.offset, size: vi.size };
-    });
-    vars.sort((a, b) => a.offset - b.offset);
-    const changed = t.size !== s.size || vars.some((x, i) => x.offset !== t.vars[i].offset || x.type !== t.vars[i].type);
+      vars[i] = { type: vi.type, offset: offset ?? vi.offset, size: vi.size };
+    }
+    vars.sort(byOffset);
+    for (let i = 0; i < vars.length && !changed; i++) changed = vars[i].offset !== t.vars[i].offset || vars[i].type !== t.vars[i].type;
     if (changed) out.push({ id, size: s.size, vars });
   }
   return out;
+}
+
+function byOffset(a: { offset: number }, b: { offset: number }): number {
+  return a.offset - b.offset;
 }
 
 /** Type ids of global FUNCs and VARs whose ELF symbols are hidden (to be given static linkage). */

@@ -6,16 +6,33 @@ import type { BtfType } from '../btf/types.js';
 import { BPF_MAP_FLAG, BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
 import { collectExterns, KCONFIG_SEC, KSYMS_SEC, type ExternLayout } from '../externs/collect.js';
 import { internalMapName } from './maps.js';
+import { ELF as ELF_CONSTANTS } from './elf-view.js';
 import type { ObjectSource } from './source.js';
 import type { ObjectSpec } from './read.js';
 import type { MapSpec, PinningType } from './spec.js';
 
+// a local binding: module re-exports are getters under some loaders, and these are read per symbol
+const ELF = ELF_CONSTANTS;
+
 const layouts = new WeakMap<ObjectSource, ExternLayout>();
+/** The layout of an object without undefined global symbols (most objects): nothing to collect. */
+const NONE: ExternLayout = Object.freeze({ externs: new Map(), kconfigSize: 0, problems: new Map() });
+
+/** Whether any symbol is an undefined global or weak one (collectExterns' candidates). */
+function hasUndefinedGlobals(src: ObjectSource): boolean {
+  const symbols = src.elf.symbols;
+  for (let i = 0; i < symbols.length; i++) {
+    const s = symbols[i];
+    if (s.shndx === ELF.SHN_UNDEF && s.type === ELF.STT_NOTYPE && (s.bind === ELF.STB_GLOBAL || s.bind === ELF.STB_WEAK) && s.name) return true;
+  }
+  return false;
+}
 
 /** The externs of an object (computed once per parsed object). */
 export function objectExterns(src: ObjectSource): ExternLayout {
   let l = layouts.get(src);
   if (!l) {
+    if (!hasUndefinedGlobals(src)) return NONE;
     l = collectExterns(src.elf, src.btf);
     layouts.set(src, l);
   }

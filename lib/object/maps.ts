@@ -2,7 +2,7 @@
 // members clang describes in BTF), legacy `maps` sections (struct bpf_map_def, and iproute2's
 // longer struct bpf_elf_map), and one single-entry array per global data section.
 import { BPF_MAP_TYPE, BPF_MAP_FLAG, mapTypeName } from '../syscall/types.js';
-import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection } from './elf-view.js';
+import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection, type ObjSymbol } from './elf-view.js';
 import type { Btf } from '../btf/btf.js';
 import type { BtfComposite } from '../btf/types.js';
 import { ObjectError } from './errors.js';
@@ -89,31 +89,34 @@ function fieldType(btf: Btf, map: string, field: string, typeId: number): number
   return t.type;
 }
 
+/** key_size/value_size, given directly or by the key/value type: both must agree. */
+function setSize(m: MapSpec, which: 'keySize' | 'valueSize', n: number): void {
+  if (m[which] !== 0 && m[which] !== n) throw new ObjectError(`map ${m.name}: conflicting ${which === 'keySize' ? 'key' : 'value'} size ${m[which]} != ${n}`, { map: m.name });
+  m[which] = n;
+}
+
 /** Fill `m` from the members of a map definition struct; returns the byte offset of `values` if any. */
 function parseDef(btf: Btf, m: MapSpec, def: BtfComposite, inner: boolean): number | undefined {
   let valuesOffset: number | undefined;
   const members = def.members;
-  const setSize = (which: 'keySize' | 'valueSize', n: number) => {
-    if (m[which] !== 0 && m[which] !== n) throw new ObjectError(`map ${m.name}: conflicting ${which === 'keySize' ? 'key' : 'value'} size ${m[which]} != ${n}`, { map: m.name });
-    m[which] = n;
-  };
-  members.forEach((mem, i) => {
+  for (let i = 0; i < members.length; i++) {
+    const mem = members[i];
     switch (mem.name) {
       case 'type': m.type = fieldInt(btf, m.name, mem.name, mem.type); break;
       case 'max_entries': m.maxEntries = fieldInt(btf, m.name, mem.name, mem.type); break;
       case 'map_flags': m.flags = fieldInt(btf, m.name, mem.name, mem.type); break;
       case 'numa_node': m.numaNode = fieldInt(btf, m.name, mem.name, mem.type); break;
-      case 'key_size': setSize('keySize', fieldInt(btf, m.name, mem.name, mem.type)); break;
-      case 'value_size': setSize('valueSize', fieldInt(btf, m.name, mem.name, mem.type)); break;
+      case 'key_size': setSize(m, 'keySize', fieldInt(btf, m.name, mem.name, mem.type)); break;
+      case 'value_size': setSize(m, 'valueSize', fieldInt(btf, m.name, mem.name, mem.type)); break;
       case 'key': {
         const id = fieldType(btf, m.name, mem.name, mem.type);
-        setSize('keySize', btf.resolveSize(id));
+        setSize(m, 'keySize', btf.resolveSize(id));
         m.keyTypeId = id;
         break;
       }
       case 'value': {
         const id = fieldType(btf, m.name, mem.name, mem.type);
-        setSize('valueSize', btf.resolveSize(id));
+        setSize(m, 'valueSize', btf.resolveSize(id));
         m.valueTypeId = id;
         break;
       }
@@ -132,7 +135,7 @@ function parseDef(btf: Btf, m: MapSpec, def: BtfComposite, inner: boolean): numb
         if (!mapInMap && m.type !== BPF_MAP_TYPE.PROG_ARRAY) {
           throw new ObjectError(`map ${m.name}: __array(values, …) needs a map-in-map or prog array type (got ${mapTypeName(m.type)})`, { map: m.name });
         }
-        setSize('valueSize', 4);
+        setSize(m, 'valueSize', 4);
         const arr = btf.type(mem.type);
         if (arr.kind !== 'array' || arr.nelems !== 0) throw new ObjectError(`map ${m.name}: values must be a zero-sized array`, { map: m.name });
         const ptr = btf.type(btf.skipTypedefs(arr.type));
@@ -153,7 +156,7 @@ function parseDef(btf: Btf, m: MapSpec, def: BtfComposite, inner: boolean): numb
         // unknown fields are tolerated (libbpf's non-strict mode); they change nothing in the kernel
         break;
     }
-  });
+  }
   if (m.type === 0) throw new ObjectError(`map ${m.name}: no map type given (__uint(type, BPF_MAP_TYPE_…))`, { map: m.name });
   if (m.type === BPF_MAP_TYPE.PERF_EVENT_ARRAY) {
     if (m.keySize === 0) m.keySize = 4;
@@ -168,14 +171,14 @@ export function btfMaps(elf: ObjElf, btf: Btf | undefined, section: ObjSection):
   const ds = btf.findByName(section.name, 'datasec');
   if (ds === undefined) throw new ObjectError('no BTF DATASEC describes the .maps section', { section: section.name });
   // symbol values are authoritative for offsets (clang leaves some DATASEC offsets to the loader)
-  const symbolOffset = new Map<string, { value: number; local: boolean }>();
-  for (const s of elf.symbols) if (s.shndx === section.index && s.type !== ELF.STT_SECTION && s.name) symbolOffset.set(s.name, { value: s.value, local: s.bind === ELF.STB_LOCAL });
+  const symbolOffset = new Map<string, ObjSymbol>();
+  for (const s of elf.symbols) if (s.shndx === section.index && s.type !== ELF.STT_SECTION && s.name) symbolOffset.set(s.name, s);
   const out: PlacedMap[] = [];
   for (const vi of ds.vars) {
     const v = btf.type(vi.type);
     if (v.kind !== 'var' || !v.name) throw new ObjectError(`.maps DATASEC entry of type ${vi.type} is not a named variable`, { section: section.name });
     const sym = symbolOffset.get(v.name);
-    if (v.linkage !== 1 || sym?.local) {
+    if (v.linkage !== 1 || sym?.bind === ELF.STB_LOCAL) {
       throw new ObjectError(`map ${v.name} is ${v.linkage === 2 ? 'extern' : 'static'}: maps in .maps must be global definitions (drop "static")`, { map: v.name, section: section.name });
     }
     const def = btf.type(btf.skipTypedefs(v.type));
@@ -221,7 +224,10 @@ export type DataKind = 'data' | 'rodata' | 'bss';
 
 /** .data, .rodata, .bss and their '.'-suffixed custom forms (libbpf's rule). */
 export function dataKind(name: string): DataKind | undefined {
-  for (const k of ['data', 'rodata', 'bss'] as const) if (name === `.${k}` || name.startsWith(`.${k}.`)) return k;
+  if (name.charCodeAt(0) !== 0x2e) return undefined; // '.'
+  if (name === '.data' || name.startsWith('.data.')) return 'data';
+  if (name === '.rodata' || name.startsWith('.rodata.')) return 'rodata';
+  if (name === '.bss' || name.startsWith('.bss.')) return 'bss';
   return undefined;
 }
 
@@ -248,10 +254,13 @@ export function dataMap(objectName: string, section: ObjSection, kind: DataKind,
   if (btf && ds !== undefined) {
     // key type 0 and the DATASEC as value type, as libbpf gives them (bpftool dumps variables by name)
     m.valueTypeId = ds.id;
-    exposed = ds.vars.some((vi) => {
+    for (const vi of ds.vars) {
       const v = btf.type(vi.type);
-      return v.kind === 'var' && v.linkage !== 0 && !hidden.has(vi.type);
-    });
+      if (v.kind === 'var' && v.linkage !== 0 && !hidden.has(vi.type)) {
+        exposed = true;
+        break;
+      }
+    }
   }
   // mmapable when a global (non-static) variable lives there, as libbpf decides; dropped at load where unsupported
   m.flags = (kind === 'rodata' ? BPF_MAP_FLAG.RDONLY_PROG : 0) | (exposed ? BPF_MAP_FLAG.MMAPABLE : 0);

@@ -6,7 +6,8 @@ import { attachTypeName, progTypeName, BPF_PROG_FLAG } from '../syscall/types.js
 import { TsbpfError } from '../errors.js';
 import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection } from './elf-view.js';
 import { attachTarget, sectionDef, type SectionDef } from './sections.js';
-import { collectFunctions, buildFunctions } from './functions.js';
+import { collectFunctions, buildFunctions, type MapLocator } from './functions.js';
+import { cString } from '../elf/cstring.js';
 import { btfMaps, dataKind, dataMap, legacyMaps, type PlacedMap } from './maps.js';
 import { sectionVariables, encodeVariable, type VariableValue } from './variables.js';
 import { ObjectError } from './errors.js';
@@ -140,8 +141,8 @@ function build(src: ObjectSource, name: string): ObjectSpec {
 
   for (const s of elf.sections) {
     if (s.name === 'license') {
-      const nul = s.data.indexOf(0);
-      license = utf8.decode(s.data.subarray(0, nul < 0 ? s.data.length : nul));
+      const d = s.data;
+      license = (d.length > 0 ? cString(d, 0, d.length) : '') ?? utf8.decode(d);
     } else if (s.name === 'version') {
       if (s.data.length !== 4) throw new ObjectError(`version section is ${s.data.length} bytes, not 4`, { section: 'version' });
       kernelVersion = new DataView(s.data.buffer, s.data.byteOffset, 4).getUint32(0, elf.littleEndian);
@@ -171,13 +172,7 @@ function build(src: ObjectSource, name: string): ObjectSpec {
   // .kconfig externs live in a map of their own (lib/object/externs.ts)
   const kconfig = kconfigMapSpec(name, src);
   if (kconfig) maps.set(kconfig.name, kconfig);
-  const locator = {
-    mapAt: (idx: number, off: number) => placed.find((p) => p.sectionIndex === idx && p.offset === off && p.spec.kind !== 'data')?.spec.name,
-    dataMap: (idx: number) => dataSections.get(idx),
-    externProblem: (n: string) => externProblem(src, n),
-  };
-
-  const fns = buildFunctions(elf, collectFunctions(elf), locator, src.ext);
+  const fns = buildFunctions(elf, collectFunctions(elf), new Locator(placed, dataSections, src), src.ext);
   const programs = new Map<string, ProgramSpec>();
   const functions = new Map<string, FunctionSpec>();
   for (const f of fns) {
@@ -191,12 +186,30 @@ function build(src: ObjectSource, name: string): ObjectSpec {
     if (!f.global) throw new ObjectError(`program ${f.name} in section ${f.section} is static: programs must be global functions`, { program: f.name, section: f.section });
     programs.set(f.name, programSpec(f, license, kernelVersion));
   }
-  for (const [n] of maps) {
+  for (const n of maps.keys()) {
     if (programs.has(n)) throw new ObjectError(`name ${n} is both a program and a map in object ${name}`, { map: n, program: n });
   }
   if (mapsSection) resolveValues(elf, mapsSection, placed, programs, maps);
 
   return new ObjectSpec({ name, littleEndian: elf.littleEndian, machine: elf.machine, programs, functions, maps, variables, license, kernelVersion, source: src });
+}
+
+/** Where relocations point (functions.ts): a class, as closures made per object cost a __name() each under tsx. */
+class Locator implements MapLocator {
+  constructor(private readonly placed: readonly PlacedMap[], private readonly dataSections: ReadonlyMap<number, string>, private readonly src: ObjectSource) {}
+
+  mapAt(idx: number, off: number): string | undefined {
+    for (const p of this.placed) if (p.sectionIndex === idx && p.offset === off && p.spec.kind !== 'data') return p.spec.name;
+    return undefined;
+  }
+
+  dataMap(idx: number): string | undefined {
+    return this.dataSections.get(idx);
+  }
+
+  externProblem(n: string): string {
+    return externProblem(this.src, n);
+  }
 }
 
 /** A program's spec: a class so the derived names live on the prototype (object literals with getters are slow to build). */
