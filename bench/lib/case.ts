@@ -28,12 +28,15 @@ export const ROUNDS = 7;
 const BUDGET_NS = 3e9;
 
 /**
- * Median over the rounds of (time of fn(ops)) / ops, after a warm-up of ops/10; in ns per op.
- * Under TSBPF_FFI=ffi-rs the op count is divided by 10 (each call costs ~15x more).
+ * Median over the rounds of (time of fn(ops)) / ops, after a warm-up of ops/10 (or `warmup` ops: heavy
+ * cases whose code runs once per op need more calls before V8 has optimized it); in ns per op.
+ * Under TSBPF_FFI=ffi-rs the op counts are divided by 10 (each call costs ~15x more).
  */
-export function measure(fn: (ops: number) => void, ops: number): number {
-  const n = process.env.TSBPF_FFI === 'ffi-rs' && ops >= 10 ? Math.ceil(ops / 10) : ops;
-  fn(Math.ceil(n / 10));
+export function measure(fn: (ops: number) => void, ops: number, warmup?: number): number {
+  const ffiRs = process.env.TSBPF_FFI === 'ffi-rs';
+  const n = ffiRs && ops >= 10 ? Math.ceil(ops / 10) : ops;
+  const w = warmup === undefined ? Math.ceil(n / 10) : ffiRs && warmup >= 10 ? Math.ceil(warmup / 10) : warmup;
+  if (w > 0) fn(w);
   const r: number[] = [];
   const start = process.hrtime.bigint();
   for (let i = 0; i < ROUNDS; i++) {

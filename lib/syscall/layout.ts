@@ -78,13 +78,7 @@ export function writeStruct<F extends string>(
     if (typeof t === 'object') {
       writeChars(bytes, f.offset, t.char - 1, v as string | Uint8Array);
     } else if (t === 'u64') {
-      if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
-        // two u32 halves: no BigInt for the common case (addresses, sizes)
-        view.setUint32(o, v % 0x100000000, true);
-        view.setUint32(o + 4, Math.floor(v / 0x100000000), true);
-      } else {
-        view.setBigUint64(o, BigInt.asUintN(64, BigInt(v as number | bigint)), true);
-      }
+      setU64(view, o, v as number | bigint);
     } else if (t === 's32') {
       view.setInt32(o, Number(v), true);
     } else if (t === 'u8') {
@@ -93,6 +87,29 @@ export function writeStruct<F extends string>(
       view.setUint32(o, Number(v) >>> 0, true);
     }
   }
+}
+
+/**
+ * A u64 field (little-endian, as every attr): two u32 halves for non-negative safe integers (addresses,
+ * sizes: no BigInt on the common path), BigInt.asUintN otherwise.
+ */
+export function setU64(view: DataView, o: number, v: number | bigint): void {
+  if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+    view.setUint32(o, v % 0x100000000, true);
+    view.setUint32(o + 4, Math.floor(v / 0x100000000), true);
+  } else {
+    view.setBigUint64(o, BigInt.asUintN(64, BigInt(v)), true);
+  }
+}
+
+/**
+ * A char[N] field of `layout` written into a zeroed struct at `base` (for attr writers that set fields
+ * one by one from the layout's offsets): at most N-1 bytes, so it stays NUL-terminated.
+ */
+export function setChars<F extends string>(bytes: Uint8Array, base: number, layout: Layout<F>, field: F, v: string | Uint8Array): void {
+  const f = layout.fields[field];
+  if (typeof f.type !== 'object') throw new TsbpfError(`layout ${layout.name}: ${field} is no char array`);
+  writeChars(bytes, base + f.offset, f.type.char - 1, v);
 }
 
 const encoder = new TextEncoder();

@@ -3,7 +3,7 @@
 // preallocated hot path for single elements; these are the general forms other modules call.
 import { bpfCall, bpfError, sysBpf } from './bpf.js';
 import { MAP_BATCH_ATTR, MAP_CREATE_ATTR, MAP_ELEM_ATTR } from './attr.js';
-import { writeStruct } from './layout.js';
+import { setChars, setU64, writeStruct } from './layout.js';
 import { scratch } from './memory.js';
 import { Fd } from './fd.js';
 import { BPF_CMD, mapTypeName } from './types.js';
@@ -31,13 +31,25 @@ export interface MapCreateAttr {
 export function mapCreate(a: MapCreateAttr): Fd {
   const s = scratch();
   const at = s.attr(MAP_CREATE_ATTR.size);
-  writeStruct(s.view, at, MAP_CREATE_ATTR, {
-    map_type: a.mapType, key_size: a.keySize, value_size: a.valueSize, max_entries: a.maxEntries,
-    map_flags: a.mapFlags, inner_map_fd: a.innerMapFd, numa_node: a.numaNode, map_name: a.mapName,
-    map_ifindex: a.mapIfindex, btf_fd: a.btfFd, btf_key_type_id: a.btfKeyTypeId, btf_value_type_id: a.btfValueTypeId,
-    btf_vmlinux_value_type_id: a.btfVmlinuxValueTypeId, map_extra: a.mapExtra,
-    value_type_btf_obj_fd: a.valueTypeBtfObjFd, map_token_fd: a.mapTokenFd,
-  });
+  // field by field at the layout's offsets into the zeroed attr; absent fields stay 0
+  const v = s.view;
+  const O = MAP_CREATE_ATTR.off;
+  v.setUint32(at + O.map_type, a.mapType, true);
+  v.setUint32(at + O.key_size, a.keySize, true);
+  v.setUint32(at + O.value_size, a.valueSize, true);
+  v.setUint32(at + O.max_entries, a.maxEntries, true);
+  v.setUint32(at + O.map_flags, a.mapFlags ?? 0, true);
+  v.setUint32(at + O.inner_map_fd, a.innerMapFd ?? 0, true);
+  v.setUint32(at + O.numa_node, a.numaNode ?? 0, true);
+  if (a.mapName !== undefined) setChars(s.bytes, at, MAP_CREATE_ATTR, 'map_name', a.mapName);
+  v.setUint32(at + O.map_ifindex, a.mapIfindex ?? 0, true);
+  v.setUint32(at + O.btf_fd, a.btfFd ?? 0, true);
+  v.setUint32(at + O.btf_key_type_id, a.btfKeyTypeId ?? 0, true);
+  v.setUint32(at + O.btf_value_type_id, a.btfValueTypeId ?? 0, true);
+  v.setUint32(at + O.btf_vmlinux_value_type_id, a.btfVmlinuxValueTypeId ?? 0, true);
+  if (a.mapExtra !== undefined) setU64(v, at + O.map_extra, a.mapExtra);
+  v.setInt32(at + O.value_type_btf_obj_fd, a.valueTypeBtfObjFd ?? 0, true);
+  v.setInt32(at + O.map_token_fd, a.mapTokenFd ?? 0, true);
   const fd = sysBpf(BPF_CMD.MAP_CREATE, s.base + at, MAP_CREATE_ATTR.size);
   if (fd < 0) {
     // the shape goes into the error: EINVAL from MAP_CREATE means "not valid for this map type"

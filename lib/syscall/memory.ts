@@ -133,6 +133,11 @@ export class Scratch {
     return this.#main.view;
   }
 
+  /** The bytes of the main block (same memory as `view`). */
+  get bytes(): Uint8Array {
+    return this.#main.bytes;
+  }
+
   /** Address of offset 0 of `view`. */
   get base(): number {
     return this.#main.address;
@@ -140,13 +145,14 @@ export class Scratch {
 
   /**
    * Room for a call's attr, reserved first after reset() so it is always in the main block: its
-   * offset into `view`. Not zeroed (writeStruct zeroes what it writes). No views made: the cheap form.
+   * offset into `view` and `bytes`, zeroed. No views made: the cheap form of alloc().
    */
   attr(size: number): number {
     const n = align8(Math.max(size, 1));
     if (this.#used + n > this.#main.size) throw new BpfArgumentError('scratch', `attr of ${size} bytes does not fit`);
     const off = this.#used;
     this.#used += n;
+    this.#main.bytes.fill(0, off, off + n);
     return off;
   }
 

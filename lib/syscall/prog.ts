@@ -2,7 +2,7 @@
 // (the legacy cgroup/sockmap/flow-dissector and mprog TCX API), stats, bind map.
 import { bpfCall, bpfError, sysBpf } from './bpf.js';
 import { ENABLE_STATS_ATTR, PROG_ATTACH_ATTR, PROG_BIND_MAP_ATTR, PROG_LOAD_ATTR, PROG_QUERY_ATTR, PROG_TEST_RUN_ATTR } from './attr.js';
-import { writeStruct } from './layout.js';
+import { setChars, setU64, writeStruct } from './layout.js';
 import { scratch } from './memory.js';
 import { Fd } from './fd.js';
 import { BPF_CMD, progTypeName } from './types.js';
@@ -96,24 +96,44 @@ function attemptLoad(a: ProgLoadAttr, logLevel: number, logSize: number): { r: n
     for (let i = 0; i < a.fdArray.length; i++) fa.view.setInt32(i * 4, a.fdArray[i], true);
     fdArray = fa.address;
   }
+  const insns = s.put(a.insns);
+  const license = s.put(a.license);
+  const funcInfo = a.funcInfo ? s.put(a.funcInfo) : 0;
+  const lineInfo = a.lineInfo ? s.put(a.lineInfo) : 0;
+  // field by field at the layout's offsets into the zeroed attr (the load path's writer: no object of
+  // 25 optional fields walked by name); absent fields stay 0
   const view = s.view;
-  writeStruct(view, at, PROG_LOAD_ATTR, {
-    prog_type: a.progType, insn_cnt: a.insns.length / 8, insns: s.put(a.insns), license: s.put(a.license),
-    log_level: logLevel, log_size: log ? logSize : 0, log_buf: log?.address ?? 0,
-    kern_version: a.kernVersion, prog_flags: a.progFlags, prog_name: a.name, prog_ifindex: a.progIfindex,
-    expected_attach_type: a.expectedAttachType, prog_btf_fd: a.progBtfFd,
-    func_info_rec_size: a.funcInfo ? a.funcInfoRecSize : undefined,
-    func_info: a.funcInfo ? s.put(a.funcInfo) : undefined,
-    func_info_cnt: a.funcInfo && a.funcInfoRecSize ? a.funcInfo.length / a.funcInfoRecSize : undefined,
-    line_info_rec_size: a.lineInfo ? a.lineInfoRecSize : undefined,
-    line_info: a.lineInfo ? s.put(a.lineInfo) : undefined,
-    line_info_cnt: a.lineInfo && a.lineInfoRecSize ? a.lineInfo.length / a.lineInfoRecSize : undefined,
-    attach_btf_id: a.attachBtfId,
-    // one u32 slot: a BTF object fd (kernel module BTF) or a target program fd (freplace/fentry on BPF)
-    attach_prog_fd: a.attachProgFd ?? a.attachBtfObjFd,
-    fd_array: fdArray || undefined,
-    prog_token_fd: a.progTokenFd,
-  });
+  const O = PROG_LOAD_ATTR.off;
+  view.setUint32(at + O.prog_type, a.progType, true);
+  view.setUint32(at + O.insn_cnt, a.insns.length / 8, true);
+  setU64(view, at + O.insns, insns);
+  setU64(view, at + O.license, license);
+  view.setUint32(at + O.log_level, logLevel, true);
+  if (log) {
+    view.setUint32(at + O.log_size, logSize, true);
+    setU64(view, at + O.log_buf, log.address);
+  }
+  view.setUint32(at + O.kern_version, a.kernVersion ?? 0, true);
+  view.setUint32(at + O.prog_flags, a.progFlags ?? 0, true);
+  if (a.name !== undefined) setChars(s.bytes, at, PROG_LOAD_ATTR, 'prog_name', a.name);
+  view.setUint32(at + O.prog_ifindex, a.progIfindex ?? 0, true);
+  view.setUint32(at + O.expected_attach_type, a.expectedAttachType ?? 0, true);
+  view.setUint32(at + O.prog_btf_fd, a.progBtfFd ?? 0, true);
+  if (a.funcInfo) {
+    view.setUint32(at + O.func_info_rec_size, a.funcInfoRecSize ?? 0, true);
+    setU64(view, at + O.func_info, funcInfo);
+    if (a.funcInfoRecSize) view.setUint32(at + O.func_info_cnt, a.funcInfo.length / a.funcInfoRecSize, true);
+  }
+  if (a.lineInfo) {
+    view.setUint32(at + O.line_info_rec_size, a.lineInfoRecSize ?? 0, true);
+    setU64(view, at + O.line_info, lineInfo);
+    if (a.lineInfoRecSize) view.setUint32(at + O.line_info_cnt, a.lineInfo.length / a.lineInfoRecSize, true);
+  }
+  view.setUint32(at + O.attach_btf_id, a.attachBtfId ?? 0, true);
+  // one u32 slot: a BTF object fd (kernel module BTF) or a target program fd (freplace/fentry on BPF)
+  view.setUint32(at + O.attach_prog_fd, a.attachProgFd ?? a.attachBtfObjFd ?? 0, true);
+  setU64(view, at + O.fd_array, fdArray);
+  view.setInt32(at + O.prog_token_fd, a.progTokenFd ?? 0, true);
   const r = sysBpf(BPF_CMD.PROG_LOAD, s.base + at, PROG_LOAD_ATTR.size);
   const trueSize = view.getUint32(at + PROG_LOAD_ATTR.off.log_true_size, true);
   return { r, log: log ? cText(log.bytes) : '', trueSize };
