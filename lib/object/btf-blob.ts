@@ -46,6 +46,27 @@ export function uploadBlob(spec: ObjectSpec, features?: BtfKernelFeatures, arena
   return { blob: encodeBtf(clean.types, { littleEndian: spec.littleEndian, strings }), changed: clean.changed };
 }
 
+// per object source: null after its first load, then the bytes of its second load, reused while the
+// kernel features asked for are the same object (probeBtfFeatures gives one per process)
+const uploads = new WeakMap<object, { readonly features: BtfKernelFeatures | undefined; readonly up: UploadBlob | undefined } | null>();
+
+/**
+ * uploadBlob for loadObject: a source loaded again (one spec loaded in a loop, a service reloading its
+ * object) reuses the bytes made for it before instead of patching or sanitizing its BTF again. The first
+ * load of a source builds into `arena` (most sources are loaded once: no copy kept for them).
+ */
+export function uploadBlobForLoad(spec: ObjectSpec, features: BtfKernelFeatures | undefined, arena: ByteArena): UploadBlob | undefined {
+  const c = uploads.get(spec.source);
+  if (c && c.features === features) return c.up;
+  if (c === undefined) {
+    uploads.set(spec.source, null);
+    return uploadBlob(spec, features, arena);
+  }
+  const up = uploadBlob(spec, features);
+  uploads.set(spec.source, { features, up });
+  return up;
+}
+
 /** Bytes after a type record's 12-byte common part, by BTF_KIND_* (linux/btf.h); -1 when unknown. */
 function recordExtra(kind: number, vlen: number): number {
   switch (kind) {

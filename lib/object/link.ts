@@ -62,32 +62,48 @@ function append(l: Layout, prog: ProgramSpec, fn: FunctionSpec, functions: Reado
   }
 }
 
-/** `source` gives the instructions to use per function (default: each function's own). */
-export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean, source?: CodeSource, arena?: ByteArena): LinkedProgram {
+/**
+ * What linking a program does whatever the bytes of its code: the functions in order with their starts,
+ * the call and callback immediates to set, the map references. It depends only on the spec's functions
+ * and relocations (read-only), so it is made once per program spec and functions map.
+ */
+interface LinkPlan {
+  readonly functions: ReadonlyMap<string, FunctionSpec>;
+  readonly order: readonly FunctionSpec[];
+  readonly bases: readonly number[];
+  readonly total: number;
+  /** [instruction, callee start, 1 for a callback pointer (ld_imm64) / 0 for a call] triples */
+  readonly jumps: readonly number[];
+  readonly mapRefs: readonly MapReference[];
+  /** links made from this plan: from the second on, encoded func/line info is kept */
+  uses: number;
+  funcInfo?: { le: boolean; bytes: Uint8Array };
+  lineInfo?: { le: boolean; bytes: Uint8Array };
+}
+
+const plans = new WeakMap<ProgramSpec, LinkPlan>();
+
+function planOf(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>): LinkPlan {
+  const known = plans.get(prog);
+  if (known && known.functions === functions) return known;
   const l: Layout = { order: [], start: new Map(), total: 0 };
   append(l, prog, prog, functions);
   const { order, start, total } = l;
-
-  const out = arena ? arena.take(total * INSN_SIZE) : new Uint8Array(total * INSN_SIZE);
-  const insns = new Insns(out, littleEndian);
-  const funcInfo: FuncInfo[] = [];
-  const lineInfo: LineInfo[] = [];
+  const bases: number[] = [];
+  const jumps: number[] = [];
   const mapRefs: MapReference[] = [];
-  const layout: { name: string; start: number }[] = [];
   for (const fn of order) {
     const base = start.get(fn.name)!;
-    out.set(source ? source.code(fn) : fn.instructions, base * INSN_SIZE);
+    bases.push(base);
     for (const r of fn.relocations) {
       const at = base + r.insn;
       const t = r.target;
       switch (t.kind) {
         case 'call':
-          insns.setImm(at, start.get(t.function)! - at - 1);
+          jumps.push(at, start.get(t.function)!, 0);
           break;
         case 'func':
-          insns.setSrc(at, PSEUDO.FUNC);
-          insns.setImm(at, start.get(t.function)! - at - 1);
-          insns.setImm(at + 1, 0);
+          jumps.push(at, start.get(t.function)!, 1);
           break;
         case 'map':
           mapRefs.push({ insn: at, map: t.map });
@@ -97,11 +113,133 @@ export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, Fu
           break;
       }
     }
-    for (const f of fn.funcInfo) funcInfo.push({ insn: base + f.insn, typeId: f.typeId });
-    for (const l of fn.lineInfo) lineInfo.push({ insn: base + l.insn, fileNameOff: l.fileNameOff, lineOff: l.lineOff, lineCol: l.lineCol });
-    layout.push({ name: fn.name, start: base });
   }
-  return { insns: out, funcInfo, lineInfo, mapRefs, layout };
+  const plan: LinkPlan = { functions, order, bases, total, jumps, mapRefs, uses: 0 };
+  plans.set(prog, plan);
+  return plan;
+}
+
+/** `source` gives the instructions to use per function (default: each function's own). */
+export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean, source?: CodeSource, arena?: ByteArena): Linked {
+  const plan = planOf(prog, functions);
+  plan.uses++;
+  const { order, bases, total, jumps } = plan;
+  const out = arena ? arena.take(total * INSN_SIZE) : new Uint8Array(total * INSN_SIZE);
+  for (let i = 0; i < order.length; i++) out.set(source ? source.code(order[i]) : order[i].instructions, bases[i] * INSN_SIZE);
+  if (jumps.length > 0) {
+    const insns = new Insns(out, littleEndian);
+    for (let j = 0; j < jumps.length; j += 3) {
+      const at = jumps[j];
+      insns.setImm(at, jumps[j + 1] - at - 1);
+      if (jumps[j + 2] === 1) {
+        insns.setSrc(at, PSEUDO.FUNC);
+        insns.setImm(at + 1, 0);
+      }
+    }
+  }
+  return new Linked(out, plan);
+}
+
+/**
+ * A linked program. func_info and line_info are the functions' own records moved by each function's
+ * start: the loader encodes them straight into PROG_LOAD's bytes (funcInfoBytes, lineInfoBytes), the
+ * record arrays are made when asked for.
+ */
+export class Linked implements LinkedProgram {
+  readonly insns: Uint8Array;
+  readonly #plan: LinkPlan;
+  #layout: { name: string; start: number }[] | undefined;
+
+  constructor(insns: Uint8Array, plan: LinkPlan) {
+    this.insns = insns;
+    this.#plan = plan;
+  }
+
+  get mapRefs(): readonly MapReference[] {
+    return this.#plan.mapRefs;
+  }
+
+  get layout(): readonly { readonly name: string; readonly start: number }[] {
+    const { order, bases } = this.#plan;
+    return (this.#layout ??= order.map((f, i) => ({ name: f.name, start: bases[i] })));
+  }
+
+  get funcInfo(): readonly FuncInfo[] {
+    const { order, bases } = this.#plan;
+    const out: FuncInfo[] = [];
+    order.forEach((fn, i) => {
+      for (const f of fn.funcInfo) out.push({ insn: bases[i] + f.insn, typeId: f.typeId });
+    });
+    return out;
+  }
+
+  get lineInfo(): readonly LineInfo[] {
+    const { order, bases } = this.#plan;
+    const out: LineInfo[] = [];
+    order.forEach((fn, i) => {
+      for (const l of fn.lineInfo) out.push({ insn: bases[i] + l.insn, fileNameOff: l.fileNameOff, lineOff: l.lineOff, lineCol: l.lineCol });
+    });
+    return out;
+  }
+
+  get funcInfoCount(): number {
+    let n = 0;
+    for (const fn of this.#plan.order) n += fn.funcInfo.length;
+    return n;
+  }
+
+  get lineInfoCount(): number {
+    let n = 0;
+    for (const fn of this.#plan.order) n += fn.lineInfo.length;
+    return n;
+  }
+
+  /**
+   * func_info records as PROG_LOAD takes them (8 bytes each), the same bytes as encodeFuncInfo(funcInfo).
+   * Read-only: a program linked again keeps and returns the same bytes.
+   */
+  funcInfoBytes(littleEndian: boolean, arena?: ByteArena): Uint8Array {
+    const plan = this.#plan;
+    if (plan.funcInfo?.le === littleEndian) return plan.funcInfo.bytes;
+    const keep = plan.uses > 1;
+    const n = this.funcInfoCount;
+    const out = arena && !keep ? arena.take(n * 8) : new Uint8Array(n * 8);
+    const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    let at = 0;
+    for (let i = 0; i < plan.order.length; i++) {
+      const base = plan.bases[i];
+      for (const f of plan.order[i].funcInfo) {
+        v.setUint32(at, base + f.insn, littleEndian);
+        v.setUint32(at + 4, f.typeId, littleEndian);
+        at += 8;
+      }
+    }
+    if (keep) plan.funcInfo = { le: littleEndian, bytes: out };
+    return out;
+  }
+
+  /** line_info records as PROG_LOAD takes them (16 bytes each), the same bytes as encodeLineInfo(lineInfo); read-only. */
+  lineInfoBytes(littleEndian: boolean, arena?: ByteArena): Uint8Array {
+    const plan = this.#plan;
+    if (plan.lineInfo?.le === littleEndian) return plan.lineInfo.bytes;
+    const keep = plan.uses > 1;
+    const n = this.lineInfoCount;
+    const out = arena && !keep ? arena.take(n * 16) : new Uint8Array(n * 16);
+    const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    let at = 0;
+    for (let i = 0; i < plan.order.length; i++) {
+      const base = plan.bases[i];
+      for (const l of plan.order[i].lineInfo) {
+        v.setUint32(at, base + l.insn, littleEndian);
+        v.setUint32(at + 4, l.fileNameOff, littleEndian);
+        v.setUint32(at + 8, l.lineOff, littleEndian);
+        v.setUint32(at + 12, l.lineCol, littleEndian);
+        at += 16;
+      }
+    }
+    if (keep) plan.lineInfo = { le: littleEndian, bytes: out };
+    return out;
+  }
 }
 
 /** Where applyMapFds finds the fd of a map by name. */

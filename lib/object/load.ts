@@ -16,13 +16,13 @@ import { possibleCpus } from '../map/cpus.js';
 import { BpfProgram } from '../program/program.js';
 import { TsbpfError } from '../errors.js';
 import { ObjectSpec, readObject } from './read.js';
-import { linkProgram, applyMapFds, encodeFuncInfo, encodeLineInfo, type ByteArena, type CodeSource } from './link.js';
+import { linkProgram, applyMapFds, type ByteArena, type CodeSource } from './link.js';
 import { checkPinRoot, DEFAULT_PIN_PATH, makePinRoot, pinPathOf, removePin, removePinRoot, reusePinned } from './pin.js';
 import { attachBtfId } from './attach.js';
 import { CoreCode, loadBtfFile } from './core.js';
 import { bindExterns, externCode, externFdArray, externPoisonNote } from './extern-binding.js';
 import type { Btf } from '../btf/btf.js';
-import { uploadBlob } from './btf-blob.js';
+import { uploadBlobForLoad } from './btf-blob.js';
 import type { BtfKernelFeatures } from '../btf/sanitize.js';
 import { probeBtfFeatures } from '../features/index.js';
 import { typedMap } from './typed.js';
@@ -171,7 +171,7 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
 
 /** The object's BTF in the kernel; a refusal is a warning (BTF is optional), as libbpf treats it. */
 function loadBtf(spec: ObjectSpec, features: BtfKernelFeatures, made: Made, warnings: string[]): Fd | undefined {
-  const up = uploadBlob(spec, features, reused.rewind());
+  const up = uploadBlobForLoad(spec, features, reused.rewind());
   if (!up) return undefined;
   for (const c of up.changed) warnings.push(`BTF sanitized for this kernel: ${c}`);
   try {
@@ -332,7 +332,7 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
       attachBtf = r.id;
       kernelBtf = r.btf;
     }
-    const withBtf = btf !== undefined && linked.funcInfo.length > 0;
+    const withBtf = btf !== undefined && linked.funcInfoCount > 0;
     let fd: Fd;
     let log: string;
     try {
@@ -340,8 +340,8 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
         progType: p.type, insns: linked.insns, license: p.license, name: kernelProgName(p.name),
         expectedAttachType: p.attachType || undefined, attachBtfId: attachBtf,
         progBtfFd: withBtf ? btf!.value : undefined,
-        funcInfo: withBtf ? encodeFuncInfo(linked.funcInfo, spec.littleEndian, reused) : undefined, funcInfoRecSize: 8,
-        lineInfo: withBtf && linked.lineInfo.length > 0 ? encodeLineInfo(linked.lineInfo, spec.littleEndian, reused) : undefined, lineInfoRecSize: 16,
+        funcInfo: withBtf ? linked.funcInfoBytes(spec.littleEndian, reused) : undefined, funcInfoRecSize: 8,
+        lineInfo: withBtf && linked.lineInfoCount > 0 ? linked.lineInfoBytes(spec.littleEndian, reused) : undefined, lineInfoRecSize: 16,
         kernVersion: p.kernelVersion || undefined, progFlags: p.flags || undefined, fdArray,
         logLevel: o.logLevel, logSize: o.logSize,
       }));
