@@ -5,6 +5,7 @@
 import { ParseError } from '../errors.js';
 import { decodeType, KIND_NAMES, type TypeSource } from './parse-type.js';
 import { BtfStrings } from './strings.js';
+import { zeroedInt32s } from '../elf/slab.js';
 import type { BtfKindName, BtfType, BtfTypeOf } from './types.js';
 
 /** struct btf_header (linux/btf.h); the section offsets are relative to the end of the header. */
@@ -43,32 +44,39 @@ export interface BtfParseOptions {
 }
 
 export class Btf implements TypeSource {
-  readonly littleEndian: boolean;
-  readonly base: Btf | undefined;
+  // `declare`d, assigned in the constructor: class fields proper are defined by an initializer first
+  declare readonly littleEndian: boolean;
+  declare readonly base: Btf | undefined;
   /** the first id of this blob's own types: 1, or base.typeCount for split BTF */
-  readonly firstId: number;
+  declare readonly firstId: number;
   /** one past the last valid id (base ids included) */
-  readonly typeCount: number;
+  declare readonly typeCount: number;
   /** the blob as given; read-only (the kernel's vmlinux may be a read-only mapping: copy before changing) */
-  readonly rawBytes: Uint8Array;
-  readonly header: BtfHeader;
-  readonly strings: BtfStrings;
-  readonly view: DataView;
+  declare readonly rawBytes: Uint8Array;
+  declare readonly header: BtfHeader;
+  declare readonly strings: BtfStrings;
+  declare readonly view: DataView;
   /** byte offset in rawBytes of the record of type firstId + i */
-  private readonly offsets: Int32Array;
+  private declare readonly offsets: Int32Array;
   /** the type section as words when the blob is little-endian like the host and aligned (else DataView) */
-  private readonly typeWords: Uint32Array | undefined;
-  private readonly typeStart: number;
+  private declare readonly typeWords: Uint32Array | undefined;
+  private declare readonly typeStart: number;
   /** decoded types by id (a Map: a 126k-slot array would start in V8's slow dictionary mode) */
-  private readonly cache = new Map<number, BtfType>();
-  private nameHeads: Int32Array | undefined;
-  private nameNext: Int32Array | undefined;
-  private nameShift = 0;
+  private declare readonly cache: Map<number, BtfType>;
+  private declare nameHeads: Int32Array | undefined;
+  private declare nameNext: Int32Array | undefined;
+  private declare nameShift: number;
   /** lookup results by kind number + 1 (0: any kind), then name */
-  private readonly byName: (Map<string, number[]> | undefined)[] = [];
-  private lookups = 0;
+  private declare readonly byName: (Map<string, number[]> | undefined)[];
+  private declare lookups: number;
 
   private constructor(bytes: Uint8Array, base: Btf | undefined) {
+    this.cache = new Map();
+    this.nameHeads = undefined;
+    this.nameNext = undefined;
+    this.nameShift = 0;
+    this.byName = [];
+    this.lookups = 0;
     this.rawBytes = bytes;
     this.base = base;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -114,7 +122,7 @@ export class Btf implements TypeSource {
   /** One pass over the type section: where each record starts; kinds and extents checked. */
   private indexTypes(start: number, len: number): Int32Array {
     // sized for the smallest record (12 bytes); pages past the last type are never touched
-    const offs = new Int32Array(Math.floor(len / 12));
+    const offs = zeroedInt32s(Math.floor(len / 12));
     // the common case (little-endian blob on a little-endian host, aligned): whole words
     const words = this.typeWords;
     const dv = this.view;

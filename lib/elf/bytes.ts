@@ -7,21 +7,22 @@ import { cString, tableNames } from './cstring.js';
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class ElfBytes {
-  readonly view: DataView;
-  readonly length: number;
-
+  // `declare`d, assigned in the constructor (see sections.ts)
+  declare readonly view: DataView;
+  declare readonly length: number;
   /** the input as a plain Uint8Array (a Buffer's subarray would hand Buffers out as section data) */
-  readonly bytes: Uint8Array;
-
+  declare readonly bytes: Uint8Array;
   /** the file as 32-bit words when it is little-endian like the host and 4-byte aligned (else undefined) */
-  readonly words: Uint32Array | undefined;
+  declare readonly words: Uint32Array | undefined;
+  declare readonly littleEndian: boolean;
 
-  constructor(input: Uint8Array, readonly littleEndian: boolean) {
+  constructor(input: Uint8Array, littleEndian: boolean) {
     const bytes = Object.getPrototypeOf(input) === Uint8Array.prototype ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-    this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.length = bytes.byteLength;
+    this.bytes = bytes;
     this.words = littleEndian && HOST_LE && bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2) : undefined;
+    this.littleEndian = littleEndian;
   }
 
   /** Throws unless [offset, offset+size) lies inside the file. */
@@ -52,11 +53,19 @@ export class ElfBytes {
 
 /** A string table section: NUL-terminated names looked up by offset, checked. */
 export class StringTable {
+  private declare readonly bytes: Uint8Array;
+  private declare readonly start: number;
+  private declare readonly size: number;
+  private declare readonly sectionName: string;
   /** names already decoded, by offset (shared with earlier reads of a table with the same bytes) */
-  private readonly known: Map<number, string> | undefined;
+  private declare readonly known: Map<number, string> | undefined;
 
   /** `start`/`size`: the section within the file's `bytes` (already bounds-checked by the caller) */
-  constructor(private readonly bytes: Uint8Array, private readonly start: number, private readonly size: number, private readonly sectionName: string) {
+  constructor(bytes: Uint8Array, start: number, size: number, sectionName: string) {
+    this.bytes = bytes;
+    this.start = start;
+    this.size = size;
+    this.sectionName = sectionName;
     this.known = tableNames(bytes, start, size);
   }
 

@@ -34,11 +34,32 @@ export interface ElfFile {
 const none: readonly ElfRelocation[] = Object.freeze([]);
 
 class Elf implements ElfFile {
+  // `declare`d, assigned in the constructor: class fields proper are defined by an initializer
+  // first, a second pass over every property before V8 optimizes (see sections.ts)
+  declare readonly littleEndian: boolean;
+  declare readonly machine: number;
+  declare readonly is64: boolean;
+  declare readonly fileType: number;
+  declare readonly osabi: number;
+  declare readonly flags: number;
+  declare readonly sections: readonly ElfSection[];
+  declare readonly symbols: readonly ElfSymbol[];
+  declare readonly symtab: ElfSection | undefined;
+
   constructor(
-    readonly littleEndian: boolean, readonly machine: number, readonly is64: boolean, readonly fileType: number,
-    readonly osabi: number, readonly flags: number,
-    readonly sections: readonly ElfSection[], readonly symbols: readonly ElfSymbol[], readonly symtab: ElfSection | undefined,
-  ) {}
+    littleEndian: boolean, machine: number, is64: boolean, fileType: number, osabi: number, flags: number,
+    sections: readonly ElfSection[], symbols: readonly ElfSymbol[], symtab: ElfSection | undefined,
+  ) {
+    this.littleEndian = littleEndian;
+    this.machine = machine;
+    this.is64 = is64;
+    this.fileType = fileType;
+    this.osabi = osabi;
+    this.flags = flags;
+    this.sections = sections;
+    this.symbols = symbols;
+    this.symtab = symtab;
+  }
 
   section(name: string): ElfSection | undefined {
     // a scan: an object has a few dozen sections and is asked for a handful by name

@@ -49,38 +49,62 @@ export interface RelocationSource {
  * making them was a fifth of readElf). Every check is done by readSections/readRelocations.
  */
 export class Section implements ElfSection {
-  #data: Uint8Array | undefined;
-  #relocations: ElfRelocation[] | undefined;
+  // `declare`d fields assigned in the constructor: class fields proper are defined by an initializer
+  // first, which doubles the cost of building the ~30 sections of an object before V8 optimizes it
+  declare readonly index: number;
+  declare readonly name: string;
+  declare readonly type: number;
+  declare readonly flags: number;
+  declare readonly addr: number;
+  declare readonly offset: number;
+  declare readonly size: number;
+  declare readonly link: number;
+  declare readonly info: number;
+  declare readonly addralign: number;
+  declare readonly entsize: number;
   /** set by readRelocations: the entries to decode into `relocations` */
-  relocationSources: RelocationSource[] | undefined;
-
-  readonly #file: ElfBytes;
+  declare relocationSources: RelocationSource[] | undefined;
+  private declare readonly file: ElfBytes;
+  private declare contents: Uint8Array | undefined;
+  private declare entries: ElfRelocation[] | undefined;
 
   constructor(
-    file: ElfBytes,
-    readonly index: number, readonly name: string, readonly type: number, readonly flags: number, readonly addr: number,
-    readonly offset: number, readonly size: number, readonly link: number, readonly info: number,
-    readonly addralign: number, readonly entsize: number,
+    file: ElfBytes, index: number, name: string, type: number, flags: number, addr: number,
+    offset: number, size: number, link: number, info: number, addralign: number, entsize: number,
   ) {
-    this.#file = file;
+    this.index = index;
+    this.name = name;
+    this.type = type;
+    this.flags = flags;
+    this.addr = addr;
+    this.offset = offset;
+    this.size = size;
+    this.link = link;
+    this.info = info;
+    this.addralign = addralign;
+    this.entsize = entsize;
+    this.relocationSources = undefined;
+    this.file = file;
+    this.contents = undefined;
+    this.entries = undefined;
   }
 
   get data(): Uint8Array {
-    if (this.#data === undefined) {
+    if (this.contents === undefined) {
       const has = this.type !== ELF.SHT_NOBITS && this.type !== ELF.SHT_NULL && this.size > 0;
-      this.#data = has ? this.#file.bytes.subarray(this.offset, this.offset + this.size) : this.#file.bytes.subarray(0, 0);
+      this.contents = has ? this.file.bytes.subarray(this.offset, this.offset + this.size) : this.file.bytes.subarray(0, 0);
     }
-    return this.#data;
+    return this.contents;
   }
 
   get relocations(): readonly ElfRelocation[] {
-    if (this.#relocations === undefined) {
+    if (this.entries === undefined) {
       const out: ElfRelocation[] = [];
       const srcs = this.relocationSources;
-      if (srcs !== undefined) for (let i = 0; i < srcs.length; i++) decodeRelocations(this.#file, srcs[i], out);
-      this.#relocations = out;
+      if (srcs !== undefined) for (let i = 0; i < srcs.length; i++) decodeRelocations(this.file, srcs[i], out);
+      this.entries = out;
     }
-    return this.#relocations;
+    return this.entries;
   }
 }
 

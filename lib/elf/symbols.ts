@@ -49,12 +49,34 @@ export function readSymbols(file: ElfBytes, sections: readonly Section[]): { sym
   const view = file.view;
   const le = file.littleEndian;
   const symbols: ElfSymbol[] = new Array(count);
+  // the common case (little-endian object on a little-endian host, aligned) reads whole words:
+  // st_name; st_info, st_other and st_shndx; st_value and st_size as word pairs
+  const words = symtab.offset % 4 === 0 ? file.words : undefined;
   for (let i = 0; i < count; i++) {
     const at = symtab.offset + i * ELF64_SIZES.sym;
-    const nameOff = view.getUint32(at, le);
-    const info = view.getUint8(at + 4);
-    const other = view.getUint8(at + 5);
-    const shndx = view.getUint16(at + 6, le);
+    let nameOff: number;
+    let info: number;
+    let other: number;
+    let shndx: number;
+    let value: number;
+    let size: number;
+    if (words !== undefined) {
+      const w = at >>> 2;
+      nameOff = words[w];
+      const w1 = words[w + 1];
+      info = w1 & 0xff;
+      other = (w1 >>> 8) & 0xff;
+      shndx = w1 >>> 16;
+      value = words[w + 2] + words[w + 3] * 0x100000000;
+      size = words[w + 4] + words[w + 5] * 0x100000000;
+    } else {
+      nameOff = view.getUint32(at, le);
+      info = view.getUint8(at + 4);
+      other = view.getUint8(at + 5);
+      shndx = view.getUint16(at + 6, le);
+      value = file.u64Loose(at + 8);
+      size = file.u64Loose(at + 16);
+    }
     if (shndx >= shnum && shndx < ELF.SHN_LORESERVE) {
       throw new ParseError(`symbol ${i}: st_shndx ${shndx} names no section (${shnum} sections)`, { format: 'elf', offset: at + 6, section: symtab.name });
     }
@@ -64,8 +86,8 @@ export function readSymbols(file: ElfBytes, sections: readonly Section[]): { sym
     symbols[i] = {
       index: i,
       name: nameOff === 0 ? '' : names.get(nameOff, 'name of symbol', i),
-      value: file.u64Loose(at + 8),
-      size: file.u64Loose(at + 16),
+      value,
+      size,
       type: info & 0xf,
       bind: info >> 4,
       visibility: other & 0x3,

@@ -5,6 +5,7 @@
 // all for a call within the same section; all three name the callee's first instruction.
 import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection, type ObjSymbol } from './elf-view.js';
 import { INSN_SIZE, OP, PSEUDO, insnImm, insnSrc } from './insn.js';
+import { copyBytes } from '../elf/slab.js';
 import { ObjectError } from './errors.js';
 import type { BtfExt } from '../btf/ext.js';
 import type { CoreRelocationSpec, FuncInfo, FunctionSpec, LineInfo, Relocation, RelocationTarget } from './spec.js';
@@ -118,7 +119,7 @@ function relocated(relocations: readonly Relocation[], i: number): boolean {
 function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
   const { elf, ext } = ctx;
   const le = elf.littleEndian;
-  const code = f.section.data.slice(f.start * INSN_SIZE, (f.start + f.count) * INSN_SIZE);
+  const code = copyBytes(f.section.data, f.start * INSN_SIZE, (f.start + f.count) * INSN_SIZE);
   const count = f.count;
   const relocations: Relocation[] = [];
 

@@ -6,6 +6,7 @@ import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection, type ObjSymbol } fr
 import type { Btf } from '../btf/btf.js';
 import type { BtfComposite } from '../btf/types.js';
 import { ObjectError } from './errors.js';
+import { copyBytes, zeroedBytes } from '../elf/slab.js';
 import type { MapSpec, PinningType } from './spec.js';
 
 // a local binding: module re-exports are getters under some loaders, and these are read per symbol
@@ -28,30 +29,45 @@ const IPROUTE2_PIN_GLOBAL_NS = 2;
 
 /** A map's spec: a class so typeName lives on the prototype (object literals with getters are slow to build). */
 class MapDef implements MapSpec {
-  name: string;
-  kernelName: string;
-  type = 0;
-  keySize = 0;
-  valueSize = 0;
-  maxEntries = 0;
-  flags = 0;
-  numaNode = 0;
-  mapExtra = 0n;
-  pinning: PinningType = 'none';
-  keyTypeId = 0;
-  valueTypeId = 0;
-  readonly kind: MapSpec['kind'];
-  readonly section: string;
-  inner?: MapSpec;
-  values?: (string | undefined)[];
-  data?: Uint8Array;
-  readonly readOnly: boolean;
+  // `declare`d and assigned in the constructor (in the order class fields had): fields proper are
+  // defined by an initializer first, a second pass over every property before V8 optimizes
+  declare name: string;
+  declare kernelName: string;
+  declare type: number;
+  declare keySize: number;
+  declare valueSize: number;
+  declare maxEntries: number;
+  declare flags: number;
+  declare numaNode: number;
+  declare mapExtra: bigint;
+  declare pinning: PinningType;
+  declare keyTypeId: number;
+  declare valueTypeId: number;
+  declare readonly kind: MapSpec['kind'];
+  declare readonly section: string;
+  declare inner?: MapSpec;
+  declare values?: (string | undefined)[];
+  declare data?: Uint8Array;
+  declare readonly readOnly: boolean;
 
   constructor(name: string, kind: MapSpec['kind'], section: string, readOnly: boolean) {
     this.name = name;
     this.kernelName = name.slice(0, BPF_OBJ_NAME_LEN - 1);
+    this.type = 0;
+    this.keySize = 0;
+    this.valueSize = 0;
+    this.maxEntries = 0;
+    this.flags = 0;
+    this.numaNode = 0;
+    this.mapExtra = 0n;
+    this.pinning = 'none';
+    this.keyTypeId = 0;
+    this.valueTypeId = 0;
     this.kind = kind;
     this.section = section;
+    this.inner = undefined;
+    this.values = undefined;
+    this.data = undefined;
     this.readOnly = readOnly;
   }
 
@@ -264,6 +280,6 @@ export function dataMap(objectName: string, section: ObjSection, kind: DataKind,
   }
   // mmapable when a global (non-static) variable lives there, as libbpf decides; dropped at load where unsupported
   m.flags = (kind === 'rodata' ? BPF_MAP_FLAG.RDONLY_PROG : 0) | (exposed ? BPF_MAP_FLAG.MMAPABLE : 0);
-  m.data = kind === 'bss' || section.type === ELF.SHT_NOBITS ? new Uint8Array(section.size) : section.data.slice();
+  m.data = kind === 'bss' || section.type === ELF.SHT_NOBITS ? zeroedBytes(section.size) : copyBytes(section.data, 0, section.data.length);
   return { spec: m, sectionIndex: section.index, offset: 0, size: section.size };
 }

@@ -29,22 +29,22 @@ interface ValueSlot { map: string; index: number; symbol: string }
 
 export class ObjectSpec {
   /** the object name (file name up to its first '.'), the prefix of global data map names */
-  readonly name: string;
-  readonly littleEndian: boolean;
+  declare readonly name: string;
+  declare readonly littleEndian: boolean;
   /** ELF e_machine (247 = BPF) */
-  readonly machine: number;
+  declare readonly machine: number;
   /** programs by function name, in section order */
-  readonly programs: Map<string, ProgramSpec>;
+  declare readonly programs: Map<string, ProgramSpec>;
   /** .text functions (subprograms) by name */
-  readonly functions: Map<string, FunctionSpec>;
+  declare readonly functions: Map<string, FunctionSpec>;
   /** maps by name: BTF-defined and legacy maps by symbol, global data maps by section ('.rodata') */
-  readonly maps: Map<string, MapSpec>;
+  declare readonly maps: Map<string, MapSpec>;
   /** global variables by name */
-  readonly variables: Map<string, VariableSpec>;
-  readonly license: string;
-  readonly kernelVersion: number;
+  declare readonly variables: Map<string, VariableSpec>;
+  declare readonly license: string;
+  declare readonly kernelVersion: number;
   /** the object's raw .BTF, its parsed view and .BTF.ext, for the loader */
-  readonly source: ObjectSource;
+  declare readonly source: ObjectSource;
 
   constructor(init: Omit<ObjectSpec, 'setConstants' | 'setVariable' | 'copy'>) {
     this.name = init.name;
@@ -214,23 +214,24 @@ class Locator implements MapLocator {
 
 /** A program's spec: a class so the derived names live on the prototype (object literals with getters are slow to build). */
 class Program implements ProgramSpec {
-  readonly name: string;
-  readonly section: string;
-  readonly sectionInsn: number;
-  readonly instructions: Uint8Array;
-  readonly relocations: FunctionSpec['relocations'];
-  readonly funcInfo: FunctionSpec['funcInfo'];
-  readonly lineInfo: FunctionSpec['lineInfo'];
-  readonly coreRelos: FunctionSpec['coreRelos'];
-  readonly global: boolean;
-  type: number;
-  attachType: number;
-  attachTo: string;
-  flags: number;
-  autoload: boolean;
-  license: string;
-  kernelVersion: number;
-  readonly sectionDef?: SectionDef;
+  // `declare`d, assigned in the constructor: see MapDef in maps.ts
+  declare readonly name: string;
+  declare readonly section: string;
+  declare readonly sectionInsn: number;
+  declare readonly instructions: Uint8Array;
+  declare readonly relocations: FunctionSpec['relocations'];
+  declare readonly funcInfo: FunctionSpec['funcInfo'];
+  declare readonly lineInfo: FunctionSpec['lineInfo'];
+  declare readonly coreRelos: FunctionSpec['coreRelos'];
+  declare readonly global: boolean;
+  declare type: number;
+  declare attachType: number;
+  declare attachTo: string;
+  declare flags: number;
+  declare autoload: boolean;
+  declare license: string;
+  declare kernelVersion: number;
+  declare readonly sectionDef?: SectionDef;
 
   constructor(f: FunctionSpec, def: SectionDef, license: string, kernelVersion: number) {
     this.name = f.name;
