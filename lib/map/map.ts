@@ -144,10 +144,10 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     }
     const keySize = o.keySize ?? 0;
     const valueSize = o.valueSize ?? 0;
-    for (const [what, n] of [['keySize', keySize], ['valueSize', valueSize], ['maxEntries', o.maxEntries]] as const) {
-      if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new BpfArgumentError('BpfMap.create', `${what} must be a u32, got ${n}`);
-    }
-    if (o.name !== undefined && !/^[A-Za-z0-9_.]{0,15}$/.test(o.name)) {
+    checkU32('keySize', keySize);
+    checkU32('valueSize', valueSize);
+    checkU32('maxEntries', o.maxEntries);
+    if (o.name !== undefined && !MAP_NAME.test(o.name)) {
       throw new BpfArgumentError('BpfMap.create', `map name ${JSON.stringify(o.name)}: at most 15 characters of [A-Za-z0-9_.]`);
     }
     const inner = o.innerMap instanceof BpfMap ? o.innerMap.fd : o.innerMap;
@@ -496,6 +496,12 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
     if (this.#fdNum < 0) throw new ClosedError(`map${this.#where(' ')}`);
     return this.#fdNum;
   }
+}
+
+const MAP_NAME = /^[A-Za-z0-9_.]{0,15}$/;
+
+function checkU32(what: string, n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new BpfArgumentError('BpfMap.create', `${what} must be a u32, got ${n}`);
 }
 
 /** One element attr of a map's block: its fd and the key and value (or next key) pointers. */

@@ -53,9 +53,11 @@ const uploads = new WeakMap<object, { readonly features: BtfKernelFeatures | und
 /**
  * uploadBlob for loadObject: a source loaded again (one spec loaded in a loop, a service reloading its
  * object) reuses the bytes made for it before instead of patching or sanitizing its BTF again. The first
- * load of a source builds into `arena` (most sources are loaded once: no copy kept for them).
+ * load of a source builds into `arena` (most sources are loaded once: no copy kept for them). `keep`
+ * only for a spec the caller passed: a WeakMap entry per short-lived source costs the GC more than this saves.
  */
-export function uploadBlobForLoad(spec: ObjectSpec, features: BtfKernelFeatures | undefined, arena: ByteArena): UploadBlob | undefined {
+export function uploadBlobForLoad(spec: ObjectSpec, features: BtfKernelFeatures | undefined, arena: ByteArena, keep: boolean): UploadBlob | undefined {
+  if (!keep) return uploadBlob(spec, features, arena);
   const c = uploads.get(spec.source);
   if (c && c.features === features) return c.up;
   if (c === undefined) {

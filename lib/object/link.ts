@@ -65,7 +65,9 @@ function append(l: Layout, prog: ProgramSpec, fn: FunctionSpec, functions: Reado
 /**
  * What linking a program does whatever the bytes of its code: the functions in order with their starts,
  * the call and callback immediates to set, the map references. It depends only on the spec's functions
- * and relocations (read-only), so it is made once per program spec and functions map.
+ * and relocations (read-only), so a program loaded again and again (loadObject of one ObjectSpec) can
+ * keep it. Only then: a WeakMap entry per short-lived spec costs V8's GC far more than the plan saves
+ * (~15 us per program measured when every load reads its file afresh).
  */
 interface LinkPlan {
   readonly functions: ReadonlyMap<string, FunctionSpec>;
@@ -83,8 +85,8 @@ interface LinkPlan {
 
 const plans = new WeakMap<ProgramSpec, LinkPlan>();
 
-function planOf(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>): LinkPlan {
-  const known = plans.get(prog);
+function planOf(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, keep: boolean): LinkPlan {
+  const known = keep ? plans.get(prog) : undefined;
   if (known && known.functions === functions) return known;
   const l: Layout = { order: [], start: new Map(), total: 0 };
   append(l, prog, prog, functions);
@@ -115,13 +117,17 @@ function planOf(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>)
     }
   }
   const plan: LinkPlan = { functions, order, bases, total, jumps, mapRefs, uses: 0 };
-  plans.set(prog, plan);
+  if (keep) plans.set(prog, plan);
   return plan;
 }
 
-/** `source` gives the instructions to use per function (default: each function's own). */
-export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean, source?: CodeSource, arena?: ByteArena): Linked {
-  const plan = planOf(prog, functions);
+/**
+ * `source` gives the instructions to use per function (default: each function's own). `keep`: the
+ * program will be linked again (the loader says so for an ObjectSpec its caller passed): keep the plan
+ * and, from the second link on, the encoded func/line info.
+ */
+export function linkProgram(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, littleEndian: boolean, source?: CodeSource, arena?: ByteArena, keep = false): Linked {
+  const plan = planOf(prog, functions, keep);
   plan.uses++;
   const { order, bases, total, jumps } = plan;
   const out = arena ? arena.take(total * INSN_SIZE) : new Uint8Array(total * INSN_SIZE);

@@ -148,10 +148,12 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
   try {
     if (pinned.length > 0) made.pinRoot(pinRoot);
     const features = o.btfFeatures ?? probeBtfFeatures();
-    const btf = loadBtf(spec, features, made, warnings);
+    // a spec the caller passed (and kept as it is) is likely loaded again: per-spec results are kept for it
+    const again = spec === source;
+    const btf = loadBtf(spec, features, made, warnings, again);
     const maps = createMaps(spec, btf, pinRoot, made, warnings);
     // func_info names FUNC types: without FUNC support in the kernel the records cannot be passed
-    const programs = loadPrograms(spec, features.func ? btf : undefined, maps, o, made);
+    const programs = loadPrograms(spec, features.func ? btf : undefined, maps, o, made, again);
     externs.close();
     populate(spec, maps, programs);
     if (o.typedMaps !== false && spec.source.btf) {
@@ -170,8 +172,8 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
 }
 
 /** The object's BTF in the kernel; a refusal is a warning (BTF is optional), as libbpf treats it. */
-function loadBtf(spec: ObjectSpec, features: BtfKernelFeatures, made: Made, warnings: string[]): Fd | undefined {
-  const up = uploadBlobForLoad(spec, features, reused.rewind());
+function loadBtf(spec: ObjectSpec, features: BtfKernelFeatures, made: Made, warnings: string[], again: boolean): Fd | undefined {
+  const up = uploadBlobForLoad(spec, features, reused.rewind(), again);
   if (!up) return undefined;
   for (const c of up.changed) warnings.push(`BTF sanitized for this kernel: ${c}`);
   try {
@@ -314,7 +316,7 @@ class LoadCode implements CodeSource {
   }
 }
 
-function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<string, LiveMap>, o: LoadObjectOptions, made: Made): Map<string, BpfProgram> {
+function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<string, LiveMap>, o: LoadObjectOptions, made: Made, again: boolean): Map<string, BpfProgram> {
   const out = new Map<string, BpfProgram>();
   let kernelBtf = typeof o.kernelBtf === 'string' ? loadBtfFile(o.kernelBtf) : o.kernelBtf;
   // CO-RE: each function's relocated code, made once per load when a program first needs it
@@ -323,7 +325,7 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
   const fdArray = externFdArray(spec);
   for (const p of spec.programs.values()) {
     if (!p.autoload) continue;
-    const linked = linkProgram(p, spec.functions, spec.littleEndian, code, reused.rewind());
+    const linked = linkProgram(p, spec.functions, spec.littleEndian, code, reused.rewind(), again);
     code.program = p.name;
     applyMapFds(linked.insns, linked.mapRefs, code, spec.littleEndian);
     let attachBtf: number | undefined;
