@@ -69,6 +69,8 @@ export class Btf implements TypeSource {
   /** lookup results by kind number + 1 (0: any kind), then name */
   private declare readonly byName: (Map<string, number[]> | undefined)[];
   private declare lookups: number;
+  /** ids of this blob's own DATASECs, ascending (the loader fixes them up; found in the index pass) */
+  declare readonly datasecIds: number[];
 
   private constructor(bytes: Uint8Array, base: Btf | undefined) {
     this.cache = new Map();
@@ -77,6 +79,7 @@ export class Btf implements TypeSource {
     this.nameShift = 0;
     this.byName = [];
     this.lookups = 0;
+    this.datasecIds = [];
     this.rawBytes = bytes;
     this.base = base;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -139,6 +142,7 @@ export class Btf implements TypeSource {
       const size = fixed + VLEN_WORDS[kind] * (info & 0xffff);
       if (w + size > endWord) throw this.badRecord(`vlen ${info & 0xffff} runs past the end of the type section`, n, start + 4 * w);
       offs[n] = start + 4 * w;
+      if (kind === 15) this.datasecIds.push(this.firstId + n);
       w += size;
     }
     return offs.subarray(0, n);

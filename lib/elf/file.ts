@@ -27,7 +27,7 @@ export interface ElfFile {
   readonly symtab: ElfSection | undefined;
   /** first section with this name */
   section(name: string): ElfSection | undefined;
-  /** relocations applying to section `index` (empty when none or out of range) */
+  /** relocations applying to section `index` (empty when none or out of range; see ElfSection.relocations) */
   relocationsFor(index: number): readonly ElfRelocation[];
 }
 

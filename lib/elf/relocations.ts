@@ -19,12 +19,12 @@ export interface ElfRelocation {
 }
 
 /**
- * Check every SHT_REL/SHT_RELA section and its entries now (symbol in range, offset inside the
- * target) and hang it on its target section; the entries become objects on first use (Section).
+ * Check every SHT_REL/SHT_RELA section (entry size, target, symbol table) and hang it on its target
+ * section; the entries become objects on first use (Section). Entries relocating a loaded section
+ * (SHF_ALLOC: code, maps, data) are checked now (symbol in range, offset inside the target); those
+ * of debug sections, which nothing here reads (libbpf skips them too), when first read.
  */
 export function readRelocations(file: ElfBytes, sections: readonly Section[], symtab: Section | undefined, symbols: readonly ElfSymbol[]): void {
-  const view = file.view;
-  const le = file.littleEndian;
   const nsyms = symbols.length;
   for (let s = 0; s < sections.length; s++) {
     const rel = sections[s];
@@ -36,42 +36,52 @@ export function readRelocations(file: ElfBytes, sections: readonly Section[], sy
     const target = rel.info === 0 ? undefined : sections[rel.info];
     if (!target) throw new ParseError(`relocations apply to section ${rel.info}, which does not exist`, { format: 'elf', offset: rel.offset, section: rel.name });
     if (!symtab || rel.link !== symtab.index) throw new ParseError(`relocation sh_link ${rel.link} is not the symbol table`, { format: 'elf', offset: rel.offset, section: rel.name });
-
-    const count = rel.size / entsize;
-    // r_offset must lie inside the target (a NOBITS target has no contents to check against)
-    const limit = target.type === ELF.SHT_NOBITS ? Infinity : target.size;
-    // words of r_offset (low, high) and of r_info's symbol half, by byte order
-    const lo = le ? 0 : 4;
-    const hi = le ? 4 : 0;
-    const sym = le ? 12 : 8;
-    const words = file.words;
-    if (words !== undefined && rel.offset % 4 === 0) {
-      // the common case (little-endian object on a little-endian host, aligned): whole words
-      const step = entsize >>> 2;
-      let w = rel.offset >>> 2;
-      let i = 0;
-      for (; i < count; i++, w += step) if (!(words[w + 3] < nsyms && words[w] < limit && words[w + 1] === 0)) break;
-      if (i === count) {
-        (target.relocationSources ??= []).push({ offset: rel.offset, count, rela: isRela });
-        continue;
-      }
-    }
-    for (let i = 0, at = rel.offset; i < count; i++, at += entsize) {
-      // r_info = sym << 32 | type; the halves are read separately so no BigInt is needed
-      const symbol = view.getUint32(at + sym, le);
-      const offLo = view.getUint32(at + lo, le);
-      if (symbol < nsyms && offLo < limit && view.getUint32(at + hi, le) === 0) continue;
-      // something is off: the checks again, in order, for the message
-      const offset = file.u64(at, 'r_offset', rel.name);
-      if (symbol >= nsyms) {
-        throw new ParseError(`relocation ${i}: symbol index ${symbol} is out of range (${nsyms} symbols)`, { format: 'elf', offset: at + 8, section: rel.name });
-      }
-      if (offset >= limit) {
-        throw new ParseError(`relocation ${i}: offset ${offset} is outside ${target.name} (${target.size} bytes)`, { format: 'elf', offset: at, section: rel.name });
-      }
-    }
-    (target.relocationSources ??= []).push({ offset: rel.offset, count, rela: isRela });
+    const src: RelocationSource = { offset: rel.offset, count: rel.size / entsize, rela: isRela, section: rel.name, symbols: nsyms, checked: false };
+    if ((target.flags & ELF.SHF_ALLOC) !== 0) checkRelocations(file, src, target);
+    (target.relocationSources ??= []).push(src);
   }
+}
+
+/** Check the entries of `src` against their target: symbol in range, offset inside it; ParseError if not. */
+export function checkRelocations(file: ElfBytes, src: RelocationSource, target: Section): void {
+  const view = file.view;
+  const le = file.littleEndian;
+  const nsyms = src.symbols;
+  const count = src.count;
+  const entsize = src.rela ? ELF64_SIZES.rela : ELF64_SIZES.rel;
+  // r_offset must lie inside the target (a NOBITS target has no contents to check against)
+  const limit = target.type === ELF.SHT_NOBITS ? Infinity : target.size;
+  const words = file.words;
+  if (words !== undefined && src.offset % 4 === 0) {
+    // the common case (little-endian object on a little-endian host, aligned): whole words
+    const step = entsize >>> 2;
+    let w = src.offset >>> 2;
+    let i = 0;
+    for (; i < count; i++, w += step) if (!(words[w + 3] < nsyms && words[w] < limit && words[w + 1] === 0)) break;
+    if (i === count) {
+      src.checked = true;
+      return;
+    }
+  }
+  // words of r_offset (low, high) and of r_info's symbol half, by byte order
+  const lo = le ? 0 : 4;
+  const hi = le ? 4 : 0;
+  const sym = le ? 12 : 8;
+  for (let i = 0, at = src.offset; i < count; i++, at += entsize) {
+    // r_info = sym << 32 | type; the halves are read separately so no BigInt is needed
+    const symbol = view.getUint32(at + sym, le);
+    const offLo = view.getUint32(at + lo, le);
+    if (symbol < nsyms && offLo < limit && view.getUint32(at + hi, le) === 0) continue;
+    // something is off: the checks again, in order, for the message
+    const offset = file.u64(at, 'r_offset', src.section);
+    if (symbol >= nsyms) {
+      throw new ParseError(`relocation ${i}: symbol index ${symbol} is out of range (${nsyms} symbols)`, { format: 'elf', offset: at + 8, section: src.section });
+    }
+    if (offset >= limit) {
+      throw new ParseError(`relocation ${i}: offset ${offset} is outside ${target.name} (${target.size} bytes)`, { format: 'elf', offset: at, section: src.section });
+    }
+  }
+  src.checked = true;
 }
 
 /** Append the entries of one checked relocation section to `out`. */

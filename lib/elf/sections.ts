@@ -12,7 +12,7 @@ import { ParseError } from '../errors.js';
 import { ELF } from './constants.js';
 import { type ElfBytes, StringTable } from './bytes.js';
 import type { ElfHeader } from './header.js';
-import { decodeRelocations, type ElfRelocation } from './relocations.js';
+import { checkRelocations, decodeRelocations, type ElfRelocation } from './relocations.js';
 
 export interface ElfSection {
   readonly index: number;
@@ -32,7 +32,10 @@ export interface ElfSection {
   readonly entsize: number;
   /** contents as a view into the input bytes (empty for SHT_NOBITS); do not write through it */
   readonly data: Uint8Array;
-  /** decoded SHT_REL/SHT_RELA entries that apply to this section (empty when none) */
+  /**
+   * decoded SHT_REL/SHT_RELA entries that apply to this section (empty when none); those of a
+   * section not loaded (no SHF_ALLOC: debug info) are checked on first read, a ParseError if malformed
+   */
   readonly relocations: readonly ElfRelocation[];
 }
 
@@ -41,6 +44,11 @@ export interface RelocationSource {
   readonly offset: number;
   readonly count: number;
   readonly rela: boolean;
+  /** the SHT_REL/SHT_RELA section's name and the symbol count, for checking and messages */
+  readonly section: string;
+  readonly symbols: number;
+  /** entries checked (at once for loaded targets, else on first read) */
+  checked: boolean;
 }
 
 /**
@@ -101,7 +109,12 @@ export class Section implements ElfSection {
     if (this.entries === undefined) {
       const out: ElfRelocation[] = [];
       const srcs = this.relocationSources;
-      if (srcs !== undefined) for (let i = 0; i < srcs.length; i++) decodeRelocations(this.file, srcs[i], out);
+      if (srcs !== undefined) {
+        for (let i = 0; i < srcs.length; i++) {
+          if (!srcs[i].checked) checkRelocations(this.file, srcs[i], this);
+          decodeRelocations(this.file, srcs[i], out);
+        }
+      }
       this.entries = out;
     }
     return this.entries;

@@ -4,7 +4,6 @@
 // global but STV_HIDDEN (__hidden) or STV_INTERNAL get static linkage, so the verifier checks such functions with
 // their callers like static ones. Computed with the spec (pure); applied by btf-blob.ts.
 import type { Btf } from '../btf/btf.js';
-import { BTF_KIND } from '../btf/types.js';
 import { ELF as ELF_CONSTANTS, type ObjElf } from './elf-view.js';
 
 // a local binding: module re-exports are getters under some loaders, and these are read per symbol
@@ -19,8 +18,9 @@ export interface DatasecFixup {
 
 export function datasecFixups(elf: ObjElf, btf: Btf): DatasecFixup[] {
   const out: DatasecFixup[] = [];
-  for (let id = 1; id < btf.typeCount; id++) {
-    if (btf.kindNum(id) !== BTF_KIND.DATASEC) continue;
+  const ids = btf.datasecIds;
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k];
     const t = btf.typeOf(id, 'datasec');
     const s = elf.section(t.name);
     // DATASECs of sections the object does not have (.ksyms, .kconfig externs) stay as they are

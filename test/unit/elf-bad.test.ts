@@ -148,6 +148,18 @@ describe('lib/elf: malformed input', () => {
         b2.dv.setBigUint64(rel.offset, 1n << 20n, b2.le);
         expect(parseError(b2.bytes).message).to.match(/outside tc\/ingress/);
       });
+
+      it('relocations of a section not loaded (debug info) are checked when first read', () => {
+        const { bytes, dv, le } = load(path);
+        const elf0 = readElf(bytes);
+        const rel = elf0.sections.find((s) => s.type === ELF.SHT_REL && (elf0.sections[s.info]!.flags & ELF.SHF_ALLOC) === 0)!;
+        expect(rel, 'a .rel.debug_* section').to.not.equal(undefined);
+        dv.setUint32(rel.offset + (le ? 12 : 8), 99999, le);
+        const elf = readElf(bytes);
+        const read = () => elf.relocationsFor(rel.info);
+        expect(read).to.throw(ParseError, /symbol index 99999/);
+        expect(read, 'still refused when read again').to.throw(ParseError, /symbol index 99999/);
+      });
     });
   }
 
