@@ -85,9 +85,22 @@ interface LinkPlan {
 
 const plans = new WeakMap<ProgramSpec, LinkPlan>();
 
+/** A kept plan is used only while the functions it laid out are still the ones the spec has, same sizes. */
+function stillValid(plan: LinkPlan, prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>): boolean {
+  if (plan.functions !== functions || plan.order[0] !== prog) return false;
+  let end = 0;
+  for (let i = 0; i < plan.order.length; i++) {
+    const fn = plan.order[i];
+    if (i > 0 && functions.get(fn.name) !== fn) return false;
+    if (plan.bases[i] !== end) return false;
+    end += fn.instructions.length / INSN_SIZE;
+  }
+  return end === plan.total;
+}
+
 function planOf(prog: ProgramSpec, functions: ReadonlyMap<string, FunctionSpec>, keep: boolean): LinkPlan {
   const known = keep ? plans.get(prog) : undefined;
-  if (known && known.functions === functions) return known;
+  if (known && stillValid(known, prog, functions)) return known;
   const l: Layout = { order: [], start: new Map(), total: 0 };
   append(l, prog, prog, functions);
   const { order, start, total } = l;

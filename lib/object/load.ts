@@ -97,6 +97,8 @@ class Reused implements ByteArena {
 
   rewind(): this {
     this.#used = 0;
+    // a big program made it grow: do not keep megabytes for the rest of the process
+    if (this.#buf.length > 256 * 1024) this.#buf = new Uint8Array(16 * 1024);
     return this;
   }
 

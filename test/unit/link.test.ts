@@ -32,4 +32,23 @@ describe('linked programs: func_info and line_info', () => {
       }
     });
   }
+
+  it('a kept link plan follows changes to the functions it laid out (same Map changed in place)', () => {
+    const s = readObject('bpf/obj_callback.o');
+    const p = s.programs.get('loop_prog')!;
+    const fns = new Map(s.functions);
+    const first = linkProgram(p, fns, true, undefined, undefined, true);
+    const again = linkProgram(p, fns, true, undefined, undefined, true);
+    expect([...again.insns]).to.deep.equal([...first.insns]);
+    expect(again.funcInfoBytes(true)).to.equal(again.funcInfoBytes(true)); // kept from the second link on
+    // the callback with one more instruction (an exit appended): the program must be laid out anew
+    const cb = fns.get('add_index')!;
+    const longer = new Uint8Array(cb.instructions.length + 8);
+    longer.set(cb.instructions);
+    longer[cb.instructions.length] = 0x95;
+    fns.set('add_index', { ...cb, instructions: longer });
+    const changed = linkProgram(p, fns, true, undefined, undefined, true);
+    expect(changed.insns.length).to.equal(first.insns.length + 8);
+    expect([...changed.insns.subarray(changed.layout[1].start * 8)]).to.deep.equal([...longer]);
+  });
 });
