@@ -6,7 +6,7 @@ import { ParseError } from '../errors.js';
 import { decodeType, KIND_NAMES, type TypeSource } from './parse-type.js';
 import { BtfStrings } from './strings.js';
 import { zeroedInt32s } from '../elf/slab.js';
-import type { BtfKindName, BtfType, BtfTypeOf } from './types.js';
+import type { BtfDatasec, BtfKindName, BtfType, BtfTypeOf } from './types.js';
 
 /** struct btf_header (linux/btf.h); the section offsets are relative to the end of the header. */
 export interface BtfHeader {
@@ -213,6 +213,14 @@ export class Btf implements TypeSource {
   findByName(name: string, kind?: BtfKindName): BtfType | undefined {
     const id = this.lookup(name, kind, true)[0];
     return id === undefined ? undefined : this.type(id);
+  }
+
+  /** The DATASEC named `name` (the lowest id), as findByName(name, 'datasec') but without a lookup pass. */
+  findDatasec(name: string): BtfDatasec | undefined {
+    if (this.base || name === '') return this.findByName(name, 'datasec');
+    const ids = this.datasecIds;
+    for (let i = 0; i < ids.length; i++) if (this.nameOf(ids[i]) === name) return this.type(ids[i]) as BtfDatasec;
+    return undefined;
   }
 
   /** Every type named `name` (of `kind` when given), by ascending id, base types first. */

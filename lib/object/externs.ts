@@ -75,7 +75,7 @@ class KconfigMap implements MapSpec {
 export function kconfigMapSpec(objectName: string, src: ObjectSource): MapSpec | undefined {
   const l = objectExterns(src);
   if (l.kconfigSize === 0) return undefined;
-  const ds = src.btf?.findByName(KCONFIG_SEC, 'datasec');
+  const ds = src.btf?.findDatasec(KCONFIG_SEC);
   return new KconfigMap(objectName, l.kconfigSize, ds?.id ?? 0);
 }
 

@@ -184,7 +184,7 @@ function parseDef(btf: Btf, m: MapSpec, def: BtfComposite, inner: boolean): numb
 /** The BTF-defined maps of the `.maps` section, in DATASEC order. */
 export function btfMaps(elf: ObjElf, btf: Btf | undefined, section: ObjSection): PlacedMap[] {
   if (!btf) throw new ObjectError('the object has a .maps section but no BTF to describe it (was it built with -g?)', { section: section.name });
-  const ds = btf.findByName(section.name, 'datasec');
+  const ds = btf.findDatasec(section.name);
   if (ds === undefined) throw new ObjectError('no BTF DATASEC describes the .maps section', { section: section.name });
   // symbol values are authoritative for offsets (clang leaves some DATASEC offsets to the loader)
   const symbolOffset = new Map<string, ObjSymbol>();
@@ -241,10 +241,12 @@ export type DataKind = 'data' | 'rodata' | 'bss';
 /** .data, .rodata, .bss and their '.'-suffixed custom forms (libbpf's rule). */
 export function dataKind(name: string): DataKind | undefined {
   if (name.charCodeAt(0) !== 0x2e) return undefined; // '.'
-  if (name === '.data' || name.startsWith('.data.')) return 'data';
-  if (name === '.rodata' || name.startsWith('.rodata.')) return 'rodata';
-  if (name === '.bss' || name.startsWith('.bss.')) return 'bss';
-  return undefined;
+  switch (name.charCodeAt(1)) {
+    case 0x64: return name === '.data' || name.startsWith('.data.') ? 'data' : undefined; // 'd'
+    case 0x72: return name === '.rodata' || name.startsWith('.rodata.') ? 'rodata' : undefined; // 'r'
+    case 0x62: return name === '.bss' || name.startsWith('.bss.') ? 'bss' : undefined; // 'b'
+    default: return undefined;
+  }
 }
 
 /**
@@ -265,7 +267,7 @@ export function dataMap(objectName: string, section: ObjSection, kind: DataKind,
   m.keySize = 4;
   m.valueSize = section.size;
   m.maxEntries = 1;
-  const ds = btf?.findByName(section.name, 'datasec');
+  const ds = btf?.findDatasec(section.name);
   let exposed = false;
   if (btf && ds !== undefined) {
     // key type 0 and the DATASEC as value type, as libbpf gives them (bpftool dumps variables by name)

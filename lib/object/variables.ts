@@ -11,7 +11,7 @@ const ELF = ELF_CONSTANTS;
 /** The variables of one global data section (none without BTF). */
 export function sectionVariables(elf: ObjElf, btf: Btf | undefined, section: ObjSection, readOnly: boolean): VariableSpec[] {
   if (!btf) return [];
-  const ds = btf.findByName(section.name, 'datasec');
+  const ds = btf.findDatasec(section.name);
   if (ds === undefined) return [];
   const symbols = new Map<string, number>();
   for (const s of elf.symbols) if (s.shndx === section.index && s.type === ELF.STT_OBJECT && s.name) symbols.set(s.name, s.value);

@@ -498,3 +498,25 @@ function nameOffsetOf(btf: Btf, id: number): number {
     off += 12 + fixed + per * vlen;
   }
 }
+
+describe('lib/btf: DATASECs of object BTF', () => {
+  it('datasecIds lists every DATASEC and findDatasec answers as findByName(name, "datasec")', () => {
+    const dir = 'bpf';
+    let seen = 0;
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.o'))) {
+      const sec = readElf(new Uint8Array(readFileSync(join(dir, f)))).section('.BTF');
+      if (!sec || sec.size === 0) continue;
+      const btf = Btf.parse(sec.data);
+      const all: number[] = [];
+      for (let id = 1; id < btf.typeCount; id++) if (btf.kindOf(id) === 'datasec') all.push(id);
+      expect(btf.datasecIds, f).to.deep.equal(all);
+      for (const id of all) {
+        const name = btf.nameOf(id);
+        expect(btf.findDatasec(name), `${f} ${name}`).to.equal(btf.findByName(name, 'datasec'));
+        seen++;
+      }
+      expect(btf.findDatasec('.no_such_section')).to.equal(undefined);
+    }
+    expect(seen).to.be.greaterThan(10);
+  });
+});
