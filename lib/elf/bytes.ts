@@ -40,14 +40,14 @@ export class ElfBytes {
     const lo = this.view.getUint32(offset + (this.littleEndian ? 0 : 4), this.littleEndian);
     const hi = this.view.getUint32(offset + (this.littleEndian ? 4 : 0), this.littleEndian);
     if (hi > 0x1fffff) throw new ParseError(`${what} 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is beyond 2^53`, { format: 'elf', offset, section });
-    return hi * 0x100000000 + lo;
+    return hi === 0 ? lo : hi * 0x100000000 + lo;
   }
 
   /** u64 that may legitimately be large (symbol values): exact up to 2^53, rounded above. */
   u64Loose(offset: number): number {
     const lo = this.view.getUint32(offset + (this.littleEndian ? 0 : 4), this.littleEndian);
     const hi = this.view.getUint32(offset + (this.littleEndian ? 4 : 0), this.littleEndian);
-    return hi * 0x100000000 + lo;
+    return hi === 0 ? lo : hi * 0x100000000 + lo;
   }
 }
 

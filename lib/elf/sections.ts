@@ -147,16 +147,18 @@ export function readSections(file: ElfBytes, header: ElfHeader): Section[] {
       if (((words[w + 3] | words[w + 7] | words[w + 9] | words[w + 13] | words[w + 15]) >>> 0) > 0x1fffff) break;
       const name = i === 0 ? '' : names.get(words[w], 'name of section', i);
       const type = words[w + 1];
-      const offset = words[w + 6] + words[w + 7] * 0x100000000;
-      const size = words[w + 8] + words[w + 9] * 0x100000000;
+      // (a zero high word adds nothing: skipping the float multiply keeps small values small
+      // integers, where unoptimized code would box each result)
+      const offset = words[w + 7] === 0 ? words[w + 6] : words[w + 6] + words[w + 7] * 0x100000000;
+      const size = words[w + 9] === 0 ? words[w + 8] : words[w + 8] + words[w + 9] * 0x100000000;
       if (type !== ELF.SHT_NOBITS && type !== ELF.SHT_NULL && size > 0 && !(offset + size <= file.length)) break;
       sections[i] = new Section(
         file, i, name, type,
-        words[w + 2] + words[w + 3] * 0x100000000,
-        words[w + 4] + words[w + 5] * 0x100000000,
+        words[w + 3] === 0 ? words[w + 2] : words[w + 2] + words[w + 3] * 0x100000000,
+        words[w + 5] === 0 ? words[w + 4] : words[w + 4] + words[w + 5] * 0x100000000,
         offset, size, words[w + 10], words[w + 11],
-        words[w + 12] + words[w + 13] * 0x100000000,
-        words[w + 14] + words[w + 15] * 0x100000000,
+        words[w + 13] === 0 ? words[w + 12] : words[w + 12] + words[w + 13] * 0x100000000,
+        words[w + 15] === 0 ? words[w + 14] : words[w + 14] + words[w + 15] * 0x100000000,
       );
     }
     if (i === shnum) return sections;

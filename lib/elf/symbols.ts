@@ -29,7 +29,8 @@ export interface ElfSymbol {
 /** Returns the SHT_SYMTAB section and its symbols ([] and undefined when the file has none). */
 export function readSymbols(file: ElfBytes, sections: readonly Section[]): { symtab: Section | undefined; symbols: ElfSymbol[] } {
   let symtab: Section | undefined;
-  for (const s of sections) {
+  for (let i = 0; i < sections.length; i++) {
+    const s = sections[i];
     if (s.type !== ELF.SHT_SYMTAB) continue;
     if (symtab) throw new ParseError(`second symbol table (first is ${symtab.name})`, { format: 'elf', offset: s.offset, section: s.name });
     symtab = s;
@@ -67,8 +68,9 @@ export function readSymbols(file: ElfBytes, sections: readonly Section[]): { sym
       info = w1 & 0xff;
       other = (w1 >>> 8) & 0xff;
       shndx = w1 >>> 16;
-      value = words[w + 2] + words[w + 3] * 0x100000000;
-      size = words[w + 4] + words[w + 5] * 0x100000000;
+      // a zero high word adds nothing (and skipping the multiply keeps small integers unboxed)
+      value = words[w + 3] === 0 ? words[w + 2] : words[w + 2] + words[w + 3] * 0x100000000;
+      size = words[w + 5] === 0 ? words[w + 4] : words[w + 4] + words[w + 5] * 0x100000000;
     } else {
       nameOff = view.getUint32(at, le);
       info = view.getUint8(at + 4);

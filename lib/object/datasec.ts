@@ -54,7 +54,9 @@ function byOffset(a: { offset: number }, b: { offset: number }): number {
 /** Type ids of global FUNCs and VARs whose ELF symbols are hidden (to be given static linkage). */
 export function hiddenGlobals(elf: ObjElf, btf: Btf): number[] {
   const out: number[] = [];
-  for (const sym of elf.symbols) {
+  const symbols = elf.symbols;
+  for (let i = 0; i < symbols.length; i++) {
+    const sym = symbols[i];
     if ((sym.visibility !== ELF.STV_HIDDEN && sym.visibility !== ELF.STV_INTERNAL) || sym.bind === ELF.STB_LOCAL || !sym.name) continue;
     const kind = sym.type === ELF.STT_FUNC ? 'func' : sym.type === ELF.STT_OBJECT ? 'var' : undefined;
     if (!kind) continue;

@@ -56,7 +56,8 @@ export function collectFunctions(elf: ObjElf): RawFunction[] {
       throw new ObjectError(`section ${section.name} holds code but no function symbol (was the object stripped?)`, { section: section.name });
     }
     syms.sort(byValue);
-    for (const sym of syms) {
+    for (let k = 0; k < syms.length; k++) {
+      const sym = syms[k];
       if (sym.value % INSN_SIZE !== 0 || sym.size % INSN_SIZE !== 0 || sym.value + sym.size > section.size) {
         throw new ObjectError(`function ${sym.name} in ${section.name}: offset ${sym.value} / size ${sym.size} are not whole instructions inside the section`, { section: section.name, program: sym.name, symbol: sym.name });
       }
@@ -83,14 +84,15 @@ interface Context {
 /** Resolve the relocations of every function and cut its instructions and .BTF.ext records. */
 export function buildFunctions(elf: ObjElf, raw: readonly RawFunction[], maps: MapLocator, ext: BtfExt | undefined): FunctionSpec[] {
   const starts = new Map<number, Map<number, RawFunction>>();
-  for (const f of raw) {
+  for (let i = 0; i < raw.length; i++) {
+    const f = raw[i];
     let m = starts.get(f.section.index);
     if (!m) starts.set(f.section.index, (m = new Map()));
     m.set(f.start, f);
   }
   const ctx: Context = { elf, maps, ext, starts };
   const out: FunctionSpec[] = [];
-  for (const f of raw) out.push(buildFunction(ctx, f));
+  for (let i = 0; i < raw.length; i++) out.push(buildFunction(ctx, raw[i]));
   return out;
 }
 

@@ -188,9 +188,14 @@ export function btfMaps(elf: ObjElf, btf: Btf | undefined, section: ObjSection):
   if (ds === undefined) throw new ObjectError('no BTF DATASEC describes the .maps section', { section: section.name });
   // symbol values are authoritative for offsets (clang leaves some DATASEC offsets to the loader)
   const symbolOffset = new Map<string, ObjSymbol>();
-  for (const s of elf.symbols) if (s.shndx === section.index && s.type !== ELF.STT_SECTION && s.name) symbolOffset.set(s.name, s);
+  const symbols = elf.symbols;
+  for (let i = 0; i < symbols.length; i++) {
+    const s = symbols[i];
+    if (s.shndx === section.index && s.type !== ELF.STT_SECTION && s.name) symbolOffset.set(s.name, s);
+  }
   const out: PlacedMap[] = [];
-  for (const vi of ds.vars) {
+  for (let i = 0; i < ds.vars.length; i++) {
+    const vi = ds.vars[i];
     const v = btf.type(vi.type);
     if (v.kind !== 'var' || !v.name) throw new ObjectError(`.maps DATASEC entry of type ${vi.type} is not a named variable`, { section: section.name });
     const sym = symbolOffset.get(v.name);
@@ -272,7 +277,8 @@ export function dataMap(objectName: string, section: ObjSection, kind: DataKind,
   if (btf && ds !== undefined) {
     // key type 0 and the DATASEC as value type, as libbpf gives them (bpftool dumps variables by name)
     m.valueTypeId = ds.id;
-    for (const vi of ds.vars) {
+    for (let i = 0; i < ds.vars.length; i++) {
+      const vi = ds.vars[i];
       const v = btf.type(vi.type);
       if (v.kind === 'var' && v.linkage !== 0 && !hidden.has(vi.type)) {
         exposed = true;

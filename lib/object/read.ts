@@ -139,7 +139,10 @@ function build(src: ObjectSource, name: string): ObjectSpec {
   const variables = new Map<string, VariableSpec>();
   let mapsSection: ObjSection | undefined;
 
-  for (const s of elf.sections) {
+  // indexed loops here and below: before V8 optimizes this code, for-of makes an iterator result per step
+  const sections = elf.sections;
+  for (let i = 0; i < sections.length; i++) {
+    const s = sections[i];
     if (s.name === 'license') {
       const d = s.data;
       license = (d.length > 0 ? cString(d, 0, d.length) : '') ?? utf8.decode(d);
@@ -156,7 +159,9 @@ function build(src: ObjectSource, name: string): ObjectSpec {
       const m = dataMap(name, s, kind, src.btf, src.hidden);
       placed.push(m);
       dataSections.set(s.index, m.spec.name);
-      for (const v of sectionVariables(elf, src.btf, s, kind === 'rodata')) {
+      const vars = sectionVariables(elf, src.btf, s, kind === 'rodata');
+      for (let k = 0; k < vars.length; k++) {
+        const v = vars[k];
         if (variables.has(v.name)) throw new ObjectError(`variable ${v.name} is defined twice (${variables.get(v.name)!.map} and ${v.map})`, { symbol: v.name });
         variables.set(v.name, v);
       }
@@ -165,7 +170,8 @@ function build(src: ObjectSource, name: string): ObjectSpec {
   if (mapsSection) placed.push(...btfMaps(elf, src.btf, mapsSection));
 
   const maps = new Map<string, MapSpec>();
-  for (const p of placed) {
+  for (let i = 0; i < placed.length; i++) {
+    const p = placed[i];
     if (maps.has(p.spec.name)) throw new ObjectError(`map name ${p.spec.name} is used twice in object ${name}`, { map: p.spec.name });
     maps.set(p.spec.name, p.spec);
   }
@@ -175,7 +181,8 @@ function build(src: ObjectSource, name: string): ObjectSpec {
   const fns = buildFunctions(elf, collectFunctions(elf), new Locator(placed, dataSections, src), src.ext);
   const programs = new Map<string, ProgramSpec>();
   const functions = new Map<string, FunctionSpec>();
-  for (const f of fns) {
+  for (let i = 0; i < fns.length; i++) {
+    const f = fns[i];
     if (programs.has(f.name) || functions.has(f.name)) {
       throw new ObjectError(`function name ${f.name} is defined twice in object ${name}`, { program: f.name, section: f.section });
     }
@@ -199,7 +206,11 @@ class Locator implements MapLocator {
   constructor(private readonly placed: readonly PlacedMap[], private readonly dataSections: ReadonlyMap<number, string>, private readonly src: ObjectSource) {}
 
   mapAt(idx: number, off: number): string | undefined {
-    for (const p of this.placed) if (p.sectionIndex === idx && p.offset === off && p.spec.kind !== 'data') return p.spec.name;
+    const placed = this.placed;
+    for (let i = 0; i < placed.length; i++) {
+      const p = placed[i];
+      if (p.sectionIndex === idx && p.offset === off && p.spec.kind !== 'data') return p.spec.name;
+    }
     return undefined;
   }
 

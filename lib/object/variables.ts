@@ -14,9 +14,14 @@ export function sectionVariables(elf: ObjElf, btf: Btf | undefined, section: Obj
   const ds = btf.findDatasec(section.name);
   if (ds === undefined) return [];
   const symbols = new Map<string, number>();
-  for (const s of elf.symbols) if (s.shndx === section.index && s.type === ELF.STT_OBJECT && s.name) symbols.set(s.name, s.value);
+  const syms = elf.symbols;
+  for (let i = 0; i < syms.length; i++) {
+    const s = syms[i];
+    if (s.shndx === section.index && s.type === ELF.STT_OBJECT && s.name) symbols.set(s.name, s.value);
+  }
   const out: VariableSpec[] = [];
-  for (const vi of ds.vars) {
+  for (let i = 0; i < ds.vars.length; i++) {
+    const vi = ds.vars[i];
     const v = btf.type(vi.type);
     if (v.kind !== 'var' || !v.name) continue;
     const typeId = v.type;
