@@ -56,6 +56,8 @@ export class Btf implements TypeSource {
   declare readonly header: BtfHeader;
   declare readonly strings: BtfStrings;
   declare readonly view: DataView;
+  /** the whole blob as words when little-endian like the host with aligned type records (else undefined) */
+  declare readonly words: Uint32Array | undefined;
   /** byte offset in rawBytes of the record of type firstId + i */
   private declare readonly offsets: Int32Array;
   /** the type section as words when the blob is little-endian like the host and aligned (else DataView) */
@@ -111,6 +113,8 @@ export class Btf implements TypeSource {
     this.strings = new BtfStrings(bytes, strStart, h.strLen, base?.strings);
     this.firstId = base ? base.typeCount : 1;
     this.typeStart = typeStart;
+    this.words = le && HOST_LE && bytes.byteOffset % 4 === 0 && typeStart % 4 === 0
+      ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2) : undefined;
     this.typeWords = le && HOST_LE && (bytes.byteOffset + typeStart) % 4 === 0
       ? new Uint32Array(bytes.buffer, bytes.byteOffset + typeStart, h.typeLen >>> 2) : undefined;
     this.offsets = this.indexTypes(typeStart, h.typeLen);

@@ -42,6 +42,7 @@ export interface BtfExt {
   readonly coreReloRecSize: number;
 }
 
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const MIN_HEADER = 24; // up to line_info_len; core_relo_off/len follow when hdr_len >= 32
 
 // No closures below: under tsx (tests, bench) each closure made per call costs a __name() call.
@@ -103,11 +104,16 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
   const li = subsection(dv, le, hdrLen, btf, 'line_info', 16, 16);
   const cr = subsection(dv, le, hdrLen, btf, 'core_relo', 24, 16);
 
+  // records are 4-byte aligned (checked): read them as words when the blob is little-endian like
+  // the host (a DataView call per field is the bulk of this before V8 optimizes it)
+  const w = le && HOST_LE && bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, len >>> 2) : undefined;
   const funcInfo = new Map<string, BtfFuncInfo[]>();
   for (let b = 0; b < fi.names.length; b++) {
     const count = fi.counts[b];
     const recs: BtfFuncInfo[] = new Array(count);
-    for (let i = 0, p = fi.at[b]; i < count; i++, p += fi.recSize) recs[i] = { insnOff: dv.getUint32(p, le), typeId: dv.getUint32(p + 4, le) };
+    for (let i = 0, p = fi.at[b]; i < count; i++, p += fi.recSize) {
+      recs[i] = w !== undefined ? { insnOff: w[p >>> 2], typeId: w[(p >>> 2) + 1] } : { insnOff: dv.getUint32(p, le), typeId: dv.getUint32(p + 4, le) };
+    }
     append(funcInfo, fi.names[b], recs);
   }
   const lineInfo = new Map<string, BtfLineInfo[]>();
@@ -115,8 +121,14 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
     const count = li.counts[b];
     const recs: BtfLineInfo[] = new Array(count);
     for (let i = 0, p = li.at[b]; i < count; i++, p += li.recSize) {
-      const lineCol = dv.getUint32(p + 12, le);
-      recs[i] = { insnOff: dv.getUint32(p, le), fileNameOff: dv.getUint32(p + 4, le), lineOff: dv.getUint32(p + 8, le), line: lineCol >>> 10, column: lineCol & 0x3ff, lineCol };
+      if (w !== undefined) {
+        const q = p >>> 2;
+        const lineCol = w[q + 3];
+        recs[i] = { insnOff: w[q], fileNameOff: w[q + 1], lineOff: w[q + 2], line: lineCol >>> 10, column: lineCol & 0x3ff, lineCol };
+      } else {
+        const lineCol = dv.getUint32(p + 12, le);
+        recs[i] = { insnOff: dv.getUint32(p, le), fileNameOff: dv.getUint32(p + 4, le), lineOff: dv.getUint32(p + 8, le), line: lineCol >>> 10, column: lineCol & 0x3ff, lineCol };
+      }
     }
     append(lineInfo, li.names[b], recs);
   }

@@ -17,6 +17,8 @@ export const KIND_NAMES: readonly BtfKindName[] = [
 /** What the decoder needs of a parsed blob. */
 export interface TypeSource {
   readonly view: DataView;
+  /** the blob as words, when its records can be read so (little-endian host and blob, aligned) */
+  readonly words?: Uint32Array | undefined;
   readonly littleEndian: boolean;
   readonly strings: BtfStrings;
   /** one past the last valid type id */
@@ -95,13 +97,15 @@ export function decodeType(src: TypeSource, id: number, off: number): BtfType {
 }
 
 function str(src: TypeSource, o: number, id: number): string {
-  const at = src.view.getUint32(o, src.littleEndian);
+  const w = src.words;
+  const at = w !== undefined ? w[o >>> 2] : src.view.getUint32(o, src.littleEndian);
   if (!src.strings.has(at)) throw new ParseError(`string offset ${at} out of range`, { format: 'btf', typeId: id, offset: o });
   return src.strings.at(at, id);
 }
 
 function ref(src: TypeSource, o: number, id: number): number {
-  const t = src.view.getUint32(o, src.littleEndian);
+  const w = src.words;
+  const t = w !== undefined ? w[o >>> 2] : src.view.getUint32(o, src.littleEndian);
   if (t >= src.typeCount) throw new ParseError(`refers to type id ${t} beyond the last type ${src.typeCount - 1}`, { format: 'btf', typeId: id, offset: o });
   return t;
 }
