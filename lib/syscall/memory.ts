@@ -158,6 +158,7 @@ export class Scratch {
 
   reset(): void {
     this.#used = 0;
+    if (this.#extra.length === 0) return;
     for (const b of this.#extra) b.free();
     this.#extra.length = 0;
   }
