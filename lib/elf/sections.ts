@@ -1,8 +1,10 @@
-// The section header table (Elf64_Shdr, 64 bytes an entry), read with DataView in the file's order.
+// The section header table (Elf64_Shdr, 64 bytes an entry), read as words (little-endian on a
+// little-endian host) or with DataView in the file's order.
 // Not through elfy (named by the project's user), by measurement and by correctness:
 //  - cost: elfy.parse was ~50 µs of readObject's ~150 µs on bpf/obj_callback.o (it maps flag names
 //    and slices a Buffer per section, and decodes program headers), a third of the budget the
-//    object_load bench target (≤ 1.2× libbpf) leaves for all of reading and linking; this table is ~3 µs;
+//    object_load bench target (≤ 1.2× libbpf) leaves for all of reading and linking; this table is
+//    ~2 µs once optimized (~15 µs before V8 optimizes it, as in the bench's first few hundred loads);
 //  - elfy 1.0.0 reads ELF64 sh_addralign and sh_entsize two bytes early, drops sh_flags bits above
 //    31 and returns '' for an sh_name outside .shstrtab.
 // test/unit/elf.test.ts keeps elfy as a second reader of the fields it gets right (type, offset,
