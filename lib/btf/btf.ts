@@ -31,6 +31,8 @@ const utf8 = new TextEncoder();
  * the index ~5–7 ms (hashing 2 MB of names), so it pays off once lookups repeat.
  */
 const INDEX_AFTER = 8;
+/** blobs with at most this many types cache decoded types in an array (vmlinux: a Map, see `cache`) */
+const SMALL_TYPES = 4096;
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 // Words of a record by kind (linux/btf.h): 3 for struct btf_type plus the fixed trailer, and the
 // words per vlen entry. Local tables, not a call into parse-type.ts: this loop runs 126k times.
@@ -65,6 +67,8 @@ export class Btf implements TypeSource {
   private declare readonly typeStart: number;
   /** decoded types by id (a Map: a 126k-slot array would start in V8's slow dictionary mode) */
   private declare readonly cache: Map<number, BtfType>;
+  /** decoded types by id - firstId when the blob is small (an object's BTF), else undefined */
+  private declare readonly smallCache: (BtfType | undefined)[] | undefined;
   private declare nameHeads: Int32Array | undefined;
   private declare nameNext: Int32Array | undefined;
   private declare nameShift: number;
@@ -118,6 +122,7 @@ export class Btf implements TypeSource {
     this.typeWords = le && HOST_LE && (bytes.byteOffset + typeStart) % 4 === 0
       ? new Uint32Array(bytes.buffer, bytes.byteOffset + typeStart, h.typeLen >>> 2) : undefined;
     this.offsets = this.indexTypes(typeStart, h.typeLen);
+    this.smallCache = this.offsets.length <= SMALL_TYPES ? new Array<BtfType | undefined>(this.offsets.length).fill(undefined) : undefined;
     this.typeCount = this.firstId + this.offsets.length;
   }
 
@@ -169,6 +174,17 @@ export class Btf implements TypeSource {
     if (id < this.firstId) {
       if (this.base && id >= 1) return this.base.type(id);
       if (id === 0) return VOID;
+    }
+    const small = this.smallCache;
+    if (small !== undefined) {
+      // an object's BTF: an array by id (cheaper than a Map before V8 optimizes the caller)
+      const i = id - this.firstId;
+      let t = i >= 0 && i < small.length ? small[i] : undefined;
+      if (t === undefined) {
+        t = decodeType(this, id, this.offsetOf(id));
+        small[i] = t;
+      }
+      return t;
     }
     let t = this.cache.get(id);
     if (t === undefined) {
