@@ -55,7 +55,7 @@ export function collectFunctions(elf: ObjElf): RawFunction[] {
     if (syms === undefined) {
       throw new ObjectError(`section ${section.name} holds code but no function symbol (was the object stripped?)`, { section: section.name });
     }
-    syms.sort(byValue);
+    if (!inOrder(syms)) syms.sort(byValue); // the symbol table is usually in address order already
     for (let k = 0; k < syms.length; k++) {
       const sym = syms[k];
       if (sym.value % INSN_SIZE !== 0 || sym.size % INSN_SIZE !== 0 || sym.value + sym.size > section.size) {
@@ -70,6 +70,18 @@ export function collectFunctions(elf: ObjElf): RawFunction[] {
 
 function byValue(a: ObjSymbol, b: ObjSymbol): number {
   return a.value - b.value;
+}
+
+/** Whether `syms` are by ascending value (a stable sort would leave them as they are). */
+function inOrder(syms: readonly ObjSymbol[]): boolean {
+  for (let i = 1; i < syms.length; i++) if (syms[i - 1].value > syms[i].value) return false;
+  return true;
+}
+
+/** Whether `relocations` are by ascending instruction (a stable sort would leave them as they are). */
+function relocationsInOrder(relocations: readonly Relocation[]): boolean {
+  for (let i = 1; i < relocations.length; i++) if (relocations[i - 1].insn > relocations[i].insn) return false;
+  return true;
 }
 
 /** What building one function needs to know about the others. */
@@ -155,7 +167,7 @@ function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
     }
     if (op === OP.LD_IMM64) i++; // the second half of a 16-byte load is no instruction of its own
   }
-  relocations.sort(byInsn);
+  if (!relocationsInOrder(relocations)) relocations.sort(byInsn);
 
   const lo = f.start * INSN_SIZE;
   const hi = (f.start + f.count) * INSN_SIZE;
