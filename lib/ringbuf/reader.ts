@@ -7,7 +7,7 @@ import { mapInfo } from '../syscall/obj.js';
 import { Fd } from '../syscall/fd.js';
 import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
 import { ReaderArgumentError } from './errors.js';
-import { Ring } from './ring.js';
+import { Ring, type RecordCallback, type RawRecordCallback } from './ring.js';
 import { EpollWaiter } from './waiter.js';
 import { BufferReader } from './base.js';
 
@@ -19,8 +19,7 @@ export interface MapSource {
   readonly name?: string;
 }
 
-export type RecordCallback = (record: Uint8Array, ring: number) => void;
-export type RawRecordCallback = (data: Uint8Array, offset: number, length: number, ring: number) => void;
+export type { RecordCallback, RawRecordCallback } from './ring.js';
 
 interface Shape { fd: number; type: number; maxEntries: number; name: string }
 
@@ -74,7 +73,8 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
 
   /**
    * Deliver every ready record to `cb` (synchronously, ring by ring, in order) and return how many.
-   * The view passed to `cb` is valid only while `cb` runs; its bytes are released when it returns.
+   * The view passed to `cb` is valid only while `cb` runs; its bytes are released when it returns
+   * (and the same view object may be handed out again for a later record at the same place).
    */
   consume(cb: RecordCallback, limit = Infinity): number {
     let n = 0;
@@ -82,11 +82,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
     this.enter();
     try {
       for (let i = 0; i < rings.length && !this.closed && n < limit; i++) {
-        const ring = rings[i];
-        const ab = ring.dataBuffer;
-        const base = ring.dataOffset;
-        // new Uint8Array(buffer, offset, length) is cheaper than subarray() in V8
-        n += ring.drain((_data, offset, length, r) => cb(new Uint8Array(ab, base + offset, length), r), limit - n, i);
+        n += rings[i].drainViews(cb, limit - n, i);
       }
     } finally {
       this.leave();

@@ -19,6 +19,15 @@ export const RINGBUF_HDR_SZ = 8;
 const TWO32 = 0x100000000;
 /** x86-64's total store order: plain loads acquire, plain stores release */
 const TSO = process.arch === 'x64';
+// drainViews() hands each record out as a Uint8Array, and making one costs ~14 ns in V8 (more than
+// the rest of the per-record work). Records of a fixed-size struct come back to the same places in
+// the ring, so a ring up to this size keeps the last view made at each 8-byte record slot and hands
+// it out again when a record of the same length starts there. Bigger rings would need a bigger
+// table (one slot per 8 bytes of data) and get a new view per record.
+const VIEW_TABLE_MAX_RING = 1 << 20;
+
+export type RawRecordCallback = (data: Uint8Array, offset: number, length: number, ring: number) => void;
+export type RecordCallback = (record: Uint8Array, ring: number) => void;
 
 export class Ring {
   readonly name: string;
@@ -42,6 +51,8 @@ export class Ring {
   #dead = false;
   /** set by stop(): deliver nothing more (the record in hand is still given back) */
   #stopped = false;
+  /** drainViews(): the view last made at each record slot (data offset / 8); made on first use */
+  #views: (Uint8Array | undefined)[] | undefined;
 
   /**
    * @param consumer the consumer page (consumer_pos at offset 0)
@@ -124,6 +135,7 @@ export class Ring {
   detach(): void {
     this.#stopped = true;
     this.#dead = true;
+    this.#views = undefined;
   }
 
   /**
@@ -131,7 +143,27 @@ export class Ring {
    * data pages (no allocation per record), the consumer position stored after each callback.
    * Returns how many records were delivered.
    */
-  drain(cb: (data: Uint8Array, offset: number, length: number, ring: number) => void, limit: number, ring = 0): number {
+  drain(cb: RawRecordCallback, limit: number, ring = 0): number {
+    return this.#drain(cb, limit, ring, false);
+  }
+
+  /**
+   * drain() with each record as its own view (valid while `cb` runs; the same view object may be
+   * handed out again for a later record at the same place in the ring).
+   */
+  drainViews(cb: RecordCallback, limit: number, ring = 0): number {
+    if (this.#views === undefined && this.size <= VIEW_TABLE_MAX_RING) {
+      // filled with push: a large `new Array(n)` starts as a slow dictionary
+      const t: (Uint8Array | undefined)[] = [];
+      for (let i = (this.size >>> 3) + 1; i > 0; i--) t.push(undefined);
+      this.#views = t;
+    }
+    return this.#drain(cb, limit, ring, true);
+  }
+
+  // One loop for both: the two callback call sites stay apart, so each sees only its own kind of
+  // callback (a call site shared by both made each ~3 ns slower per record).
+  #drain(cb: RawRecordCallback | RecordCallback, limit: number, ring: number, asViews: boolean): number {
     if (this.#dead || limit <= 0) return 0;
     if (this.#held !== 0) this.release();
     const hdrs = this.#hdr;
@@ -139,6 +171,9 @@ export class Ring {
     const mask = this.#mask;
     const size = this.size;
     const consLo = this.#consLo;
+    const views = this.#views;
+    const ab = this.dataBuffer;
+    const base = this.dataOffset + RINGBUF_HDR_SZ;
     let n = 0;
     let prod = Atomics.load(this.#prodLo, 0) >>> 0;
     let cons = this.#cons;
@@ -161,7 +196,17 @@ export class Ring {
         if (total > size) throw new RingBufferCorruptError(this.name, this.#consHi * TWO32 + cons, `record of ${len} bytes is larger than the ${size}-byte ring`);
         if ((hdr & RINGBUF_DISCARD_BIT) === 0) {
           owed = total;
-          cb(bytes, off + RINGBUF_HDR_SZ, len, ring);
+          if (!asViews) {
+            (cb as RawRecordCallback)(bytes, off + RINGBUF_HDR_SZ, len, ring);
+          } else if (views === undefined) {
+            // new Uint8Array(buffer, offset, length) is cheaper than subarray() in V8
+            (cb as RecordCallback)(new Uint8Array(ab, base + off, len), ring);
+          } else {
+            const slot = (off >>> 3) + 1;
+            let v = views[slot];
+            if (v === undefined || v.length !== len) views[slot] = v = new Uint8Array(ab, base + off, len);
+            (cb as RecordCallback)(v, ring);
+          }
           owed = 0;
           n++;
           if (this.#dead) return n; // closed from the callback: the pages are gone

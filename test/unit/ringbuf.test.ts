@@ -109,14 +109,53 @@ describe('Ring (ring buffer consumer over memory)', () => {
     expect(f.consumer()).to.equal(0n);
   });
 
-  it('a throwing callback still consumes its record (never delivered twice)', () => {
+  for (const how of ['drain', 'drainViews'] as const) {
+    it(`${how}(): a throwing callback still consumes its record (never delivered twice)`, () => {
+      const f = new FakeRing();
+      const r = new Ring(f.cons, f.prod, PAGE, SIZE);
+      f.put([1]);
+      f.put([2]);
+      const got: number[] = [];
+      const run = (cb: (first: number) => void) => how === 'drain'
+        ? r.drain((d, o) => cb(d[o]), Infinity)
+        : r.drainViews((rec) => cb(rec[0]), Infinity);
+      expect(() => run(() => { throw new Error('boom'); })).to.throw('boom');
+      run((b) => got.push(b));
+      expect(got).to.deep.equal([2]);
+    });
+  }
+
+  it('drainViews(): each record as its own view, wrapping records contiguous, consumer once per record', () => {
+    const f = new FakeRing(BigInt(SIZE - 16));
+    const r = new Ring(f.cons, f.prod, PAGE, SIZE);
+    const long = Array.from({ length: 40 }, (_, i) => i + 1);
+    f.put(long);
+    f.put([9, 9], RINGBUF_DISCARD_BIT);
+    f.put([3, 4, 5]);
+    const got: number[][] = [];
+    expect(r.drainViews((rec, ring) => { expect(ring).to.equal(0); got.push([...rec]); }, Infinity)).to.equal(2);
+    expect(got).to.deep.equal([long, [3, 4, 5]]);
+    expect(f.consumer()).to.equal(BigInt(SIZE - 16 + 48 + 16 + 16));
+    expect(r.drainViews(() => expect.fail('twice'), Infinity)).to.equal(0);
+  });
+
+  it('drainViews(): a record slot hands out the same view again only for a record of the same length there', () => {
     const f = new FakeRing();
     const r = new Ring(f.cons, f.prod, PAGE, SIZE);
-    f.put([1]);
-    f.put([2]);
-    expect(() => r.drain(() => { throw new Error('boom'); }, Infinity)).to.throw('boom');
-    const got: number[] = [];
-    r.drain((d, o) => got.push(d[o]), Infinity);
-    expect(got).to.deep.equal([2]);
+    const seen: Uint8Array[] = [];
+    const take = (rec: Uint8Array) => seen.push(rec);
+    // 256 records of 8 + 8 bytes fill the 4096-byte ring once: the next lap reuses the same slots
+    for (let i = 0; i < 256; i++) f.put([i, 0, 0, 0, 0, 0, 0, 1]);
+    r.drainViews(take, Infinity);
+    f.put([42, 0, 0, 0, 0, 0, 0, 2]); // same slot as the first record, same length
+    f.put([43, 1]); // same slot as the second, another length
+    r.drainViews(take, Infinity);
+    expect(seen).to.have.length(258);
+    expect(seen[256]).to.equal(seen[0]);
+    expect([...seen[256]]).to.deep.equal([42, 0, 0, 0, 0, 0, 0, 2]);
+    expect(seen[257]).to.not.equal(seen[1]);
+    expect([...seen[257]]).to.deep.equal([43, 1]);
+    expect(f.consumer()).to.equal(256n * 16n + 32n);
   });
+
 });
