@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchTarget } from './lib/case.js';
+import { PIN_ENV, shareHash100k, type SharedMap } from './lib/shared-map.js';
 
 const here = import.meta.dirname;
 const root = path.resolve(here, '..');
@@ -93,12 +94,25 @@ function keep(impl: Impl, rows: Row[]): void {
 mkdirSync(build, { recursive: true });
 const cBins = buildC();
 const goBins = buildGo();
-for (let i = 0; i < REPEATS; i++) {
-  process.stderr.write(`bench: round ${i + 1}/${REPEATS}\n`);
-  for (const b of cBins) keep('c', runBinary(b));
-  for (const b of goBins) keep('go', runBinary(b));
-  keep('koffi', runTs('koffi'));
-  if (i === 0) keep('ffi-rs', runTs('ffi-rs')); // ~15x slower per call: once is enough to see it
+let shared: SharedMap | undefined;
+try {
+  shared = shareHash100k();
+  process.env[PIN_ENV] = shared.pin;
+} catch (e) {
+  notes.push(`hash100k rows walk a map per process (no shared pin: ${(e as Error).message.split('\n')[0]}); they vary with the map instance`);
+}
+const dropShared = () => { shared?.cleanup(); shared = undefined; };
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { dropShared(); process.exit(130); });
+try {
+  for (let i = 0; i < REPEATS; i++) {
+    process.stderr.write(`bench: round ${i + 1}/${REPEATS}\n`);
+    for (const b of cBins) keep('c', runBinary(b));
+    for (const b of goBins) keep('go', runBinary(b));
+    keep('koffi', runTs('koffi'));
+    if (i === 0) keep('ffi-rs', runTs('ffi-rs')); // ~15x slower per call: once is enough to see it
+  }
+} finally {
+  dropShared();
 }
 
 const get = (impl: Impl, id: string | undefined) => (id === undefined ? undefined : best.get(impl)?.get(id));

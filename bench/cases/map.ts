@@ -6,8 +6,7 @@ import { SYS } from '../../lib/syscall/numbers.js';
 import { MAP_ELEM_ATTR } from '../../lib/syscall/attr.js';
 import { BPF_CMD } from '../../lib/syscall/types.js';
 import { measure, type BenchCase } from '../lib/case.js';
-
-const BIG = 100000;
+import { BIG, PIN_ENV, fillHash100k } from '../lib/shared-map.js';
 let sink = 0;
 
 function small(type: 'array' | 'hash'): BpfMap {
@@ -87,22 +86,13 @@ function updateCase(type: 'array' | 'hash'): BenchCase {
   };
 }
 
-// one 100k map per process, shared by the walk cases so they read the same kernel memory layout
+// the 100k map the C and Go baselines walk too (pinned by bench/run.ts), else one made for this
+// process; shared by the walk cases so they read the same kernel memory
 let shared: BpfMap | undefined;
 function bigMap(): BpfMap {
-  shared ??= fillBig();
+  const pin = process.env[PIN_ENV];
+  shared ??= pin ? BpfMap.fromPin(pin) : fillHash100k();
   return shared;
-}
-
-function fillBig(): BpfMap {
-  const m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: BIG });
-  const keys = new Uint8Array(BIG * 4);
-  const values = new Uint8Array(BIG * 8);
-  const kv = new DataView(keys.buffer);
-  const vv = new DataView(values.buffer);
-  for (let i = 0; i < BIG; i++) { kv.setUint32(i * 4, i, true); vv.setBigUint64(i * 8, BigInt(i), true); }
-  m.updateBatch(keys, values);
-  return m;
 }
 
 const entriesCase: BenchCase = {
