@@ -99,6 +99,33 @@ describe('BpfMap', () => {
     });
   }
 
+  for (const valueSize of [8, 100]) {
+    it(`entries kept from a walk of several batch chunks stay intact (${valueSize}-byte values)`, () => {
+      // more entries than one 1 MiB chunk holds: entries of earlier chunks must not change when the
+      // batch area is refilled (small entries are copied out, big ones are views into a chunk copy)
+      const n = valueSize === 8 ? 150000 : 12000;
+      const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize, maxEntries: n }));
+      const keys = new Uint8Array(n * 4);
+      const values = new Uint8Array(n * valueSize);
+      const kv = new DataView(keys.buffer);
+      const vv = new DataView(values.buffer);
+      for (let i = 0; i < n; i++) { kv.setUint32(i * 4, i, true); vv.setUint32(i * valueSize, i ^ 0x5a5a5a5a, true); vv.setUint32(i * valueSize + valueSize - 4, i, true); }
+      m.updateBatch(keys, values);
+      const all = [...m.entries()] as [Uint8Array, Uint8Array][];
+      expect(all).to.have.length(n);
+      const seen = new Set<number>();
+      const wrong: string[] = [];
+      for (const [k, v] of all) {
+        const key = rdU32(k);
+        seen.add(key);
+        const d = new DataView(v.buffer, v.byteOffset, v.byteLength);
+        if (v.length !== valueSize || d.getUint32(0, true) !== ((key ^ 0x5a5a5a5a) >>> 0) || d.getUint32(valueSize - 4, true) !== key) wrong.push(`key ${key}: ${[...v.subarray(0, 8)]}`);
+      }
+      expect(wrong.slice(0, 5)).to.deep.equal([]);
+      expect(seen.size).to.equal(n);
+    });
+  }
+
   it('keeps iterating when entries are deleted during the walk', () => {
     const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 2000 }));
     for (let i = 0; i < 2000; i++) m.update(u32(i), u32(i));
