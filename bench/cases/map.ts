@@ -155,6 +155,31 @@ const batchCallsCase: BenchCase = {
   },
 };
 
+// a dump loop shaped like C's: the same caller-owned 1 MiB of keys and values every call
+const batchIntoCase: BenchCase = {
+  id: 'hash100k_batch_into',
+  title: 'lookupBatch() into reused buffers over the same 100k map (per entry)',
+  ref: 'hash100k_batch_dump',
+  targets: [{ ref: 'hash100k_batch_dump', max: 1.2, label: '≤ 1.2× C batch dump' }],
+  run() {
+    const m = bigMap();
+    const count = Math.floor((1 << 20) / 12);
+    const keys = new Uint8Array(count * 4);
+    const values = new Uint8Array(count * 8);
+    return measure(() => {
+      let n = 0;
+      let cursor: Uint8Array | undefined;
+      do {
+        const c = m.lookupBatch({ cursor, count, keys, values });
+        for (let i = 0; i < c.count; i++) sink = (sink + values[i * 8]) & 0xffffff;
+        n += c.count;
+        cursor = c.cursor;
+      } while (cursor);
+      if (n !== BIG) throw new Error(`batches saw ${n} of ${BIG}`);
+    }, 1) / BIG;
+  },
+};
+
 // the FFI's own cost: one bare bpf(MAP_LOOKUP_ELEM) with an attr prepared once, no key or value copies
 const floorCase: BenchCase = {
   id: 'array_lookup_ffi_floor',
@@ -180,7 +205,7 @@ const floorCase: BenchCase = {
 };
 
 export const cases: BenchCase[] = [
-  floorCase, lookupCase('array'), lookupIntoCase('array'), updateCase('array'), lookupCase('hash'), lookupIntoCase('hash'), updateCase('hash'), batchCallsCase, entriesCase, perKeyCase,
+  floorCase, lookupCase('array'), lookupIntoCase('array'), updateCase('array'), lookupCase('hash'), lookupIntoCase('hash'), updateCase('hash'), batchCallsCase, batchIntoCase, entriesCase, perKeyCase,
 ];
 
 export function sinkValue(): number {

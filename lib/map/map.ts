@@ -327,11 +327,21 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   /**
    * One LOOKUP_BATCH (or LOOKUP_AND_DELETE_BATCH) call: up to `count` entries after `cursor`.
    * Keys and values are packed raw bytes (valueBytes each); `cursor` is undefined when the map is done.
+   * With `keys` and `values` (room for `count` entries each) the chunk is copied into them and the
+   * result's keys/values are views of their first `count` entries: a dump loop that passes the same
+   * buffers every time allocates nothing per entry, as C's bpf_map_lookup_batch into its own arrays.
    */
-  lookupBatch(o: { cursor?: Uint8Array; count?: number; andDelete?: boolean } = {}): BatchChunk {
-    this.#check('MAP_LOOKUP_BATCH');
+  lookupBatch(o: { cursor?: Uint8Array; count?: number; andDelete?: boolean; keys?: Uint8Array; values?: Uint8Array } = {}): BatchChunk {
+    const op = o.andDelete ? 'MAP_LOOKUP_AND_DELETE_BATCH' : 'MAP_LOOKUP_BATCH';
+    this.#check(op);
     const count = o.count ?? 256;
-    if (!Number.isInteger(count) || count < 1 || count > 0xffffffff) throw new BpfArgumentError('MAP_LOOKUP_BATCH', `count must be a positive integer, got ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count > 0xffffffff) throw new BpfArgumentError(op, `count must be a positive integer, got ${count}`);
+    if ((o.keys === undefined) !== (o.values === undefined)) throw new BpfArgumentError(op, 'keys and values buffers go together: pass both or neither');
+    if (o.keys && o.values) {
+      if (!(o.keys instanceof Uint8Array) || o.keys.length < count * this.keySize) throw new BpfArgumentError(op, `keys buffer needs ${count * this.keySize} bytes for ${count} keys, got ${o.keys instanceof Uint8Array ? o.keys.length : typeof o.keys}${this.#where(' for map ')}`);
+      if (!(o.values instanceof Uint8Array) || o.values.length < count * this.valueBytes) throw new BpfArgumentError(op, `values buffer needs ${count * this.valueBytes} bytes for ${count} values, got ${o.values instanceof Uint8Array ? o.values.length : typeof o.values}${this.#where(' for map ')}`);
+      return batchLookup(this, o.cursor, count, o.andDelete ?? false, { keys: o.keys, values: o.values });
+    }
     return batchLookup(this, o.cursor, count, o.andDelete ?? false);
   }
 

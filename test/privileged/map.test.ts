@@ -186,6 +186,33 @@ describe('BpfMap', () => {
     expect([...m.keys()]).to.have.length(20);
   });
 
+  it('batch lookup into the caller\'s buffers: every entry once, no arrays of its own, sizes checked', () => {
+    const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 300, name: 'into' }));
+    const keys = new Uint8Array(300 * 4); const vals = new Uint8Array(300 * 8);
+    for (let i = 0; i < 300; i++) { keys.set(u32(i), i * 4); vals.set(u64(BigInt(i) * 3n), i * 8); }
+    m.updateBatch(keys, vals);
+    const kb = new Uint8Array(64 * 4); const vb = new Uint8Array(64 * 8);
+    const got = new Map<number, bigint>();
+    let cursor: Uint8Array | undefined; let calls = 0;
+    do {
+      const c = m.lookupBatch({ cursor, count: 64, keys: kb, values: vb });
+      expect(c.keys.buffer).to.equal(kb.buffer);
+      expect(c.values.buffer).to.equal(vb.buffer);
+      expect(c.keys.length).to.equal(c.count * 4);
+      for (let i = 0; i < c.count; i++) got.set(rdU32(c.keys.subarray(i * 4, i * 4 + 4)), rdU64(c.values.subarray(i * 8, i * 8 + 8)));
+      cursor = c.cursor;
+    } while (cursor && ++calls < 100);
+    expect(got.size).to.equal(300);
+    for (const [k, v] of got) expect(v).to.equal(BigInt(k) * 3n);
+    expect(() => m.lookupBatch({ count: 64, keys: kb.subarray(4), values: vb })).to.throw(BpfArgumentError, /MAP_LOOKUP_BATCH: keys buffer needs 256 bytes for 64 keys, got 252 for map into/);
+    expect(() => m.lookupBatch({ count: 64, keys: kb, values: vb.subarray(8) })).to.throw(BpfArgumentError, /values buffer needs 512 bytes for 64 values, got 504/);
+    expect(() => m.lookupBatch({ count: 64, keys: kb })).to.throw(BpfArgumentError, /keys and values buffers go together/);
+    // and-delete into the same buffers takes entries out
+    const first = m.lookupBatch({ count: 64, keys: kb, values: vb, andDelete: true });
+    expect(first.count).to.be.greaterThan(0);
+    expect([...m.keys()]).to.have.length(300 - first.count);
+  });
+
   it('freezes, pins and opens from the pin and from the id', function () {
     let fs: TestBpffs | undefined;
     try {
