@@ -132,10 +132,11 @@ describe('Ring (ring buffer consumer over memory)', () => {
     f.put(long);
     f.put([9, 9], RINGBUF_DISCARD_BIT);
     f.put([3, 4, 5]);
+    f.put([]);
     const got: number[][] = [];
-    expect(r.drainViews((rec, ring) => { expect(ring).to.equal(0); got.push([...rec]); }, Infinity)).to.equal(2);
-    expect(got).to.deep.equal([long, [3, 4, 5]]);
-    expect(f.consumer()).to.equal(BigInt(SIZE - 16 + 48 + 16 + 16));
+    expect(r.drainViews((rec, ring) => { expect(ring).to.equal(0); got.push([...rec]); }, Infinity)).to.equal(3);
+    expect(got).to.deep.equal([long, [3, 4, 5], []]);
+    expect(f.consumer()).to.equal(BigInt(SIZE - 16 + 48 + 16 + 16 + 8));
     expect(r.drainViews(() => expect.fail('twice'), Infinity)).to.equal(0);
   });
 
