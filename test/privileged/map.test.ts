@@ -80,6 +80,40 @@ describe('BpfMap', () => {
     m.close();
   });
 
+  it('takes integer keys as the bytes of a C integer and refuses the ones that do not fit', () => {
+    const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8 }));
+    m.update(7, u64(70n));
+    expect(rdU64(m.lookup(u32(7))!)).to.equal(70n);
+    m.update(-1, u64(1n)); // two's complement, as (__u32)-1 in C
+    expect(rdU64(m.lookup(u32(0xffffffff))!)).to.equal(1n);
+    expect(rdU64(m.lookup(0xffffffff)!)).to.equal(1n);
+    m.update(9n, u64(90n));
+    expect(rdU64(m.lookup(u32(9))!)).to.equal(90n);
+    for (const bad of [2 ** 32, -(2 ** 31) - 1, 1.5, NaN, 2n ** 32n]) {
+      for (const op of [() => m.lookup(bad), () => m.update(bad, u64(0n)), () => m.delete(bad), () => m.lookupInto(bad, new Uint8Array(8))]) {
+        expect(op).to.throw(BpfArgumentError, /key .* is not an integer that fits 4 bytes \(-2147483648\.\.4294967295\)/);
+      }
+    }
+    // nothing was written by the refused calls (2^32 would have been key 0 if truncated)
+    expect(m.lookup(0)).to.equal(undefined);
+    expect([...m.keys()].length).to.equal(3);
+
+    const m2 = track(BpfMap.create({ type: 'hash', keySize: 2, valueSize: 4, maxEntries: 4 }));
+    m2.update(0xffff, u32(5));
+    expect(() => m2.update(0x10000, u32(5))).to.throw(BpfArgumentError, /fits 2 bytes/);
+    const m8 = track(BpfMap.create({ type: 'hash', keySize: 8, valueSize: 4, maxEntries: 4 }));
+    m8.update(2n ** 64n - 1n, u32(1));
+    expect(rdU32(m8.lookup(-1)!)).to.equal(1);
+    m8.update(2 ** 40, u32(2));
+    expect(rdU32(m8.lookup(u64(2n ** 40n))!)).to.equal(2);
+    expect(() => m8.lookup(2n ** 64n)).to.throw(BpfArgumentError, /fits 8 bytes/);
+    const m3 = track(BpfMap.create({ type: 'hash', keySize: 3, valueSize: 4, maxEntries: 4 }));
+    expect(() => m3.lookup(1)).to.throw(BpfArgumentError, /1, 2, 4 or 8-byte key/);
+    m.close();
+    expect(() => m.lookup(7)).to.throw(ClosedError);
+    expect(() => m.update(7, u64(0n))).to.throw(ClosedError);
+  });
+
   for (const [type, n] of [['hash', 3000], ['lru_hash', 500], ['array', 300], ['percpu_hash', 200]] as const) {
     it(`iterates every entry of a ${type} map (entries, keys)`, () => {
       // An LRU map can evict before it is full: each CPU takes free nodes from the shared list 128 at a
