@@ -7,7 +7,10 @@ import type { CodecMember, CodecType, CodecTypeSource } from './types.js';
 import { H, MAX, MIN } from './runtime.js';
 
 export interface CodecOptions {
-  /** char arrays (arrays of `char`) decode as strings (up to the first NUL); encode accepts strings always */
+  /**
+   * char arrays (arrays of `char`) decode as strings (up to the first NUL) when their bytes are
+   * UTF-8, else as numbers; encode accepts strings always
+   */
   strings?: boolean;
   /** enums decode to their enumerator's name when one matches (encode accepts names always) */
   enumNames?: boolean;
@@ -116,12 +119,11 @@ class Compiler {
       case 'enum': {
         const raw = this.#enumRaw(t.size, t.signed, o, rid);
         if (!this.#o.enumNames) return raw;
-        const names = new Map<number | bigint, string>();
-        for (const e of t.values) if (!names.has(e.value)) names.set(t.size === 8 ? BigInt(e.value) : Number(e.value), e.name);
-        return `H.enumName(${this.#const(names)}, ${raw})`;
+        return `H.enumName(${this.#const(this.#enumMaps(t).names)}, ${raw})`;
       }
       case 'array':
-        if (this.#o.strings && this.#isChar(t.type)) return `H.str(b, ${o}, ${t.count})`;
+        // text when the bytes are UTF-8; otherwise the numbers (lossless, and encode takes them back)
+        if (this.#o.strings && this.#isChar(t.type)) return `(H.str(b, ${o}, ${t.count}) ?? ${this.#fn('d', rid)}(v, b, ${o}))`;
         return `${this.#fn('d', rid)}(v, b, ${o})`;
       case 'struct': case 'union':
         return `${this.#fn('d', rid)}(v, b, ${o})`;
@@ -155,7 +157,7 @@ class Compiler {
     const { t } = this.resolve(id);
     let body: string;
     if (t.kind === 'array') body = kind === 'd' ? this.#decArray(t.type, t.count) : this.#encArray(t.type, t.count);
-    else if (t.kind === 'struct' || t.kind === 'union') body = kind === 'd' ? this.#decStruct(t.members) : this.#encStruct(t.kind, t.members, t.name);
+    else if (t.kind === 'struct' || t.kind === 'union') body = kind === 'd' ? this.#decStruct(t.members) : this.#encStruct(t.kind, t.members, t.name, t.size);
     else throw new CodecError(`type ${id}`, 'unsupported type', t.kind);
     this.fns.push(kind === 'd' ? `function ${key}(v, b, o) {\n${body}\n}` : `function ${key}(v, b, o, x, p) {\n${body}\n}`);
     return key;
@@ -178,11 +180,51 @@ class Compiler {
 
   #decMember(m: Flat): string {
     const { t } = this.resolve(m.type);
-    if (m.bitSize > 0 || m.bitOffset % 8 !== 0) {
-      if (t.kind !== 'int' && t.kind !== 'enum') throw new CodecError(m.name, 'unsupported type', 'bitfield of a non-integer type');
-      return this.#decBits(t.size, t.signed, 'o', m.bitOffset, m.bitSize || t.size * 8);
+    const bf = this.#bitfield(m, t);
+    if (bf && t.kind === 'int' && t.bool) return `(${this.#decBits(t.size, false, 'o', bf.off, bf.bits)} !== 0)`;
+    if (bf && t.kind === 'enum') {
+      const raw = this.#decBits(t.size, t.signed, 'o', bf.off, bf.bits);
+      return this.#o.enumNames ? `H.enumName(${this.#const(this.#enumMaps(t).names)}, ${raw})` : raw;
     }
+    if (bf && t.kind === 'int') return this.#decBits(t.size, t.signed, 'o', bf.off, bf.bits);
     return this.dec(m.type, `o + ${m.bitOffset / 8}`);
+  }
+
+  /**
+   * Where a member is stored as a bitfield: its bit offset and width, or null for a whole-bytes member.
+   * BTF says it two ways: kind_flag=1 puts the width in the member (bitSize); kind_flag=0 leaves
+   * bitSize 0 and puts the width (and any extra offset) in the member's INT type (nr_bits, bits_offset).
+   */
+  #bitfield(m: Flat, t: CodecType): { off: number; bits: number } | null {
+    if (t.kind === 'int') {
+      const bits = m.bitSize || t.bits;
+      const off = m.bitOffset + (m.bitSize ? 0 : t.bitOffset);
+      return bits === t.size * 8 && off % 8 === 0 ? null : { off, bits };
+    }
+    if (m.bitSize === 0 && m.bitOffset % 8 === 0) return null;
+    if (t.kind !== 'enum') throw new CodecError(m.name, 'unsupported type', 'bitfield of a non-integer type');
+    return { off: m.bitOffset, bits: m.bitSize || t.size * 8 };
+  }
+
+  /**
+   * An enum's value ↔ name maps, values normalised to how the bytes read back: BTF may record a
+   * negative enumerator of an enum it calls unsigned (a packed enum { A = -3 } has 0xfffffffd in
+   * a 1-byte type), so values are taken modulo the enum's width in its own signedness.
+   */
+  #enumMaps(t: Extract<CodecType, { kind: 'enum' }>): { names: Map<number | bigint, string>; byName: Map<string, number | bigint> } {
+    const bits = t.size * 8;
+    const norm = (v: number | bigint): number | bigint => {
+      const b = t.signed ? BigInt.asIntN(bits, BigInt(v)) : BigInt.asUintN(bits, BigInt(v));
+      return t.size === 8 ? b : Number(b);
+    };
+    const names = new Map<number | bigint, string>();
+    const byName = new Map<string, number | bigint>();
+    for (const e of t.values) {
+      const v = norm(e.value);
+      if (!names.has(v)) names.set(v, e.name);
+      byName.set(e.name, v);
+    }
+    return { names, byName };
   }
 
   // ---- encode ----
@@ -199,13 +241,11 @@ class Compiler {
       }
       case 'ptr': return `v.setBigUint64(${o}, H.big(${x}, 0n, ${this.#const(MAX(64, false))}, ${p}), ${E});`;
       case 'float':
-        if (t.size === 4) return `v.setFloat32(${o}, H.float(${x}, ${p}), ${E});`;
+        if (t.size === 4) return `v.setFloat32(${o}, H.float32(${x}, ${p}), ${E});`;
         if (t.size === 8) return `v.setFloat64(${o}, H.float(${x}, ${p}), ${E});`;
         throw new CodecError(`type ${rid}`, 'unsupported type', `${t.size}-byte float ${t.name}`);
-      case 'enum': {
-        const byName = new Map<string, number | bigint>(t.values.map((e) => [e.name, t.size === 8 ? BigInt(e.value) : Number(e.value)]));
-        return this.#encInt(t.size, t.signed, false, o, `H.enumValue(${this.#const(byName)}, ${x}, ${p})`, p, rid);
-      }
+      case 'enum':
+        return this.#encInt(t.size, t.signed, false, o, `H.enumValue(${this.#const(this.#enumMaps(t).byName)}, ${x}, ${p})`, p, rid);
       case 'array': case 'struct': case 'union':
         return `${this.#fn('e', rid)}(v, b, ${o}, ${x}, ${p});`;
       default:
@@ -224,15 +264,17 @@ class Compiler {
     return `v.set${setter}(${o}, ${val}${size === 1 ? '' : `, ${E}`});`;
   }
 
-  #encBits(size: number, signed: boolean, o: string, bitOffset: number, bits: number, x: string, p: string): string {
+  #encBits(size: number, signed: boolean, o: string, bitOffset: number, bits: number, x: string, p: string, bool = false): string {
     if (!LE) throw new CodecError('bitfield', 'unsupported type', 'bitfields on big-endian hosts');
-    const check = bits > 32 || size === 8
-      ? `H.big(${x}, ${this.#const(MIN(bits, signed))}, ${this.#const(MAX(bits, signed))}, ${p})`
-      : `H.int(${x}, ${Number(MIN(bits, signed))}, ${Number(MAX(bits, signed))}, ${p})`;
+    const check = bool ? `H.bool(${x}, ${p})`
+      : bits > 32 || size === 8
+        ? `H.big(${x}, ${this.#const(MIN(bits, signed))}, ${this.#const(MAX(bits, signed))}, ${p})`
+        : `H.int(${x}, ${Number(MIN(bits, signed))}, ${Number(MAX(bits, signed))}, ${p})`;
     return `H.setBits(b, ${o} + ${bitOffset >> 3}, ${bitOffset & 7}, ${bits}, ${check});`;
   }
 
   #encArray(elem: number, count: number): string {
+    if (count === 0) return `if (x !== undefined && (x === null || typeof x !== 'object' || x.length !== 0)) H.wrongType(p, 'nothing or [] (a flexible array member)', x);`;
     const es = this.sizeOf(elem);
     const str = this.#isChar(elem) ? `if (typeof x === 'string') { H.putStr(b, o, ${count}, x, p); return; }\n` : '';
     return `if (x === undefined) H.missing(p);\n${str}if (x === null || typeof x !== 'object' || typeof x.length !== 'number') H.wrongType(p, 'an array of ${count}', x);\n`
@@ -240,47 +282,112 @@ class Compiler {
       + `for (let i = 0; i < ${count}; i++) { ${this.enc(elem, `o + i * ${es}`, 'x[i]', `p + '[' + i + ']'`)} }`;
   }
 
-  #encStruct(kind: 'struct' | 'union', members: readonly CodecMember[], name: string): string {
-    const flat = this.#flatten(members, 0);
-    const known = new Set<string>();
+  /** the statement encoding one named member from x[name] (offsets relative to the generated function's o) */
+  #memberStmt(m: Flat): string {
+    const xe = `x[${JSON.stringify(m.name)}]`;
+    const pe = `p + ${JSON.stringify('.' + m.name)}`;
+    const { t } = this.resolve(m.type);
+    const bf = this.#bitfield(m, t);
+    if (!bf) return this.enc(m.type, `o + ${m.bitOffset / 8}`, xe, pe);
+    if (t.kind === 'enum') return this.#encBits(t.size, t.signed, 'o', bf.off, bf.bits, `H.enumValue(${this.#const(this.#enumMaps(t).byName)}, ${xe}, ${pe})`, pe);
+    if (t.kind !== 'int') throw new CodecError(m.name, 'unsupported type', 'bitfield of a non-integer type');
+    return this.#encBits(t.size, t.signed && !t.bool, 'o', bf.off, bf.bits, xe, pe, t.bool);
+  }
+
+  /** statements encoding struct members (at bit `base`): anonymous structs flattened, each anonymous union one group */
+  #encFields(members: readonly CodecMember[], base: number, known: Set<string>): string[] {
     const lines: string[] = [];
-    const what = `${kind}${name ? ` ${name}` : ''}`;
-    lines.push(`if (x === undefined) H.missing(p);`, `if (x === null || typeof x !== 'object' || Array.isArray(x)) H.wrongType(p, 'an object (${what})', x);`);
-    const memberStmt = (m: Flat, xe: string, pe: string): string => {
+    for (const m of members) {
       const { t } = this.resolve(m.type);
-      if (m.bitSize > 0 || m.bitOffset % 8 !== 0) {
-        if (t.kind !== 'int' && t.kind !== 'enum') throw new CodecError(m.name, 'unsupported type', 'bitfield of a non-integer type');
-        const val = t.kind === 'enum' ? `H.enumValue(${this.#const(new Map(t.values.map((e) => [e.name, Number(e.value)])))}, ${xe}, ${pe})` : xe;
-        return this.#encBits(t.size, t.signed, 'o', m.bitOffset, m.bitSize || t.size * 8, val, pe);
-      }
-      return this.enc(m.type, `o + ${m.bitOffset / 8}`, xe, pe);
-    };
-    const unionGroup = (ms: readonly Flat[], xe: string, label: string): string => {
-      // exactly one member of a union is given
-      const names = ms.map((m) => m.name);
-      const body = ms.map((m) => `if (${xe}[${JSON.stringify(m.name)}] !== undefined) { n++; ${memberStmt(m, `${xe}[${JSON.stringify(m.name)}]`, `p + ${JSON.stringify('.' + m.name)}`)} }`).join('\n');
-      return `{ let n = 0;\n${body}\nif (n !== 1) H.unionCount(p, ${JSON.stringify(label)}, ${JSON.stringify(names)}, n); }`;
-    };
-    if (kind === 'union') {
-      for (const m of flat) known.add(m.name);
-      lines.push(unionGroup(flat, 'x', what));
-    } else {
-      for (const m of flat) {
-        const { t } = this.resolve(m.type);
-        if (m.name === '' && t.kind === 'union') {
-          // anonymous union inside a struct: its members sit at this level, one of them given
-          const inner = this.#flatten(t.members, m.bitOffset);
-          for (const im of inner) known.add(im.name);
-          lines.push(unionGroup(inner, 'x', 'anonymous union'));
-          continue;
-        }
-        if (m.name === '') continue; // unnamed padding member
+      const off = base + m.bitOffset;
+      if (m.name === '' && t.kind === 'struct') lines.push(...this.#encFields(t.members, off, known));
+      else if (m.name === '' && t.kind === 'union') lines.push(this.#encUnion(t.members, off, t.size, 'anonymous union', known));
+      else if (m.name !== '') { // an unnamed member that is not a struct/union is padding
         known.add(m.name);
-        lines.push(memberStmt(m, `x[${JSON.stringify(m.name)}]`, `p + ${JSON.stringify('.' + m.name)}`));
+        lines.push(this.#memberStmt({ name: m.name, type: m.type, bitOffset: off, bitSize: m.bitSize }));
       }
     }
-    lines.splice(2, 0, `for (const k in x) if (!${this.#const(known)}.has(k)) H.unknown(p, k, ${this.#const([...known])});`);
-    return lines.join('\n');
+    return lines;
+  }
+
+  /**
+   * The choices of a union (at bit `base`): each named member is one; an anonymous struct is one
+   * (all its fields); an anonymous union's members are choices of this union (C's view).
+   */
+  #choices(members: readonly CodecMember[], base: number, known: Set<string>): { names: string[]; stmt: string; mask: Uint8Array }[] {
+    const out: { names: string[]; stmt: string; mask: Uint8Array }[] = [];
+    for (const m of members) {
+      const { t } = this.resolve(m.type);
+      const off = base + m.bitOffset;
+      if (m.name === '' && t.kind === 'union') { out.push(...this.#choices(t.members, off, known)); continue; }
+      if (m.name === '' && t.kind !== 'struct') continue; // padding
+      const names = new Set<string>();
+      const flat: Flat = { name: m.name, type: m.type, bitOffset: off, bitSize: m.bitSize };
+      const stmt = m.name === '' ? this.#encFields(t.kind === 'struct' ? t.members : [], off, names).join('\n') : (names.add(m.name), this.#memberStmt(flat));
+      for (const n of names) known.add(n);
+      out.push({ names: [...names], stmt, mask: this.#cover(flat) });
+    }
+    return out;
+  }
+
+  /** the bits member `m` occupies, as one byte of mask per byte from the member's own union start */
+  #cover(m: Flat, mask?: Uint8Array, start?: number): Uint8Array {
+    const { t } = this.resolve(m.type);
+    start ??= m.bitOffset & ~7;
+    mask ??= new Uint8Array(0);
+    const set = (from: number, bits: number): Uint8Array => {
+      const end = from - start! + bits;
+      if (mask!.length < (end + 7) >> 3) { const grown = new Uint8Array((end + 7) >> 3); grown.set(mask!); mask = grown; }
+      for (let i = from - start!; i < end; i++) mask![i >> 3] |= 1 << (i & 7);
+      return mask!;
+    };
+    if (t.kind === 'struct' || t.kind === 'union') {
+      for (const c of t.members) {
+        if (c.name === '' && !['struct', 'union'].includes(this.resolve(c.type).t.kind)) continue; // padding: written as zeros
+        mask = this.#cover({ name: c.name, type: c.type, bitOffset: m.bitOffset + c.bitOffset, bitSize: c.bitSize }, mask, start);
+      }
+      return mask;
+    }
+    if (t.kind === 'array') {
+      const { t: et } = this.resolve(t.type);
+      const es = this.sizeOf(t.type) * 8;
+      if (et.kind !== 'struct' && et.kind !== 'union' && et.kind !== 'array') return set(m.bitOffset, es * t.count);
+      for (let i = 0; i < t.count; i++) mask = this.#cover({ name: '', type: t.type, bitOffset: m.bitOffset + i * es, bitSize: 0 }, mask, start);
+      return mask;
+    }
+    const bf = t.kind === 'int' || t.kind === 'enum' ? this.#bitfield(m, t) : null;
+    return bf ? set(bf.off, bf.bits) : set(m.bitOffset, this.sizeOf(m.type) * 8);
+  }
+
+  /**
+   * One union (at bit `base`, `size` bytes): at least one choice given; when several are (a decoded
+   * value gives them all), each is encoded in turn and the bits they share must agree.
+   */
+  #encUnion(members: readonly CodecMember[], base: number, size: number, label: string, known: Set<string>): string {
+    const choices = this.#choices(members, base, known);
+    const at = `o + ${base >> 3}`;
+    const all = choices.flatMap((c) => c.names);
+    const body = choices.map((c) => {
+      const given = c.names.map((n) => `x[${JSON.stringify(n)}] !== undefined`).join(' || ') || 'false';
+      const mask = new Uint8Array(size);
+      mask.set(c.mask.subarray(0, size));
+      const k = this.#const(mask);
+      return `if (${given}) { if (n) keep = H.unionStash(b, ${at}, ${size}, keep, last);\n${c.stmt}\n`
+        + `if (n) H.unionMerge(b, ${at}, keep, ${k}, p, ${JSON.stringify(label)}, ${JSON.stringify(c.names.join('/'))}); last = ${k}; n++; }`;
+    }).join('\n');
+    return `{ let n = 0, keep = null, last = null;\n${body}\nif (n === 0) H.unionCount(p, ${JSON.stringify(label)}, ${JSON.stringify(all)}); }`;
+  }
+
+  #encStruct(kind: 'struct' | 'union', members: readonly CodecMember[], name: string, size: number): string {
+    const known = new Set<string>();
+    const what = `${kind}${name ? ` ${name}` : ''}`;
+    const fields = kind === 'union' ? [this.#encUnion(members, 0, size, what, known)] : this.#encFields(members, 0, known);
+    return [
+      `if (x === undefined) H.missing(p);`,
+      `if (x === null || typeof x !== 'object' || Array.isArray(x)) H.wrongType(p, 'an object (${what})', x);`,
+      `for (const k in x) if (!${this.#const(known)}.has(k)) H.unknown(p, k, ${this.#const([...known])});`,
+      ...fields,
+    ].join('\n');
   }
 }
 

@@ -6,7 +6,7 @@ export const MIN = (bits: number, signed: boolean): bigint => (signed ? -(1n << 
 export const MAX = (bits: number, signed: boolean): bigint => (signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n);
 
 const utf8 = new TextEncoder();
-const text = new TextDecoder();
+const text = new TextDecoder('utf-8', { fatal: true });
 
 function show(x: unknown): string {
   if (typeof x === 'bigint') return `${x}n`;
@@ -19,6 +19,15 @@ function show(x: unknown): string {
 const range = (p: string, x: unknown, min: bigint | number, max: bigint | number): never => {
   throw new CodecError(p, 'out of range', `${show(x)} is outside [${min}, ${max}]`);
 };
+
+// with /u a valid pair is one code point, so only a lone half matches
+const LONE_SURROGATE = /\p{Cs}/u;
+const F32_MAX = 3.4028234663852886e38;
+
+interface UnionSoFar {
+  bytes: Uint8Array;
+  mask: Uint8Array;
+}
 
 export const H = {
   missing(p: string): never {
@@ -33,9 +42,26 @@ export const H = {
   unknown(p: string, k: string, known: readonly string[]): never {
     throw new CodecError(`${p}.${k}`, 'unknown field', `the type has ${known.length ? known.join(', ') : 'no fields'}`);
   },
-  unionCount(p: string, what: string, names: readonly string[], n: number): never {
-    if (n === 0) throw new CodecError(p, 'missing field', `${what}: give one of ${names.join(', ')}`);
-    throw new CodecError(p, 'wrong type', `${what}: give only one of ${names.join(', ')} (got ${n})`);
+  unionCount(p: string, what: string, names: readonly string[]): never {
+    throw new CodecError(p, 'missing field', `${what}: give one of ${names.join(', ')}`);
+  },
+  /** before encoding a further member of a union: keep the bytes so far (and which bits are set), zero the union */
+  unionStash(b: Uint8Array, o: number, size: number, keep: UnionSoFar | null, last: Uint8Array): UnionSoFar {
+    keep ??= { bytes: new Uint8Array(size), mask: Uint8Array.from(last) };
+    keep.bytes.set(b.subarray(o, o + size));
+    b.fill(0, o, o + size);
+    return keep;
+  },
+  /** after it: the bits both wrote must agree; the union's bytes become the union of both */
+  unionMerge(b: Uint8Array, o: number, keep: UnionSoFar, mask: Uint8Array, p: string, what: string, name: string): void {
+    for (let i = 0; i < mask.length; i++) {
+      const now = b[o + i];
+      if ((now ^ keep.bytes[i]) & keep.mask[i] & mask[i]) {
+        throw new CodecError(p, 'conflicting members', `${what}: ${name} gives byte ${i} as 0x${now.toString(16)}, an earlier member as 0x${keep.bytes[i].toString(16)}`);
+      }
+      b[o + i] = now | (keep.bytes[i] & ~mask[i]);
+      keep.mask[i] |= mask[i];
+    }
   },
   /** a number-valued integer field (up to 32 bits) */
   int(x: unknown, min: number, max: number, p: string): number {
@@ -72,6 +98,12 @@ export const H = {
     if (x === undefined) return H.missing(p);
     return H.wrongType(p, 'a number', x);
   },
+  /** a float: finite numbers beyond its range are refused (rounding, and underflow towards 0, are C's) */
+  float32(x: unknown, p: string): number {
+    const f = H.float(x, p);
+    if (Number.isFinite(f) && !Number.isFinite(Math.fround(f))) return range(p, x, -F32_MAX, F32_MAX);
+    return f;
+  },
   enumName(names: Map<number | bigint, string>, v: number | bigint): string | number | bigint {
     return names.get(v) ?? v;
   },
@@ -81,13 +113,20 @@ export const H = {
     if (v === undefined) throw new CodecError(p, 'wrong type', `${JSON.stringify(x)} is not an enumerator (${[...byName.keys()].join(', ')})`);
     return v;
   },
-  /** a char array as text: up to the first NUL */
-  str(b: Uint8Array, o: number, n: number): string {
+  /** a char array as text: up to the first NUL; undefined when those bytes are not UTF-8 */
+  str(b: Uint8Array, o: number, n: number): string | undefined {
     let end = o;
     while (end < o + n && b[end] !== 0) end++;
-    return text.decode(b.subarray(o, end));
+    try {
+      return text.decode(b.subarray(o, end));
+    } catch {
+      return undefined;
+    }
   },
   putStr(b: Uint8Array, o: number, n: number, s: string, p: string): void {
+    // a NUL would end the string early when read back; a lone surrogate has no UTF-8
+    if (s.includes('\0')) throw new CodecError(p, 'wrong type', 'a string for a char array cannot contain NUL (give the bytes as an array of numbers)');
+    if (LONE_SURROGATE.test(s)) throw new CodecError(p, 'wrong type', 'the string has a lone surrogate (no UTF-8 for it)');
     const bytes = utf8.encode(s);
     if (bytes.length > n) throw new CodecError(p, 'wrong length', `${bytes.length} bytes of UTF-8 do not fit in char[${n}]`);
     b.set(bytes, o);

@@ -9,6 +9,13 @@ export interface UserCodec<T> {
   decode(bytes: Uint8Array): T;
 }
 
+/** the bytes [offset, offset + size) of a buffer, or a typed error naming what does not fit */
+function fits(what: string, size: number, len: number, offset: number): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset + size > len) {
+    throw new CodecError(what, 'wrong length', `${size} bytes at offset ${offset} do not fit in ${len}`);
+  }
+}
+
 export function userCodec<T>(c: UserCodec<T>, what = 'value'): TypedCodec<T> {
   const { size } = c;
   if (!Number.isInteger(size) || size < 0) throw new CodecError(what, 'wrong type', `codec size must be a non-negative integer, got ${size}`);
@@ -21,16 +28,24 @@ export function userCodec<T>(c: UserCodec<T>, what = 'value'): TypedCodec<T> {
   return {
     size,
     encode,
-    decode: (bytes) => c.decode(bytes.length === size ? bytes : bytes.subarray(0, size)),
+    decode: (bytes) => {
+      fits(what, size, bytes.length, 0);
+      return c.decode(bytes.length === size ? bytes : bytes.subarray(0, size));
+    },
     encodeInto(value, out, offset = 0) {
+      fits(what, size, out.length, offset);
       out.set(encode(value), offset);
     },
-    decodeAt: (bytes, offset) => c.decode(bytes.subarray(offset, offset + size)),
+    decodeAt: (bytes, offset) => {
+      fits(what, size, bytes.length, offset);
+      return c.decode(bytes.subarray(offset, offset + size));
+    },
   };
 }
 
 /** Codecs for the plain integer types (maps without BTF, numeric keys): 1, 2, 4 or 8 bytes. */
 export function intCodec(size: 1 | 2 | 4 | 8, signed = false, what = 'value'): TypedCodec<number | bigint> {
+  if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw new CodecError(what, 'unsupported type', `integers are 1, 2, 4 or 8 bytes, not ${String(size)}`);
   const bits = size * 8;
   const min = signed ? -(2 ** (bits - 1)) : 0;
   const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
@@ -43,6 +58,7 @@ export function intCodec(size: 1 | 2 | 4 | 8, signed = false, what = 'value'): T
     }
   };
   const put = (value: number | bigint, out: Uint8Array, o: number): void => {
+    fits(what, size, out.length, o);
     const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
     if (size === 8) {
       const b = typeof value === 'bigint' ? value : Number.isSafeInteger(value) ? BigInt(value) : NaN;
@@ -62,7 +78,13 @@ export function intCodec(size: 1 | 2 | 4 | 8, signed = false, what = 'value'): T
     size,
     encode(value) { const out = new Uint8Array(size); put(value, out, 0); return out; },
     encodeInto(value, out, offset = 0) { put(value, out, offset); },
-    decode: (bytes) => get(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0),
-    decodeAt: (bytes, offset) => get(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset),
+    decode: (bytes) => {
+      fits(what, size, bytes.length, 0);
+      return get(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
+    },
+    decodeAt: (bytes, offset) => {
+      fits(what, size, bytes.length, offset);
+      return get(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset);
+    },
   };
 }

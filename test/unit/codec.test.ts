@@ -6,6 +6,9 @@ import { compileCodec, userCodec, intCodec, CodecError, type CodecTypeSource } f
 import { TsbpfError } from '../../lib/errors.js';
 import { bpftoolTypes } from '../helpers/bpftool-btf.js';
 import { objectTypes } from '../helpers/object-types.js';
+import { BtfBlob } from '../helpers/btf-blob.js';
+import { Btf } from '../../lib/btf/index.js';
+import { btfCodecSource } from '../../lib/codec/btf-source.js';
 
 const OBJ = 'bpf/codec_conns.o';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -118,10 +121,53 @@ describe('codec: BTF types to JS values', () => {
     expect(() => kc.encode({ ...kitchen, neg: 2n ** 63n })).to.throw(CodecError, /value\.neg: out of range/);
     expect(() => kc.encode({ ...kitchen, comm: 'much too long' })).to.throw(CodecError, /value\.comm: wrong length/);
     expect(() => kc.encode({ ...kitchen, color: 'PINK' })).to.throw(CodecError, /value\.color: wrong type.*RED, GREEN, BLUE/);
-    expect(() => kc.encode({ ...kitchen, ip6: [1, 2, 3, 4] })).to.throw(CodecError, /only one of ip4, ip6/);
+    // a union given twice must say the same bytes twice (a decoded value gives every member)
+    expect(() => kc.encode({ ...kitchen, ip6: [9, 2, 3, 4] })).to.throw(CodecError, /value: conflicting members: anonymous union: ip6 gives byte 0 as 0x9, an earlier member as 0x1/);
+    expect(hex(kc.encode({ ...kitchen, ip6: [1, 2, 3, 4] }))).to.equal(kitchenHex);
     const { ip4: _, ...noUnion } = kitchen;
     expect(() => kc.encode(noUnion)).to.throw(CodecError, /give one of ip4, ip6/);
     expect(() => kc.encode({ ...kitchen, ok: 2 })).to.throw(CodecError, /value\.ok: out of range/);
+  });
+
+  it('encode(decode(bytes)) gives the bytes back for every fixture struct, unions included', () => {
+    for (const name of ['conn_key', 'conn_val', 'kitchen']) {
+      const id = types.byName('STRUCT', name);
+      for (const o of [{}, { strings: true, enumNames: true }]) {
+        const c = compileCodec(types, id, o);
+        for (const fill of [0x00, 0x01, 0x5a]) {
+          const bytes = new Uint8Array(c.size).fill(fill);
+          // padding reads back as zeros; the rest must survive the round trip
+          const again = c.encode(c.decode(bytes));
+          expect(hex(c.encode(c.decode(again))), `${name} ${JSON.stringify(o)} fill ${fill}`).to.equal(hex(again));
+          expect(c.decode(again)).to.deep.equal(c.decode(bytes));
+        }
+      }
+    }
+  });
+
+  it('char arrays as strings: NUL and lone surrogates refused, bytes that are not UTF-8 decode as numbers', () => {
+    const c = compileCodec(types, types.byName('STRUCT', 'kitchen'), { strings: true });
+    const bytes = Uint8Array.from(Buffer.from(kitchenHex, 'hex'));
+    bytes.set([0xff, 0xfe, 0x41, 0], 12); // comm: not UTF-8
+    const v = c.decode(bytes) as Record<string, unknown>;
+    expect(v.comm).to.deep.equal([-1, -2, 65, 0, 0, 0, 0, 0]);
+    expect(hex(c.encode(v))).to.equal(hex(bytes));
+    bytes.set([0xc3, 0xa9], 12); // é
+    expect((c.decode(bytes) as Record<string, unknown>).comm).to.equal('\u00e9A');
+    expect(() => c.encode({ ...kitchen, comm: 'a\0b' })).to.throw(CodecError, /value\.comm: wrong type: .*cannot contain NUL/);
+    expect(() => c.encode({ ...kitchen, comm: '\ud800' })).to.throw(CodecError, /value\.comm: wrong type: .*lone surrogate/);
+    expect(hex(c.encode({ ...kitchen, comm: '\u{1f600}' })).slice(24, 40)).to.equal('f09f988000000000');
+  });
+
+  it('float: a finite number beyond float\'s range is refused, not stored as infinity', () => {
+    const c = compileCodec(types, types.byName('STRUCT', 'kitchen'));
+    expect(() => c.encode({ ...kitchen, ratio: 1e39 })).to.throw(CodecError, /value\.ratio: out of range/);
+    expect(() => c.encode({ ...kitchen, ratio: -1e39 })).to.throw(CodecError, /value\.ratio: out of range/);
+    for (const f of [Infinity, -Infinity, 3.4e38, 1e-50]) {
+      const back = c.decode(c.encode({ ...kitchen, ratio: f })) as Record<string, number>;
+      expect(back.ratio).to.equal(Math.fround(f));
+    }
+    expect(Number.isNaN((c.decode(c.encode({ ...kitchen, ratio: NaN })) as Record<string, number>).ratio)).to.equal(true);
   });
 
   it('scalars: a __u32 key takes a number, 64-bit values bigints', () => {
@@ -170,6 +216,87 @@ describe('codec: BTF types to JS values', () => {
     expect(() => c.encode({ ...v, wide: 2n ** 49n })).to.throw(CodecError, /value\.wide: out of range/);
   });
 
+  it('unions as C has them: an anonymous struct is one choice, a nested anonymous union\'s members are choices', () => {
+    const int = (size: number) => ({ kind: 'int' as const, name: 'u', size, signed: false, char: false, bool: false, bitOffset: 0, bits: size * 8 });
+    const m = (name: string, type: number, bitOffset = 0) => ({ name, type, bitOffset, bitSize: 0 });
+    const t = new Map<number, ReturnType<CodecTypeSource['get']>>([
+      [1, int(4)], [2, int(2)], [3, int(1)],
+      [4, { kind: 'union', name: '', size: 2, members: [m('b', 2), m('c', 3)] }],
+      [5, { kind: 'union', name: '', size: 4, members: [m('a', 1), m('', 4)] }],
+      // struct outer { __u32 tag; union { __u32 a; union { __u16 b; __u8 c; }; }; }
+      [6, { kind: 'struct', name: 'outer', size: 8, members: [m('tag', 1), m('', 5, 32)] }],
+      // union u { struct { __u16 lo; __u16 hi; }; __u32 all; }
+      [7, { kind: 'struct', name: '', size: 4, members: [m('lo', 2), m('hi', 2, 16)] }],
+      [8, { kind: 'union', name: 'u', size: 4, members: [m('', 7), m('all', 1)] }],
+    ]);
+    const src: CodecTypeSource = { get: (id) => t.get(id)! };
+    const outer = compileCodec(src, 6);
+    expect(hex(outer.encode({ tag: 1, b: 0x0302 }))).to.equal('01000000' + '02030000');
+    expect(hex(outer.encode({ tag: 1, a: 0x04030201 }))).to.equal('01000000' + '01020304');
+    const d = outer.decode(outer.encode({ tag: 1, a: 0x04030201 }));
+    expect(d).to.deep.equal({ tag: 1, a: 0x04030201, b: 0x0201, c: 1 });
+    expect(hex(outer.encode(d))).to.equal('01000000' + '01020304');
+    expect(() => outer.encode({ tag: 1, a: 0x04030201, c: 2 })).to.throw(CodecError, /conflicting members: anonymous union: c gives byte 0 as 0x2/);
+    expect(() => outer.encode({ tag: 1 })).to.throw(CodecError, /value: missing field: anonymous union: give one of a, b, c/);
+    const u = compileCodec(src, 8);
+    expect(hex(u.encode({ lo: 1, hi: 2 }))).to.equal('01000200');
+    expect(hex(u.encode({ all: 0x00020001 }))).to.equal('01000200');
+    expect(() => u.encode({ lo: 1 })).to.throw(CodecError, /value\.hi: missing field/);
+    expect(u.decode(Uint8Array.of(1, 0, 2, 0))).to.deep.equal({ lo: 1, hi: 2, all: 0x00020001 });
+    expect(hex(u.encode({ lo: 1, hi: 2, all: 0x00020001 }))).to.equal('01000200');
+    expect(() => u.encode({ lo: 1, hi: 3, all: 0x00020001 })).to.throw(CodecError, /union u: all gives byte 2 as 0x2, an earlier member as 0x3/);
+  });
+
+  it('bitfields: width from the INT type when kind_flag is 0, enum bitfields by name, _Bool bitfields as booleans', () => {
+    // struct s { unsigned a:3; unsigned b:5; unsigned char c; } the old way: kind_flag 0, nr_bits in the INT
+    const blob = new BtfBlob();
+    const u3 = blob.type('unsigned int', 1, 0, false, 4, 3);
+    const u5 = blob.type('unsigned int', 1, 0, false, 4, 5);
+    const u8 = blob.type('unsigned char', 1, 0, false, 1, 8);
+    const s = blob.type('s', 4, 3, false, 4, blob.str('a'), u3, 0, blob.str('b'), u5, 3, blob.str('c'), u8, 8);
+    const c = compileCodec(btfCodecSource(Btf.parse(blob.build())), s);
+    expect(hex(c.encode({ a: 1, b: 2, c: 0x77 }))).to.equal('11770000');
+    expect(c.decode(Uint8Array.of(0x11, 0x77, 0, 0))).to.deep.equal({ a: 1, b: 2, c: 0x77 });
+    expect(() => c.encode({ a: 0, b: 32, c: 0 })).to.throw(CodecError, /value\.b: out of range.*\[0, 31\]/);
+    const out = new Uint8Array(6).fill(0xee);
+    c.encodeInto({ a: 1, b: 2, c: 0x77 }, out);
+    expect(hex(out)).to.equal('11770000eeee');
+
+    const t = new Map<number, ReturnType<CodecTypeSource['get']>>([
+      [1, { kind: 'enum', name: 'small', size: 4, signed: false, values: [{ name: 'S0', value: 0 }, { name: 'S2', value: 2 }] }],
+      [2, { kind: 'int', name: '_Bool', size: 1, signed: false, char: false, bool: true, bitOffset: 0, bits: 8 }],
+      [3, { kind: 'enum', name: 'e64', size: 8, signed: false, values: [{ name: 'BIG', value: 0x8000000000000001n }] }],
+      // packed enum { P_NEG = -3, P_ONE = 1 }: clang calls it unsigned and records 4294967293
+      [4, { kind: 'enum', name: 'pk', size: 1, signed: false, values: [{ name: 'P_NEG', value: 4294967293 }, { name: 'P_ONE', value: 1 }] }],
+      [5, { kind: 'struct', name: 'bits', size: 16, members: [
+        { name: 'st', type: 1, bitOffset: 0, bitSize: 2 },
+        { name: 'flag', type: 2, bitOffset: 2, bitSize: 1 },
+        { name: 'pk', type: 4, bitOffset: 8, bitSize: 0 },
+        { name: 'big', type: 3, bitOffset: 64, bitSize: 64 },
+      ] }],
+    ]);
+    const e = compileCodec({ get: (id) => t.get(id)! }, 5, { enumNames: true });
+    const v = { st: 'S2', flag: true, pk: 'P_NEG', big: 'BIG' };
+    const b = e.encode(v);
+    expect(hex(b)).to.equal('06fd0000000000000100000000000080');
+    expect(e.decode(b)).to.deep.equal(v);
+    expect(compileCodec({ get: (id) => t.get(id)! }, 5).decode(b)).to.deep.equal({ st: 2, flag: true, pk: 0xfd, big: 0x8000000000000001n });
+    expect(() => e.encode({ ...v, flag: 2 })).to.throw(CodecError, /value\.flag: out of range/);
+    expect(() => e.encode({ ...v, st: 'S9' })).to.throw(CodecError, /value\.st: wrong type.*S0, S2/);
+  });
+
+  it('a flexible array member may be left out or given as []', () => {
+    const t = new Map<number, ReturnType<CodecTypeSource['get']>>([
+      [1, { kind: 'int', name: 'unsigned int', size: 4, signed: false, char: false, bool: false, bitOffset: 0, bits: 32 }],
+      [2, { kind: 'array', type: 1, count: 0 }],
+      [3, { kind: 'struct', name: 'flex', size: 4, members: [{ name: 'n', type: 1, bitOffset: 0, bitSize: 0 }, { name: 'data', type: 2, bitOffset: 32, bitSize: 0 }] }],
+    ]);
+    const c = compileCodec({ get: (id) => t.get(id)! }, 3);
+    expect(hex(c.encode({ n: 1 }))).to.equal('01000000');
+    expect(c.decode(c.encode({ n: 1, data: [] }))).to.deep.equal({ n: 1, data: [] });
+    expect(() => c.encode({ n: 1, data: [1] })).to.throw(CodecError, /value\.data: wrong type/);
+  });
+
   it('user codecs for maps without BTF: sizes checked', () => {
     const c = userCodec<{ x: number }>({ size: 4, encode: (v) => Uint8Array.of(v.x, 0, 0, 0), decode: (b) => ({ x: b[0] }) });
     expect(hex(c.encode({ x: 7 }))).to.equal('07000000');
@@ -179,6 +306,17 @@ describe('codec: BTF types to JS values', () => {
     const i16 = intCodec(2, true);
     expect(hex(i16.encode(-2))).to.equal('feff');
     expect(() => i16.encode(40000)).to.throw(CodecError, /out of range/);
-    expect(intCodec(8).decode(i16.encode(-2).length ? new Uint8Array(8).fill(255) : new Uint8Array(8))).to.equal(2n ** 64n - 1n);
+    expect(intCodec(8).decode(new Uint8Array(8).fill(255))).to.equal(2n ** 64n - 1n);
+    // short input and offsets past the end are typed errors, never a RangeError or a short read
+    expect(() => intCodec(4).decode(new Uint8Array(2))).to.throw(CodecError, /value: wrong length: 4 bytes at offset 0 do not fit in 2/);
+    expect(() => intCodec(4).decodeAt(new Uint8Array(8), 6)).to.throw(CodecError, /wrong length/);
+    expect(() => intCodec(4).encodeInto(1, new Uint8Array(4), 2)).to.throw(CodecError, /wrong length/);
+    expect(() => intCodec(3 as 4)).to.throw(CodecError, /1, 2, 4 or 8 bytes, not 3/);
+    expect(() => c.decode(Uint8Array.of(1, 2))).to.throw(CodecError, /wrong length/);
+    expect(() => c.decodeAt(Uint8Array.of(1, 2, 3, 4), 2)).to.throw(CodecError, /wrong length/);
+    expect(() => c.encodeInto({ x: 1 }, new Uint8Array(4), 2)).to.throw(CodecError, /wrong length/);
+    const into = new Uint8Array(8);
+    c.encodeInto({ x: 5 }, into, 2);
+    expect(hex(into)).to.equal('0000050000000000');
   });
 });
