@@ -11,6 +11,7 @@ import { BPF_CMD, BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, mapTypeNumber } from '.
 import { ERRNO } from '../syscall/errno.js';
 import { bpfError } from '../syscall/bpf.js';
 import { BpfArgumentError, ClosedError, type BpfError } from '../syscall/errors.js';
+import { CodecError } from '../codec/errors.js';
 import { mapCreate, mapDeleteBatch, mapFreeze, mapUpdateBatch } from '../syscall/map.js';
 import { mapInfo, objGet, objPin, getFdById, type MapInfo } from '../syscall/obj.js';
 import { isPerCpu, possibleCpus } from './cpus.js';
@@ -474,7 +475,16 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
       if (value.length !== this.cpus) throw new BpfArgumentError(op, `per-CPU value needs ${this.cpus} entries (possible CPUs), got ${value.length}`);
       const stride = align8(this.valueSize);
       const out = new Uint8Array(this.valueBytes);
-      value.forEach((v, c) => out.set(this.#single(v, op), c * stride));
+      for (let c = 0; c < value.length; c++) {
+        let b: Uint8Array;
+        try {
+          b = this.#single(value[c], op);
+        } catch (e) {
+          throw e instanceof CodecError ? e.under(`value[${c}]`) : e;
+        }
+        if (b.length !== this.valueSize) throw new BpfArgumentError(op, `value[${c}] is ${b.length} bytes, map${this.#where(' ')} has ${this.valueSize}-byte values`);
+        out.set(b, c * stride);
+      }
       return out;
     }
     if (this.perCpu && value instanceof Uint8Array && value.length === this.valueSize && this.valueBytes !== this.valueSize) {

@@ -40,5 +40,9 @@ describe('BpfMap with BTF codecs', () => {
     const vals = Array.from({ length: n }, (_, c) => ({ packets: BigInt(c + 1), bytes: BigInt(100 * c) }));
     stats.update(0, vals);
     expect(stats.lookup(0)).to.deep.equal(vals);
+    // an error in one CPU's value names that CPU's slot
+    const bad = vals.map((v, c) => (c === n - 1 ? { ...v, bytes: -1n } : v));
+    expect(() => stats.update(0, bad)).to.throw(CodecError, new RegExp(`^value\\[${n - 1}\\]\\.bytes: out of range`));
+    expect(stats.lookup(0)).to.deep.equal(vals);
   });
 });

@@ -204,6 +204,11 @@ describe('BpfMap', () => {
     expect((m.lookup(0) as unknown as Uint8Array[]).map(rdU32)).to.deep.equal(Array.from({ length: cpus }, (_, c) => 100 + c));
     expect(() => m.update(0, [...Array.from({ length: cpus }, () => u32(1)), u32(1)])).to.throw(BpfArgumentError, /needs \d+ entries/);
     expect(() => m.update(0, u32(1))).to.throw(BpfArgumentError, /per-CPU/);
+    // each CPU's bytes must be one value: a longer one would spill into the next CPU's slot
+    const slots = (f: (c: number) => Uint8Array) => Array.from({ length: cpus }, (_, c) => f(c));
+    expect(() => m.update(0, slots((c) => new Uint8Array(c === cpus - 1 ? 8 : 4)))).to.throw(BpfArgumentError, new RegExp(`value\\[${cpus - 1}\\] is 8 bytes, map has 4-byte values`));
+    expect(() => m.update(0, slots(() => Uint8Array.of(1, 2)))).to.throw(BpfArgumentError, /value\[0\] is 2 bytes/);
+    expect((m.lookup(0) as unknown as Uint8Array[]).map(rdU32)).to.deep.equal(Array.from({ length: cpus }, (_, c) => 100 + c));
 
   });
 
