@@ -68,7 +68,10 @@ function dumpAt(d: DumpContext, id: number, bitOffset: number, bytes: Uint8Array
     }
     case 'float': {
       const dv = view(bytes);
-      d.w.raw(String(t.size === 4 ? dv.getFloat32(off, true) : t.size === 8 ? dv.getFloat64(off, true) : NaN));
+      const f = t.size === 4 ? dv.getFloat32(off, true) : t.size === 8 ? dv.getFloat64(off, true) : NaN;
+      // C's spelling of the non-finite ones; JSON has no literal for them, so there they are strings
+      const text = Number.isNaN(f) ? 'nan' : f === Infinity ? 'inf' : f === -Infinity ? '-inf' : String(f);
+      d.w.raw(d.plain || Number.isFinite(f) ? text : `"${text}"`);
       return;
     }
     case 'void': d.w.raw('(unknown)'); return;

@@ -92,7 +92,7 @@ export class JsonWriter {
   }
 }
 
-/** jsonw_puts: C escapes only (no \u), with bpftool's `\` → `\n` slip kept. */
+/** jsonw_puts: C escapes only (no \u), with bpftool's `\` → `\n` slip kept; ' as is (\' is not JSON, and bpftool 7 writes it plain). */
 export function quote(s: string): string {
   let out = '"';
   for (const ch of s) {
@@ -104,7 +104,6 @@ export function quote(s: string): string {
       case '\b': out += '\\b'; break;
       case '\\': out += '\\n'; break;
       case '"': out += '\\"'; break;
-      case "'": out += "\\'"; break;
       default: out += ch;
     }
   }

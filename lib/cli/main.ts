@@ -25,6 +25,13 @@ const program = new Command('tsbpf')
   .showHelpAfterError()
   .enablePositionalOptions();
 
+// a reader that stops early (`tsbpf map dump … | head`) is not an error: end quietly, as a C tool
+// does on SIGPIPE, instead of an unhandled 'error' event and its stack trace
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
+
 registerCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

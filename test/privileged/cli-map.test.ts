@@ -117,6 +117,20 @@ describe('tsbpf map / prog show against bpftool', function () {
     expect(raw.lookup(1)).to.deep.equal(Uint8Array.from([0xff, 0, 0, 0, 0, 0, 0, 1]));
   });
 
+  it('a dump piped into a reader that stops early (| head) ends quietly with status 0', () => {
+    const big = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8192, name: `big_${rand()}` });
+    try {
+      for (let i = 0; i < 8192; i++) big.update(i, new Uint8Array(8).fill(i & 0xff));
+      big.pin(pin('big'));
+      // ~400 KB of output: far more than a pipe holds, so the writer meets a closed pipe
+      const r = spawnSync('bash', ['-c', `set -o pipefail; ${process.execPath} --import tsx lib/cli/main.ts map dump pinned ${pin('big')} | head -c 64 >/dev/null`], { encoding: 'utf8' });
+      expect(r.stderr).to.equal('');
+      expect(r.status).to.equal(0);
+    } finally {
+      big.close();
+    }
+  });
+
   it('bad input: one Error: line on stderr, exit status 1, no stack trace', () => {
     const cases: [string[], RegExp][] = [
       [['map', 'dump', 'id', '4294967295'], /can't get map by id \(4294967295\): No such file or directory/],

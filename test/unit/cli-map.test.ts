@@ -51,11 +51,12 @@ describe('CLI map output (bpftool 7.1 formats)', () => {
     ].join('\n'));
   });
 
-  it('compact writer and bpftool\'s escaping (\\ becomes \\n, \' is escaped)', () => {
+  it('compact writer and bpftool\'s escaping (\\ becomes \\n, \' stays as it is)', () => {
     const w = new JsonWriter();
     w.startObject().field('a', 1).field('s', 'x"y\ttab').name('e').startArray().endArray().field('n', null).field('b', true).endObject();
     expect(w.finish()).to.equal('{"a":1,"s":"x\\"y\\ttab","e":[],"n":null,"b":true}\n');
-    expect(quote('a\\b\'c')).to.equal('"a\\nb\\\'c"');
+    expect(quote('a\\b\'c')).to.equal('"a\\nb\'c"');
+    expect(JSON.parse(quote('it\'s'))).to.equal('it\'s');
   });
 
   it('kitchen struct: bitfields as hex (signed too), enum names, char[] strings, 64-bit exact, anonymous union as ""', () => {
@@ -70,6 +71,14 @@ describe('CLI map output (bpftool 7.1 formats)', () => {
     expect(dump(btf, id, k2, false)).to.match(/"color":7,"comm":\[104,105,1,106,0,0,0,0\]/);
     k2.set(bytes('6162636465666768'), 12);
     expect(dump(btf, id, k2, false)).to.match(/"comm":\[97,98,99,100,101,102,103,104\]/);
+    // floats that are not finite: C's spelling, and JSON that parses
+    const k3 = k.slice();
+    new DataView(k3.buffer).setFloat32(40, NaN, true);
+    new DataView(k3.buffer).setFloat64(48, -Infinity, true);
+    const j = dump(btf, id, k3, false);
+    expect(j).to.match(/"ratio":"nan","mean":"-inf"/);
+    expect(JSON.parse(j)).to.include({ ratio: 'nan', mean: '-inf' });
+    expect(dump(btf, id, k3, true, false)).to.match(/"ratio":nan,"mean":-inf/);
   });
 
   it('hand-built types: pointers (%p plain, decimal JSON), chars, bool, 128-bit and odd-width ints, fwd', () => {
