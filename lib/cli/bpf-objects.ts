@@ -7,7 +7,7 @@ import { TsbpfError } from '../errors.js';
 import { Fd } from '../syscall/fd.js';
 import { allIds, getFdById, mapInfo, objGet, progInfo } from '../syscall/obj.js';
 import type { JsonWriter } from './json-writer.js';
-import { fdKind } from '../export/fd-kind.js';
+import { fdKind } from '../syscall/fd-kind.js';
 
 export { fdKind };
 import { BpfError } from '../syscall/errors.js';

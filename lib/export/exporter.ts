@@ -16,7 +16,7 @@ import { compileCodec } from '../codec/compile.js';
 import { btfCodecSource } from '../codec/btf-source.js';
 import { mapBtf } from './map-btf.js';
 import { entrySamples, sanitizeName, type Labels, type Sample, type SampleOptions } from './samples.js';
-import { fdKind } from './fd-kind.js';
+import { fdKind } from '../syscall/fd-kind.js';
 
 /** A directory that cannot be exported (missing, not a directory, not on bpffs) or a bad listen address. */
 export class ExportError extends TsbpfError {}

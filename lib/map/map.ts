@@ -5,6 +5,7 @@
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
 import { Fd } from '../syscall/fd.js';
+import { expectFdKind } from '../syscall/fd-kind.js';
 import { nativeBlock, type NativeBlock } from '../syscall/memory.js';
 import { MAP_ELEM_ATTR } from '../syscall/attr.js';
 import { BPF_CMD, BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, mapTypeNumber } from '../syscall/types.js';
@@ -168,8 +169,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   }
 
   /** Take ownership of an fd of an existing map; its shape comes from OBJ_GET_INFO_BY_FD. */
-  static fromFd(fd: Fd): BpfMap {
+  static fromFd(fd: Fd, what = `fd ${fd.value}`): BpfMap {
     try {
+      expectFdKind(fd.value, 'map', what);
       const i = mapInfo(fd.value);
       return new BpfMap(fd, { type: i.type, keySize: i.keySize, valueSize: i.valueSize, maxEntries: i.maxEntries, flags: i.mapFlags, name: i.name });
     } catch (e) {
@@ -180,7 +182,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
 
   /** Open a pinned map (the path must be on bpffs). */
   static fromPin(path: string, o: { readOnly?: boolean; writeOnly?: boolean } = {}): BpfMap {
-    return BpfMap.fromFd(objGet(path, (o.readOnly ? 1 << 3 : 0) | (o.writeOnly ? 1 << 4 : 0)));
+    return BpfMap.fromFd(objGet(path, (o.readOnly ? 1 << 3 : 0) | (o.writeOnly ? 1 << 4 : 0)), `pin ${path}`);
   }
 
   static fromId(id: number): BpfMap {

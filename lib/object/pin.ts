@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { objGet, mapInfo, checkBpffs, type MapInfo } from '../syscall/obj.js';
+import { fdKind } from '../syscall/fd-kind.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
 import { mapTypeName } from '../syscall/types.js';
@@ -28,7 +29,7 @@ export function pinPathOf(root: string, m: MapSpec): string {
 export function checkPinRoot(pinRoot: string): void {
   let dir = resolve(pinRoot);
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  checkBpffs('pin', join(dir, 'x'), true);
+  checkBpffs('pin', dir, false, pinRoot);
 }
 
 /** Create pinRoot (as libbpf does before pinning); returns the first directory made, if any. */
@@ -73,6 +74,8 @@ export function reusePinned(m: MapSpec, path: string, maxEntries: number, flags:
   const fd = openPinnedMap(path);
   if (!fd) return undefined;
   try {
+    const kind = fdKind(fd.value);
+    if (kind !== 'map') throw new PinMismatchError(m.name, path, [`a bpf ${kind} is pinned there, not a map`]);
     const diff = pinDifferences(m, mapInfo(fd.value), maxEntries, flags);
     if (diff.length > 0) throw new PinMismatchError(m.name, path, diff);
     return fd;

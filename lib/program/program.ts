@@ -1,5 +1,6 @@
 // BpfProgram: a live BPF program owning its fd (from loadObject, a pin or an id).
 import { Fd } from '../syscall/fd.js';
+import { expectFdKind } from '../syscall/fd-kind.js';
 import { ClosedError } from '../syscall/errors.js';
 import { progTypeName, attachTypeName } from '../syscall/types.js';
 import { progTestRun, type TestRunOptions, type TestRunResult } from '../syscall/prog.js';
@@ -46,8 +47,9 @@ export class BpfProgram {
   }
 
   /** Take ownership of an fd of a loaded program; name and type come from the kernel. */
-  static fromFd(fd: Fd): BpfProgram {
+  static fromFd(fd: Fd, what = `fd ${fd.value}`): BpfProgram {
     try {
+      expectFdKind(fd.value, 'prog', what);
       const i = progInfo(fd.value);
       return new BpfProgram(fd, { name: i.name, type: i.type });
     } catch (e) {
@@ -57,7 +59,7 @@ export class BpfProgram {
   }
 
   static fromPin(path: string): BpfProgram {
-    return BpfProgram.fromFd(objGet(path));
+    return BpfProgram.fromFd(objGet(path), `pin ${path}`);
   }
 
   static fromId(id: number): BpfProgram {

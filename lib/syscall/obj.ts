@@ -29,13 +29,14 @@ export function statfsType(path: string): number {
  * Throws NotBpffsError unless `path` lies on bpffs: for pinning the parent directory is checked
  * (the pin does not exist yet), for getting the path itself.
  */
-export function checkBpffs(op: string, path: string, forPin: boolean): void {
+export function checkBpffs(op: string, path: string, forPin: boolean, named = path): void {
   let where = forPin ? dirname(resolve(path)) : path;
   let t = statfsType(where);
   // a missing pin is the kernel's ENOENT to report, as long as its directory is on bpffs
   if (t === -ERRNO.ENOENT && !forPin) t = statfsType((where = dirname(resolve(path))));
-  if (t < 0) throw new NotBpffsError(op, path, `${where}: ${errnoName(-t)}`);
-  if (t >>> 0 !== BPF_FS_MAGIC) throw new NotBpffsError(op, path, `filesystem type 0x${(t >>> 0).toString(16)}`);
+  if (t < 0) throw new NotBpffsError(op, named, `${where}: ${errnoName(-t)}`);
+  const at = named === where ? '' : `${where}: `;
+  if (t >>> 0 !== BPF_FS_MAGIC) throw new NotBpffsError(op, named, `${at}filesystem type 0x${(t >>> 0).toString(16)}`);
 }
 
 /** OBJ_PIN: pin the object behind `fd` at `path` (on bpffs; bpffs names cannot contain '.'). */

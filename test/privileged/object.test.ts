@@ -12,7 +12,8 @@ import { buildHiddenObject } from '../helpers/hidden-object.js';
 import { waitFor } from '../helpers/netns.js';
 import { loadObject, readObject, BpfObject, PinMismatchError, LoadError, ObjectError } from '../../lib/object/index.js';
 import { BpfMap } from '../../lib/map/index.js';
-import { VerifierError } from '../../lib/syscall/errors.js';
+import { VerifierError, BpfArgumentError } from '../../lib/syscall/errors.js';
+import { BpfProgram } from '../../lib/program/index.js';
 import { getNextId, getFdById, mapInfo, progInfo } from '../../lib/syscall/obj.js';
 import { BPF_ATTACH_TYPE, BPF_MAP_FLAG, BPF_PROG_TYPE } from '../../lib/syscall/types.js';
 
@@ -181,10 +182,32 @@ describe('loadObject', () => {
       expect(bpftool('map', 'show', 'pinned', path.join(dir, 'counter')).id).to.equal(obj.maps.get('counter')!.info().id);
     });
 
-    it('a pin path not on bpffs fails before anything is made', () => {
+    it('a pin path not on bpffs fails before anything is made, naming the path given', () => {
       const before = lastIds();
-      expect(() => loadObject('bpf/tc_counter.o', { pinPath: '/tmp' })).to.throw(LoadError, /not on a bpffs mount/);
+      expect(() => loadObject('bpf/tc_counter.o', { pinPath: '/tmp' })).to.throw(LoadError, /\/tmp is not on a bpffs mount \(filesystem type/);
+      // a directory still to be made: the error names it and the ancestor that decided
+      const missing = `/tmp/tsbpf-missing-${process.pid}/pins`;
+      expect(() => loadObject('bpf/tc_counter.o', { pinPath: missing })).to.throw(LoadError, new RegExp(`${missing} is not on a bpffs mount \\(/tmp: filesystem type`));
+      expect(existsSync(missing)).to.equal(false);
       expect(leftSince(before, kernelNames('bpf/tc_counter.o'))).to.deep.equal([]);
+    });
+
+    it('a program pinned where a map\'s pin goes, and pins opened as the wrong kind, are typed errors', () => {
+      const obj = track(loadObject('bpf/tc_counter.o', { pinPath: fs.dir }));
+      const other = createTestBpffs();
+      try {
+        obj.programs.get('tc_ingress')!.pin(path.join(other.dir, 'counter'));
+        const before = lastIds();
+        expect(() => loadObject('bpf/tc_counter.o', { pinPath: other.dir })).to.throw(PinMismatchError, /a bpf prog is pinned there, not a map/);
+        expect(leftSince(before, kernelNames('bpf/tc_counter.o'))).to.deep.equal([]);
+        expect(() => BpfMap.fromPin(path.join(other.dir, 'counter'))).to.throw(BpfArgumentError, /pin .*counter is a bpf prog, not a map/);
+        expect(() => BpfProgram.fromPin(path.join(fs.dir, 'counter'))).to.throw(BpfArgumentError, /pin .*counter is a bpf map, not a prog/);
+        const p = BpfProgram.fromPin(path.join(other.dir, 'counter'));
+        expect(p.info().id).to.equal(obj.programs.get('tc_ingress')!.info().id);
+        p.close();
+      } finally {
+        other.cleanup();
+      }
     });
   });
 

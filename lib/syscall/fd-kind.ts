@@ -1,0 +1,24 @@
+// What kind of bpf object an fd refers to (a pin can hold a map, a program or a link).
+import { readlinkSync } from 'node:fs';
+import { BpfArgumentError } from './errors.js';
+
+/** The kind of bpf object behind an fd, from its /proc/self/fd link ("anon_inode:bpf-map"). */
+export function fdKind(fd: number): string {
+  try {
+    const link = readlinkSync(`/proc/self/fd/${fd}`);
+    const m = /^anon_inode:bpf-(\w+)$/.exec(link);
+    return m ? m[1] : link;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Throws unless `fd` is a bpf object of `kind` ('map', 'prog', 'link', 'btf'): OBJ_GET_INFO_BY_FD
+ * answers any kind, so a map opened from a program's pin would read a prog_info as a map_info.
+ */
+export function expectFdKind(fd: number, kind: string, what: string): void {
+  const got = fdKind(fd);
+  if (got === kind) return;
+  throw new BpfArgumentError('OBJ_GET', `${what} is ${got.startsWith('/') || got === 'unknown' ? `not a bpf object (${got})` : `a bpf ${got}`}, not a ${kind}`);
+}
