@@ -1,5 +1,6 @@
 // lib/btf's Btf as a CodecTypeSource: the codecs' small view of a type (ints with their encoding,
-// members with bitfield sizes, enums with signedness, typedefs and qualifiers as aliases), read
+// members with bitfield sizes, enums with signedness, typedefs and qualifiers as aliases, a
+// DATASEC as the struct of its variables), read
 // on demand and cached per type id.
 import type { Btf } from '../btf/btf.js';
 import type { CodecType, CodecTypeSource } from './types.js';
@@ -17,6 +18,15 @@ function convert(btf: Btf, id: number): CodecType {
       return { kind: t.kind, name: t.name, size: t.size, members: t.members.map((m) => ({ name: m.name, type: m.type, bitOffset: m.bitOffset, bitSize: m.bitfieldSize })) };
     case 'enum': case 'enum64': return { kind: 'enum', name: t.name, size: t.size, signed: t.signed, values: t.values };
     case 'float': return { kind: 'float', name: t.name, size: t.size };
+    case 'datasec': {
+      // a global-data map's value (.bss, .data, .rodata): a struct of its variables, by name
+      const members = [];
+      for (const v of t.vars) {
+        const vt = btf.type(v.type);
+        if (vt.kind === 'var') members.push({ name: vt.name, type: vt.type, bitOffset: v.offset * 8, bitSize: 0 });
+      }
+      return { kind: 'struct', name: t.name, size: t.size, members };
+    }
     case 'typedef': case 'const': case 'volatile': case 'restrict': case 'type_tag': return { kind: 'alias', type: t.type };
     default: return { kind: 'other', what: t.kind };
   }

@@ -14,6 +14,8 @@ import { BpfError } from '../syscall/errors.js';
 import type { Fd } from '../syscall/fd.js';
 import { compileCodec } from '../codec/compile.js';
 import { btfCodecSource } from '../codec/btf-source.js';
+import { CodecError } from '../codec/errors.js';
+import { intCodec } from '../codec/user.js';
 import { mapBtf } from './map-btf.js';
 import { entrySamples, sanitizeName, type Labels, type Sample, type SampleOptions } from './samples.js';
 import { fdKind } from '../syscall/fd-kind.js';
@@ -57,6 +59,18 @@ function pinnedMaps(dir: string): string[] {
   return out;
 }
 
+const ARRAYS = new Set(['array', 'percpu_array']);
+
+/** A codec, or undefined for a type the codecs cannot express (the map is then read raw). */
+function orRaw<T>(compile: () => T): T | undefined {
+  try {
+    return compile();
+  } catch (e) {
+    if (e instanceof CodecError) return undefined;
+    throw e;
+  }
+}
+
 /** Samples of one pinned map, read now. Non-map pins give nothing. */
 function mapSamples(dir: string, path: string, o: SampleOptions): Sample[] | undefined {
   let fd: Fd;
@@ -85,10 +99,12 @@ function mapSamples(dir: string, path: string, o: SampleOptions): Sample[] | und
     const kb = mapBtf(info);
     if (kb) {
       const src = btfCodecSource(kb.btf);
-      const key = kb.keyTypeId ? compileCodec(src, kb.keyTypeId, { what: 'key', strings: true, enumNames: true }) : undefined;
-      const value = compileCodec(src, kb.valueTypeId, { strings: true, enumNames: true });
-      m.withCodecs({ key: key && key.size === m.keySize ? key : undefined, value: value.size === m.valueSize ? value : undefined });
+      const key = kb.keyTypeId ? orRaw(() => compileCodec(src, kb.keyTypeId, { what: 'key', strings: true, enumNames: true })) : undefined;
+      const value = orRaw(() => compileCodec(src, kb.valueTypeId, { strings: true, enumNames: true }));
+      m.withCodecs({ key: key && key.size === m.keySize ? key : undefined, value: value && value.size === m.valueSize ? value : undefined });
     }
+    // an array's key is its index whatever the BTF says (global-data maps have no key type)
+    if (!m.keyCodec && ARRAYS.has(info.typeName) && m.keySize === 4) m.withCodecs({ key: intCodec(4, false, 'key') });
     const metric = `tsbpf_map_${sanitizeName(path.slice(path.lastIndexOf('/') + 1))}`;
     const numericRaw = !m.valueCodec && [1, 2, 4, 8].includes(m.valueSize);
     let n = 0;

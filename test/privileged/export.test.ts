@@ -96,6 +96,29 @@ describe('tsbpf export: Prometheus metrics from pinned maps', function () {
     expect((await fetch(ex.url.replace('/metrics', '/nope'))).status).to.equal(404);
   });
 
+  it('global data (.data, .rodata): one series per numeric variable, found through the DATASEC', async () => {
+    const g = loadObject('bpf/obj_globals.o');
+    const gfs = createTestBpffs();
+    try {
+      g.maps.get('.data')!.pin(path.join(gfs.dir, 'globals_data'));
+      g.maps.get('.rodata')!.pin(path.join(gfs.dir, 'globals_ro'));
+      g.globals.set('data_counter', 123n);
+      ex = await startExporter({ pinned: gfs.dir, listen: '127.0.0.1:0' });
+      const m = parse(await (await fetch(ex.url)).text());
+      expect(m.get('tsbpf_map_globals_data_data_counter{key="0",path="globals_data"}')).to.equal(123);
+      expect(m.get('tsbpf_map_globals_data_verdict{key="0",path="globals_data"}')).to.equal(2);
+      expect(m.get('tsbpf_map_globals_data_static_counter{key="0",path="globals_data"}')).to.equal(3);
+      expect(m.get('tsbpf_map_globals_ro_ro_magic{key="0",path="globals_ro"}')).to.equal(7);
+      expect(m.get('tsbpf_pinned_map_entries{path="globals_data"}')).to.equal(1);
+      expect(m.get('tsbpf_export_map_errors')).to.equal(0);
+    } finally {
+      await ex?.close();
+      ex = undefined;
+      g.close();
+      gfs.cleanup();
+    }
+  });
+
   it('without --ipv4, address fields are plain numbers', async () => {
     obj.maps.get('conns')!.update({ saddr: 1, daddr: 2, proto: 1, pad: [0, 0, 0] }, { packets: 9n, bytes: 9n });
     ex = await startExporter({ pinned: fs.dir, listen: '127.0.0.1:0' });
