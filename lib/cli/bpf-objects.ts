@@ -46,9 +46,10 @@ function errnoText(e: unknown): string {
 export function openObject(kind: ObjectKind, args: readonly string[]): { fd: Fd; rest: string[] } {
   const [how, what, ...rest] = args;
   if (keyword(how, 'id')) {
-    if (what === undefined || !/^\d+$/.test(what) || Number(what) > 0xffffffff) throw new CliError(`expected a ${kind} id after "id", got ${what === undefined ? 'nothing' : `"${what}"`}`);
+    const id = what === undefined ? undefined : strtoul(what, 0);
+    if (id === undefined || id > 0xffffffff) throw new CliError(`expected a ${kind} id after "id", got ${what === undefined ? 'nothing' : `"${what}"`}`);
     try {
-      return { fd: getFdById(kind, Number(what)), rest };
+      return { fd: getFdById(kind, id), rest };
     } catch (e) {
       throw new CliError(`can't get ${kind} by id (${what}): ${errnoText(e)}`, { cause: e });
     }
@@ -175,4 +176,22 @@ export function showEach(kind: ObjectKind, args: readonly string[], w: JsonWrite
     one(fd);
   }
   if (json) w.endArray();
+}
+
+/** strtoul with base 0 (0x…, 0… octal, decimal) or 16, as bpftool reads numbers: the whole argument or undefined. */
+export function strtoul(a: string, base: 0 | 16): number | undefined {
+  const s = a.trim();
+  let m: RegExpExecArray | null;
+  if (base === 16) return (m = /^(?:0x)?([0-9a-f]+)$/i.exec(s)) ? parseInt(m[1], 16) : undefined;
+  if ((m = /^0x([0-9a-f]+)$/i.exec(s))) return parseInt(m[1], 16);
+  if (/^0[0-7]*$/.test(s)) return parseInt(s, 8);
+  if (/^[1-9][0-9]*$/.test(s)) return parseInt(s, 10);
+  return undefined;
+}
+
+/** A number argument (`id N`, `prio N`) read as strtoul does, at most `max`; CliError naming it otherwise. */
+export function numberArg(w: string | undefined, what: string, max = 0xffffffff): number {
+  const n = w === undefined ? undefined : strtoul(w, 0);
+  if (n === undefined || n > max) throw new CliError(`${what} needs a number${max < 0xffffffff ? ` up to ${max}` : ''}, got ${w === undefined ? 'nothing' : `"${w}"`}`);
+  return n;
 }

@@ -13,6 +13,7 @@ import { progDetach } from '../syscall/prog.js';
 import { BPF_ATTACH_FLAG, attachTypeName } from '../syscall/types.js';
 import { attachCgroup, openCgroup, queryCgroup, CGROUP_ATTACH_TYPES, type CgroupAttachFlags } from '../attach/cgroup.js';
 import { resolveAttachType } from '../attach/attach-type.js';
+import { numberArg } from './bpf-objects.js';
 
 export interface CgroupProgRow {
   id: number;
@@ -75,7 +76,7 @@ export function formatCgroupShow(rows: readonly CgroupProgRow[], effective = fal
 
 function program(words: string[]): BpfProgram {
   const [kw, v] = words;
-  if (kw === 'id' && v !== undefined && /^\d+$/.test(v)) return BpfProgram.fromId(Number(v));
+  if (kw === 'id') return BpfProgram.fromId(numberArg(v, 'id'));
   if (kw === 'pinned' && v) return BpfProgram.fromPin(v);
   throw new Error(`a program is required: id N or pinned PATH (got ${words.slice(0, 2).join(' ') || 'nothing'})`);
 }

@@ -13,7 +13,7 @@ import { BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, progTypeName } from '../syscall/
 import { mapBtf, type MapBtf } from '../export/map-btf.js';
 import { JsonWriter } from './json-writer.js';
 import { dumpType } from './btf-dumper.js';
-import { CliError, fdinfo, hexBytes, keyword, openObject, pinnedPaths, showEach } from './bpf-objects.js';
+import { CliError, fdinfo, hexBytes, keyword, openObject, pinnedPaths, showEach, strtoul } from './bpf-objects.js';
 
 interface OutputOptions { json?: boolean; pretty?: boolean; bpffs?: boolean }
 
@@ -258,24 +258,13 @@ function parseBytes(args: string[], what: string, n: number): { bytes: Uint8Arra
   let got = 0;
   for (; got < n && i < args.length; got++, i++) {
     const a = args[i];
-    const v = parseByte(a, base);
+    const v = strtoul(a, base);
     if (v === undefined) throw new CliError(`error parsing byte: ${a}`);
     if (v > 255) throw new CliError(`${what} byte ${a} does not fit in a byte (0…255)`);
     bytes[got] = v;
   }
   if (got !== n) throw new CliError(`${what} expected ${n} bytes got ${got}`);
   return { bytes, rest: args.slice(i) };
-}
-
-/** strtoul with base 0 (0x…, 0… octal, decimal) or 16, the whole argument. */
-function parseByte(a: string, base: 0 | 16): number | undefined {
-  const s = a.trim();
-  let m: RegExpExecArray | null;
-  if (base === 16) return (m = /^(?:0x)?([0-9a-f]+)$/i.exec(s)) ? parseInt(m[1], 16) : undefined;
-  if ((m = /^0x([0-9a-f]+)$/i.exec(s))) return parseInt(m[1], 16);
-  if (/^0[0-7]*$/.test(s)) return parseInt(s, 8);
-  if (/^[1-9][0-9]*$/.test(s)) return parseInt(s, 10);
-  return undefined;
 }
 
 /** parse_elem: `key BYTES`, `value BYTES | value id N | value pinned P`, `any|noexist|exist`. */

@@ -20,6 +20,7 @@ import { NetlinkSocket } from '../netlink/socket.js';
 import { attachTc } from '../attach/tc.js';
 import { attachXdp, type XdpMode } from '../attach/xdp.js';
 import { checkProgram } from '../attach/handle.js';
+import { numberArg } from './bpf-objects.js';
 
 const XDP_MODE_NAME = { drv: 'driver', skb: 'generic', hw: 'offload' } as const;
 
@@ -92,22 +93,17 @@ interface NetArgs {
 
 function parseArgs(words: string[], wantProg: boolean): NetArgs {
   const a: NetArgs = { replace: false };
-  const num = (w: string | undefined, what: string) => {
-    const n = Number(w);
-    if (w === undefined || !Number.isInteger(n) || n < 0) throw new Error(`${what} needs a number, got ${w ?? 'nothing'}`);
-    return n;
-  };
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     if (w === 'id' || w === 'pinned') {
       if (!wantProg) throw new Error(`unexpected ${w}: this command takes no program`);
       const v = words[++i];
       if (v === undefined) throw new Error(`${w} needs a value`);
-      a.prog = w === 'id' ? BpfProgram.fromId(num(v, 'id')) : BpfProgram.fromPin(v);
+      a.prog = w === 'id' ? BpfProgram.fromId(numberArg(v, 'id')) : BpfProgram.fromPin(v);
     } else if (w === 'dev') a.dev = words[++i];
     else if (w === 'ingress' || w === 'egress') a.direction = w;
-    else if (w === 'prio' || w === 'pref') a.prio = num(words[++i], w);
-    else if (w === 'handle') a.handle = num(words[++i], 'handle');
+    else if (w === 'prio' || w === 'pref') a.prio = numberArg(words[++i], w, 0xffff);
+    else if (w === 'handle') a.handle = numberArg(words[++i], 'handle');
     else if (w === 'mode') a.mode = words[++i];
     else if (w === 'replace' || w === 'overwrite') a.replace = true;
     else throw new Error(`unexpected argument "${w}"`);

@@ -114,6 +114,8 @@ describe('tsbpf map / prog show against bpftool', function () {
       same(['map', 'lookup', 'id', id, 'key', '2', '0', '0', '0'], json);
     }
     expect(ok(tsbpf('map', 'dump', 'id', id))).to.match(/Found 2 elements\n$/);
+    same(['map', 'show', 'id', `0x${Number(id).toString(16)}`]); // ids as strtoul reads them, like bpftool
+    same(['map', 'show', 'id', `0${Number(id).toString(8)}`]);
     expect(raw.lookup(1)).to.deep.equal(Uint8Array.from([0xff, 0, 0, 0, 0, 0, 0, 1]));
   });
 

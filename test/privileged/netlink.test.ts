@@ -90,5 +90,16 @@ describe('lib/netlink against the kernel', function () {
     expect(ipLink(net.nsA, dev).xdp).to.equal(undefined);
     expect(net.inNs('A', () => progQuery({ targetIfindex: interfaceIndex(dev), attachType: BPF_ATTACH_TYPE.TCX_EGRESS })).progIds).to.deep.equal([]);
     expect(() => cli('attach', 'tc', 'pinned', pins.xdp, 'dev', dev, 'ingress')).to.throw(/type xdp/);
+    // numbers as bpftool reads them (0x…, 0…); an empty or out-of-range one, or a map's pin, is an error
+    expect(cli('attach', 'tc', 'pinned', pins.ing, 'dev', dev, 'ingress', 'prio', '0x6', 'handle', '010')).to.contain('prio 6 handle 0x8');
+    cli('detach', 'tc', 'dev', dev, 'ingress', 'prio', '6', 'handle', '8');
+    const mapPin = join(bpffs.dir, 'a-map');
+    fx.tc.maps.get('counter')!.pin(mapPin);
+    for (const [args, msg] of [
+      [['attach', 'tc', 'pinned', pins.ing, 'dev', dev, 'ingress', 'prio', ''], /prio needs a number up to 65535, got ""/],
+      [['attach', 'tc', 'pinned', pins.ing, 'dev', dev, 'ingress', 'prio', '65536'], /prio needs a number up to 65535/],
+      [['attach', 'tc', 'pinned', mapPin, 'dev', dev, 'ingress'], /a-map is a bpf map, not a prog/],
+    ] as const) expect(() => cli(...args), args.join(' ')).to.throw(msg);
+    expect(tcFilters(net.nsA, dev, 'ingress')).to.deep.equal([]);
   });
 });
