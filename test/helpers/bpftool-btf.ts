@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import type { CodecType, CodecTypeSource } from '../../lib/codec/index.js';
 
-interface J { id: number; kind: string; name: string; size?: number; type_id?: number; nr_elems?: number; bits_offset?: number; nr_bits?: number; encoding?: string; members?: { name: string; type_id: number; bits_offset: number; bitfield_size?: number }[]; values?: { name: string; val: string }[] }
+interface J { id: number; kind: string; name: string; size?: number; type_id?: number; nr_elems?: number; bits_offset?: number; nr_bits?: number; encoding?: string; members?: { name: string; type_id: number; bits_offset: number; bitfield_size?: number }[]; values?: { name: string; val: string }[]; vars?: { type_id: number; offset: number }[] }
 
 export function bpftoolTypes(path: string): CodecTypeSource & { byName(kind: string, name: string): number } {
   // enumerator values can exceed 2^53: keep them as strings
@@ -28,6 +28,11 @@ export function bpftoolTypes(path: string): CodecTypeSource & { byName(kind: str
         }) };
       }
       case 'FLOAT': return { kind: 'float', name, size: t.size! };
+      case 'DATASEC': // the struct of its variables (VAR entries; ksym FUNCs are not data)
+        return { kind: 'struct', name, size: t.size!, members: t.vars!.flatMap((v) => {
+          const vt = types.get(v.type_id)!;
+          return vt.kind === 'VAR' ? [{ name: vt.name, type: vt.type_id!, bitOffset: v.offset * 8, bitSize: 0 }] : [];
+        }) };
       case 'TYPEDEF': case 'CONST': case 'VOLATILE': case 'RESTRICT': case 'TYPE_TAG': return { kind: 'alias', type: t.type_id! };
       default: return { kind: 'other', what: t.kind.toLowerCase() };
     }
