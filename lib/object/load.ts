@@ -26,6 +26,7 @@ import { uploadBlobForLoad } from './btf-blob.js';
 import type { BtfKernelFeatures } from '../btf/sanitize.js';
 import { probeBtfFeatures } from '../features/index.js';
 import { typedMap } from './typed.js';
+import type { MapCodecOptions } from '../codec/typed-map.js';
 import { LoadError, ObjectError } from './errors.js';
 import { BpfObject } from './object.js';
 import type { VariableValue } from './variables.js';
@@ -40,8 +41,11 @@ export interface LoadObjectOptions {
   logLevel?: number;
   /** verifier log buffer size when logLevel is set */
   logSize?: number;
-  /** give maps with BTF key/value types JS-value codecs (default true); raw bytes work either way */
-  typedMaps?: boolean;
+  /**
+   * give maps with BTF key/value types JS-value codecs (default true); raw bytes work either way.
+   * `{ strings: true }`: char arrays decode as strings; `{ enumNames: true }`: enums as their names
+   */
+  typedMaps?: boolean | MapCodecOptions;
   /** what the kernel's BTF checker takes (default: probed once per process); less means the object's BTF is sanitized */
   btfFeatures?: BtfKernelFeatures;
   /**
@@ -161,7 +165,7 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
     if (o.typedMaps !== false && spec.source.btf) {
       for (const [name, m] of maps) {
         const ms = spec.maps.get(name)!;
-        if (ms.kind !== 'data' && (ms.keyTypeId || ms.valueTypeId)) typedMap(m.map, spec.source.btf, ms);
+        if (ms.kind !== 'data' && (ms.keyTypeId || ms.valueTypeId)) typedMap(m.map, spec.source.btf, ms, typeof o.typedMaps === 'object' ? o.typedMaps : {});
       }
     }
     const live = new Map<string, BpfMap>();

@@ -4,27 +4,28 @@
 // small object's load, and many loaded maps are only ever touched by their programs.
 import type { Btf } from '../btf/btf.js';
 import type { BpfMap, Codec } from '../map/map.js';
-import { compileCodec } from '../codec/compile.js';
+import { compileCodec, type CodecOptions } from '../codec/compile.js';
+import type { MapCodecOptions } from '../codec/typed-map.js';
 import { btfCodecSource } from '../codec/btf-source.js';
 import type { MapSpec } from './spec.js';
 
 class LazyCodec implements Codec<unknown> {
   readonly #btf: Btf;
   readonly #id: number;
-  readonly #what: string;
+  readonly #o: CodecOptions;
   #codec: Codec<unknown> | undefined;
   #failure: unknown;
 
-  constructor(btf: Btf, id: number, what: string) {
+  constructor(btf: Btf, id: number, o: CodecOptions) {
     this.#btf = btf;
     this.#id = id;
-    this.#what = what;
+    this.#o = o;
   }
 
   #get(): Codec<unknown> | undefined {
     if (!this.#codec && this.#failure === undefined) {
       try {
-        this.#codec = compileCodec(btfCodecSource(this.#btf), this.#id, { what: this.#what });
+        this.#codec = compileCodec(btfCodecSource(this.#btf), this.#id, this.#o);
       } catch (e) {
         // a type the codecs cannot express (function pointers, flexible arrays): raw bytes it is
         this.#failure = e;
@@ -54,9 +55,9 @@ function sizeOf(btf: Btf, id: number): number {
   }
 }
 
-export function typedMap(map: BpfMap, btf: Btf, m: MapSpec): void {
+export function typedMap(map: BpfMap, btf: Btf, m: MapSpec, o: MapCodecOptions = {}): void {
   // a type whose size differs from the map's is left raw (the kernel refused such BTF at create)
-  const key = m.keyTypeId && sizeOf(btf, m.keyTypeId) === map.keySize ? new LazyCodec(btf, m.keyTypeId, 'key') : undefined;
-  const value = m.valueTypeId && sizeOf(btf, m.valueTypeId) === map.valueSize ? new LazyCodec(btf, m.valueTypeId, 'value') : undefined;
+  const key = m.keyTypeId && sizeOf(btf, m.keyTypeId) === map.keySize ? new LazyCodec(btf, m.keyTypeId, { ...o, what: 'key' }) : undefined;
+  const value = m.valueTypeId && sizeOf(btf, m.valueTypeId) === map.valueSize ? new LazyCodec(btf, m.valueTypeId, { ...o, what: 'value' }) : undefined;
   if (key || value) map.withCodecs({ key, value });
 }

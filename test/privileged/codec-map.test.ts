@@ -5,6 +5,7 @@ import { requirePrivileged } from '../helpers/privileged.js';
 import { objectTypes } from '../helpers/object-types.js';
 import { BpfMap, possibleCpus } from '../../lib/map/index.js';
 import { withBtfCodecs, CodecError } from '../../lib/codec/index.js';
+import { loadObject } from '../../lib/object/index.js';
 
 describe('BpfMap with BTF codecs', () => {
   const open: BpfMap<unknown, unknown>[] = [];
@@ -29,6 +30,25 @@ describe('BpfMap with BTF codecs', () => {
     expect([...conns.entries()]).to.deep.equal([[key, { packets: 3n, bytes: 180n }]]);
     expect(() => conns.update({ ...key, proto: 300 }, { packets: 1n, bytes: 1n })).to.throw(CodecError, /key\.proto: out of range/);
     expect(() => conns.update(key, { packets: 1n })).to.throw(CodecError, /value\.bytes: missing field/);
+  });
+
+  it('a loaded object\'s maps: char arrays as strings and enums by name when loadObject is asked to', () => {
+    const kitchen = {
+      a: 1, b: -2, flags: 5, level: 17, delta: -3, color: 'GREEN', comm: 'hi', big: 1n, neg: -5n, ratio: 0.5, mean: -1.25, ip4: 0x04030201, ok: true,
+    };
+    for (const [typedMaps, want] of [
+      [{ strings: true, enumNames: true }, { comm: 'hi', color: 'GREEN' }],
+      [true, { comm: [104, 105, 0, 0, 0, 0, 0, 0], color: 2 }],
+    ] as const) {
+      const obj = loadObject('bpf/codec_conns.o', { typedMaps });
+      try {
+        const m = obj.maps.get('kitchen')!;
+        m.update(0, kitchen);
+        expect(m.lookup(0)).to.deep.equal({ ...kitchen, ...want, ip6: [1, 2, 3, 4] });
+      } finally {
+        obj.close();
+      }
+    }
   });
 
   it('per-CPU stats.lookup(0) → one { packets, bytes } per possible CPU', () => {
