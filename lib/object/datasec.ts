@@ -5,6 +5,7 @@
 // their callers like static ones. Computed with the spec (pure); applied by btf-blob.ts.
 import type { Btf } from '../btf/btf.js';
 import { ELF as ELF_CONSTANTS, type ObjElf } from './elf-view.js';
+import { ObjectError } from './errors.js';
 
 // a local binding: module re-exports are getters under some loaders, and these are read per symbol
 const ELF = ELF_CONSTANTS;
@@ -19,30 +20,47 @@ export interface DatasecFixup {
 export function datasecFixups(elf: ObjElf, btf: Btf): DatasecFixup[] {
   const out: DatasecFixup[] = [];
   const ids = btf.datasecIds;
+  if (ids.length === 0) return out;
+  const values = symbolValues(elf);
+  // the DATASEC already seen for a section index (two would make the layout ambiguous)
+  const seen = new Map<number, number>();
   for (let k = 0; k < ids.length; k++) {
     const id = ids[k];
     const t = btf.typeOf(id, 'datasec');
     const s = elf.section(t.name);
     // DATASECs of sections the object does not have (.ksyms, .kconfig externs) stay as they are
     if (!s) continue;
-    // symbol values of this section by name (the last of a name wins)
-    const values = new Map<string, number>();
-    const symbols = elf.symbols;
-    for (let i = 0; i < symbols.length; i++) {
-      const sym = symbols[i];
-      if (sym.shndx === s.index && sym.name && sym.type !== ELF.STT_SECTION) values.set(sym.name, sym.value);
+    const before = seen.get(s.index);
+    if (before !== undefined) {
+      throw new ObjectError(`section ${s.name} is described by two BTF DATASECs (type ids ${before} and ${id})`, { section: s.name });
     }
+    seen.set(s.index, id);
+    const byName = values.get(s.index);
     const vars: { type: number; offset: number; size: number }[] = new Array(t.vars.length);
     let changed = t.size !== s.size;
     for (let i = 0; i < t.vars.length; i++) {
       const vi = t.vars[i];
       const v = btf.type(vi.type);
-      const offset = v.name ? values.get(v.name) : undefined;
+      const offset = v.name && byName ? byName.get(v.name) : undefined;
       vars[i] = { type: vi.type, offset: offset ?? vi.offset, size: vi.size };
     }
     vars.sort(byOffset);
     for (let i = 0; i < vars.length && !changed; i++) changed = vars[i].offset !== t.vars[i].offset || vars[i].type !== t.vars[i].type;
     if (changed) out.push({ id, size: s.size, vars });
+  }
+  return out;
+}
+
+/** Values of the named, non-section symbols by section index then name (the last of a name wins): one pass. */
+function symbolValues(elf: ObjElf): Map<number, Map<string, number>> {
+  const out = new Map<number, Map<string, number>>();
+  const symbols = elf.symbols;
+  for (let i = 0; i < symbols.length; i++) {
+    const sym = symbols[i];
+    if (!sym.name || sym.type === ELF.STT_SECTION) continue;
+    let m = out.get(sym.shndx);
+    if (!m) out.set(sym.shndx, (m = new Map()));
+    m.set(sym.name, sym.value);
   }
   return out;
 }

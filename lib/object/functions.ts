@@ -3,7 +3,7 @@
 // come in the encodings clang emits: against the .text section symbol with imm = start - 1 (static
 // functions), against the function symbol with imm = -1 (global ones), or with no relocation at
 // all for a call within the same section; all three name the callee's first instruction.
-import { ELF as ELF_CONSTANTS, type ObjElf, type ObjSection, type ObjSymbol } from './elf-view.js';
+import { ELF as ELF_CONSTANTS, type ObjElf, type ObjRelocation, type ObjSection, type ObjSymbol } from './elf-view.js';
 import { INSN_SIZE, OP, PSEUDO, insnImm, insnSrc } from './insn.js';
 import { copyBytes } from '../elf/slab.js';
 import { ObjectError } from './errors.js';
@@ -91,6 +91,8 @@ interface Context {
   readonly ext: BtfExt | undefined;
   /** section index → its functions by start instruction */
   readonly starts: Map<number, Map<number, RawFunction>>;
+  /** section index → its relocations by ascending offset, checked to be on instructions (made on first use) */
+  readonly sortedRelocations: Map<number, readonly ObjRelocation[]>;
 }
 
 /** Resolve the relocations of every function and cut its instructions and .BTF.ext records. */
@@ -102,7 +104,7 @@ export function buildFunctions(elf: ObjElf, raw: readonly RawFunction[], maps: M
     if (!m) starts.set(f.section.index, (m = new Map()));
     m.set(f.start, f);
   }
-  const ctx: Context = { elf, maps, ext, starts };
+  const ctx: Context = { elf, maps, ext, starts, sortedRelocations: new Map() };
   const out: FunctionSpec[] = [];
   for (let i = 0; i < raw.length; i++) out.push(buildFunction(ctx, raw[i]));
   return out;
@@ -118,6 +120,43 @@ function calleeAt(ctx: Context, f: RawFunction, section: ObjSection, sectionInsn
     throw new ObjectError(`function ${f.name}: calls ${fn.name} in section ${section.name}; called functions must be in .text (programs cannot call programs)`, { section: f.section.name, program: f.name, symbol: fn.name });
   }
   return fn.name;
+}
+
+/**
+ * The relocations of `f`'s section by ascending offset, sorted once per section (clang emits them in
+ * order already), so each function finds its own by binary search instead of scanning them all.
+ */
+function sortedRelocations(ctx: Context, f: RawFunction): readonly ObjRelocation[] {
+  const index = f.section.index;
+  let rels = ctx.sortedRelocations.get(index);
+  if (rels === undefined) {
+    const all = ctx.elf.relocationsFor(index);
+    let ordered = true;
+    for (let k = 0; k < all.length; k++) {
+      const r = all[k];
+      if (r.offset % INSN_SIZE !== 0) throw new ObjectError(`relocation at byte ${r.offset} of ${f.section.name} is not on an instruction`, { section: f.section.name, program: f.name });
+      if (k > 0 && all[k - 1].offset > r.offset) ordered = false;
+    }
+    rels = ordered ? all : all.slice().sort(byOffset);
+    ctx.sortedRelocations.set(index, rels);
+  }
+  return rels;
+}
+
+function byOffset(a: ObjRelocation, b: ObjRelocation): number {
+  return a.offset - b.offset;
+}
+
+/** Index of the first of `rels` (by ascending offset) at or after byte `offset`. */
+function firstAtOrAfter(rels: readonly ObjRelocation[], offset: number): number {
+  let lo = 0;
+  let hi = rels.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rels[mid].offset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function byInsn(a: Relocation, b: Relocation): number {
@@ -137,13 +176,11 @@ function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
   const count = f.count;
   const relocations: Relocation[] = [];
 
-  const rels = elf.relocationsFor(f.section.index);
-  for (let k = 0; k < rels.length; k++) {
+  const rels = sortedRelocations(ctx, f);
+  const end = (f.start + count) * INSN_SIZE;
+  for (let k = firstAtOrAfter(rels, f.start * INSN_SIZE); k < rels.length && rels[k].offset < end; k++) {
     const r = rels[k];
-    if (r.offset % INSN_SIZE !== 0) throw new ObjectError(`relocation at byte ${r.offset} of ${f.section.name} is not on an instruction`, { section: f.section.name, program: f.name });
-    const sectionInsn = r.offset / INSN_SIZE;
-    if (sectionInsn < f.start || sectionInsn >= f.start + count) continue;
-    const i = sectionInsn - f.start;
+    const i = r.offset / INSN_SIZE - f.start;
     const sym = elf.symbols[r.symbol];
     if (!sym) throw new ObjectError(`relocation at instruction ${i} of ${f.name} names symbol #${r.symbol}, which does not exist`, { section: f.section.name, program: f.name });
     const symName = sym.name || (sym.type === ELF.STT_SECTION ? (elf.sections[sym.shndx]?.name ?? '') : '');

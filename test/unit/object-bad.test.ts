@@ -1,0 +1,123 @@
+// readObject on crafted and damaged objects (the malformed-ELF audit): each damage is a typed error
+// (ObjectError, or ParseError from the readers) naming what and where — never a RangeError, a NaN
+// layout, an unbounded allocation, a hang or work quadratic in the input.
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { readObject, ObjectError } from '../../lib/object/index.js';
+import { datasecFixups } from '../../lib/object/datasec.js';
+import { buildFunctions, collectFunctions, type MapLocator } from '../../lib/object/functions.js';
+import { readElf, type ElfFile } from '../../lib/elf/index.js';
+import { Btf } from '../../lib/btf/btf.js';
+import { BtfBlob, KIND } from '../helpers/btf-blob.js';
+import { craftElf, relTable, SHF, SHT, StringTable, symbolTable, thrown, type CraftSection } from '../helpers/crafted-elf.js';
+
+const STB_GLOBAL = 1;
+const STT_OBJECT = 1;
+const STT_FUNC = 2;
+
+function load(path: string): Uint8Array {
+  return new Uint8Array(readFileSync(path));
+}
+
+/** An array whose element reads are counted in `counter.reads`. */
+function counted<T>(items: readonly T[], counter: { reads: number }): readonly T[] {
+  return new Proxy(items as T[], {
+    get(target, p, r) {
+      if (typeof p === 'string' && p.length > 0 && p.charCodeAt(0) >= 0x30 && p.charCodeAt(0) <= 0x39) counter.reads++;
+      return Reflect.get(target, p, r);
+    },
+  });
+}
+
+/** `count` sections .data.iN of 8 bytes, each with a DATASEC of one VAR vN (and its symbol at 4). */
+function manyDataSections(count: number, extraDatasecFor?: number): { bytes: Uint8Array } {
+  const btf = new BtfBlob();
+  const int = btf.type('int', KIND.INT, 0, false, 4, (1 << 24) | 32);
+  const strs = new StringTable();
+  const sections: CraftSection[] = [];
+  const syms = [];
+  for (let i = 0; i < count; i++) {
+    const v = btf.type(`v${i}`, KIND.VAR, 0, false, int, 1);
+    btf.type(`.data.i${i}`, KIND.DATASEC, 1, false, 8, v, 0, 4);
+    if (i === extraDatasecFor) btf.type(`.data.i${i}`, KIND.DATASEC, 1, false, 8, v, 0, 4);
+    sections.push({ name: `.data.i${i}`, type: SHT.PROGBITS, flags: SHF.WRITE | SHF.ALLOC, data: new Uint8Array(8) });
+    syms.push({ name: strs.add(`v${i}`), bind: STB_GLOBAL, type: STT_OBJECT, shndx: i + 1, value: 4, size: 4 });
+  }
+  sections.push({ name: '.BTF', type: SHT.PROGBITS, flags: 0, data: btf.build() });
+  sections.push({ name: '.symtab', type: SHT.SYMTAB, flags: 0, data: symbolTable(syms), link: '.strtab', info: 1, entsize: 24 });
+  sections.push({ name: '.strtab', type: SHT.STRTAB, flags: 0, data: strs.bytes() });
+  return { bytes: craftElf(sections) };
+}
+
+/** `count` functions fN in .text (call f0; exit), each call relocated against f0's symbol; relocations in `order`. */
+function manyFunctions(count: number, order: 'ascending' | 'descending' = 'ascending'): Uint8Array {
+  const code = new Uint8Array(16 * count);
+  const dv = new DataView(code.buffer);
+  const strs = new StringTable();
+  const syms = [];
+  const rels = [];
+  for (let i = 0; i < count; i++) {
+    code[16 * i] = 0x85; // call
+    code[16 * i + 1] = 0x10; // src_reg BPF_PSEUDO_CALL
+    dv.setInt32(16 * i + 4, -1, true);
+    code[16 * i + 8] = 0x95; // exit
+    syms.push({ name: strs.add(`f${i}`), bind: STB_GLOBAL, type: STT_FUNC, shndx: 1, value: 16 * i, size: 16 });
+    rels.push({ offset: 16 * i, symbol: 1, type: 10 /* R_BPF_64_32 */ });
+  }
+  if (order === 'descending') rels.reverse();
+  return craftElf([
+    { name: '.text', type: SHT.PROGBITS, flags: SHF.ALLOC | SHF.EXECINSTR, data: code },
+    { name: '.rel.text', type: SHT.REL, flags: SHF.INFO_LINK, data: relTable(rels), link: '.symtab', info: '.text', entsize: 16 },
+    { name: '.symtab', type: SHT.SYMTAB, flags: 0, data: symbolTable(syms), link: '.strtab', info: 1, entsize: 24 },
+    { name: '.strtab', type: SHT.STRTAB, flags: 0, data: strs.bytes() },
+  ]);
+}
+
+const NO_MAPS: MapLocator = { mapAt: () => undefined, dataMap: () => undefined };
+
+describe('readObject on crafted malformed objects', () => {
+  describe('relocations of many functions', () => {
+    it('each function finds its relocations without scanning the whole section\'s', () => {
+      const n = 400;
+      const elf = readElf(manyFunctions(n));
+      const counter = { reads: 0 };
+      const view = Object.create(elf, { relocationsFor: { value: (i: number) => counted(elf.relocationsFor(i), counter) } }) as ElfFile;
+      const fns = buildFunctions(view, collectFunctions(view), NO_MAPS, undefined);
+      expect(fns).to.have.length(n);
+      for (const f of fns) expect(f.relocations).to.deep.equal([{ insn: 0, target: { kind: 'call', function: 'f0' }, symbol: 'f0' }]);
+      // n × log n at most (a scan per function: n × n)
+      expect(counter.reads).to.be.below(n * 4 * Math.ceil(Math.log2(n)));
+    });
+
+    it('relocation tables out of order give the same functions', () => {
+      const a = readObject(manyFunctions(50));
+      const b = readObject(manyFunctions(50, 'descending'));
+      expect([...b.functions.values()].map((f) => f.relocations)).to.deep.equal([...a.functions.values()].map((f) => f.relocations));
+    });
+  });
+
+  describe('DATASEC fixups', () => {
+    it('read the symbol table once, not once per DATASEC', () => {
+      const n = 300;
+      const { bytes } = manyDataSections(n);
+      const elf = readElf(bytes);
+      const btf = Btf.parse(elf.section('.BTF')!.data);
+      const counter = { reads: 0 };
+      const symbols = counted(elf.symbols, counter);
+      const view = Object.create(elf, { symbols: { value: symbols } }) as ElfFile;
+      const fixups = datasecFixups(view, btf);
+      expect(fixups).to.have.length(n);
+      expect(fixups[n - 1].vars[0].offset).to.equal(4); // the symbol's value, not the DATASEC's 0
+      // one pass over n + 1 symbols (quadratic: n × (n + 1))
+      expect(counter.reads).to.be.below(3 * (n + 1));
+    });
+
+    it('two DATASECs for one section are an ObjectError naming the section', () => {
+      const { bytes } = manyDataSections(3, 1);
+      const e = thrown(() => readObject(bytes));
+      expect(e, e.message).to.be.instanceOf(ObjectError);
+      expect((e as ObjectError).section).to.equal('.data.i1');
+      expect(e.message).to.match(/two BTF DATASECs/);
+    });
+  });
+});
