@@ -8,6 +8,7 @@ import type { BtfComposite } from '../btf/types.js';
 import { ObjectError } from './errors.js';
 import { copyBytes, zeroedBytes } from '../elf/slab.js';
 import type { MapSpec, PinningType } from './spec.js';
+import { MAX_ARRAY_VALUE_SIZE } from './limits.js';
 
 // a local binding: module re-exports are getters under some loaders, and these are read per symbol
 const ELF = ELF_CONSTANTS;
@@ -266,6 +267,10 @@ export function internalMapName(objectName: string, section: string): string {
 
 /** One single-entry array map per non-empty global data section. */
 export function dataMap(objectName: string, section: ObjSection, kind: DataKind, btf: Btf | undefined, hidden: ReadonlySet<number>): PlacedMap {
+  if (section.size > MAX_ARRAY_VALUE_SIZE) {
+    // a NOBITS section's size is only a number in its header: refuse before allocating it
+    throw new ObjectError(`section ${section.name} is ${section.size} bytes; a global data map's value can be at most ${MAX_ARRAY_VALUE_SIZE} (the kernel's KMALLOC_MAX_SIZE for array values)`, { section: section.name, map: section.name });
+  }
   const m = blankMap(section.name, 'data', section.name, kind === 'rodata');
   m.kernelName = internalMapName(objectName, section.name);
   m.type = BPF_MAP_TYPE.ARRAY;

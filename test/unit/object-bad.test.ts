@@ -9,7 +9,8 @@ import { buildFunctions, collectFunctions, type MapLocator } from '../../lib/obj
 import { readElf, type ElfFile } from '../../lib/elf/index.js';
 import { Btf } from '../../lib/btf/btf.js';
 import { BtfBlob, KIND } from '../helpers/btf-blob.js';
-import { craftElf, relTable, SHF, SHT, StringTable, symbolTable, thrown, type CraftSection } from '../helpers/crafted-elf.js';
+import { craftElf, relTable, sectionHeader, setU64, SHF, SHT, StringTable, symbolTable, thrown, type CraftSection } from '../helpers/crafted-elf.js';
+import { MAX_ARRAY_VALUE_SIZE } from '../../lib/object/limits.js';
 
 const STB_GLOBAL = 1;
 const STT_OBJECT = 1;
@@ -118,6 +119,25 @@ describe('readObject on crafted malformed objects', () => {
       expect(e, e.message).to.be.instanceOf(ObjectError);
       expect((e as ObjectError).section).to.equal('.data.i1');
       expect(e.message).to.match(/two BTF DATASECs/);
+    });
+  });
+
+  describe('global data sizes', () => {
+    it('a NOBITS .bss larger than any array map value is an ObjectError naming it, before allocating', () => {
+      for (const size of [0xfffffff0n, 1n << 40n, BigInt(MAX_ARRAY_VALUE_SIZE + 8)]) {
+        const bytes = load('bpf/obj_globals.o');
+        setU64(bytes, sectionHeader(bytes, '.bss').header + 32, size);
+        const e = thrown(() => readObject(bytes));
+        expect(e, e.message).to.be.instanceOf(ObjectError);
+        expect((e as ObjectError).section).to.equal('.bss');
+        expect(e.message).to.match(/\.bss is \d+ bytes; .*at most 536870912/);
+      }
+    });
+
+    it('a large but possible .bss is read', () => {
+      const bytes = load('bpf/obj_globals.o');
+      setU64(bytes, sectionHeader(bytes, '.bss').header + 32, 1n << 20n);
+      expect(readObject(bytes).maps.get('.bss')!.data!.length).to.equal(1 << 20);
     });
   });
 });
