@@ -5,6 +5,7 @@
 import type { Btf } from '../btf/btf.js';
 import type { BtfType } from '../btf/types.js';
 import { essentialName } from '../core/spec.js';
+import { MAX_ARRAY_VALUE_SIZE } from '../object/limits.js';
 
 export const KCONFIG_SEC = '.kconfig';
 export const KSYMS_SEC = '.ksyms';
@@ -52,7 +53,11 @@ const STB_WEAK = 2;
 const SHN_UNDEF = 0;
 const LINKAGE_EXTERN = 2;
 
-/** libbpf's find_kcfg_type: bool, tristate (enum libbpf_tristate), char, integers, char arrays. */
+/**
+ * libbpf's find_kcfg_type: bool, tristate (enum libbpf_tristate of 4 bytes), char, integers of 1,
+ * 2, 4 or 8 bytes, and arrays of chars (elements: 1-byte non-bool ints after typedefs and modifiers;
+ * not a recursive call, so an array of itself in crafted BTF is no endless recursion).
+ */
 export function kconfigType(btf: Btf, id: number): { type: KconfigType; signed: boolean } | undefined {
   const t = btf.type(btf.skipTypedefs(id));
   switch (t.kind) {
@@ -62,12 +67,13 @@ export function kconfigType(btf: Btf, id: number): { type: KconfigType; signed: 
       if (t.size < 1 || t.size > 8 || (t.size & (t.size - 1)) !== 0) return undefined;
       return { type: 'int', signed: t.signed };
     case 'enum':
-      return t.size === 4 && t.name === 'libbpf_tristate' ? { type: 'tristate', signed: false } : undefined;
     case 'enum64':
-      return t.name === 'libbpf_tristate' ? { type: 'tristate', signed: false } : undefined;
-    case 'array':
-      if (t.nelems === 0 || kconfigType(btf, t.type)?.type !== 'char') return undefined;
-      return { type: 'char_array', signed: false };
+      return t.size === 4 && t.name === 'libbpf_tristate' ? { type: 'tristate', signed: false } : undefined;
+    case 'array': {
+      if (t.nelems === 0) return undefined;
+      const elem = btf.type(btf.skipTypedefs(t.type));
+      return elem.kind === 'int' && !elem.bool && elem.size === 1 ? { type: 'char_array', signed: false } : undefined;
+    }
     default:
       return undefined;
   }
@@ -124,6 +130,10 @@ export function collectExterns(elf: ExternElf, btf: Btf | undefined): ExternLayo
         problems.set(s.name, `its type has no size: ${(e as Error).message}`);
         continue;
       }
+      if (size > MAX_ARRAY_VALUE_SIZE) {
+        problems.set(s.name, `its type is ${size} bytes, more than the .kconfig map's value can hold (${MAX_ARRAY_VALUE_SIZE})`);
+        continue;
+      }
       externs.push({ ...base, typeId: btf.skipTypedefs(t.type), kconfig: { ...kt, size, align, offset: 0 } });
     } else {
       externs.push({ ...base, typeId: t.kind === 'func' ? t.type : btf.skipTypedefs(t.type) });
@@ -135,11 +145,20 @@ export function collectExterns(elf: ExternElf, btf: Btf | undefined): ExternLayo
     || (a.kconfig && b.kconfig ? (b.kconfig.align - a.kconfig.align) || (a.kconfig.size - b.kconfig.size) : 0)
     || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let off = 0;
-  const laidOut = externs.map((e) => {
-    if (!e.kconfig) return e;
+  const laidOut: ExternSpec[] = [];
+  for (const e of externs) {
+    if (!e.kconfig) {
+      laidOut.push(e);
+      continue;
+    }
     const offset = Math.ceil(off / e.kconfig.align) * e.kconfig.align;
+    if (offset + e.kconfig.size > MAX_ARRAY_VALUE_SIZE) {
+      // the map would be larger than any array value the kernel makes: this one stays out (and is reported when used)
+      problems.set(e.name, `at offset ${offset} with its ${e.kconfig.size} bytes, the .kconfig map's value would exceed ${MAX_ARRAY_VALUE_SIZE} bytes`);
+      continue;
+    }
     off = offset + e.kconfig.size;
-    return { ...e, kconfig: { ...e.kconfig, offset } };
-  });
+    laidOut.push({ ...e, kconfig: { ...e.kconfig, offset } });
+  }
   return { externs: new Map(laidOut.map((e) => [e.name, e])), kconfigSize: off, problems };
 }

@@ -203,3 +203,44 @@ describe('lib/externs: layout and resolution', () => {
     for (const t of out) if ((t.kind === 'func' || t.kind === 'var') && l.externs.has(t.name)) expect(t.linkage, t.name).to.equal(1);
   });
 });
+
+describe('lib/externs: crafted .kconfig types', () => {
+  /** One strong .kconfig extern per VAR type id given (names CONFIG_0…), on `defs`. */
+  const layout = (defs: Def[], types: number[]) => {
+    const first = defs.length + 1;
+    const all: Def[] = [...defs, ...types.map((type, i): Def => ({ kind: 'var', name: `CONFIG_${i}`, type, linkage: 2 }))];
+    all.push({ kind: 'datasec', name: '.kconfig', size: 0, vars: types.map((_, i) => ({ type: first + i, offset: 0, size: 0 })) });
+    return collectExterns({ symbols: types.map((_, i) => ({ name: `CONFIG_${i}`, type: 0, bind: 1, shndx: 0 })) }, build(all));
+  };
+  const char = int('char', 1, true);
+
+  it('an array whose element is itself is no .kconfig type (no endless recursion)', () => {
+    const l = layout([char, { kind: 'array', type: 2, indexType: 1, nelems: 4 }], [2]);
+    expect(l.externs.size).to.equal(0);
+    expect(l.problems.get('CONFIG_0')).to.match(/not one a \.kconfig value can have/);
+    // a char array through a typedef and const is still one; an array of bool or of arrays is not
+    const ok = layout([char, { kind: 'typedef', name: 'c_t', type: 1 }, { kind: 'const', type: 2 }, { kind: 'array', type: 3, indexType: 1, nelems: 4 },
+      { ...int('_Bool', 1, false), bool: true }, { kind: 'array', type: 5, indexType: 1, nelems: 4 }, { kind: 'array', type: 4, indexType: 1, nelems: 2 }], [4, 6, 7]);
+    expect(ok.externs.get('CONFIG_0')!.kconfig).to.include({ type: 'char_array', size: 4 });
+    expect([...ok.problems.keys()]).to.deep.equal(['CONFIG_1', 'CONFIG_2']);
+  });
+
+  it('a size-0 enum64 libbpf_tristate is no tristate (no NaN layout); a 4-byte one is', () => {
+    const e64 = (size: number): Def => ({ kind: 'enum64', name: 'libbpf_tristate', size, signed: false, values: [{ name: 'TRI_NO', value: 0n }] });
+    const bad = layout([int('int', 4, true), e64(0)], [2, 1]);
+    expect(bad.problems.get('CONFIG_0')).to.match(/not one a \.kconfig value can have/);
+    expect(bad.kconfigSize).to.equal(4);
+    expect(bad.externs.get('CONFIG_1')!.kconfig!.offset).to.equal(0);
+    expect(layout([e64(4)], [1]).externs.get('CONFIG_0')!.kconfig).to.include({ type: 'tristate', size: 4, align: 4 });
+  });
+
+  it('externs that would make the .kconfig value larger than an array map value are left out, with the reason', () => {
+    // 0x7fffffff chars alone; then three of 200 MiB: the third would end past 512 MiB
+    const big = layout([char, { kind: 'array', type: 1, indexType: 1, nelems: 0x7fffffff }, { kind: 'array', type: 1, indexType: 1, nelems: 200 << 20 }], [2, 3, 3, 3, 1]);
+    expect(big.problems.get('CONFIG_0')).to.match(/2147483647 bytes, more than the \.kconfig map's value can hold \(536870912\)/);
+    // libbpf's order: alignment (all 1) descending, then size ascending: CONFIG_4 first
+    expect([...big.externs.keys()]).to.deep.equal(['CONFIG_4', 'CONFIG_1', 'CONFIG_2']);
+    expect(big.problems.get('CONFIG_3')).to.match(/at offset 419430401 with its 209715200 bytes, .* would exceed 536870912/);
+    expect(big.kconfigSize).to.equal((400 << 20) + 1);
+  });
+});

@@ -9,7 +9,7 @@ import { buildFunctions, collectFunctions, type MapLocator } from '../../lib/obj
 import { readElf, type ElfFile } from '../../lib/elf/index.js';
 import { Btf } from '../../lib/btf/btf.js';
 import { BtfBlob, KIND } from '../helpers/btf-blob.js';
-import { craftElf, relTable, sectionHeader, setU64, SHF, SHT, StringTable, symbolTable, thrown, type CraftSection } from '../helpers/crafted-elf.js';
+import { btfRecord, craftElf, relTable, sectionHeader, setU32, setU64, SHF, SHT, StringTable, symbolTable, thrown, type CraftSection } from '../helpers/crafted-elf.js';
 import { MAX_ARRAY_VALUE_SIZE } from '../../lib/object/limits.js';
 
 const STB_GLOBAL = 1;
@@ -138,6 +138,34 @@ describe('readObject on crafted malformed objects', () => {
       const bytes = load('bpf/obj_globals.o');
       setU64(bytes, sectionHeader(bytes, '.bss').header + 32, 1n << 20n);
       expect(readObject(bytes).maps.get('.bss')!.data!.length).to.equal(1 << 20);
+    });
+  });
+
+  describe('.kconfig externs', () => {
+    /** core_externs.o with the record of CONFIG_LOCALVERSION's char[16] changed by `edit(record offset, id)`. */
+    const withLocalversion = (edit: (bytes: Uint8Array, at: number, id: number) => void): Uint8Array => {
+      const bytes = load('bpf/core_externs.o');
+      const btf = Btf.parse(readElf(bytes).section('.BTF')!.data);
+      const id = btf.skipTypedefs(btf.findByName('CONFIG_LOCALVERSION', 'var')!.type);
+      expect(btf.type(id).kind).to.equal('array');
+      edit(bytes, btfRecord(bytes, id), id);
+      return bytes;
+    };
+
+    it('a char array of 0x7fffffff elements is refused naming the extern, with no 2 GiB map value', () => {
+      const bytes = withLocalversion((b, at) => setU32(b, at + 20, 0x7fffffff)); // btf_array.nelems
+      const e = thrown(() => readObject(bytes));
+      expect(e, e.message).to.be.instanceOf(ObjectError);
+      expect((e as ObjectError).symbol).to.equal('CONFIG_LOCALVERSION');
+      expect(e.message).to.match(/2147483647 bytes, more than the \.kconfig map's value can hold/);
+    });
+
+    it('an array of itself is refused naming the extern (no stack overflow)', () => {
+      const bytes = withLocalversion((b, at, id) => setU32(b, at + 12, id)); // btf_array.type
+      const e = thrown(() => readObject(bytes));
+      expect(e, e.message).to.be.instanceOf(ObjectError);
+      expect((e as ObjectError).symbol).to.equal('CONFIG_LOCALVERSION');
+      expect(e.message).to.match(/not one a \.kconfig value can have/);
     });
   });
 });
