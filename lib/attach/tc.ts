@@ -23,7 +23,7 @@ export interface AttachTcOptions {
   handle?: number;
   /** replace the filter at priority+handle (both required) instead of failing with EEXIST */
   replace?: boolean;
-  /** TCA_BPF_NAME shown by `tc filter show` (default: the program's name) */
+  /** TCA_BPF_NAME shown by `tc filter show` (default: the program's name); at most 256 bytes, no NUL */
   name?: string;
   /** never remove the clsact qdisc on detach, even if this attach created it */
   keepQdisc?: boolean;
@@ -37,6 +37,8 @@ export interface TcAttachmentInfo extends AttachmentInfo {
   /** as the kernel chose or confirmed it */
   readonly priority: number;
   readonly handle: number;
+  /** the filter chain (0: where packets start) */
+  readonly chain: number;
   readonly programId: number;
   readonly programName: string;
   /** whether this attach added the clsact qdisc */
@@ -56,6 +58,19 @@ function netnsKey(ifindex: number): string {
 
 const GONE = new Set([2 /* ENOENT */, 19 /* ENODEV */]);
 
+/** CLS_BPF_NAME_LEN: TCA_BPF_NAME is an NLA_NUL_STRING the kernel takes up to 256 bytes long (then its NUL) */
+const FILTER_NAME_MAX = 256;
+
+/** The filter name as cls_bpf takes it, or an AttachArgumentError naming it. */
+function checkFilterName(op: string, name: unknown): string {
+  if (typeof name !== 'string') throw new AttachArgumentError(op, `name must be a string, got ${typeof name}`);
+  const shown = JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > FILTER_NAME_MAX) throw new AttachArgumentError(op, `filter name ${shown} is ${bytes} bytes; cls_bpf takes at most ${FILTER_NAME_MAX}`);
+  if (name.includes('\0')) throw new AttachArgumentError(op, `filter name ${shown} contains a NUL byte; the kernel would keep only what comes before it`);
+  return name;
+}
+
 export class TcAttachment extends Attachment<TcAttachmentInfo> {
   readonly #sock: NetlinkSocket;
   readonly #key: string;
@@ -74,9 +89,9 @@ export class TcAttachment extends Attachment<TcAttachmentInfo> {
     try {
       // only our filter: one that another program replaced since (attachTc replace, `tc filter
       // replace`) belongs to whoever put it there and stays
-      const f = listFilters(i.ifindex, i.direction, this.#sock).find((x) => x.priority === i.priority && x.handle === i.handle);
+      const f = listFilters(i.ifindex, i.direction, this.#sock).find((x) => x.chain === i.chain && x.priority === i.priority && x.handle === i.handle);
       if (f && (f.progId === undefined || f.progId === i.programId)) {
-        detachFilter({ ifindex: i.ifindex, direction: i.direction, priority: i.priority, handle: i.handle }, this.#sock);
+        detachFilter({ ifindex: i.ifindex, direction: i.direction, chain: i.chain, priority: i.priority, handle: i.handle }, this.#sock);
       }
     } catch (e) {
       // already removed (by `tc`, or with its interface): the goal is reached
@@ -116,6 +131,7 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
     throw new AttachArgumentError(op, 'replace needs the priority and handle of the filter to replace');
   }
   const prog = checkProgram(op, o.program, [BPF_PROG_TYPE.SCHED_CLS, BPF_PROG_TYPE.SCHED_ACT], 'a tc (cls_bpf) hook');
+  const name = checkFilterName(op, o.name ?? prog.name);
   const sock = NetlinkSocket.open();
   try {
     const iface = getInterface(o.interface, sock);
@@ -125,7 +141,7 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
     let filter;
     try {
       filter = attachFilter({
-        ifindex: iface.index, direction: o.direction, progFd: prog.fd, name: o.name ?? prog.name,
+        ifindex: iface.index, direction: o.direction, progFd: prog.fd, name,
         priority: o.priority, handle: o.handle, replace: o.replace,
       }, sock);
     } catch (e) {
@@ -137,7 +153,7 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
     }
     return new TcAttachment({
       kind: 'tc', interface: iface.name, ifindex: iface.index, direction: o.direction,
-      priority: filter.priority, handle: filter.handle, programId: filter.progId ?? prog.id, programName: prog.name,
+      priority: filter.priority, handle: filter.handle, chain: filter.chain, programId: filter.progId ?? prog.id, programName: prog.name,
       createdQdisc: created,
     }, sock, key, o.keepQdisc ?? false);
   } catch (e) {

@@ -1,13 +1,17 @@
 // Netlink message encoding and decoding: one request = nlmsghdr + fixed header + attributes, each
 // padded to 4 bytes (NLMSG_ALIGN / NLA_ALIGN). Pure: no sockets here, so requests are unit-tested
 // byte for byte. Decoding checks every length against its container and throws
-// NetlinkProtocolError, never a RangeError.
+// NetlinkProtocolError, never a RangeError; encoding refuses what its fields cannot hold (an attribute
+// past nla_len's 65535 bytes) with NetlinkEncodeError instead of wrapping.
 import {
   IFINFOMSG_SIZE, NLA_F_NESTED, NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN, TCMSG_SIZE,
 } from './constants.js';
-import { NetlinkProtocolError } from './errors.js';
+import { NetlinkEncodeError, NetlinkProtocolError } from './errors.js';
 
 export const align4 = (n: number): number => (n + 3) & ~3;
+
+/** nla_len is a u16 that counts the header too */
+const NLA_MAX_LEN = 0xffff;
 
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
@@ -68,6 +72,9 @@ export class MessageBuilder {
 
   /** An attribute with raw payload (padded to 4 bytes; nla_len counts the unpadded payload). */
   attr(type: number, payload: Uint8Array): this {
+    if (NLA_HDRLEN + payload.length > NLA_MAX_LEN) {
+      throw new NetlinkEncodeError(`attribute ${type} carries ${payload.length} bytes; nla_len holds at most ${NLA_MAX_LEN - NLA_HDRLEN} bytes of payload`);
+    }
     const at = this.#reserve(NLA_HDRLEN + payload.length);
     this.#view.setUint16(at, NLA_HDRLEN + payload.length, true);
     this.#view.setUint16(at + 2, type, true);
@@ -103,6 +110,9 @@ export class MessageBuilder {
   nested(type: number, fn: (b: this) => void): this {
     const at = this.#reserve(NLA_HDRLEN);
     fn(this);
+    if (this.#len - at > NLA_MAX_LEN) {
+      throw new NetlinkEncodeError(`nested attribute ${type} holds ${this.#len - at - NLA_HDRLEN} bytes; nla_len holds at most ${NLA_MAX_LEN - NLA_HDRLEN}`);
+    }
     this.#view.setUint16(at, this.#len - at, true);
     this.#view.setUint16(at + 2, type | NLA_F_NESTED, true);
     return this;

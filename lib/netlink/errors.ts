@@ -1,6 +1,8 @@
 // Typed errors of the rtnetlink client. NetlinkError is the kernel saying no: the operation, the
 // errno, and the kernel's own extended-ack text when it gave one ("Exclusivity flag on, cannot
 // modify"). NetlinkProtocolError is a reply that breaks the protocol (never the user's fault).
+// NetlinkEncodeError is a request that cannot be written down (an attribute past nla_len's 16 bits):
+// thrown before anything is sent.
 import { TsbpfError } from '../errors.js';
 import { errnoMessage, errnoName } from '../syscall/errno.js';
 
@@ -42,5 +44,16 @@ export class InterfaceNotFoundError extends NetlinkError {
 export class NetlinkProtocolError extends TsbpfError {
   constructor(message: string) {
     super(`netlink: ${message}`);
+  }
+}
+
+/**
+ * A request that cannot be encoded: an attribute (or a nest) longer than the 65535 bytes its u16
+ * nla_len can say, a header field out of its range. Thrown while building, before anything is sent,
+ * so the kernel never parses a corrupt message.
+ */
+export class NetlinkEncodeError extends TsbpfError {
+  constructor(message: string) {
+    super(`netlink request: ${message}`);
   }
 }

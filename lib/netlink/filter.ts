@@ -1,6 +1,8 @@
 // cls_bpf filters in direct-action mode on the clsact hook (RTM_NEWTFILTER / RTM_DELTFILTER /
-// RTM_GETTFILTER). A filter is addressed by direction (parent), priority and handle; when the caller
-// leaves priority or handle out the kernel picks them and we read them back from the NLM_F_ECHO copy.
+// RTM_GETTFILTER). A filter is addressed by direction (parent), chain, priority and handle; when the
+// caller leaves priority or handle out the kernel picks them and we read them back from the NLM_F_ECHO
+// copy. Add and delete both name the chain (TCA_CHAIN, as `tc filter … chain N` does): the kernel
+// reads a request without one as chain 0, so a delete must say which chain its filter is in.
 import {
   AF_UNSPEC, CLSACT_PARENT, ETH_P_ALL_BE, NLM_F, RTM, TCA, TCA_BPF, TCA_BPF_FLAG_ACT_DIRECT,
 } from './constants.js';
@@ -41,6 +43,18 @@ export interface FilterSpec {
   handle?: number;
   /** replace the filter at priority+handle instead of failing when it exists */
   replace?: boolean;
+  /** the filter chain (TCA_CHAIN); default 0, where packets start */
+  chain?: number;
+}
+
+/** Where one filter is: what RTM_DELTFILTER needs to find it. */
+export interface FilterAddress {
+  ifindex: number;
+  direction: TcDirection;
+  priority: number;
+  handle: number;
+  /** default 0 */
+  chain?: number;
 }
 
 const tcInfo = (priority: number, protocolBe = ETH_P_ALL_BE) => ((priority << 16) | protocolBe) >>> 0;
@@ -49,6 +63,7 @@ export function attachFilterRequest(f: FilterSpec): MessageBuilder {
   const flags = NLM_F.REQUEST | NLM_F.ACK | NLM_F.ECHO | NLM_F.CREATE | (f.replace ? NLM_F.REPLACE : NLM_F.EXCL);
   return new MessageBuilder(RTM.NEWTFILTER, flags)
     .tcmsg({ family: AF_UNSPEC, ifindex: f.ifindex, handle: f.handle ?? 0, parent: CLSACT_PARENT[f.direction], info: tcInfo(f.priority ?? 0) })
+    .u32(TCA.CHAIN, f.chain ?? 0)
     .string(TCA.KIND, 'bpf')
     .nested(TCA.OPTIONS, (b) => b
       .u32(TCA_BPF.FD, f.progFd)
@@ -56,9 +71,10 @@ export function attachFilterRequest(f: FilterSpec): MessageBuilder {
       .u32(TCA_BPF.FLAGS, TCA_BPF_FLAG_ACT_DIRECT));
 }
 
-export function deleteFilterRequest(f: { ifindex: number; direction: TcDirection; priority: number; handle: number }): MessageBuilder {
+export function deleteFilterRequest(f: FilterAddress): MessageBuilder {
   return new MessageBuilder(RTM.DELTFILTER, NLM_F.REQUEST | NLM_F.ACK)
     .tcmsg({ family: AF_UNSPEC, ifindex: f.ifindex, handle: f.handle, parent: CLSACT_PARENT[f.direction], info: tcInfo(f.priority) })
+    .u32(TCA.CHAIN, f.chain ?? 0)
     .string(TCA.KIND, 'bpf');
 }
 
@@ -108,6 +124,6 @@ export function attachFilter(f: FilterSpec, sock?: NetlinkSocket): TcFilter {
   });
 }
 
-export function detachFilter(f: { ifindex: number; direction: TcDirection; priority: number; handle: number }, sock?: NetlinkSocket): void {
+export function detachFilter(f: FilterAddress, sock?: NetlinkSocket): void {
   withSocket(sock, (s) => s.request(deleteFilterRequest(f), `RTM_DELTFILTER ${f.direction}`));
 }

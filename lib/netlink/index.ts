@@ -3,7 +3,7 @@
 export { NetlinkSocket } from './socket.js';
 export { decodeError, decodeDone, answersTo, AckCollector, DumpCollector, type NetlinkReply, type DecodedError } from './reply.js';
 export { MessageBuilder, Attrs, parseMessages, parseIfinfomsg, parseTcmsg, align4, type NlMessage } from './codec.js';
-export { NetlinkError, NetlinkProtocolError, InterfaceNotFoundError } from './errors.js';
+export { NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InterfaceNotFoundError } from './errors.js';
 export {
   listInterfaces, getInterface, interfaceIndex, interfaceName, withSocket, dumpLinksRequest, getLinkRequest, parseLink, parseXdp,
   type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef,
@@ -11,7 +11,7 @@ export {
 export { ensureClsact, deleteClsact, listQdiscs, hookQdisc, addClsactRequest, deleteClsactRequest, dumpQdiscsRequest, type Qdisc } from './qdisc.js';
 export {
   attachFilter, detachFilter, listFilters, attachFilterRequest, deleteFilterRequest, dumpFiltersRequest, parseFilter,
-  type TcFilter, type TcDirection, type FilterSpec,
+  type TcFilter, type TcDirection, type FilterSpec, type FilterAddress,
 } from './filter.js';
 export { setXdp, queryXdp, setXdpRequest, XDP_MODE_FLAG, type XdpSetSpec } from './xdp.js';
 export * as NL from './constants.js';

@@ -119,6 +119,39 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
     expect(tcQdiscKinds(net.nsA, net.vethA)).to.not.include('clsact');
   });
 
+  it('refuses a filter name cls_bpf cannot take, naming it, before anything changes on the interface', () => {
+    const { net } = fx;
+    const attach = (name: unknown) => net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', name: name as string }));
+    // 65539 bytes: past nla_len's u16, the tail of the name would be read as more attributes
+    expect(() => attach('n'.repeat(65539))).to.throw(AttachArgumentError, /filter name "n{40}…" is 65539 bytes; cls_bpf takes at most 256/);
+    expect(() => attach('é'.repeat(129))).to.throw(AttachArgumentError, /is 258 bytes/);
+    expect(() => attach('ab\0cd')).to.throw(AttachArgumentError, /filter name "ab\\u0000cd" contains a NUL byte/);
+    expect(() => attach(123)).to.throw(AttachArgumentError, /name must be a string, got number/);
+    expect(tcQdiscKinds(net.nsA, net.vethA)).to.not.include('clsact');
+    // the longest name the kernel takes (CLS_BPF_NAME_LEN) goes through whole
+    const a = attach('n'.repeat(256));
+    try {
+      expect(tcFilters(net.nsA, net.vethA, 'ingress')[0]).to.contain(` ${'n'.repeat(256)} direct-action`);
+    } finally {
+      a.detach();
+    }
+  });
+
+  it('detaches its own filter by chain: one in another chain at the same priority and handle stays', () => {
+    const { net } = fx;
+    const pin = join(fx.bpffs.dir, 'eg5');
+    prog('tc_egress').pin(pin);
+    expect(inNsExec(net.nsA, 'tc', 'qdisc', 'add', 'dev', net.vethA, 'clsact')).to.not.match(/^ERR/);
+    expect(inNsExec(net.nsA, 'tc', 'filter', 'add', 'dev', net.vethA, 'ingress', 'chain', '5', 'prio', '4', 'handle', '1', 'bpf', 'da', 'pinned', pin)).to.not.match(/^ERR/);
+    const a = net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', priority: 4, handle: 1 }));
+    expect(a.info).to.include({ chain: 0, priority: 4, handle: 1 });
+    const at = (chain: number) => net.inNs('A', () => listFilters(interfaceIndex(net.vethA), 'ingress')).filter((f) => f.chain === chain).map((f) => [f.priority, f.handle, f.progId]);
+    expect(at(0)).to.deep.equal([[4, 1, prog('tc_ingress').id]]);
+    a.detach();
+    expect(at(0)).to.deep.equal([]);
+    expect(at(5)).to.deep.equal([[4, 1, prog('tc_egress').id]]);
+  });
+
   it('treats an existing clsact as success and an ingress qdisc as a clear error', () => {
     const { net } = fx;
     net.inNs('A', () => {

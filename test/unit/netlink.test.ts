@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import {
   addClsactRequest, attachFilterRequest, decodeDone, decodeError, deleteClsactRequest, deleteFilterRequest,
   dumpFiltersRequest, dumpLinksRequest, dumpQdiscsRequest, getLinkRequest, setXdpRequest, parseMessages, parseFilter,
-  parseLink, Attrs, MessageBuilder, NetlinkError, NetlinkProtocolError, NL, answersTo, AckCollector, DumpCollector, type NlMessage,
+  parseLink, Attrs, MessageBuilder, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, NL, answersTo, AckCollector, DumpCollector, type NlMessage,
 } from '../../lib/netlink/index.js';
 import { TsbpfError } from '../../lib/errors.js';
 
@@ -34,10 +34,12 @@ describe('lib/netlink request bytes', () => {
     // iproute2 (`tc filter add dev X ingress prio 7 handle 3 bpf da obj F sec S`) sends the same
     // header, tcmsg and attribute order; tsbpf adds NLM_F_ECHO (to read back kernel-chosen
     // priority/handle) and marks TCA_OPTIONS with NLA_F_NESTED as libbpf does.
+    // TCA_CHAIN 0 goes first, where `tc filter add … chain 0` puts it
     const req = attachFilterRequest({ ifindex: 7, direction: 'ingress', progFd: 9, name: 'tc_ingress', priority: 7, handle: 3 });
     expect(toHex(req.finish(5, 0))).to.equal(hex(`
-      50000000 2c00 0d06 05000000 00000000   # len 80, RTM_NEWTFILTER, REQUEST|ACK|ECHO|EXCL|CREATE
+      58000000 2c00 0d06 05000000 00000000   # len 88, RTM_NEWTFILTER, REQUEST|ACK|ECHO|EXCL|CREATE
       00 00 0000 07000000 03000000 f2ffffff 00030700   # handle 3, parent ffff:fff2, info prio 7 | ETH_P_ALL(be)
+      0800 0b00 00000000   # TCA_CHAIN 0
       0800 0100 62706600   # TCA_KIND "bpf"
       2400 0280   # TCA_OPTIONS | NLA_F_NESTED, 36 bytes
         0800 0600 09000000   # TCA_BPF_FD 9
@@ -49,18 +51,24 @@ describe('lib/netlink request bytes', () => {
   it('lets the kernel choose priority and handle, and replaces with REPLACE instead of EXCL', () => {
     const auto = attachFilterRequest({ ifindex: 2, direction: 'egress', progFd: 4, name: 'x' }).finish(1);
     expect(toHex(auto.subarray(16, 36))).to.equal(hex('00 00 0000 02000000 00000000 f3ffffff 00030000'));
+    const chained = attachFilterRequest({ ifindex: 2, direction: 'egress', progFd: 4, name: 'x', chain: 5 }).finish(1);
+    expect(toHex(chained.subarray(36, 44))).to.equal(hex('0800 0b00 05000000'));
     const rep = attachFilterRequest({ ifindex: 2, direction: 'egress', progFd: 4, name: 'x', priority: 1, handle: 1, replace: true }).finish(1);
     expect(new DataView(rep.buffer).getUint16(6, true)).to.equal(0x1 | 0x4 | 0x8 | 0x400 | 0x100);
   });
 
-  it('deletes a filter by priority and handle', () => {
-    // iproute2 `tc filter del dev X ingress prio 7 handle 3 bpf` sends protocol 0 (any) in tcm_info;
-    // tsbpf names ETH_P_ALL, the protocol it attached with
+  it('deletes a filter by chain, priority and handle', () => {
+    // iproute2 `tc filter del dev X ingress chain 0 prio 7 handle 3 bpf` sends protocol 0 (any) in
+    // tcm_info; tsbpf names ETH_P_ALL, the protocol it attached with. Without TCA_CHAIN the kernel
+    // looks in chain 0 only, so the chain is always said
     expect(toHex(deleteFilterRequest({ ifindex: 7, direction: 'ingress', priority: 7, handle: 3 }).finish(3))).to.equal(hex(`
-      2c000000 2d00 0500 03000000 00000000   # len 44, RTM_DELTFILTER, REQUEST|ACK
+      34000000 2d00 0500 03000000 00000000   # len 52, RTM_DELTFILTER, REQUEST|ACK
       00 00 0000 07000000 03000000 f2ffffff 00030700
+      0800 0b00 00000000   # TCA_CHAIN 0
       0800 0100 62706600
     `));
+    expect(toHex(deleteFilterRequest({ ifindex: 7, direction: 'ingress', priority: 7, handle: 3, chain: 9 }).finish(3).subarray(36, 44)))
+      .to.equal(hex('0800 0b00 09000000'));
   });
 
   it('dumps filters exactly as `tc filter show dev X ingress` does', () => {
@@ -101,6 +109,20 @@ describe('lib/netlink request bytes', () => {
     `));
     expect(toHex(getLinkRequest(5).finish(1)).slice(32 + 8, 32 + 16)).to.equal('05000000');
     expect(toHex(dumpLinksRequest().finish(1))).to.equal(hex('20000000 1200 0103 01000000 00000000 00 00 0000 00000000 00000000 00000000'));
+  });
+
+  it('refuses an attribute or a nest longer than nla_len can say, instead of wrapping its length', () => {
+    // nla_len is a u16 counting its 4-byte header: 65531 bytes of payload is the most one can carry
+    const fits = new MessageBuilder(1, 1).attr(7, new Uint8Array(65531)).finish(1);
+    expect(new DataView(fits.buffer).getUint16(16, true)).to.equal(0xffff);
+    expect(() => new MessageBuilder(1, 1).attr(7, new Uint8Array(65532))).to.throw(NetlinkEncodeError, /attribute 7 carries 65532 bytes; nla_len holds at most 65531/);
+    expect(() => new MessageBuilder(1, 1).string(7, 'n'.repeat(70000))).to.throw(NetlinkEncodeError);
+    // each part fits, the nest around them does not
+    expect(() => new MessageBuilder(1, 1).nested(2, (b) => b.attr(1, new Uint8Array(40000)).attr(2, new Uint8Array(40000))))
+      .to.throw(NetlinkEncodeError, /nested attribute 2 holds 80008 bytes/);
+    // a filter name past 65531 bytes cannot smuggle attributes into the request
+    expect(() => attachFilterRequest({ ifindex: 2, direction: 'ingress', progFd: 4, name: 'n'.repeat(65539) })).to.throw(NetlinkEncodeError);
+    expect(new NetlinkEncodeError('x')).to.be.instanceOf(TsbpfError);
   });
 
   it('grows past its initial capacity and pads every attribute to 4 bytes', () => {
