@@ -130,7 +130,8 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
   if (o.replace && (o.priority === undefined || o.handle === undefined)) {
     throw new AttachArgumentError(op, 'replace needs the priority and handle of the filter to replace');
   }
-  const prog = checkProgram(op, o.program, [BPF_PROG_TYPE.SCHED_CLS, BPF_PROG_TYPE.SCHED_ACT], 'a tc (cls_bpf) hook');
+  // cls_bpf takes classifiers only (bpf_prog_get_type_dev(…, SCHED_CLS)): a SCHED_ACT program is an act_bpf action
+  const prog = checkProgram(op, o.program, [BPF_PROG_TYPE.SCHED_CLS], 'a tc (cls_bpf) hook');
   const name = checkFilterName(op, o.name ?? prog.name);
   const sock = NetlinkSocket.open();
   try {

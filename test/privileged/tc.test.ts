@@ -9,6 +9,10 @@ import {
   deleteClsact, NetlinkSocket,
 } from '../../lib/index.js';
 import { addClsactRequest } from '../../lib/netlink/index.js';
+import { progLoad, BPF_PROG_TYPE } from '../../lib/syscall/index.js';
+
+/** r0 = 0; exit */
+const retZero = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
 
 describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
   let fx: AttachFixture;
@@ -112,6 +116,14 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
     const { net } = fx;
     expect(() => net.inNs('A', () => attachTc({ program: fx.xdp.programs.get('packet_counter')!, interface: net.vethA, direction: 'ingress' })))
       .to.throw(AttachArgumentError, /type xdp; a tc \(cls_bpf\) hook takes sched_cls/);
+    // a SCHED_ACT program is an act_bpf action, not a classifier: cls_bpf would refuse it with a bare EINVAL
+    const act = progLoad({ progType: BPF_PROG_TYPE.SCHED_ACT, insns: retZero, license: 'GPL', name: 'an_action' });
+    try {
+      expect(() => net.inNs('A', () => attachTc({ program: { fd: act.fd, name: 'an_action' }, interface: net.vethA, direction: 'ingress' })))
+        .to.throw(AttachArgumentError, /program an_action is of type sched_act; a tc \(cls_bpf\) hook takes sched_cls$/);
+    } finally {
+      act.fd.close();
+    }
     expect(() => net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: 'tsbpf-nope0', direction: 'ingress' })))
       .to.throw(InterfaceNotFoundError, /ENODEV/);
     expect(() => net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', priority: 70000 })))
