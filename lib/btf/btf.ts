@@ -77,6 +77,8 @@ export class Btf implements TypeSource {
   private declare lookups: number;
   /** ids of this blob's own DATASECs, ascending (the loader fixes them up; found in the index pass) */
   declare readonly datasecIds: number[];
+  /** alignments worked out so far, by type id (made on first use) */
+  private declare aligns: Map<number, number> | undefined;
 
   private constructor(bytes: Uint8Array, base: Btf | undefined) {
     this.cache = new Map();
@@ -86,6 +88,7 @@ export class Btf implements TypeSource {
     this.byName = [];
     this.lookups = 0;
     this.datasecIds = [];
+    this.aligns = undefined;
     this.rawBytes = bytes;
     this.base = base;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -418,6 +421,7 @@ export class Btf implements TypeSource {
   resolveSize(id: number): number {
     let mult = 1;
     let cur = id;
+    let arrays: number[] | undefined;
     for (let depth = 0; depth < MAX_DEPTH; depth++) {
       const k = this.kindNum(cur);
       switch (k) {
@@ -431,6 +435,9 @@ export class Btf implements TypeSource {
           cur = this.checkedRef(cur, this.sizeOrType(cur));
           break;
         case 3: // array: nelems × element
+          // an array met again is a cycle (reported as such, not as the size overflow it leads to)
+          if (arrays?.includes(cur)) throw new ParseError(`array type id ${cur} contains itself (a reference cycle)`, { format: 'btf', typeId: id });
+          (arrays ??= []).push(cur);
           mult *= this.extraU32(cur, 2);
           if (mult > 0xffffffff) throw new ParseError(`size of type id ${id} overflows 32 bits`, { format: 'btf', typeId: id });
           cur = this.checkedRef(cur, this.extraU32(cur, 0));
@@ -442,24 +449,46 @@ export class Btf implements TypeSource {
     throw new ParseError('type chain too deep (a reference cycle?)', { format: 'btf', typeId: id });
   }
 
-  /** The natural alignment of a type in bytes; 1 for packed structs (btf__align_of). */
+  /**
+   * The natural alignment of a type in bytes; 1 for packed structs (btf__align_of). Memoized per
+   * type id, so types shared by many members are walked once (a struct of n members of the same
+   * struct, nested d deep, would otherwise cost n^d); a type reached again while its own alignment
+   * is being worked out is a cycle, a ParseError.
+   */
   alignment(id: number): number {
-    return this.alignOf(id, 0);
+    const known = this.aligns?.get(id);
+    return known !== undefined ? known : this.alignOf(id, 0, new Set());
   }
 
-  private alignOf(id: number, depth: number): number {
-    if (depth > MAX_DEPTH) throw new ParseError('type chain too deep (a reference cycle?)', { format: 'btf', typeId: id });
+  private alignOf(id: number, depth: number, inProgress: Set<number>): number {
+    const aligns = (this.aligns ??= new Map());
+    const known = aligns.get(id);
+    if (known !== undefined) return known;
+    if (inProgress.has(id)) throw new ParseError('type contains itself (a reference cycle through members, typedefs or arrays)', { format: 'btf', typeId: id });
+    if (depth > MAX_DEPTH) throw new ParseError(`types nest deeper than ${MAX_DEPTH} levels`, { format: 'btf', typeId: id });
+    inProgress.add(id);
+    const a = this.computeAlign(id, depth, inProgress);
+    inProgress.delete(id);
+    aligns.set(id, a);
+    return a;
+  }
+
+  private computeAlign(id: number, depth: number, inProgress: Set<number>): number {
     const k = this.kindNum(id);
     switch (k) {
-      case 1: case 6: case 16: case 19: return Math.min(8, this.sizeOrType(id));
+      case 1: case 6: case 16: case 19: {
+        const size = this.sizeOrType(id);
+        if (size === 0) throw new ParseError(`${KIND_NAMES[k]} of size 0 has no alignment`, { format: 'btf', typeId: id });
+        return Math.min(8, size);
+      }
       case 2: return 8;
-      case 8: case 9: case 10: case 11: case 18: return this.alignOf(this.checkedRef(id, this.sizeOrType(id)), depth + 1);
-      case 3: return this.alignOf(this.checkedRef(id, this.extraU32(id, 0)), depth + 1);
+      case 8: case 9: case 10: case 11: case 18: return this.alignOf(this.checkedRef(id, this.sizeOrType(id)), depth + 1, inProgress);
+      case 3: return this.alignOf(this.checkedRef(id, this.extraU32(id, 0)), depth + 1, inProgress);
       case 4: case 5: {
         const t = this.typeOf(id, k === 4 ? 'struct' : 'union');
         let max = 1;
         for (const m of t.members) {
-          const a = this.alignOf(m.type, depth + 1);
+          const a = this.alignOf(m.type, depth + 1, inProgress);
           if (a > max) max = a;
           // a (non-bitfield) member off its natural alignment: packed
           if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;

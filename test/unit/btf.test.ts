@@ -200,6 +200,58 @@ describe('lib/btf: Btf.parse', () => {
       expectParseError(() => c.alignment(2), /cycle/);
     });
 
+    it('alignment walks a type shared by many members once (memoized), not once per path', () => {
+      // S0 { S1 a, b; } … S19 { S20 a, b; }, S20 = int: 2^20 paths from S0, 21 distinct types
+      const b = new BtfBlob();
+      const int = b.type('int', KIND.INT, 0, false, 4, (1 << 24) | 32);
+      const depth = 20;
+      const first = b.nextId;
+      for (let k = 0; k < depth; k++) {
+        const next = k === depth - 1 ? int : first + k + 1;
+        b.type(`S${k}`, KIND.STRUCT, 2, false, 4, b.str('a'), next, 0, b.str('b'), next, 0);
+      }
+      const p = Btf.parse(b.build());
+      let lookups = 0;
+      const kindNum = p.kindNum.bind(p);
+      p.kindNum = (id: number) => (lookups++, kindNum(id));
+      expect(p.alignment(first)).to.equal(4);
+      expect(lookups).to.be.below(4 * (depth + 1));
+      lookups = 0;
+      expect(p.alignment(first)).to.equal(4);
+      expect(lookups).to.equal(0);
+    });
+
+    it('a struct that contains itself is a cycle; a failed alignment does not poison the next call', () => {
+      const b = new BtfBlob();
+      const int = b.type('int', KIND.INT, 0, false, 4, (1 << 24) | 32);
+      const self = b.type('S', KIND.STRUCT, 1, false, 4, b.str('s'), int + 1, 0);
+      const proto = b.type('', KIND.FUNC_PROTO, 0, false, int);
+      const holder = b.type('H', KIND.STRUCT, 1, false, 4, b.str('f'), proto, 0);
+      const outer = b.type('O', KIND.STRUCT, 1, false, 4, b.str('h'), holder, 0);
+      const p = Btf.parse(b.build());
+      expect(expectParseError(() => p.alignment(self), /contains itself/).typeId).to.equal(self);
+      for (let i = 0; i < 2; i++) expectParseError(() => p.alignment(outer), /func_proto has no alignment/);
+    });
+
+    it('a size-0 int, enum or enum64 has no alignment (a ParseError, not 0 or NaN)', () => {
+      const b = new BtfBlob();
+      const int0 = b.type('int0', KIND.INT, 0, false, 0, 0);
+      const enum0 = b.type('e0', KIND.ENUM, 1, false, 0, b.str('A'), 0);
+      const e64 = b.type('libbpf_tristate', KIND.ENUM64, 1, false, 0, b.str('TRI_NO'), 0, 0);
+      const td = b.type('t', KIND.TYPEDEF, 0, false, e64);
+      const p = Btf.parse(b.build());
+      for (const id of [int0, enum0, e64, td]) expectParseError(() => p.alignment(id), /of size 0 has no alignment/);
+    });
+
+    it('resolveSize of an array of itself reports the cycle, not a size overflow', () => {
+      const b = new BtfBlob();
+      const int = b.type('int', KIND.INT, 0, false, 4, (1 << 24) | 32);
+      const arr = b.type('', KIND.ARRAY, 0, false, 0, int + 1, int, 2);
+      const td = b.type('t', KIND.TYPEDEF, 0, false, arr);
+      const p = Btf.parse(b.build());
+      for (const id of [arr, td]) expectParseError(() => p.resolveSize(id), /contains itself/);
+    });
+
     it('findByName / findAllByName by name and kind, lowest id first; void; unknown names', () => {
       const b = new BtfBlob();
       const fwd = b.type('node', KIND.FWD, 0, false, 0);
