@@ -13,20 +13,22 @@ import { TsbpfError } from '../errors.js';
 import type { Fd } from '../syscall/fd.js';
 import { progInfo } from '../syscall/obj.js';
 import { progTypeName } from '../syscall/types.js';
+import { expectFdKind } from '../syscall/fd-kind.js';
+import { BpfArgumentError } from '../syscall/errors.js';
 
 /** What attach functions accept as a program: a BpfProgram, or anything with its fd, name and type. */
 export interface AttachableProgram {
   readonly fd: Fd;
   readonly name: string;
-  /** BPF_PROG_TYPE_*; checked against the hook before any syscall when present */
+  /** BPF_PROG_TYPE_*; informative only: the hook is checked against the type the kernel reports for fd */
   readonly type?: number;
 }
 
 /** A wrong argument caught before the kernel was asked: wrong program type, bad priority, bad anchor. */
 export class AttachArgumentError extends TsbpfError {
   readonly op: string;
-  constructor(op: string, message: string) {
-    super(`${op}: ${message}`);
+  constructor(op: string, message: string, options?: { cause?: unknown }) {
+    super(`${op}: ${message}`, options);
     this.op = op;
   }
 }
@@ -135,14 +137,28 @@ export function attachAll(steps: ReadonlyArray<() => Attachment>): AttachmentGro
   return new AttachmentGroup(made);
 }
 
-/** The program's kernel id and name, and a type check against what the hook accepts. */
+/**
+ * The program's kernel id and name, and a type check against what the hook accepts. The fd must be a
+ * bpf program (a map's or a link's fd would answer OBJ_GET_INFO_BY_FD with another struct read as a
+ * prog_info), and the type checked is the one the kernel reports, whatever `type` the caller claims.
+ */
 export function checkProgram(op: string, p: AttachableProgram, allowed: readonly number[], hook: string): { id: number; name: string; fd: number } {
-  if (!p || typeof p !== 'object' || !p.fd) throw new AttachArgumentError(op, 'program must be a loaded program (BpfProgram or { fd, name, type })');
-  if (p.fd.closed) throw new AttachArgumentError(op, `program ${p.name} is closed`);
-  const info = progInfo(p.fd.value);
-  const type = p.type ?? info.type;
-  if (!allowed.includes(type)) {
-    throw new AttachArgumentError(op, `program ${p.name} is of type ${progTypeName(type)}; ${hook} takes ${allowed.map(progTypeName).join(' or ')}`);
+  if (!p || typeof p !== 'object' || !p.fd || typeof p.fd !== 'object' || typeof p.fd.closed !== 'boolean') {
+    throw new AttachArgumentError(op, 'program must be a loaded program (BpfProgram or { fd, name, type })');
   }
-  return { id: info.id, name: p.name || info.name, fd: p.fd.value };
+  const label = `program${p.name ? ` ${p.name}` : ''}`;
+  if (p.fd.closed) throw new AttachArgumentError(op, `${label} is closed`);
+  const fd = p.fd.value;
+  try {
+    expectFdKind(fd, 'prog', label);
+  } catch (e) {
+    if (!(e instanceof BpfArgumentError)) throw e;
+    throw new AttachArgumentError(op, e.message.slice(e.op.length + 2), { cause: e });
+  }
+  const info = progInfo(fd);
+  if (!allowed.includes(info.type)) {
+    const claimed = p.type !== undefined && p.type !== info.type ? ` (not ${progTypeName(p.type)} as given)` : '';
+    throw new AttachArgumentError(op, `${label} is of type ${progTypeName(info.type)}${claimed}; ${hook} takes ${allowed.map(progTypeName).join(' or ')}`);
+  }
+  return { id: info.id, name: p.name || info.name, fd };
 }

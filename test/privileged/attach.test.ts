@@ -2,11 +2,11 @@
 // groups detach in reverse, close() keeps netlink attachments, detach after the interface vanished
 // is quiet, and no fd leaks over attach/detach cycles.
 import { expect } from 'chai';
-import { readdirSync } from 'node:fs';
+import { openSync, readdirSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, ipLink, tcFilters, tcQdiscKinds, inNsExec, type AttachFixture } from '../helpers/attach-fixtures.js';
-import { attachAll, attachTc, attachTcx, attachXdp, AttachArgumentError, NetlinkError, interfaceIndex, BPF_ATTACH_TYPE } from '../../lib/index.js';
-import { progQuery } from '../../lib/syscall/index.js';
+import { attachAll, attachTc, attachTcx, attachXdp, AttachArgumentError, NetlinkError, interfaceIndex, BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../../lib/index.js';
+import { progQuery, Fd } from '../../lib/syscall/index.js';
 
 const fdCount = () => readdirSync('/proc/self/fd').length;
 
@@ -59,6 +59,32 @@ describe('attachment handles and attachAll', function () {
       () => attachTc({ program: xp(), interface: dev, direction: 'egress' }),
     ]))).to.throw(AttachArgumentError);
     expect(tcQdiscKinds(net.nsA, dev)).to.not.include('clsact');
+  });
+
+  it('checks the fd is a program and its type as the kernel reports it, not as the caller claims', () => {
+    const { net } = fx;
+    const dev = net.vethA;
+    const counterMap = fx.tc.maps.get('counter')!;
+    // a map's fd would read its map_info as a prog_info ("type kprobe")
+    expect(() => net.inNs('A', () => attachTc({ program: { fd: counterMap.fd, name: 'counter' }, interface: dev, direction: 'ingress' })))
+      .to.throw(AttachArgumentError, /^attachTc: program counter is a bpf map, not a prog$/);
+    const file = new Fd(openSync('/proc/self/stat', 'r'), 'a file');
+    try {
+      expect(() => net.inNs('A', () => attachXdp({ program: { fd: file, name: 'f' }, interface: dev, mode: 'skb' })))
+        .to.throw(AttachArgumentError, /^attachXdp: program f is not a bpf object \(\/proc\/\d+\/stat\), not a prog$/);
+    } finally {
+      file.close();
+    }
+    // an XDP program that says it is a classifier is still an XDP program
+    expect(() => net.inNs('A', () => attachTc({ program: { fd: xp().fd, name: 'liar', type: BPF_PROG_TYPE.SCHED_CLS }, interface: dev, direction: 'ingress' })))
+      .to.throw(AttachArgumentError, /program liar is of type xdp \(not sched_cls as given\); a tc \(cls_bpf\) hook takes sched_cls/);
+    expect(() => net.inNs('A', () => attachTcx({ program: { fd: xp().fd, name: 'liar', type: BPF_PROG_TYPE.SCHED_CLS }, interface: dev, direction: 'ingress' })))
+      .to.throw(AttachArgumentError, /type xdp/);
+    expect(() => net.inNs('A', () => attachXdp({ program: { fd: tcp('tc_ingress').fd, name: 'liar', type: BPF_PROG_TYPE.XDP }, interface: dev, mode: 'skb' })))
+      .to.throw(AttachArgumentError, /type sched_cls \(not xdp as given\)/);
+    expect(() => attachTc({ program: { fd: 5 } as never, interface: dev, direction: 'ingress' })).to.throw(AttachArgumentError, /must be a loaded program/);
+    expect(tcQdiscKinds(net.nsA, dev)).to.not.include('clsact');
+    expect(ipLink(net.nsA, dev).xdp).to.equal(undefined);
   });
 
   it('close() lets go of the handle but keeps netlink attachments in the kernel', () => {
