@@ -18,7 +18,7 @@ import { parseCpuList } from '../map/cpus.js';
 import { ReaderArgumentError } from '../ringbuf/errors.js';
 import { mapShape, type MapSource } from '../ringbuf/reader.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
-import { BufferReader } from '../ringbuf/base.js';
+import { BufferReader, CHUNK, TURN_MS, nextTurn } from '../ringbuf/base.js';
 import {
   MMAP_PAGE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_FLAG_FD_CLOEXEC,
   PERF_RECORD, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE,
@@ -200,12 +200,14 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     return n;
   }
 
+  /** Samples as they come (at most a few milliseconds in a row before the event loop gets a turn). */
   async *[Symbol.asyncIterator](): AsyncIterator<PerfRecord> {
+    let end = performance.now() + TURN_MS;
     while (!this.closed) {
       let got = false;
       for (const ring of this.#rings) {
         let rec;
-        while (!this.closed && (rec = ring.next()) !== undefined) {
+        for (let k = 0; k < CHUNK && !this.closed && (rec = ring.next()) !== undefined; k++) {
           got = true;
           let data: Uint8Array | undefined;
           this.enter();
@@ -218,7 +220,13 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
           }
         }
       }
-      if (!got && !(await this.waiter.wait())) return;
+      if (!got) {
+        if (!(await this.waiter.wait())) return;
+        end = performance.now() + TURN_MS;
+      } else if (performance.now() >= end) {
+        await nextTurn();
+        end = performance.now() + TURN_MS;
+      }
     }
   }
 
@@ -230,9 +238,31 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     this.#release();
   }
 
-  protected emitReady(): void {
-    this.consume((data, cpu) => this.emit('record', data, cpu));
+  protected emitReady(limit: number): boolean {
+    let more = false;
+    this.enter();
+    try {
+      for (const ring of this.#rings) {
+        let k = 0;
+        let rec;
+        for (; k < limit && !this.closed && this.listenerCount('record') > 0 && (rec = ring.next()) !== undefined; k++) {
+          try {
+            this.#deliver(rec.type, rec.body, ring.cpu, this.#emitRecord);
+          } finally {
+            ring.release();
+          }
+        }
+        if (k === limit) more = true;
+      }
+    } finally {
+      this.leave();
+    }
+    return more && !this.closed;
   }
+
+  readonly #emitRecord = (data: Uint8Array, cpu: number): void => {
+    this.emit('record', data, cpu);
+  };
 
   #deliver(type: number, body: Uint8Array, cpu: number, cb: PerfCallback): boolean {
     const v = new DataView(body.buffer, body.byteOffset, body.byteLength);

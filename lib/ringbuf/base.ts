@@ -2,8 +2,26 @@
 // delivered by a loop started with the first listener, and a close() that ends pending waits and
 // releases the mapped pages only once no record is being processed (from a callback or a loop
 // body, the record in hand is still given back to the kernel first).
+//
+// Event-driven delivery ('record' events, the async iterators) runs in turns: a turn takes at most
+// CHUNK records from each buffer in a round and ends after TURN_MS, then lets the event loop run
+// (setImmediate) before the next. A producer faster than the consumer would otherwise keep one
+// drain going forever (the producer position moves on while we read) and starve timers and I/O;
+// records in async-iterator order are microtasks, which never let the loop run either.
+// The synchronous consume() is not bounded: it is what the caller asked for, and its hot loop
+// stays as flat as it was.
 import { EventEmitter } from 'node:events';
 import type { EpollWaiter } from './waiter.js';
+
+/** How long one turn of event-driven delivery may run before the event loop gets a turn. */
+export const TURN_MS = 4;
+/** Records taken from one buffer before the next buffer (and the clock) is looked at. */
+export const CHUNK = 64;
+
+/** Resolves after the event loop has run timers and I/O once. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export abstract class BufferReader extends EventEmitter {
   /** set by the subclass constructor once its fds exist */
@@ -57,16 +75,22 @@ export abstract class BufferReader extends EventEmitter {
   protected abstract stopDelivery(): void;
   /** unmap and close what the reader made (called once, with no record in progress) */
   protected abstract releasePages(): void;
-  /** deliver every ready record as a 'record' event */
-  protected abstract emitReady(): void;
+  /**
+   * Deliver up to `limit` ready records of each buffer as 'record' events (fewer once no 'record'
+   * listener is left); true when some buffer may have more.
+   */
+  protected abstract emitReady(limit: number): boolean;
 
   async #loop(): Promise<void> {
     if (this.#looping) return;
     this.#looping = true;
     try {
       while (!this.#closed && this.listenerCount('record') > 0) {
-        this.emitReady();
-        if (!(await this.waiter.wait())) break;
+        const end = performance.now() + TURN_MS;
+        let more: boolean;
+        while ((more = this.emitReady(CHUNK)) && performance.now() < end);
+        if (more) await nextTurn();
+        else if (!(await this.waiter.wait())) break;
       }
     } catch (e) {
       if (this.listenerCount('error') > 0) this.emit('error', e);

@@ -9,7 +9,7 @@ import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
 import { ReaderArgumentError } from './errors.js';
 import { Ring, type RecordCallback, type RawRecordCallback } from './ring.js';
 import { EpollWaiter } from './waiter.js';
-import { BufferReader } from './base.js';
+import { BufferReader, CHUNK, TURN_MS, nextTurn } from './base.js';
 
 /** A map as the readers need it: a BpfMap, or anything with an fd and (optionally) its shape. */
 export interface MapSource {
@@ -107,15 +107,20 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
     return n;
   }
 
-  /** Records as they come; the loop ends when close() is called (also while waiting). */
+  /**
+   * Records as they come; the loop ends when close() is called (also while waiting). A steady
+   * producer does not hold the event loop: after a few milliseconds of records the loop gets a turn.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     const rings = this.#rings;
+    let end = performance.now() + TURN_MS;
     while (!this.closed) {
       let got = false;
       for (let i = 0; i < rings.length; i++) {
         const ring = rings[i];
         let rec: Uint8Array | undefined;
-        while (!this.closed && (rec = ring.next()) !== undefined) {
+        // at most CHUNK from a ring before the next one: a busy ring does not starve the others
+        for (let k = 0; k < CHUNK && !this.closed && (rec = ring.next()) !== undefined; k++) {
           got = true;
           this.enter();
           try {
@@ -126,7 +131,13 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
           }
         }
       }
-      if (!got && !(await this.waiter.wait())) return;
+      if (!got) {
+        if (!(await this.waiter.wait())) return;
+        end = performance.now() + TURN_MS;
+      } else if (performance.now() >= end) {
+        await nextTurn();
+        end = performance.now() + TURN_MS;
+      }
     }
   }
 
@@ -139,7 +150,30 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
     for (const m of this.#mappings) m.unmap();
   }
 
-  protected emitReady(): void {
-    this.consume((rec, ring) => this.emit('record', rec, ring));
+  protected emitReady(limit: number): boolean {
+    const rings = this.#rings;
+    let more = false;
+    this.enter();
+    try {
+      for (let i = 0; i < rings.length; i++) {
+        const ring = rings[i];
+        let k = 0;
+        // record by record (not drainViews): delivery stops as soon as the last listener is gone,
+        // so a once('record') listener does not take the rest of the chunk down with it
+        for (; k < limit && !this.closed && this.listenerCount('record') > 0; k++) {
+          const rec = ring.next();
+          if (rec === undefined) break;
+          try {
+            this.emit('record', rec, i);
+          } finally {
+            ring.release();
+          }
+        }
+        if (k === limit) more = true;
+      }
+    } finally {
+      this.leave();
+    }
+    return more && !this.closed;
   }
 }

@@ -10,6 +10,7 @@ import { progTestRun } from '../../lib/syscall/index.js';
 import { perfProducer } from '../helpers/producers.js';
 import { PerfEventArray } from '../../lib/perf/index.js';
 import { ReaderArgumentError } from '../../lib/ringbuf/errors.js';
+import { startSteadyProducer, longestLoopGap } from '../helpers/steady-producer.js';
 
 function decode(d: Uint8Array): number {
   // raw samples are padded so that size + 4 is a multiple of 8: 16 bytes come back as 20
@@ -105,6 +106,30 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     expect(pe.closed).to.equal(true);
     expect(pe.consume(() => expect.fail('closed'))).to.equal(0);
   });
+
+  for (const how of ["'record' events", 'the async iterator'] as const) {
+    it(`a producer faster than the reader does not hold the event loop (${how})`, async () => {
+      const { prog, pe } = setup(64);
+      let records = 0;
+      // test runs of bpf_perf_event_output take ~15 µs each here (a wakeup per sample): 40 µs per
+      // record keeps the reader the slower side
+      const slow = () => { const until = performance.now() + 0.04; while (performance.now() < until); records++; };
+      if (how === "'record' events") pe.on('record', slow);
+      else void (async () => { for await (const _ of pe) slow(); })();
+      const producer = startSteadyProducer(prog.value, { maxMs: 4000 });
+      try {
+        await waitFor(() => producer.runs(), (n) => n > 0, 5000);
+        const { gapMs, ticks } = await longestLoopGap(60);
+        expect(producer.running(), 'the producer was still running at the end').to.equal(true);
+        expect(ticks).to.equal(60);
+        expect(records).to.be.greaterThan(200);
+        expect(gapMs).to.be.below(250);
+      } finally {
+        pe.close();
+        await producer.stop();
+      }
+    });
+  }
 
   it('rejects a map of the wrong type', () => {
     const rb = BpfMap.create({ type: 'ringbuf', maxEntries: 4096, name: 'perf_wrong' });

@@ -9,6 +9,7 @@ import { progTestRun, pageSize, type Fd } from '../../lib/syscall/index.js';
 import { ringbufProducer } from '../helpers/producers.js';
 import { RingBuffer } from '../../lib/ringbuf/index.js';
 import { ReaderArgumentError } from '../../lib/ringbuf/errors.js';
+import { startSteadyProducer, longestLoopGap } from '../helpers/steady-producer.js';
 
 /** Run the producer once per length; returns the lengths that make a delivered (not discarded) record. */
 function produce(prog: Fd, lengths: number[]): number[] {
@@ -143,6 +144,44 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     rb3.consume((rec) => rest.push(decode(rec)));
     expect(rest).to.deep.equal([23]);
   });
+
+  it("a once('record') listener takes one record: the others stay for the next reader", async () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_once' }));
+    const prog = track(ringbufProducer(map.fd.value));
+    const rb = track(new RingBuffer(map));
+    produce(prog, [41, 42, 43]);
+    const first = await new Promise<number>((resolve) => rb.once('record', (rec: Uint8Array) => resolve(decode(rec))));
+    expect(first).to.equal(41);
+    const rest: number[] = [];
+    rb.consume((rec) => rest.push(decode(rec)));
+    expect(rest).to.deep.equal([42, 43]);
+  });
+
+  for (const how of ["'record' events", 'the async iterator'] as const) {
+    it(`a producer faster than the reader does not hold the event loop (${how})`, async () => {
+      const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: 64 * pageSize(), name: 'rb_steady' }));
+      const prog = track(ringbufProducer(map.fd.value));
+      const rb = track(new RingBuffer(map));
+      let records = 0;
+      // ~1 µs per record: slower than the producer thread (~0.1 µs per run), so the ring never runs dry
+      const slow = (rec: Uint8Array) => { let x = rec[0]; for (let i = 0; i < 300; i++) x += Math.sqrt(i); records++; return x; };
+      if (how === "'record' events") rb.on('record', slow);
+      else void (async () => { for await (const rec of rb) slow(rec); })();
+      const producer = startSteadyProducer(prog.value, { maxMs: 4000 });
+      try {
+        await waitFor(() => producer.runs(), (n) => n > 0, 5000);
+        // a held loop shows as one gap as long as the producer runs (maxMs ends it)
+        const { gapMs, ticks } = await longestLoopGap(60);
+        expect(producer.running(), 'the producer was still running at the end').to.equal(true);
+        expect(ticks).to.equal(60);
+        expect(records).to.be.greaterThan(1000);
+        expect(gapMs).to.be.below(250);
+      } finally {
+        rb.close();
+        await producer.stop();
+      }
+    });
+  }
 
   it('rejects maps that are not ring buffers with a typed error', () => {
     const h = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'rb_hash' }));

@@ -1,0 +1,87 @@
+// A producer on another thread, for the reader tests: it runs a BPF program (by fd number: threads
+// share the fd table) with BPF_PROG_TEST_RUN in batches until stopped, so records keep coming while
+// the main thread reads, as under real traffic. The worker is this same module, registered with
+// tsx first (a worker does not inherit tsx's loader hooks on Node 20).
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { progTestRun } from '../../lib/syscall/index.js';
+
+interface Job { steadyProducer: true; progFd: number; length: number; repeat: number; maxMs: number; state: SharedArrayBuffer }
+
+export interface SteadyProducer {
+  /** program runs so far (one record each for the ring/perf producers) */
+  runs(): number;
+  /** false once the thread stopped producing (stop() or maxMs) */
+  running(): boolean;
+  /** stop and wait (bounded) for the thread to end */
+  stop(): Promise<void>;
+}
+
+const BOOTSTRAP = `const { workerData } = require('node:worker_threads');
+import(workerData.tsx).then((t) => { t.register(); return import(workerData.url); });`;
+
+/**
+ * Start running `progFd` on a `length`-byte packet, `repeat` runs per test-run call, until stop()
+ * or for `maxMs` at most (so a test whose main thread never gets to call stop() still ends).
+ */
+export function startSteadyProducer(progFd: number, o: { length?: number; repeat?: number; maxMs?: number } = {}): SteadyProducer {
+  const { length = 65, repeat = 2000, maxMs = 5000 } = o;
+  // [0]: stop flag, [1]: runs, [2]: 1 once the producing loop ended
+  const state = new Int32Array(new SharedArrayBuffer(12));
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+  const job: Job = { steadyProducer: true, progFd, length, repeat, maxMs, state: state.buffer as SharedArrayBuffer };
+  const w = new Worker(BOOTSTRAP, { eval: true, workerData: { ...job, tsx, url: import.meta.url } });
+  let failure: unknown;
+  w.on('error', (e) => { failure = e; });
+  const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+  return {
+    runs: () => Atomics.load(state, 1),
+    running: () => Atomics.load(state, 2) === 0,
+    async stop() {
+      Atomics.store(state, 0, 1);
+      const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5000).unref());
+      if ((await Promise.race([exited, timer])) === 'timeout') {
+        await w.terminate();
+        throw new Error('steady producer did not stop within 5 s');
+      }
+      if (failure) throw failure;
+    },
+  };
+}
+
+/**
+ * Watch the event loop with a 5 ms timer until it ticked `ticks` times: the longest gap between two
+ * ticks in ms (a loop held by a reader shows up as one long gap). Bounded by `deadlineMs`, checked
+ * by each tick and by a timer of its own (both need the loop: a producer with maxMs ends a hold).
+ */
+export async function longestLoopGap(ticks = 60, deadlineMs = 15000): Promise<{ gapMs: number; ticks: number }> {
+  let last = performance.now();
+  let gap = 0;
+  let n = 0;
+  const start = last;
+  await new Promise<void>((resolve) => {
+    const iv = setInterval(() => {
+      const t = performance.now();
+      gap = Math.max(gap, t - last);
+      last = t;
+      if (++n >= ticks || t - start > deadlineMs) {
+        clearInterval(iv);
+        resolve();
+      }
+    }, 5);
+  });
+  return { gapMs: gap, ticks: n };
+}
+
+if (!isMainThread && (workerData as Job | undefined)?.steadyProducer) {
+  const { progFd, length, repeat, maxMs, state } = workerData as Job;
+  const st = new Int32Array(state);
+  const data = new Uint8Array(length);
+  const end = Date.now() + maxMs;
+  while (Atomics.load(st, 0) === 0 && Date.now() < end) {
+    progTestRun(progFd, { data, repeat });
+    Atomics.add(st, 1, repeat);
+  }
+  Atomics.store(st, 2, 1);
+}
