@@ -129,7 +129,9 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
   /** samples the kernel dropped because a CPU's buffer was full (from PERF_RECORD_LOST) */
   lost = 0;
   readonly #rings: PerfRing[] = [];
-  readonly #mapFd: number;
+  /** our own fd of the map (a dup): close() clears our slots in this map, never in whatever
+   * map later got the caller's fd number after the caller closed it */
+  readonly #map: Fd;
 
   constructor(map: MapSource | Fd, o: PerfEventArrayOptions = {}) {
     super();
@@ -139,8 +141,8 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     }
     const pages = o.pages ?? 8;
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new ReaderArgumentError('PerfEventArray', `pages must be a power of two, got ${pages}`);
-    this.#mapFd = s.fd;
     const page = pageSize();
+    this.#map = s.source.dup();
     const attr = new NativeBuffer(PERF_EVENT_ATTR.size);
     writeStruct(attr.view, 0, PERF_EVENT_ATTR, {
       type: PERF_TYPE_SOFTWARE, size: PERF_EVENT_ATTR.size, config: PERF_COUNT_SW_BPF_OUTPUT, sample_period: 1,
@@ -163,7 +165,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
         this.#rings.push(ring);
         const ioc = ffi().syscall3(SYS.ioctl, fd.value, PERF_EVENT_IOC_ENABLE, 0);
         if (ioc < 0) throw new BpfError('ioctl(PERF_EVENT_IOC_ENABLE)', -ioc, `CPU ${cpu}`);
-        mapUpdateElem(s.fd, u32(cpu), u32(fd.value));
+        mapUpdateElem(this.#map.value, u32(cpu), u32(fd.value));
       }
       this.waiter = new EpollWaiter(this.#rings.map((r) => r.fd.value));
     } catch (e) {
@@ -281,12 +283,13 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
 
   #release(): void {
     for (const r of this.#rings) {
-      try { mapDeleteElem(this.#mapFd, u32(r.cpu)); } catch { /* map closed or slot gone */ }
+      try { mapDeleteElem(this.#map.value, u32(r.cpu)); } catch { /* slot gone */ }
       ffi().syscall3(SYS.ioctl, r.fd.value, PERF_EVENT_IOC_DISABLE, 0);
       r.mapping.unmap();
       r.fd.close();
     }
     this.#rings.length = 0;
+    this.#map.close();
   }
 }
 

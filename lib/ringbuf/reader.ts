@@ -21,7 +21,7 @@ export interface MapSource {
 
 export type { RecordCallback, RawRecordCallback } from './ring.js';
 
-interface Shape { fd: number; type: number; maxEntries: number; name: string }
+interface Shape { fd: number; type: number; maxEntries: number; name: string; source: Fd }
 
 /** The fd, type, size and name of a map given as an Fd or a map object (info from the kernel when missing). */
 export function mapShape(m: MapSource | Fd, reader: string): Shape {
@@ -29,10 +29,10 @@ export function mapShape(m: MapSource | Fd, reader: string): Shape {
   if (!(fd instanceof Fd)) throw new ReaderArgumentError(reader, 'expected a map (BpfMap) or its Fd');
   if (fd.closed) throw new ReaderArgumentError(reader, 'the map is closed');
   if (!(m instanceof Fd) && m.type !== undefined && m.maxEntries !== undefined) {
-    return { fd: fd.value, type: m.type, maxEntries: m.maxEntries, name: m.name ?? '' };
+    return { fd: fd.value, type: m.type, maxEntries: m.maxEntries, name: m.name ?? '', source: fd };
   }
   const i = mapInfo(fd.value);
-  return { fd: fd.value, type: i.type, maxEntries: i.maxEntries, name: i.name };
+  return { fd: fd.value, type: i.type, maxEntries: i.maxEntries, name: i.name, source: fd };
 }
 
 export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array> {

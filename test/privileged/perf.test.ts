@@ -131,6 +131,25 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     });
   }
 
+  it('close() after the caller closed the map leaves alone the map that reused its fd number', () => {
+    const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'perf_reuse' });
+    open.push(map);
+    const pe = new PerfEventArray(map);
+    open.push(pe);
+    const fdNumber = map.fd.value;
+    map.close();
+    // the lowest free fd number: the one the perf map had
+    const victim = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 64, name: 'perf_victim' });
+    open.push(victim);
+    expect(victim.fd.value).to.equal(fdNumber);
+    const key = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+    for (let i = 0; i < 8; i++) victim.update(key(i), key(100 + i));
+    pe.close();
+    let left = 0;
+    for (const _ of victim.keys()) left++;
+    expect(left).to.equal(8);
+  });
+
   it('rejects a map of the wrong type', () => {
     const rb = BpfMap.create({ type: 'ringbuf', maxEntries: 4096, name: 'perf_wrong' });
     open.push(rb);
