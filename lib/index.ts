@@ -41,7 +41,7 @@ export {
   type AttachXdpLinkOptions, type XdpAttachmentInfo, type XdpLinkAttachmentInfo, type XdpMode, type AttachTcxOptions, type TcxAttachmentInfo, type TcxAnchor,
 } from './attach/index.js';
 export {
-  NetlinkSocket, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InterfaceNotFoundError, listInterfaces, getInterface, interfaceIndex, interfaceName,
+  NetlinkSocket, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InterfaceNotFoundError, InvalidInterfaceError, listInterfaces, getInterface, interfaceIndex, interfaceName,
   listQdiscs, ensureClsact, deleteClsact, listFilters, queryXdp,
   type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef, type Qdisc, type TcFilter, type TcDirection,
 } from './netlink/index.js';

@@ -2,7 +2,7 @@
 // padded to 4 bytes (NLMSG_ALIGN / NLA_ALIGN). Pure: no sockets here, so requests are unit-tested
 // byte for byte. Decoding checks every length against its container and throws
 // NetlinkProtocolError, never a RangeError; encoding refuses what its fields cannot hold (an attribute
-// past nla_len's 65535 bytes) with NetlinkEncodeError instead of wrapping.
+// past nla_len's 65535 bytes, an ifindex outside s32) with NetlinkEncodeError instead of wrapping.
 import {
   IFINFOMSG_SIZE, NLA_F_NESTED, NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN, TCMSG_SIZE,
 } from './constants.js';
@@ -12,6 +12,12 @@ export const align4 = (n: number): number => (n + 3) & ~3;
 
 /** nla_len is a u16 that counts the header too */
 const NLA_MAX_LEN = 0xffff;
+
+/** An s32 header field (ifi_index, tcm_ifindex): DataView.setInt32 would wrap 2**32+2 to 2 */
+function s32Field(what: string, v: number): number {
+  if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new NetlinkEncodeError(`${what} ${v} is not a 32-bit signed integer`);
+  return v;
+}
 
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
@@ -52,7 +58,7 @@ export class MessageBuilder {
     const v = this.#view;
     v.setUint8(at, o.family ?? 0);
     v.setUint16(at + 2, o.type ?? 0, true);
-    v.setInt32(at + 4, o.index ?? 0, true);
+    v.setInt32(at + 4, s32Field('ifi_index', o.index ?? 0), true);
     v.setUint32(at + 8, o.flags ?? 0, true);
     v.setUint32(at + 12, o.change ?? 0, true);
     return this;
@@ -63,7 +69,7 @@ export class MessageBuilder {
     const at = this.#reserve(TCMSG_SIZE);
     const v = this.#view;
     v.setUint8(at, o.family ?? 0);
-    v.setInt32(at + 4, o.ifindex, true);
+    v.setInt32(at + 4, s32Field('tcm_ifindex', o.ifindex), true);
     v.setUint32(at + 8, (o.handle ?? 0) >>> 0, true);
     v.setUint32(at + 12, (o.parent ?? 0) >>> 0, true);
     v.setUint32(at + 16, (o.info ?? 0) >>> 0, true);

@@ -40,6 +40,27 @@ export class InterfaceNotFoundError extends NetlinkError {
   }
 }
 
+/**
+ * An interface argument that cannot name one: neither a string nor a number, an index outside
+ * 1..2147483647 (ifindex is a positive s32), a name that is empty, longer than 15 bytes (IFNAMSIZ)
+ * or holds a NUL (the kernel would read a shorter name). Thrown before the kernel is asked.
+ */
+export class InvalidInterfaceError extends TsbpfError {
+  /** the argument as given */
+  readonly interface: unknown;
+  constructor(iface: unknown, why: string) {
+    super(`interface lookup: ${describe(iface)} ${why}; give an interface name (1..15 bytes) or index (an integer 1..2147483647)`);
+    this.interface = iface;
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (v === null || v === undefined) return String(v);
+  return `a ${typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v}`;
+}
+
 /** A reply that cannot be right: truncated, wrong sequence number or port id, unknown framing. */
 export class NetlinkProtocolError extends TsbpfError {
   constructor(message: string) {

@@ -3,9 +3,9 @@
 export { NetlinkSocket } from './socket.js';
 export { decodeError, decodeDone, answersTo, AckCollector, DumpCollector, type NetlinkReply, type DecodedError } from './reply.js';
 export { MessageBuilder, Attrs, parseMessages, parseIfinfomsg, parseTcmsg, align4, type NlMessage } from './codec.js';
-export { NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InterfaceNotFoundError } from './errors.js';
+export { NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InterfaceNotFoundError, InvalidInterfaceError } from './errors.js';
 export {
-  listInterfaces, getInterface, interfaceIndex, interfaceName, withSocket, dumpLinksRequest, getLinkRequest, parseLink, parseXdp,
+  listInterfaces, getInterface, checkInterfaceRef, interfaceIndex, interfaceName, withSocket, dumpLinksRequest, getLinkRequest, parseLink, parseXdp,
   type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef,
 } from './link.js';
 export { ensureClsact, deleteClsact, listQdiscs, hookQdisc, addClsactRequest, deleteClsactRequest, dumpQdiscsRequest, type Qdisc } from './qdisc.js';

@@ -2,7 +2,7 @@
 // programs attached to each, per mode.
 import { AF_UNSPEC, IFF, IFLA, IFLA_INFO, IFLA_XDP, NLM_F, RTM, XDP_ATTACHED } from './constants.js';
 import { MessageBuilder, parseIfinfomsg, type Attrs, type NlMessage } from './codec.js';
-import { InterfaceNotFoundError, NetlinkError } from './errors.js';
+import { InterfaceNotFoundError, InvalidInterfaceError, NetlinkError } from './errors.js';
 import { NetlinkSocket } from './socket.js';
 
 export type XdpAttachMode = 'drv' | 'skb' | 'hw';
@@ -33,6 +33,27 @@ export interface NetInterface {
 
 /** An interface by name, or by index (a number). */
 export type InterfaceRef = string | number;
+
+/** IFNAMSIZ less its NUL */
+const IFNAME_MAX = 15;
+const IFINDEX_MAX = 0x7fffffff;
+
+/**
+ * `ref` if it can name an interface; InvalidInterfaceError otherwise (an index that would wrap in
+ * the s32 ifi_index, a name with a NUL the kernel would cut at, undefined from a missing option).
+ */
+export function checkInterfaceRef(ref: unknown): InterfaceRef {
+  if (typeof ref === 'number') {
+    if (!Number.isInteger(ref) || ref < 1 || ref > IFINDEX_MAX) throw new InvalidInterfaceError(ref, 'is not an interface index');
+    return ref;
+  }
+  if (typeof ref !== 'string') throw new InvalidInterfaceError(ref, 'is not an interface');
+  if (ref === '') throw new InvalidInterfaceError(ref, 'is not an interface name (empty)');
+  if (ref.includes('\0')) throw new InvalidInterfaceError(ref, 'is not an interface name (it contains a NUL byte)');
+  const bytes = Buffer.byteLength(ref, 'utf8');
+  if (bytes > IFNAME_MAX) throw new InvalidInterfaceError(ref, `is not an interface name (${bytes} bytes, more than IFNAMSIZ allows)`);
+  return ref;
+}
 
 /** Run fn with the given socket, or with a fresh one closed afterwards. */
 export function withSocket<T>(sock: NetlinkSocket | undefined, fn: (s: NetlinkSocket) => T): T {
@@ -91,9 +112,12 @@ export function listInterfaces(sock?: NetlinkSocket): NetInterface[] {
     .sort((a, b) => a.index - b.index);
 }
 
-/** One interface by name or index; InterfaceNotFoundError when there is none. */
+/**
+ * One interface by name or index; InterfaceNotFoundError when there is none, InvalidInterfaceError
+ * (before asking the kernel) when `ref` cannot name one.
+ */
 export function getInterface(ref: InterfaceRef, sock?: NetlinkSocket): NetInterface {
-  if (typeof ref === 'number' ? !Number.isInteger(ref) || ref <= 0 : ref === '' || ref.length >= 16) throw new InterfaceNotFoundError(ref);
+  ref = checkInterfaceRef(ref);
   return withSocket(sock, (s) => {
     let reply;
     try {

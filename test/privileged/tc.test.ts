@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, counter, inNsExec, tcFilters, tcQdiscKinds, type AttachFixture } from '../helpers/attach-fixtures.js';
 import {
-  attachTc, AttachArgumentError, InterfaceNotFoundError, NetlinkError, listFilters, listQdiscs, interfaceIndex, ensureClsact,
+  attachTc, attachTcx, attachXdp, AttachArgumentError, InterfaceNotFoundError, InvalidInterfaceError, NetlinkError, listFilters, listQdiscs, interfaceIndex, ensureClsact,
   deleteClsact, NetlinkSocket,
 } from '../../lib/index.js';
 import { addClsactRequest } from '../../lib/netlink/index.js';
@@ -128,7 +128,24 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
       .to.throw(InterfaceNotFoundError, /ENODEV/);
     expect(() => net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', priority: 70000 })))
       .to.throw(AttachArgumentError);
+    // references the kernel would read as another interface (2**32 + idx wraps to idx, a name is cut
+    // at its NUL), or none at all: typed errors naming the argument
+    const idx = net.inNs('A', () => interfaceIndex(net.vethA));
+    for (const [ref, msg] of [
+      [2 ** 32 + idx, `${2 ** 32 + idx} is not an interface index`],
+      [`${net.vethA}\0junk`, 'contains a NUL byte'],
+      [2 ** 31, '2147483648 is not an interface index'],
+      [undefined, 'undefined is not an interface'],
+    ] as const) {
+      expect(() => net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: ref as never, direction: 'ingress' })), String(ref))
+        .to.throw(InvalidInterfaceError, msg);
+    }
+    expect(() => net.inNs('A', () => attachXdp({ program: fx.xdp.programs.get('packet_counter')!, interface: undefined as never, mode: 'skb' })))
+      .to.throw(InvalidInterfaceError);
+    expect(() => net.inNs('A', () => attachTcx({ program: prog('tc_ingress'), interface: 2 ** 32 + idx, direction: 'ingress' })))
+      .to.throw(InvalidInterfaceError);
     expect(tcQdiscKinds(net.nsA, net.vethA)).to.not.include('clsact');
+    expect(tcFilters(net.nsA, net.vethA, 'ingress')).to.deep.equal([]);
   });
 
   it('refuses a filter name cls_bpf cannot take, naming it, before anything changes on the interface', () => {

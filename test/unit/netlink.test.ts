@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import {
   addClsactRequest, attachFilterRequest, decodeDone, decodeError, deleteClsactRequest, deleteFilterRequest,
   dumpFiltersRequest, dumpLinksRequest, dumpQdiscsRequest, getLinkRequest, setXdpRequest, parseMessages, parseFilter,
-  parseLink, Attrs, MessageBuilder, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, NL, answersTo, AckCollector, DumpCollector, type NlMessage,
+  parseLink, Attrs, MessageBuilder, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InvalidInterfaceError, getInterface, checkInterfaceRef, NL, answersTo, AckCollector, DumpCollector, type NlMessage,
 } from '../../lib/netlink/index.js';
 import { TsbpfError } from '../../lib/errors.js';
 
@@ -125,6 +125,13 @@ describe('lib/netlink request bytes', () => {
     expect(new NetlinkEncodeError('x')).to.be.instanceOf(TsbpfError);
   });
 
+  it('refuses an ifindex that would wrap in the s32 header field', () => {
+    expect(() => getLinkRequest(2 ** 32 + 2)).to.throw(NetlinkEncodeError, /ifi_index 4294967298 is not a 32-bit signed integer/);
+    expect(() => dumpFiltersRequest(2 ** 31, 'ingress')).to.throw(NetlinkEncodeError, /tcm_ifindex 2147483648/);
+    expect(() => addClsactRequest(1.5)).to.throw(NetlinkEncodeError);
+    expect(toHex(getLinkRequest(0x7fffffff).finish(1).subarray(20, 24))).to.equal('ffffff7f');
+  });
+
   it('grows past its initial capacity and pads every attribute to 4 bytes', () => {
     const b = new MessageBuilder(1, 1, 8);
     for (let i = 0; i < 50; i++) b.string(1, 'x'.repeat(i));
@@ -226,6 +233,37 @@ describe('lib/netlink reply decoding', () => {
       ifindex: 2, direction: 'ingress', kind: 'bpf', priority: 0xc000, handle: 1, protocol: 3, chain: 0,
       directAction: true, name: 'name', progId: 42, tag: '0102030405060708',
     });
+  });
+});
+
+describe('lib/netlink interface references', () => {
+  // checked before any socket is opened: these run without privileges
+  it('refuses, naming the argument, what cannot name an interface', () => {
+    const bad: [unknown, RegExp][] = [
+      [2 ** 32 + 2, /^interface lookup: 4294967298 is not an interface index; give an interface name \(1\.\.15 bytes\) or index/],
+      [2 ** 31, /^interface lookup: 2147483648 is not an interface index/],
+      [0, /0 is not an interface index/],
+      [-3, /-3 is not an interface index/],
+      [1.5, /1\.5 is not an interface index/],
+      [NaN, /NaN is not an interface index/],
+      ['veth0\0junk', /"veth0\\u0000junk" is not an interface name \(it contains a NUL byte\)/],
+      ['', /"" is not an interface name \(empty\)/],
+      ['x'.repeat(16), /"x{16}" is not an interface name \(16 bytes, more than IFNAMSIZ allows\)/],
+      ['ééééééééé', /18 bytes/],
+      [undefined, /^interface lookup: undefined is not an interface;/],
+      [null, /null is not an interface/],
+      [{}, /a Object is not an interface/],
+      [5n, /5 is not an interface/],
+    ];
+    for (const [ref, msg] of bad) {
+      let err: unknown;
+      try { getInterface(ref as never); } catch (e) { err = e; }
+      expect(err, String(ref)).to.be.instanceOf(InvalidInterfaceError).and.to.be.instanceOf(TsbpfError);
+      expect((err as Error).message, String(ref)).to.match(msg);
+      expect(Object.is((err as InvalidInterfaceError).interface, ref), String(ref)).to.equal(true);
+    }
+    expect(checkInterfaceRef('x'.repeat(15))).to.equal('x'.repeat(15));
+    expect(checkInterfaceRef(0x7fffffff)).to.equal(0x7fffffff);
   });
 });
 
