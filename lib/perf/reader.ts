@@ -184,7 +184,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
   /** Deliver every ready sample to `cb` (views valid while it runs); returns how many. Lost counts go to `lost`. */
   consume(cb: PerfCallback, limit = Infinity): number {
     let n = 0;
-    this.enter();
+    this.enterConsumer('consume()');
     try {
       for (const ring of this.#rings) {
         let rec;
@@ -208,8 +208,10 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     while (!this.closed) {
       let got = false;
       for (const ring of this.#rings) {
-        let rec;
-        for (let k = 0; k < CHUNK && !this.closed && (rec = ring.next()) !== undefined; k++) {
+        for (let k = 0; k < CHUNK && !this.closed; k++) {
+          this.expectIdle('async iteration');
+          const rec = ring.next();
+          if (rec === undefined) break;
           got = true;
           let data: Uint8Array | undefined;
           this.enter();
@@ -242,7 +244,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
 
   protected emitReady(limit: number): boolean {
     let more = false;
-    this.enter();
+    this.enterConsumer("'record' events");
     try {
       for (const ring of this.#rings) {
         let k = 0;

@@ -12,6 +12,7 @@
 // stays as flat as it was.
 import { EventEmitter } from 'node:events';
 import type { EpollWaiter } from './waiter.js';
+import { ReaderBusyError } from './errors.js';
 
 /** How long one turn of event-driven delivery may run before the event loop gets a turn. */
 export const TURN_MS = 4;
@@ -65,6 +66,21 @@ export abstract class BufferReader extends EventEmitter {
   /** around the processing of records: close() meanwhile defers releasePages() to the last leave() */
   protected enter(): void {
     this.#depth++;
+  }
+
+  /**
+   * enter() for a new consumer (consume(), an iterator step, a round of 'record' events): throws
+   * ReaderBusyError while a record is being processed, which would be given back underneath its
+   * user (and a nested drain would store a stale consumer position).
+   */
+  protected enterConsumer(operation: string): void {
+    if (this.#depth > 0) throw new ReaderBusyError(this.constructor.name, operation);
+    this.#depth++;
+  }
+
+  /** throws ReaderBusyError while a record is being processed */
+  protected expectIdle(operation: string): void {
+    if (this.#depth > 0) throw new ReaderBusyError(this.constructor.name, operation);
   }
 
   protected leave(): void {

@@ -79,7 +79,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
   consume(cb: RecordCallback, limit = Infinity): number {
     let n = 0;
     const rings = this.#rings;
-    this.enter();
+    this.enterConsumer('consume()');
     try {
       for (let i = 0; i < rings.length && !this.closed && n < limit; i++) {
         n += rings[i].drainViews(cb, limit - n, i);
@@ -98,7 +98,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
   consumeRaw(cb: RawRecordCallback, limit = Infinity): number {
     let n = 0;
     const rings = this.#rings;
-    this.enter();
+    this.enterConsumer('consumeRaw()');
     try {
       for (let i = 0; i < rings.length && !this.closed && n < limit; i++) n += rings[i].drain(cb, limit - n, i);
     } finally {
@@ -118,9 +118,11 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
       let got = false;
       for (let i = 0; i < rings.length; i++) {
         const ring = rings[i];
-        let rec: Uint8Array | undefined;
         // at most CHUNK from a ring before the next one: a busy ring does not starve the others
-        for (let k = 0; k < CHUNK && !this.closed && (rec = ring.next()) !== undefined; k++) {
+        for (let k = 0; k < CHUNK && !this.closed; k++) {
+          this.expectIdle('async iteration');
+          const rec = ring.next();
+          if (rec === undefined) break;
           got = true;
           this.enter();
           try {
@@ -153,7 +155,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
   protected emitReady(limit: number): boolean {
     const rings = this.#rings;
     let more = false;
-    this.enter();
+    this.enterConsumer("'record' events");
     try {
       for (let i = 0; i < rings.length; i++) {
         const ring = rings[i];

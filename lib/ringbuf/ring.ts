@@ -83,9 +83,13 @@ export class Ring {
     return this.#consHi * TWO32 + this.#cons;
   }
 
-  /** bytes committed or reserved by producers and not yet consumed */
+  /**
+   * Bytes committed or reserved by producers and not yet given back (a record being processed
+   * counts until its callback returns or it is released). Read from the shared consumer position,
+   * which a drain stores after each record (its own copy is written back only at the end).
+   */
   get pending(): number {
-    return ((Atomics.load(this.#prodLo, 0) >>> 0) - this.#cons) >>> 0;
+    return ((Atomics.load(this.#prodLo, 0) >>> 0) - (Atomics.load(this.#consLo, 0) >>> 0)) >>> 0;
   }
 
   /**

@@ -9,7 +9,7 @@ import { BpfMap } from '../../lib/map/index.js';
 import { progTestRun } from '../../lib/syscall/index.js';
 import { perfProducer } from '../helpers/producers.js';
 import { PerfEventArray } from '../../lib/perf/index.js';
-import { ReaderArgumentError } from '../../lib/ringbuf/errors.js';
+import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.js';
 import { startSteadyProducer, longestLoopGap } from '../helpers/steady-producer.js';
 
 function decode(d: Uint8Array): number {
@@ -148,6 +148,19 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     let left = 0;
     for (const _ of victim.keys()) left++;
     expect(left).to.equal(8);
+  });
+
+  it('consume() from inside a callback is a typed error; each sample still arrives once', () => {
+    const { prog, pe } = setup();
+    const lens = [80, 81, 82, 83, 84];
+    for (const l of lens) progTestRun(prog.value, { data: new Uint8Array(l) });
+    const got: number[] = [];
+    expect(() => pe.consume((d) => {
+      got.push(decode(d));
+      pe.consume(() => expect.fail('nested'));
+    })).to.throw(ReaderBusyError, /PerfEventArray: consume\(\) while a record is being processed/);
+    pe.consume((d) => got.push(decode(d)));
+    expect(got.sort((a, b) => a - b)).to.deep.equal(lens);
   });
 
   it('rejects a map of the wrong type', () => {

@@ -8,7 +8,7 @@ import { BpfMap } from '../../lib/map/index.js';
 import { progTestRun, pageSize, type Fd } from '../../lib/syscall/index.js';
 import { ringbufProducer } from '../helpers/producers.js';
 import { RingBuffer } from '../../lib/ringbuf/index.js';
-import { ReaderArgumentError } from '../../lib/ringbuf/errors.js';
+import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.js';
 import { startSteadyProducer, longestLoopGap } from '../helpers/steady-producer.js';
 
 /** Run the producer once per length; returns the lengths that make a delivered (not discarded) record. */
@@ -182,6 +182,50 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
       }
     });
   }
+
+  it('consume() from inside a callback or a loop body is a typed error; each record still arrives once', async () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_nested' }));
+    const prog = track(ringbufProducer(map.fd.value));
+    const rb = track(new RingBuffer(map));
+    const want = produce(prog, range(61, 12)); // 61..72 without the multiples of 4
+    const got: number[] = [];
+    const inner: number[] = [];
+    // the nested consume() throws out of the callback: the outer consume() stops after that record
+    expect(() => rb.consume((rec) => {
+      got.push(decode(rec));
+      if (got.length === 2) rb.consume((r) => inner.push(decode(r)), 1);
+    })).to.throw(ReaderBusyError, /RingBuffer: consume\(\) while a record is being processed/);
+    expect(() => rb.consumeRaw((d, o, l) => {
+      got.push(decode(d.subarray(o, o + l)));
+      rb.consumeRaw(() => inner.push(-1));
+    })).to.throw(ReaderBusyError, /consumeRaw\(\)/);
+    expect(got).to.have.length(3);
+    // a loop body holding a record cannot consume either; the loop goes on
+    let caught: unknown;
+    for await (const rec of rb) {
+      got.push(decode(rec));
+      try { rb.consume(() => expect.fail('nested')); } catch (e) { caught = e; }
+      break;
+    }
+    expect(caught).to.be.instanceOf(ReaderBusyError);
+    rb.consume((rec) => got.push(decode(rec)));
+    expect(inner).to.deep.equal([]);
+    // every record exactly once, in order
+    expect(got).to.deep.equal(want);
+    expect(rb.pending()).to.deep.equal([0]);
+  });
+
+  it('pending() inside a callback counts the records not yet given back (the one in hand included)', () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_pend' }));
+    const prog = track(ringbufProducer(map.fd.value));
+    const rb = track(new RingBuffer(map));
+    produce(prog, [71, 72, 73, 75]); // 72 is reserved and discarded: 24 bytes all the same
+    const seen: number[] = [];
+    rb.consume(() => seen.push(rb.pending()[0]));
+    // 24 bytes per record (8 header + 16 data); the discarded one goes back on the way to the next
+    expect(seen).to.deep.equal([96, 48, 24]);
+    expect(rb.pending()).to.deep.equal([0]);
+  });
 
   it('rejects maps that are not ring buffers with a typed error', () => {
     const h = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'rb_hash' }));
