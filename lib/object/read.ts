@@ -68,7 +68,11 @@ export class ObjectSpec {
     }
     const m = this.maps.get(v.map);
     if (!m?.data) throw new ObjectError(`variable ${name}: its map ${v.map} has no data`, { map: v.map, symbol: name });
-    m.data.set(encodeVariable(v, value, this.littleEndian), v.offset);
+    const bytes = encodeVariable(v, value, this.littleEndian);
+    if (!(v.offset >= 0 && v.offset + bytes.length <= m.data.length)) {
+      throw new ObjectError(`variable ${name}: bytes ${v.offset}…${v.offset + bytes.length} lie outside its map ${v.map}'s ${m.data.length} bytes of data`, { map: v.map, symbol: name });
+    }
+    m.data.set(bytes, v.offset);
   }
 
   /** setVariable for each entry (constants: { only_dport: 53 }). */

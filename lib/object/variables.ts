@@ -26,6 +26,9 @@ export function sectionVariables(elf: ObjElf, btf: Btf | undefined, section: Obj
     if (v.kind !== 'var' || !v.name) continue;
     const typeId = v.type;
     const offset = symbols.get(v.name) ?? vi.offset;
+    if (offset + vi.size > section.size) {
+      throw new ObjectError(`variable ${v.name}: bytes ${offset}…${offset + vi.size} lie outside its section ${section.name} (${section.size} bytes)`, { section: section.name, symbol: v.name });
+    }
     const t = btf.type(btf.skipTypedefs(typeId));
     let int: VariableSpec['int'];
     if ((t.kind === 'int' || t.kind === 'enum' || t.kind === 'enum64') && [1, 2, 4, 8].includes(t.size)) {

@@ -168,4 +168,43 @@ describe('readObject on crafted malformed objects', () => {
       expect(e.message).to.match(/not one a \.kconfig value can have/);
     });
   });
+
+  describe('global variables', () => {
+    /** obj_globals.o's symbol `name`: file offset of its Elf64_Sym. */
+    const symbolAt = (bytes: Uint8Array, name: string): number => {
+      const elf = readElf(bytes);
+      const index = elf.symbols.findIndex((s) => s.name === name);
+      expect(index).to.be.above(0);
+      return sectionHeader(bytes, '.symtab').offset + 24 * index;
+    };
+
+    it('a variable whose symbol lies past the end of its section is an ObjectError naming both', () => {
+      const bytes = load('bpf/obj_globals.o');
+      setU64(bytes, symbolAt(bytes, 'ro_magic') + 8, 4096n); // st_value
+      const e = thrown(() => readObject(bytes));
+      expect(e, e.message).to.be.instanceOf(ObjectError);
+      expect(e).to.include({ section: '.rodata', symbol: 'ro_magic' });
+      expect(e.message).to.match(/bytes 4096…4100 lie outside its section \.rodata \(16 bytes\)/);
+    });
+
+    it('a DATASEC entry larger than its section is an ObjectError', () => {
+      const bytes = load('bpf/obj_globals.o');
+      const btf = Btf.parse(readElf(bytes).section('.BTF')!.data);
+      const ds = btf.findDatasec('.data')!;
+      setU32(bytes, btfRecord(bytes, ds.id) + 12 + 8, 0x10000); // vars[0].size
+      const e = thrown(() => readObject(bytes));
+      expect(e, e.message).to.be.instanceOf(ObjectError);
+      expect((e as ObjectError).section).to.equal('.data');
+      expect(e.message).to.match(/lie outside its section \.data/);
+    });
+
+    it('setVariable outside its map\'s data is an ObjectError, not a RangeError', () => {
+      const spec = readObject('bpf/obj_globals.o');
+      spec.maps.get('.rodata')!.data = new Uint8Array(2);
+      const e = thrown(() => spec.setVariable('ro_magic', 1));
+      expect(e, e.message).to.be.instanceOf(ObjectError);
+      expect(e).to.include({ map: '.rodata', symbol: 'ro_magic' });
+      expect(e.message).to.match(/outside its map \.rodata's 2 bytes/);
+    });
+  });
 });
