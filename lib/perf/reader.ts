@@ -251,7 +251,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
         let rec;
         for (; k < limit && !this.closed && this.listenerCount('record') > 0 && (rec = ring.next()) !== undefined; k++) {
           try {
-            this.#deliver(rec.type, rec.body, ring.cpu, this.#emitRecord);
+            this.#deliver(rec.type, rec.body, ring.cpu, this.#emitRecord, true);
           } finally {
             ring.release();
           }
@@ -265,10 +265,11 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
   }
 
   readonly #emitRecord = (data: Uint8Array, cpu: number): void => {
-    this.emit('record', data, cpu);
+    this.emitFromLoop('record', data, cpu);
   };
 
-  #deliver(type: number, body: Uint8Array, cpu: number, cb: PerfCallback): boolean {
+  /** `fromLoop`: in the 'record' event loop, where a throwing 'lost' listener must not stop delivery */
+  #deliver(type: number, body: Uint8Array, cpu: number, cb: PerfCallback, fromLoop = false): boolean {
     const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
     if (type === PERF_RECORD.SAMPLE) {
       const size = v.getUint32(0, LE);
@@ -278,7 +279,8 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     if (type === PERF_RECORD.LOST) {
       const n = Number(v.getBigUint64(8, LE));
       this.lost += n;
-      this.emit('lost', n, cpu);
+      if (fromLoop) this.emitFromLoop('lost', n, cpu);
+      else this.emit('lost', n, cpu);
     }
     return false;
   }

@@ -87,6 +87,32 @@ export abstract class BufferReader extends EventEmitter {
     if (--this.#depth === 0 && this.#closed) this.releasePages();
   }
 
+  /**
+   * emit() for the delivery loop ('record', perf's 'lost'). A listener that throws does not stop
+   * delivery: its record counts as consumed, the error goes to 'error' listeners (or is thrown
+   * asynchronously when there are none, as EventEmitter would), and the next record is delivered.
+   */
+  protected emitFromLoop(event: string, a: unknown, b: number): void {
+    try {
+      this.emit(event, a, b);
+    } catch (e) {
+      this.#report(e);
+    }
+  }
+
+  /** to 'error' listeners, else (or when one throws) an uncaught exception; never throws here */
+  #report(e: unknown): void {
+    if (this.listenerCount('error') > 0) {
+      try {
+        this.emit('error', e);
+        return;
+      } catch (thrown) {
+        e = thrown;
+      }
+    }
+    queueMicrotask(() => { throw e; });
+  }
+
   /** deliver no more records (memory still mapped) */
   protected abstract stopDelivery(): void;
   /** unmap and close what the reader made (called once, with no record in progress) */
@@ -109,8 +135,9 @@ export abstract class BufferReader extends EventEmitter {
         else if (!(await this.waiter.wait())) break;
       }
     } catch (e) {
-      if (this.listenerCount('error') > 0) this.emit('error', e);
-      else queueMicrotask(() => { throw e; });
+      // not a listener's error (those are reported per record): the buffer is corrupt or the wait
+      // failed, and delivery stops
+      this.#report(e);
     } finally {
       this.#looping = false;
     }

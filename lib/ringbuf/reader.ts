@@ -166,7 +166,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
           const rec = ring.next();
           if (rec === undefined) break;
           try {
-            this.emit('record', rec, i);
+            this.emitFromLoop('record', rec, i);
           } finally {
             ring.release();
           }

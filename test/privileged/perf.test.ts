@@ -163,6 +163,24 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     expect(got.sort((a, b) => a - b)).to.deep.equal(lens);
   });
 
+  it("a throwing 'record' listener: the error goes to 'error', delivery goes on", async () => {
+    const { prog, pe } = setup();
+    const got: number[] = [];
+    const errors: string[] = [];
+    pe.on('error', (e: Error) => errors.push(e.message));
+    pe.on('record', (d: Uint8Array) => {
+      const v = decode(d);
+      got.push(v);
+      if (v === 91) throw new Error('bad 91');
+    });
+    for (const l of [90, 91, 92]) progTestRun(prog.value, { data: new Uint8Array(l) });
+    await waitFor(() => got.length, (n) => n >= 3, 5000);
+    progTestRun(prog.value, { data: new Uint8Array(93) });
+    await waitFor(() => got.length, (n) => n >= 4, 5000);
+    expect(got.sort((a, b) => a - b)).to.deep.equal([90, 91, 92, 93]);
+    expect(errors).to.deep.equal(['bad 91']);
+  });
+
   it('rejects a map of the wrong type', () => {
     const rb = BpfMap.create({ type: 'ringbuf', maxEntries: 4096, name: 'perf_wrong' });
     open.push(rb);

@@ -183,6 +183,55 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     });
   }
 
+  it("a throwing 'record' listener: the error goes to 'error', its record is consumed, delivery goes on", async () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_throw' }));
+    const prog = track(ringbufProducer(map.fd.value));
+    const rb = track(new RingBuffer(map));
+    const got: number[] = [];
+    const errors: unknown[] = [];
+    rb.on('error', (e) => errors.push(e));
+    rb.on('record', (rec: Uint8Array) => {
+      const v = decode(rec);
+      got.push(v);
+      if (v % 10 === 2) throw new Error(`bad ${v}`);
+    });
+    const want = produce(prog, [21, 22, 23]);
+    await waitFor(() => got.length, (n) => n >= 3, 5000);
+    // later records still come (the loop went back to waiting)
+    want.push(...produce(prog, [41, 42, 43]));
+    await waitFor(() => got.length, (n) => n >= 6, 5000);
+    expect(got).to.deep.equal(want);
+    expect(errors.map((e) => (e as Error).message)).to.deep.equal(['bad 22', 'bad 42']);
+    expect(rb.pending()).to.deep.equal([0]);
+  });
+
+  it("a throwing 'record' listener without an 'error' listener: an uncaught exception, and delivery goes on", async () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_throw2' }));
+    const prog = track(ringbufProducer(map.fd.value));
+    const rb = track(new RingBuffer(map));
+    // mocha's own handler would fail the test: stand in for it while the reader runs
+    const saved = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    const uncaught: unknown[] = [];
+    process.on('uncaughtException', (e) => uncaught.push(e));
+    try {
+      const got: number[] = [];
+      rb.on('record', (rec: Uint8Array) => {
+        got.push(decode(rec));
+        if (got.length === 1) throw new Error('first');
+      });
+      const want = produce(prog, [41, 42]);
+      await waitFor(() => got.length, (n) => n >= 2, 5000);
+      want.push(...produce(prog, [43]));
+      await waitFor(() => got.length + uncaught.length, (n) => n >= 4, 5000);
+      expect(got).to.deep.equal(want);
+      expect(uncaught.map((e) => (e as Error).message)).to.deep.equal(['first']);
+    } finally {
+      process.removeAllListeners('uncaughtException');
+      for (const l of saved) process.on('uncaughtException', l);
+    }
+  });
+
   it('consume() from inside a callback or a loop body is a typed error; each record still arrives once', async () => {
     const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_nested' }));
     const prog = track(ringbufProducer(map.fd.value));
