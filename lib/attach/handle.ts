@@ -2,7 +2,8 @@
 //
 //   const a = attachTc({ program, interface: 'eth0', direction: 'ingress' });
 //   a.info;        // plain data: kind, interface, program id, what the kernel chose (priority, mode…)
-//   a.detach();    // undo the attachment now (idempotent); Symbol.dispose does the same
+//   a.detach();    // undo the attachment now (idempotent); Symbol.dispose does the same. When the
+//                  // kernel refuses, detach() throws and the handle stays attached (retry, or close())
 //   a.close();     // let go of the handle's fds WITHOUT detaching: netlink attachments and pinned
 //                  // links stay in the kernel, unpinned links go with their last fd
 //
@@ -58,15 +59,16 @@ export abstract class Attachment<I extends AttachmentInfo = AttachmentInfo> {
     return this.#state !== 'attached';
   }
 
-  /** Remove the attachment from the kernel and release the handle's fds. Idempotent. */
+  /**
+   * Remove the attachment from the kernel and release the handle's fds. Idempotent. If the kernel
+   * refuses, the error is thrown and the handle stays attached with its fds: detach() can be tried
+   * again, or close() lets go and leaves the attachment where it is.
+   */
   detach(): void {
     if (this.#state !== 'attached') return;
-    try {
-      this.doDetach();
-    } finally {
-      this.#state = 'detached';
-      this.release();
-    }
+    this.doDetach();
+    this.#state = 'detached';
+    this.release();
   }
 
   /** Release the handle's fds and keep the attachment (see the file comment for what survives). */
@@ -118,7 +120,7 @@ function detachAll(members: readonly Attachment[], op: string): void {
 /**
  * Run attach steps in order as one step. When a step throws, the attachments already made are
  * detached (newest first) and the step's error is rethrown; a rollback failure is attached to it
- * as `rollbackErrors`.
+ * as `rollbackErrors` (and the handle that could not detach is closed: nobody else holds it).
  */
 export function attachAll(steps: ReadonlyArray<() => Attachment>): AttachmentGroup {
   const made: Attachment[] = [];
@@ -130,6 +132,7 @@ export function attachAll(steps: ReadonlyArray<() => Attachment>): AttachmentGro
         detachAll(made, 'attachAll rollback');
       } catch (rb) {
         if (e instanceof Error) Object.assign(e, { rollbackErrors: rb instanceof AggregateError ? rb.errors : [rb] });
+        for (const m of made) m.close();
       }
       throw e;
     }

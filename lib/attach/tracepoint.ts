@@ -95,6 +95,8 @@ export class TracingLinkAttachment<I extends LinkAttachmentInfo> extends LinkAtt
       if (!(e instanceof BpfError) || (e.code !== ERRNO.EOPNOTSUPP && e.code !== ERRNO.EINVAL)) throw e;
       // closing our fd (release) ends it, unless a pin holds it
       if (this.pinnedAt !== undefined) {
+        // nothing this handle can do ends the link: it lets go of its fd (closed, not detached) and says so
+        this.close();
         throw new AttachArgumentError(`${this.info.kind}.detach`, `the link is pinned at ${this.pinnedAt} and this kernel cannot detach it (LINK_DETACH: ${e.errno}); remove the pin to end it`);
       }
     }

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, counter, inNsExec, ipLink, type AttachFixture } from '../helpers/attach-fixtures.js';
-import { attachXdp, AttachArgumentError, NetlinkError, queryXdp, interfaceIndex, listInterfaces, loadObject } from '../../lib/index.js';
+import { attachXdp, attachXdpLink, AttachArgumentError, NetlinkError, queryXdp, interfaceIndex, listInterfaces, loadObject } from '../../lib/index.js';
 
 describe('attachXdp (IFLA_XDP over tsbpf netlink)', function () {
   let fx: AttachFixture;
@@ -72,6 +72,32 @@ describe('attachXdp (IFLA_XDP over tsbpf netlink)', function () {
     } finally {
       other.close();
     }
+  });
+
+  it('detach refused because a BPF link now holds the hook: a typed error saying so, and the handle stays attached', () => {
+    const { net } = fx;
+    const a = net.inNs('A', () => attachXdp({ program: xprog(), interface: net.vethA, mode: 'drv' }));
+    // someone removes ours and attaches a link in the same mode
+    expect(inNsExec(net.nsA, 'ip', 'link', 'set', 'dev', net.vethA, 'xdpdrv', 'off')).to.not.match(/^ERR/);
+    const other = loadObject('bpf/packet_counter.o');
+    const l = net.inNs('A', () => attachXdpLink({ program: other.programs.get('packet_counter')!, interface: net.vethA, mode: 'drv' }));
+    try {
+      let err: NetlinkError | undefined;
+      try { a.detach(); } catch (e) { err = e as NetlinkError; }
+      expect(err).to.be.instanceOf(NetlinkError);
+      expect(err).to.include({ errno: 'EBUSY', extack: "Can't replace active BPF XDP link" });
+      expect(err!.message).to.match(new RegExp(`^detach xdp drv mode on ${net.vethA}: EBUSY .*another program is attached there through a BPF link \\(program id ${other.programs.get('packet_counter')!.id}\\); this handle's program packet_counter \\(id ${xprog().id}\\) is no longer attached`));
+      expect(a.detached).to.equal(false);
+      expect(a.closed).to.equal(false);
+      expect(ipLink(net.nsA, net.vethA).xdp?.prog?.id).to.equal(other.programs.get('packet_counter')!.id);
+    } finally {
+      l.detach();
+      other.close();
+    }
+    // the link gone, detach() again reaches its goal: nothing of ours is attached
+    a.detach();
+    expect(a.detached).to.equal(true);
+    expect(ipLink(net.nsA, net.vethA).xdp).to.equal(undefined);
   });
 
   it('native XDP refused for a too-large MTU: a typed error with the kernel text; auto falls back to generic and says so', () => {
