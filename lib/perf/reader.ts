@@ -16,7 +16,7 @@ import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
 import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
 import { parseCpuList } from '../map/cpus.js';
 import { ReaderArgumentError } from '../ringbuf/errors.js';
-import { mapShape, type MapSource } from '../ringbuf/reader.js';
+import { mapShape, mapLabel, type MapSource } from '../ringbuf/reader.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
 import { BufferReader, CHUNK, TURN_MS, nextTurn } from '../ringbuf/base.js';
 import {
@@ -137,7 +137,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     super();
     const s = mapShape(map, 'PerfEventArray');
     if (s.type !== BPF_MAP_TYPE.PERF_EVENT_ARRAY) {
-      throw new ReaderArgumentError('PerfEventArray', `map${s.name ? ` ${s.name}` : ''} is a ${mapTypeName(s.type)} map, not a perf_event_array (ringbuf maps are read with RingBuffer)`);
+      throw new ReaderArgumentError('PerfEventArray', `map ${mapLabel(s)} is a ${mapTypeName(s.type)} map, not a perf_event_array (ringbuf maps are read with RingBuffer)`);
     }
     const pages = o.pages ?? 8;
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new ReaderArgumentError('PerfEventArray', `pages must be a power of two, got ${pages}`);

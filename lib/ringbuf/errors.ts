@@ -4,8 +4,8 @@ import { TsbpfError } from '../errors.js';
 /** A reader cannot be made for this input (a map of the wrong type, no maps, a closed map). */
 export class ReaderArgumentError extends TsbpfError {
   readonly reader: string;
-  constructor(reader: string, message: string) {
-    super(`${reader}: ${message}`);
+  constructor(reader: string, message: string, options?: { cause?: unknown }) {
+    super(`${reader}: ${message}`, options);
     this.reader = reader;
   }
 }

@@ -5,13 +5,19 @@
 import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
 import { mapInfo } from '../syscall/obj.js';
 import { Fd } from '../syscall/fd.js';
+import { expectFdKind } from '../syscall/fd-kind.js';
+import { BpfArgumentError } from '../syscall/errors.js';
 import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
 import { ReaderArgumentError } from './errors.js';
 import { Ring, type RecordCallback, type RawRecordCallback } from './ring.js';
 import { EpollWaiter } from './waiter.js';
 import { BufferReader, CHUNK, TURN_MS, nextTurn } from './base.js';
 
-/** A map as the readers need it: a BpfMap, or anything with an fd and (optionally) its shape. */
+/**
+ * A map as the readers need it: a BpfMap, or anything with its fd. The type, size and name are
+ * always asked from the kernel (a shape given here is not trusted: a wrong size would map the wrong
+ * number of pages).
+ */
 export interface MapSource {
   readonly fd: Fd;
   readonly type?: number;
@@ -21,18 +27,30 @@ export interface MapSource {
 
 export type { RecordCallback, RawRecordCallback } from './ring.js';
 
-interface Shape { fd: number; type: number; maxEntries: number; name: string; source: Fd }
+interface Shape { fd: number; type: number; maxEntries: number; name: string; id: number; source: Fd }
 
-/** The fd, type, size and name of a map given as an Fd or a map object (info from the kernel when missing). */
+/**
+ * The fd, type, size, name and id of a map given as an Fd or a map object, from the kernel. An fd
+ * of another kind (a program, a link) is refused first: OBJ_GET_INFO_BY_FD answers for any bpf
+ * object, and a prog_info read as a map_info looks like a map of some type.
+ */
 export function mapShape(m: MapSource | Fd, reader: string): Shape {
   const fd = m instanceof Fd ? m : m?.fd;
   if (!(fd instanceof Fd)) throw new ReaderArgumentError(reader, 'expected a map (BpfMap) or its Fd');
   if (fd.closed) throw new ReaderArgumentError(reader, 'the map is closed');
-  if (!(m instanceof Fd) && m.type !== undefined && m.maxEntries !== undefined) {
-    return { fd: fd.value, type: m.type, maxEntries: m.maxEntries, name: m.name ?? '', source: fd };
+  try {
+    expectFdKind(fd.value, 'map', `the map argument (fd ${fd.value})`);
+  } catch (e) {
+    if (e instanceof BpfArgumentError) throw new ReaderArgumentError(reader, e.message.slice(e.op.length + 2), { cause: e });
+    throw e;
   }
   const i = mapInfo(fd.value);
-  return { fd: fd.value, type: i.type, maxEntries: i.maxEntries, name: i.name, source: fd };
+  return { fd: fd.value, type: i.type, maxEntries: i.maxEntries, name: i.name, id: i.id, source: fd };
+}
+
+/** How a map is named in messages: its name and id. */
+export function mapLabel(s: { name: string; id: number }): string {
+  return `${s.name ? `${s.name} ` : ''}(id ${s.id})`;
 }
 
 export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array> {
@@ -46,7 +64,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
     const shapes = list.map((m) => mapShape(m, 'RingBuffer'));
     for (const s of shapes) {
       if (s.type !== BPF_MAP_TYPE.RINGBUF) {
-        throw new ReaderArgumentError('RingBuffer', `map${s.name ? ` ${s.name}` : ''} is a ${mapTypeName(s.type)} map, not a ringbuf (perf_event_array maps are read with PerfEventArray)`);
+        throw new ReaderArgumentError('RingBuffer', `map ${mapLabel(s)} is a ${mapTypeName(s.type)} map, not a ringbuf (perf_event_array maps are read with PerfEventArray)`);
       }
     }
     const page = pageSize();

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { waitFor } from '../helpers/netns.js';
 import { BpfMap } from '../../lib/map/index.js';
-import { progTestRun } from '../../lib/syscall/index.js';
+import { progTestRun, BPF_MAP_TYPE } from '../../lib/syscall/index.js';
 import { perfProducer } from '../helpers/producers.js';
 import { PerfEventArray } from '../../lib/perf/index.js';
 import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.js';
@@ -185,5 +185,11 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     const rb = BpfMap.create({ type: 'ringbuf', maxEntries: 4096, name: 'perf_wrong' });
     open.push(rb);
     expect(() => new PerfEventArray(rb)).to.throw(ReaderArgumentError, /ringbuf map, not a perf_event_array/);
+  });
+
+  it('a program fd given as the map is refused by kind (it read as a prog_array map before)', () => {
+    const { prog } = setup();
+    expect(() => new PerfEventArray(prog)).to.throw(ReaderArgumentError, new RegExp(`^PerfEventArray: the map argument \\(fd ${prog.value}\\) is a bpf prog, not a map$`));
+    expect(() => new PerfEventArray({ fd: prog, type: BPF_MAP_TYPE.PERF_EVENT_ARRAY, maxEntries: 64 })).to.throw(ReaderArgumentError, /is a bpf prog, not a map/);
   });
 });

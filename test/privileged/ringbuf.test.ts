@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { waitFor } from '../helpers/netns.js';
 import { BpfMap } from '../../lib/map/index.js';
-import { progTestRun, pageSize, type Fd } from '../../lib/syscall/index.js';
+import { progTestRun, pageSize, BPF_MAP_TYPE, type Fd } from '../../lib/syscall/index.js';
 import { ringbufProducer } from '../helpers/producers.js';
 import { RingBuffer } from '../../lib/ringbuf/index.js';
 import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.js';
@@ -282,5 +282,18 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     expect(() => new RingBuffer([])).to.throw(ReaderArgumentError, /no maps/);
     // an Fd works too: the shape comes from the kernel
     expect(() => new RingBuffer(h.fd)).to.throw(ReaderArgumentError, /not a ringbuf/);
+  });
+
+  it('a program fd given as the map is refused by kind, even with a shape that says ringbuf', () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_kind' }));
+    const prog = track(ringbufProducer(map.fd.value));
+    // OBJ_GET_INFO_BY_FD answers for a program too: read as a map_info it looked like a prog_array
+    expect(() => new RingBuffer(prog)).to.throw(ReaderArgumentError, new RegExp(`^RingBuffer: the map argument \\(fd ${prog.value}\\) is a bpf prog, not a map$`));
+    // a shape given with the fd is not trusted (it mapped the pages of whatever the fd was)
+    expect(() => new RingBuffer({ fd: prog, type: BPF_MAP_TYPE.RINGBUF, maxEntries: pageSize() })).to.throw(ReaderArgumentError, /is a bpf prog, not a map/);
+    // nor a size: a wrong one mmap'd the wrong number of pages (EINVAL)
+    const rb = track(new RingBuffer({ fd: map.fd, type: BPF_MAP_TYPE.RINGBUF, maxEntries: 2 * pageSize() }));
+    produce(prog, [51]);
+    expect(rb.consume((rec) => expect(decode(rec)).to.equal(51))).to.equal(1);
   });
 });
