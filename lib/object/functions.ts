@@ -7,7 +7,8 @@ import { ELF as ELF_CONSTANTS, type ObjElf, type ObjRelocation, type ObjSection,
 import { INSN_SIZE, OP, PSEUDO, insnImm, insnSrc } from './insn.js';
 import { copyBytes } from '../elf/slab.js';
 import { ObjectError } from './errors.js';
-import type { BtfExt } from '../btf/ext.js';
+import type { BtfExt, BtfFuncInfo, BtfLineInfo } from '../btf/ext.js';
+import type { Btf } from '../btf/btf.js';
 import type { CoreRelocationSpec, FuncInfo, FunctionSpec, LineInfo, Relocation, RelocationTarget } from './spec.js';
 
 // a local binding: module re-exports are getters under some loaders, and these are read per symbol
@@ -89,6 +90,10 @@ interface Context {
   readonly elf: ObjElf;
   readonly maps: MapLocator;
   readonly ext: BtfExt | undefined;
+  /** the BTF .BTF.ext refers to (type ids, strings) */
+  readonly btf: Btf | undefined;
+  /** section index → its func_info and line_info records, checked and by insn_off (made on first use) */
+  readonly extRecords: Map<number, SectionExt>;
   /** section index → its functions by start instruction */
   readonly starts: Map<number, Map<number, RawFunction>>;
   /** section index → its relocations by ascending offset, checked to be on instructions (made on first use) */
@@ -96,7 +101,7 @@ interface Context {
 }
 
 /** Resolve the relocations of every function and cut its instructions and .BTF.ext records. */
-export function buildFunctions(elf: ObjElf, raw: readonly RawFunction[], maps: MapLocator, ext: BtfExt | undefined): FunctionSpec[] {
+export function buildFunctions(elf: ObjElf, raw: readonly RawFunction[], maps: MapLocator, ext: BtfExt | undefined, btf?: Btf): FunctionSpec[] {
   const starts = new Map<number, Map<number, RawFunction>>();
   for (let i = 0; i < raw.length; i++) {
     const f = raw[i];
@@ -104,7 +109,7 @@ export function buildFunctions(elf: ObjElf, raw: readonly RawFunction[], maps: M
     if (!m) starts.set(f.section.index, (m = new Map()));
     m.set(f.start, f);
   }
-  const ctx: Context = { elf, maps, ext, starts, sortedRelocations: new Map() };
+  const ctx: Context = { elf, maps, ext, btf, extRecords: new Map(), starts, sortedRelocations: new Map() };
   const out: FunctionSpec[] = [];
   for (let i = 0; i < raw.length; i++) out.push(buildFunction(ctx, raw[i]));
   return out;
@@ -209,19 +214,17 @@ function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
   const lo = f.start * INSN_SIZE;
   const hi = (f.start + f.count) * INSN_SIZE;
   const funcInfo: FuncInfo[] = [];
-  const fis = ext?.funcInfo.get(f.section.name);
-  if (fis) {
-    for (let k = 0; k < fis.length; k++) {
-      const r = fis[k];
-      if (r.insnOff >= lo && r.insnOff < hi) funcInfo.push({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId });
-    }
-  }
   const lineInfo: LineInfo[] = [];
-  const lis = ext?.lineInfo.get(f.section.name);
-  if (lis) {
-    for (let k = 0; k < lis.length; k++) {
+  if (ext) {
+    const recs = sectionExt(ctx, f.section);
+    const fis = recs.funcInfo;
+    for (let k = firstInsnOff(fis, lo); k < fis.length && fis[k].insnOff < hi; k++) {
+      funcInfo.push({ insn: (fis[k].insnOff - lo) / INSN_SIZE, typeId: fis[k].typeId });
+    }
+    const lis = recs.lineInfo;
+    for (let k = firstInsnOff(lis, lo); k < lis.length && lis[k].insnOff < hi; k++) {
       const r = lis[k];
-      if (r.insnOff >= lo && r.insnOff < hi) lineInfo.push({ insn: (r.insnOff - lo) / INSN_SIZE, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol });
+      lineInfo.push({ insn: (r.insnOff - lo) / INSN_SIZE, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol });
     }
   }
   const coreRelos: CoreRelocationSpec[] = [];
@@ -235,6 +238,88 @@ function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
     }
   }
   return { name: f.name, section: f.section.name, sectionInsn: f.start, instructions: code, relocations, funcInfo, lineInfo, coreRelos, global: f.global };
+}
+
+/** The func_info and line_info records of one section, checked, by ascending insn_off. */
+interface SectionExt {
+  readonly funcInfo: readonly BtfFuncInfo[];
+  readonly lineInfo: readonly BtfLineInfo[];
+}
+
+const NO_EXT: SectionExt = Object.freeze({ funcInfo: [], lineInfo: [] });
+
+/**
+ * The .BTF.ext func_info and line_info records of `section`, checked once per section as the kernel
+ * checks them at PROG_LOAD (check_btf_func, check_btf_line): each insn_off on an instruction inside
+ * the section, func_info naming a FUNC, line_info's file and line strings inside the BTF strings.
+ * A bad record is an ObjectError naming the section and the record, not a fractional instruction.
+ */
+function sectionExt(ctx: Context, section: ObjSection): SectionExt {
+  let recs = ctx.extRecords.get(section.index);
+  if (recs !== undefined) return recs;
+  const fis = ctx.ext?.funcInfo.get(section.name);
+  const lis = ctx.ext?.lineInfo.get(section.name);
+  if (!fis && !lis) {
+    ctx.extRecords.set(section.index, NO_EXT);
+    return NO_EXT;
+  }
+  const btf = ctx.btf;
+  const where = { section: section.name };
+  if (fis) {
+    for (let k = 0; k < fis.length; k++) {
+      const r = fis[k];
+      checkInsnOff(section, 'func_info', k, r.insnOff);
+      const why = btf === undefined ? 'there is no BTF'
+        : r.typeId === 0 || r.typeId >= btf.typeCount ? `valid ids are 1…${btf.typeCount - 1}`
+          : btf.kindNum(r.typeId) !== FUNC_KIND ? `it is a ${btf.kindOf(r.typeId)}` : '';
+      if (why) throw new ObjectError(`func_info record ${k} of section ${section.name}: type id ${r.typeId} is not a FUNC (${why})`, where);
+    }
+  }
+  if (lis) {
+    for (let k = 0; k < lis.length; k++) {
+      const r = lis[k];
+      checkInsnOff(section, 'line_info', k, r.insnOff);
+      for (const [field, off] of [['file_name_off', r.fileNameOff], ['line_off', r.lineOff]] as const) {
+        if (btf === undefined || !btf.strings.has(off)) {
+          throw new ObjectError(`line_info record ${k} of section ${section.name}: ${field} ${off} is outside the BTF string section`, where);
+        }
+      }
+    }
+  }
+  recs = { funcInfo: fis ? byInsnOff(fis) : [], lineInfo: lis ? byInsnOff(lis) : [] };
+  ctx.extRecords.set(section.index, recs);
+  return recs;
+}
+
+const FUNC_KIND = 12; // BTF_KIND_FUNC
+
+function checkInsnOff(section: ObjSection, what: string, k: number, insnOff: number): void {
+  if (insnOff % INSN_SIZE !== 0) {
+    throw new ObjectError(`${what} record ${k} of section ${section.name}: insn_off ${insnOff} is not on an instruction (a multiple of ${INSN_SIZE})`, { section: section.name });
+  }
+  if (insnOff >= section.size) {
+    throw new ObjectError(`${what} record ${k} of section ${section.name}: insn_off ${insnOff} is outside the section (${section.size} bytes)`, { section: section.name });
+  }
+}
+
+/** `recs` by ascending insn_off (as clang writes them; a sorted copy otherwise). */
+function byInsnOff<T extends { readonly insnOff: number }>(recs: readonly T[]): readonly T[] {
+  for (let k = 1; k < recs.length; k++) {
+    if (recs[k - 1].insnOff > recs[k].insnOff) return recs.slice().sort((a, b) => a.insnOff - b.insnOff);
+  }
+  return recs;
+}
+
+/** Index of the first of `recs` (by ascending insn_off) at or after byte `offset`. */
+function firstInsnOff(recs: readonly { readonly insnOff: number }[], offset: number): number {
+  let lo = 0;
+  let hi = recs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (recs[mid].insnOff < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function resolve(ctx: Context, f: RawFunction, insns: Uint8Array, i: number, sym: ObjSymbol, symName: string): RelocationTarget {

@@ -182,7 +182,7 @@ function build(src: ObjectSource, name: string): ObjectSpec {
   // .kconfig externs live in a map of their own (lib/object/externs.ts)
   const kconfig = kconfigMapSpec(name, src);
   if (kconfig) maps.set(kconfig.name, kconfig);
-  const fns = buildFunctions(elf, collectFunctions(elf), new Locator(placed, dataSections, src), src.ext);
+  const fns = buildFunctions(elf, collectFunctions(elf), new Locator(placed, dataSections, src), src.ext, src.btf);
   const programs = new Map<string, ProgramSpec>();
   const functions = new Map<string, FunctionSpec>();
   for (let i = 0; i < fns.length; i++) {

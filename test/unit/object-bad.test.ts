@@ -9,7 +9,7 @@ import { buildFunctions, collectFunctions, type MapLocator } from '../../lib/obj
 import { readElf, type ElfFile } from '../../lib/elf/index.js';
 import { Btf } from '../../lib/btf/btf.js';
 import { BtfBlob, KIND } from '../helpers/btf-blob.js';
-import { btfRecord, craftElf, relTable, sectionHeader, setU32, setU64, SHF, SHT, StringTable, symbolTable, thrown, type CraftSection } from '../helpers/crafted-elf.js';
+import { btfExtBlock, btfRecord, craftElf, u32, relTable, sectionHeader, setU32, setU64, SHF, SHT, StringTable, symbolTable, thrown, type CraftSection } from '../helpers/crafted-elf.js';
 import { MAX_ARRAY_VALUE_SIZE } from '../../lib/object/limits.js';
 
 const STB_GLOBAL = 1;
@@ -205,6 +205,53 @@ describe('readObject on crafted malformed objects', () => {
       expect(e, e.message).to.be.instanceOf(ObjectError);
       expect(e).to.include({ map: '.rodata', symbol: 'ro_magic' });
       expect(e.message).to.match(/outside its map \.rodata's 2 bytes/);
+    });
+  });
+
+  describe('.BTF.ext func_info and line_info records', () => {
+    /** obj_subprog.o with its first func_info or line_info block's record 0 changed; the block's section name. */
+    const damaged = (which: 'func_info' | 'line_info', field: number, value: (old: number) => number): { bytes: Uint8Array; section: string } => {
+      const bytes = load('bpf/obj_subprog.o');
+      const block = btfExtBlock(bytes, which);
+      setU32(bytes, block.first + field, value(u32(bytes, block.first + field)));
+      const btf = Btf.parse(readElf(bytes).section('.BTF')!.data);
+      return { bytes, section: btf.stringAt(block.nameOff) };
+    };
+    const refused = (d: { bytes: Uint8Array; section: string }, re: RegExp): void => {
+      const e = thrown(() => readObject(d.bytes));
+      expect(e, e.message).to.be.instanceOf(ObjectError);
+      expect((e as ObjectError).section).to.equal(d.section);
+      expect(e.message).to.match(re);
+      expect(e.message).to.include(`record 0 of section ${d.section}:`);
+    };
+
+    it('insn_off off an instruction or outside the section', () => {
+      refused(damaged('func_info', 0, (v) => v + 4), /func_info record 0 .*insn_off \d+ is not on an instruction/);
+      refused(damaged('line_info', 0, (v) => v + 3), /line_info record 0 .*insn_off \d+ is not on an instruction/);
+      refused(damaged('func_info', 0, () => 0x7ffffff8), /func_info record 0 .*insn_off 2147483640 is outside the section/);
+      refused(damaged('line_info', 0, () => 0x7ffffff8), /line_info record 0 .*outside the section/);
+    });
+
+    it('func_info naming no FUNC', () => {
+      refused(damaged('func_info', 4, () => 0xffffff), /type id 16777215 is not a FUNC \(valid ids are 1…\d+\)/);
+      refused(damaged('func_info', 4, () => 0), /type id 0 is not a FUNC/);
+      const bytes = load('bpf/obj_subprog.o');
+      const int = Btf.parse(readElf(bytes).section('.BTF')!.data).findByName('int', 'int')!.id;
+      refused(damaged('func_info', 4, () => int), new RegExp(`type id ${int} is not a FUNC \\(it is a int\\)`));
+    });
+
+    it('line_info strings outside the BTF string section', () => {
+      refused(damaged('line_info', 4, () => 0xfffffff), /file_name_off 268435455 is outside the BTF string section/);
+      refused(damaged('line_info', 8, () => 0xfffffff), /line_off 268435455 is outside the BTF string section/);
+    });
+
+    it('the records of sound objects are unchanged', () => {
+      const spec = readObject('bpf/obj_subprog.o');
+      for (const f of [...spec.programs.values(), ...spec.functions.values()]) {
+        expect(f.funcInfo, f.name).to.deep.equal([{ insn: 0, typeId: f.funcInfo[0].typeId }]);
+        expect(f.lineInfo.length, f.name).to.be.above(0);
+        for (const l of f.lineInfo) expect(Number.isInteger(l.insn) && l.insn < f.instructions.length / 8, f.name).to.equal(true);
+      }
     });
   });
 });
