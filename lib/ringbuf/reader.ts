@@ -62,11 +62,16 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
     const list = Array.isArray(maps) ? maps as readonly (MapSource | Fd)[] : [maps as MapSource | Fd];
     if (list.length === 0) throw new ReaderArgumentError('RingBuffer', 'no maps given');
     const shapes = list.map((m) => mapShape(m, 'RingBuffer'));
-    for (const s of shapes) {
+    const seen = new Map<number, number>();
+    shapes.forEach((s, at) => {
       if (s.type !== BPF_MAP_TYPE.RINGBUF) {
         throw new ReaderArgumentError('RingBuffer', `map ${mapLabel(s)} is a ${mapTypeName(s.type)} map, not a ringbuf (perf_event_array maps are read with PerfEventArray)`);
       }
-    }
+      // the same map twice (same object, or two fds of it) would be read by two consumers at once
+      const first = seen.get(s.id);
+      if (first !== undefined) throw new ReaderArgumentError('RingBuffer', `map ${mapLabel(s)} is given twice (at ${first} and ${at})`);
+      seen.set(s.id, at);
+    });
     const page = pageSize();
     try {
       for (const s of shapes) {

@@ -43,16 +43,20 @@ export class EpollWaiter {
 
   constructor(fds: readonly number[]) {
     this.#epoll = new Epoll(16);
+    let wake: Fd | undefined;
     try {
       const r = ffi().syscall3(SYS.eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0);
       if (r < 0) throw new BpfError('eventfd2', -r);
-      this.#wake = new Fd(r, 'eventfd');
+      wake = new Fd(r, 'eventfd');
       for (const fd of fds) this.#epoll.add(fd, EPOLL.IN);
-      this.#epoll.add(this.#wake.value, EPOLL.IN);
+      this.#epoll.add(wake.value, EPOLL.IN);
     } catch (e) {
+      // nothing left behind: neither the epoll set nor the eventfd
+      wake?.close();
       this.#epoll.close();
       throw e;
     }
+    this.#wake = wake;
   }
 
   get closed(): boolean {

@@ -5,10 +5,12 @@ import { expect } from 'chai';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { waitFor } from '../helpers/netns.js';
 import { BpfMap } from '../../lib/map/index.js';
-import { progTestRun, pageSize, BPF_MAP_TYPE, type Fd } from '../../lib/syscall/index.js';
+import { progTestRun, pageSize, BPF_MAP_TYPE, BpfError, getFdById, mapInfo, type Fd } from '../../lib/syscall/index.js';
 import { ringbufProducer } from '../helpers/producers.js';
 import { RingBuffer } from '../../lib/ringbuf/index.js';
 import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.js';
+import { EpollWaiter } from '../../lib/ringbuf/waiter.js';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { startSteadyProducer, longestLoopGap } from '../helpers/steady-producer.js';
 
 /** Run the producer once per length; returns the lengths that make a delivered (not discarded) record. */
@@ -23,6 +25,13 @@ function decode(rec: Uint8Array): number {
   const len = v.getBigUint64(0, true);
   expect(v.getBigUint64(8, true)).to.equal(BigInt.asUintN(64, ~len));
   return Number(len);
+}
+
+/** this process's open fds (number → what) and its bpf mappings: what a failed constructor must not leave */
+function resources(): string[] {
+  const fds = readdirSync('/proc/self/fd').map((f) => { try { return `${f} ${readlinkSync(`/proc/self/fd/${f}`)}`; } catch { return f; } });
+  const maps = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /bpf|eventfd|epoll/.test(l));
+  return [...fds, ...maps].sort();
 }
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
@@ -282,6 +291,27 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     expect(() => new RingBuffer([])).to.throw(ReaderArgumentError, /no maps/);
     // an Fd works too: the shape comes from the kernel
     expect(() => new RingBuffer(h.fd)).to.throw(ReaderArgumentError, /not a ringbuf/);
+  });
+
+  it('the same map twice is a typed error naming it, and a failed constructor leaves nothing behind', () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_twice' }));
+    const other = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_other' }));
+    const hash = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'rb_h' }));
+    const id = mapInfo(map.fd.value).id;
+    const second = track(getFdById('map', id)); // another fd of the same map
+    const before = resources();
+    const twice = new RegExp(`^RingBuffer: map rb_twice \\(id ${id}\\) is given twice \\(at 1 and 2\\)$`);
+    expect(() => new RingBuffer([other, map, map])).to.throw(ReaderArgumentError, twice);
+    expect(() => new RingBuffer([other, map, map.fd])).to.throw(ReaderArgumentError, twice);
+    expect(() => new RingBuffer([other, map, second])).to.throw(ReaderArgumentError, twice);
+    expect(() => new RingBuffer([map, other, hash])).to.throw(ReaderArgumentError, /rb_h \(id \d+\) is a hash map/);
+    expect(resources()).to.deep.equal(before);
+    // the waiter itself: epoll_ctl fails (EEXIST) after the eventfd was made: both are closed
+    expect(() => new EpollWaiter([map.fd.value, map.fd.value])).to.throw(BpfError, /EEXIST/);
+    expect(resources()).to.deep.equal(before);
+    // and two different maps still make one reader
+    const rb = track(new RingBuffer([map, other]));
+    expect(rb.pending()).to.deep.equal([0, 0]);
   });
 
   it('a program fd given as the map is refused by kind, even with a shape that says ringbuf', () => {
