@@ -1,15 +1,17 @@
 // attachTc: a direct-action cls_bpf filter on the clsact hook, over tsbpf's rtnetlink client.
 // The attachment outlives the process unless detached; detach() removes the filter only while it
-// still runs this handle's program. clsact is added when missing and removed again
-// when the last filter on it goes — but only if tsbpf added it (in this process): a clsact that was
-// already there, or that still carries someone else's filters, stays.
+// still runs this handle's program. clsact is added when missing and removed again when the last
+// filter on it goes — but only by a handle that owns it: the handle that added it, or a later handle
+// of this process attached to that same clsact while an owner was still live (see ClsactClaim). A
+// clsact that was already there, that someone re-created since, or that still carries any filter
+// (ours or anyone's) stays.
 import { statSync } from 'node:fs';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { NetlinkError } from '../netlink/errors.js';
 import { getInterface, type InterfaceRef } from '../netlink/link.js';
 import { ensureClsact, deleteClsact } from '../netlink/qdisc.js';
-import { attachFilter, detachFilter, listFilters, type TcDirection } from '../netlink/filter.js';
+import { attachFilter, detachFilter, listFilters, type TcDirection, type TcFilter } from '../netlink/filter.js';
 import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 
 export interface AttachTcOptions {
@@ -45,9 +47,6 @@ export interface TcAttachmentInfo extends AttachmentInfo {
   readonly createdQdisc: boolean;
 }
 
-// clsact qdiscs this process added, by "<netns inode>:<ifindex>" (ifindex is per namespace)
-const ownedQdiscs = new Set<string>();
-
 function netnsKey(ifindex: number): string {
   let ino = 0;
   try {
@@ -55,6 +54,21 @@ function netnsKey(ifindex: number): string {
   } catch { /* no procfs: one namespace assumed */ }
   return `${ino}:${ifindex}`;
 }
+
+/**
+ * The live handles that may remove a clsact tsbpf added, keyed by "<netns inode>:<ifindex>". The
+ * handle that adds the clsact starts a claim; a handle that attaches later to an existing clsact joins
+ * it only if one of the claim's filters is still there (removing a clsact removes its filters, so one
+ * re-created by someone else carries none of ours). Handles leave on detach() or close(); a claim
+ * with no handle left is forgotten, so nothing stale outlives the handles.
+ */
+class ClsactClaim {
+  readonly members = new Set<TcAttachment>();
+  /** the clsact it was about is gone (a new one was added since): nobody removes through it */
+  dead = false;
+}
+
+const claims = new Map<string, ClsactClaim>();
 
 const GONE = new Set([2 /* ENOENT */, 19 /* ENODEV */]);
 
@@ -71,50 +85,92 @@ function checkFilterName(op: string, name: unknown): string {
   return name;
 }
 
+/** Is this filter the one a handle attached (same place, same program)? */
+const isOurs = (i: TcAttachmentInfo, f: TcFilter): boolean =>
+  f.direction === i.direction && f.chain === i.chain && f.priority === i.priority && f.handle === i.handle && (f.progId === undefined || f.progId === i.programId);
+
 export class TcAttachment extends Attachment<TcAttachmentInfo> {
   readonly #sock: NetlinkSocket;
   readonly #key: string;
-  readonly #keepQdisc: boolean;
+  #claim: ClsactClaim | undefined;
 
   /** @internal use attachTc() */
-  constructor(info: TcAttachmentInfo, sock: NetlinkSocket, key: string, keepQdisc: boolean) {
+  constructor(info: TcAttachmentInfo, sock: NetlinkSocket, key: string, claim: ClsactClaim | undefined) {
     super(info);
     this.#sock = sock;
     this.#key = key;
-    this.#keepQdisc = keepQdisc;
+    this.#claim = claim;
+    claim?.members.add(this);
   }
 
   protected doDetach(): void {
     const i = this.info;
+    let removed = false;
     try {
       // only our filter: one that another program replaced since (attachTc replace, `tc filter
       // replace`) belongs to whoever put it there and stays
-      const f = listFilters(i.ifindex, i.direction, this.#sock).find((x) => x.chain === i.chain && x.priority === i.priority && x.handle === i.handle);
-      if (f && (f.progId === undefined || f.progId === i.programId)) {
+      const f = listFilters(i.ifindex, i.direction, this.#sock).find((x) => isOurs(i, x));
+      if (f) {
         detachFilter({ ifindex: i.ifindex, direction: i.direction, chain: i.chain, priority: i.priority, handle: i.handle }, this.#sock);
+        removed = true;
       }
     } catch (e) {
       // already removed (by `tc`, or with its interface): the goal is reached
       if (!(e instanceof NetlinkError && GONE.has(e.code))) throw e;
     }
-    if (!this.#keepQdisc) releaseQdisc(this.#key, i.ifindex, this.#sock);
+    // a filter of ours we just removed proves the clsact is still the claimed one; when someone else
+    // removed it, the clsact there now may be theirs (re-created), and it stays
+    const claim = this.#claim;
+    if (claim && !claim.dead && removed) releaseQdisc(i.ifindex, this.#sock);
   }
 
   protected override release(): void {
+    const claim = this.#claim;
+    this.#claim = undefined;
+    if (claim) {
+      claim.members.delete(this);
+      if (claim.members.size === 0 && claims.get(this.#key) === claim) claims.delete(this.#key);
+    }
     this.#sock.close();
   }
 }
 
-/** Remove a clsact this process added once no filter is left on it in either direction. */
-function releaseQdisc(key: string, ifindex: number, sock: NetlinkSocket): void {
-  if (!ownedQdiscs.has(key)) return;
+/** Remove the clsact once no filter is left on it in either direction (anyone's, in any chain). */
+function releaseQdisc(ifindex: number, sock: NetlinkSocket): void {
   try {
     if (listFilters(ifindex, 'ingress', sock).length > 0 || listFilters(ifindex, 'egress', sock).length > 0) return;
     deleteClsact(ifindex, sock);
   } catch (e) {
     if (!(e instanceof NetlinkError && (GONE.has(e.code) || e.code === 22 /* EINVAL: no qdisc */))) throw e;
   }
-  ownedQdiscs.delete(key);
+}
+
+/**
+ * The claim a new attachment will take part in, decided before its filter goes in (which may replace
+ * a member's): a fresh one when it added the clsact (a claim left from an earlier clsact on that
+ * interface is dead: that clsact is gone), the live one when one of its handles' filters is on the
+ * interface, none otherwise (or with keepQdisc). A fresh claim is registered by attachTc on success.
+ */
+function claimFor(key: string, ifindex: number, created: boolean, keepQdisc: boolean, sock: NetlinkSocket): ClsactClaim | undefined {
+  const old = claims.get(key);
+  if (created) {
+    if (old) {
+      old.dead = true;
+      claims.delete(key);
+    }
+    return keepQdisc ? undefined : new ClsactClaim();
+  }
+  if (!old || keepQdisc) return undefined;
+  let present: TcFilter[];
+  try {
+    present = [...listFilters(ifindex, 'ingress', sock), ...listFilters(ifindex, 'egress', sock)];
+  } catch {
+    return undefined; // could not tell: no claim, the clsact stays
+  }
+  if ([...old.members].some((m) => present.some((f) => isOurs(m.info, f)))) return old;
+  old.dead = true;
+  claims.delete(key);
+  return undefined;
 }
 
 /** Attach `program` as a direct-action cls_bpf filter on the interface's clsact hook. */
@@ -138,7 +194,7 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
     const iface = getInterface(o.interface, sock);
     const key = netnsKey(iface.index);
     const { created } = ensureClsact(iface.index, sock);
-    if (created) ownedQdiscs.add(key);
+    const claim = claimFor(key, iface.index, created, o.keepQdisc ?? false, sock);
     let filter;
     try {
       filter = attachFilter({
@@ -148,15 +204,17 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
     } catch (e) {
       // leave the interface as it was: a clsact we just added goes again
       if (created) {
-        try { releaseQdisc(key, iface.index, sock); } catch { /* the attach error is the one to report */ }
+        try { releaseQdisc(iface.index, sock); } catch { /* the attach error is the one to report */ }
       }
       throw e;
     }
-    return new TcAttachment({
+    const info: TcAttachmentInfo = {
       kind: 'tc', interface: iface.name, ifindex: iface.index, direction: o.direction,
       priority: filter.priority, handle: filter.handle, chain: filter.chain, programId: filter.progId ?? prog.id, programName: prog.name,
       createdQdisc: created,
-    }, sock, key, o.keepQdisc ?? false);
+    };
+    if (claim && !claims.has(key)) claims.set(key, claim);
+    return new TcAttachment(info, sock, key, claim);
   } catch (e) {
     sock.close();
     throw e;

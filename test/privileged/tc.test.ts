@@ -181,6 +181,60 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
     expect(at(5)).to.deep.equal([[4, 1, prog('tc_egress').id]]);
   });
 
+  it('removes only a clsact a live handle of its own added: never one that was there, or that someone re-created', () => {
+    const { net } = fx;
+    const dev = net.vethA;
+    const tc = (...a: string[]) => expect(inNsExec(net.nsA, 'tc', ...a)).to.not.match(/^ERR/);
+    const attach = (direction: 'ingress' | 'egress', o: { keepQdisc?: boolean } = {}) =>
+      net.inNs('A', () => attachTc({ program: prog(direction === 'ingress' ? 'tc_ingress' : 'tc_egress'), interface: dev, direction, ...o }));
+
+    // a handle that added the clsact, then let go (close): the admin replaces everything with a clsact
+    // of their own, which a later handle must not take for ours
+    const a = attach('ingress');
+    expect(a.info.createdQdisc).to.equal(true);
+    a.close();
+    tc('qdisc', 'del', 'dev', dev, 'clsact');
+    tc('qdisc', 'add', 'dev', dev, 'clsact');
+    const b = attach('egress');
+    expect(b.info.createdQdisc).to.equal(false);
+    b.detach();
+    expect(tcQdiscKinds(net.nsA, dev)).to.include('clsact');
+    tc('qdisc', 'del', 'dev', dev, 'clsact');
+
+    // added with keepQdisc: it stays, and a later handle does not own it either
+    const k = attach('ingress', { keepQdisc: true });
+    expect(k.info.createdQdisc).to.equal(true);
+    k.detach();
+    expect(tcQdiscKinds(net.nsA, dev)).to.include('clsact');
+    const l = attach('ingress');
+    expect(l.info.createdQdisc).to.equal(false);
+    l.detach();
+    expect(tcQdiscKinds(net.nsA, dev)).to.include('clsact');
+    tc('qdisc', 'del', 'dev', dev, 'clsact');
+
+    // the handle that added it is still live, but the admin re-created the clsact under it
+    const c = attach('ingress');
+    tc('qdisc', 'del', 'dev', dev, 'clsact');
+    tc('qdisc', 'add', 'dev', dev, 'clsact');
+    const d = attach('egress'); // must not join c's claim: c's filter is not on this clsact
+    d.detach();
+    expect(tcQdiscKinds(net.nsA, dev)).to.include('clsact');
+    c.detach();
+    expect(tcQdiscKinds(net.nsA, dev)).to.include('clsact');
+    tc('qdisc', 'del', 'dev', dev, 'clsact');
+
+    // ownership passes between live handles of the same clsact: whichever of ours goes last removes it,
+    // even when the admin took the first one's filter away meanwhile
+    const e = attach('ingress');
+    const f = attach('egress');
+    expect([e.info.createdQdisc, f.info.createdQdisc]).to.deep.equal([true, false]);
+    tc('filter', 'del', 'dev', dev, 'ingress', 'pref', String(e.info.priority));
+    e.detach();
+    expect(tcQdiscKinds(net.nsA, dev)).to.include('clsact'); // f's filter is still on it
+    f.detach();
+    expect(tcQdiscKinds(net.nsA, dev)).to.not.include('clsact');
+  });
+
   it('treats an existing clsact as success and an ingress qdisc as a clear error', () => {
     const { net } = fx;
     net.inNs('A', () => {
