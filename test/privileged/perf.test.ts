@@ -116,14 +116,15 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
       const slow = () => { const until = performance.now() + 0.04; while (performance.now() < until); records++; };
       if (how === "'record' events") pe.on('record', slow);
       else void (async () => { for await (const _ of pe) slow(); })();
-      const producer = startSteadyProducer(prog.value, { maxMs: 4000 });
+      const producer = startSteadyProducer(prog.value, { maxMs: 6000 });
       try {
         await waitFor(() => producer.runs(), (n) => n > 0, 5000);
         const { gapMs, ticks } = await longestLoopGap(60);
         expect(producer.running(), 'the producer was still running at the end').to.equal(true);
         expect(ticks).to.equal(60);
         expect(records).to.be.greaterThan(200);
-        expect(gapMs).to.be.below(250);
+        // a turn is ~4 ms; the bound leaves room for a loaded 2-CPU machine (a hold lasts the whole 6 s)
+        expect(gapMs).to.be.below(1000);
       } finally {
         pe.close();
         await producer.stop();

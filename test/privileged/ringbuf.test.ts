@@ -176,7 +176,7 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
       const slow = (rec: Uint8Array) => { let x = rec[0]; for (let i = 0; i < 300; i++) x += Math.sqrt(i); records++; return x; };
       if (how === "'record' events") rb.on('record', slow);
       else void (async () => { for await (const rec of rb) slow(rec); })();
-      const producer = startSteadyProducer(prog.value, { maxMs: 4000 });
+      const producer = startSteadyProducer(prog.value, { maxMs: 6000 });
       try {
         await waitFor(() => producer.runs(), (n) => n > 0, 5000);
         // a held loop shows as one gap as long as the producer runs (maxMs ends it)
@@ -184,7 +184,8 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
         expect(producer.running(), 'the producer was still running at the end').to.equal(true);
         expect(ticks).to.equal(60);
         expect(records).to.be.greaterThan(1000);
-        expect(gapMs).to.be.below(250);
+        // a turn is ~4 ms; the bound leaves room for a loaded 2-CPU machine (a hold lasts the whole 6 s)
+        expect(gapMs).to.be.below(1000);
       } finally {
         rb.close();
         await producer.stop();
