@@ -86,7 +86,8 @@ function fieldInt(btf: Btf, map: string, field: string, typeId: number): number 
   const t = btf.type(btf.skipTypedefs(typeId));
   const arr = t.kind === 'ptr' ? btf.type(t.type) : undefined;
   if (!arr || arr.kind !== 'array') {
-    throw new ObjectError(`map ${map}: field ${field} should be __uint(${field}, N) (a pointer to an array), got ${t.kind}`, { map });
+    const got = arr ? `a pointer to ${arr.kind}` : t.kind;
+    throw new ObjectError(`map ${map}: field ${field} should be __uint(${field}, N) (a pointer to an array), got ${got}`, { map });
   }
   return arr.nelems;
 }

@@ -254,4 +254,17 @@ describe('readObject on crafted malformed objects', () => {
       }
     });
   });
+
+  it('a __uint field pointing to no array says what it points to', () => {
+    const bytes = load('bpf/tc_counter.o');
+    const btf = Btf.parse(readElf(bytes).section('.BTF')!.data);
+    const def = btf.type(btf.skipTypedefs(btf.findByName('counter', 'var')!.type));
+    if (def.kind !== 'struct') throw new Error('counter is no struct');
+    const ptr = def.members.find((m) => m.name === 'type')!.type;
+    setU32(bytes, btfRecord(bytes, ptr) + 8, btf.findByName('int', 'int')!.id); // the ptr's target: int
+    const e = thrown(() => readObject(bytes));
+    expect(e, e.message).to.be.instanceOf(ObjectError);
+    expect(e).to.include({ map: 'counter' });
+    expect(e.message).to.match(/field type should be __uint\(type, N\) \(a pointer to an array\), got a pointer to int$/);
+  });
 });
