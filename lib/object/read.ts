@@ -121,17 +121,34 @@ export function readObject(pathOrBytes: string | Uint8Array, o: ReadObjectOption
   // a plain Uint8Array view: Buffer's slice() would alias the file's bytes instead of copying them
   bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const name = o.name ?? (typeof pathOrBytes === 'string' ? objectNameOf(pathOrBytes) : 'obj');
+  const step: ReadStep = { what: 'parsing ELF, BTF and .BTF.ext', section: undefined };
   try {
-    return build(openObjectFile(bytes), name);
+    return build(openObjectFile(bytes), name, step);
   } catch (e) {
     if (e instanceof TsbpfError) throw e;
-    // a reader bug must still say where it happened, never leak a bare RangeError
-    throw new ObjectError(`object ${name}: ${(e as Error).message ?? String(e)}`, {}, { cause: e });
+    throw readerBug(e, name, step);
   }
 }
 
-function build(src: ObjectSource, name: string): ObjectSpec {
+/** What readObject was doing: the place a reader bug is reported at. */
+export interface ReadStep {
+  what: string;
+  section: string | undefined;
+}
+
+/**
+ * An error no check anticipated (a reader bug) as an ObjectError that still says where it happened
+ * (the step and section) and what it was, never a bare RangeError/TypeError; the original is the cause.
+ */
+export function readerBug(e: unknown, name: string, step: Readonly<ReadStep>): ObjectError {
+  const err = e instanceof Error ? e : undefined;
+  const at = step.section !== undefined ? `${step.what} (section ${step.section})` : step.what;
+  return new ObjectError(`object ${name}: unexpected ${err?.name ?? 'error'} while ${at}: ${err?.message ?? String(e)}`, { section: step.section }, { cause: e });
+}
+
+function build(src: ObjectSource, name: string, step: ReadStep): ObjectSpec {
   const elf = src.elf;
+  step.what = 'reading sections';
   if (elf.machine !== ELF.EM_BPF && elf.machine !== ELF.EM_NONE) throw new ObjectError(`object ${name} is not a BPF object: ELF machine ${elf.machine} (BPF is ${ELF.EM_BPF})`);
   if (!elf.is64) throw new ObjectError(`object ${name} is not a 64-bit ELF file`);
   if (elf.fileType !== 1) throw new ObjectError(`object ${name} is not a relocatable object (ELF type ${elf.fileType}); give the .o clang made`);
@@ -147,6 +164,7 @@ function build(src: ObjectSource, name: string): ObjectSpec {
   const sections = elf.sections;
   for (let i = 0; i < sections.length; i++) {
     const s = sections[i];
+    step.section = s.name;
     if (s.name === 'license') {
       const d = s.data;
       license = (d.length > 0 ? cString(d, 0, d.length) : '') ?? utf8.decode(d);
@@ -171,7 +189,10 @@ function build(src: ObjectSource, name: string): ObjectSpec {
       }
     }
   }
+  step.what = 'reading map definitions';
+  step.section = mapsSection?.name;
   if (mapsSection) placed.push(...btfMaps(elf, src.btf, mapsSection));
+  step.section = undefined;
 
   const maps = new Map<string, MapSpec>();
   for (let i = 0; i < placed.length; i++) {
@@ -180,8 +201,10 @@ function build(src: ObjectSource, name: string): ObjectSpec {
     maps.set(p.spec.name, p.spec);
   }
   // .kconfig externs live in a map of their own (lib/object/externs.ts)
+  step.what = 'laying out .kconfig and .ksyms externs';
   const kconfig = kconfigMapSpec(name, src);
   if (kconfig) maps.set(kconfig.name, kconfig);
+  step.what = 'reading functions and their relocations';
   const fns = buildFunctions(elf, collectFunctions(elf), new Locator(placed, dataSections, src), src.ext, src.btf);
   const programs = new Map<string, ProgramSpec>();
   const functions = new Map<string, FunctionSpec>();
@@ -200,6 +223,8 @@ function build(src: ObjectSource, name: string): ObjectSpec {
   for (const n of maps.keys()) {
     if (programs.has(n)) throw new ObjectError(`name ${n} is both a program and a map in object ${name}`, { map: n, program: n });
   }
+  step.what = 'resolving static .values of maps';
+  step.section = mapsSection?.name;
   if (mapsSection) resolveValues(elf, mapsSection, placed, programs, maps);
 
   return new ObjectSpec({ name, littleEndian: elf.littleEndian, machine: elf.machine, programs, functions, maps, variables, license, kernelVersion, source: src });

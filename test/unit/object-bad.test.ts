@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { readObject, ObjectError } from '../../lib/object/index.js';
+import { readerBug } from '../../lib/object/read.js';
 import { datasecFixups } from '../../lib/object/datasec.js';
 import { buildFunctions, collectFunctions, type MapLocator } from '../../lib/object/functions.js';
 import { readElf, type ElfFile } from '../../lib/elf/index.js';
@@ -266,5 +267,15 @@ describe('readObject on crafted malformed objects', () => {
     expect(e, e.message).to.be.instanceOf(ObjectError);
     expect(e).to.include({ map: 'counter' });
     expect(e.message).to.match(/field type should be __uint\(type, N\) \(a pointer to an array\), got a pointer to int$/);
+  });
+
+  it('an error no check anticipated still names the step and section it happened in', () => {
+    const cause = new RangeError('offset is out of bounds');
+    const e = readerBug(cause, 'tc', { what: 'reading sections', section: '.bss' });
+    expect(e).to.be.instanceOf(ObjectError);
+    expect(e).to.include({ section: '.bss', cause });
+    expect(e.message).to.equal('object tc: unexpected RangeError while reading sections (section .bss): offset is out of bounds');
+    expect(readerBug('odd', 'tc', { what: 'reading functions and their relocations', section: undefined }).message)
+      .to.equal('object tc: unexpected error while reading functions and their relocations: odd');
   });
 });
