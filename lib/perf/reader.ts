@@ -19,6 +19,7 @@ import { ReaderArgumentError } from '../ringbuf/errors.js';
 import { mapShape, mapLabel, type MapSource } from '../ringbuf/reader.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
 import { BufferReader, CHUNK, TURN_MS, nextTurn } from '../ringbuf/base.js';
+import { retireMapping } from '../ringbuf/retire.js';
 import {
   MMAP_PAGE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_FLAG_FD_CLOEXEC,
   PERF_RECORD, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE,
@@ -289,7 +290,8 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     for (const r of this.#rings) {
       try { mapDeleteElem(this.#map.value, u32(r.cpu)); } catch { /* slot gone */ }
       ffi().syscall3(SYS.ioctl, r.fd.value, PERF_EVENT_IOC_DISABLE, 0);
-      r.mapping.unmap();
+      // a sample view kept by the caller reads zeros from now on instead of faulting
+      retireMapping(r.mapping, PROT.READ | PROT.WRITE);
       r.fd.close();
     }
     this.#rings.length = 0;

@@ -2,6 +2,9 @@
 // shared pages, valid until the record is released: in consume(cb) when cb returns, in the async
 // iterator when the loop asks for the next record. Each record's bytes go back to the kernel
 // exactly once, after it was processed. Waiting happens on a worker thread (waiter.ts).
+// Views are read-only: the kernel maps the data pages PROT_READ only, and a write through a view is
+// a SIGSEGV (not an exception); copy a record to change it. A view kept past close() reads zeros
+// (retire.ts), never unmapped memory.
 import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
 import { mapInfo } from '../syscall/obj.js';
 import { Fd } from '../syscall/fd.js';
@@ -12,6 +15,7 @@ import { ReaderArgumentError } from './errors.js';
 import { Ring, type RecordCallback, type RawRecordCallback } from './ring.js';
 import { EpollWaiter } from './waiter.js';
 import { BufferReader, CHUNK, TURN_MS, nextTurn } from './base.js';
+import { retireMapping } from './retire.js';
 
 /**
  * A map as the readers need it: a BpfMap, or anything with its fd. The type, size and name are
@@ -55,7 +59,9 @@ export function mapLabel(s: { name: string; id: number }): string {
 
 export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array> {
   readonly #rings: Ring[] = [];
-  readonly #mappings: Mapping[] = [];
+  /** the pages of every ring, with the protection they were mapped with */
+  readonly #mappings: { mapping: Mapping; prot: number }[] = [];
+  readonly #ringCount: number;
 
   constructor(maps: MapSource | Fd | readonly (MapSource | Fd)[]) {
     super();
@@ -76,22 +82,24 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
     try {
       for (const s of shapes) {
         const cons = mmap(s.fd, page, PROT.READ | PROT.WRITE, MAP.SHARED, 0);
-        this.#mappings.push(cons);
-        // the producer page, then the data pages twice (the kernel maps them back to back)
+        this.#mappings.push({ mapping: cons, prot: PROT.READ | PROT.WRITE });
+        // the producer page, then the data pages twice (the kernel maps them back to back); the
+        // kernel allows them read-only, so record views are read-only (a write is a SIGSEGV)
         const prod = mmap(s.fd, page + 2 * s.maxEntries, PROT.READ, MAP.SHARED, page);
-        this.#mappings.push(prod);
+        this.#mappings.push({ mapping: prod, prot: PROT.READ });
         this.#rings.push(new Ring(cons.buffer, prod.buffer, page, s.maxEntries, s.name));
       }
       this.waiter = new EpollWaiter(shapes.map((s) => s.fd));
     } catch (e) {
-      for (const m of this.#mappings) m.unmap();
+      for (const m of this.#mappings) m.mapping.unmap();
       throw e;
     }
+    this.#ringCount = this.#rings.length;
   }
 
   /** Bytes not yet consumed in each ring. */
   pending(): number[] {
-    return this.closed ? this.#rings.map(() => 0) : this.#rings.map((r) => r.pending);
+    return this.closed ? new Array<number>(this.#ringCount).fill(0) : this.#rings.map((r) => r.pending);
   }
 
   /**
@@ -172,7 +180,11 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
 
   protected releasePages(): void {
     for (const r of this.#rings) r.detach();
-    for (const m of this.#mappings) m.unmap();
+    // record views the caller kept read zeros from now on instead of faulting (retire.ts); the
+    // rings are dropped so that nothing of ours keeps the retired ranges mapped
+    for (const m of this.#mappings) retireMapping(m.mapping, m.prot);
+    this.#mappings.length = 0;
+    this.#rings.length = 0;
   }
 
   protected emitReady(limit: number): boolean {

@@ -11,6 +11,7 @@ import { perfProducer } from '../helpers/producers.js';
 import { PerfEventArray } from '../../lib/perf/index.js';
 import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.js';
 import { startSteadyProducer, longestLoopGap } from '../helpers/steady-producer.js';
+import { runReaderChild } from '../helpers/reader-child.js';
 
 function decode(d: Uint8Array): number {
   // raw samples are padded so that size + 4 is a multiple of 8: 16 bytes come back as 20
@@ -180,6 +181,17 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     await waitFor(() => got.length, (n) => n >= 4, 5000);
     expect(got.sort((a, b) => a - b)).to.deep.equal([90, 91, 92, 93]);
     expect(errors).to.deep.equal(['bad 91']);
+  });
+
+  it('a sample view kept past close() reads zeros instead of faulting (in a child process)', async () => {
+    const r = await runReaderChild('perf-view-after-close');
+    expect(r.signal, r.stderr).to.equal(null);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = r.out as { before: number[]; after: number[]; mappedBefore: number; mappedAfter: number };
+    expect(out.before).to.deep.equal([77, 0, 0, 0, 0, 0, 0, 0]);
+    expect(out.after).to.deep.equal([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(out.mappedBefore).to.be.greaterThan(0);
+    expect(out.mappedAfter).to.equal(0);
   });
 
   it('rejects a map of the wrong type', () => {

@@ -12,6 +12,7 @@ import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.j
 import { EpollWaiter } from '../../lib/ringbuf/waiter.js';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { startSteadyProducer, longestLoopGap } from '../helpers/steady-producer.js';
+import { runReaderChild } from '../helpers/reader-child.js';
 
 /** Run the producer once per length; returns the lengths that make a delivered (not discarded) record. */
 function produce(prog: Fd, lengths: number[]): number[] {
@@ -284,6 +285,17 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     // 24 bytes per record (8 header + 16 data); the discarded one goes back on the way to the next
     expect(seen).to.deep.equal([96, 48, 24]);
     expect(rb.pending()).to.deep.equal([0]);
+  });
+
+  it('a record view kept past close() reads zeros instead of faulting (in a child process)', async () => {
+    const r = await runReaderChild('ringbuf-view-after-close');
+    expect(r.signal, r.stderr).to.equal(null);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = r.out as { before: number[]; after: number[]; mappedBefore: number; mappedAfter: number };
+    expect(out.before).to.deep.equal([77, 0, 0, 0, 0, 0, 0, 0]); // skb->len as a u64
+    expect(out.after).to.deep.equal([0, 0, 0, 0, 0, 0, 0, 0]);
+    // the kernel's pages were given back at close(): two mappings (consumer; producer + data) gone
+    expect(out.mappedBefore - out.mappedAfter).to.equal(2);
   });
 
   it('rejects maps that are not ring buffers with a typed error', () => {

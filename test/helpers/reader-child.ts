@@ -1,0 +1,71 @@
+// Reader scenarios that can only be judged from outside the process: a stale view that would be a
+// SIGSEGV, a process that should exit by itself. runReaderChild() runs this file in a child Node
+// (with tsx) and reports its exit and its stdout (one JSON line); the child cleans up after itself
+// by exiting (maps and programs are fds, nothing is pinned).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BpfMap } from '../../lib/map/index.js';
+import { progTestRun, pageSize } from '../../lib/syscall/index.js';
+import { RingBuffer } from '../../lib/ringbuf/index.js';
+import { PerfEventArray } from '../../lib/perf/index.js';
+import { ringbufProducer, perfProducer } from './producers.js';
+
+export interface ChildResult { code: number | null; signal: NodeJS.Signals | null; out: Record<string, unknown> | undefined; stderr: string; timedOut: boolean }
+
+/** Run `mode` in a child process, killed after `deadlineMs`. */
+export function runReaderChild(mode: string, deadlineMs = 20000): Promise<ChildResult> {
+  const file = fileURLToPath(import.meta.url);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, deadlineMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').filter((l) => l.startsWith('{')).pop();
+      resolve({ code, signal, out: line ? JSON.parse(line) as Record<string, unknown> : undefined, stderr, timedOut });
+    });
+  });
+}
+
+/** lines of /proc/self/maps that are bpf map or perf event mappings */
+const kernelMappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /bpf-map|perf_event/.test(l)).length;
+
+const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<string, unknown>> = {
+  /** a record view kept past close() is read (and the kernel's pages are gone) */
+  'ringbuf-view-after-close'() {
+    const map = BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_view' });
+    const prog = ringbufProducer(map.fd.value);
+    progTestRun(prog.value, { data: new Uint8Array(77) });
+    const rb = new RingBuffer(map);
+    let kept: Uint8Array | undefined;
+    rb.consume((rec) => { kept = rec; });
+    const before = [...kept!.subarray(0, 8)];
+    const mapped = kernelMappings();
+    rb.close();
+    return { before, after: [...kept!.subarray(0, 8)], mappedBefore: mapped, mappedAfter: kernelMappings() };
+  },
+  'perf-view-after-close'() {
+    const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'rc_pview' });
+    const prog = perfProducer(map.fd.value);
+    const pe = new PerfEventArray(map);
+    progTestRun(prog.value, { data: new Uint8Array(77) });
+    let kept: Uint8Array | undefined;
+    pe.consume((d) => { kept = d; });
+    const before = [...kept!.subarray(0, 8)];
+    const mapped = kernelMappings();
+    pe.close();
+    return { before, after: [...kept!.subarray(0, 8)], mappedBefore: mapped, mappedAfter: kernelMappings() };
+  },
+};
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const mode = process.argv[2];
+  const run = scenarios[mode];
+  if (!run) throw new Error(`reader-child: unknown mode ${mode}`);
+  process.stdout.write(`${JSON.stringify(await run())}\n`);
+}
