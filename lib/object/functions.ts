@@ -152,16 +152,24 @@ function byOffset(a: ObjRelocation, b: ObjRelocation): number {
   return a.offset - b.offset;
 }
 
-/** Index of the first of `rels` (by ascending offset) at or after byte `offset`. */
-function firstAtOrAfter(rels: readonly ObjRelocation[], offset: number): number {
+/** Index of the first of `items` (ascending by `at`) whose `at` is `target` or more: a binary search. */
+function firstAtOrAfter<T>(items: readonly T[], at: (item: T) => number, target: number): number {
   let lo = 0;
-  let hi = rels.length;
+  let hi = items.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (rels[mid].offset < offset) lo = mid + 1;
+    if (at(items[mid]) < target) lo = mid + 1;
     else hi = mid;
   }
   return lo;
+}
+
+function relocationOffset(r: ObjRelocation): number {
+  return r.offset;
+}
+
+function recordInsnOff(r: { readonly insnOff: number }): number {
+  return r.insnOff;
 }
 
 function byInsn(a: Relocation, b: Relocation): number {
@@ -183,7 +191,7 @@ function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
 
   const rels = sortedRelocations(ctx, f);
   const end = (f.start + count) * INSN_SIZE;
-  for (let k = firstAtOrAfter(rels, f.start * INSN_SIZE); k < rels.length && rels[k].offset < end; k++) {
+  for (let k = firstAtOrAfter(rels, relocationOffset, f.start * INSN_SIZE); k < rels.length && rels[k].offset < end; k++) {
     const r = rels[k];
     const i = r.offset / INSN_SIZE - f.start;
     const sym = elf.symbols[r.symbol];
@@ -218,11 +226,11 @@ function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
   if (ext) {
     const recs = sectionExt(ctx, f.section);
     const fis = recs.funcInfo;
-    for (let k = firstInsnOff(fis, lo); k < fis.length && fis[k].insnOff < hi; k++) {
+    for (let k = firstAtOrAfter(fis, recordInsnOff, lo); k < fis.length && fis[k].insnOff < hi; k++) {
       funcInfo.push({ insn: (fis[k].insnOff - lo) / INSN_SIZE, typeId: fis[k].typeId });
     }
     const lis = recs.lineInfo;
-    for (let k = firstInsnOff(lis, lo); k < lis.length && lis[k].insnOff < hi; k++) {
+    for (let k = firstAtOrAfter(lis, recordInsnOff, lo); k < lis.length && lis[k].insnOff < hi; k++) {
       const r = lis[k];
       lineInfo.push({ insn: (r.insnOff - lo) / INSN_SIZE, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol });
     }
@@ -308,18 +316,6 @@ function byInsnOff<T extends { readonly insnOff: number }>(recs: readonly T[]): 
     if (recs[k - 1].insnOff > recs[k].insnOff) return recs.slice().sort((a, b) => a.insnOff - b.insnOff);
   }
   return recs;
-}
-
-/** Index of the first of `recs` (by ascending insn_off) at or after byte `offset`. */
-function firstInsnOff(recs: readonly { readonly insnOff: number }[], offset: number): number {
-  let lo = 0;
-  let hi = recs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (recs[mid].insnOff < offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function resolve(ctx: Context, f: RawFunction, insns: Uint8Array, i: number, sym: ObjSymbol, symName: string): RelocationTarget {
