@@ -36,7 +36,7 @@ import { setKernelBtfMapper as installKernelBtfMapper } from './btf/kernel.js';
 import { mapFileReadOnly } from './syscall/map-file.js';
 installKernelBtfMapper(mapFileReadOnly);
 export {
-  attachTc, attachXdp, attachXdpLink, attachTcx, attachAll, Attachment, AttachmentGroup, LinkAttachment, TcAttachment, XdpAttachment, AttachArgumentError,
+  attachTc, attachXdp, attachXdpLink, attachTcx, attachAll, Attachment, AttachmentGroup, LinkAttachment, TcAttachment, XdpAttachment, AttachArgumentError, ClsactLockTimeoutError,
   type AttachableProgram, type AttachmentInfo, type LinkAttachmentInfo, type AttachTcOptions, type TcAttachmentInfo, type AttachXdpOptions,
   type AttachXdpLinkOptions, type XdpAttachmentInfo, type XdpLinkAttachmentInfo, type XdpMode, type AttachTcxOptions, type TcxAttachmentInfo, type TcxAnchor,
 } from './attach/index.js';

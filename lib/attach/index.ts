@@ -4,6 +4,7 @@
 // Choosing the path (the caller's explicit choice; nothing falls back from one to the other):
 //   attachTc      netlink clsact + cls_bpf. Outlives the process (until detach() or `tc filter del`);
 //                 visible to `tc filter show`; ordered by priority; works on every kernel with clsact.
+//                 tsbpf processes change clsact qdiscs under one host-wide lock (clsact-lock.ts).
 //   attachTcx     BPF link (kernel >= 6.6). Goes with the handle/process unless pinned; ordered by
 //                 before/after anchors; runs BEFORE every cls_bpf filter of the same hook; a verdict
 //                 other than TCX_NEXT (TC_ACT_UNSPEC, -1) ends the tcx chain — TC_ACT_OK included.
@@ -26,6 +27,7 @@
 export { Attachment, AttachmentGroup, AttachArgumentError, attachAll, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 export { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
 export { attachTc, TcAttachment, type AttachTcOptions, type TcAttachmentInfo } from './tc.js';
+export { ClsactLockTimeoutError, CLSACT_LOCK_PATH } from './clsact-lock.js';
 export { attachXdp, attachXdpLink, XdpAttachment, type AttachXdpOptions, type AttachXdpLinkOptions, type XdpAttachmentInfo, type XdpLinkAttachmentInfo, type XdpMode } from './xdp.js';
 export { attachTcx, type AttachTcxOptions, type TcxAttachmentInfo, type TcxAnchor } from './tcx.js';
 export { ProgAttachment, type ProgAttachmentInfo } from './prog-attach.js';

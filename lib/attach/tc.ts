@@ -4,14 +4,17 @@
 // filter on it goes — but only by a handle that owns it: the handle that added it, or a later handle
 // of this process attached to that same clsact while an owner was still live (see ClsactClaim). A
 // clsact that was already there, that someone re-created since, or that still carries any filter
-// (ours or anyone's) stays.
+// (ours or anyone's) stays. Adding clsact+filter and removing the clsact run under a host-wide lock
+// of tsbpf processes (clsact-lock.ts); a clsact another tool removes between attachTc's steps is
+// added again.
 import { statSync } from 'node:fs';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { NetlinkError } from '../netlink/errors.js';
 import { getInterface, type InterfaceRef } from '../netlink/link.js';
-import { ensureClsact, deleteClsact } from '../netlink/qdisc.js';
+import { ensureClsact, deleteClsact, hookQdisc } from '../netlink/qdisc.js';
 import { attachFilter, detachFilter, listFilters, type TcDirection, type TcFilter } from '../netlink/filter.js';
+import { withClsactLock } from './clsact-lock.js';
 import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 
 export interface AttachTcOptions {
@@ -115,13 +118,23 @@ export class TcAttachment extends Attachment<TcAttachmentInfo> {
         removed = true;
       }
     } catch (e) {
-      // already removed (by `tc`, or with its interface): the goal is reached
-      if (!(e instanceof NetlinkError && GONE.has(e.code))) throw e;
+      // already removed (by `tc`, or with its interface, or with its clsact after we listed it): the
+      // goal is reached
+      if (!(e instanceof NetlinkError && (GONE.has(e.code) || (e.code === 22 /* EINVAL */ && !this.#filterThere())))) throw e;
     }
     // a filter of ours we just removed proves the clsact is still the claimed one; when someone else
     // removed it, the clsact there now may be theirs (re-created), and it stays
     const claim = this.#claim;
-    if (claim && !claim.dead && removed) releaseQdisc(i.ifindex, this.#sock);
+    if (claim && !claim.dead && removed) withClsactLock('TcAttachment.detach', () => releaseQdisc(i.ifindex, this.#sock));
+  }
+
+  /** Is this handle's filter still on the interface (false too when that cannot be told)? */
+  #filterThere(): boolean {
+    try {
+      return listFilters(this.info.ifindex, this.info.direction, this.#sock).some((x) => isOurs(this.info, x));
+    } catch {
+      return true;
+    }
   }
 
   protected override release(): void {
@@ -135,7 +148,28 @@ export class TcAttachment extends Attachment<TcAttachmentInfo> {
   }
 }
 
-/** Remove the clsact once no filter is left on it in either direction (anyone's, in any chain). */
+/**
+ * EINVAL because the clsact went away under the request: another process removed it between our
+ * look and our change. The kernel says so in its extended ack ("Parent Qdisc doesn't exists", sic);
+ * without one, the hook is looked at.
+ */
+function clsactGone(e: NetlinkError, ifindex: number, sock: NetlinkSocket): boolean {
+  if (e.code !== 22 /* EINVAL */) return false;
+  if (e.extack !== undefined) return /^Parent Qdisc doesn'?t exist/.test(e.extack);
+  try {
+    return hookQdisc(ifindex, sock)?.kind !== 'clsact';
+  } catch {
+    return false;
+  }
+}
+
+/** how often attachTc adds clsact and filter again when the clsact is removed between the two */
+const ATTACH_ATTEMPTS = 5;
+
+/**
+ * Remove the clsact once no filter is left on it in either direction (anyone's, in any chain). Run
+ * under the clsact lock, so no tsbpf process adds a filter between the look and the removal.
+ */
 function releaseQdisc(ifindex: number, sock: NetlinkSocket): void {
   try {
     if (listFilters(ifindex, 'ingress', sock).length > 0 || listFilters(ifindex, 'egress', sock).length > 0) return;
@@ -193,21 +227,28 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
   try {
     const iface = getInterface(o.interface, sock);
     const key = netnsKey(iface.index);
-    const { created } = ensureClsact(iface.index, sock);
-    const claim = claimFor(key, iface.index, created, o.keepQdisc ?? false, sock);
-    let filter;
-    try {
-      filter = attachFilter({
-        ifindex: iface.index, direction: o.direction, progFd: prog.fd, name,
-        priority: o.priority, handle: o.handle, replace: o.replace,
-      }, sock);
-    } catch (e) {
-      // leave the interface as it was: a clsact we just added goes again
-      if (created) {
-        try { releaseQdisc(iface.index, sock); } catch { /* the attach error is the one to report */ }
+    // clsact and filter in one step as far as other tsbpf processes go (see clsact-lock.ts); a clsact
+    // that someone else (tc) removes between the two is added again
+    const { created, claim, filter } = withClsactLock(op, () => {
+      for (let attempt = 1; ; attempt++) {
+        const { created } = ensureClsact(iface.index, sock);
+        const claim = claimFor(key, iface.index, created, o.keepQdisc ?? false, sock);
+        try {
+          const filter = attachFilter({
+            ifindex: iface.index, direction: o.direction, progFd: prog.fd, name,
+            priority: o.priority, handle: o.handle, replace: o.replace,
+          }, sock);
+          return { created, claim, filter };
+        } catch (e) {
+          if (attempt < ATTACH_ATTEMPTS && e instanceof NetlinkError && clsactGone(e, iface.index, sock)) continue;
+          // leave the interface as it was: a clsact we just added goes again
+          if (created) {
+            try { releaseQdisc(iface.index, sock); } catch { /* the attach error is the one to report */ }
+          }
+          throw e;
+        }
       }
-      throw e;
-    }
+    });
     const info: TcAttachmentInfo = {
       kind: 'tc', interface: iface.name, ifindex: iface.index, direction: o.direction,
       priority: filter.priority, handle: filter.handle, chain: filter.chain, programId: filter.progId ?? prog.id, programName: prog.name,

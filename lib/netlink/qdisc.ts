@@ -45,24 +45,36 @@ export function hookQdisc(ifindex: number, sock?: NetlinkSocket): Qdisc | undefi
   return listQdiscs(ifindex, sock).find((q) => q.parent === TC_H_CLSACT);
 }
 
+/** how often ensureClsact tries again when the clsact it was refused for (EEXIST) is gone when looked at */
+const ENSURE_ATTEMPTS = 5;
+
 /**
  * Make sure clsact is on the interface. `created` says whether this call added it (so the caller
  * knows whether it may remove it). An existing clsact is success; an `ingress` qdisc holding the
- * hook is a NetlinkError (EEXIST) saying so.
+ * hook is a NetlinkError (EEXIST) saying so. A hook qdisc that refuses the add (EEXIST) and is gone
+ * by the time it is listed (another process removed it in between) is not an error: it tries again.
  */
 export function ensureClsact(ifindex: number, sock?: NetlinkSocket): { created: boolean } {
   return withSocket(sock, (s) => {
-    try {
-      s.request(addClsactRequest(ifindex), 'RTM_NEWQDISC clsact');
-      return { created: true };
-    } catch (e) {
-      if (!(e instanceof NetlinkError) || e.code !== 17 /* EEXIST */) throw e;
+    for (let attempt = 1; ; attempt++) {
+      let refusal: NetlinkError;
+      try {
+        s.request(addClsactRequest(ifindex), 'RTM_NEWQDISC clsact');
+        return { created: true };
+      } catch (e) {
+        if (!(e instanceof NetlinkError) || e.code !== 17 /* EEXIST */) throw e;
+        refusal = e;
+      }
       const q = hookQdisc(ifindex, s);
       if (q?.kind === 'clsact') return { created: false };
-      throw new NetlinkError('RTM_NEWQDISC clsact', e.code, {
-        extack: e.extack,
-        detail: `interface ${ifindex} already has ${q ? `an '${q.kind}' qdisc` : 'another qdisc'} on the ingress hook; clsact cannot be added next to it (remove it with \`tc qdisc del dev <if> ${q?.kind ?? 'ingress'}\`, or attach with TCX)`,
-      });
+      if (q || attempt >= ENSURE_ATTEMPTS) {
+        throw new NetlinkError('RTM_NEWQDISC clsact', refusal.code, {
+          extack: refusal.extack,
+          detail: q
+            ? `interface ${ifindex} already has an '${q.kind}' qdisc on the ingress hook; clsact cannot be added next to it (remove it with \`tc qdisc del dev <if> ${q.kind}\`, or attach with TCX)`
+            : `the ingress hook of interface ${ifindex} was taken and freed again ${attempt} times in a row while adding clsact`,
+        });
+      }
     }
   });
 }

@@ -1,6 +1,8 @@
 // attachTc against the real kernel in a throwaway network: clsact create/exists/delete, cls_bpf
 // filters attach/replace/detach/list, exact counts, and iproute2 agreeing both ways.
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, counter, inNsExec, tcFilters, tcQdiscKinds, type AttachFixture } from '../helpers/attach-fixtures.js';
@@ -10,6 +12,7 @@ import {
 } from '../../lib/index.js';
 import { addClsactRequest } from '../../lib/netlink/index.js';
 import { progLoad, BPF_PROG_TYPE } from '../../lib/syscall/index.js';
+import { CLSACT_LOCK_PATH } from '../../lib/attach/clsact-lock.js';
 
 /** r0 = 0; exit */
 const retZero = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
@@ -233,6 +236,63 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
     expect(tcQdiscKinds(net.nsA, dev)).to.include('clsact'); // f's filter is still on it
     f.detach();
     expect(tcQdiscKinds(net.nsA, dev)).to.not.include('clsact');
+  });
+
+  /** test/helpers/tc-race-worker.ts in nsA; resolves with its JSON stats, rejects on a bad exit or after 60 s */
+  const raceWorker = (args: string[], onLine?: (line: string) => void) => new Promise<Record<string, number>>((resolve, reject) => {
+    const worker = 'test/helpers/tc-race-worker.ts'; // run.mjs runs from the repository root
+    const p = spawn('ip', ['netns', 'exec', fx.net.nsA, process.execPath, '--import', 'tsx', worker, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
+    p.stdout.on('data', (d) => {
+      out += d;
+      if (onLine && out.includes('\n')) onLine(out.split('\n')[0]);
+    });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`race worker ${args[0]} exited with ${code}: ${err}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>);
+    });
+  });
+
+  it('attaches while another process keeps adding and removing the clsact: the clsact is added again, detach is quiet', async function () {
+    this.timeout(90_000);
+    const { net } = fx;
+    const pin = join(fx.bpffs.dir, 'race_ing');
+    prog('tc_ingress').pin(pin);
+    // both at once for 2.5 s, after a start-up time long enough for each to load
+    const start = String(Date.now() + 5000);
+    const [attacher, churner] = await Promise.all([
+      raceWorker(['attach', net.vethA, pin, 'ingress', start, '2500']),
+      raceWorker(['churn', net.vethA, '-', '-', start, '2500']),
+    ]);
+    // the churner removes clsact and filters whenever it likes: what is checked is that neither the
+    // clsact vanishing between attachTc's steps nor the filter vanishing before detach is an error
+    expect(Object.keys(attacher), JSON.stringify(attacher)).to.deep.equal(['ok']);
+    expect(attacher.ok).to.be.greaterThan(10);
+    expect(churner.ok).to.be.greaterThan(10);
+  });
+
+  it('waits for the clsact lock another tsbpf process holds, so no filter goes in while it removes the clsact', async function () {
+    this.timeout(90_000);
+    const { net } = fx;
+    let locked: () => void;
+    const isLocked = new Promise<void>((res) => { locked = res; });
+    const start = Date.now() + 4000;
+    const holder = raceWorker(['hold', '-', '-', '-', String(start), '1500'], (line) => { if (line === 'locked') locked(); });
+    await Promise.race([isLocked, holder]);
+    expect(existsSync(CLSACT_LOCK_PATH)).to.equal(true);
+    const t0 = Date.now();
+    const a = net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress' }));
+    const waited = Date.now() - t0;
+    a.detach();
+    expect(await holder).to.deep.equal({ ok: 1 });
+    // it got the lock only when the holder let go (at start + 1500 ms)
+    expect(t0 + waited).to.be.at.least(start + 1400);
+    expect(tcQdiscKinds(net.nsA, net.vethA)).to.not.include('clsact');
   });
 
   it('treats an existing clsact as success and an ingress qdisc as a clear error', () => {
