@@ -3,24 +3,25 @@
 //   tsbpf net attach xdp PROG dev IF [mode drv|skb|hw|auto] [replace]
 //   tsbpf net attach tc PROG dev IF ingress|egress [prio N] [handle N] [replace]
 //   tsbpf net attach tcx PROG dev IF ingress|egress      (PROG_ATTACH: stays after the command exits)
-//   tsbpf net detach xdp dev IF [mode drv|skb|hw]
+//   tsbpf net detach xdp dev IF [mode drv|skb|hw]                 (every mode with a program without mode)
 //   tsbpf net detach tc dev IF ingress|egress [prio N handle N]   (all bpf filters of the direction without)
 //   tsbpf net detach tcx PROG dev IF ingress|egress
 // PROG is `id N` or `pinned PATH`. Attachments made here outlive the command (netlink, PROG_ATTACH);
-// a clsact qdisc the command adds stays (remove it with `tc qdisc del dev IF clsact`).
+// a clsact qdisc the command adds stays (remove it with `tc qdisc del dev IF clsact`). A keyword the
+// command does not take, or one without its value, is a CliError: nothing is silently ignored.
 import type { Command } from 'commander';
 import { BpfProgram } from '../program/program.js';
 import { getFdById, progInfo } from '../syscall/obj.js';
 import { progAttach, progDetach, progQuery } from '../syscall/prog.js';
 import { BPF_ATTACH_TYPE } from '../syscall/types.js';
-import { listInterfaces, getInterface, type NetInterface } from '../netlink/link.js';
+import { listInterfaces, getInterface, type NetInterface, type XdpAttachMode } from '../netlink/link.js';
 import { listFilters, detachFilter, type TcDirection } from '../netlink/filter.js';
 import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { attachTc } from '../attach/tc.js';
 import { attachXdp, type XdpMode } from '../attach/xdp.js';
 import { checkProgram } from '../attach/handle.js';
-import { numberArg } from './bpf-objects.js';
+import { CliError, numberArg } from './bpf-objects.js';
 
 const XDP_MODE_NAME = { drv: 'driver', skb: 'generic', hw: 'offload' } as const;
 
@@ -86,102 +87,128 @@ export function formatNetShow(s: NetShow): string {
   return `${lines.join('\n')}\n`;
 }
 
+type Hook = 'xdp' | 'tc' | 'tcx';
+type Keyword = 'prog' | 'dev' | 'direction' | 'prio' | 'handle' | 'mode' | 'replace';
+
+/** What each command takes after its hook (anything else is an error, not silently ignored). */
+const KEYWORDS: Readonly<Record<'attach' | 'detach', Readonly<Record<Hook, readonly Keyword[]>>>> = {
+  attach: { xdp: ['prog', 'dev', 'mode', 'replace'], tc: ['prog', 'dev', 'direction', 'prio', 'handle', 'replace'], tcx: ['prog', 'dev', 'direction'] },
+  detach: { xdp: ['dev', 'mode'], tc: ['dev', 'direction', 'prio', 'handle'], tcx: ['prog', 'dev', 'direction'] },
+};
+const MODES = { attach: ['drv', 'skb', 'hw', 'auto'], detach: ['drv', 'skb', 'hw'] } as const;
+
+function keywordOf(w: string): Keyword | undefined {
+  if (w === 'id' || w === 'pinned') return 'prog';
+  if (w === 'dev') return 'dev';
+  if (w === 'ingress' || w === 'egress') return 'direction';
+  if (w === 'prio' || w === 'pref') return 'prio';
+  if (w === 'handle') return 'handle';
+  if (w === 'mode') return 'mode';
+  if (w === 'replace' || w === 'overwrite') return 'replace';
+  return undefined;
+}
+
+function checkHook(hook: string): Hook {
+  if (hook === 'xdp' || hook === 'tc' || hook === 'tcx') return hook;
+  throw new CliError(`unknown hook ${hook} (xdp, tc or tcx)`);
+}
+
 /** Keyword arguments after the hook: `dev IF ingress prio 3 handle 1 mode skb replace id 7 pinned P`. */
 interface NetArgs {
-  prog?: BpfProgram; dev?: string; direction?: TcDirection; prio?: number; handle?: number; mode?: string; replace: boolean;
+  prog?: { how: 'id' | 'pinned'; what: string }; dev: string; direction?: TcDirection; prio?: number; handle?: number; mode?: string; replace: boolean;
 }
 
-function parseArgs(words: string[], wantProg: boolean): NetArgs {
-  const a: NetArgs = { replace: false };
+function parseArgs(verb: 'attach' | 'detach', hook: Hook, words: string[]): NetArgs {
+  const allowed = KEYWORDS[verb][hook];
+  const a: Partial<NetArgs> & { replace: boolean } = { replace: false };
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
-    if (w === 'id' || w === 'pinned') {
-      if (!wantProg) throw new Error(`unexpected ${w}: this command takes no program`);
+    const kw = keywordOf(w);
+    if (kw === undefined) throw new CliError(`unexpected argument "${w}"`);
+    if (!allowed.includes(kw)) throw new CliError(`net ${verb} ${hook} takes no ${w}`);
+    const value = () => {
       const v = words[++i];
-      if (v === undefined) throw new Error(`${w} needs a value`);
-      a.prog = w === 'id' ? BpfProgram.fromId(numberArg(v, 'id')) : BpfProgram.fromPin(v);
-    } else if (w === 'dev') a.dev = words[++i];
-    else if (w === 'ingress' || w === 'egress') a.direction = w;
-    else if (w === 'prio' || w === 'pref') a.prio = numberArg(words[++i], w, 0xffff);
-    else if (w === 'handle') a.handle = numberArg(words[++i], 'handle');
-    else if (w === 'mode') a.mode = words[++i];
-    else if (w === 'replace' || w === 'overwrite') a.replace = true;
-    else throw new Error(`unexpected argument "${w}"`);
+      if (v === undefined || v === '') throw new CliError(`${w} needs a value`);
+      return v;
+    };
+    if (kw === 'prog') a.prog = { how: w as 'id' | 'pinned', what: value() };
+    else if (kw === 'dev') a.dev = value();
+    else if (kw === 'direction') a.direction = w as TcDirection;
+    else if (kw === 'prio') a.prio = numberArg(words[++i], w, 0xffff);
+    else if (kw === 'handle') a.handle = numberArg(words[++i], 'handle');
+    else if (kw === 'mode') {
+      const m = value();
+      if (!(MODES[verb] as readonly string[]).includes(m)) throw new CliError(`mode must be ${MODES[verb].join(', ')}, got "${m}"`);
+      a.mode = m;
+    } else a.replace = true;
   }
-  if (!a.dev) throw new Error('dev IF is required');
-  if (wantProg && !a.prog) throw new Error('a program is required: id N or pinned PATH');
-  return a;
+  if (!a.dev) throw new CliError('dev IF is required');
+  if (allowed.includes('direction') && !a.direction) throw new CliError('ingress or egress is required');
+  if (allowed.includes('prog') && !a.prog) throw new CliError('a program is required: id N or pinned PATH');
+  return a as NetArgs;
 }
 
-const need = <T>(v: T | undefined, what: string): T => {
-  if (v === undefined) throw new Error(`${what} is required`);
-  return v;
-};
+/** The program named by `id N` / `pinned PATH` (opened once every argument has been read). */
+function openProg(p: NonNullable<NetArgs['prog']>): BpfProgram {
+  return p.how === 'id' ? BpfProgram.fromId(numberArg(p.what, 'id')) : BpfProgram.fromPin(p.what);
+}
 
-export function netAttach(hook: string, words: string[]): string {
-  const a = parseArgs(words, true);
-  const prog = a.prog!;
+export function netAttach(hookWord: string, words: string[]): string {
+  const hook = checkHook(hookWord);
+  const a = parseArgs('attach', hook, words);
+  const prog = openProg(a.prog!);
   try {
     if (hook === 'xdp') {
-      const x = attachXdp({ program: prog, interface: a.dev!, mode: (a.mode ?? 'drv') as XdpMode, replace: a.replace });
+      const x = attachXdp({ program: prog, interface: a.dev, mode: (a.mode ?? 'drv') as XdpMode, replace: a.replace });
       x.close(); // netlink attachments stay after the handle goes
       return `attached ${prog.name} (id ${x.info.programId}) to ${x.info.interface} xdp ${XDP_MODE_NAME[x.info.mode]}${x.info.note ? ` (${x.info.note})` : ''}\n`;
     }
     if (hook === 'tc') {
-      const t = attachTc({ program: prog, interface: a.dev!, direction: need(a.direction, 'ingress|egress'), priority: a.prio, handle: a.handle, replace: a.replace, keepQdisc: true });
+      const t = attachTc({ program: prog, interface: a.dev, direction: a.direction!, priority: a.prio, handle: a.handle, replace: a.replace, keepQdisc: true });
       t.close();
       return `attached ${prog.name} (id ${t.info.programId}) to ${t.info.interface} clsact/${t.info.direction} prio ${t.info.priority} handle 0x${t.info.handle.toString(16)}\n`;
     }
-    if (hook === 'tcx') {
-      const dir = need(a.direction, 'ingress|egress');
-      const p = checkProgram('net attach tcx', prog, [3], 'a tcx hook');
-      const iface = getInterface(a.dev!);
-      progAttach({ targetIfindex: iface.index, progFd: p.fd, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
-      return `attached ${p.name} (id ${p.id}) to ${iface.name} tcx/${dir}\n`;
-    }
-    throw new Error(`unknown hook ${hook} (xdp, tc or tcx)`);
+    const dir = a.direction!;
+    const p = checkProgram('net attach tcx', prog, [3], 'a tcx hook');
+    const iface = getInterface(a.dev);
+    progAttach({ targetIfindex: iface.index, progFd: p.fd, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
+    return `attached ${p.name} (id ${p.id}) to ${iface.name} tcx/${dir}\n`;
   } finally {
     prog.close();
   }
 }
 
-export function netDetach(hook: string, words: string[]): string {
-  const a = parseArgs(words, hook === 'tcx');
-  const sock = NetlinkSocket.open();
+export function netDetach(hookWord: string, words: string[]): string {
+  const hook = checkHook(hookWord);
+  const a = parseArgs('detach', hook, words);
+  const prog = a.prog ? openProg(a.prog) : undefined;
+  let sock: NetlinkSocket | undefined;
   try {
-    const iface = getInterface(a.dev!, sock);
+    sock = NetlinkSocket.open();
+    const iface = getInterface(a.dev, sock);
     if (hook === 'xdp') {
-      const modes = a.mode ? [a.mode] : (['drv', 'skb', 'hw'] as const).filter((m) => iface.xdp[m]);
+      const attached = (['drv', 'skb', 'hw'] as const).filter((m) => iface.xdp[m]);
+      const modes: XdpAttachMode[] = a.mode ? [a.mode as XdpAttachMode] : attached;
       if (modes.length === 0) return `nothing attached to ${iface.name} xdp\n`;
-      for (const m of modes) {
-        if (m !== 'drv' && m !== 'skb' && m !== 'hw') throw new Error(`mode must be drv, skb or hw, got ${m}`);
-        setXdp({ ifindex: iface.index, fd: -1, flags: XDP_MODE_FLAG[m] }, sock);
-      }
-      return `detached xdp (${modes.map((m) => XDP_MODE_NAME[m as 'drv']).join(', ')}) from ${iface.name}\n`;
+      for (const m of modes) setXdp({ ifindex: iface.index, fd: -1, flags: XDP_MODE_FLAG[m] }, sock);
+      return `detached xdp (${modes.map((m) => XDP_MODE_NAME[m]).join(', ')}) from ${iface.name}\n`;
     }
     if (hook === 'tc') {
-      const dir = need(a.direction, 'ingress|egress');
+      const dir = a.direction!;
       const all = listFilters(iface.index, dir, sock).filter((f) => f.kind === 'bpf');
       const which = a.prio !== undefined || a.handle !== undefined
         ? all.filter((f) => (a.prio === undefined || f.priority === a.prio) && (a.handle === undefined || f.handle === a.handle))
         : all;
-      if (which.length === 0) throw new Error(`no bpf filter on ${iface.name} clsact/${dir}${a.prio !== undefined ? ` prio ${a.prio}` : ''}${a.handle !== undefined ? ` handle ${a.handle}` : ''}`);
-      for (const f of which) detachFilter({ ifindex: iface.index, direction: dir, priority: f.priority, handle: f.handle }, sock);
+      if (which.length === 0) throw new CliError(`no bpf filter on ${iface.name} clsact/${dir}${a.prio !== undefined ? ` prio ${a.prio}` : ''}${a.handle !== undefined ? ` handle ${a.handle}` : ''}`);
+      for (const f of which) detachFilter({ ifindex: iface.index, direction: dir, chain: f.chain, priority: f.priority, handle: f.handle }, sock);
       return which.map((f) => `detached ${f.name ?? 'bpf'} (prio ${f.priority} handle 0x${f.handle.toString(16)}) from ${iface.name} clsact/${dir}\n`).join('');
     }
-    if (hook === 'tcx') {
-      const dir = need(a.direction, 'ingress|egress');
-      try {
-        progDetach({ targetIfindex: iface.index, progFd: a.prog!.fd.value, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
-      } finally {
-        a.prog!.close();
-      }
-      return `detached ${a.prog!.name} from ${iface.name} tcx/${dir}\n`;
-    }
-    throw new Error(`unknown hook ${hook} (xdp, tc or tcx)`);
+    const dir = a.direction!;
+    progDetach({ targetIfindex: iface.index, progFd: prog!.fd.value, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
+    return `detached ${prog!.name} from ${iface.name} tcx/${dir}\n`;
   } finally {
-    a.prog?.close();
-    sock.close();
+    prog?.close();
+    sock?.close();
   }
 }
 
@@ -198,7 +225,7 @@ export function registerNet(program: Command): void {
     .description('list XDP programs, tc filters and tcx programs of this network namespace (bpftool net show)')
     .option('-j, --json', 'print JSON')
     .action((kw: string | undefined, ifname: string | undefined, opts: { json?: boolean }) => {
-      if (kw !== undefined && (kw !== 'dev' || ifname === undefined)) throw new Error('expected "dev IF"');
+      if (kw !== undefined && (kw !== 'dev' || ifname === undefined)) throw new CliError('expected "dev IF"');
       const s = netShow(ifname);
       process.stdout.write(opts.json ? `${JSON.stringify([s])}\n` : formatNetShow(s));
     });

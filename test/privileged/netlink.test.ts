@@ -81,6 +81,10 @@ describe('lib/netlink against the kernel', function () {
     expect(show.tcx).to.deep.equal([{ devname: dev, ifindex: show.xdp[0].ifindex, kind: 'tcx/egress', name: 'tc_egress', prog_id: ids.eg }]);
     expect(tcFilters(net.nsA, dev, 'egress')[0]).to.contain('pref 5 bpf').and.contain('handle 0x3 tc_egress');
 
+    // a mistake is one `Error:` line and exit status 1
+    let failed: { status?: number; stderr?: string } = {};
+    try { cli('detach', 'xdp', 'dev', dev, 'mode'); } catch (e) { failed = e as typeof failed; }
+    expect(failed).to.include({ status: 1, stderr: 'Error: mode needs a value\n' });
     cli('detach', 'tc', 'dev', dev, 'egress', 'prio', '5', 'handle', '3');
     cli('detach', 'tc', 'dev', dev, 'ingress');
     cli('detach', 'xdp', 'dev', dev);
