@@ -3,7 +3,7 @@
 //   tsbpf net attach xdp PROG dev IF [mode drv|skb|hw|auto] [replace]
 //   tsbpf net attach tc PROG dev IF ingress|egress [prio N] [handle N] [replace]
 //   tsbpf net attach tcx PROG dev IF ingress|egress      (PROG_ATTACH: stays after the command exits)
-//   tsbpf net detach xdp dev IF [mode drv|skb|hw]                 (every mode with a program without mode)
+//   tsbpf net detach xdp dev IF [mode drv|skb|hw]   (every mode with a program; a mode without one is an error)
 //   tsbpf net detach tc dev IF ingress|egress [prio N handle N]   (all bpf filters of the direction without)
 //   tsbpf net detach tcx PROG dev IF ingress|egress
 // PROG is `id N` or `pinned PATH`. Attachments made here outlive the command (netlink, PROG_ATTACH);
@@ -188,7 +188,17 @@ export function netDetach(hookWord: string, words: string[]): string {
     const iface = getInterface(a.dev, sock);
     if (hook === 'xdp') {
       const attached = (['drv', 'skb', 'hw'] as const).filter((m) => iface.xdp[m]);
-      const modes: XdpAttachMode[] = a.mode ? [a.mode as XdpAttachMode] : attached;
+      let modes: XdpAttachMode[] = attached;
+      if (a.mode) {
+        const m = a.mode as XdpAttachMode;
+        // the kernel detaches nothing (and says 0) when the mode named has no program: saying
+        // "detached" then would hide a program still running in another mode
+        if (!iface.xdp[m]) {
+          const there = attached.map((x) => `${XDP_MODE_NAME[x]} id ${iface.xdp[x]}`).join(', ');
+          throw new CliError(`nothing attached to ${iface.name} xdp in ${XDP_MODE_NAME[m]} mode${there ? ` (attached: ${there})` : ''}`);
+        }
+        modes = [m];
+      }
       if (modes.length === 0) return `nothing attached to ${iface.name} xdp\n`;
       for (const m of modes) setXdp({ ifindex: iface.index, fd: -1, flags: XDP_MODE_FLAG[m] }, sock);
       return `detached xdp (${modes.map((m) => XDP_MODE_NAME[m]).join(', ')}) from ${iface.name}\n`;

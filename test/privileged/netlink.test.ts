@@ -7,6 +7,9 @@ import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, inNsExec, ipLink, tcFilters, type AttachFixture } from '../helpers/attach-fixtures.js';
 import { NetlinkSocket, listInterfaces, interfaceIndex, interfaceName, InterfaceNotFoundError, listFilters, ensureClsact } from '../../lib/index.js';
 import { attachFilter } from '../../lib/netlink/index.js';
+import { attachXdp } from '../../lib/attach/index.js';
+import { netDetach } from '../../lib/cli/net.js';
+import { CliError } from '../../lib/cli/bpf-objects.js';
 import { progQuery, BPF_ATTACH_TYPE } from '../../lib/syscall/index.js';
 
 describe('lib/netlink against the kernel', function () {
@@ -56,6 +59,27 @@ describe('lib/netlink against the kernel', function () {
       expect(small.receiveBufferSize).to.be.greaterThan(4096);
     } finally {
       small.close();
+    }
+  });
+
+  it('`tsbpf net detach xdp … mode M` is an error when nothing is attached in that mode (and says what is)', () => {
+    const { net } = fx;
+    const dev = net.vethA;
+    const id = fx.xdp.programs.get('packet_counter')!.id;
+    const a = net.inNs('A', () => attachXdp({ program: fx.xdp.programs.get('packet_counter')!, interface: dev, mode: 'skb' }));
+    try {
+      // the kernel answers 0 to a detach in a mode without a program (ip and bpftool exit 0): the
+      // generic program would keep running under a "detached" message
+      expect(() => net.inNs('A', () => netDetach('xdp', ['dev', dev, 'mode', 'drv'])))
+        .to.throw(CliError, `nothing attached to ${dev} xdp in driver mode (attached: generic id ${id})`);
+      expect(ipLink(net.nsA, dev).xdp?.prog?.id).to.equal(id);
+      expect(net.inNs('A', () => netDetach('xdp', ['dev', dev, 'mode', 'skb']))).to.equal(`detached xdp (generic) from ${dev}\n`);
+      expect(ipLink(net.nsA, dev).xdp).to.equal(undefined);
+      expect(() => net.inNs('A', () => netDetach('xdp', ['dev', dev, 'mode', 'skb']))).to.throw(CliError, `nothing attached to ${dev} xdp in generic mode`);
+      // without a mode, nothing attached is not an error (as ip and bpftool)
+      expect(net.inNs('A', () => netDetach('xdp', ['dev', dev]))).to.equal(`nothing attached to ${dev} xdp\n`);
+    } finally {
+      a.close();
     }
   });
 
