@@ -21,6 +21,7 @@ import { BPF_ATTACH_FLAG, BPF_ATTACH_TYPE as A, BPF_PROG_TYPE as P, attachTypeNa
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
 import { LinkAttachment } from './bpf-link.js';
 import { ProgAttachment, type ProgAttachmentInfo } from './prog-attach.js';
+import { attachRefusal, programLabel } from './refusal.js';
 import { resolveAttachType, type AttachTypeRef } from './attach-type.js';
 
 /** include/uapi/linux/magic.h */
@@ -185,7 +186,7 @@ export function attachCgroup(o: AttachCgroupOptions): CgroupAttachment {
         cg.fd.close(); // the link holds the cgroup
         return a;
       } catch (e) {
-        if (o.mode === 'link' || !linkUnsupported(e)) throw explain(e, cg.name, attachType, 'LINK_CREATE');
+        if (o.mode === 'link' || !linkUnsupported(e)) throw explain(e, cg.name, attachType, prog);
         fallback = `LINK_CREATE failed with ${(e as BpfError).errno}: no cgroup links on this kernel`;
       }
     }
@@ -194,7 +195,7 @@ export function attachCgroup(o: AttachCgroupOptions): CgroupAttachment {
       progAttach({ targetFd: cg.fd.value, progFd: prog.fd, attachType, attachFlags: FLAGS[flagsName] });
     } catch (e) {
       progFd.close();
-      throw explain(e, cg.name, attachType, 'PROG_ATTACH', flagsName);
+      throw explain(e, cg.name, attachType, prog, flagsName);
     }
     return new ProgAttachment({ ...base, mode: 'attach' as const, ...(fallback ? { fallback } : {}) }, cg.fd, progFd);
   } catch (e) {
@@ -208,18 +209,17 @@ function linkUnsupported(e: unknown): boolean {
   return e instanceof BpfError && (e.code === ERRNO.EINVAL || e.code === ERRNO.EOPNOTSUPP || e.code === ERRNO.ENOTSUPP);
 }
 
-/** The kernel's error with the cgroup and hook named, and a hint for the usual causes. */
-function explain(e: unknown, cgroup: string, attachType: number, cmd: string, flags?: CgroupAttachFlags): unknown {
-  // keep the kernel's error as it is when it is already more specific (BpfPermissionError)
-  if (!(e instanceof BpfError) || e.constructor !== BpfError) return e;
-  const where = `cgroup ${cgroup}, ${attachTypeName(attachType)}`;
-  let hint = '';
-  if (e.code === ERRNO.EPERM && flags) {
-    hint = `; attachFlags '${flags}': the programs at one cgroup hook share one mode, and an ancestor's exclusive or override program forbids more (see bpftool cgroup tree)`;
-  }
-  else if (e.code === ERRNO.EINVAL) hint = '; the program may have been loaded for another hook';
-  else if (e.code === ERRNO.EBADF) hint = '; the fd is not a cgroup v2 directory';
-  return new BpfError(cmd, e.code, `${where}${hint}`, { cause: e });
+/** The kernel's error with the cgroup, hook and program named, and a hint for the usual causes. */
+function explain(e: unknown, cgroup: string, attachType: number, prog: { name: string; id: number }, flags?: CgroupAttachFlags): unknown {
+  return attachRefusal(e, `cgroup ${cgroup}, ${attachTypeName(attachType)}, ${programLabel(prog)}`, (x) => {
+    if (x.code === ERRNO.EPERM && flags) {
+      return `attachFlags '${flags}': the programs at one cgroup hook share one mode, and an ancestor's exclusive or override program forbids more (see bpftool cgroup tree)`;
+    }
+    if (x.code === ERRNO.EEXIST) return 'the program is already attached at this hook of this cgroup';
+    if (x.code === ERRNO.EINVAL) return 'the program may have been loaded for another hook';
+    if (x.code === ERRNO.EBADF) return 'the fd is not a cgroup v2 directory';
+    return undefined;
+  });
 }
 
 /** Programs and links at a cgroup hook (PROG_QUERY; effective: those inherited from ancestors too). */

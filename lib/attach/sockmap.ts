@@ -15,6 +15,7 @@ import type { Fd } from '../syscall/fd.js';
 import { linkCreate } from '../syscall/link.js';
 import { mapInfo } from '../syscall/obj.js';
 import { progAttach } from '../syscall/prog.js';
+import { attachRefusal, programLabel } from './refusal.js';
 import { BPF_ATTACH_TYPE as A, BPF_MAP_TYPE, BPF_PROG_TYPE as P, attachTypeName, mapTypeName } from '../syscall/types.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
 import { LinkAttachment } from './bpf-link.js';
@@ -84,7 +85,7 @@ export function attachSockMap(o: AttachSockMapOptions): SockMapAttachment {
     kind: 'sockmap' as const, mapId: mi.id, mapName, mapType: mapTypeName(mi.type),
     programId: prog.id, programName: prog.name, attachType, attachTypeName: attachTypeName(attachType),
   };
-  const where = `map ${mapName}, ${attachTypeName(attachType)}`;
+  const where = `map ${mapName}, ${attachTypeName(attachType)}, ${programLabel(prog)}`;
   let fallback: string | undefined;
   if (o.mode !== 'attach') {
     try {
@@ -92,7 +93,7 @@ export function attachSockMap(o: AttachSockMapOptions): SockMapAttachment {
       return LinkAttachment.own(link, [progType], (linkId) => ({ ...base, mode: 'link' as const, linkId }));
     } catch (e) {
       const unsupported = e instanceof BpfError && (e.code === ERRNO.EINVAL || e.code === ERRNO.EOPNOTSUPP);
-      if (o.mode === 'link' || !unsupported) throw rename(e, 'LINK_CREATE', where);
+      if (o.mode === 'link' || !unsupported) throw rename(e, where);
       fallback = `LINK_CREATE failed with ${(e as BpfError).errno}: no sockmap links before Linux 6.10`;
     }
   }
@@ -110,13 +111,11 @@ export function attachSockMap(o: AttachSockMapOptions): SockMapAttachment {
   } catch (e) {
     target.close();
     progFd.close();
-    throw rename(e, 'PROG_ATTACH', where);
+    throw rename(e, where);
   }
   return new ProgAttachment({ ...base, mode: 'attach' as const, ...(fallback ? { fallback } : {}) }, target, progFd);
 }
 
-function rename(e: unknown, cmd: string, where: string): unknown {
-  if (!(e instanceof BpfError) || e.constructor !== BpfError) return e;
-  const hint = e.code === ERRNO.EBUSY ? '; the map already has a program at this hook (through a link): detach it first' : '';
-  return new BpfError(cmd, e.code, `${where}${hint}`, { cause: e });
+function rename(e: unknown, where: string): unknown {
+  return attachRefusal(e, where, (x) => (x.code === ERRNO.EBUSY ? 'the map already has a program at this hook (through a link): detach it first' : undefined));
 }

@@ -6,7 +6,10 @@ import { BPF_ATTACH_FLAG, BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/type
 import { linkCreate } from '../syscall/link.js';
 import { getInterface, type InterfaceRef } from '../netlink/link.js';
 import type { TcDirection } from '../netlink/filter.js';
+import { BpfError } from '../syscall/errors.js';
+import { ERRNO } from '../syscall/errno.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
+import { attachRefusal, programLabel } from './refusal.js';
 import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
 
 /** Where in the hook's list the program goes, relative to another program or link. */
@@ -35,24 +38,41 @@ export interface TcxAttachmentInfo extends LinkAttachmentInfo {
   readonly direction: TcDirection;
 }
 
-function anchor(op: string, a: TcxAnchor | 'first' | 'last'): { flags: number; relativeFd?: number; relativeId?: number } {
-  if (a === 'first' || a === 'last') return { flags: 0 };
-  if (a instanceof LinkAttachment) return { flags: BPF_ATTACH_FLAG.LINK, relativeFd: a.fd.value };
-  if ('linkId' in a) return { flags: BPF_ATTACH_FLAG.LINK | BPF_ATTACH_FLAG.ID, relativeId: a.linkId };
-  if ('programId' in a) return { flags: BPF_ATTACH_FLAG.ID, relativeId: a.programId };
-  if ('fd' in a && a.fd) return { flags: 0, relativeFd: a.fd.value };
+function anchor(op: string, a: TcxAnchor | 'first' | 'last'): { flags: number; relativeFd?: number; relativeId?: number; label: string } {
+  if (a === 'first' || a === 'last') return { flags: 0, label: a };
+  if (a === null || typeof a !== 'object') throw new AttachArgumentError(op, `an anchor is a program, a LinkAttachment, { programId }, { linkId }, 'first' or 'last', got ${String(a)}`);
+  if (a instanceof LinkAttachment) return { flags: BPF_ATTACH_FLAG.LINK, relativeFd: a.fd.value, label: `link id ${a.info.linkId}` };
+  if ('linkId' in a) return { flags: BPF_ATTACH_FLAG.LINK | BPF_ATTACH_FLAG.ID, relativeId: a.linkId, label: `link id ${a.linkId}` };
+  if ('programId' in a) return { flags: BPF_ATTACH_FLAG.ID, relativeId: a.programId, label: `program id ${a.programId}` };
+  if ('fd' in a && a.fd) return { flags: 0, relativeFd: a.fd.value, label: `program ${a.name}` };
   throw new AttachArgumentError(op, 'an anchor is a program, a LinkAttachment, { programId } or { linkId }');
+}
+
+/** What the usual LINK_CREATE refusals at a tcx hook mean. */
+function tcxHint(e: BpfError, anchored: boolean, revision: bigint | number | undefined): string | undefined {
+  switch (e.code) {
+    case ERRNO.EEXIST: return 'the program is already attached at this hook (a program goes once per hook)';
+    case ERRNO.ENOENT: return anchored ? 'the anchor is not attached at this hook' : undefined;
+    case ERRNO.EINVAL: return anchored ? 'the anchor is not attached at this hook, or not something an anchor can be' : undefined;
+    case 116 /* ESTALE */: return `the hook changed since revision ${revision} (read it again with PROG_QUERY)`;
+    case ERRNO.ERANGE: return 'the hook holds as many programs as it can';
+    default: return undefined;
+  }
 }
 
 export function attachTcx(o: AttachTcxOptions): LinkAttachment<TcxAttachmentInfo> {
   const op = 'attachTcx';
   if (o.direction !== 'ingress' && o.direction !== 'egress') throw new AttachArgumentError(op, `direction must be 'ingress' or 'egress', got ${String(o.direction)}`);
   if (o.before !== undefined && o.after !== undefined) throw new AttachArgumentError(op, 'give before or after, not both');
+  const rev = o.expectedRevision;
+  if (rev !== undefined && !(typeof rev === 'bigint' ? rev >= 0n && rev < 1n << 64n : Number.isSafeInteger(rev) && rev >= 0)) {
+    throw new AttachArgumentError(op, `expectedRevision must be a non-negative integer (a revision PROG_QUERY gave), got ${String(rev)}`);
+  }
   const allowed = [BPF_PROG_TYPE.SCHED_CLS];
   const prog = checkProgram(op, o.program, allowed, 'a tcx hook');
   const iface = getInterface(o.interface);
   let flags = 0;
-  let rel: { relativeFd?: number; relativeId?: number } = {};
+  let rel: { relativeFd?: number; relativeId?: number; label?: string } = {};
   if (o.before !== undefined) {
     const a = anchor(op, o.before);
     flags = BPF_ATTACH_FLAG.BEFORE | a.flags;
@@ -62,11 +82,18 @@ export function attachTcx(o: AttachTcxOptions): LinkAttachment<TcxAttachmentInfo
     flags = BPF_ATTACH_FLAG.AFTER | a.flags;
     rel = a;
   }
-  const fd = linkCreate({
-    progFd: prog.fd, targetIfindex: iface.index,
-    attachType: o.direction === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS,
-    flags, relativeFd: rel.relativeFd, relativeId: rel.relativeId, expectedRevision: o.expectedRevision,
-  });
+  let fd;
+  try {
+    fd = linkCreate({
+      progFd: prog.fd, targetIfindex: iface.index,
+      attachType: o.direction === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS,
+      flags, relativeFd: rel.relativeFd, relativeId: rel.relativeId, expectedRevision: rev,
+    });
+  } catch (e) {
+    const place = rel.label ? ` ${o.before !== undefined ? 'before' : 'after'} ${rel.label}` : '';
+    const anchored = rel.relativeFd !== undefined || rel.relativeId !== undefined;
+    throw attachRefusal(e, `tcx ${o.direction} on ${iface.name} (ifindex ${iface.index}), ${programLabel(prog)}${place}`, (x) => tcxHint(x, anchored, rev));
+  }
   return LinkAttachment.own<TcxAttachmentInfo>(fd, allowed, (linkId) => ({
     kind: 'tcx', interface: iface.name, ifindex: iface.index, direction: o.direction,
     linkId, programId: prog.id, programName: prog.name,

@@ -14,6 +14,8 @@ import { getInterface, type InterfaceRef, type XdpAttachMode } from '../netlink/
 import { queryXdp, setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
 import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
+import { attachRefusal, programLabel } from './refusal.js';
+import type { BpfError } from '../syscall/errors.js';
 
 export type XdpMode = XdpAttachMode | 'auto';
 
@@ -152,6 +154,18 @@ export interface XdpLinkAttachmentInfo extends LinkAttachmentInfo {
   readonly mode: XdpAttachMode;
 }
 
+/** What the usual LINK_CREATE refusals of an XDP link mean (the kernel's own text stays in the kernel: bpf() has no extack). */
+function xdpLinkHint(e: BpfError, mode: XdpAttachMode): string | undefined {
+  switch (e.code) {
+    case 16 /* EBUSY */: return 'a program is already attached in this mode (an XDP link, or over netlink: `ip link set dev <if> xdp off`)';
+    case 17 /* EEXIST */: return 'a program is attached in the other of native and generic mode, and they cannot be active at the same time';
+    case 34 /* ERANGE */: return 'the MTU is too large for native XDP on this driver (generic mode takes it)';
+    case 22 /* EINVAL */: case 95 /* EOPNOTSUPP */: case 524 /* ENOTSUPP */:
+      return mode === 'hw' ? 'hw mode needs a NIC that offloads XDP and a program loaded for that device' : mode === 'drv' ? 'the driver may lack native XDP (generic mode works everywhere)' : undefined;
+    default: return undefined;
+  }
+}
+
 /** XDP through a BPF link (kernel >= 5.9): detaches when the handle is closed unless pinned. */
 export function attachXdpLink(o: AttachXdpLinkOptions): LinkAttachment<XdpLinkAttachmentInfo> {
   const op = 'attachXdpLink';
@@ -160,7 +174,12 @@ export function attachXdpLink(o: AttachXdpLinkOptions): LinkAttachment<XdpLinkAt
   const allowed = [BPF_PROG_TYPE.XDP];
   const prog = checkProgram(op, o.program, allowed, 'an XDP hook');
   const iface = getInterface(o.interface);
-  const fd = linkCreate({ progFd: prog.fd, targetIfindex: iface.index, attachType: BPF_ATTACH_TYPE.XDP, flags: XDP_MODE_FLAG[mode] });
+  let fd;
+  try {
+    fd = linkCreate({ progFd: prog.fd, targetIfindex: iface.index, attachType: BPF_ATTACH_TYPE.XDP, flags: XDP_MODE_FLAG[mode] });
+  } catch (e) {
+    throw attachRefusal(e, `xdp ${mode} mode on ${iface.name} (ifindex ${iface.index}), ${programLabel(prog)}`, (x) => xdpLinkHint(x, mode));
+  }
   return LinkAttachment.own<XdpLinkAttachmentInfo>(fd, allowed, (linkId) => ({
     kind: 'xdp-link', interface: iface.name, ifindex: iface.index, mode, linkId, programId: prog.id, programName: prog.name,
   }));

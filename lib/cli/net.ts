@@ -21,6 +21,8 @@ import { NetlinkSocket } from '../netlink/socket.js';
 import { attachTc } from '../attach/tc.js';
 import { attachXdp, type XdpMode } from '../attach/xdp.js';
 import { checkProgram } from '../attach/handle.js';
+import { attachRefusal, programLabel } from '../attach/refusal.js';
+import { ERRNO } from '../syscall/errno.js';
 import { CliError, numberArg } from './bpf-objects.js';
 
 const XDP_MODE_NAME = { drv: 'driver', skb: 'generic', hw: 'offload' } as const;
@@ -171,7 +173,11 @@ export function netAttach(hookWord: string, words: string[]): string {
     const dir = a.direction!;
     const p = checkProgram('net attach tcx', prog, [3], 'a tcx hook');
     const iface = getInterface(a.dev);
-    progAttach({ targetIfindex: iface.index, progFd: p.fd, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
+    try {
+      progAttach({ targetIfindex: iface.index, progFd: p.fd, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
+    } catch (e) {
+      throw attachRefusal(e, `tcx ${dir} on ${iface.name} (ifindex ${iface.index}), ${programLabel(p)}`, (x) => (x.code === ERRNO.EEXIST ? 'the program is already attached there' : undefined));
+    }
     return `attached ${p.name} (id ${p.id}) to ${iface.name} tcx/${dir}\n`;
   } finally {
     prog.close();
@@ -214,7 +220,11 @@ export function netDetach(hookWord: string, words: string[]): string {
       return which.map((f) => `detached ${f.name ?? 'bpf'} (prio ${f.priority} handle 0x${f.handle.toString(16)}) from ${iface.name} clsact/${dir}\n`).join('');
     }
     const dir = a.direction!;
-    progDetach({ targetIfindex: iface.index, progFd: prog!.fd.value, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
+    try {
+      progDetach({ targetIfindex: iface.index, progFd: prog!.fd.value, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
+    } catch (e) {
+      throw attachRefusal(e, `tcx ${dir} on ${iface.name} (ifindex ${iface.index}), ${programLabel(prog!)}`, (x) => (x.code === ERRNO.ENOENT ? 'the program is not attached there' : undefined));
+    }
     return `detached ${prog!.name} from ${iface.name} tcx/${dir}\n`;
   } finally {
     prog?.close();

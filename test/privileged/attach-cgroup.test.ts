@@ -194,7 +194,7 @@ print(attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)), attempt
     const one = attachCgroup({ program: egress, cgroup: cg.path, mode: 'attach' });
     try {
       expect(() => attachCgroup({ program: copy.programs.get('cg_egress')!, cgroup: cg.path, mode: 'attach', attachFlags: 'exclusive' }))
-        .to.throw(/PROG_ATTACH: EPERM .*cgroup_inet_egress/);
+        .to.throw(new RegExp(`PROG_ATTACH: EPERM .*: cgroup ${cg.path}, cgroup_inet_egress, program cg_egress \\(id ${copy.programs.get('cg_egress')!.id}\\); attachFlags 'exclusive'`));
       expect(queryCgroup(cg.path, 'egress').progIds).to.deep.equal([egress.id]);
     } finally {
       one.detach();

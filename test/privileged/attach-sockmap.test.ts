@@ -70,7 +70,7 @@ describe('attachSockMap', function () {
     // a second program at the same hook is refused while the link holds it
     const copy = loadObject('bpf/attach_sockmap.o');
     try {
-      expect(() => attachSockMap({ program: copy.programs.get('sm_msg')!, map: socks() })).to.throw(/LINK_CREATE: EBUSY .*map socks, sk_msg_verdict/);
+      expect(() => attachSockMap({ program: copy.programs.get('sm_msg')!, map: socks() })).to.throw(/LINK_CREATE: EBUSY .*map socks, sk_msg_verdict, program sm_msg \(id \d+\); the map already has a program at this hook/);
     } finally {
       copy.close();
     }

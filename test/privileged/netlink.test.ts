@@ -8,7 +8,7 @@ import { createAttachFixture, inNsExec, ipLink, tcFilters, type AttachFixture } 
 import { NetlinkSocket, listInterfaces, interfaceIndex, interfaceName, InterfaceNotFoundError, listFilters, ensureClsact } from '../../lib/index.js';
 import { attachFilter } from '../../lib/netlink/index.js';
 import { attachXdp } from '../../lib/attach/index.js';
-import { netDetach } from '../../lib/cli/net.js';
+import { netAttach, netDetach } from '../../lib/cli/net.js';
 import { CliError } from '../../lib/cli/bpf-objects.js';
 import { progQuery, BPF_ATTACH_TYPE } from '../../lib/syscall/index.js';
 
@@ -80,6 +80,24 @@ describe('lib/netlink against the kernel', function () {
       expect(net.inNs('A', () => netDetach('xdp', ['dev', dev]))).to.equal(`nothing attached to ${dev} xdp\n`);
     } finally {
       a.close();
+    }
+  });
+
+  it('`tsbpf net attach|detach tcx` refusals name the hook, the interface and the program', () => {
+    const { net } = fx;
+    const dev = net.vethA;
+    const pin = join(fx.bpffs.dir, 'tcx_cli');
+    const p = fx.tc.programs.get('tc_ingress')!;
+    p.pin(pin);
+    const idx = net.inNs('A', () => interfaceIndex(dev));
+    expect(net.inNs('A', () => netAttach('tcx', ['pinned', pin, 'dev', dev, 'ingress']))).to.contain(`tcx/ingress`);
+    try {
+      expect(() => net.inNs('A', () => netAttach('tcx', ['pinned', pin, 'dev', dev, 'ingress'])))
+        .to.throw(`PROG_ATTACH: EEXIST (File exists): tcx ingress on ${dev} (ifindex ${idx}), program tc_ingress (id ${p.id}); the program is already attached there`);
+      expect(() => net.inNs('A', () => netDetach('tcx', ['pinned', pin, 'dev', dev, 'egress'])))
+        .to.throw(`PROG_DETACH: ENOENT (No such file or directory): tcx egress on ${dev} (ifindex ${idx}), program tc_ingress (id ${p.id}); the program is not attached there`);
+    } finally {
+      net.inNs('A', () => netDetach('tcx', ['pinned', pin, 'dev', dev, 'ingress']));
     }
   });
 

@@ -6,7 +6,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, counter, ipLink, type AttachFixture } from '../helpers/attach-fixtures.js';
 import { attachTc, attachTcx, attachXdp, attachXdpLink, AttachArgumentError, NetlinkError, BPF_ATTACH_TYPE, interfaceIndex, loadObject } from '../../lib/index.js';
-import { progQuery } from '../../lib/syscall/index.js';
+import { progQuery, BpfError } from '../../lib/syscall/index.js';
 
 describe('attachTcx and attachXdpLink (BPF links)', function () {
   let fx: AttachFixture;
@@ -100,6 +100,48 @@ describe('attachTcx and attachXdpLink (BPF links)', function () {
       .to.throw(AttachArgumentError, /tcx hook takes sched_cls/);
     expect(() => net.inNs('A', () => attachTcx({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', before: { programId: 0x7ffffff0 } })))
       .to.throw(/LINK_CREATE: ENOENT/);
+    expect(() => net.inNs('A', () => attachTcx({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', before: null as never })))
+      .to.throw(AttachArgumentError, /an anchor is a program, a LinkAttachment, .* got null/);
+    for (const rev of [-1, 1.5, -1n]) {
+      expect(() => net.inNs('A', () => attachTcx({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', expectedRevision: rev })), String(rev))
+        .to.throw(AttachArgumentError, /expectedRevision must be a non-negative integer/);
+    }
+  });
+
+  it('LINK_CREATE refusals say which hook, interface, program and anchor, and what usually causes them', () => {
+    const { net } = fx;
+    const dev = net.vethA;
+    const idx = net.inNs('A', () => interfaceIndex(dev));
+    const ing = prog('tc_ingress');
+    const refusal = (fn: () => unknown): BpfError => {
+      try { net.inNs('A', fn); } catch (e) { return e as BpfError; }
+      throw new Error('no refusal');
+    };
+    const a = net.inNs('A', () => attachTcx({ program: ing, interface: dev, direction: 'ingress' }));
+    try {
+      const dup = refusal(() => attachTcx({ program: ing, interface: dev, direction: 'ingress' }));
+      expect(dup).to.be.instanceOf(BpfError).and.include({ cmd: 'LINK_CREATE', errno: 'EEXIST' });
+      expect(dup.message).to.equal(`LINK_CREATE: EEXIST (File exists): tcx ingress on ${dev} (ifindex ${idx}), program tc_ingress (id ${ing.id}); the program is already attached at this hook (a program goes once per hook)`);
+      expect(dup.cause).to.be.instanceOf(BpfError);
+      const anchored = refusal(() => attachTcx({ program: prog('tc_egress'), interface: dev, direction: 'ingress', before: { programId: 0x7ffffff0 } }));
+      expect(anchored.message).to.match(new RegExp(`^LINK_CREATE: ENOENT .*: tcx ingress on ${dev} \\(ifindex ${idx}\\), program tc_egress \\(id \\d+\\) before program id ${0x7ffffff0}; the anchor is not attached at this hook$`));
+      const stale = refusal(() => attachTcx({ program: prog('tc_egress'), interface: dev, direction: 'ingress', expectedRevision: 999 }));
+      expect(stale.message).to.match(/^LINK_CREATE: ESTALE .*; the hook changed since revision 999 \(read it again with PROG_QUERY\)$/);
+    } finally {
+      a.detach();
+    }
+    const xp = fx.xdp.programs.get('packet_counter')!;
+    const l = net.inNs('A', () => attachXdpLink({ program: xp, interface: dev, mode: 'skb' }));
+    try {
+      const busy = refusal(() => attachXdpLink({ program: xp, interface: dev, mode: 'skb' }));
+      expect(busy.message).to.equal(`LINK_CREATE: EBUSY (Device or resource busy): xdp skb mode on ${dev} (ifindex ${idx}), program packet_counter (id ${xp.id}); a program is already attached in this mode (an XDP link, or over netlink: \`ip link set dev <if> xdp off\`)`);
+      expect(refusal(() => attachXdpLink({ program: xp, interface: dev, mode: 'drv' })).message)
+        .to.match(/^LINK_CREATE: EEXIST .*xdp drv mode on .*; a program is attached in the other of native and generic mode/);
+    } finally {
+      l.close();
+    }
+    expect(refusal(() => attachXdpLink({ program: xp, interface: dev, mode: 'hw' })).message)
+      .to.match(/^LINK_CREATE: EINVAL .*xdp hw mode on .*; hw mode needs a NIC that offloads XDP/);
   });
 
   it('an XDP link owns its attachment: netlink cannot replace it, close() removes it', () => {
