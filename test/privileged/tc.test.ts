@@ -24,6 +24,14 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
   afterEach(() => fx?.cleanup());
 
   const prog = (name: string) => fx.tc.programs.get(name)!;
+  let pins = 0;
+  /** What another tool on the host does: `tc` adds clsact and a filter (`where`: chain/prio/handle words) running `name`. */
+  const tcAddsFilter = (name: string, dir: 'ingress' | 'egress', ...where: string[]) => {
+    const pin = join(fx.bpffs.dir, `tc_${++pins}`);
+    prog(name).pin(pin);
+    expect(inNsExec(fx.net.nsA, 'tc', 'qdisc', 'add', 'dev', fx.net.vethA, 'clsact')).to.not.match(/^ERR/);
+    expect(inNsExec(fx.net.nsA, 'tc', 'filter', 'add', 'dev', fx.net.vethA, dir, ...where, 'bpf', 'da', 'pinned', pin)).to.not.match(/^ERR/);
+  };
 
   it('counts exactly the packets sent, ingress and egress independently, and cleans up on detach', () => {
     const { net } = fx;
@@ -68,10 +76,7 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
 
   it('lists filters that tc attached, with their program ids', () => {
     const { net } = fx;
-    const pin = join(fx.bpffs.dir, 'eg');
-    prog('tc_egress').pin(pin);
-    expect(inNsExec(net.nsA, 'tc', 'qdisc', 'add', 'dev', net.vethA, 'clsact')).to.not.match(/^ERR/);
-    expect(inNsExec(net.nsA, 'tc', 'filter', 'add', 'dev', net.vethA, 'egress', 'prio', '9', 'handle', '0x7', 'bpf', 'da', 'pinned', pin)).to.not.match(/^ERR/);
+    tcAddsFilter('tc_egress', 'egress', 'prio', '9', 'handle', '0x7');
     const filters = net.inNs('A', () => listFilters(interfaceIndex(net.vethA), 'egress'));
     expect(filters).to.have.length(1);
     expect(filters[0]).to.include({ kind: 'bpf', priority: 9, handle: 7, progId: prog('tc_egress').id, directAction: true, protocol: 3 });
@@ -171,10 +176,7 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
 
   it('detaches its own filter by chain: one in another chain at the same priority and handle stays', () => {
     const { net } = fx;
-    const pin = join(fx.bpffs.dir, 'eg5');
-    prog('tc_egress').pin(pin);
-    expect(inNsExec(net.nsA, 'tc', 'qdisc', 'add', 'dev', net.vethA, 'clsact')).to.not.match(/^ERR/);
-    expect(inNsExec(net.nsA, 'tc', 'filter', 'add', 'dev', net.vethA, 'ingress', 'chain', '5', 'prio', '4', 'handle', '1', 'bpf', 'da', 'pinned', pin)).to.not.match(/^ERR/);
+    tcAddsFilter('tc_egress', 'ingress', 'chain', '5', 'prio', '4', 'handle', '1');
     const a = net.inNs('A', () => attachTc({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', priority: 4, handle: 1 }));
     expect(a.info).to.include({ chain: 0, priority: 4, handle: 1 });
     const at = (chain: number) => net.inNs('A', () => listFilters(interfaceIndex(net.vethA), 'ingress')).filter((f) => f.chain === chain).map((f) => [f.priority, f.handle, f.progId]);
