@@ -29,6 +29,8 @@ export abstract class BufferReader extends EventEmitter {
   protected waiter!: EpollWaiter;
   #closed = false;
   #looping = false;
+  /** aborts the delivery loop's wait (no 'record' listener left) */
+  #stopWaiting: AbortController | undefined;
   /** consume() calls and iterator records in progress */
   #depth = 0;
 
@@ -37,6 +39,10 @@ export abstract class BufferReader extends EventEmitter {
     // a 'record' listener starts delivery through events
     this.on('newListener', (event: string) => {
       if (event === 'record' && !this.#looping) queueMicrotask(() => void this.#loop());
+    });
+    // and the last one gone ends it: a pending wait of the loop would keep the process alive
+    this.on('removeListener', (event: string) => {
+      if (event === 'record' && this.listenerCount('record') === 0) this.#stopWaiting?.abort();
     });
   }
 
@@ -131,8 +137,14 @@ export abstract class BufferReader extends EventEmitter {
         const end = performance.now() + TURN_MS;
         let more: boolean;
         while ((more = this.emitReady(CHUNK)) && performance.now() < end);
-        if (more) await nextTurn();
-        else if (!(await this.waiter.wait())) break;
+        if (more) {
+          await nextTurn();
+        } else {
+          const stop = this.#stopWaiting = new AbortController();
+          const ready = await this.waiter.wait(stop.signal);
+          this.#stopWaiting = undefined;
+          if (!ready) break;
+        }
       }
     } catch (e) {
       // not a listener's error (those are reported per record): the buffer is corrupt or the wait

@@ -71,10 +71,24 @@ export class EpollWaiter {
   /**
    * Resolves true when a watched fd is (or may be) readable, false once close() was called.
    * Call it only after draining the buffers: readiness of data already there is reported at once.
+   * `signal` abandons the wait: it resolves true at once (look again, as after a spurious wakeup),
+   * and once no wait is pending the waiter no longer keeps the process alive.
    */
-  wait(): Promise<boolean> {
+  wait(signal?: AbortSignal): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
-    const p = new Promise<boolean>((resolve, reject) => this.#pending.push({ resolve, reject }));
+    if (signal?.aborted) return Promise.resolve(true);
+    const p = new Promise<boolean>((resolve, reject) => {
+      const w = { resolve, reject };
+      this.#pending.push(w);
+      signal?.addEventListener('abort', () => {
+        const i = this.#pending.indexOf(w);
+        if (i < 0) return;
+        this.#pending.splice(i, 1);
+        // the worker stays armed in epoll_pwait; its report then finds nobody waiting
+        if (this.#pending.length === 0) this.#worker?.unref();
+        resolve(true);
+      }, { once: true });
+    });
     this.#arm();
     return p;
   }
@@ -107,7 +121,11 @@ export class EpollWaiter {
   }
 
   #arm(): void {
-    if (this.#armed) return;
+    if (this.#armed) {
+      // armed by an abandoned wait and unref'd since: this wait holds the process again
+      this.#worker?.ref();
+      return;
+    }
     this.#armed = true;
     if (!this.#worker) {
       const w = startWorker({ epollFd: this.#epoll.fd.value, state: this.#state.buffer });

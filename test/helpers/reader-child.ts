@@ -61,6 +61,31 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<
     pe.close();
     return { before, after: [...kept!.subarray(0, 8)], mappedBefore: mapped, mappedAfter: kernelMappings() };
   },
+  /** the only 'record' listener is removed while the loop waits (nothing closed): the process must exit */
+  async 'ringbuf-exit-after-off'() {
+    const map = BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_exit' });
+    const prog = ringbufProducer(map.fd.value);
+    progTestRun(prog.value, { data: new Uint8Array(77) });
+    const rb = new RingBuffer(map);
+    await new Promise<void>((resolve) => {
+      const h = () => setImmediate(() => { rb.off('record', h); resolve(); });
+      rb.on('record', h);
+    });
+    return { removed: true };
+  },
+  async 'perf-exit-after-off'() {
+    const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'rc_pexit' });
+    const prog = perfProducer(map.fd.value);
+    const pe = new PerfEventArray(map);
+    await new Promise<void>((resolve) => {
+      const h = () => setImmediate(() => { pe.off('record', h); resolve(); });
+      pe.on('record', h);
+      // produced once the loop waits: the wakeup is then consumed by the wait that delivers the
+      // sample (perf's poll reports a wakeup once), and the next wait really blocks
+      setImmediate(() => progTestRun(prog.value, { data: new Uint8Array(77) }));
+    });
+    return { removed: true };
+  },
 };
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

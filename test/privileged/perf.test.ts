@@ -194,6 +194,14 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     expect(out.mappedAfter).to.equal(0);
   });
 
+  it("removing the last 'record' listener lets the process exit (in a child process)", async () => {
+    // nothing is closed: an idle reader must not hold the process (before, the loop's wait did)
+    const r = await runReaderChild('perf-exit-after-off', 10000);
+    expect(r.timedOut, 'the child did not exit by itself within 10 s').to.equal(false);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.out).to.deep.equal({ removed: true });
+  });
+
   it('rejects a map of the wrong type', () => {
     const rb = BpfMap.create({ type: 'ringbuf', maxEntries: 4096, name: 'perf_wrong' });
     open.push(rb);

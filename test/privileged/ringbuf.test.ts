@@ -298,6 +298,14 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     expect(out.mappedBefore - out.mappedAfter).to.equal(2);
   });
 
+  it("removing the last 'record' listener lets the process exit (in a child process)", async () => {
+    // nothing is closed: an idle reader must not hold the process (before, the loop's wait did)
+    const r = await runReaderChild('ringbuf-exit-after-off', 10000);
+    expect(r.timedOut, 'the child did not exit by itself within 10 s').to.equal(false);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.out).to.deep.equal({ removed: true });
+  });
+
   it('rejects maps that are not ring buffers with a typed error', () => {
     const h = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'rb_hash' }));
     expect(() => new RingBuffer(h)).to.throw(ReaderArgumentError, /hash map, not a ringbuf/);
