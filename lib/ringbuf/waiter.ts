@@ -16,7 +16,7 @@ import { BpfError } from '../syscall/errors.js';
 import { Fd } from '../syscall/fd.js';
 import { Epoll, EPOLL } from '../syscall/epoll.js';
 import { NativeBuffer } from '../syscall/memory.js';
-import { ARMED, CLOSED } from './wait-state.js';
+import { IDLE, ARMED, CLOSED } from './wait-state.js';
 
 const EFD_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
@@ -84,8 +84,7 @@ export class EpollWaiter {
         const i = this.#pending.indexOf(w);
         if (i < 0) return;
         this.#pending.splice(i, 1);
-        // the worker stays armed in epoll_pwait; its report then finds nobody waiting
-        if (this.#pending.length === 0) this.#worker?.unref();
+        if (this.#pending.length === 0) this.#disarm();
         resolve(true);
       }, { once: true });
     });
@@ -107,10 +106,7 @@ export class EpollWaiter {
     }
     Atomics.store(this.#state, 0, CLOSED);
     Atomics.notify(this.#state, 0);
-    const one = new NativeBuffer(8);
-    one.view.setBigUint64(0, 1n, true);
-    ffi().syscall3(SYS.write, this.#wake.value, one.address, 8);
-    one.free();
+    this.#kick();
     worker.unref();
     worker.once('exit', () => this.#release());
   }
@@ -121,14 +117,10 @@ export class EpollWaiter {
   }
 
   #arm(): void {
-    if (this.#armed) {
-      // armed by an abandoned wait and unref'd since: this wait holds the process again
-      this.#worker?.ref();
-      return;
-    }
+    if (this.#armed) return;
     this.#armed = true;
     if (!this.#worker) {
-      const w = startWorker({ epollFd: this.#epoll.fd.value, state: this.#state.buffer });
+      const w = startWorker({ epollFd: this.#epoll.fd.value, wakeFd: this.#wake.value, state: this.#state.buffer });
       w.on('message', (m: unknown) => this.#onMessage(m));
       w.on('error', (e) => this.#fail(e));
       this.#worker = w;
@@ -137,6 +129,27 @@ export class EpollWaiter {
     this.#worker.ref();
     Atomics.store(this.#state, 0, ARMED);
     Atomics.notify(this.#state, 0);
+  }
+
+  /**
+   * Nobody waits any more: take the worker out of epoll_pwait and let the process exit. An unref'd
+   * worker blocked in a syscall would still hang the exit (Node joins its worker threads and cannot
+   * interrupt the syscall); asleep in Atomics.wait it can be stopped.
+   */
+  #disarm(): void {
+    if (!this.#armed) return;
+    this.#armed = false;
+    this.#worker?.unref();
+    if (Atomics.compareExchange(this.#state, 0, ARMED, IDLE) !== ARMED) return; // already reporting
+    this.#kick();
+  }
+
+  /** make the wake eventfd readable (the worker leaves epoll_pwait) */
+  #kick(): void {
+    const one = new NativeBuffer(8);
+    one.view.setBigUint64(0, 1n, true);
+    ffi().syscall3(SYS.write, this.#wake.value, one.address, 8);
+    one.free();
   }
 
   #onMessage(m: unknown): void {
@@ -149,6 +162,12 @@ export class EpollWaiter {
     const pending = this.#pending;
     this.#pending = [];
     for (const w of pending) w.resolve(true);
+    // a report sent before a disarm and a re-arm: the worker is back in epoll_pwait for waits that
+    // were just resolved (spuriously, which is allowed); take it out until someone waits again
+    if (!this.#closed && Atomics.load(this.#state, 0) === ARMED) {
+      this.#armed = true;
+      this.#disarm();
+    }
   }
 
   #fail(e: unknown): void {

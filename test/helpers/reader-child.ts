@@ -65,11 +65,14 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<
   async 'ringbuf-exit-after-off'() {
     const map = BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_exit' });
     const prog = ringbufProducer(map.fd.value);
-    progTestRun(prog.value, { data: new Uint8Array(77) });
     const rb = new RingBuffer(map);
     await new Promise<void>((resolve) => {
       const h = () => setImmediate(() => { rb.off('record', h); resolve(); });
       rb.on('record', h);
+      // produced once the loop waits, so the record comes through the waiter thread: that thread
+      // is then up, and back in epoll_pwait when the listener goes (a thread Node must be able
+      // to stop at exit)
+      setImmediate(() => progTestRun(prog.value, { data: new Uint8Array(77) }));
     });
     return { removed: true };
   },
@@ -80,8 +83,8 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<
     await new Promise<void>((resolve) => {
       const h = () => setImmediate(() => { pe.off('record', h); resolve(); });
       pe.on('record', h);
-      // produced once the loop waits: the wakeup is then consumed by the wait that delivers the
-      // sample (perf's poll reports a wakeup once), and the next wait really blocks
+      // produced once the loop waits (as above); perf's poll also reports a wakeup only once, so
+      // the wait after the sample really blocks
       setImmediate(() => progTestRun(prog.value, { data: new Uint8Array(77) }));
     });
     return { removed: true };
