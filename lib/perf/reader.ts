@@ -215,13 +215,13 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
           if (rec === undefined) break;
           got = true;
           let data: Uint8Array | undefined;
-          this.enter();
+          this.hold();
           try {
             this.#deliver(rec.type, rec.body, ring.cpu, (d) => { data = d; });
             if (data) yield { cpu: ring.cpu, data };
           } finally {
             ring.release();
-            this.leave();
+            this.unhold();
           }
         }
       }
@@ -288,6 +288,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
 
   #release(): void {
     for (const r of this.#rings) {
+      r.release(); // a sample an iterator still holds goes back first
       try { mapDeleteElem(this.#map.value, u32(r.cpu)); } catch { /* slot gone */ }
       ffi().syscall3(SYS.ioctl, r.fd.value, PERF_EVENT_IOC_DISABLE, 0);
       // a sample view kept by the caller reads zeros from now on instead of faulting

@@ -31,8 +31,10 @@ export abstract class BufferReader extends EventEmitter {
   #looping = false;
   /** aborts the delivery loop's wait (no 'record' listener left) */
   #stopWaiting: AbortController | undefined;
-  /** consume() calls and iterator records in progress */
+  /** consume() calls and rounds of 'record' events in progress (synchronous: they end soon) */
   #depth = 0;
+  /** records handed out by async iterators and not yet released (a loop body may never resume) */
+  #holding = 0;
 
   constructor() {
     super();
@@ -55,7 +57,11 @@ export abstract class BufferReader extends EventEmitter {
     return this.waiter.wait();
   }
 
-  /** Stop reading: a pending wait or iteration ends, the pages are released. The map stays open. */
+  /**
+   * Stop reading: a pending wait or iteration ends, the pages are released. The map stays open.
+   * A record held by an async iterator is given back at once (a loop body that never resumes does
+   * not keep the pages); from inside a callback, the record in hand is given back when it returns.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -69,24 +75,28 @@ export abstract class BufferReader extends EventEmitter {
     this.close();
   }
 
-  /** around the processing of records: close() meanwhile defers releasePages() to the last leave() */
-  protected enter(): void {
-    this.#depth++;
-  }
-
   /**
-   * enter() for a new consumer (consume(), an iterator step, a round of 'record' events): throws
-   * ReaderBusyError while a record is being processed, which would be given back underneath its
-   * user (and a nested drain would store a stale consumer position).
+   * Around a consume() or a round of 'record' events (close() meanwhile defers releasePages() to
+   * the last leave()). Throws ReaderBusyError while a record is being processed, which would be
+   * given back underneath its user (and a nested drain would store a stale consumer position).
    */
   protected enterConsumer(operation: string): void {
-    if (this.#depth > 0) throw new ReaderBusyError(this.constructor.name, operation);
+    this.expectIdle(operation);
     this.#depth++;
   }
 
   /** throws ReaderBusyError while a record is being processed */
   protected expectIdle(operation: string): void {
-    if (this.#depth > 0) throw new ReaderBusyError(this.constructor.name, operation);
+    if (this.#depth > 0 || this.#holding > 0) throw new ReaderBusyError(this.constructor.name, operation);
+  }
+
+  /** around a record an async iterator hands out: close() meanwhile gives it back (releasePages) */
+  protected hold(): void {
+    this.#holding++;
+  }
+
+  protected unhold(): void {
+    this.#holding--;
   }
 
   protected leave(): void {
@@ -121,7 +131,10 @@ export abstract class BufferReader extends EventEmitter {
 
   /** deliver no more records (memory still mapped) */
   protected abstract stopDelivery(): void;
-  /** unmap and close what the reader made (called once, with no record in progress) */
+  /**
+   * Give back records still held by iterators, then unmap and close what the reader made (called
+   * once, with no consume() or 'record' round in progress).
+   */
   protected abstract releasePages(): void;
   /**
    * Deliver up to `limit` ready records of each buffer as 'record' events (fewer once no 'record'

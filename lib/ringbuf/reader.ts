@@ -155,12 +155,12 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
           const rec = ring.next();
           if (rec === undefined) break;
           got = true;
-          this.enter();
+          this.hold();
           try {
             yield rec;
           } finally {
             ring.release();
-            this.leave();
+            this.unhold();
           }
         }
       }
@@ -179,7 +179,10 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
   }
 
   protected releasePages(): void {
-    for (const r of this.#rings) r.detach();
+    for (const r of this.#rings) {
+      r.release(); // a record an iterator still holds goes back to the kernel first
+      r.detach();
+    }
     // record views the caller kept read zeros from now on instead of faulting (retire.ts); the
     // rings are dropped so that nothing of ours keeps the retired ranges mapped
     for (const m of this.#mappings) retireMapping(m.mapping, m.prot);

@@ -3,6 +3,7 @@
 // dropped on a full buffer are counted (received + lost = produced).
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { waitFor } from '../helpers/netns.js';
 import { BpfMap } from '../../lib/map/index.js';
@@ -200,6 +201,19 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     expect(r.timedOut, 'the child did not exit by itself within 10 s').to.equal(false);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.out).to.deep.equal({ removed: true });
+  });
+
+  it('close() while an async iterator holds a sample releases the buffers at once', async () => {
+    const { prog, pe } = setup();
+    const mapped = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('perf_event')).length;
+    expect(mapped()).to.equal(pe.cpus.length);
+    progTestRun(prog.value, { data: new Uint8Array(85) });
+    const it = pe[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(decode((first.value as { data: Uint8Array }).data)).to.equal(85);
+    pe.close();
+    expect(mapped()).to.equal(0);
+    expect(await it.return!(undefined)).to.deep.equal({ value: undefined, done: true });
   });
 
   it('rejects a map of the wrong type', () => {

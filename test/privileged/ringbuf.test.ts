@@ -306,6 +306,30 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     expect(r.out).to.deep.equal({ removed: true });
   });
 
+  it('close() while an async iterator holds a record gives the record and the pages back at once', async () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: 64 * pageSize(), name: 'rb_held' }));
+    const prog = track(ringbufProducer(map.fd.value));
+    const mapped = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('bpf-map')).length;
+    const m0 = mapped();
+    produce(prog, [81, 82]);
+    const rb = new RingBuffer(map);
+    expect(mapped()).to.equal(m0 + 2);
+    // a loop step taken by hand and never finished (the loop body may never resume)
+    const it = rb[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(decode(first.value as Uint8Array)).to.equal(81);
+    rb.close();
+    expect(mapped()).to.equal(m0);
+    // 81 went back to the kernel at close(): the next reader starts at 82
+    const next = track(new RingBuffer(map));
+    const rest: number[] = [];
+    next.consume((rec) => rest.push(decode(rec)));
+    expect(rest).to.deep.equal([82]);
+    // the abandoned step can still be finished, and the loop is over
+    expect(await it.return!(undefined)).to.deep.equal({ value: undefined, done: true });
+    expect((await it.next()).done).to.equal(true);
+  });
+
   it('rejects maps that are not ring buffers with a typed error', () => {
     const h = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'rb_hash' }));
     expect(() => new RingBuffer(h)).to.throw(ReaderArgumentError, /hash map, not a ringbuf/);
