@@ -18,7 +18,7 @@ import { parseCpuList } from '../map/cpus.js';
 import { ReaderArgumentError } from '../ringbuf/errors.js';
 import { mapShape, mapLabel, type MapSource } from '../ringbuf/reader.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
-import { BufferReader, CHUNK, TURN_MS, nextTurn } from '../ringbuf/base.js';
+import { BufferReader, CHUNK } from '../ringbuf/base.js';
 import { retireMapping } from '../ringbuf/retire.js';
 import {
   MMAP_PAGE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_FLAG_FD_CLOEXEC,
@@ -205,7 +205,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
 
   /** Samples as they come (at most a few milliseconds in a row before the event loop gets a turn). */
   async *[Symbol.asyncIterator](): AsyncIterator<PerfRecord> {
-    let end = performance.now() + TURN_MS;
+    this.beginTurn();
     while (!this.closed) {
       let got = false;
       for (const ring of this.#rings) {
@@ -225,13 +225,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
           }
         }
       }
-      if (!got) {
-        if (!(await this.waiter.wait())) return;
-        end = performance.now() + TURN_MS;
-      } else if (performance.now() >= end) {
-        await nextTurn();
-        end = performance.now() + TURN_MS;
-      }
+      if (!(await this.endRound(got))) return;
     }
   }
 

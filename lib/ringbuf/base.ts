@@ -35,6 +35,8 @@ export abstract class BufferReader extends EventEmitter {
   #depth = 0;
   /** records handed out by async iterators and not yet released (a loop body may never resume) */
   #holding = 0;
+  /** when the async iterator's current turn is up (performance.now() time) */
+  #turnEnd = 0;
 
   constructor() {
     super();
@@ -97,6 +99,29 @@ export abstract class BufferReader extends EventEmitter {
 
   protected unhold(): void {
     this.#holding--;
+  }
+
+  /**
+   * Between two rounds of an async iterator (a round takes up to CHUNK records of each buffer):
+   * wait for records if the round got none, let the event loop run if the turn is used up.
+   * Resolves false once the reader is closed.
+   */
+  protected async endRound(got: boolean): Promise<boolean> {
+    if (!got) {
+      const ready = await this.waiter.wait();
+      this.#turnEnd = performance.now() + TURN_MS;
+      return ready;
+    }
+    if (performance.now() >= this.#turnEnd) {
+      await nextTurn();
+      this.#turnEnd = performance.now() + TURN_MS;
+    }
+    return !this.#closed;
+  }
+
+  /** at the start of an async iteration: its first turn begins */
+  protected beginTurn(): void {
+    this.#turnEnd = performance.now() + TURN_MS;
   }
 
   protected leave(): void {

@@ -14,7 +14,7 @@ import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
 import { ReaderArgumentError } from './errors.js';
 import { Ring, type RecordCallback, type RawRecordCallback } from './ring.js';
 import { EpollWaiter } from './waiter.js';
-import { BufferReader, CHUNK, TURN_MS, nextTurn } from './base.js';
+import { BufferReader, CHUNK } from './base.js';
 import { retireMapping } from './retire.js';
 
 /**
@@ -144,7 +144,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     const rings = this.#rings;
-    let end = performance.now() + TURN_MS;
+    this.beginTurn();
     while (!this.closed) {
       let got = false;
       for (let i = 0; i < rings.length; i++) {
@@ -164,13 +164,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
           }
         }
       }
-      if (!got) {
-        if (!(await this.waiter.wait())) return;
-        end = performance.now() + TURN_MS;
-      } else if (performance.now() >= end) {
-        await nextTurn();
-        end = performance.now() + TURN_MS;
-      }
+      if (!(await this.endRound(got))) return;
     }
   }
 

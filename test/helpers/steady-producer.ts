@@ -74,6 +74,40 @@ export async function longestLoopGap(ticks = 60, deadlineMs = 15000): Promise<{ 
   return { gapMs: gap, ticks: n };
 }
 
+/** What readWhileProducing() saw. */
+export interface HoldReport { gapMs: number; ticks: number; records: number; producerRunning: boolean }
+
+/**
+ * Read `reader` through 'record' events or an async iterator, spending `perRecordUs` µs on each
+ * record (slower than the producer, so the buffer never runs dry), while `progFd` runs on another
+ * thread (for 6 s at most); then watch the event loop for 60 ticks of 5 ms. The reader is closed
+ * and the producer stopped at the end, also on failure.
+ */
+export async function readWhileProducing(
+  reader: { on(event: 'record', f: () => void): unknown; close(): void } & AsyncIterable<unknown>,
+  how: 'events' | 'iterator', progFd: number, perRecordUs: number,
+): Promise<HoldReport> {
+  let records = 0;
+  const slow = () => {
+    const until = performance.now() + perRecordUs / 1000;
+    while (performance.now() < until);
+    records++;
+  };
+  if (how === 'events') reader.on('record', slow);
+  else void (async () => { for await (const _ of reader) slow(); })();
+  const producer = startSteadyProducer(progFd, { maxMs: 6000 });
+  try {
+    const deadline = Date.now() + 5000;
+    while (producer.runs() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // a held loop shows as one gap as long as the producer runs (maxMs ends it)
+    const { gapMs, ticks } = await longestLoopGap(60);
+    return { gapMs, ticks, records, producerRunning: producer.running() };
+  } finally {
+    reader.close();
+    await producer.stop();
+  }
+}
+
 if (!isMainThread && (workerData as Job | undefined)?.steadyProducer) {
   const { progFd, length, repeat, maxMs, state } = workerData as Job;
   const st = new Int32Array(state);
