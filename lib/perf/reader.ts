@@ -238,26 +238,19 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
   }
 
   protected emitReady(limit: number): boolean {
-    let more = false;
-    this.enterConsumer("'record' events");
-    try {
-      for (const ring of this.#rings) {
-        let k = 0;
-        let rec;
-        for (; k < limit && !this.closed && this.listenerCount('record') > 0 && (rec = ring.next()) !== undefined; k++) {
-          try {
-            this.#deliver(rec.type, rec.body, ring.cpu, this.#emitRecord, true);
-          } finally {
-            ring.release();
-          }
-        }
-        if (k === limit) more = true;
-      }
-    } finally {
-      this.leave();
-    }
-    return more && !this.closed;
+    return this.emitRound(this.#rings, limit, this.#emitOne);
   }
+
+  readonly #emitOne = (ring: PerfRing): boolean => {
+    const rec = ring.next();
+    if (rec === undefined) return false;
+    try {
+      this.#deliver(rec.type, rec.body, ring.cpu, this.#emitRecord, true);
+    } finally {
+      ring.release();
+    }
+    return true;
+  };
 
   readonly #emitRecord = (data: Uint8Array, cpu: number): void => {
     this.emitFromLoop('record', data, cpu);

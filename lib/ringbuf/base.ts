@@ -129,6 +129,29 @@ export abstract class BufferReader extends EventEmitter {
   }
 
   /**
+   * One round of emitReady: up to `limit` records of each buffer, record by record (not a whole
+   * drain), so delivery stops as soon as the last 'record' listener is gone and a once('record')
+   * listener does not take the rest of the chunk down with it. `emitOne` emits the next ready record
+   * of a buffer and gives it back, or returns false when the buffer has none.
+   */
+  protected emitRound<R>(buffers: readonly R[], limit: number, emitOne: (buffer: R, index: number) => boolean): boolean {
+    let more = false;
+    this.enterConsumer("'record' events");
+    try {
+      for (let i = 0; i < buffers.length; i++) {
+        let k = 0;
+        for (; k < limit && !this.#closed && this.listenerCount('record') > 0; k++) {
+          if (!emitOne(buffers[i], i)) break;
+        }
+        if (k === limit) more = true;
+      }
+    } finally {
+      this.leave();
+    }
+    return more && !this.#closed;
+  }
+
+  /**
    * emit() for the delivery loop ('record', perf's 'lost'). A listener that throws does not stop
    * delivery: its record counts as consumed, the error goes to 'error' listeners (or is thrown
    * asynchronously when there are none, as EventEmitter would), and the next record is delivered.

@@ -185,29 +185,17 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
   }
 
   protected emitReady(limit: number): boolean {
-    const rings = this.#rings;
-    let more = false;
-    this.enterConsumer("'record' events");
-    try {
-      for (let i = 0; i < rings.length; i++) {
-        const ring = rings[i];
-        let k = 0;
-        // record by record (not drainViews): delivery stops as soon as the last listener is gone,
-        // so a once('record') listener does not take the rest of the chunk down with it
-        for (; k < limit && !this.closed && this.listenerCount('record') > 0; k++) {
-          const rec = ring.next();
-          if (rec === undefined) break;
-          try {
-            this.emitFromLoop('record', rec, i);
-          } finally {
-            ring.release();
-          }
-        }
-        if (k === limit) more = true;
-      }
-    } finally {
-      this.leave();
-    }
-    return more && !this.closed;
+    return this.emitRound(this.#rings, limit, this.#emitOne);
   }
+
+  readonly #emitOne = (ring: Ring, index: number): boolean => {
+    const rec = ring.next();
+    if (rec === undefined) return false;
+    try {
+      this.emitFromLoop('record', rec, index);
+    } finally {
+      ring.release();
+    }
+    return true;
+  };
 }
