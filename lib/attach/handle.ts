@@ -156,7 +156,7 @@ export function checkProgram(op: string, p: AttachableProgram, allowed: readonly
     expectFdKind(fd, 'prog', label);
   } catch (e) {
     if (!(e instanceof BpfArgumentError)) throw e;
-    throw new AttachArgumentError(op, e.message.slice(e.op.length + 2), { cause: e });
+    throw new AttachArgumentError(op, e.detail, { cause: e });
   }
   const info = progInfo(fd);
   if (!allowed.includes(info.type)) {

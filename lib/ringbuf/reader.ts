@@ -45,7 +45,7 @@ export function mapShape(m: MapSource | Fd, reader: string): Shape {
   try {
     expectFdKind(fd.value, 'map', `the map argument (fd ${fd.value})`);
   } catch (e) {
-    if (e instanceof BpfArgumentError) throw new ReaderArgumentError(reader, e.message.slice(e.op.length + 2), { cause: e });
+    if (e instanceof BpfArgumentError) throw new ReaderArgumentError(reader, e.detail, { cause: e });
     throw e;
   }
   const i = mapInfo(fd.value);

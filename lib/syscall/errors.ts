@@ -61,9 +61,12 @@ export class ClosedError extends TsbpfError {
 export class BpfArgumentError extends TsbpfError {
   /** the operation that was asked for: 'MAP_LOOKUP_ELEM', 'BpfMap.create', … */
   readonly op: string;
+  /** what was wrong, without the operation (for callers that re-raise it under their own) */
+  readonly detail: string;
   constructor(op: string, message: string) {
     super(`${op}: ${message}`);
     this.op = op;
+    this.detail = message;
   }
 }
 
