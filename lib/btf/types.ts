@@ -174,5 +174,11 @@ export type BtfType =
   | BtfVoid | BtfInt | BtfRef | BtfArray | BtfComposite | BtfEnum | BtfEnum64 | BtfFwd
   | BtfFunc | BtfFuncProto | BtfVar | BtfDatasec | BtfFloat | BtfDeclTag;
 
-/** The kind of a type by its kind name. */
-export type BtfTypeOf<K extends BtfKindName> = Extract<BtfType, { kind: K }>;
+/**
+ * The type of a kind name: findByName('sk_buff', 'struct') is a BtfComposite whose kind is 'struct'.
+ * (Extract<BtfType, { kind: K }> gave never for kinds that share an interface, struct/union and
+ * ptr/typedef/qualifiers, since 'struct' | 'union' is not assignable to 'struct'.)
+ */
+export type BtfTypeOf<K extends BtfKindName> = BtfType extends infer T
+  ? T extends { readonly kind: infer Kinds } ? (K extends Kinds ? T & { readonly kind: K } : never) : never
+  : never;
