@@ -7,7 +7,7 @@ import { ELF as ELF_CONSTANTS, type ObjElf, type ObjRelocation, type ObjSection,
 import { INSN_SIZE, OP, PSEUDO, insnImm, insnSrc } from './insn.js';
 import { copyBytes } from '../elf/slab.js';
 import { ObjectError } from './errors.js';
-import type { BtfExt, BtfFuncInfo, BtfLineInfo } from '../btf/ext.js';
+import type { BtfCoreRelo, BtfExt, BtfFuncInfo, BtfLineInfo } from '../btf/ext.js';
 import type { Btf } from '../btf/btf.js';
 import type { CoreRelocationSpec, FuncInfo, FunctionSpec, LineInfo, Relocation, RelocationTarget } from './spec.js';
 
@@ -98,6 +98,14 @@ interface Context {
   readonly starts: Map<number, Map<number, RawFunction>>;
   /** section index → its relocations by ascending offset, checked to be on instructions (made on first use) */
   readonly sortedRelocations: Map<number, readonly ObjRelocation[]>;
+  /** section index → its CO-RE relocation records (with their index in the section) by ascending insn_off */
+  readonly sortedCore: Map<number, readonly IndexedCoreRelo[]>;
+}
+
+interface IndexedCoreRelo {
+  readonly insnOff: number;
+  readonly record: BtfCoreRelo;
+  readonly index: number;
 }
 
 /** Resolve the relocations of every function and cut its instructions and .BTF.ext records. */
@@ -109,7 +117,7 @@ export function buildFunctions(elf: ObjElf, raw: readonly RawFunction[], maps: M
     if (!m) starts.set(f.section.index, (m = new Map()));
     m.set(f.start, f);
   }
-  const ctx: Context = { elf, maps, ext, btf, extRecords: new Map(), starts, sortedRelocations: new Map() };
+  const ctx: Context = { elf, maps, ext, btf, extRecords: new Map(), starts, sortedRelocations: new Map(), sortedCore: new Map() };
   const out: FunctionSpec[] = [];
   for (let i = 0; i < raw.length; i++) out.push(buildFunction(ctx, raw[i]));
   return out;
@@ -236,15 +244,14 @@ function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
     }
   }
   const coreRelos: CoreRelocationSpec[] = [];
-  const core = ext?.coreRelos.get(f.section.name);
-  if (core) {
-    for (let k = 0; k < core.length; k++) {
-      const r = core[k];
-      if (r.insnOff < lo || r.insnOff >= hi) continue;
-      if (r.insnOff % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: CO-RE relocation ${k} of ${f.section.name} is not on an instruction`, { section: f.section.name, program: f.name });
-      coreRelos.push({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId, accessStr: r.accessStr, kind: r.kind, index: k });
-    }
+  const core = sortedCore(ctx, f.section);
+  for (let k = firstAtOrAfter(core, recordInsnOff, lo); k < core.length && core[k].insnOff < hi; k++) {
+    const { record: r, index } = core[k];
+    if (r.insnOff % INSN_SIZE !== 0) throw new ObjectError(`function ${f.name}: CO-RE relocation ${index} of ${f.section.name} is not on an instruction`, { section: f.section.name, program: f.name });
+    coreRelos.push({ insn: (r.insnOff - lo) / INSN_SIZE, typeId: r.typeId, accessStr: r.accessStr, kind: r.kind, index });
   }
+  // in record order, as the section lists them (sorting by insn_off kept equal offsets in that order)
+  if (!coreInRecordOrder(coreRelos)) coreRelos.sort((a, b) => a.index - b.index);
   return { name: f.name, section: f.section.name, sectionInsn: f.start, instructions: code, relocations, funcInfo, lineInfo, coreRelos, global: f.global };
 }
 
@@ -252,6 +259,26 @@ function buildFunction(ctx: Context, f: RawFunction): FunctionSpec {
 interface SectionExt {
   readonly funcInfo: readonly BtfFuncInfo[];
   readonly lineInfo: readonly BtfLineInfo[];
+}
+
+/**
+ * The CO-RE relocation records of `section` by ascending insn_off, each with its index in the
+ * section, sorted once per section so each function finds its own by binary search (a scan of the
+ * whole section per function was quadratic in the number of functions).
+ */
+function sortedCore(ctx: Context, section: ObjSection): readonly IndexedCoreRelo[] {
+  let core = ctx.sortedCore.get(section.index);
+  if (core === undefined) {
+    const recs = ctx.ext?.coreRelos.get(section.name) ?? [];
+    core = byInsnOff(recs.map((record, index) => ({ insnOff: record.insnOff, record, index })));
+    ctx.sortedCore.set(section.index, core);
+  }
+  return core;
+}
+
+function coreInRecordOrder(relos: readonly CoreRelocationSpec[]): boolean {
+  for (let k = 1; k < relos.length; k++) if (relos[k - 1].index > relos[k].index) return false;
+  return true;
 }
 
 const NO_EXT: SectionExt = Object.freeze({ funcInfo: [], lineInfo: [] });

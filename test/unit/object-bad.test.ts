@@ -9,6 +9,7 @@ import { datasecFixups } from '../../lib/object/datasec.js';
 import { buildFunctions, collectFunctions, type MapLocator } from '../../lib/object/functions.js';
 import { readElf, type ElfFile } from '../../lib/elf/index.js';
 import { Btf } from '../../lib/btf/btf.js';
+import type { BtfCoreRelo, BtfExt } from '../../lib/btf/ext.js';
 import { BtfBlob, KIND } from '../helpers/btf-blob.js';
 import { btfExtBlock, btfRecord, craftElf, u32, relTable, sectionHeader, setU32, setU64, SHF, SHT, StringTable, symbolTable, thrown, type CraftSection } from '../helpers/crafted-elf.js';
 import { MAX_ARRAY_VALUE_SIZE } from '../../lib/object/limits.js';
@@ -88,6 +89,28 @@ describe('readObject on crafted malformed objects', () => {
       expect(fns).to.have.length(n);
       for (const f of fns) expect(f.relocations).to.deep.equal([{ insn: 0, target: { kind: 'call', function: 'f0' }, symbol: 'f0' }]);
       // n × log n at most (a scan per function: n × n)
+      expect(counter.reads).to.be.below(n * 4 * Math.ceil(Math.log2(n)));
+    });
+
+    it('each function finds its CO-RE relocation records without scanning the whole section\'s, in record order', () => {
+      const n = 400;
+      const elf = readElf(manyFunctions(n));
+      const counter = { reads: 0 };
+      // two records per function (the call and the exit), listed exits first: record order is not insn order
+      const records = [
+        ...Array.from({ length: n }, (_, i) => ({ insnOff: 16 * i + 8, typeId: 1, accessStr: '0:1', kind: 0 })),
+        ...Array.from({ length: n }, (_, i) => ({ insnOff: 16 * i, typeId: 1, accessStr: '0:0', kind: 0 })),
+      ];
+      const ext: BtfExt = {
+        funcInfo: new Map(), lineInfo: new Map(), coreRelos: new Map([['.text', counted(records, counter) as BtfCoreRelo[]]]),
+        funcInfoRecSize: 8, lineInfoRecSize: 16, coreReloRecSize: 16,
+      };
+      const fns = buildFunctions(elf, collectFunctions(elf), NO_MAPS, ext);
+      expect(fns).to.have.length(n);
+      fns.forEach((f, i) => expect(f.coreRelos, f.name).to.deep.equal([
+        { insn: 1, typeId: 1, accessStr: '0:1', kind: 0, index: i },
+        { insn: 0, typeId: 1, accessStr: '0:0', kind: 0, index: n + i },
+      ]));
       expect(counter.reads).to.be.below(n * 4 * Math.ceil(Math.log2(n)));
     });
 
