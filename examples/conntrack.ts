@@ -16,9 +16,9 @@ await runExample({
   description: 'packets and bytes per connection (saddr, daddr, protocol) seen by TC on an interface, both directions',
   async main(ctx) {
     const obj = ctx.load('conntrack.o');
-    const conns = ctx.map<ConnKey, ConnVal>(obj, 'conns');
-    const totals = ctx.map<number, ConnVal[]>(obj, 'totals');   // per-CPU: one value per possible CPU
-    const prog = ctx.program(obj, 'conntrack');
+    const conns = obj.map<ConnKey, ConnVal>('conns');
+    const totals = obj.map<number, ConnVal[]>('totals');   // per-CPU: one value per possible CPU
+    const prog = obj.program('conntrack');
     ctx.attachTc(prog, 'ingress');
     ctx.attachTc(prog, 'egress');
     const traffic = ctx.demo && demoTraffic({ ns: ctx.demo.nsB, dst: ctx.demo.addrA, udp: 2, pings: 1, size: 100, every: ctx.every });

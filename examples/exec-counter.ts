@@ -3,7 +3,7 @@
 // task_struct through CO-RE relocations. Prints the names whose count changed, every second.
 // Run: node --import tsx examples/exec-counter.ts [--seconds N] [--comm NAME]
 import { Command } from 'commander';
-import { loadObject, attachTracepoint, type BpfMap } from '../lib/index.js';
+import { loadObject, attachTracepoint } from '../lib/index.js';
 import { objectPath, positiveNumber } from './lib/run.js';
 
 interface ExecInfo { count: bigint; pid: number; ppid: number; uid: number }
@@ -18,10 +18,10 @@ const opts = cmd.opts<{ seconds?: number; comm?: string }>();
 let status = 0;
 const obj = loadObject(objectPath('exec_counter.o'));
 try {
-  const t = attachTracepoint({ program: obj.programs.get('count_exec')!, category: 'sched', name: 'sched_process_exec' });
+  const t = attachTracepoint({ program: obj.program('count_exec'), category: 'sched', name: 'sched_process_exec' });
   try {
     console.log(`attached count_exec (tracepoint sched:sched_process_exec, ${t.info.mode})`);
-    const execs = obj.maps.get('execs') as unknown as BpfMap<{ comm: string | number[] }, ExecInfo>;
+    const execs = obj.map<{ comm: string | number[] }, ExecInfo>('execs');
     const seen = new Map<string, bigint>();
     const text = (c: string | number[]) => (typeof c === 'string' ? c : String.fromCharCode(...c.filter((x) => x !== 0)));
     const show = () => {

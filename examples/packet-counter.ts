@@ -12,8 +12,8 @@ await runExample({
   async main(ctx) {
     const obj = ctx.load('packet_counter.o');
     // key: the protocol number (__u32), value: packets (__u64)
-    const protocols = ctx.map<number, bigint>(obj, 'protocols');
-    ctx.attachXdp(ctx.program(obj, 'packet_counter'));
+    const protocols = obj.map<number, bigint>('protocols');
+    ctx.attachXdp(obj.program('packet_counter'));
     const traffic = ctx.demo && demoTraffic({ ns: ctx.demo.nsB, dst: ctx.demo.addrA, udp: 3, pings: 1, every: ctx.every });
 
     const show = (label: string) => {

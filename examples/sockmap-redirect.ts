@@ -30,12 +30,12 @@ await runCgroupExample({
   description: 'redirect the TCP messages of a cgroup\'s local connections socket to socket (sockops + sockhash + sk_msg)',
   async main(ctx) {
     const obj = ctx.load('sockmap_redirect.o');
-    const socks = obj.maps.get('socks')!;
+    const socks = obj.map('socks');
     // the sk_msg program first: a socket takes the map's programs when it is added
-    const link = attachSockMap({ program: ctx.program(obj, 'redirect'), map: socks });
+    const link = attachSockMap({ program: obj.program('redirect'), map: socks });
     ctx.defer(() => link.detach());
     console.log(`attached redirect (${link.info.attachTypeName}, ${link.info.mode}) to map ${socks.name}`);
-    ctx.attachToCgroup(ctx.program(obj, 'add_socket'));
+    ctx.attachToCgroup(obj.program('add_socket'));
     let demoOk = 0;
     let demoBad = 0;
     if (ctx.demo) {
@@ -44,7 +44,7 @@ await runCgroupExample({
         else demoBad++;
       });
     }
-    const totals = ctx.map<number, Stats>(obj, 'totals');
+    const totals = obj.map<number, Stats>('totals');
     const show = () => {
       const s = totals.lookup(0)!;
       const demo = ctx.demo ? ` (demo connections: ${demoOk} intact, ${demoBad} damaged)` : '';

@@ -30,7 +30,7 @@ await runCgroupExample<Options>({
   async main(ctx) {
     const { keepidle, nodelay } = ctx.opts;
     const obj = ctx.load('sockops_tuner.o', { constants: { keepidle, nodelay: nodelay ? 1 : 0 } });
-    ctx.attachToCgroup(ctx.program(obj, 'tune'));
+    ctx.attachToCgroup(obj.program('tune'));
     console.log(`setting${nodelay ? ' TCP_NODELAY=1,' : ''} SO_KEEPALIVE=1, TCP_KEEPIDLE=${keepidle}`);
     let last = '';
     if (ctx.demo) {
@@ -40,7 +40,7 @@ await runCgroupExample<Options>({
         last = `demo connection: client ${f(o.client)}; server ${f(o.server)}`;
       });
     }
-    const tuned = ctx.map<number, bigint>(obj, 'tuned');
+    const tuned = obj.map<number, bigint>('tuned');
     const show = () => {
       console.log(`tuned ${tuned.lookup(0) ?? 0n} failed ${tuned.lookup(1) ?? 0n}`);
       if (last) console.log(last);

@@ -81,10 +81,10 @@ await runExample<Options>({
       console.log(`removed pin ${PIN}`);
     });
     console.log(`loaded tc_counter.o; counter map ${reused ? 'reused from' : 'pinned at'} ${PIN}`);
-    const map = ctx.map<number, bigint>(obj, 'counter');
+    const map = obj.map<number, bigint>('counter');
 
     for (const direction of ['ingress', 'egress'] as const) {
-      const a = attachTc({ program: ctx.program(obj, `tc_${direction}`), interface: ctx.iface, direction });
+      const a = attachTc({ program: obj.program(`tc_${direction}`), interface: ctx.iface, direction });
       ctx.defer(() => {
         a.detach();
         const left = listQdiscs(a.info.ifindex).some((q) => q.kind === 'clsact');

@@ -24,16 +24,16 @@ await runExample<{ service?: ServiceSpec[] }>({
     if (services.length === 0) throw new Error('no --service given (VIP:PORT=BACKEND:PORT)');
 
     const obj = ctx.load('tc_proxy.o');
-    const egress = ctx.map<Service, Endpoint>(obj, 'egress_nat');
-    const ingress = ctx.map<Service, Endpoint>(obj, 'ingress_nat');
-    const proxied = ctx.map<number, bigint[]>(obj, 'proxied');
+    const egress = obj.map<Service, Endpoint>('egress_nat');
+    const ingress = obj.map<Service, Endpoint>('ingress_nat');
+    const proxied = obj.map<number, bigint[]>('proxied');
     for (const s of services) {
       egress.update(serviceKey(s.vip.addr, s.vip.port, s.proto), endpoint(s.backend.addr, s.backend.port));
       ingress.update(serviceKey(s.backend.addr, s.backend.port, s.proto), endpoint(s.vip.addr, s.vip.port));
       console.log(`service ${showService(s)}`);
     }
-    ctx.attachTc(ctx.program(obj, 'proxy_egress'), 'egress');
-    ctx.attachTc(ctx.program(obj, 'proxy_ingress'), 'ingress');
+    ctx.attachTc(obj.program('proxy_egress'), 'egress');
+    ctx.attachTc(obj.program('proxy_ingress'), 'ingress');
 
     let requests = 0;
     let answered = 0;

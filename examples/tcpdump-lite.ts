@@ -31,10 +31,10 @@ await runExample({
   description: 'print a tcpdump-like line for every IPv4 packet in and out of an interface (TC + ring buffer)',
   async main(ctx) {
     const obj = ctx.load('tcpdump_lite.o');
-    const rb = new RingBuffer(ctx.map(obj, 'events'));
+    const rb = new RingBuffer(obj.map('events'));
     ctx.defer(() => rb.close());
-    ctx.attachTc(ctx.program(obj, 'tcpdump_ingress'), 'ingress');
-    ctx.attachTc(ctx.program(obj, 'tcpdump_egress'), 'egress');
+    ctx.attachTc(obj.program('tcpdump_ingress'), 'ingress');
+    ctx.attachTc(obj.program('tcpdump_egress'), 'egress');
     const traffic = ctx.demo && demoTraffic({ ns: ctx.demo.nsB, dst: ctx.demo.addrA, udp: 2, pings: 1, every: ctx.every });
 
     let packets = 0;

@@ -24,13 +24,13 @@ await runExample<{ service?: ServiceSpec[] }>({
     if (services.length === 0) throw new Error('no --service given (VIP:PORT=BACKEND:PORT)');
 
     const obj = ctx.load('xdp_dnat.o');
-    const map = ctx.map<Service, Endpoint>(obj, 'services');
-    const rewritten = ctx.map<number, bigint[]>(obj, 'rewritten');
+    const map = obj.map<Service, Endpoint>('services');
+    const rewritten = obj.map<number, bigint[]>('rewritten');
     for (const s of services) {
       map.update(serviceKey(s.vip.addr, s.vip.port, s.proto), endpoint(s.backend.addr, s.backend.port));
       console.log(`service ${showService(s)}`);
     }
-    ctx.attachXdp(ctx.program(obj, 'xdp_dnat'));
+    ctx.attachXdp(obj.program('xdp_dnat'));
 
     let traffic: DemoTraffic | undefined;
     let server: UdpServer | undefined;

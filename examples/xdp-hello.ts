@@ -14,7 +14,7 @@ await runExample({
     // uses bpf_printk on this machine, so only our program's lines are printed
     const pipe = new TracePipe();
     ctx.defer(() => pipe.close());
-    ctx.attachXdp(ctx.program(obj, 'xdp_hello'));
+    ctx.attachXdp(obj.program('xdp_hello'));
     const traffic = ctx.demo && demoTraffic({ ns: ctx.demo.nsB, dst: ctx.demo.addrA, udp: 2, pings: 1, every: ctx.every });
 
     let lines = 0;

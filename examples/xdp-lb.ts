@@ -50,16 +50,16 @@ await runExample<Options>({
     if (backends.length === 0 || backends.length > MAX_BACKENDS) throw new Error(`give 1 to ${MAX_BACKENDS} --backend ADDR:PORT`);
 
     const obj = ctx.load('xdp_lb.o');
-    const vips = ctx.map<Service, VipInfo>(obj, 'vips');
-    const table = ctx.map<number, Endpoint>(obj, 'backends');
-    const flows = ctx.map<Flow, Endpoint>(obj, 'flows');
-    const stats = ctx.map<number, Stats[]>(obj, 'stats');
+    const vips = obj.map<Service, VipInfo>('vips');
+    const table = obj.map<number, Endpoint>('backends');
+    const flows = obj.map<Flow, Endpoint>('flows');
+    const stats = obj.map<number, Stats[]>('stats');
     const id = 0;
     backends.forEach((b, slot) => table.update(id * MAX_BACKENDS + slot, endpoint(b.addr, b.port)));
     vips.update(serviceKey(vip.addr, vip.port, proto), { id, count: backends.length });
     console.log(`vip ${proto === 6 ? 'tcp' : 'udp'} ${vip.addr}:${vip.port} -> ${backends.map((b) => `${b.addr}:${b.port}`).join(', ')}`);
-    ctx.attachXdp(ctx.program(obj, 'xdp_lb'));
-    ctx.attachTc(ctx.program(obj, 'lb_reply'), 'egress');
+    ctx.attachXdp(obj.program('xdp_lb'));
+    ctx.attachTc(obj.program('lb_reply'), 'egress');
 
     let sent = 0;
     let inflight: Promise<void> = Promise.resolve();

@@ -9,7 +9,7 @@ import { measure, type BenchCase } from '../lib/case.js';
 import { BIG, PIN_ENV, fillHash100k } from '../lib/shared-map.js';
 let sink = 0;
 
-function small(type: 'array' | 'hash'): BpfMap {
+function small(type: 'array' | 'hash'): BpfMap<Uint8Array, Uint8Array> {
   const m = BpfMap.create({ type, keySize: 4, valueSize: 8, maxEntries: 1024 });
   const v = new Uint8Array(8);
   for (let k = 0; k < 1024; k++) m.update(u32(k), v);
@@ -88,8 +88,8 @@ function updateCase(type: 'array' | 'hash'): BenchCase {
 
 // the 100k map the C and Go baselines walk too (pinned by bench/run.ts), else one made for this
 // process; shared by the walk cases so they read the same kernel memory
-let shared: BpfMap | undefined;
-function bigMap(): BpfMap {
+let shared: BpfMap<Uint8Array, Uint8Array> | undefined;
+function bigMap(): BpfMap<Uint8Array, Uint8Array> {
   const pin = process.env[PIN_ENV];
   shared ??= pin ? BpfMap.fromPin(pin) : fillHash100k();
   return shared;

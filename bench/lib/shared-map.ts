@@ -13,7 +13,7 @@ export const BIG = 100000;
 export const PIN_ENV = 'BENCH_HASH100K_PIN';
 
 /** keys 0..BIG-1 (u32) with value = key (u64) */
-export function fillHash100k(): BpfMap {
+export function fillHash100k(): BpfMap<Uint8Array, Uint8Array> {
   const m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: BIG, name: 'bench_hash100k' });
   const keys = new Uint8Array(BIG * 4);
   const values = new Uint8Array(BIG * 8);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { loadObject, attachCgroup, cgroup2Mount, type BpfMap, type BpfObject, type BpfProgram, type LoadObjectOptions } from '../../lib/index.js';
+import { loadObject, attachCgroup, cgroup2Mount, type BpfObject, type BpfProgram, type LoadObjectOptions } from '../../lib/index.js';
 import { objectPath, positiveNumber } from './run.js';
 
 export interface CgroupExampleContext<O> {
@@ -20,9 +20,6 @@ export interface CgroupExampleContext<O> {
   defer(fn: () => void): void;
   every(ms: number, fn: () => void): void;
   load(file: string, o?: LoadObjectOptions): BpfObject;
-  program(obj: BpfObject, name: string): BpfProgram;
-  /** obj.maps.get(name), typed with the JS values its BTF types decode to */
-  map<K, V>(obj: BpfObject, name: string): BpfMap<K, V>;
   /** attach a cgroup program to the cgroup (its hook from its section); detached at the end */
   attachToCgroup(program: BpfProgram): void;
   /** start argv inside the cgroup (stopped at the end); its stdout lines go to onLine */
@@ -89,16 +86,6 @@ export async function runCgroupExample<O>(spec: CgroupExampleSpec<O>, argv = pro
         const obj = loadObject(objectPath(file), o);
         cleanups.push(() => obj.close());
         return obj;
-      },
-      program: (obj, name) => {
-        const p = obj.programs.get(name);
-        if (!p) throw new Error(`${obj.spec.name} has no program ${name}`);
-        return p;
-      },
-      map: <K, V>(obj: BpfObject, name: string) => {
-        const m = obj.maps.get(name);
-        if (!m) throw new Error(`${obj.spec.name} has no map ${name}`);
-        return m as unknown as BpfMap<K, V>;
       },
       attachToCgroup: (program) => {
         const a = attachCgroup({ program, cgroup: target });

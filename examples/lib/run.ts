@@ -5,7 +5,7 @@
 // error, everything made is released in reverse order (programs detached, network removed).
 import { Command, InvalidArgumentError } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { loadObject, attachXdp, attachTc, type BpfMap, type BpfObject, type BpfProgram } from '../../lib/index.js';
+import { loadObject, attachXdp, attachTc, type BpfObject, type BpfProgram } from '../../lib/index.js';
 import { createVethNetwork, enterNetns, type VethNetwork } from './netns.js';
 
 export type XdpMode = 'auto' | 'drv' | 'skb';
@@ -35,13 +35,6 @@ export interface ExampleContext<O> {
   attachXdp(program: BpfProgram): void;
   /** attach a TC program to iface; detached when the example ends */
   attachTc(program: BpfProgram, direction: 'ingress' | 'egress'): void;
-  /** obj.programs.get(name) or a clear error */
-  program(obj: BpfObject, name: string): BpfProgram;
-  /**
-   * obj.maps.get(name) or a clear error, typed with the JS values its BTF key and value types
-   * decode to (structs as objects, __u64 as bigint, per-CPU values as one per possible CPU)
-   */
-  map<K, V>(obj: BpfObject, name: string): BpfMap<K, V>;
 }
 
 export interface ExampleSpec<O> {
@@ -147,16 +140,6 @@ export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): 
         const link = attachTc({ program, interface: target, direction });
         cleanups.push(() => link.detach());
         console.log(`attached ${program.name} (tc ${direction}) to ${target}`);
-      },
-      program: (obj, name) => {
-        const p = obj.programs.get(name);
-        if (!p) throw new Error(`${obj.spec.name} has no program ${name} (has: ${[...obj.programs.keys()].join(', ')})`);
-        return p;
-      },
-      map: <K, V>(obj: BpfObject, name: string) => {
-        const m = obj.maps.get(name);
-        if (!m) throw new Error(`${obj.spec.name} has no map ${name} (has: ${[...obj.maps.keys()].join(', ')})`);
-        return m as unknown as BpfMap<K, V>;
       },
     };
     await spec.main(ctx);

@@ -75,7 +75,12 @@ const FD_VALUED = new Set<number>([
 // blocks of the native memory of maps dropped without close()
 const forgotten = new FinalizationRegistry<NativeBlock>((mem) => mem.free());
 
-export class BpfMap<K = Uint8Array, V = Uint8Array> {
+/**
+ * K and V are what keys and values are in JS: raw Uint8Array for a map without codecs (V is one
+ * Uint8Array per possible CPU for a per-CPU map), JS values for a map with BTF codecs. A bare
+ * `BpfMap` does not say (unknown); create()/fromPin()/… give raw bytes unless told otherwise.
+ */
+export class BpfMap<K = unknown, V = unknown> {
   readonly fd: Fd;
   readonly type: number;
   readonly typeName: string;
@@ -141,7 +146,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   }
 
   /** MAP_CREATE. Unknown types and impossible sizes fail here, before the syscall. */
-  static create(o: BpfMapCreateOptions): BpfMap {
+  static create<K = Uint8Array, V = Uint8Array>(o: BpfMapCreateOptions): BpfMap<K, V> {
     const type = typeof o.type === 'number' ? o.type : mapTypeNumber(o.type);
     if (type === undefined || !Number.isInteger(type) || type <= 0) {
       throw new BpfArgumentError('BpfMap.create', `unknown map type ${JSON.stringify(o.type)} (known: ${Object.keys(BPF_MAP_TYPE).filter((k) => k !== 'UNSPEC' && !k.endsWith('DEPRECATED')).map((k) => k.toLowerCase()).join(', ')})`);
@@ -169,7 +174,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   }
 
   /** Take ownership of an fd of an existing map; its shape comes from OBJ_GET_INFO_BY_FD. */
-  static fromFd(fd: Fd, what = `fd ${fd.value}`): BpfMap {
+  static fromFd<K = Uint8Array, V = Uint8Array>(fd: Fd, what = `fd ${fd.value}`): BpfMap<K, V> {
     try {
       expectFdKind(fd.value, 'map', what);
       const i = mapInfo(fd.value);
@@ -181,11 +186,11 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> {
   }
 
   /** Open a pinned map (the path must be on bpffs). */
-  static fromPin(path: string, o: { readOnly?: boolean; writeOnly?: boolean } = {}): BpfMap {
+  static fromPin<K = Uint8Array, V = Uint8Array>(path: string, o: { readOnly?: boolean; writeOnly?: boolean } = {}): BpfMap<K, V> {
     return BpfMap.fromFd(objGet(path, (o.readOnly ? 1 << 3 : 0) | (o.writeOnly ? 1 << 4 : 0)), `pin ${path}`);
   }
 
-  static fromId(id: number): BpfMap {
+  static fromId<K = Uint8Array, V = Uint8Array>(id: number): BpfMap<K, V> {
     return BpfMap.fromFd(getFdById('map', id));
   }
 

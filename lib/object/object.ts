@@ -5,12 +5,16 @@ import type { BpfMap } from '../map/map.js';
 import type { BpfProgram } from '../program/program.js';
 import type { ObjectSpec } from './read.js';
 import { Globals } from './globals.js';
+import { ObjectError } from './errors.js';
 
 export class BpfObject {
   /** programs by function name (only those loaded: '?' programs stay out unless autoload was set) */
   readonly programs: Map<string, BpfProgram>;
-  /** maps by name ('counter', '.rodata', '.bss', …) */
-  readonly maps: Map<string, BpfMap>;
+  /**
+   * maps by name ('counter', '.rodata', '.bss', …). Keys and values are JS values where the map has
+   * BTF and raw bytes where not, hence unknown: `map<K, V>(name)` says what they are.
+   */
+  readonly maps: Map<string, BpfMap<unknown, unknown>>;
   /** global variables by name, read and written in their data maps */
   readonly globals: Globals;
   /** the spec it was loaded from (with constants applied) */
@@ -23,7 +27,7 @@ export class BpfObject {
   readonly warnings: readonly string[];
 
   constructor(init: {
-    programs: Map<string, BpfProgram>; maps: Map<string, BpfMap>; spec: ObjectSpec; btf: Fd | undefined;
+    programs: Map<string, BpfProgram>; maps: Map<string, BpfMap<unknown, unknown>>; spec: ObjectSpec; btf: Fd | undefined;
     pinned: readonly string[]; warnings: readonly string[];
   }) {
     this.programs = init.programs;
@@ -33,6 +37,27 @@ export class BpfObject {
     this.pinned = init.pinned;
     this.warnings = init.warnings;
     this.globals = new Globals(init.spec.variables, init.maps, init.spec.littleEndian);
+  }
+
+  /**
+   * The map named `name`, typed as the caller knows its BTF types decode (`obj.map<ConnKey, ConnVal>('conns')`,
+   * `obj.map<number, bigint[]>('stats')` for a per-CPU map); an ObjectError naming the maps there are
+   * when it has none by that name.
+   */
+  map<K = unknown, V = unknown>(name: string): BpfMap<K, V> {
+    const m = this.maps.get(name);
+    if (!m) throw new ObjectError(`object ${this.spec.name} has no map ${JSON.stringify(name)} (maps: ${[...this.maps.keys()].join(', ') || 'none'})`, { map: name });
+    return m as BpfMap<K, V>;
+  }
+
+  /** The program named `name` (its function name), or an ObjectError naming the programs loaded. */
+  program(name: string): BpfProgram {
+    const p = this.programs.get(name);
+    if (!p) {
+      const skipped = this.spec.programs.has(name) ? ', which was not loaded (autoload off)' : '';
+      throw new ObjectError(`object ${this.spec.name} has no program ${JSON.stringify(name)}${skipped} (programs: ${[...this.programs.keys()].join(', ') || 'none'})`, { program: name });
+    }
+    return p;
   }
 
   get closed(): boolean {

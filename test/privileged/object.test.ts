@@ -232,7 +232,8 @@ describe('loadObject', () => {
 
   it('maps with BTF types speak plain JS values (raw bytes still work)', () => {
     const obj = track(loadObject('bpf/codec_conns.o'));
-    const conns = obj.maps.get('conns')! as unknown as BpfMap<unknown, unknown>;
+    const conns = obj.map<{ saddr: number; daddr: number; proto: number; pad: number[] }, { packets: bigint; bytes: bigint }>('conns');
+    expect(conns).to.equal(obj.maps.get('conns'));
     const key = { saddr: 0xc6120001, daddr: 0xc6120002, proto: 17, pad: [0, 0, 0] };
     conns.update(key, { packets: 3n, bytes: 180n });
     expect(conns.lookup(key)).to.deep.equal({ packets: 3n, bytes: 180n });
@@ -242,13 +243,17 @@ describe('loadObject', () => {
     new DataView(raw.buffer).setUint32(4, 0xc6120002, true);
     raw[8] = 17;
     expect(rdU64(conns.lookupBytes(raw)!)).to.equal(3n);
-    const stats = obj.maps.get('stats')! as unknown as BpfMap<unknown, unknown>;
-    obj.programs.get('codec_touch')!.testRun({ data: new Uint8Array(64) });
-    const perCpu = stats.lookup(0) as { packets: bigint }[];
-    expect(perCpu.reduce((a, v) => a + v.packets, 0n)).to.equal(1n);
+    const stats = obj.map<number, { packets: bigint }[]>('stats');
+    obj.program('codec_touch').testRun({ data: new Uint8Array(64) });
+    expect(stats.lookup(0)!.reduce((a, v) => a + v.packets, 0n)).to.equal(1n);
     // bpftool reads what the codec wrote
     const dump = bpftool('map', 'dump', 'id', String(conns.info().id));
     expect(dump[0].formatted.value).to.deep.equal({ packets: 3, bytes: 180 });
+    // a name the object does not have: an ObjectError naming what it has
+    expect(() => obj.map('con')).to.throw(ObjectError, 'object codec_conns has no map "con" (maps: stats, conns, kitchen)')
+      .with.property('map', 'con');
+    expect(() => obj.program('touch')).to.throw(ObjectError, 'object codec_conns has no program "touch" (programs: codec_touch)')
+      .with.property('program', 'touch');
   });
 
   it('global data of every kind: written before load and after, read back after the program ran', () => {
@@ -325,6 +330,7 @@ describe('loadObject', () => {
     const obj = track(loadObject('bpf/obj_sections.o'));
     const spec = readObject('bpf/obj_sections.o');
     expect(obj.programs.has('s_optional')).to.equal(false);
+    expect(() => obj.program('s_optional')).to.throw(ObjectError, /has no program "s_optional", which was not loaded \(autoload off\)/);
     for (const [name, p] of obj.programs) {
       expect(p.info().type, name).to.equal(spec.programs.get(name)!.type);
     }
