@@ -1,5 +1,7 @@
-// Test programs for lib/attach/tracepoint.ts: count getpid() calls per thread, from the
-// syscalls:sys_enter_getpid tracepoint and from the sys_enter raw tracepoint.
+// Test programs for lib/attach/tracepoint.ts: count getppid() calls per thread, from the
+// syscalls:sys_enter_getppid tracepoint and from the sys_enter raw tracepoint. getppid because
+// nothing else in a Node process calls it: V8 calls getpid() at every GC (GCTracer::Print) and
+// Node at every process.env read, which made a count of getpid() calls one too high now and then.
 #include <linux/bpf.h>
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
@@ -11,7 +13,7 @@ struct {
 	__type(value, __u64); /* calls seen */
 } calls SEC(".maps");
 
-/* the system call number the raw tracepoint counts (getpid's differs per architecture) */
+/* the system call number the raw tracepoint counts (getppid's differs per architecture) */
 const volatile __u64 syscall_nr = 0;
 
 static __always_inline void count_thread(void)
@@ -24,8 +26,8 @@ static __always_inline void count_thread(void)
 		bpf_map_update_elem(&calls, &tid, &one, BPF_NOEXIST);
 }
 
-SEC("tracepoint/syscalls/sys_enter_getpid")
-int tp_getpid(void *ctx)
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int tp_getppid(void *ctx)
 {
 	count_thread();
 	return 0;

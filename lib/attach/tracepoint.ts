@@ -41,7 +41,7 @@ export interface AttachTracepointOptions {
   program: AttachableProgram;
   /** the directory under tracefs events/: 'syscalls', 'sched', 'net', … */
   category: string;
-  /** the event: 'sys_enter_getpid', 'sched_process_exec', … */
+  /** the event: 'sys_enter_getppid', 'sched_process_exec', … */
   name: string;
   /** 'link' (LINK_CREATE only), 'ioctl' (PERF_EVENT_IOC_SET_BPF only); default a link, ioctl where links are missing */
   mode?: 'link' | 'ioctl';

@@ -1,4 +1,4 @@
-// attachTracepoint (perf event + link, or ioctl) and attachRawTracepoint: a program counts getpid()
+// attachTracepoint (perf event + link, or ioctl) and attachRawTracepoint: a program counts getppid()
 // calls of this test's own thread (made through the FFI, so the count is exact), detach stops it,
 // bad tracepoints and wrong program types are typed errors.
 import { expect } from 'chai';
@@ -19,32 +19,32 @@ describe('attachTracepoint / attachRawTracepoint', function () {
   let tid: number;
   before(function () {
     requirePrivileged(this);
-    obj = loadObject('bpf/attach_trace.o', { constants: { syscall_nr: SYS.getpid } });
+    obj = loadObject('bpf/attach_trace.o', { constants: { syscall_nr: SYS.getppid } });
     tid = ffi().syscall3(SYS.gettid, 0, 0, 0);
   });
   after(() => obj?.close());
 
   const calls = () => counter(obj.maps.get('calls'), tid);
-  const getpid = (n: number) => {
-    for (let i = 0; i < n; i++) ffi().syscall3(SYS.getpid, 0, 0, 0);
+  const getppid = (n: number) => {
+    for (let i = 0; i < n; i++) ffi().syscall3(SYS.getppid, 0, 0, 0);
   };
 
   for (const mode of ['link', 'ioctl'] as const) {
-    it(`syscalls:sys_enter_getpid (${mode}) counts exactly this thread's calls until detached`, () => {
+    it(`syscalls:sys_enter_getppid (${mode}) counts exactly this thread's calls until detached`, () => {
       const before = calls();
       const fds = openFds();
-      const t = attachTracepoint({ program: obj.programs.get('tp_getpid')!, category: 'syscalls', name: 'sys_enter_getpid', mode });
+      const t = attachTracepoint({ program: obj.programs.get('tp_getppid')!, category: 'syscalls', name: 'sys_enter_getppid', mode });
       try {
         expect(t).to.be.instanceOf(mode === 'link' ? TracingLinkAttachment : PerfEventAttachment);
-        expect(t.info).to.include({ kind: 'tracepoint', mode, category: 'syscalls', name: 'sys_enter_getpid', programName: 'tp_getpid' });
-        expect(t.info.tracepointId).to.equal(tracepointId('syscalls', 'sys_enter_getpid'));
+        expect(t.info).to.include({ kind: 'tracepoint', mode, category: 'syscalls', name: 'sys_enter_getppid', programName: 'tp_getppid' });
+        expect(t.info.tracepointId).to.equal(tracepointId('syscalls', 'sys_enter_getppid'));
         if (mode === 'link') expect((t as TracingLinkAttachment<never>).query().type).to.equal(7); // BPF_LINK_TYPE_PERF_EVENT
-        getpid(37);
+        getppid(37);
         expect(calls() - before).to.equal(37n);
       } finally {
         t.detach();
       }
-      getpid(11);
+      getppid(11);
       expect(calls() - before).to.equal(37n);
       expect(openFds()).to.equal(fds); // the perf event and the link are closed
     });
@@ -52,10 +52,10 @@ describe('attachTracepoint / attachRawTracepoint', function () {
 
   it('close() of an unpinned tracepoint link ends it too', () => {
     const before = calls();
-    const t = attachTracepoint({ program: obj.programs.get('tp_getpid')!, category: 'syscalls', name: 'sys_enter_getpid' });
-    getpid(3);
+    const t = attachTracepoint({ program: obj.programs.get('tp_getppid')!, category: 'syscalls', name: 'sys_enter_getppid' });
+    getppid(3);
     t.close();
-    getpid(5);
+    getppid(5);
     expect(calls() - before).to.equal(3n);
   });
 
@@ -66,12 +66,12 @@ describe('attachTracepoint / attachRawTracepoint', function () {
     try {
       expect(r.info).to.include({ kind: 'raw_tracepoint', name: 'sys_enter', programId: prog.id });
       expect(r.query().type).to.equal(1); // BPF_LINK_TYPE_RAW_TRACEPOINT
-      getpid(23);
+      getppid(23);
       expect(calls() - before).to.equal(23n);
     } finally {
       r.detach();
     }
-    getpid(4);
+    getppid(4);
     expect(calls() - before).to.equal(23n);
 
     let fs: TestBpffs | undefined;
@@ -84,7 +84,7 @@ describe('attachTracepoint / attachRawTracepoint', function () {
       expect(() => p.detach()).to.throw(AttachArgumentError, `the link is pinned at ${pin}`);
       expect(p.closed).to.equal(true);
       before = calls();
-      getpid(6);
+      getppid(6);
       expect(calls() - before).to.equal(6n);
       unlinkSync(pin);
       // the link is freed once its last reference (the pin) goes: poll until calls stop counting
@@ -92,11 +92,11 @@ describe('attachTracepoint / attachRawTracepoint', function () {
       let last: bigint;
       do {
         last = calls();
-        getpid(1);
+        getppid(1);
         await new Promise((res) => setTimeout(res, 20));
       } while (calls() !== last && Date.now() < deadline);
       before = calls();
-      getpid(5);
+      getppid(5);
       expect(calls() - before).to.equal(0n);
     } finally {
       fs?.cleanup();
@@ -104,7 +104,7 @@ describe('attachTracepoint / attachRawTracepoint', function () {
   });
 
   it('a tracepoint that does not exist and a program of the wrong type are typed errors', () => {
-    const tp = obj.programs.get('tp_getpid')!;
+    const tp = obj.programs.get('tp_getppid')!;
     const raw = obj.programs.get('raw_sys_enter')!;
     expect(() => attachTracepoint({ program: tp, category: 'syscalls', name: 'sys_enter_nothing' }))
       .to.throw(TracepointNotFoundError, /tracepoint syscalls:sys_enter_nothing does not exist \(no sys_enter_nothing under .*events\/syscalls\)/);
@@ -112,14 +112,14 @@ describe('attachTracepoint / attachRawTracepoint', function () {
       .to.throw(TracepointNotFoundError, /no category nocategory/);
     expect(() => attachTracepoint({ program: tp, category: 'syscalls', name: '../sched/sched_switch' }))
       .to.throw(AttachArgumentError, /plain tracefs name/);
-    expect(() => attachTracepoint({ program: raw, category: 'syscalls', name: 'sys_enter_getpid' }))
+    expect(() => attachTracepoint({ program: raw, category: 'syscalls', name: 'sys_enter_getppid' }))
       .to.throw(AttachArgumentError, /raw_sys_enter is of type raw_tracepoint; a tracepoint takes tracepoint/);
     expect(() => attachRawTracepoint({ program: tp, name: 'sys_enter' }))
-      .to.throw(AttachArgumentError, /tp_getpid is of type tracepoint; a raw tracepoint takes raw_tracepoint/);
+      .to.throw(AttachArgumentError, /tp_getppid is of type tracepoint; a raw tracepoint takes raw_tracepoint/);
     expect(() => attachRawTracepoint({ program: raw, name: 'no_such_raw_tp' }))
       .to.throw(TracepointNotFoundError, /tracepoint no_such_raw_tp does not exist/);
     const before = calls();
-    getpid(3);
+    getppid(3);
     expect(calls() - before).to.equal(0n);
   });
 });
