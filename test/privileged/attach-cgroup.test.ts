@@ -166,10 +166,10 @@ print(attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)), attempt
   });
 
   it('bad cgroups, hooks and programs are typed errors naming what failed; nothing is left attached', () => {
-    cg = createTestCgroup('bad');
+    const bad = cg = createTestCgroup('bad');
     load();
     const egress = obj!.programs.get('cg_egress')!;
-    const missing = join(cg.path, 'no-such-child');
+    const missing = join(bad.path, 'no-such-child');
     expect(() => attachCgroup({ program: egress, cgroup: missing })).to.throw(CgroupError, `cgroup ${missing}: does not exist`);
     const plain = mkdtempSync(join(tmpdir(), 'tsbpf-notcg-'));
     try {
@@ -182,25 +182,25 @@ print(attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)), attempt
     const v1 = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[2] === 'cgroup')?.[1];
     if (v1) expect(() => attachCgroup({ program: egress, cgroup: v1 })).to.throw(CgroupError, /is a cgroup v1 hierarchy; BPF programs attach to cgroup v2 \(cgroup v2 is mounted at /);
     // a sockops program on a connect4 hook, a connect4 program on bind4
-    expect(() => attachCgroup({ program: obj!.programs.get('cg_sockops')!, cgroup: cg.path, attachType: 'connect4' }))
+    expect(() => attachCgroup({ program: obj!.programs.get('cg_sockops')!, cgroup: bad.path, attachType: 'connect4' }))
       .to.throw(AttachArgumentError, /cg_sockops is of type sock_ops; the cgroup_inet4_connect hook takes cgroup_sock_addr/);
-    expect(() => attachCgroup({ program: obj!.programs.get('cg_connect4')!, cgroup: cg.path, attachType: 'bind4' }))
+    expect(() => attachCgroup({ program: obj!.programs.get('cg_connect4')!, cgroup: bad.path, attachType: 'bind4' }))
       .to.throw(AttachArgumentError, /loaded for cgroup_inet4_connect, not cgroup_inet4_bind/);
-    expect(() => attachCgroup({ program: egress, cgroup: cg.path, attachType: 'xdp' })).to.throw(AttachArgumentError, /xdp is not a cgroup hook/);
-    expect(() => attachCgroup({ program: egress, cgroup: cg.path, attachType: 'nonsense' })).to.throw(AttachArgumentError, /unknown attach type nonsense/);
+    expect(() => attachCgroup({ program: egress, cgroup: bad.path, attachType: 'xdp' })).to.throw(AttachArgumentError, /xdp is not a cgroup hook/);
+    expect(() => attachCgroup({ program: egress, cgroup: bad.path, attachType: 'nonsense' })).to.throw(AttachArgumentError, /unknown attach type nonsense/);
     // an exclusive PROG_ATTACH refuses a second program: the kernel's EPERM, explained
     const copy = loadObject('bpf/attach_cgroup.o');
     // programs at one cgroup hook share one PROG_ATTACH mode: an exclusive one after a multi one is EPERM
-    const one = attachCgroup({ program: egress, cgroup: cg.path, mode: 'attach' });
+    const one = attachCgroup({ program: egress, cgroup: bad.path, mode: 'attach' });
     try {
-      expect(() => attachCgroup({ program: copy.programs.get('cg_egress')!, cgroup: cg.path, mode: 'attach', attachFlags: 'exclusive' }))
-        .to.throw(new RegExp(`PROG_ATTACH: EPERM .*: cgroup ${cg.path}, cgroup_inet_egress, program cg_egress \\(id ${copy.programs.get('cg_egress')!.id}\\); attachFlags 'exclusive'`));
-      expect(queryCgroup(cg.path, 'egress').progIds).to.deep.equal([egress.id]);
+      expect(() => attachCgroup({ program: copy.programs.get('cg_egress')!, cgroup: bad.path, mode: 'attach', attachFlags: 'exclusive' }))
+        .to.throw(new RegExp(`PROG_ATTACH: EPERM .*: cgroup ${bad.path}, cgroup_inet_egress, program cg_egress \\(id ${copy.programs.get('cg_egress')!.id}\\); attachFlags 'exclusive'`));
+      expect(queryCgroup(bad.path, 'egress').progIds).to.deep.equal([egress.id]);
     } finally {
       one.detach();
       copy.close();
     }
-    for (const t of ['egress', 'ingress', 'connect4', 'bind4', 'sock_ops']) expect(queryCgroup(cg.path, t).progIds, t).to.deep.equal([]);
+    for (const t of ['egress', 'ingress', 'connect4', 'bind4', 'sock_ops']) expect(queryCgroup(bad.path, t).progIds, t).to.deep.equal([]);
   });
 });
 

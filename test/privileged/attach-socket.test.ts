@@ -96,8 +96,8 @@ describe('attachSocketFilter', function () {
   });
 
   it('a fd that is not a socket, a closed fd and a program of the wrong type are typed errors', async () => {
-    sock = openUdpSocket();
-    obj = loadObject('bpf/attach_socket.o', { constants: { port: sock.port } });
+    const udp = sock = openUdpSocket();
+    obj = loadObject('bpf/attach_socket.o', { constants: { port: udp.port } });
     const prog = obj.programs.get('udp_filter')!;
     const file = openSync('/proc/self/status', 'r');
     try {
@@ -109,7 +109,7 @@ describe('attachSocketFilter', function () {
     expect(() => attachSocketFilter({ program: prog, socket: -1 })).to.throw(AttachArgumentError, /socket must be a socket fd/);
     const other = loadObject('bpf/attach_cgroup.o');
     try {
-      expect(() => attachSocketFilter({ program: other.programs.get('cg_egress')!, socket: sock }))
+      expect(() => attachSocketFilter({ program: other.programs.get('cg_egress')!, socket: udp }))
         .to.throw(AttachArgumentError, /cg_egress is of type cgroup_skb; a socket takes socket_filter/);
     } finally {
       other.close();
