@@ -7,8 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { loadObject, attachCgroup, cgroup2Mount, type BpfObject, type BpfProgram, type LoadObjectOptions } from '../../lib/index.js';
-import { objectPath, positiveNumber } from './run.js';
+import { attachCgroup, cgroup2Mount, type BpfObject, type BpfProgram, type LoadObjectOptions } from '../../lib/index.js';
+import { positiveNumber } from './run.js';
+import { ExampleLifetime } from './lifetime.js';
 
 export interface CgroupExampleContext<O> {
   readonly opts: O & { cgroup?: string; seconds?: number };
@@ -42,54 +43,27 @@ export async function runCgroupExample<O>(spec: CgroupExampleSpec<O>, argv = pro
   cmd.parse(argv);
   const opts = cmd.opts<O & { cgroup?: string; seconds?: number }>();
 
-  const cleanups: (() => void)[] = [];
-  const timers: NodeJS.Timeout[] = [];
-  let stop!: () => void;
-  let isStopped = false;
-  const stopped = new Promise<void>((resolve) => { stop = () => { isStopped = true; resolve(); }; });
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (isStopped) return;
-    console.log(`\n${sig}: stopping`);
-    stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let status = 0;
-  try {
+  const life = new ExampleLifetime();
+  await life.run(async () => {
     let cgroup = opts.cgroup;
     const demo = !cgroup;
     if (!cgroup) {
       const dir = join(cgroup2Mount(), `tsbpf-${spec.name}-${randomBytes(3).toString('hex')}`);
       mkdirSync(dir);
-      cleanups.push(() => removeCgroup(dir));
+      life.defer(() => removeCgroup(dir));
       cgroup = dir;
       console.log(`demo cgroup: ${dir}`);
     }
     const target = cgroup;
-    if (opts.seconds) timers.push(setTimeout(stop, opts.seconds * 1000));
+    life.stopAfter(opts.seconds);
     const ctx: CgroupExampleContext<O> = {
-      opts, cgroup: target, demo, stopped,
-      defer: (fn) => { cleanups.push(fn); },
-      every: (ms, fn) => {
-        timers.push(setInterval(() => {
-          if (isStopped) return;
-          try {
-            fn();
-          } catch (e) {
-            console.error(`error: ${(e as Error).message}`);
-            status = 1;
-            stop();
-          }
-        }, ms));
-      },
-      load: (file, o) => {
-        const obj = loadObject(objectPath(file), o);
-        cleanups.push(() => obj.close());
-        return obj;
-      },
+      opts, cgroup: target, demo, stopped: life.stopped,
+      defer: (fn) => life.defer(fn),
+      every: (ms, fn) => life.every(ms, fn),
+      load: (file, o) => life.load(file, o),
       attachToCgroup: (program) => {
         const a = attachCgroup({ program, cgroup: target });
-        cleanups.push(() => a.detach());
+        life.defer(() => a.detach());
         console.log(`attached ${program.name} (${a.info.attachTypeName}, ${a.info.mode}) to ${target}`);
       },
       spawnInCgroup: (args, onLine) => {
@@ -100,28 +74,12 @@ export async function runCgroupExample<O>(spec: CgroupExampleSpec<O>, argv = pro
           partial = parts.pop() ?? '';
           for (const l of parts) onLine(l);
         });
-        cleanups.push(() => { child.kill('SIGKILL'); });
+        life.defer(() => { child.kill('SIGKILL'); });
         return child;
       },
     };
     await spec.main(ctx);
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    status = 1;
-  } finally {
-    for (const t of timers) clearTimeout(t);
-    for (const fn of cleanups.reverse()) {
-      try {
-        fn();
-      } catch (e) {
-        console.error(`cleanup: ${(e as Error).message}`);
-        status = 1;
-      }
-    }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  process.exit(status);
+  });
 }
 
 /** rmdir once the processes in it are gone (a killed child leaves the cgroup a moment later). */

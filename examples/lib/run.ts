@@ -4,9 +4,11 @@
 // and attaching its programs, and a clean exit: on SIGINT/SIGTERM, after --seconds, or on an
 // error, everything made is released in reverse order (programs detached, network removed).
 import { Command, InvalidArgumentError } from 'commander';
-import { fileURLToPath } from 'node:url';
-import { loadObject, attachXdp, attachTc, type BpfObject, type BpfProgram } from '../../lib/index.js';
+import { attachXdp, attachTc, type BpfObject, type BpfProgram } from '../../lib/index.js';
 import { createVethNetwork, enterNetns, type VethNetwork } from './netns.js';
+import { ExampleLifetime } from './lifetime.js';
+
+export { objectPath } from './lifetime.js';
 
 export type XdpMode = 'auto' | 'drv' | 'skb';
 
@@ -58,10 +60,6 @@ export function port(v: string): number {
   return n;
 }
 
-export function objectPath(file: string): string {
-  return fileURLToPath(new URL(`../../bpf/${file}`, import.meta.url));
-}
-
 /** Parse the command line, run the example, clean up; exits the process with its status. */
 export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): Promise<void> {
   const cmd = new Command(spec.name)
@@ -78,87 +76,40 @@ export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): 
   cmd.parse(argv);
   const opts = cmd.opts<O & CommonOptions>();
 
-  const cleanups: (() => void)[] = [];
-  const timers: NodeJS.Timeout[] = [];
-  let stop!: () => void;
-  let isStopped = false;
-  const stopped = new Promise<void>((resolve) => { stop = () => { isStopped = true; resolve(); }; });
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (isStopped) return;
-    console.log(`\n${sig}: stopping`);
-    stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  let status = 0;
-  try {
+  const life = new ExampleLifetime();
+  await life.run(async () => {
     let demo: VethNetwork | undefined;
     let iface = opts.interface;
     if (!iface) {
       demo = createVethNetwork({ label: 'ex', block: 19 });
       const net = demo;
-      cleanups.push(() => net.cleanup());
-      cleanups.push(enterNetns(`/var/run/netns/${net.nsA}`));
+      life.defer(() => net.cleanup());
+      life.defer(enterNetns(`/var/run/netns/${net.nsA}`));
       iface = demo.vethA;
       console.log(`demo network: ${demo.nsA} (${demo.vethA} ${demo.addrA}) <-> ${demo.nsB} (${demo.vethB} ${demo.addrB}); this program runs in ${demo.nsA}`);
     }
     const target = iface;
-    if (opts.seconds) timers.push(setTimeout(stop, opts.seconds * 1000));
+    life.stopAfter(opts.seconds);
     const ctx: ExampleContext<O> = {
-      opts, iface: target, demo, stopped,
-      get isStopped() { return isStopped; },
-      defer: (fn) => { cleanups.push(fn); },
-      every: (ms, fn, immediately = false) => {
-        let busy = false;
-        const tick = () => {
-          if (busy || isStopped) return;
-          busy = true;
-          Promise.resolve().then(fn).catch((e: unknown) => {
-            console.error(`error: ${(e as Error).message}`);
-            status = 1;
-            stop();
-          }).finally(() => { busy = false; });
-        };
-        timers.push(setInterval(tick, ms));
-        if (immediately) tick();
-      },
-      load: (file) => {
-        const obj = loadObject(objectPath(file));
-        cleanups.push(() => obj.close());
-        return obj;
-      },
+      opts, iface: target, demo, stopped: life.stopped,
+      get isStopped() { return life.isStopped; },
+      defer: (fn) => life.defer(fn),
+      every: (ms, fn, immediately) => life.every(ms, fn, immediately),
+      load: (file) => life.load(file),
       attachXdp: (program) => {
         const mode = opts.xdpMode ?? 'auto';
         const link = attachXdp({ program, interface: target, mode });
-        cleanups.push(() => link.detach());
+        life.defer(() => link.detach());
         // with auto: native (drv) where the driver has it, else generic (skb), and why
         console.log(`attached ${program.name} (xdp ${link.info.mode}) to ${target}`);
         if (link.info.note) console.log(`note: ${link.info.note}`);
       },
       attachTc: (program, direction) => {
         const link = attachTc({ program, interface: target, direction });
-        cleanups.push(() => link.detach());
+        life.defer(() => link.detach());
         console.log(`attached ${program.name} (tc ${direction}) to ${target}`);
       },
     };
     await spec.main(ctx);
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    status = 1;
-  } finally {
-    for (const t of timers) clearTimeout(t);
-    for (const fn of cleanups.reverse()) {
-      try {
-        fn();
-      } catch (e) {
-        console.error(`cleanup: ${(e as Error).message}`);
-        status = 1;
-      }
-    }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  // readers' worker threads and child processes must not keep a finished example alive
-  process.exit(status);
+  });
 }
