@@ -18,6 +18,20 @@ export class CliError extends TsbpfError {}
 
 export type ObjectKind = 'map' | 'prog';
 
+/** The name of program `id` as `net show` and `cgroup show` print it; '' when it is gone or unreadable. */
+export function progName(id: number): string {
+  try {
+    const fd = getFdById('prog', id);
+    try {
+      return progInfo(fd.value).name;
+    } finally {
+      fd.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
 /** bpftool's keyword matching: any non-empty prefix of the word ("pin" for "pinned"). */
 export function keyword(arg: string | undefined, word: string): boolean {
   return arg !== undefined && arg.length > 0 && word.startsWith(arg);

@@ -8,12 +8,11 @@
 // no other program may join at that hook.
 import type { Command } from 'commander';
 import { BpfProgram } from '../program/program.js';
-import { getFdById, progInfo } from '../syscall/obj.js';
 import { progDetach } from '../syscall/prog.js';
 import { BPF_ATTACH_FLAG, attachTypeName } from '../syscall/types.js';
 import { attachCgroup, openCgroup, queryCgroup, CGROUP_ATTACH_TYPES, type CgroupAttachFlags } from '../attach/cgroup.js';
 import { resolveAttachType } from '../attach/attach-type.js';
-import { numberArg } from './bpf-objects.js';
+import { numberArg, progName } from './bpf-objects.js';
 
 export interface CgroupProgRow {
   id: number;
@@ -24,19 +23,6 @@ export interface CgroupProgRow {
   attach_btf_name: string;
   attach_btf_obj_id: number;
   attach_btf_id: number;
-}
-
-function progName(id: number): string {
-  try {
-    const fd = getFdById('prog', id);
-    try {
-      return progInfo(fd.value).name;
-    } finally {
-      fd.close();
-    }
-  } catch {
-    return '';
-  }
 }
 
 function flagsName(f: number): string {

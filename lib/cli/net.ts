@@ -11,7 +11,6 @@
 // command does not take, or one without its value, is a CliError: nothing is silently ignored.
 import type { Command } from 'commander';
 import { BpfProgram } from '../program/program.js';
-import { getFdById, progInfo } from '../syscall/obj.js';
 import { progAttach, progDetach, progQuery } from '../syscall/prog.js';
 import { BPF_ATTACH_TYPE } from '../syscall/types.js';
 import { listInterfaces, getInterface, type NetInterface, type XdpAttachMode } from '../netlink/link.js';
@@ -23,7 +22,7 @@ import { attachXdp, type XdpMode } from '../attach/xdp.js';
 import { checkProgram } from '../attach/handle.js';
 import { attachRefusal, programLabel } from '../attach/refusal.js';
 import { ERRNO } from '../syscall/errno.js';
-import { CliError, numberArg } from './bpf-objects.js';
+import { CliError, numberArg, progName } from './bpf-objects.js';
 
 const XDP_MODE_NAME = { drv: 'driver', skb: 'generic', hw: 'offload' } as const;
 
@@ -31,19 +30,6 @@ export interface NetShow {
   xdp: { devname: string; ifindex: number; mode: string; id: number }[];
   tc: { devname: string; ifindex: number; kind: string; name: string; id?: number; prio: number; handle: number }[];
   tcx: { devname: string; ifindex: number; kind: string; name: string; prog_id: number; link_id?: number }[];
-}
-
-function progName(id: number): string {
-  try {
-    const fd = getFdById('prog', id);
-    try {
-      return progInfo(fd.value).name;
-    } finally {
-      fd.close();
-    }
-  } catch {
-    return '';
-  }
 }
 
 /** What is attached to the interfaces of this network namespace (one, with `dev`). */
