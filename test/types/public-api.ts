@@ -2,8 +2,8 @@
 // test/unit/typecheck.test.ts fails when a line here stops compiling or an @ts-expect-error line
 // starts to compile (the types got looser or wrong).
 import {
-  loadKernelBtf, BpfMap, RingBuffer, attachTc, attachSockMap, withBtfCodecs, btfCodecSource,
-  type BpfObject,
+  loadObject, loadKernelBtf, BpfMap, RingBuffer, attachTc, attachTcx, attachXdp, attachSockMap, withBtfCodecs, btfCodecSource,
+  type BpfObject, type BpfProgram,
 } from '../../lib/index.js';
 
 interface ConnKey { saddr: number; daddr: number; proto: number; pad: number[] }
@@ -54,4 +54,21 @@ export function kernelBtf(): number {
   // @ts-expect-error an int has no members
   void btf.findByName('int', 'int')?.members;
   return (skb?.members.length ?? 0) + (td?.type ?? 0) + (e?.values.length ?? 0) + btf.findAllByName('u32', 'typedef').length;
+}
+
+// the README's "Using the library"
+export async function readmeUsage(program: BpfProgram): Promise<bigint | undefined> {
+  const obj = loadObject('bpf/tc_counter.o', { pinPath: '/sys/fs/bpf/ebpf-plugin', constants: { only_dport: 53 } });
+  const tc = attachTc({ program: obj.program('tc_ingress'), interface: 'eth0', direction: 'ingress' });
+  const counter = obj.map<number, bigint>('counter');
+  const n = counter.lookup(0);
+  tc.detach();
+  obj.close();
+  const mode: 'drv' | 'skb' | 'hw' = attachXdp({ program, interface: 'eth0', mode: 'auto' }).info.mode;
+  attachTcx({ program, interface: 'eth0', direction: 'egress' }).detach();
+  {
+    using scoped = loadObject('bpf/tc_counter.o');
+    for await (const record of new RingBuffer(scoped.map('events'))) return BigInt(record.length + mode.length);
+  }
+  return n;
 }
