@@ -38,14 +38,37 @@ export interface TcxAttachmentInfo extends LinkAttachmentInfo {
   readonly direction: TcDirection;
 }
 
-function anchor(op: string, a: TcxAnchor | 'first' | 'last'): { flags: number; relativeFd?: number; relativeId?: number; label: string } {
-  if (a === 'first' || a === 'last') return { flags: 0, label: a };
-  if (a === null || typeof a !== 'object') throw new AttachArgumentError(op, `an anchor is a program, a LinkAttachment, { programId }, { linkId }, 'first' or 'last', got ${String(a)}`);
-  if (a instanceof LinkAttachment) return { flags: BPF_ATTACH_FLAG.LINK, relativeFd: a.fd.value, label: `link id ${a.info.linkId}` };
-  if ('linkId' in a) return { flags: BPF_ATTACH_FLAG.LINK | BPF_ATTACH_FLAG.ID, relativeId: a.linkId, label: `link id ${a.linkId}` };
-  if ('programId' in a) return { flags: BPF_ATTACH_FLAG.ID, relativeId: a.programId, label: `program id ${a.programId}` };
-  if ('fd' in a && a.fd) return { flags: 0, relativeFd: a.fd.value, label: `program ${a.name}` };
-  throw new AttachArgumentError(op, 'an anchor is a program, a LinkAttachment, { programId } or { linkId }');
+/** An id the kernel could have given: 1 … 2^32 − 1. */
+function isId(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
+}
+
+function anchor(op: string, side: 'before' | 'after', a: TcxAnchor | 'first' | 'last'): { flags: number; relativeFd?: number; relativeId?: number; label: string } {
+  // BPF_F_BEFORE without a relative means first, BPF_F_AFTER without one last: the other way round
+  // cannot be said to the kernel (it would silently mean the opposite end)
+  if (a === 'first' || a === 'last') {
+    const end = side === 'before' ? 'first' : 'last';
+    if (a !== end) throw new AttachArgumentError(op, `${side}: '${a}' cannot be; ${side === 'before' ? "before: 'first' or after: 'last'" : "after: 'last' or before: 'first'"} says where the end is`);
+    return { flags: 0, label: a };
+  }
+  if (a === null || typeof a !== 'object') throw new AttachArgumentError(op, `${side}: an anchor is a program, a LinkAttachment, { programId }, { linkId } or '${side === 'before' ? 'first' : 'last'}', got ${String(a)}`);
+  if (a instanceof LinkAttachment) {
+    if (a.closed) throw new AttachArgumentError(op, `${side}: the anchor link (id ${a.info.linkId}) is ${a.detached ? 'detached' : 'closed'}`);
+    return { flags: BPF_ATTACH_FLAG.LINK, relativeFd: a.fd.value, label: `link id ${a.info.linkId}` };
+  }
+  if ('linkId' in a) {
+    if (!isId(a.linkId)) throw new AttachArgumentError(op, `${side}: linkId must be a link id (an integer 1 … 2^32 − 1), got ${String(a.linkId)}`);
+    return { flags: BPF_ATTACH_FLAG.LINK | BPF_ATTACH_FLAG.ID, relativeId: a.linkId, label: `link id ${a.linkId}` };
+  }
+  if ('programId' in a) {
+    if (!isId(a.programId)) throw new AttachArgumentError(op, `${side}: programId must be a program id (an integer 1 … 2^32 − 1), got ${String(a.programId)}`);
+    return { flags: BPF_ATTACH_FLAG.ID, relativeId: a.programId, label: `program id ${a.programId}` };
+  }
+  if ('fd' in a && a.fd) {
+    if (a.fd.closed) throw new AttachArgumentError(op, `${side}: the anchor program ${a.name} is closed`);
+    return { flags: 0, relativeFd: a.fd.value, label: `program ${a.name}` };
+  }
+  throw new AttachArgumentError(op, `${side}: an anchor is a program, a LinkAttachment, { programId } or { linkId }`);
 }
 
 /** What the usual LINK_CREATE refusals at a tcx hook mean. */
@@ -74,11 +97,11 @@ export function attachTcx(o: AttachTcxOptions): LinkAttachment<TcxAttachmentInfo
   let flags = 0;
   let rel: { relativeFd?: number; relativeId?: number; label?: string } = {};
   if (o.before !== undefined) {
-    const a = anchor(op, o.before);
+    const a = anchor(op, 'before', o.before);
     flags = BPF_ATTACH_FLAG.BEFORE | a.flags;
     rel = a;
   } else if (o.after !== undefined) {
-    const a = anchor(op, o.after);
+    const a = anchor(op, 'after', o.after);
     flags = BPF_ATTACH_FLAG.AFTER | a.flags;
     rel = a;
   }

@@ -101,7 +101,19 @@ describe('attachTcx and attachXdpLink (BPF links)', function () {
     expect(() => net.inNs('A', () => attachTcx({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', before: { programId: 0x7ffffff0 } })))
       .to.throw(/LINK_CREATE: ENOENT/);
     expect(() => net.inNs('A', () => attachTcx({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', before: null as never })))
-      .to.throw(AttachArgumentError, /an anchor is a program, a LinkAttachment, .* got null/);
+      .to.throw(AttachArgumentError, /before: an anchor is a program, a LinkAttachment, .* got null/);
+    // the ends: before 'last' and after 'first' are no place (the kernel would take them as the other end)
+    const at = (where: object) => () => net.inNs('A', () => attachTcx({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', ...where }));
+    expect(at({ before: 'last' })).to.throw(AttachArgumentError, /attachTcx: before: 'last' cannot be; before: 'first' or after: 'last' says where the end is/);
+    expect(at({ after: 'first' })).to.throw(AttachArgumentError, /attachTcx: after: 'first' cannot be/);
+    // ids the kernel cannot have given, and a detached link, before the kernel is asked
+    for (const [where, msg] of [
+      [{ after: { programId: 'x' } }, /after: programId must be a program id .* got x/],
+      [{ before: { linkId: -5 } }, /before: linkId must be a link id .* got -5/],
+      [{ before: { programId: 2 ** 32 } }, /before: programId must be a program id/],
+      [{ after: p }, /after: the anchor link \(id \d+\) is detached/],
+    ] as const) expect(at(where), String(msg)).to.throw(AttachArgumentError, msg);
+    expect(tcxIds('ingress').progIds).to.deep.equal([]);
     for (const rev of [-1, 1.5, -1n]) {
       expect(() => net.inNs('A', () => attachTcx({ program: prog('tc_ingress'), interface: net.vethA, direction: 'ingress', expectedRevision: rev })), String(rev))
         .to.throw(AttachArgumentError, /expectedRevision must be a non-negative integer/);
