@@ -11,7 +11,7 @@ import { NetlinkSocket } from '../netlink/socket.js';
 import { NetlinkError } from '../netlink/errors.js';
 import { XDP_FLAGS } from '../netlink/constants.js';
 import { getInterface, type InterfaceRef, type XdpAttachMode } from '../netlink/link.js';
-import { queryXdp, setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
+import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
 import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
 import { attachRefusal, programLabel } from './refusal.js';
@@ -62,21 +62,12 @@ export class XdpAttachment extends Attachment<XdpAttachmentInfo> {
     try {
       setXdp({ ifindex: i.ifindex, fd: -1, flags: XDP_MODE_FLAG[i.mode] | XDP_FLAGS.REPLACE, expectedFd: this.#prog.value }, this.#sock);
     } catch (e) {
-      // ENODEV: the interface is gone; EEXIST: another program replaced ours (stays attached)
-      if (e instanceof NetlinkError && (e.code === 19 || e.code === 17)) return;
-      // EBUSY: a BPF link holds the hook in this mode ("Can't replace active BPF XDP link"), so our
-      // netlink attachment is no longer there and netlink cannot touch the link's
-      if (e instanceof NetlinkError && e.code === 16) {
-        let now = '';
-        try {
-          const id = queryXdp(i.ifindex, this.#sock)[i.mode];
-          if (id) now = ` (program id ${id})`;
-        } catch { /* the refusal is what to report */ }
-        throw new NetlinkError(`detach xdp ${i.mode} mode on ${i.interface}`, e.code, {
-          extack: e.extack, extackOffset: e.extackOffset,
-          detail: `another program is attached there through a BPF link${now}; this handle's program ${i.programName} (id ${i.programId}) is no longer attached in that mode and nothing was detached (close() lets go of the handle)`,
-        });
-      }
+      // ENODEV: the interface left this namespace (deleted: the program went with it; moved: it
+      // runs on there, out of netlink's reach from here, see the README); EEXIST: another program
+      // replaced ours over netlink; EBUSY: a BPF link holds the hook in this mode ("Can't replace
+      // active BPF XDP link"), which it can only do once ours is gone. In each case nothing of this
+      // handle is attached in this namespace, and whatever is there now is someone else's.
+      if (e instanceof NetlinkError && (e.code === 19 || e.code === 17 || e.code === 16)) return;
       throw e;
     }
   }

@@ -74,29 +74,22 @@ describe('attachXdp (IFLA_XDP over tsbpf netlink)', function () {
     }
   });
 
-  it('detach refused because a BPF link now holds the hook: a typed error saying so, and the handle stays attached', () => {
+  it('detach once a BPF link holds the hook: ours is gone, so detach() is done and the link\'s program stays', () => {
     const { net } = fx;
     const a = net.inNs('A', () => attachXdp({ program: xprog(), interface: net.vethA, mode: 'drv' }));
-    // someone removes ours and attaches a link in the same mode
+    // someone removes ours and attaches a link in the same mode (a link cannot replace a netlink program)
     expect(inNsExec(net.nsA, 'ip', 'link', 'set', 'dev', net.vethA, 'xdpdrv', 'off')).to.not.match(/^ERR/);
     const other = loadObject('bpf/packet_counter.o');
     const l = net.inNs('A', () => attachXdpLink({ program: other.programs.get('packet_counter')!, interface: net.vethA, mode: 'drv' }));
     try {
-      let err: NetlinkError | undefined;
-      try { a.detach(); } catch (e) { err = e as NetlinkError; }
-      expect(err).to.be.instanceOf(NetlinkError);
-      expect(err).to.include({ errno: 'EBUSY', extack: "Can't replace active BPF XDP link" });
-      expect(err!.message).to.match(new RegExp(`^detach xdp drv mode on ${net.vethA}: EBUSY .*another program is attached there through a BPF link \\(program id ${other.programs.get('packet_counter')!.id}\\); this handle's program packet_counter \\(id ${xprog().id}\\) is no longer attached`));
-      expect(a.detached).to.equal(false);
-      expect(a.closed).to.equal(false);
+      a.detach();
+      expect(a.detached).to.equal(true);
+      a.detach(); // twice is harmless
       expect(ipLink(net.nsA, net.vethA).xdp?.prog?.id).to.equal(other.programs.get('packet_counter')!.id);
     } finally {
       l.detach();
       other.close();
     }
-    // the link gone, detach() again reaches its goal: nothing of ours is attached
-    a.detach();
-    expect(a.detached).to.equal(true);
     expect(ipLink(net.nsA, net.vethA).xdp).to.equal(undefined);
   });
 
