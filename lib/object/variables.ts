@@ -14,10 +14,13 @@ export function sectionVariables(elf: ObjElf, btf: Btf | undefined, section: Obj
   const ds = btf.findDatasec(section.name);
   if (ds === undefined) return [];
   const symbols = new Map<string, number>();
+  const elsewhere = new Set<string>();
   const syms = elf.symbols;
   for (let i = 0; i < syms.length; i++) {
     const s = syms[i];
-    if (s.shndx === section.index && s.type === ELF.STT_OBJECT && s.name) symbols.set(s.name, s.value);
+    if (s.type !== ELF.STT_OBJECT || !s.name) continue;
+    if (s.shndx === section.index) symbols.set(s.name, s.value);
+    else elsewhere.add(s.name);
   }
   const out: VariableSpec[] = [];
   for (let i = 0; i < ds.vars.length; i++) {
@@ -25,6 +28,11 @@ export function sectionVariables(elf: ObjElf, btf: Btf | undefined, section: Obj
     const v = btf.type(vi.type);
     if (v.kind !== 'var' || !v.name) continue;
     const typeId = v.type;
+    // clang lists a constant it moved to a mergeable section (`static const char hex[] = "…"` in
+    // .rodata.str1.1, a 32-byte table in .rodata.cst32) under .rodata all the same: the variable is
+    // not in this section, and the kernel will refuse that BTF as libbpf's users see (it loads on
+    // without BTF, as libbpf does)
+    if (!symbols.has(v.name) && elsewhere.has(v.name)) continue;
     const offset = symbols.get(v.name) ?? vi.offset;
     if (offset + vi.size > section.size) {
       throw new ObjectError(`variable ${v.name}: bytes ${offset}…${offset + vi.size} lie outside its section ${section.name} (${section.size} bytes)`, { section: section.name, symbol: v.name });
