@@ -18,7 +18,8 @@ import { CliError, fdinfo, hexBytes, keyword, openObject, pinnedPaths, showEach,
 interface OutputOptions { json?: boolean; pretty?: boolean; bpffs?: boolean }
 
 const MAP_OF_MAPS = new Set<number>([BPF_MAP_TYPE.ARRAY_OF_MAPS, BPF_MAP_TYPE.HASH_OF_MAPS]);
-const align8 = (n: number) => (n + 7) & ~7;
+// arithmetic, not `& ~7`: bitwise operators wrap above 2^31
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 /** The text of a show/dump/lookup run: stdout content (the CLI prints it). */
 type Out = string[];

@@ -8,6 +8,7 @@ import { MAP_BATCH_ATTR } from '../syscall/attr.js';
 import { BPF_CMD } from '../syscall/types.js';
 import { ERRNO } from '../syscall/errno.js';
 import { bpfError } from '../syscall/bpf.js';
+import { BpfArgumentError } from '../syscall/errors.js';
 import type { BpfMap } from './map.js';
 
 export interface BatchChunk {
@@ -26,6 +27,15 @@ type AnyMap = BpfMap<unknown, unknown>;
 const batchWorks = new Map<number, boolean>();
 const UNSUPPORTED = new Set<number>([ERRNO.EINVAL, ERRNO.ENOTSUPP, ERRNO.EOPNOTSUPP, ERRNO.ENOSYS]);
 const CHUNK_BYTES = 1 << 20;
+/** the most native memory one batch call may use here (keys + values of its entries) */
+const MAX_BATCH_BYTES = 2 ** 31;
+// arithmetic, not `& ~7`: sizes are u32 and bitwise operators wrap above 2^31
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/** Bytes of the cursor token a batch call reads and writes: the key rounded up to 8 (at least 8). */
+export function batchTokenSize(map: AnyMap): number {
+  return Math.max(8, align8(map.keySize));
+}
 /** typed arrays up to this size live on V8's heap (typed_array_max_size_in_heap) */
 const SMALL_ENTRY = 64;
 
@@ -46,14 +56,18 @@ class BatchArea {
   readonly keysOff: number;
   readonly valuesOff: number;
 
-  constructor(map: AnyMap, count: number) {
+  constructor(map: AnyMap, count: number, op = 'MAP_LOOKUP_BATCH') {
     this.count = count;
-    this.tokenSize = Math.max(8, (map.keySize + 7) & ~7);
+    this.tokenSize = batchTokenSize(map);
     this.inOff = 64;
     this.outOff = this.inOff + this.tokenSize;
     this.keysOff = this.outOff + this.tokenSize;
-    this.valuesOff = this.keysOff + ((count * map.keySize + 7) & ~7);
-    this.mem = new NativeBuffer(this.valuesOff + count * map.valueBytes);
+    this.valuesOff = this.keysOff + align8(count * map.keySize);
+    const size = this.valuesOff + count * map.valueBytes;
+    if (size > MAX_BATCH_BYTES) {
+      throw new BpfArgumentError(op, `a batch of ${count} entries of map${map.name ? ` ${map.name}` : ''} needs ${size} bytes (${map.keySize}-byte keys, ${map.valueBytes}-byte values): more than one batch may take here (2 GiB); ask for fewer`);
+    }
+    this.mem = new NativeBuffer(size);
   }
 
   /** One batch call for up to `count` entries; returns -errno or the number of entries, the cursor left in the out token. */
@@ -96,9 +110,16 @@ export interface BatchOutput {
  * is copied into `out` when given (no allocation per entry or per chunk), else into fresh arrays.
  */
 export function batchLookup(map: AnyMap, cursor: Uint8Array | undefined, count: number, andDelete: boolean, out?: BatchOutput): BatchChunk {
-  const area = takeArea(map, count);
+  const op = andDelete ? 'MAP_LOOKUP_AND_DELETE_BATCH' : 'MAP_LOOKUP_BATCH';
+  const token = batchTokenSize(map);
+  if (cursor !== undefined && !(cursor instanceof Uint8Array && cursor.length === token)) {
+    throw new BpfArgumentError(op, `cursor must be the ${token}-byte cursor a previous lookupBatch() returned (or undefined to start), got ${cursor instanceof Uint8Array ? `${cursor.length} bytes` : cursor === null ? 'null' : typeof cursor}`);
+  }
+  // a map holds at most maxEntries: a larger count would only size memory no entry can fill
+  if (!out && map.maxEntries > 0) count = Math.min(count, map.maxEntries);
+  const area = takeArea(map, count, op);
   try {
-    if (cursor) area.mem.bytes.set(cursor.subarray(0, area.tokenSize), area.inOff);
+    if (cursor) area.mem.bytes.set(cursor, area.inOff);
     const { r, n } = area.call(map, cursor === undefined, andDelete, count);
     if (r < 0 && r !== -ERRNO.ENOENT) throw bpfError(andDelete ? BPF_CMD.MAP_LOOKUP_AND_DELETE_BATCH : BPF_CMD.MAP_LOOKUP_BATCH, -r, map.name || undefined);
     const b = area.mem.bytes;
@@ -129,14 +150,14 @@ const idle = new WeakMap<AnyMap, BatchArea>();
 const idleAreas = new FinalizationRegistry<NativeBuffer>((mem) => mem.free());
 
 /** An area for at least `count` entries (default: a walk's chunk); kept for reuse when it is a walk's size. */
-function takeArea(map: AnyMap, count = chunkFor(map)): BatchArea {
+function takeArea(map: AnyMap, count = chunkFor(map), op?: string): BatchArea {
   const a = idle.get(map);
   if (a && a.count >= count) {
     idle.delete(map);
     idleAreas.unregister(a);
     return a;
   }
-  return new BatchArea(map, Math.max(count, chunkFor(map)));
+  return new BatchArea(map, Math.max(count, chunkFor(map)), op);
 }
 
 function giveArea(map: AnyMap, area: BatchArea): void {

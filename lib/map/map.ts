@@ -8,10 +8,10 @@ import { Fd } from '../syscall/fd.js';
 import { expectFdKind } from '../syscall/fd-kind.js';
 import { nativeBlock, type NativeBlock } from '../syscall/memory.js';
 import { MAP_ELEM_ATTR } from '../syscall/attr.js';
-import { BPF_CMD, BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, mapTypeNumber } from '../syscall/types.js';
+import { BPF_CMD, BPF_MAP_FLAG, BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, mapTypeNumber } from '../syscall/types.js';
 import { ERRNO } from '../syscall/errno.js';
 import { bpfError } from '../syscall/bpf.js';
-import { BpfArgumentError, ClosedError, type BpfError } from '../syscall/errors.js';
+import { BpfArgumentError, BpfError, ClosedError } from '../syscall/errors.js';
 import { CodecError } from '../codec/errors.js';
 import { mapCreate, mapDeleteBatch, mapFreeze, mapUpdateBatch } from '../syscall/map.js';
 import { mapInfo, objGet, objPin, getFdById, type MapInfo } from '../syscall/obj.js';
@@ -61,15 +61,18 @@ export interface MapInfoResult extends MapInfo {
 }
 
 const FLAG = { any: BPF_UPDATE.ANY, noexist: BPF_UPDATE.NOEXIST, exist: BPF_UPDATE.EXIST } as const;
-const align8 = (n: number) => (n + 7) & ~7;
+// arithmetic, not `& ~7`: sizes are u32 and bitwise operators wrap above 2^31
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
+/** the most one value (all CPUs' slots of a per-CPU map) may take here: a typed array must hold it */
+const MAX_VALUE_AREA = 2 ** 30;
 const EMPTY = new Uint8Array(0);
 const NR_BPF = SYS.bpf;
 const ATTR = MAP_ELEM_ATTR.size;
-// types whose values are fds on update (and ids on lookup)
+// types whose values are fds on update (and ids on lookup). Not devmap/cpumap: their values are an
+// ifindex / a queue size (a program fd only as the second field of the 8-byte form)
 const FD_VALUED = new Set<number>([
   BPF_MAP_TYPE.PROG_ARRAY, BPF_MAP_TYPE.ARRAY_OF_MAPS, BPF_MAP_TYPE.HASH_OF_MAPS, BPF_MAP_TYPE.PERF_EVENT_ARRAY,
-  BPF_MAP_TYPE.CGROUP_ARRAY, BPF_MAP_TYPE.SOCKMAP, BPF_MAP_TYPE.SOCKHASH, BPF_MAP_TYPE.DEVMAP,
-  BPF_MAP_TYPE.DEVMAP_HASH, BPF_MAP_TYPE.XSKMAP, BPF_MAP_TYPE.CPUMAP,
+  BPF_MAP_TYPE.CGROUP_ARRAY, BPF_MAP_TYPE.SOCKMAP, BPF_MAP_TYPE.SOCKHASH, BPF_MAP_TYPE.XSKMAP,
 ]);
 
 // blocks of the native memory of maps dropped without close()
@@ -124,6 +127,7 @@ export class BpfMap<K = unknown, V = unknown> {
     this.perCpu = isPerCpu(desc.type);
     this.cpus = this.perCpu ? possibleCpus() : 1;
     this.valueBytes = this.perCpu ? align8(desc.valueSize) * this.cpus : desc.valueSize;
+    if (this.valueBytes > MAX_VALUE_AREA) throw new BpfArgumentError('BpfMap', `map${desc.name ? ` ${desc.name}` : ''}: ${this.valueBytes}-byte values are more than one value can take here (1 GiB)`);
     this.keyCodec = codecs.key;
     this.valueCodec = codecs.value;
 
@@ -143,11 +147,15 @@ export class BpfMap<K = unknown, V = unknown> {
     this.#keyPtr = this.keySize > 0 ? BigInt(mem.address + keyOff) : 0n;
     setAttr(v, 0, this.#fdNum, this.#keyPtr, mem.address + valOff);
     setAttr(v, ATTR, this.#fdNum, this.#keyPtr, mem.address + nextOff);
+    // the fd closed behind this map's back (map.fd.close(), a second BpfMap on the same Fd): the
+    // number must not be used again, it may soon be another map's
+    fd.onClose(() => this.#drop());
   }
 
   /** MAP_CREATE. Unknown types and impossible sizes fail here, before the syscall. */
   static create<K = Uint8Array, V = Uint8Array>(o: BpfMapCreateOptions): BpfMap<K, V> {
-    const type = typeof o.type === 'number' ? o.type : mapTypeNumber(o.type);
+    if (o === null || typeof o !== 'object') throw new BpfArgumentError('BpfMap.create', `options must be an object, got ${String(o)}`);
+    const type = typeof o.type === 'number' ? o.type : typeof o.type === 'string' ? mapTypeNumber(o.type) : undefined;
     if (type === undefined || !Number.isInteger(type) || type <= 0) {
       throw new BpfArgumentError('BpfMap.create', `unknown map type ${JSON.stringify(o.type)} (known: ${Object.keys(BPF_MAP_TYPE).filter((k) => k !== 'UNSPEC' && !k.endsWith('DEPRECATED')).map((k) => k.toLowerCase()).join(', ')})`);
     }
@@ -156,17 +164,36 @@ export class BpfMap<K = unknown, V = unknown> {
     checkU32('keySize', keySize);
     checkU32('valueSize', valueSize);
     checkU32('maxEntries', o.maxEntries);
-    if (o.name !== undefined && !MAP_NAME.test(o.name)) {
-      throw new BpfArgumentError('BpfMap.create', `map name ${JSON.stringify(o.name)}: at most 15 characters of [A-Za-z0-9_.]`);
+    if (o.name !== undefined && (typeof o.name !== 'string' || !MAP_NAME.test(o.name))) {
+      throw new BpfArgumentError('BpfMap.create', `map name ${typeof o.name === 'string' ? JSON.stringify(o.name) : String(o.name)}: at most 15 characters of [A-Za-z0-9_.]`);
+    }
+    let flags = o.flags ?? 0;
+    checkU32('flags', flags);
+    for (const k of ['btfFd', 'btfKeyTypeId', 'btfValueTypeId', 'btfVmlinuxValueTypeId', 'ifindex'] as const) {
+      if (o[k] !== undefined) checkU32(k, o[k]);
+    }
+    if (o.numaNode !== undefined) {
+      checkU32('numaNode', o.numaNode);
+      flags = (flags | BPF_MAP_FLAG.NUMA_NODE) >>> 0; // the kernel reads numa_node only with this flag
+    }
+    const extra = o.mapExtra;
+    if (extra !== undefined && !(typeof extra === 'bigint' ? extra >= 0n && extra < 1n << 64n : Number.isSafeInteger(extra) && extra >= 0)) {
+      throw new BpfArgumentError('BpfMap.create', `mapExtra must be a u64 (a number or bigint), got ${String(extra)}`);
+    }
+    if (o.innerMap !== undefined && !(o.innerMap instanceof BpfMap || o.innerMap instanceof Fd)) {
+      throw new BpfArgumentError('BpfMap.create', `innerMap must be a BpfMap or an Fd (a map of the inner shape), got ${typeof o.innerMap}`);
     }
     const inner = o.innerMap instanceof BpfMap ? o.innerMap.fd : o.innerMap;
+    if (align8(valueSize) * (isPerCpu(type) ? possibleCpus() : 1) > MAX_VALUE_AREA) {
+      throw new BpfArgumentError('BpfMap.create', `valueSize ${valueSize}${isPerCpu(type) ? ` × ${possibleCpus()} CPUs` : ''} is more than one value can take here (1 GiB)`);
+    }
     const fd = mapCreate({
-      mapType: type, keySize, valueSize, maxEntries: o.maxEntries, mapFlags: o.flags, mapName: o.name,
+      mapType: type, keySize, valueSize, maxEntries: o.maxEntries, mapFlags: flags, mapName: o.name,
       innerMapFd: inner?.value, btfFd: o.btfFd, btfKeyTypeId: o.btfKeyTypeId, btfValueTypeId: o.btfValueTypeId,
-      btfVmlinuxValueTypeId: o.btfVmlinuxValueTypeId, mapExtra: o.mapExtra, numaNode: o.numaNode, mapIfindex: o.ifindex,
+      btfVmlinuxValueTypeId: o.btfVmlinuxValueTypeId, mapExtra: extra, numaNode: o.numaNode, mapIfindex: o.ifindex,
     });
     try {
-      return new BpfMap(fd, { type, keySize, valueSize, maxEntries: o.maxEntries, flags: o.flags ?? 0, name: o.name ?? '' });
+      return new BpfMap(fd, { type, keySize, valueSize, maxEntries: o.maxEntries, flags, name: o.name ?? '' });
     } catch (e) {
       fd.close();
       throw e;
@@ -174,7 +201,9 @@ export class BpfMap<K = unknown, V = unknown> {
   }
 
   /** Take ownership of an fd of an existing map; its shape comes from OBJ_GET_INFO_BY_FD. */
-  static fromFd<K = Uint8Array, V = Uint8Array>(fd: Fd, what = `fd ${fd.value}`): BpfMap<K, V> {
+  static fromFd<K = Uint8Array, V = Uint8Array>(fd: Fd, what?: string): BpfMap<K, V> {
+    if (!(fd instanceof Fd)) throw new BpfArgumentError('BpfMap.fromFd', `expected an Fd (new Fd(n) takes ownership of a raw fd number), got ${fd === null ? 'null' : typeof fd}`);
+    what ??= `fd ${fd.value}`;
     try {
       expectFdKind(fd.value, 'map', what);
       const i = mapInfo(fd.value);
@@ -241,7 +270,7 @@ export class BpfMap<K = unknown, V = unknown> {
   /** MAP_LOOKUP_ELEM into the value area; false when the key is absent. */
   #lookupRaw(key: K | Uint8Array | number | bigint, flags: number): boolean {
     if (!this.#quickKey(key)) this.#putKey(key, 'MAP_LOOKUP_ELEM');
-    if (flags !== 0) this.#setFlags(flags);
+    if (flags !== 0) this.#setFlags(this.#lookupFlags(flags));
     const r = this.#sys.syscall3(NR_BPF, BPF_CMD.MAP_LOOKUP_ELEM, this.#attr, ATTR);
     if (flags !== 0) this.#setFlags(0);
     return r >= 0 || this.#absent(r, BPF_CMD.MAP_LOOKUP_ELEM);
@@ -279,7 +308,8 @@ export class BpfMap<K = unknown, V = unknown> {
     const d = this.#key;
     const n = d.length;
     if (key instanceof Uint8Array) {
-      if (key.length !== n || n > 32) return false;
+      // keyless maps (queue, stack, bloom filter) take the slow path, which knows them
+      if (key.length !== n || n > 32 || n === 0) return false;
       for (let i = 0; i < n; i++) d[i] = key[i];
       return true;
     }
@@ -302,9 +332,14 @@ export class BpfMap<K = unknown, V = unknown> {
   }
 
   #updateFlag(flag: UpdateFlag | number): number {
-    const f = typeof flag === 'number' ? flag : FLAG[flag];
-    if (f === undefined) throw new BpfArgumentError('MAP_UPDATE_ELEM', `update flag ${JSON.stringify(flag)} is not 'any', 'noexist' or 'exist'`);
-    return f;
+    if (typeof flag === 'string' && Object.hasOwn(FLAG, flag)) return FLAG[flag];
+    if (isU32(flag)) return flag;
+    throw new BpfArgumentError('MAP_UPDATE_ELEM', `update flag ${typeof flag === 'string' ? JSON.stringify(flag) : String(flag)} is not 'any', 'noexist', 'exist' or a BPF_* flags number (u32)`);
+  }
+
+  #lookupFlags(flags: unknown): number {
+    if (isU32(flags)) return flags;
+    throw new BpfArgumentError('MAP_LOOKUP_ELEM', `lookup flags must be a BPF_* flags number (BPF_F_LOCK), got ${typeof flags === 'string' ? JSON.stringify(flags) : String(flags)}`);
   }
 
   #outSizeError(out: Uint8Array): BpfArgumentError {
@@ -316,6 +351,7 @@ export class BpfMap<K = unknown, V = unknown> {
     const v = this.#attrView;
     if (key === undefined) {
       this.#check('MAP_LOOKUP_AND_DELETE_ELEM');
+      if (this.keySize !== 0) throw new BpfArgumentError('MAP_LOOKUP_AND_DELETE_ELEM', `a ${this.typeName} map${this.#where(' ')} needs a key (only queues and stacks pop without one)`);
       v.setBigUint64(MAP_ELEM_ATTR.off.key, 0n, true);
     } else {
       this.#putKey(key, 'MAP_LOOKUP_AND_DELETE_ELEM');
@@ -352,7 +388,25 @@ export class BpfMap<K = unknown, V = unknown> {
 
   /** Queue/stack: the next value without removing it; undefined when empty. */
   peek(): V | undefined {
+    if (this.type === BPF_MAP_TYPE.BLOOM_FILTER) throw this.#bloomLookup('peek()');
     return this.lookup(EMPTY);
+  }
+
+  /**
+   * Bloom filter: whether `value` may be in the set (false: certainly not). A bloom filter has no
+   * keys and gives no values back; push() adds to it.
+   */
+  contains(value: V | Uint8Array): boolean {
+    this.#check('MAP_LOOKUP_ELEM');
+    if (this.type !== BPF_MAP_TYPE.BLOOM_FILTER) throw new BpfArgumentError('MAP_LOOKUP_ELEM', `contains() is for bloom filters; map${this.#where(' ')} is a ${this.typeName} (lookup() it)`);
+    this.#putValue(value, 'MAP_LOOKUP_ELEM');
+    const r = this.#sys.syscall3(NR_BPF, BPF_CMD.MAP_LOOKUP_ELEM, this.#attr, ATTR);
+    return r >= 0 || this.#absent(r, BPF_CMD.MAP_LOOKUP_ELEM);
+  }
+
+  /** lookup() on a bloom filter would test whatever bytes the value area held last */
+  #bloomLookup(what: string): BpfArgumentError {
+    return new BpfArgumentError('MAP_LOOKUP_ELEM', `${what} on a bloom filter${this.#where(' ')}: ask contains(value) whether a value is in it`);
   }
 
   /**
@@ -401,13 +455,19 @@ export class BpfMap<K = unknown, V = unknown> {
   }
 
   /** MAP_UPDATE_BATCH: keys and values packed back to back (count = keys.length / keySize). */
-  updateBatch(keys: Uint8Array, values: Uint8Array, flag: UpdateFlag | number = 'any'): number {
+  updateBatch(keys: Uint8Array, values: Uint8Array, flag: 'any' | number = 'any'): number {
     this.#check('MAP_UPDATE_BATCH');
     const count = this.#batchCount(keys, 'MAP_UPDATE_BATCH');
+    if (!(values instanceof Uint8Array)) throw new BpfArgumentError('MAP_UPDATE_BATCH', `values must be a Uint8Array of packed values, got ${values === null ? 'null' : typeof values}`);
+    // the kernel takes no BPF_NOEXIST/BPF_EXIST for a batch (elem_flags other than BPF_F_LOCK: EINVAL)
+    const f = flag === 'any' ? 0 : flag;
+    if (!isU32(f) || (f & ~BPF_UPDATE.F_LOCK) !== 0) {
+      throw new BpfArgumentError('MAP_UPDATE_BATCH', `batch update flag ${typeof flag === 'string' ? JSON.stringify(flag) : String(flag)}: the kernel takes only 'any' or BPF_F_LOCK for a batch (no 'noexist'/'exist')`);
+    }
     if (values.length !== count * this.valueBytes) {
       throw new BpfArgumentError('MAP_UPDATE_BATCH', `${count} keys need ${count * this.valueBytes} bytes of values, got ${values.length}${this.#where(' for ')}`);
     }
-    return mapUpdateBatch(this.#fdNum, keys, values, count, typeof flag === 'number' ? flag : FLAG[flag]);
+    return mapUpdateBatch(this.#fdNum, keys, values, count, f);
   }
 
   /** MAP_DELETE_BATCH: keys packed back to back. Returns how many were deleted. */
@@ -419,7 +479,13 @@ export class BpfMap<K = unknown, V = unknown> {
   /** MAP_FREEZE: no more writes from user space (programs still write). */
   freeze(): void {
     this.#check('MAP_FREEZE');
-    mapFreeze(this.#fdNum);
+    try {
+      mapFreeze(this.#fdNum);
+    } catch (e) {
+      // a frozen map refuses writes, a second freeze included
+      if (e instanceof BpfError && e.code === ERRNO.EPERM) throw bpfError(BPF_CMD.MAP_FREEZE, e.code, `map${this.#where(' ')} is frozen already, or was opened read-only`);
+      throw e;
+    }
   }
 
   /** Pin at `path` on a bpffs mount. */
@@ -435,10 +501,15 @@ export class BpfMap<K = unknown, V = unknown> {
   }
 
   close(): void {
+    this.#drop();
+    this.fd.close();
+  }
+
+  /** Stop using the fd and free the native memory (close(), or the Fd closed by someone else). */
+  #drop(): void {
     if (this.#fdNum < 0) return;
     this.#fdNum = -1;
     releaseAreas(this as unknown as BpfMap<unknown, unknown>);
-    this.fd.close();
     forgotten.unregister(this);
     this.#mem.free();
   }
@@ -506,7 +577,11 @@ export class BpfMap<K = unknown, V = unknown> {
     if (value instanceof Uint8Array) return value;
     if (FD_VALUED.has(this.type)) {
       const fd = value instanceof Fd ? value : (value as { fd?: unknown })?.fd instanceof Fd ? (value as { fd: Fd }).fd : undefined;
-      if (fd) return intBytes(fd.value, 4, op, 'value');
+      // sockmap/sockhash also take the fd as a u64 (valueSize 8)
+      if (fd) return intBytes(fd.value, this.valueSize === 8 ? 8 : 4, op, 'value');
+    }
+    if (value instanceof Fd || value instanceof BpfMap) {
+      throw new BpfArgumentError(op, `a ${this.typeName} map${this.#where(' ')} holds ${this.type === BPF_MAP_TYPE.DEVMAP || this.type === BPF_MAP_TYPE.DEVMAP_HASH ? 'interface indexes' : this.type === BPF_MAP_TYPE.CPUMAP ? 'queue sizes' : 'values'}, not fds: give the value's bytes or number`);
     }
     if (this.valueCodec) return this.valueCodec.encode(value as V);
     if (typeof value === 'number' || typeof value === 'bigint') return intBytes(value, this.valueSize, op, 'value');
@@ -515,6 +590,7 @@ export class BpfMap<K = unknown, V = unknown> {
 
   #putKey(key: K | Uint8Array | number | bigint, op: string): void {
     if (this.#fdNum < 0) throw new ClosedError(`map${this.#where(' ')}`);
+    if (op === 'MAP_LOOKUP_ELEM' && this.type === BPF_MAP_TYPE.BLOOM_FILTER) throw this.#bloomLookup('lookup()');
     // an integer key of a map without a key codec goes straight into the key area, as C's stack variable
     if (typeof key === 'number' && this.keyCodec === undefined) return writeInt(this.#key, key, this.keySize, op, 'key');
     const b = this.encodeKey(key, op);
@@ -557,6 +633,7 @@ export class BpfMap<K = unknown, V = unknown> {
   }
 
   #batchCount(keys: Uint8Array, op: string): number {
+    if (!(keys instanceof Uint8Array)) throw new BpfArgumentError(op, `keys must be a Uint8Array of packed keys, got ${keys === null ? 'null' : typeof keys}`);
     if (this.keySize === 0 || keys.length % this.keySize !== 0) {
       throw new BpfArgumentError(op, `${keys.length} bytes of keys is not a multiple of the ${this.keySize}-byte key${this.#where(' of ')}`);
     }
@@ -576,8 +653,12 @@ export class BpfMap<K = unknown, V = unknown> {
 
 const MAP_NAME = /^[A-Za-z0-9_.]{0,15}$/;
 
+function isU32(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+}
+
 function checkU32(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new BpfArgumentError('BpfMap.create', `${what} must be a u32, got ${n}`);
+  if (!isU32(n)) throw new BpfArgumentError('BpfMap.create', `${what} must be a u32, got ${typeof n === 'string' ? JSON.stringify(n) : String(n)}`);
 }
 
 /** One element attr of a map's block: its fd and the key and value (or next key) pointers. */

@@ -27,6 +27,7 @@ export function ensureGoodFd(fd: number, cmd = 'fcntl'): number {
 export class Fd {
   #value: number;
   readonly #what: string;
+  #watchers: (() => void)[] | undefined;
 
   /** Takes ownership of `value` (a fresh fd from the kernel). fd 0 is moved above 2 first. */
   constructor(value: number, what = 'file descriptor') {
@@ -58,6 +59,7 @@ export class Fd {
     const v = this.value;
     forgotten.unregister(this);
     this.#value = -1;
+    this.#notify();
     return v;
   }
 
@@ -67,6 +69,22 @@ export class Fd {
     forgotten.unregister(this);
     sysClose(this.#value);
     this.#value = -1;
+    this.#notify();
+  }
+
+  /**
+   * Call `fn` once when this Fd is closed or released. Owners that keep the number for a fast path
+   * (BpfMap) stop using it then: the number may soon name another object.
+   */
+  onClose(fn: () => void): void {
+    if (this.#value < 0) return fn();
+    (this.#watchers ??= []).push(fn);
+  }
+
+  #notify(): void {
+    const w = this.#watchers;
+    this.#watchers = undefined;
+    if (w) for (const fn of w) fn();
   }
 
   [Symbol.dispose](): void {

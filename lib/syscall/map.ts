@@ -163,7 +163,7 @@ export function mapUpdateBatch(fd: number, keys: Uint8Array, values: Uint8Array,
   writeStruct(attr.view, 0, MAP_BATCH_ATTR, { keys: s.put(keys), values: s.put(values), count, map_fd: fd, elem_flags: elemFlags });
   const r = sysBpf(BPF_CMD.MAP_UPDATE_BATCH, attr.address, MAP_BATCH_ATTR.size);
   const done = attr.view.getUint32(MAP_BATCH_ATTR.off.count, true);
-  if (r < 0) throw bpfError(BPF_CMD.MAP_UPDATE_BATCH, -r, `after ${done} of ${count} entries`);
+  if (r < 0) throw bpfError(BPF_CMD.MAP_UPDATE_BATCH, -r, batchProgress(done, count, 'entries'));
   return done;
 }
 
@@ -174,8 +174,17 @@ export function mapDeleteBatch(fd: number, keys: Uint8Array, count: number, elem
   writeStruct(attr.view, 0, MAP_BATCH_ATTR, { keys: s.put(keys), count, map_fd: fd, elem_flags: elemFlags });
   const r = sysBpf(BPF_CMD.MAP_DELETE_BATCH, attr.address, MAP_BATCH_ATTR.size);
   const done = attr.view.getUint32(MAP_BATCH_ATTR.off.count, true);
-  if (r < 0) throw bpfError(BPF_CMD.MAP_DELETE_BATCH, -r, `after ${done} of ${count} keys`);
+  if (r < 0) throw bpfError(BPF_CMD.MAP_DELETE_BATCH, -r, batchProgress(done, count, 'keys'));
   return done;
+}
+
+/**
+ * How far a failed batch got. The kernel writes the count back only once its loop has run (it stops
+ * at the entry that failed), so a count left as asked means it refused before the first (a frozen
+ * map, a flag it does not take).
+ */
+function batchProgress(done: number, count: number, what: string): string {
+  return done >= count ? `refused before the first of ${count} ${what}: none written` : `after ${done} of ${count} ${what}`;
 }
 
 function padTo(b: Uint8Array, n: number): Uint8Array {

@@ -33,7 +33,8 @@ export class NativeBuffer {
   }
 }
 
-const align8 = (n: number) => (n + 7) & ~7;
+// arithmetic, not `& ~7`: bitwise operators wrap above 2^31
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 /** The part of NativeBuffer that users of a block need: stable address, bytes, view, free(). */
 export interface NativeBlock {

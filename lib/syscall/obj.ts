@@ -10,7 +10,7 @@ import { BPF_CMD } from './types.js';
 import { ERRNO, errnoName } from './errno.js';
 import { ffi } from './backend.js';
 import { SYS } from './numbers.js';
-import { NotBpffsError } from './errors.js';
+import { BpfArgumentError, NotBpffsError } from './errors.js';
 
 /** statfs f_type of a bpffs mount (include/uapi/linux/magic.h BPF_FS_MAGIC). */
 export const BPF_FS_MAGIC = 0xcafe4a11;
@@ -30,18 +30,33 @@ export function statfsType(path: string): number {
  * (the pin does not exist yet), for getting the path itself.
  */
 export function checkBpffs(op: string, path: string, forPin: boolean, named = path): void {
+  checkPath(op, path);
   let where = forPin ? dirname(resolve(path)) : path;
   let t = statfsType(where);
   // a missing pin is the kernel's ENOENT to report, as long as its directory is on bpffs
   if (t === -ERRNO.ENOENT && !forPin) t = statfsType((where = dirname(resolve(path))));
+  if (t === -ERRNO.ENOENT) {
+    // a directory that does not exist: say so when the nearest one that does is on bpffs
+    let up = dirname(where);
+    while (up !== dirname(up) && statfsType(up) === -ERRNO.ENOENT) up = dirname(up);
+    if (statfsType(up) >>> 0 === BPF_FS_MAGIC) throw new BpfArgumentError(op, `${named}: directory ${where} does not exist (create it on the bpffs at ${up} first)`);
+  }
   if (t < 0) throw new NotBpffsError(op, named, `${where}: ${errnoName(-t)}`);
   const at = named === where ? '' : `${where}: `;
   if (t >>> 0 !== BPF_FS_MAGIC) throw new NotBpffsError(op, named, `${at}filesystem type 0x${(t >>> 0).toString(16)}`);
 }
 
+/** A path the kernel reads as a C string: a non-empty string without NUL (which would cut it short). */
+function checkPath(op: string, path: unknown): asserts path is string {
+  if (typeof path !== 'string' || path === '') throw new BpfArgumentError(op, `path must be a non-empty string, got ${typeof path === 'string' ? "''" : String(path)}`);
+  if (path.includes('\0')) throw new BpfArgumentError(op, `path ${JSON.stringify(path)} contains a NUL byte (the kernel would stop reading there)`);
+}
+
 /** OBJ_PIN: pin the object behind `fd` at `path` (on bpffs; bpffs names cannot contain '.'). */
 export function objPin(fd: number, path: string): void {
   checkBpffs('OBJ_PIN', path, true);
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (name.includes('.')) throw new BpfArgumentError('OBJ_PIN', `${path}: bpffs refuses names with a '.' (${JSON.stringify(name)})`);
   const s = scratch();
   const attr = s.alloc(OBJ_ATTR.size);
   writeStruct(attr.view, 0, OBJ_ATTR, { pathname: s.put(path), bpf_fd: fd });
@@ -190,6 +205,9 @@ export function allIds(kind: IdKind): number[] {
 
 /** An fd for the object with this id; a BpfError with ENOENT if it is gone. openFlags for maps: BPF_F_RDONLY… */
 export function getFdById(kind: IdKind, id: number, openFlags = 0): Fd {
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+    throw new BpfArgumentError(`${kind.toUpperCase()}_GET_FD_BY_ID`, `${kind} id must be an integer 0 … 2^32 − 1, got ${typeof id === 'string' ? JSON.stringify(id) : String(id)}`);
+  }
   const s = scratch();
   const attr = s.alloc(GET_ID_ATTR.size);
   writeStruct(attr.view, 0, GET_ID_ATTR, { id, open_flags: openFlags });

@@ -282,4 +282,101 @@ describe('BpfMap', () => {
     expect(m.lookup(u32(6))).to.equal(60);
     expect(new Map(m.entries())).to.deep.equal(new Map([[5, 50], [6, 60]]));
   });
+
+  describe('bad input (each once silently wrong, a crash or a leaked RangeError/TypeError)', () => {
+    it('lookupBatch: a huge count is sized safely (it wrapped at 2^32 bytes and the kernel wrote past the buffer); cursors are checked', () => {
+      const m = track(BpfMap.create({ type: 'hash', keySize: 4096, valueSize: 4, maxEntries: 4, name: rnd() }));
+      const key = new Uint8Array(4096).fill(0xaa);
+      m.update(key, u32(0x11223344));
+      for (const count of [2 ** 20, 2 ** 30, 2 ** 32 - 1]) {
+        const c = m.lookupBatch({ count });
+        expect(c.count, String(count)).to.equal(1);
+        expect(c.keys.every((b) => b === 0xaa), String(count)).to.equal(true);
+        expect(rdU32(c.values)).to.equal(0x11223344);
+      }
+      for (const cursor of [new Uint8Array(0), new Uint8Array(4095), [0, 0, 0, 0, 0, 0, 0, 0], 5]) {
+        expect(() => m.lookupBatch({ cursor: cursor as never }), String(cursor)).to.throw(BpfArgumentError, /cursor must be the 4096-byte cursor a previous lookupBatch\(\) returned/);
+      }
+    });
+
+    it('a map whose Fd was closed behind its back is closed (its fd number soon names another map)', () => {
+      const a = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 8, name: rnd() }));
+      a.fd.close();
+      const b = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 8, name: rnd() }));
+      expect(a.closed).to.equal(true);
+      expect(() => a.update(7, u32(0x41414141))).to.throw(ClosedError);
+      expect(() => a.info()).to.throw(ClosedError);
+      expect(rdU32(b.lookup(7)!)).to.equal(0);
+      // two BpfMaps on one Fd: closing either closes both
+      const c = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 8, name: rnd() }));
+      BpfMap.fromFd(c.fd).close();
+      expect(() => c.lookup(0)).to.throw(ClosedError);
+    });
+
+    it('flags, ids, options and paths are checked, never truncated or coerced', function () {
+      const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 8, name: rnd() }));
+      m.update(1, u32(1));
+      for (const flag of ['constructor', '__proto__', NaN, 1.5, 2 ** 32 + 1, -1]) {
+        expect(() => m.update(1, u32(2), flag as never), String(flag)).to.throw(BpfArgumentError, /update flag .* is not 'any', 'noexist', 'exist' or a BPF_\* flags number/);
+      }
+      for (const flag of ['exist', 0.5, NaN]) expect(() => m.lookup(1, flag as never), String(flag)).to.throw(BpfArgumentError, /lookup flags must be/);
+      expect(() => m.updateBatch(u32(5), u32(5), 'noexist' as never)).to.throw(BpfArgumentError, /the kernel takes only 'any' or BPF_F_LOCK for a batch/);
+      expect(m.lookup(5)).to.equal(undefined);
+      expect(() => m.updateBatch(null as never, u32(5))).to.throw(BpfArgumentError, /keys must be a Uint8Array/);
+      expect(() => m.lookupAndDelete()).to.throw(BpfArgumentError, /hash map .* needs a key \(only queues and stacks pop without one\)/);
+      const id = m.info().id;
+      for (const bad of [id + 2 ** 32, id + 0.5, String(id), -1]) expect(() => BpfMap.fromId(bad as never), String(bad)).to.throw(BpfArgumentError, /map id must be an integer/);
+      const create = (o: object) => () => track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1, ...o } as never));
+      expect(create({ type: undefined })).to.throw(BpfArgumentError, /unknown map type undefined/);
+      expect(create({ flags: 1.5 })).to.throw(BpfArgumentError, /flags must be a u32, got 1.5/);
+      expect(create({ flags: '1' })).to.throw(BpfArgumentError, /flags must be a u32, got "1"/);
+      expect(create({ name: 12345 })).to.throw(BpfArgumentError, /map name 12345/);
+      expect(create({ type: 'bloom_filter', keySize: 0, mapExtra: 1.5 })).to.throw(BpfArgumentError, /mapExtra must be a u64/);
+      expect(create({ type: 'array_of_maps', innerMap: 3 })).to.throw(BpfArgumentError, /innerMap must be a BpfMap or an Fd/);
+      expect(create({ type: 'array', valueSize: 2 ** 31 - 8 })).to.throw(BpfArgumentError, /valueSize 2147483640 is more than one value can take here/);
+      expect(() => BpfMap.fromFd(3 as never)).to.throw(BpfArgumentError, /expected an Fd/);
+      // numaNode is read only with BPF_F_NUMA_NODE: given, the flag goes with it
+      const numa = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1, numaNode: 0 }));
+      expect(numa.info().mapFlags & 4).to.equal(4);
+      let fs: TestBpffs | undefined;
+      try {
+        fs = createTestBpffs();
+        expect(() => m.pin(`${fs!.dir}/a\0b`)).to.throw(BpfArgumentError, /contains a NUL byte/);
+        expect(readdirSync(fs.dir).filter((n) => !n.endsWith('.debug'))).to.deep.equal([]);
+        expect(() => BpfMap.fromPin(null as never)).to.throw(BpfArgumentError, /path must be a non-empty string/);
+        expect(() => m.pin(`${fs!.dir}/my.map`)).to.throw(BpfArgumentError, /bpffs refuses names with a '.'/);
+        expect(() => m.pin(`${fs!.dir}/no/such/dir/m`)).to.throw(BpfArgumentError, new RegExp(`directory ${fs.dir}/no/such/dir does not exist \\(create it on the bpffs at ${fs.dir} first\\)`));
+      } finally {
+        fs?.cleanup();
+      }
+      // frozen: a second freeze and a batch say so
+      const a = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 2, name: rnd() }));
+      a.freeze();
+      expect(() => a.freeze()).to.throw(BpfError, /is frozen already, or was opened read-only/);
+      expect(() => a.updateBatch(new Uint8Array(8), new Uint8Array(8))).to.throw(BpfError, /refused before the first of 2 entries: none written/);
+    });
+
+    it('devmap and cpumap values are interface indexes and queue sizes, not fds; sockmap takes a u64 fd', () => {
+      const other = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 }));
+      const cpumap = track(BpfMap.create({ type: 'cpumap', keySize: 4, valueSize: 4, maxEntries: 1, name: rnd() }));
+      expect(() => cpumap.update(0, other)).to.throw(BpfArgumentError, /a cpumap map .* holds queue sizes, not fds/);
+      const devmap = track(BpfMap.create({ type: 'devmap', keySize: 4, valueSize: 4, maxEntries: 1, name: rnd() }));
+      expect(() => devmap.update(0, other.fd)).to.throw(BpfArgumentError, /holds interface indexes, not fds/);
+      const sock = track(BpfMap.create({ type: 'sockmap', keySize: 4, valueSize: 8, maxEntries: 1 }));
+      const bytes = sock.encodeValue(other.fd);
+      expect(bytes.length).to.equal(8);
+      expect(rdU64(bytes)).to.equal(BigInt(other.fd.value));
+    });
+
+    it('bloom filters answer contains(value); peek() and lookup() would test stale bytes', () => {
+      const bloom = track(BpfMap.create({ type: 'bloom_filter', keySize: 0, valueSize: 4, maxEntries: 64, name: rnd() }));
+      bloom.push(u32(0xaaaaaaaa));
+      expect(bloom.contains(u32(0xaaaaaaaa))).to.equal(true);
+      expect(bloom.contains(u32(0x55555555))).to.equal(false);
+      expect(() => bloom.peek()).to.throw(BpfArgumentError, /peek\(\) on a bloom filter .*: ask contains\(value\)/);
+      expect(() => bloom.lookupInto(new Uint8Array(0), new Uint8Array(4))).to.throw(BpfArgumentError, /lookup\(\) on a bloom filter/);
+      const hash = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1 }));
+      expect(() => hash.contains(u32(1))).to.throw(BpfArgumentError, /contains\(\) is for bloom filters/);
+    });
+  });
 });
