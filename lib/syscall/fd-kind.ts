@@ -20,5 +20,8 @@ export function fdKind(fd: number): string {
 export function expectFdKind(fd: number, kind: string, what: string): void {
   const got = fdKind(fd);
   if (got === kind) return;
-  throw new BpfArgumentError('OBJ_GET', `${what} is ${got.startsWith('/') || got === 'unknown' ? `not a bpf object (${got})` : `a bpf ${got}`}, not a ${kind}`);
+  // fdKind gives the bare kind for bpf objects only; anything else is its /proc link (a path,
+  // 'pipe:[…]', 'socket:[…]', 'anon_inode:[eventfd]') or 'unknown'
+  const bpf = /^(map|prog|link|btf|token)$/.test(got);
+  throw new BpfArgumentError('OBJ_GET', `${what} is ${bpf ? `a bpf ${got}` : `not a bpf object (${got})`}, not a ${kind}`);
 }
