@@ -10,7 +10,7 @@
 import { statSync } from 'node:fs';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
 import { NetlinkSocket } from '../netlink/socket.js';
-import { NetlinkError } from '../netlink/errors.js';
+import { InterfaceNotFoundError, NetlinkError } from '../netlink/errors.js';
 import { getInterface, type InterfaceRef } from '../netlink/link.js';
 import { ensureClsact, deleteClsact, hookQdisc } from '../netlink/qdisc.js';
 import { attachFilter, detachFilter, listFilters, type TcDirection, type TcFilter } from '../netlink/filter.js';
@@ -207,6 +207,26 @@ function claimFor(key: string, ifindex: number, created: boolean, keepQdisc: boo
   return undefined;
 }
 
+/**
+ * A netlink refusal of the clsact or the filter, said as attachTc's: which hook, interface and
+ * program, the priority and handle asked for, and what the usual refusals mean.
+ */
+function refusalNamed<T>(o: AttachTcOptions, iface: { name: string; index: number }, prog: { id: number; name: string }, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof NetlinkError) || e instanceof InterfaceNotFoundError) throw e;
+    const asked = [o.priority !== undefined ? `prio ${o.priority}` : '', o.handle !== undefined ? `handle 0x${o.handle.toString(16)}` : ''].filter(Boolean).join(' ');
+    const hint = e.code === 17 /* EEXIST */ && e.op.startsWith('RTM_NEWTFILTER')
+      ? `a filter with ${asked || 'this priority and handle'} is there already (another priority or handle, or replace: true)`
+      : e.code === 22 /* EINVAL */ && e.extack !== undefined && /Protocol mismatch|kind does not match/.test(e.extack)
+        ? `priority ${o.priority} holds filters of another ${/Protocol/.test(e.extack) ? 'protocol' : 'kind'}: choose another priority`
+        : undefined;
+    const detail = [`program ${prog.name} (id ${prog.id})${asked ? `, ${asked}` : ''}`, e.detail, hint].filter(Boolean).join('; ');
+    throw new NetlinkError(`attachTc ${o.direction} on ${iface.name} (ifindex ${iface.index})`, e.code, { extack: e.extack, extackOffset: e.extackOffset, detail });
+  }
+}
+
 /** Attach `program` as a direct-action cls_bpf filter on the interface's clsact hook. */
 export function attachTc(o: AttachTcOptions): TcAttachment {
   const op = 'attachTc';
@@ -229,7 +249,7 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
     const key = netnsKey(iface.index);
     // clsact and filter in one step as far as other tsbpf processes go (see clsact-lock.ts); a clsact
     // that someone else (tc) removes between the two is added again
-    const { created, claim, filter } = withClsactLock(op, () => {
+    const { created, claim, filter } = refusalNamed(o, iface, prog, () => withClsactLock(op, () => {
       for (let attempt = 1; ; attempt++) {
         const { created } = ensureClsact(iface.index, sock);
         const claim = claimFor(key, iface.index, created, o.keepQdisc ?? false, sock);
@@ -248,7 +268,7 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
           throw e;
         }
       }
-    });
+    }));
     const info: TcAttachmentInfo = {
       kind: 'tc', interface: iface.name, ifindex: iface.index, direction: o.direction,
       priority: filter.priority, handle: filter.handle, chain: filter.chain, programId: filter.progId ?? prog.id, programName: prog.name,

@@ -17,6 +17,8 @@ export class NetlinkError extends TsbpfError {
   readonly extack?: string;
   /** byte offset in the request of the attribute the kernel blamed (NLMSGERR_ATTR_OFFS) */
   readonly extackOffset?: number;
+  /** what the library added to the kernel's answer (the message has it after the extack) */
+  readonly detail?: string;
   constructor(op: string, code: number, o: { extack?: string; extackOffset?: number; detail?: string } = {}) {
     const c = Math.abs(code);
     const parts = [`${op}: ${errnoName(c)} (${errnoMessage(c)})`];
@@ -28,6 +30,7 @@ export class NetlinkError extends TsbpfError {
     this.code = c;
     if (o.extack !== undefined) this.extack = o.extack;
     if (o.extackOffset !== undefined) this.extackOffset = o.extackOffset;
+    if (o.detail !== undefined) this.detail = o.detail;
   }
 }
 

@@ -100,7 +100,20 @@ describe('attachTc (clsact + cls_bpf over tsbpf netlink)', function () {
       } catch (e) { err = e; }
       expect(err).to.be.instanceOf(NetlinkError);
       expect(err).to.include({ errno: 'EEXIST', extack: 'Filter already exists' });
+      // the refusal names the hook, the interface and the program, as attachXdp's and attachTcx's do
+      const idx = net.inNs('A', () => interfaceIndex(net.vethA));
+      expect((err as Error).message).to.equal(`attachTc ingress on ${net.vethA} (ifindex ${idx}): EEXIST (File exists): kernel: Filter already exists: program tc_egress (id ${prog('tc_egress').id}), prio 10 handle 0x2; a filter with prio 10 handle 0x2 is there already (another priority or handle, or replace: true)`);
       expect(tcFilters(net.nsA, net.vethA, 'ingress')).to.deep.equal(before);
+      // a priority holding filters of another protocol (tc's `protocol ip`): said so
+      const pin = join(fx.bpffs.dir, `tc_${++pins}`);
+      prog('tc_ingress').pin(pin);
+      expect(inNsExec(net.nsA, 'tc', 'filter', 'add', 'dev', net.vethA, 'ingress', 'protocol', 'ip', 'prio', '11', 'bpf', 'da', 'pinned', pin)).to.not.match(/^ERR/);
+      try {
+        expect(() => net.inNs('A', () => attachTc({ program: prog('tc_egress'), interface: net.vethA, direction: 'ingress', priority: 11 })))
+          .to.throw(NetlinkError, /^attachTc ingress on .*: EINVAL .*: program tc_egress \(id \d+\), prio 11; priority 11 holds filters of another (protocol|kind): choose another priority$/);
+      } finally {
+        inNsExec(net.nsA, 'tc', 'filter', 'del', 'dev', net.vethA, 'ingress', 'prio', '11');
+      }
       const r = net.inNs('A', () => attachTc({ program: prog('tc_egress'), interface: net.vethA, direction: 'ingress', priority: 10, handle: 2, replace: true }));
       try {
         const lines = tcFilters(net.nsA, net.vethA, 'ingress');
