@@ -109,11 +109,16 @@ interface NetArgs {
 function parseArgs(verb: 'attach' | 'detach', hook: Hook, words: string[]): NetArgs {
   const allowed = KEYWORDS[verb][hook];
   const a: Partial<NetArgs> & { replace: boolean } = { replace: false };
+  // each keyword once: `ingress egress` or `prio 5 prio 6` is a mistake to say, not a last-wins
+  const given = new Map<string, string>();
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     const kw = keywordOf(w);
     if (kw === undefined) throw new CliError(`unexpected argument "${w}"`);
     if (!allowed.includes(kw)) throw new CliError(`net ${verb} ${hook} takes no ${w}`);
+    const before = given.get(kw);
+    if (before !== undefined) throw new CliError(before === w ? `${w} is given twice` : `${before} and ${w} are given together (one of them)`);
+    given.set(kw, w);
     const value = () => {
       const v = words[++i];
       if (v === undefined || v === '') throw new CliError(`${w} needs a value`);

@@ -19,6 +19,12 @@ describe('CLI net arguments', () => {
     ['an unknown word', () => netDetach('xdp', ['dev', 'veth0', 'bogus']), /^unexpected argument "bogus"$/],
     ['an unknown hook', () => netAttach('foo', ['id', '1', 'dev', 'veth0']), /^unknown hook foo \(xdp, tc or tcx\)$/],
     ['an empty prio', () => netDetach('tc', ['dev', 'veth0', 'ingress', 'prio']), /^prio needs a number up to 65535, got nothing$/],
+    // the last of a repeated or conflicting keyword used to win silently
+    ['both directions', () => netAttach('tc', ['id', '1', 'dev', 'veth0', 'ingress', 'egress']), /^ingress and egress are given together \(one of them\)$/],
+    ['a repeated prio', () => netAttach('tc', ['id', '1', 'dev', 'veth0', 'ingress', 'prio', '5', 'prio', '6']), /^prio is given twice$/],
+    ['prio and pref', () => netDetach('tc', ['dev', 'veth0', 'ingress', 'prio', '5', 'pref', '6']), /^prio and pref are given together/],
+    ['two programs', () => netAttach('xdp', ['id', '1', 'pinned', '/sys/fs/bpf/p', 'dev', 'veth0']), /^id and pinned are given together/],
+    ['two devs', () => netDetach('xdp', ['dev', 'veth0', 'dev', 'veth1']), /^dev is given twice$/],
   ];
   for (const [what, run, msg] of refused) {
     it(`refuses ${what}`, () => {
