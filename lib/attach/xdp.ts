@@ -12,6 +12,7 @@ import { NetlinkError } from '../netlink/errors.js';
 import { XDP_FLAGS } from '../netlink/constants.js';
 import { getInterface, type InterfaceRef, type XdpAttachMode } from '../netlink/link.js';
 import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
+import { listInterfacesIn, peerNsids } from '../netlink/netns.js';
 import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
 import { attachRefusal, programLabel } from './refusal.js';
@@ -62,14 +63,40 @@ export class XdpAttachment extends Attachment<XdpAttachmentInfo> {
     try {
       setXdp({ ifindex: i.ifindex, fd: -1, flags: XDP_MODE_FLAG[i.mode] | XDP_FLAGS.REPLACE, expectedFd: this.#prog.value }, this.#sock);
     } catch (e) {
-      // ENODEV: the interface left this namespace (deleted: the program went with it; moved: it
-      // runs on there, out of netlink's reach from here, see the README); EEXIST: another program
+      // ENODEV: the interface left this namespace: deleted (the program went with it) or moved to
+      // another namespace, where the program runs on (movedWith says so); EEXIST: another program
       // replaced ours over netlink; EBUSY: a BPF link holds the hook in this mode ("Can't replace
       // active BPF XDP link"), which it can only do once ours is gone. In each case nothing of this
-      // handle is attached in this namespace, and whatever is there now is someone else's.
-      if (e instanceof NetlinkError && (e.code === 19 || e.code === 17 || e.code === 16)) return;
+      // handle is attached here any more, and whatever is there now is someone else's.
+      if (e instanceof NetlinkError && e.code === 19) {
+        const there = this.#movedWith();
+        if (!there) return;
+        const off = i.mode === 'skb' ? 'xdpgeneric' : i.mode === 'hw' ? 'xdpoffload' : 'xdpdrv';
+        throw new NetlinkError(`detach xdp ${i.mode} mode on ${i.interface}`, e.code, {
+          detail: `the interface moved to the network namespace with nsid ${there.nsid} (as ${there.name}, ifindex ${there.index}), where program ${i.programName} (id ${i.programId}) stays attached: nothing was detached (there: ip link set dev ${there.name} ${off} off; close() lets go of this handle)`,
+        });
+      }
+      if (e instanceof NetlinkError && (e.code === 17 || e.code === 16)) return;
       throw e;
     }
+  }
+
+  /**
+   * The interface this handle's program is still attached to in a peer namespace, found by program
+   * id in the same mode and by the interface's index or name (a move keeps them where it can);
+   * undefined when there is none or the peers cannot be looked at (then it was deleted, as before).
+   */
+  #movedWith(): { nsid: number; name: string; index: number } | undefined {
+    const i = this.info;
+    try {
+      for (const nsid of peerNsids(this.#sock)) {
+        const found = listInterfacesIn(nsid, this.#sock).find((x) => x.xdp[i.mode] === i.programId && (x.index === i.ifindex || x.name === i.interface));
+        if (found) return { nsid, name: found.name, index: found.index };
+      }
+    } catch {
+      // peers we may not look at: nothing to tell
+    }
+    return undefined;
   }
 
   protected override release(): void {

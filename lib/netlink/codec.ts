@@ -64,6 +64,13 @@ export class MessageBuilder {
     return this;
   }
 
+  /** struct rtgenmsg: the family byte, padded to 4 (RTM_GETNSID) */
+  rtgenmsg(family = 0): this {
+    const at = this.#reserve(4);
+    this.#view.setUint8(at, family);
+    return this;
+  }
+
   /** struct tcmsg */
   tcmsg(o: { family?: number; ifindex: number; handle?: number; parent?: number; info?: number }): this {
     const at = this.#reserve(TCMSG_SIZE);

@@ -46,7 +46,11 @@ export const RTM = {
   NEWLINK: 16, DELLINK: 17, GETLINK: 18, SETLINK: 19,
   NEWQDISC: 36, DELQDISC: 37, GETQDISC: 38,
   NEWTFILTER: 44, DELTFILTER: 45, GETTFILTER: 46,
+  NEWNSID: 88, DELNSID: 89, GETNSID: 90,
 } as const;
+
+/** RTM_*NSID attributes (linux/net_namespace.h) */
+export const NETNSA = { NSID: 1, PID: 2, FD: 3, TARGET_NSID: 4, CURRENT_NSID: 5 } as const;
 
 /** struct ifinfomsg: family u8, pad u8, type u16, index s32, flags u32, change u32 */
 export const IFINFOMSG_SIZE = 16;
@@ -55,6 +59,8 @@ export const TCMSG_SIZE = 20;
 
 export const IFLA = {
   ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, OPERSTATE: 16, LINKINFO: 18, EXT_MASK: 29, XDP: 43,
+  /** IFLA_TARGET_NETNSID (= IFLA_IF_NETNSID): a request about the peer namespace with this nsid */
+  TARGET_NETNSID: 46,
 } as const;
 export const IFLA_INFO = { KIND: 1 } as const;
 export const IFLA_XDP = {

@@ -14,4 +14,5 @@ export {
   type TcFilter, type TcDirection, type FilterSpec, type FilterAddress,
 } from './filter.js';
 export { setXdp, queryXdp, setXdpRequest, XDP_MODE_FLAG, type XdpSetSpec } from './xdp.js';
+export { peerNsids, listInterfacesIn, dumpNsidsRequest, dumpLinksInRequest } from './netns.js';
 export * as NL from './constants.js';

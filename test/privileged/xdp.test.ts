@@ -93,6 +93,27 @@ describe('attachXdp (IFLA_XDP over tsbpf netlink)', function () {
     expect(ipLink(net.nsA, net.vethA).xdp).to.equal(undefined);
   });
 
+  it('detach after the interface moved to another namespace: the program runs on there, so a typed error says where; after deletion it is done', () => {
+    const { net } = fx;
+    const a = net.inNs('A', () => attachXdp({ program: xprog(), interface: net.vethA, mode: 'skb' }));
+    expect(inNsExec(net.nsA, 'ip', 'link', 'set', 'dev', net.vethA, 'netns', net.nsB)).to.not.match(/^ERR/);
+    let err: NetlinkError | undefined;
+    try { a.detach(); } catch (e) { err = e as NetlinkError; }
+    expect(err).to.be.instanceOf(NetlinkError).and.include({ errno: 'ENODEV' });
+    expect(err!.message).to.match(new RegExp(`^detach xdp skb mode on ${net.vethA}: ENODEV .*: the interface moved to the network namespace with nsid \\d+ \\(as ${net.vethA}, ifindex \\d+\\), where program packet_counter \\(id ${xprog().id}\\) stays attached: nothing was detached`));
+    expect(a.detached).to.equal(false);
+    expect(ipLink(net.nsB, net.vethA).xdp?.prog?.id).to.equal(xprog().id);
+    // taken off there, nothing of the handle is attached anywhere: its detach is done
+    expect(inNsExec(net.nsB, 'ip', 'link', 'set', 'dev', net.vethA, 'xdpgeneric', 'off')).to.not.match(/^ERR/);
+    a.detach();
+    expect(a.detached).to.equal(true);
+    // deleted, the program went with it: done at once
+    const b = net.inNs('B', () => attachXdp({ program: xprog(), interface: net.vethB, mode: 'skb' }));
+    expect(inNsExec(net.nsB, 'ip', 'link', 'del', 'dev', net.vethB)).to.not.match(/^ERR/);
+    b.detach();
+    expect(b.detached).to.equal(true);
+  });
+
   it('native XDP refused for a too-large MTU: a typed error with the kernel text; auto falls back to generic and says so', () => {
     const { net } = fx;
     expect(inNsExec(net.nsB, 'ip', 'link', 'set', 'dev', net.vethB, 'mtu', '9000')).to.not.match(/^ERR/);

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import {
   addClsactRequest, attachFilterRequest, decodeDone, decodeError, deleteClsactRequest, deleteFilterRequest,
   dumpFiltersRequest, dumpLinksRequest, dumpQdiscsRequest, getLinkRequest, setXdpRequest, parseMessages, parseFilter,
-  parseLink, Attrs, MessageBuilder, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InvalidInterfaceError, getInterface, checkInterfaceRef, NL, answersTo, AckCollector, DumpCollector, type NlMessage,
+  parseLink, Attrs, MessageBuilder, dumpNsidsRequest, dumpLinksInRequest, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InvalidInterfaceError, getInterface, checkInterfaceRef, NL, answersTo, AckCollector, DumpCollector, type NlMessage,
 } from '../../lib/netlink/index.js';
 import { TsbpfError } from '../../lib/errors.js';
 
@@ -27,6 +27,19 @@ describe('lib/netlink request bytes', () => {
       30000000 2500 0500 02000000 00000000   # RTM_DELQDISC, REQUEST|ACK
       00 00 0000 07000000 0000ffff f1ffffff 00000000
       0b00 0100 636c7361637400 00
+    `));
+  });
+
+  it('dumps the nsids of peer namespaces and the interfaces of one (where a moved interface went)', () => {
+    // `ip netns list-id` sends nlmsg_len 17 (rtgenmsg unpadded); the kernel reads the same request
+    expect(toHex(dumpNsidsRequest().finish(3))).to.equal(hex(`
+      14000000 5a00 0103 03000000 00000000   # len 20, RTM_GETNSID, REQUEST|DUMP
+      00 000000   # rtgenmsg AF_UNSPEC, padded
+    `));
+    expect(toHex(dumpLinksInRequest(2).finish(4))).to.equal(hex(`
+      28000000 1200 0103 04000000 00000000   # len 40, RTM_GETLINK, REQUEST|DUMP
+      00 00 0000 00000000 00000000 00000000   # ifinfomsg
+      0800 2e00 02000000   # IFLA_TARGET_NETNSID 2
     `));
   });
 
