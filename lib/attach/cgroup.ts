@@ -167,7 +167,7 @@ export function attachCgroup(o: AttachCgroupOptions): CgroupAttachment {
   if (!o || typeof o !== 'object') throw new AttachArgumentError(op, 'options { program, cgroup, attachType? } are required');
   if (o.mode !== undefined && o.mode !== 'link' && o.mode !== 'attach') throw new AttachArgumentError(op, `mode must be 'link' or 'attach', got ${String(o.mode)}`);
   const flagsName = o.attachFlags ?? 'multi';
-  if (!(flagsName in FLAGS)) throw new AttachArgumentError(op, `attachFlags must be 'multi', 'override' or 'exclusive', got ${String(o.attachFlags)}`);
+  if (typeof flagsName !== 'string' || !Object.hasOwn(FLAGS, flagsName)) throw new AttachArgumentError(op, `attachFlags must be 'multi', 'override' or 'exclusive', got ${String(o.attachFlags)}`);
   const { type: attachType, own } = cgroupHook(op, o);
   const progType = CGROUP_HOOKS.get(attachType)!;
   const prog = checkProgram(op, o.program, [progType], `the ${attachTypeName(attachType)} hook`);
@@ -216,7 +216,8 @@ function explain(e: unknown, cgroup: string, attachType: number, prog: { name: s
       return `attachFlags '${flags}': the programs at one cgroup hook share one mode, and an ancestor's exclusive or override program forbids more (see bpftool cgroup tree)`;
     }
     if (x.code === ERRNO.EEXIST) return 'the program is already attached at this hook of this cgroup';
-    if (x.code === ERRNO.EINVAL) return 'the program may have been loaded for another hook';
+    // the kernel's EINVAL for a program already in a multi hook's list (and for one verified for another hook)
+    if (x.code === ERRNO.EINVAL) return flags ? 'the program is attached at this hook already, or was loaded for another hook' : 'the program may have been loaded for another hook';
     if (x.code === ERRNO.EBADF) return 'the fd is not a cgroup v2 directory';
     return undefined;
   });

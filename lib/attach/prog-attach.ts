@@ -4,7 +4,7 @@
 // fd: detach() then reaches the right objects even after the caller closed theirs (an fd number can be
 // reused for something else). close() lets the fds go and leaves the program attached.
 import type { Fd } from '../syscall/fd.js';
-import { progDetach } from '../syscall/prog.js';
+import { progDetach, progQuery } from '../syscall/prog.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
 import { Attachment, type AttachmentInfo } from './handle.js';
@@ -31,11 +31,25 @@ export class ProgAttachment<I extends ProgAttachmentInfo = ProgAttachmentInfo> e
   }
 
   protected doDetach(): void {
+    // an exclusive or override cgroup hook holds one program, and PROG_DETACH there removes
+    // whichever it is: once another took ours' place, detaching would remove theirs
+    if (this.info.kind === 'cgroup' && !this.#attachedHere()) return;
     try {
       progDetach({ targetFd: this.#target.value, progFd: this.#prog.value, attachType: this.info.attachType });
     } catch (e) {
-      // ENOENT: someone else detached it already (bpftool cgroup detach, a replacing program)
-      if (!(e instanceof BpfError && e.code === ERRNO.ENOENT)) throw e;
+      // ENOENT: someone else detached it already (bpftool cgroup detach, a replacing program);
+      // EBUSY at a sockmap hook: a BPF link holds it now, which took our program's place
+      if (e instanceof BpfError && (e.code === ERRNO.ENOENT || (e.code === ERRNO.EBUSY && this.info.kind === 'sockmap'))) return;
+      throw e;
+    }
+  }
+
+  /** Is this handle's program among those at its hook (true when that cannot be told)? */
+  #attachedHere(): boolean {
+    try {
+      return progQuery({ targetFd: this.#target.value, attachType: this.info.attachType }).progIds.includes(this.info.programId);
+    } catch {
+      return true;
     }
   }
 

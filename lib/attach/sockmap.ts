@@ -4,17 +4,19 @@
 // programs when it is inserted, so attach before filling the map.
 //
 // The default is a BPF link (LINK_CREATE with the map fd, BPF_LINK_TYPE_SOCKMAP, kernel >= 6.10): a
-// second program at the same map and hook is refused (EBUSY) instead of silently replacing the first,
-// and the attachment goes with the handle. Older kernels answer EINVAL and get PROG_ATTACH, which
+// second link at the same map and hook is refused (EBUSY), and the attachment goes with the handle.
+// The kernel lets a link replace a program attached there with PROG_ATTACH; attachSockMap looks
+// first (PROG_QUERY) and refuses that too. Older kernels answer EINVAL and get PROG_ATTACH, which
 // REPLACES whatever program the map had at that hook and lasts until detach() or the map's end.
 //
 //   const a = attachSockMap({ program: obj.programs.get('sk_msg_prog'), map: obj.maps.get('socks') });
-import { BpfError } from '../syscall/errors.js';
+import { BpfArgumentError, BpfError } from '../syscall/errors.js';
+import { expectFdKind } from '../syscall/fd-kind.js';
 import { ERRNO } from '../syscall/errno.js';
 import type { Fd } from '../syscall/fd.js';
 import { linkCreate } from '../syscall/link.js';
 import { mapInfo } from '../syscall/obj.js';
-import { progAttach } from '../syscall/prog.js';
+import { progAttach, progQuery } from '../syscall/prog.js';
 import { attachRefusal, programLabel } from './refusal.js';
 import { BPF_ATTACH_TYPE as A, BPF_MAP_TYPE, BPF_PROG_TYPE as P, attachTypeName, mapTypeName } from '../syscall/types.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
@@ -61,6 +63,15 @@ export type SockMapAttachment =
   | LinkAttachment<SockMapAttachmentInfo & { readonly mode: 'link'; readonly linkId: number }>
   | ProgAttachment<SockMapAttachmentInfo & { readonly mode: 'attach' }>;
 
+/** The id of the program at a sockmap hook, if any (undefined also when it cannot be told). */
+function attachedProgram(mapFd: number, attachType: number): number | undefined {
+  try {
+    return progQuery({ targetFd: mapFd, attachType, max: 4 }).progIds[0];
+  } catch {
+    return undefined;
+  }
+}
+
 export function attachSockMap(o: AttachSockMapOptions): SockMapAttachment {
   const op = 'attachSockMap';
   if (!o || typeof o !== 'object') throw new AttachArgumentError(op, 'options { program, map, attachType? } are required');
@@ -76,6 +87,11 @@ export function attachSockMap(o: AttachSockMapOptions): SockMapAttachment {
   const prog = checkProgram(op, o.program, [progType], `the ${attachTypeName(attachType)} hook`);
   if (!o.map || typeof o.map !== 'object' || !o.map.fd) throw new AttachArgumentError(op, 'map must be a BpfMap (or { fd, name }) of type sockmap or sockhash');
   const mapFd = o.map.fd.value;
+  try {
+    expectFdKind(mapFd, 'map', `map argument (fd ${mapFd})`);
+  } catch (e) {
+    throw new AttachArgumentError(op, e instanceof BpfArgumentError && e.detail ? e.detail : String(e));
+  }
   const mi = mapInfo(mapFd);
   const mapName = o.map.name || mi.name;
   if (mi.type !== BPF_MAP_TYPE.SOCKMAP && mi.type !== BPF_MAP_TYPE.SOCKHASH) {
@@ -88,6 +104,11 @@ export function attachSockMap(o: AttachSockMapOptions): SockMapAttachment {
   const where = `map ${mapName}, ${attachTypeName(attachType)}, ${programLabel(prog)}`;
   let fallback: string | undefined;
   if (o.mode !== 'attach') {
+    const there = attachedProgram(mapFd, attachType);
+    if (there !== undefined) {
+      // a link there the kernel refuses (EBUSY); a PROG_ATTACH program it would let the link replace
+      throw new AttachArgumentError(op, `${where}: the map has program id ${there} at this hook already: detach it first (mode 'attach' replaces one attached with PROG_ATTACH)`);
+    }
     try {
       const link = linkCreate({ progFd: prog.fd, targetFd: mapFd, attachType });
       return LinkAttachment.own(link, [progType], (linkId) => ({ ...base, mode: 'link' as const, linkId }));

@@ -196,8 +196,25 @@ print(attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)), attempt
       expect(() => attachCgroup({ program: copy.programs.get('cg_egress')!, cgroup: bad.path, mode: 'attach', attachFlags: 'exclusive' }))
         .to.throw(new RegExp(`PROG_ATTACH: EPERM .*: cgroup ${bad.path}, cgroup_inet_egress, program cg_egress \\(id ${copy.programs.get('cg_egress')!.id}\\); attachFlags 'exclusive'`));
       expect(queryCgroup(bad.path, 'egress').progIds).to.deep.equal([egress.id]);
+      // the same program twice in a multi hook: the kernel's EINVAL, said as such
+      expect(() => attachCgroup({ program: egress, cgroup: bad.path, mode: 'attach' }))
+        .to.throw(/PROG_ATTACH: EINVAL .*; the program is attached at this hook already, or was loaded for another hook/);
+      expect(() => attachCgroup({ program: egress, cgroup: bad.path, attachFlags: 'constructor' as never }))
+        .to.throw(AttachArgumentError, /attachFlags must be 'multi', 'override' or 'exclusive', got constructor/);
     } finally {
       one.detach();
+    }
+    // an exclusive (or override) hook holds one program and PROG_DETACH removes whichever it is: a
+    // handle whose program another replaced leaves the replacement alone
+    try {
+      const a = attachCgroup({ program: egress, cgroup: bad.path, mode: 'attach', attachFlags: 'exclusive' });
+      const b = attachCgroup({ program: copy.programs.get('cg_egress')!, cgroup: bad.path, mode: 'attach', attachFlags: 'exclusive' });
+      expect(queryCgroup(bad.path, 'egress').progIds).to.deep.equal([copy.programs.get('cg_egress')!.id]);
+      a.detach();
+      expect(a.detached).to.equal(true);
+      expect(queryCgroup(bad.path, 'egress').progIds).to.deep.equal([copy.programs.get('cg_egress')!.id]);
+      b.detach();
+    } finally {
       copy.close();
     }
     for (const t of ['egress', 'ingress', 'connect4', 'bind4', 'sock_ops']) expect(queryCgroup(bad.path, t).progIds, t).to.deep.equal([]);

@@ -6,7 +6,7 @@ import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestCgroup, type TestCgroup } from '../helpers/cgroup.js';
 import { counter } from '../helpers/attach-fixtures.js';
 import { loadObject, attachCgroup, attachSockMap, AttachArgumentError, LinkAttachment, ProgAttachment, type Attachment, type BpfObject } from '../../lib/index.js';
-import { progQuery, BPF_ATTACH_TYPE } from '../../lib/syscall/index.js';
+import { progQuery, linkCreate, BPF_ATTACH_TYPE } from '../../lib/syscall/index.js';
 
 const S = { inserted: 0, msgs: 1, msgBytes: 2, redirected: 3, skbs: 4, skbBytes: 5 };
 
@@ -70,7 +70,8 @@ describe('attachSockMap', function () {
     // a second program at the same hook is refused while the link holds it
     const copy = loadObject('bpf/attach_sockmap.o');
     try {
-      expect(() => attachSockMap({ program: copy.programs.get('sm_msg')!, map: socks() })).to.throw(/LINK_CREATE: EBUSY .*map socks, sk_msg_verdict, program sm_msg \(id \d+\); the map already has a program at this hook/);
+      expect(() => attachSockMap({ program: copy.programs.get('sm_msg')!, map: socks() }))
+        .to.throw(AttachArgumentError, new RegExp(`map socks, sk_msg_verdict, program sm_msg \\(id \\d+\\): the map has program id ${prog('sm_msg').id} at this hook already: detach it first`));
     } finally {
       copy.close();
     }
@@ -92,6 +93,26 @@ describe('attachSockMap', function () {
     expect(stat(S.skbBytes)).to.equal(1500n);
     expect(stat(S.skbs) >= 2n).to.equal(true);
     expect(stat(S.msgs)).to.equal(0n);
+    // a link would silently replace a PROG_ATTACH program (the kernel allows it): refused first
+    const copy = loadObject('bpf/attach_sockmap.o');
+    try {
+      expect(() => attachSockMap({ program: copy.programs.get('sm_skb')!, map: socks() }))
+        .to.throw(AttachArgumentError, new RegExp(`the map has program id ${prog('sm_skb').id} at this hook already`));
+      expect(query(BPF_ATTACH_TYPE.SK_SKB_STREAM_VERDICT)).to.deep.equal([prog('sm_skb').id]);
+      // someone else's link (LINK_CREATE straight) takes our place; our detach() is then done (the
+      // kernel's EBUSY) and leaves their program there
+      const theirs = linkCreate({ progFd: copy.programs.get('sm_skb')!.fd.value, targetFd: socks().fd.value, attachType: BPF_ATTACH_TYPE.SK_SKB_STREAM_VERDICT });
+      try {
+        expect(query(BPF_ATTACH_TYPE.SK_SKB_STREAM_VERDICT)).to.deep.equal([copy.programs.get('sm_skb')!.id]);
+        a.detach();
+        expect(a.detached).to.equal(true);
+        expect(query(BPF_ATTACH_TYPE.SK_SKB_STREAM_VERDICT)).to.deep.equal([copy.programs.get('sm_skb')!.id]);
+      } finally {
+        theirs.close();
+      }
+    } finally {
+      copy.close();
+    }
     a[Symbol.dispose]();
     expect(query(BPF_ATTACH_TYPE.SK_SKB_STREAM_VERDICT)).to.deep.equal([]);
   });
@@ -103,6 +124,9 @@ describe('attachSockMap', function () {
       .to.throw(AttachArgumentError, /sm_skb is of type sk_skb; the sk_msg_verdict hook takes sk_msg/);
     expect(() => attachSockMap({ program: prog('sm_sockops'), map: socks() }))
       .to.throw(AttachArgumentError, /cgroup_sock_ops is not a sockmap hook/);
+    // a program's fd where the map goes: said so, not "map  is of type devmap"
+    expect(() => attachSockMap({ program: prog('sm_msg'), map: { fd: prog('sm_skb').fd, name: '' } as never }))
+      .to.throw(AttachArgumentError, /map argument \(fd \d+\) is a bpf prog, not a map/);
     for (const t of [BPF_ATTACH_TYPE.SK_MSG_VERDICT, BPF_ATTACH_TYPE.SK_SKB_STREAM_VERDICT, BPF_ATTACH_TYPE.SK_SKB_STREAM_PARSER]) {
       expect(query(t)).to.deep.equal([]);
     }
