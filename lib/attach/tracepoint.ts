@@ -158,10 +158,20 @@ function openTracepointEvent(id: number, what: string): Fd {
   return new Fd(r, `perf event ${what}`);
 }
 
+/** A bpf_get_attach_cookie() value: a u64, as a bigint or a safe integer. */
+function checkCookie(op: string, cookie: unknown): void {
+  if (cookie === undefined) return;
+  const ok = typeof cookie === 'bigint' ? cookie >= 0n && cookie < 1n << 64n : typeof cookie === 'number' && Number.isSafeInteger(cookie) && cookie >= 0;
+  if (!ok) throw new AttachArgumentError(op, `cookie must be a u64 (a bigint, or a non-negative safe integer), got ${typeof cookie === 'string' ? JSON.stringify(cookie) : String(cookie)}`);
+}
+
 export function attachTracepoint(o: AttachTracepointOptions): TracepointAttachment {
   const op = 'attachTracepoint';
   if (!o || typeof o !== 'object') throw new AttachArgumentError(op, 'options { program, category, name } are required');
   if (o.mode !== undefined && o.mode !== 'link' && o.mode !== 'ioctl') throw new AttachArgumentError(op, `mode must be 'link' or 'ioctl', got ${String(o.mode)}`);
+  checkCookie(op, o.cookie);
+  // PERF_EVENT_IOC_SET_BPF has no cookie: it would be dropped without a word
+  if (o.cookie !== undefined && o.mode === 'ioctl') throw new AttachArgumentError(op, "a cookie needs a link (mode 'link'): the ioctl attachment has none");
   const allowed = [BPF_PROG_TYPE.TRACEPOINT];
   const prog = checkProgram(op, o.program, allowed, 'a tracepoint');
   const id = tracepointId(o.category, o.name, op);
@@ -196,6 +206,7 @@ export function attachRawTracepoint(o: AttachRawTracepointOptions): TracingLinkA
   const op = 'attachRawTracepoint';
   if (!o || typeof o !== 'object') throw new AttachArgumentError(op, 'options { program, name } are required');
   if (typeof o.name !== 'string' || !NAME_RE.test(o.name)) throw new AttachArgumentError(op, `name must be a tracepoint name like 'sys_enter', got ${JSON.stringify(o.name)}`);
+  checkCookie(op, o.cookie);
   const allowed = [BPF_PROG_TYPE.RAW_TRACEPOINT, BPF_PROG_TYPE.RAW_TRACEPOINT_WRITABLE];
   const prog = checkProgram(op, o.program, allowed, 'a raw tracepoint');
   let link: Fd;

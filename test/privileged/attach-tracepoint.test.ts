@@ -110,6 +110,15 @@ describe('attachTracepoint / attachRawTracepoint', function () {
       .to.throw(TracepointNotFoundError, /tracepoint syscalls:sys_enter_nothing does not exist \(no sys_enter_nothing under .*events\/syscalls\)/);
     expect(() => attachTracepoint({ program: tp, category: 'nocategory', name: 'x' }))
       .to.throw(TracepointNotFoundError, /no category nocategory/);
+    // cookies are u64s (a raw SyntaxError/RangeError before, 1.5 written as 1) and need a link
+    for (const cookie of ['x', {}, NaN, Infinity, 1.5, -1, 2n ** 64n]) {
+      expect(() => attachTracepoint({ program: tp, category: 'syscalls', name: 'sys_enter_getppid', cookie: cookie as never }), String(cookie))
+        .to.throw(AttachArgumentError, /cookie must be a u64/);
+      expect(() => attachRawTracepoint({ program: raw, name: 'sys_enter', cookie: cookie as never }), String(cookie))
+        .to.throw(AttachArgumentError, /cookie must be a u64/);
+    }
+    expect(() => attachTracepoint({ program: tp, category: 'syscalls', name: 'sys_enter_getppid', mode: 'ioctl', cookie: 42 }))
+      .to.throw(AttachArgumentError, /a cookie needs a link/);
     expect(() => attachTracepoint({ program: tp, category: 'syscalls', name: '../sched/sched_switch' }))
       .to.throw(AttachArgumentError, /plain tracefs name/);
     expect(() => attachTracepoint({ program: raw, category: 'syscalls', name: 'sys_enter_getppid' }))
