@@ -30,8 +30,8 @@ export class Globals {
     return this.#var(name);
   }
 
-  /** The current value: number (integers up to 4 bytes), bigint (8 bytes), bytes otherwise. */
-  get(name: string): number | bigint | Uint8Array {
+  /** The current value: number (integers up to 4 bytes, float, double), bigint (8 bytes), boolean (_Bool), bytes otherwise. */
+  get(name: string): number | bigint | boolean | Uint8Array {
     const v = this.#var(name);
     const value = this.#map(v).lookupBytes(0);
     if (!value) throw new ObjectError(`variable ${name}: its map ${v.map} has no value`, { map: v.map, symbol: name });

@@ -136,6 +136,8 @@ export interface VariableSpec {
   readonly typeId: number;
   /** const volatile in .rodata*: settable only before load */
   readonly readOnly: boolean;
-  /** simple integer shape when the type resolves to one: decoded as number / bigint */
-  readonly int?: { readonly size: number; readonly signed: boolean };
+  /** simple integer shape when the type resolves to one (enums, pointers too): decoded as number / bigint; _Bool as boolean */
+  readonly int?: { readonly size: number; readonly signed: boolean; readonly bool?: boolean };
+  /** float (4) or double (8): decoded as a number */
+  readonly float?: 4 | 8;
 }

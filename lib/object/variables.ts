@@ -39,38 +39,58 @@ export function sectionVariables(elf: ObjElf, btf: Btf | undefined, section: Obj
     }
     const t = btf.type(btf.skipTypedefs(typeId));
     let int: VariableSpec['int'];
+    let float: VariableSpec['float'];
     if ((t.kind === 'int' || t.kind === 'enum' || t.kind === 'enum64') && [1, 2, 4, 8].includes(t.size)) {
-      int = { size: t.size, signed: t.signed };
+      int = t.kind === 'int' && t.bool ? { size: t.size, signed: false, bool: true } : { size: t.size, signed: t.signed };
+    } else if (t.kind === 'ptr' && vi.size === 8) {
+      int = { size: 8, signed: false };
+    } else if (t.kind === 'float' && (t.size === 4 || t.size === 8)) {
+      float = t.size;
     }
-    out.push({ name: v.name, map: section.name, offset, size: vi.size, typeId, readOnly, int });
+    out.push({ name: v.name, map: section.name, offset, size: vi.size, typeId, readOnly, int, float });
   }
   return out;
 }
 
 export type VariableValue = number | bigint | boolean | Uint8Array;
 
-/** The bytes of `value` for variable `v` in the object's byte order. */
+/**
+ * The bytes of `value` for variable `v` in the object's byte order: integers and enums take a
+ * number, bigint or boolean, _Bool true/false (or 0/1), float/double a number, anything else (structs,
+ * arrays, unions) its bytes. A value of another kind is an ObjectError, never reinterpreted bits.
+ */
 export function encodeVariable(v: VariableSpec, value: VariableValue, littleEndian: boolean): Uint8Array {
+  const where = { map: v.map, symbol: v.name };
   if (value instanceof Uint8Array) {
-    if (value.length !== v.size) throw new ObjectError(`variable ${v.name}: ${value.length} bytes given, it has ${v.size}`, { map: v.map, symbol: v.name });
+    if (value.length !== v.size) throw new ObjectError(`variable ${v.name}: ${value.length} bytes given, it has ${v.size}`, where);
     return value;
   }
-  const size = v.int?.size ?? v.size;
-  if (![1, 2, 4, 8].includes(size)) {
-    throw new ObjectError(`variable ${v.name} is ${v.size} bytes and no integer: give its value as a Uint8Array`, { map: v.map, symbol: v.name });
+  const shown = typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'an array' : String(value);
+  if (v.float) {
+    if (typeof value !== 'number') throw new ObjectError(`variable ${v.name} is a ${v.float === 4 ? 'float' : 'double'}: give a number, got ${shown}`, where);
+    if (v.float === 4 && Number.isFinite(value) && !Number.isFinite(Math.fround(value))) {
+      throw new ObjectError(`variable ${v.name}: ${value} is out of range for a float`, where);
+    }
+    const out = new Uint8Array(v.size);
+    const view = new DataView(out.buffer);
+    if (v.float === 4) view.setFloat32(0, value, littleEndian);
+    else view.setFloat64(0, value, littleEndian);
+    return out;
   }
-  let n: bigint;
-  try {
-    n = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
-  } catch {
-    throw new ObjectError(`variable ${v.name}: ${String(value)} is not an integer`, { map: v.map, symbol: v.name });
+  if (!v.int) throw new ObjectError(`variable ${v.name} is ${v.size} bytes and no number: give its value as a Uint8Array of ${v.size} bytes`, where);
+  if (typeof value !== 'number' && typeof value !== 'bigint' && typeof value !== 'boolean') {
+    throw new ObjectError(`variable ${v.name}: ${shown} is not an integer (give a number, bigint or boolean)`, where);
   }
+  const size = v.int.size;
+  if (typeof value === 'number' && !Number.isInteger(value)) throw new ObjectError(`variable ${v.name}: ${value} is not an integer`, where);
+  const n = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
+  if (v.int.bool && n !== 0n && n !== 1n) throw new ObjectError(`variable ${v.name} is a _Bool: give true or false (or 0/1), got ${shown}`, where);
   const bits = BigInt(size * 8);
-  const min = v.int?.signed ? -(1n << (bits - 1n)) : 0n;
-  const max = v.int?.signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
+  const min = v.int.signed ? -(1n << (bits - 1n)) : 0n;
+  const max = v.int.signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
   // accept either reading of the bits (a u32 given as -1, an s8 given as 255) but nothing wider
   if (n < -(1n << (bits - 1n)) || n > (1n << bits) - 1n) {
-    throw new ObjectError(`variable ${v.name}: ${n} does not fit in ${size} bytes (${min}…${max})`, { map: v.map, symbol: v.name });
+    throw new ObjectError(`variable ${v.name}: ${n} does not fit in ${size} bytes (${min}…${max})`, where);
   }
   const out = new Uint8Array(v.size);
   const view = new DataView(out.buffer);
@@ -82,10 +102,12 @@ export function encodeVariable(v: VariableSpec, value: VariableValue, littleEndi
   return out;
 }
 
-/** A variable's value from its bytes: number (≤ 4 bytes) / bigint (8) for integers, else a copy. */
-export function decodeVariable(v: VariableSpec, bytes: Uint8Array, littleEndian: boolean): number | bigint | Uint8Array {
-  if (!v.int) return bytes.slice();
+/** A variable's value from its bytes: number (≤ 4 bytes) / bigint (8) for integers, boolean for _Bool, number for float/double, else a copy. */
+export function decodeVariable(v: VariableSpec, bytes: Uint8Array, littleEndian: boolean): number | bigint | boolean | Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (v.float) return v.float === 4 ? view.getFloat32(0, littleEndian) : view.getFloat64(0, littleEndian);
+  if (!v.int) return bytes.slice();
+  if (v.int.bool) return view.getUint8(0) !== 0;
   const s = v.int.signed;
   switch (v.int.size) {
     case 1: return s ? view.getInt8(0) : view.getUint8(0);

@@ -53,8 +53,9 @@ describe('BTF_LOAD of encoded and sanitized object BTF', () => {
     btfLoad(encodeBtf(resolved)).fd.close();
   });
 
-  // objects with externs: their BTF is taken only once the loader has resolved them (lib/object/externs.ts)
-  for (const path of objects.filter((p) => !/\/(obj_bad_extern|core_externs|core_ksym_typed)\.o$/.test(p))) {
+  // objects with externs: their BTF is taken only once the loader has resolved them (lib/object/externs.ts);
+  // obj_mergeable's clang 14 BTF is one the kernel refuses on purpose (VARs outside their DATASEC)
+  for (const path of objects.filter((p) => !/\/(obj_bad_extern|core_externs|core_ksym_typed|obj_mergeable)\.o$/.test(p))) {
     it(`${path}: accepted as encoded and sanitized for every feature set`, () => {
       const { types, strings } = objectTypes(path);
       const probed: [string, BtfKernelFeatures] = ['probed features of this kernel', btfFeaturesFromKinds(probe().btfKinds)];

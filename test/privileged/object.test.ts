@@ -286,6 +286,38 @@ describe('loadObject', () => {
     expect(obj.globals.get('result')).to.equal(20n * 5n + 98n); // test runs come in on lo (ifindex 1): table[1] * mult + hex[11] ('b')
   });
 
+  it('globals of every kind: float/double as numbers, _Bool as booleans, structs as bytes; other kinds refused', () => {
+    const obj = track(loadObject('bpf/obj_global_kinds.o', { constants: { c_flag: true, c_scale: 0.25 } }));
+    const g = obj.globals;
+    expect(g.get('c_flag')).to.equal(true);
+    expect(g.get('c_scale')).to.equal(0.25);
+    g.set('v_float', 2.5);
+    g.set('v_double', -1e300);
+    g.set('v_bool', true);
+    g.set('v_pt', Uint8Array.of(3, 0, 4, 0));
+    g.set('v_u32', 10);
+    expect(obj.program('global_kinds').testRun({ data: new Uint8Array(64) }).retval).to.equal(XDP.PASS);
+    // the program read the float's bits as C stores them, and the rest as numbers
+    const f32 = new DataView(new ArrayBuffer(4));
+    f32.setFloat32(0, 2.5, true);
+    expect(g.get('out_float_bits')).to.equal(BigInt(f32.getUint32(0, true)));
+    expect(g.get('out_sum')).to.equal(1n + 3n + 4n + 10n + 1n);
+    expect([g.get('v_float'), g.get('v_double'), g.get('v_bool')]).to.deep.equal([2.5, -1e300, true]);
+    // a number is not a struct's bytes, a float is not an integer's, 2 is no _Bool, strings and arrays are no numbers
+    for (const [name, value, msg] of [
+      ['v_pt', 5, /v_pt is 4 bytes and no number: give its value as a Uint8Array of 4 bytes/],
+      ['v_float', 'x', /v_float is a float: give a number, got "x"/],
+      ['v_float', 1e39, /1e\+39 is out of range for a float/],
+      ['v_bool', 2, /v_bool is a _Bool: give true or false \(or 0\/1\), got 2/],
+      ['v_u32', '0x10', /"0x10" is not an integer/],
+      ['v_u32', [1], /an array is not an integer/],
+      ['v_u32', 1.5, /1.5 is not an integer/],
+    ] as const) {
+      expect(() => g.set(name, value as never), `${name} ${String(value)}`).to.throw(ObjectError, msg);
+    }
+    expect(() => loadObject('bpf/obj_global_kinds.o', { constants: { c_flag: 2 } })).to.throw(ObjectError, /c_flag is a _Bool/);
+  });
+
   it('takes tail calls through a statically initialised prog array (PROG_TEST_RUN)', () => {
     const obj = track(loadObject('bpf/obj_tailcall.o'));
     const entry = obj.programs.get('tail_entry')!;
