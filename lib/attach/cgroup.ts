@@ -215,6 +215,8 @@ function explain(e: unknown, cgroup: string, attachType: number, prog: { name: s
     if (x.code === ERRNO.EPERM && flags) {
       return `attachFlags '${flags}': the programs at one cgroup hook share one mode, and an ancestor's exclusive or override program forbids more (see bpftool cgroup tree)`;
     }
+    // a link joins the hook's multi list: an exclusive or override program there or above forbids it
+    if (x.code === ERRNO.EPERM) return 'an exclusive or override program at this hook (or an ancestor\'s) forbids more (see bpftool cgroup tree)';
     if (x.code === ERRNO.EEXIST) return 'the program is already attached at this hook of this cgroup';
     // the kernel's EINVAL for a program already in a multi hook's list (and for one verified for another hook)
     if (x.code === ERRNO.EINVAL) return flags ? 'the program is attached at this hook already, or was loaded for another hook' : 'the program may have been loaded for another hook';

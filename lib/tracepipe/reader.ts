@@ -64,13 +64,16 @@ export class TracePipe implements AsyncIterable<TraceLine> {
     try {
       this.#fd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
-      throw new TracePipeError(`cannot open ${this.path}: ${(e as Error).message}`, { cause: e });
+      // the kernel lets one reader at a time open trace_pipe (a second open is EBUSY)
+      const busy = (e as NodeJS.ErrnoException).code === 'EBUSY' ? ': another reader has it open (the kernel allows one at a time: cat, bpftool prog tracelog, another TracePipe)' : '';
+      throw new TracePipeError(`cannot open ${this.path}${busy || `: ${(e as Error).message}`}`, { cause: e });
     }
     try {
       this.#waiter = new EpollWaiter([this.#fd]);
     } catch (e) {
       closeSync(this.#fd);
-      throw e;
+      // a regular file or a directory cannot be waited on (epoll_ctl: EPERM)
+      throw new TracePipeError(`cannot wait on ${this.path}: not a trace_pipe (${(e as Error).message})`, { cause: e });
     }
   }
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { progTestRun } from '../../lib/syscall/index.js';
 import { printkProducer } from '../helpers/producers.js';
-import { TracePipe, tracefsDir } from '../../lib/tracepipe/index.js';
+import { TracePipe, TracePipeError, tracefsDir } from '../../lib/tracepipe/index.js';
 
 const isMounted = () => readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'tracefs');
 
@@ -56,5 +56,13 @@ describe('TracePipe (bpf_printk output)', function () {
     tp.close();
     await reading;
     expect(ended).to.equal(true);
+  });
+
+  it('a second reader and a path that is no trace_pipe are TracePipeErrors saying so', () => {
+    const tp = new TracePipe();
+    open.push(tp);
+    expect(() => new TracePipe()).to.throw(TracePipeError, /trace_pipe: another reader has it open \(the kernel allows one at a time/);
+    expect(() => new TracePipe({ path: '/etc/hostname' })).to.throw(TracePipeError, /cannot wait on \/etc\/hostname: not a trace_pipe/);
+    expect(() => new TracePipe({ path: '/no/such/trace_pipe' })).to.throw(TracePipeError, /cannot open \/no\/such\/trace_pipe: ENOENT/);
   });
 });
