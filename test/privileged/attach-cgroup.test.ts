@@ -210,6 +210,9 @@ print(attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)), attempt
       const a = attachCgroup({ program: egress, cgroup: bad.path, mode: 'attach', attachFlags: 'exclusive' });
       const b = attachCgroup({ program: copy.programs.get('cg_egress')!, cgroup: bad.path, mode: 'attach', attachFlags: 'exclusive' });
       expect(queryCgroup(bad.path, 'egress').progIds).to.deep.equal([copy.programs.get('cg_egress')!.id]);
+      // a link joins a multi list: refused beside an exclusive program, with the reason
+      expect(() => attachCgroup({ program: egress, cgroup: bad.path, mode: 'link' }))
+        .to.throw(/LINK_CREATE: EPERM .*; an exclusive or override program at this hook \(or an ancestor's\) forbids more/);
       a.detach();
       expect(a.detached).to.equal(true);
       expect(queryCgroup(bad.path, 'egress').progIds).to.deep.equal([copy.programs.get('cg_egress')!.id]);
