@@ -32,4 +32,11 @@ int global_kinds(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* uses no global data: the loader binds .rodata to it all the same (as libbpf) */
+SEC("xdp")
+int no_globals(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
 char LICENSE[] SEC("license") = "GPL";

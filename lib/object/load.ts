@@ -4,7 +4,7 @@
 // of prog arrays and maps of maps. Anything failing half-way releases every fd made and removes
 // every pin created before the error is thrown: nothing is left in the kernel or on bpffs.
 import { BPF_MAP_FLAG, BPF_MAP_TYPE } from '../syscall/types.js';
-import { progLoad, type ProgLoadAttr, type ProgLoadResult } from '../syscall/prog.js';
+import { progBindMap, progLoad, type ProgLoadAttr, type ProgLoadResult } from '../syscall/prog.js';
 import { btfLoad } from '../syscall/btf.js';
 import { BpfError, VerifierError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
@@ -161,6 +161,7 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
     // func_info names FUNC types: without FUNC support in the kernel the records cannot be passed
     const programs = loadPrograms(spec, features.func ? btf : undefined, maps, o, made, again);
     externs.close();
+    bindRodata(maps, programs, warnings);
     populate(spec, maps, programs);
     if (o.typedMaps !== false && spec.source.btf) {
       for (const [name, m] of maps) {
@@ -366,6 +367,24 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
     out.set(p.name, made.own(new BpfProgram(fd, { name: p.name, type: p.type, attachType: p.attachType, section: p.section, attachTo: p.attachTo }, log)));
   }
   return out;
+}
+
+/**
+ * As libbpf: the object's .rodata bound to each program (PROG_BIND_MAP, Linux 5.10), also to those
+ * whose code does not use it, so that it lives as long as any of them and tools find the object's
+ * read-only data (bpftool prog show prints the bpf_metadata_* variables from it).
+ */
+function bindRodata(maps: ReadonlyMap<string, LiveMap>, programs: ReadonlyMap<string, BpfProgram>, warnings: string[]): void {
+  const rodata = maps.get('.rodata')?.map;
+  if (!rodata) return;
+  for (const p of programs.values()) {
+    try {
+      progBindMap(p.fd.value, rodata.fd.value);
+    } catch (e) {
+      warnings.push(`.rodata is not bound to program ${p.name} (PROG_BIND_MAP: ${e instanceof BpfError ? e.errno : (e as Error).message}); it runs as it is`);
+      return;
+    }
+  }
 }
 
 /**

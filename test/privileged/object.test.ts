@@ -316,6 +316,10 @@ describe('loadObject', () => {
       expect(() => g.set(name, value as never), `${name} ${String(value)}`).to.throw(ObjectError, msg);
     }
     expect(() => loadObject('bpf/obj_global_kinds.o', { constants: { c_flag: 2 } })).to.throw(ObjectError, /c_flag is a _Bool/);
+    // .rodata is bound to every program, also one whose code uses no global data (as libbpf binds it)
+    const rodata = obj.map('.rodata').info().id;
+    expect(obj.program('no_globals').info().mapIds).to.deep.equal([rodata]);
+    expect(obj.warnings).to.deep.equal([]);
   });
 
   it('takes tail calls through a statically initialised prog array (PROG_TEST_RUN)', () => {
