@@ -121,13 +121,17 @@ export class CoreCode {
 const relocatedBy = new WeakMap<ObjectSpec, CoreCode>();
 
 /**
- * A copy of `spec` whose (autoloaded) programs and subprograms carry their CO-RE-relocated code;
- * `spec` itself when it has no CO-RE relocations. Like libbpf, programs not loaded are not relocated.
+ * A copy of `spec` whose autoloaded programs and the subprograms they call carry their CO-RE-relocated
+ * code — what loadObject would load; `spec` itself when there is nothing to relocate. Programs not
+ * loaded and functions no loaded program reaches are left as they are, as loadObject leaves them.
+ * The relocated functions list no CO-RE relocations any more, so loadObject(relocateCore(spec))
+ * loads this code as it is instead of relocating it a second time.
  */
 export function relocateCore(spec: ObjectSpec, kernelBtf?: CoreBtfOption): ObjectSpec {
+  const reached = reachedFunctions(spec);
   let any = false;
   for (const f of spec.programs.values()) if (f.autoload && f.coreRelos.length > 0) any = true;
-  for (const f of spec.functions.values()) if (f.coreRelos.length > 0) any = true;
+  for (const name of reached) if ((spec.functions.get(name)?.coreRelos.length ?? 0) > 0) any = true;
   if (!any) return spec;
   const core = new CoreCode(spec.source.btf, spec.littleEndian, kernelBtf);
   const out = spec.copy();
@@ -135,12 +139,29 @@ export function relocateCore(spec: ObjectSpec, kernelBtf?: CoreBtfOption): Objec
     if (f.coreRelos.length === 0) return f;
     const c = Object.create(Object.getPrototypeOf(f), Object.getOwnPropertyDescriptors(f)) as T;
     Object.defineProperty(c, 'instructions', { value: core.code(f), enumerable: true });
+    Object.defineProperty(c, 'coreRelos', { value: [], enumerable: true });
     return c;
   };
   for (const [name, p] of out.programs) if (p.autoload) out.programs.set(name, withCode(p));
-  for (const [name, f] of out.functions) out.functions.set(name, withCode(f));
+  for (const [name, f] of out.functions) if (reached.has(name)) out.functions.set(name, withCode(f));
   relocatedBy.set(out, core);
   return out;
+}
+
+/** Names of the subprograms the autoloaded programs call or take the address of, transitively. */
+function reachedFunctions(spec: ObjectSpec): Set<string> {
+  const seen = new Set<string>();
+  const todo: FunctionSpec[] = [...spec.programs.values()].filter((p) => p.autoload);
+  for (let f = todo.pop(); f; f = todo.pop()) {
+    for (const r of f.relocations) {
+      if ((r.target.kind === 'call' || r.target.kind === 'func') && !seen.has(r.target.function)) {
+        seen.add(r.target.function);
+        const callee = spec.functions.get(r.target.function);
+        if (callee) todo.push(callee);
+      }
+    }
+  }
+  return seen;
 }
 
 /** What relocateCore applied to each function of a relocated spec. */

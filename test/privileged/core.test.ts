@@ -13,7 +13,7 @@ import { bpftool, libbpfLoad, LOADABLE_BUILDS, xlatedCode } from '../helpers/lib
 import { loadObject, type BpfObject } from '../../lib/object/index.js';
 import { loadKernelBtf } from '../../lib/btf/kernel.js';
 import { readObject } from '../../lib/object/read.js';
-import { CoreCode } from '../../lib/object/core.js';
+import { CoreCode, relocateCore, coreRelocationsApplied } from '../../lib/object/core.js';
 import { VerifierError } from '../../lib/syscall/errors.js';
 
 /** An Ethernet frame for PROG_TEST_RUN: destination MAC, IPv4 ethertype, zero payload. */
@@ -85,6 +85,27 @@ describe('CO-RE against the running kernel', () => {
       expect(ours).to.deep.equal(theirs);
     });
   }
+
+  it('relocateCore gives the code loadObject loads, and loadObject takes it as it is (no second relocation)', () => {
+    const spec = readObject('bpf/core_read.o');
+    const relocated = relocateCore(spec);
+    expect(relocated).to.not.equal(spec);
+    expect(relocated.functions.get('read_tgid')!.coreRelos).to.deep.equal([]);
+    expect(spec.functions.get('read_tgid')!.coreRelos.length).to.be.greaterThan(0);
+    expect([...coreRelocationsApplied(relocated).keys()]).to.include.members(['core_read', 'read_tgid']);
+    // it used to check the relocated immediates against clang's again and refuse them
+    obj = loadObject(relocated);
+    const direct = loadObject('bpf/core_read.o');
+    try {
+      expect(bpftool('prog', 'show', 'id', String(obj.program('core_read').id)).tag).to.equal(bpftool('prog', 'show', 'id', String(direct.program('core_read').id)).tag);
+    } finally {
+      direct.close();
+    }
+    // what no loaded program reaches is not relocated, as loadObject does not relocate it
+    const none = readObject('bpf/core_read.o');
+    for (const p of none.programs.values()) p.autoload = false;
+    expect(relocateCore(none)).to.equal(none);
+  });
 
   it('reads what the kernel has: sk_buff fields and bitfield, the current task, enum values, type facts', () => {
     obj = loadObject('bpf/core_read.o');
