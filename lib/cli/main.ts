@@ -22,8 +22,25 @@ function packageVersion(): string {
 const program = new Command('tsbpf')
   .description('a pure-TypeScript BPF toolchain: inspect objects and BTF, load programs, attach TC/XDP, read maps')
   .version(packageVersion(), '-V, --version', 'print the version')
-  .showHelpAfterError()
+  // a usage mistake is one `Error: …` line and status 1, as the commands' own errors (and bpftool's)
+  // are, not commander's `error: …` and a help page (`--help` shows that)
+  .configureOutput({ outputError: (str, write) => write(`Error: ${str.replace(/^error: /, '')}`) })
   .enablePositionalOptions();
+
+/**
+ * bpftool takes its output options anywhere (`bpftool -j map show`, `bpftool map -j show`); here the
+ * commands that print declare them, so they are moved after the command words (up to a `--`).
+ */
+const OUTPUT_OPTIONS = new Set(['-j', '--json', '-p', '--pretty', '-f', '--bpffs']);
+function outputOptionsLast(argv: readonly string[]): string[] {
+  const head = argv.slice(0, 2);
+  const rest = argv.slice(2);
+  const end = rest.includes('--') ? rest.indexOf('--') : rest.length;
+  const moved = rest.slice(0, end).filter((a) => OUTPUT_OPTIONS.has(a));
+  if (moved.length === 0) return [...argv];
+  const kept = rest.slice(0, end).filter((a) => !OUTPUT_OPTIONS.has(a));
+  return [...head, ...kept, ...moved, ...rest.slice(end)];
+}
 
 // a reader that stops early (`tsbpf map dump … | head`) is not an error: end quietly, as a C tool
 // does on SIGPIPE, instead of an unhandled 'error' event and its stack trace
@@ -34,7 +51,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 registerCommands(program);
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+program.parseAsync(outputOptionsLast(process.argv)).catch((err: unknown) => {
   const e = err as Error;
   process.stderr.write(`Error: ${e.message ?? String(err)}\n`);
   process.exitCode = 1;

@@ -1,0 +1,42 @@
+// The CLI's shape as bpftool users type it: output options before or between the command words
+// (`tsbpf -j object show F`, as `bpftool -j …`), and usage mistakes as one `Error:` line with status 1
+// (commander printed `error: …` and a help page). No kernel needed: object show reads the file.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+
+function tsbpf(args: string[]): { out: string; err: string; status: number | null } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { encoding: 'utf8' });
+  return { out: r.stdout, err: r.stderr, status: r.status };
+}
+
+describe('CLI usage', function () {
+  this.timeout(60_000);
+
+  it('takes -j/-p before or between the command words, as bpftool does', () => {
+    const want = tsbpf(['object', 'show', 'bpf/tc_counter.o', '-j']);
+    expect(want.status, want.err).to.equal(0);
+    expect(() => JSON.parse(want.out)).to.not.throw();
+    for (const args of [['-j', 'object', 'show', 'bpf/tc_counter.o'], ['object', '--json', 'show', 'bpf/tc_counter.o']]) {
+      const r = tsbpf(args);
+      expect(r.status, `${args.join(' ')}: ${r.err}`).to.equal(0);
+      expect(r.out, args.join(' ')).to.equal(want.out);
+    }
+  });
+
+  for (const [args, line] of [
+    [['bogus'], "Error: unknown command 'bogus'"],
+    [['object', 'show'], "Error: missing required argument 'file'"],
+    [['object', 'show', 'bpf/tc_counter.o', '--bogus'], "Error: unknown option '--bogus'"],
+    [['object', 'show', 'a', 'b'], /^Error: too many arguments/],
+  ] as const) {
+    it(`${args.join(' ')}: one Error: line, status 1`, () => {
+      const r = tsbpf([...args]);
+      expect(r.status).to.equal(1);
+      expect(r.out).to.equal('');
+      const lines = r.err.trimEnd().split('\n');
+      expect(lines, r.err).to.have.length(1);
+      if (typeof line === 'string') expect(lines[0]).to.equal(line);
+      else expect(lines[0]).to.match(line);
+    });
+  }
+});
