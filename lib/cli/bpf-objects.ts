@@ -12,6 +12,10 @@ import { fdKind } from '../syscall/fd-kind.js';
 export { fdKind };
 import { BpfError } from '../syscall/errors.js';
 import { errnoMessage } from '../syscall/errno.js';
+import { endianness } from 'node:os';
+import { ffi } from '../syscall/backend.js';
+import { scratch } from '../syscall/memory.js';
+import { SYS } from '../syscall/numbers.js';
 
 /** A command-line mistake or a missing object: printed as one `Error:` line, exit status 1. */
 export class CliError extends TsbpfError {}
@@ -141,8 +145,28 @@ function unescapeMount(s: string): string {
 
 /** Seconds since the epoch of a CLOCK_BOOTTIME timestamp in ns (bpftool's print_boot_time). */
 export function bootTimeSeconds(ns: bigint): number {
-  const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-  return Math.floor(Date.now() / 1000 - uptime + Number(ns) / 1e9);
+  // bpftool's arithmetic on CLOCK_REALTIME and CLOCK_BOOTTIME, to the nanosecond: /proc/uptime
+  // (10 ms) put a program loaded near a second boundary one second off bpftool's now and then
+  const real = clockNs(CLOCK_REALTIME);
+  const boot = clockNs(CLOCK_BOOTTIME);
+  if (real === undefined || boot === undefined) {
+    const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    return Math.floor(Date.now() / 1000 - uptime + Number(ns) / 1e9);
+  }
+  const sec = (t: bigint) => t / 1_000_000_000n;
+  const nsec = (t: bigint) => t % 1_000_000_000n;
+  return Number(sec(real) - sec(boot) + (nsec(real) - nsec(boot) + ns) / 1_000_000_000n);
+}
+
+const CLOCK_REALTIME = 0;
+const CLOCK_BOOTTIME = 7;
+
+/** clock_gettime(clock) in nanoseconds; undefined when the call fails. */
+function clockNs(clock: number): bigint | undefined {
+  const buf = scratch().alloc(16);
+  if (ffi().syscall3(SYS.clock_gettime, clock, buf.address, 0) < 0) return undefined;
+  const le = endianness() === 'LE'; // struct timespec in the host's byte order
+  return buf.view.getBigInt64(0, le) * 1_000_000_000n + buf.view.getBigInt64(8, le);
 }
 
 /** strftime("%FT%T%z") in local time. */
