@@ -213,7 +213,9 @@ export function mapDump(args: readonly string[], o: OutputOptions): string {
     if (w) w.startArray();
     let n = 0;
     let prev: Uint8Array | undefined;
-    for (let key = m.nextKey(undefined); key; prev = key, key = m.nextKey(prev)) {
+    // queues, stacks, bloom filters and ring buffers have no keys to walk: bpftool lists nothing
+    // (its GET_NEXT_KEY fails and it prints "Found 0 elements")
+    for (let key = m.keySize === 0 ? undefined : m.nextKey(undefined); key; prev = key, key = m.nextKey(prev)) {
       const { value, code } = lookupRaw(m, key);
       if (!value) {
         if (w && !o.json) flushInto(w, out);
