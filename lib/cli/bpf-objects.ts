@@ -5,7 +5,7 @@ import { opendirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsbpfError } from '../errors.js';
 import { Fd } from '../syscall/fd.js';
-import { allIds, getFdById, mapInfo, objGet, progInfo } from '../syscall/obj.js';
+import { allIds, getFdById, mapInfo, objGet, objPin, progInfo } from '../syscall/obj.js';
 import type { JsonWriter } from './json-writer.js';
 import { fdKind } from '../syscall/fd-kind.js';
 
@@ -232,4 +232,21 @@ export function numberArg(w: string | undefined, what: string, max = 0xffffffff)
   const n = w === undefined ? undefined : strtoul(w, 0);
   if (n === undefined || n > max) throw new CliError(`${what} needs a number${max < 0xffffffff ? ` up to ${max}` : ''}, got ${w === undefined ? 'nothing' : `"${w}"`}`);
   return n;
+}
+
+/** `map pin (id N | pinned P) FILE` and `prog pin …`: one more pin of the object. */
+export function pinObject(kind: ObjectKind, args: readonly string[], o: { json?: boolean }): string {
+  const { fd, rest } = openObject(kind, args);
+  try {
+    if (rest.length !== 1) throw new CliError(rest.length ? `unexpected arguments: ${rest.slice(1).join(' ')}` : 'a path to pin at is required');
+    try {
+      objPin(fd.value, rest[0]);
+    } catch (err) {
+      if (err instanceof BpfError) throw new CliError(`can't pin the object (${rest[0]}): ${errnoMessage(err.code)}`, { cause: err });
+      throw err;
+    }
+    return o.json ? 'null\n' : '';
+  } finally {
+    fd.close();
+  }
 }

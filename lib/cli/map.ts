@@ -13,7 +13,7 @@ import { BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, progTypeName } from '../syscall/
 import { mapBtf, type MapBtf } from '../export/map-btf.js';
 import { JsonWriter } from './json-writer.js';
 import { dumpType } from './btf-dumper.js';
-import { CliError, fdinfo, hexBytes, keyword, openObject, pinnedPaths, showEach, strtoul } from './bpf-objects.js';
+import { CliError, fdinfo, hexBytes, keyword, openObject, pinObject, pinnedPaths, showEach, strtoul } from './bpf-objects.js';
 
 interface OutputOptions { json?: boolean; pretty?: boolean; bpffs?: boolean }
 
@@ -271,7 +271,7 @@ function parseBytes(args: string[], what: string, n: number): { bytes: Uint8Arra
 }
 
 /** parse_elem: `key BYTES`, `value BYTES | value id N | value pinned P`, `any|noexist|exist`. */
-function parseElem(args: string[], m: BpfMap, want: { key: boolean; value: boolean; flags: boolean }): Elem {
+function parseElem(args: string[], m: BpfMap, want: { key: boolean; value: boolean; flags: boolean; keyOptional?: boolean }): Elem {
   const e: Elem = {};
   let rest = args;
   try {
@@ -305,7 +305,7 @@ function parseElem(args: string[], m: BpfMap, want: { key: boolean; value: boole
         throw new CliError(`expected key or value, got: ${a}`);
       }
     }
-    if (want.key && !e.key && m.keySize) throw new CliError('did not find key');
+    if (want.key && !want.keyOptional && !e.key && m.keySize) throw new CliError('did not find key');
     if (want.value && !e.value && !e.valueFd) throw new CliError('did not find value');
     return e;
   } catch (err) {
@@ -325,22 +325,99 @@ export function mapLookup(args: readonly string[], o: OutputOptions): { text: st
       if (code !== 2) throw new CliError(`lookup failed: ${errnoMessage(code)}`);
       return { text: o.json ? 'null\n' : `key:\n${hexBytes(key)}\n\nNot found\n`, found: false };
     }
-    const kb = mapBtf(m.info());
-    if (o.json) {
-      const w = new JsonWriter(o.pretty);
-      entryJson(w, m, kb, key, value);
-      return { text: w.finish(), found: true };
-    }
-    if (kb) {
-      const w = new JsonWriter(true);
-      dumpBtfEntry(w, m, kb, key, value, true);
-      return { text: w.finish(), found: true };
-    }
-    return { text: entryPlain(m, key, value), found: true };
+    return { text: entryText(m, key, value, o), found: true };
   } finally {
     m.close();
   }
 }
+
+/** One entry as lookup, peek and pop print it: bpftool's JSON, its BTF-formatted lines, or hex. */
+function entryText(m: BpfMap, key: Uint8Array, value: Uint8Array, o: OutputOptions): string {
+  const kb = mapBtf(m.info());
+  if (o.json) {
+    const w = new JsonWriter(o.pretty);
+    entryJson(w, m, kb, key, value);
+    return w.finish();
+  }
+  if (kb) {
+    const w = new JsonWriter(true);
+    dumpBtfEntry(w, m, kb, key, value, true);
+    return w.finish();
+  }
+  return entryPlain(m, key, value);
+}
+
+/**
+ * `map pop|dequeue`: remove and print the next value of a queue or stack. An empty one is bpftool's
+ * "Error: empty map" on stdout (null with -j) and a failure status.
+ */
+export function mapPop(args: readonly string[], o: OutputOptions): { text: string; found: boolean } {
+  const { fd, rest } = openObject('map', args);
+  const m = BpfMap.fromFd(fd);
+  try {
+    if (rest.length) throw new CliError(`unexpected arguments: ${rest.join(' ')}`);
+    if (m.keySize !== 0) throw new CliError(`pop and dequeue are for queues and stacks; map ${m.name} is a ${m.typeName} (lookup and delete its keys)`);
+    let value: Uint8Array | undefined;
+    try {
+      value = m.lookupAndDelete() as Uint8Array | undefined;
+    } catch (err) {
+      if (err instanceof BpfError) throw new CliError(`pop failed: ${errnoMessage(err.code)}`, { cause: err });
+      throw err;
+    }
+    if (!value) return { text: o.json ? 'null\n' : 'Error: empty map\n', found: false };
+    return { text: entryText(m, new Uint8Array(0), value, o), found: true };
+  } finally {
+    m.close();
+  }
+}
+
+/** `map getnext (id N | pinned P) [key BYTES]`: the key after the one given (the first without one). */
+export function mapGetNext(args: readonly string[], o: OutputOptions): string {
+  const { fd, rest } = openObject('map', args);
+  const m = BpfMap.fromFd(fd);
+  try {
+    if (m.keySize === 0) throw new CliError(`map ${m.name} is a ${m.typeName}: it has no keys`);
+    const e = parseElem(rest, m, { key: true, value: false, flags: false, keyOptional: true });
+    let next: Uint8Array | undefined;
+    try {
+      next = m.nextKey(e.key);
+    } catch (err) {
+      if (err instanceof BpfError) throw new CliError(`can't get next key: ${errnoMessage(err.code)}`, { cause: err });
+      throw err;
+    }
+    if (!next) throw new CliError(`can't get next key: ${errnoMessage(2)}`);
+    if (o.json) {
+      const w = new JsonWriter(o.pretty).startObject().name('key');
+      if (e.key) hexJson(w, e.key);
+      else w.null();
+      w.name('next_key');
+      hexJson(w, next);
+      return w.endObject().finish();
+    }
+    return `${e.key ? `key:\n${hexBytes(e.key)}\n` : 'key: None\n'}next key:\n${hexBytes(next)}\n`;
+  } finally {
+    m.close();
+  }
+}
+
+/** `map freeze`: no more writes from user space. */
+export function mapFreeze(args: readonly string[], o: OutputOptions): string {
+  const { fd, rest } = openObject('map', args);
+  const m = BpfMap.fromFd(fd);
+  try {
+    if (rest.length) throw new CliError(`unexpected arguments: ${rest.join(' ')}`);
+    try {
+      m.freeze();
+    } catch (err) {
+      if (err instanceof BpfError) throw new CliError(`failed to freeze map: ${errnoMessage(err.code)}`, { cause: err });
+      throw err;
+    }
+    return o.json ? 'null\n' : '';
+  } finally {
+    m.close();
+  }
+}
+
 
 export function mapUpdate(args: readonly string[], o: OutputOptions): string {
   const { fd, rest } = openObject('map', args);
@@ -411,4 +488,32 @@ export function registerMap(program: Command): void {
   outputOptions(map.command('delete').argument('<args...>', '(id N | pinned PATH) key [hex] BYTES…'))
     .description('remove the entry at a key')
     .action((args: string[], o: OutputOptions) => { process.stdout.write(mapDelete(args, norm(o))); });
+  outputOptions(map.command('getnext').argument('<args...>', '(id N | pinned PATH) [key [hex] BYTES…]'))
+    .description('print the key after the one given (the first key without one)')
+    .action((args: string[], o: OutputOptions) => { process.stdout.write(mapGetNext(args, norm(o))); });
+  outputOptions(map.command('peek').argument('<target...>', '(id N | pinned PATH) of a queue or stack'))
+    .description('print the next value of a queue or stack without removing it')
+    .action((args: string[], o: OutputOptions) => {
+      const r = mapLookup(args, norm(o));
+      process.stdout.write(r.text);
+      if (!r.found) process.exitCode = 1;
+    });
+  for (const [name, alias] of [['push', 'enqueue']] as const) {
+    outputOptions(map.command(name).alias(alias).argument('<args...>', '(id N | pinned PATH) value [hex] BYTES…'))
+      .description('add a value to a queue or stack')
+      .action((args: string[], o: OutputOptions) => { process.stdout.write(mapUpdate(args, norm(o))); });
+  }
+  outputOptions(map.command('pop').alias('dequeue').argument('<target...>', '(id N | pinned PATH) of a queue or stack'))
+    .description('remove and print the next value of a queue or stack')
+    .action((args: string[], o: OutputOptions) => {
+      const r = mapPop(args, norm(o));
+      process.stdout.write(r.text);
+      if (!r.found) process.exitCode = 1;
+    });
+  outputOptions(map.command('freeze').argument('<target...>', 'id N | pinned PATH'))
+    .description('forbid writes from user space (programs still write)')
+    .action((args: string[], o: OutputOptions) => { process.stdout.write(mapFreeze(args, norm(o))); });
+  outputOptions(map.command('pin').argument('<args...>', '(id N | pinned PATH) FILE'))
+    .description('pin the map at FILE on a bpffs')
+    .action((args: string[], o: OutputOptions) => { process.stdout.write(pinObject('map', args, norm(o))); });
 }

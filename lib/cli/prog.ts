@@ -10,7 +10,7 @@ import { btfById } from '../export/map-btf.js';
 import { JsonWriter } from './json-writer.js';
 import { dumpType } from './btf-dumper.js';
 import { progCommand } from './prog-load.js';
-import { bootTimeSeconds, fdinfo, localIsoTime, pinnedPaths, showEach } from './bpf-objects.js';
+import { bootTimeSeconds, fdinfo, localIsoTime, pinObject, pinnedPaths, showEach } from './bpf-objects.js';
 
 interface ShowOptions { json?: boolean; pretty?: boolean; bpffs?: boolean }
 
@@ -158,4 +158,11 @@ export function registerProgShow(program: Command): void {
     .option('-p, --pretty', 'print human-readable JSON (implies -j)')
     .option('-f, --bpffs', 'show the pins of each program (walks every mounted bpffs)')
     .action((target: string[], o: ShowOptions) => { process.stdout.write(progShow(target, { ...o, json: o.json || o.pretty })); });
+  progCommand(program)
+    .command('pin')
+    .argument('<args...>', '(id N | pinned PATH) FILE')
+    .description('pin the program at FILE on a bpffs')
+    .option('-j, --json', 'print JSON')
+    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
+    .action((args: string[], o: ShowOptions) => { process.stdout.write(pinObject('prog', args, { ...o, json: o.json || o.pretty })); });
 }

@@ -138,6 +138,56 @@ describe('tsbpf map / prog show against bpftool', function () {
     }
   });
 
+  it('getnext, peek, push/enqueue, pop/dequeue, freeze and pin print what bpftool prints', () => {
+    const h = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: `gn_${rand()}` });
+    const q = BpfMap.create({ type: 'queue', keySize: 0, valueSize: 4, maxEntries: 4, name: `q_${rand()}` });
+    const q2 = BpfMap.create({ type: 'queue', keySize: 0, valueSize: 4, maxEntries: 4, name: `q2_${rand()}` });
+    try {
+      h.update(1, Uint8Array.of(5, 0, 0, 0));
+      h.update(2, Uint8Array.of(6, 0, 0, 0));
+      h.pin(pin('gn'));
+      // the walk order is the hash's (a random seed per map): ask the map which key comes last
+      const first = h.nextKey(undefined)!;
+      const last = h.nextKey(first)!;
+      const keyArgs = (k: Uint8Array) => ['key', ...[...k].map(String)];
+      for (const json of [false, true]) {
+        same(['map', 'getnext', 'pinned', pin('gn')], json);
+        same(['map', 'getnext', 'pinned', pin('gn'), ...keyArgs(first)], json);
+      }
+      // after the last key both fail (bpftool -j puts its error on stdout, tsbpf on stderr: plain only)
+      same(['map', 'getnext', 'pinned', pin('gn'), ...keyArgs(last)]);
+      // the same operations on two queues, one through each tool: the same output and the same contents
+      q.pin(pin('qa'));
+      q2.pin(pin('qb'));
+      const both = (args: (p: string) => string[], json = false) => {
+        const ours = tsbpf(...args(pin('qa')), ...(json ? ['-j'] : []));
+        const theirs = bpftool(...(json ? ['-j'] : []), ...args(pin('qb')));
+        expect(ours.stdout, args('Q').join(' ')).to.equal(theirs.stdout);
+        expect(ours.status === 0, `${args('Q').join(' ')}: ${ours.stderr}`).to.equal(theirs.status === 0);
+      };
+      both((p) => ['map', 'peek', 'pinned', p]); // empty: "Not found"
+      both((p) => ['map', 'push', 'pinned', p, 'value', '1', '2', '3', '4']);
+      both((p) => ['map', 'enqueue', 'pinned', p, 'value', '5', '6', '7', '8']);
+      both((p) => ['map', 'peek', 'pinned', p], true);
+      both((p) => ['map', 'pop', 'pinned', p]);
+      both((p) => ['map', 'dequeue', 'pinned', p], true);
+      both((p) => ['map', 'pop', 'pinned', p]); // empty: bpftool's "Error: empty map" (on stdout) and a failure status
+      both((p) => ['map', 'pop', 'pinned', p], true);
+      both((p) => ['map', 'freeze', 'pinned', p]);
+      both((p) => ['map', 'push', 'pinned', p, 'value', '1', '2', '3', '4']); // frozen: refused by both
+      ok(tsbpf('map', 'pin', 'pinned', pin('gn'), pin('gn2')));
+      expect(BpfMap.fromPin(pin('gn2')).info().id).to.equal(h.info().id);
+      expect(tsbpf('map', 'pin', 'pinned', pin('gn'), pin('gn2')).stderr).to.match(/^Error: can't pin the object \(.*gn2\): File exists\n$/);
+      ok(tsbpf('prog', 'pin', 'pinned', pin('codec_touch'), pin('prog2')));
+      expect(bpftool('prog', 'show', 'pinned', pin('prog2')).stdout).to.equal(bpftool('prog', 'show', 'pinned', pin('codec_touch')).stdout);
+    } finally {
+      for (const name of ['prog2', 'gn2', 'gn', 'qa', 'qb']) rmSync(pin(name), { force: true });
+      h.close();
+      q.close();
+      q2.close();
+    }
+  });
+
   it('a dump piped into a reader that stops early (| head) ends quietly with status 0', () => {
     const big = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8192, name: `big_${rand()}` });
     try {
