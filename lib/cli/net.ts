@@ -1,5 +1,5 @@
 // `tsbpf net show|attach|detach`, in bpftool's shape:
-//   tsbpf net show [dev IF] [-j]                         XDP programs, tc (clsact) filters, tcx programs
+//   tsbpf net show [dev IF] [-j]                         XDP programs, tc (clsact) filters, flow dissector, tcx programs
 //   tsbpf net attach xdp PROG dev IF [mode drv|skb|hw|auto] [replace]
 //   tsbpf net attach tc PROG dev IF ingress|egress [prio N] [handle N] [replace]
 //   tsbpf net attach tcx PROG dev IF ingress|egress      (PROG_ATTACH: stays after the command exits)
@@ -9,6 +9,7 @@
 // PROG is `id N` or `pinned PATH`. Attachments made here outlive the command (netlink, PROG_ATTACH);
 // a clsact qdisc the command adds stays (remove it with `tc qdisc del dev IF clsact`). A keyword the
 // command does not take, or one without its value, is a CliError: nothing is silently ignored.
+import { closeSync, openSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BpfProgram } from '../program/program.js';
 import { progAttach, progDetach, progQuery } from '../syscall/prog.js';
@@ -29,6 +30,8 @@ const XDP_MODE_NAME = { drv: 'driver', skb: 'generic', hw: 'offload' } as const;
 export interface NetShow {
   xdp: { devname: string; ifindex: number; mode: string; id: number }[];
   tc: { devname: string; ifindex: number; kind: string; name: string; id?: number; prio: number; handle: number }[];
+  /** the network namespace's flow dissector program (bpftool's section; one at most) */
+  flow_dissector: { id: number }[];
   tcx: { devname: string; ifindex: number; kind: string; name: string; prog_id: number; link_id?: number }[];
 }
 
@@ -37,7 +40,7 @@ export function netShow(dev?: string): NetShow {
   const sock = NetlinkSocket.open();
   try {
     const ifaces: NetInterface[] = dev ? [getInterface(dev, sock)] : listInterfaces(sock);
-    const out: NetShow = { xdp: [], tc: [], tcx: [] };
+    const out: NetShow = { xdp: [], tc: [], flow_dissector: flowDissector(), tcx: [] };
     for (const i of ifaces) {
       for (const mode of ['drv', 'skb', 'hw'] as const) {
         const id = i.xdp[mode];
@@ -65,11 +68,26 @@ export function netShow(dev?: string): NetShow {
   }
 }
 
+/** The flow dissector program attached to this network namespace (PROG_QUERY on /proc/self/ns/net). */
+function flowDissector(): { id: number }[] {
+  let fd: number | undefined;
+  try {
+    fd = openSync('/proc/self/ns/net', 'r');
+    return progQuery({ targetFd: fd, attachType: BPF_ATTACH_TYPE.FLOW_DISSECTOR, max: 1 }).progIds.map((id) => ({ id }));
+  } catch {
+    return []; // a kernel without flow dissector programs
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 export function formatNetShow(s: NetShow): string {
   const lines = ['xdp:'];
   for (const x of s.xdp) lines.push(`${x.devname}(${x.ifindex}) ${x.mode} id ${x.id}`);
   lines.push('', 'tc:');
   for (const t of s.tc) lines.push(`${t.devname}(${t.ifindex}) ${t.kind} ${t.name}${t.id !== undefined ? ` id ${t.id}` : ''} prio ${t.prio} handle 0x${t.handle.toString(16)}`);
+  lines.push('', 'flow_dissector:');
+  for (const f of s.flow_dissector) lines.push(`id ${f.id}`);
   lines.push('', 'tcx:');
   for (const t of s.tcx) lines.push(`${t.devname}(${t.ifindex}) ${t.kind} ${t.name} prog_id ${t.prog_id}${t.link_id ? ` link_id ${t.link_id}` : ''}`);
   return `${lines.join('\n')}\n`;

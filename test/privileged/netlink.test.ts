@@ -117,6 +117,7 @@ describe('lib/netlink against the kernel', function () {
     const show = JSON.parse(cli('show', 'dev', dev, '-j'))[0];
     const bpftool = JSON.parse(inNsExec(net.nsA, 'bpftool', '-j', 'net', 'show', 'dev', dev))[0];
     expect(show.xdp).to.deep.equal(bpftool.xdp);
+    expect(show.flow_dissector).to.deep.equal(bpftool.flow_dissector); // bpftool's section, empty in a fresh namespace
     expect(show.tc.map((t: { devname: string; ifindex: number; kind: string; name: string; id: number }) => ({ devname: t.devname, ifindex: t.ifindex, kind: t.kind, name: t.name, id: t.id })))
       .to.deep.equal(bpftool.tc);
     expect(show.xdp[0]).to.include({ mode: 'generic', id: ids.xdp });
