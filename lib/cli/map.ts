@@ -352,39 +352,21 @@ function entryText(m: BpfMap, key: Uint8Array, value: Uint8Array, o: OutputOptio
  * "Error: empty map" on stdout (null with -j) and a failure status.
  */
 export function mapPop(args: readonly string[], o: OutputOptions): { text: string; found: boolean } {
-  const { fd, rest } = openObject('map', args);
-  const m = BpfMap.fromFd(fd);
-  try {
+  return withMap(args, (m, rest) => {
     if (rest.length) throw new CliError(`unexpected arguments: ${rest.join(' ')}`);
     if (m.keySize !== 0) throw new CliError(`pop and dequeue are for queues and stacks; map ${m.name} is a ${m.typeName} (lookup and delete its keys)`);
-    let value: Uint8Array | undefined;
-    try {
-      value = m.lookupAndDelete() as Uint8Array | undefined;
-    } catch (err) {
-      if (err instanceof BpfError) throw new CliError(`pop failed: ${errnoMessage(err.code)}`, { cause: err });
-      throw err;
-    }
+    const value = refused('pop failed', () => m.lookupAndDelete() as Uint8Array | undefined);
     if (!value) return { text: o.json ? 'null\n' : 'Error: empty map\n', found: false };
     return { text: entryText(m, new Uint8Array(0), value, o), found: true };
-  } finally {
-    m.close();
-  }
+  });
 }
 
 /** `map getnext (id N | pinned P) [key BYTES]`: the key after the one given (the first without one). */
 export function mapGetNext(args: readonly string[], o: OutputOptions): string {
-  const { fd, rest } = openObject('map', args);
-  const m = BpfMap.fromFd(fd);
-  try {
+  return withMap(args, (m, rest) => {
     if (m.keySize === 0) throw new CliError(`map ${m.name} is a ${m.typeName}: it has no keys`);
     const e = parseElem(rest, m, { key: true, value: false, flags: false, keyOptional: true });
-    let next: Uint8Array | undefined;
-    try {
-      next = m.nextKey(e.key);
-    } catch (err) {
-      if (err instanceof BpfError) throw new CliError(`can't get next key: ${errnoMessage(err.code)}`, { cause: err });
-      throw err;
-    }
+    const next = refused("can't get next key", () => m.nextKey(e.key));
     if (!next) throw new CliError(`can't get next key: ${errnoMessage(2)}`);
     if (o.json) {
       const w = new JsonWriter(o.pretty).startObject().name('key');
@@ -395,66 +377,58 @@ export function mapGetNext(args: readonly string[], o: OutputOptions): string {
       return w.endObject().finish();
     }
     return `${e.key ? `key:\n${hexBytes(e.key)}\n` : 'key: None\n'}next key:\n${hexBytes(next)}\n`;
-  } finally {
-    m.close();
-  }
+  });
 }
 
 /** `map freeze`: no more writes from user space. */
 export function mapFreeze(args: readonly string[], o: OutputOptions): string {
+  return withMap(args, (m, rest) => {
+    if (rest.length) throw new CliError(`unexpected arguments: ${rest.join(' ')}`);
+    refused('failed to freeze map', () => m.freeze());
+    return o.json ? 'null\n' : '';
+  });
+}
+
+
+/** Run `fn` on the map the leading `id N` / `pinned PATH` words name; the map is closed after. */
+function withMap<T>(args: readonly string[], fn: (m: BpfMap, rest: string[]) => T): T {
   const { fd, rest } = openObject('map', args);
   const m = BpfMap.fromFd(fd);
   try {
-    if (rest.length) throw new CliError(`unexpected arguments: ${rest.join(' ')}`);
-    try {
-      m.freeze();
-    } catch (err) {
-      if (err instanceof BpfError) throw new CliError(`failed to freeze map: ${errnoMessage(err.code)}`, { cause: err });
-      throw err;
-    }
-    return o.json ? 'null\n' : '';
+    return fn(m, rest);
   } finally {
     m.close();
   }
 }
 
+/** A kernel refusal in bpftool's words: `what: <strerror>`. */
+function refused<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof BpfError) throw new CliError(`${what}: ${errnoMessage(err.code)}`, { cause: err });
+    throw err;
+  }
+}
 
 export function mapUpdate(args: readonly string[], o: OutputOptions): string {
-  const { fd, rest } = openObject('map', args);
-  const m = BpfMap.fromFd(fd);
-  let e: Elem | undefined;
-  try {
-    e = parseElem(rest, m, { key: true, value: true, flags: true });
+  return withMap(args, (m, rest) => {
+    const e = parseElem(rest, m, { key: true, value: true, flags: true });
     try {
-      m.update(e.key ?? new Uint8Array(0), e.valueFd ?? e.value!, e.flag ?? BPF_UPDATE.ANY);
-    } catch (err) {
-      if (err instanceof BpfError) throw new CliError(`update failed: ${errnoMessage(err.code)}`, { cause: err });
-      throw err;
+      refused('update failed', () => m.update(e.key ?? new Uint8Array(0), e.valueFd ?? e.value!, e.flag ?? BPF_UPDATE.ANY));
+    } finally {
+      e.valueFd?.close();
     }
     return o.json ? 'null\n' : '';
-  } finally {
-    e?.valueFd?.close();
-    m.close();
-  }
+  });
 }
 
 export function mapDelete(args: readonly string[], o: OutputOptions): string {
-  const { fd, rest } = openObject('map', args);
-  const m = BpfMap.fromFd(fd);
-  try {
+  return withMap(args, (m, rest) => {
     const e = parseElem(rest, m, { key: true, value: false, flags: false });
-    let deleted: boolean;
-    try {
-      deleted = m.delete(e.key ?? new Uint8Array(0));
-    } catch (err) {
-      if (err instanceof BpfError) throw new CliError(`delete failed: ${errnoMessage(err.code)}`, { cause: err });
-      throw err;
-    }
-    if (!deleted) throw new CliError(`delete failed: ${errnoMessage(2)}`);
+    if (!refused('delete failed', () => m.delete(e.key ?? new Uint8Array(0)))) throw new CliError(`delete failed: ${errnoMessage(2)}`);
     return o.json ? 'null\n' : '';
-  } finally {
-    m.close();
-  }
+  });
 }
 
 // ---- commander ----
@@ -467,6 +441,12 @@ function outputOptions(c: Command, show = false): Command {
 
 const norm = (o: OutputOptions): OutputOptions => ({ ...o, json: o.json || o.pretty });
 
+/** lookup, peek and pop: the entry (or bpftool's not-found text) and a failure status when none. */
+function printEntry(r: { text: string; found: boolean }): void {
+  process.stdout.write(r.text);
+  if (!r.found) process.exitCode = 1;
+}
+
 export function registerMap(program: Command): void {
   const map = program.command('map').description('list, dump and edit BPF maps in the kernel (bpftool map)');
   outputOptions(map.command('show').alias('list').argument('[target...]', '"id N" or "pinned PATH" (default: every map)'), true)
@@ -477,11 +457,7 @@ export function registerMap(program: Command): void {
     .action((target: string[], o: OutputOptions) => { process.stdout.write(mapDump(target, norm(o))); });
   outputOptions(map.command('lookup').argument('<args...>', '(id N | pinned PATH) key [hex] BYTES…'))
     .description('print the value at a key')
-    .action((args: string[], o: OutputOptions) => {
-      const r = mapLookup(args, norm(o));
-      process.stdout.write(r.text);
-      if (!r.found) process.exitCode = 1;
-    });
+    .action((args: string[], o: OutputOptions) => printEntry(mapLookup(args, norm(o))));
   outputOptions(map.command('update').argument('<args...>', '(id N | pinned PATH) key [hex] BYTES… value [hex] BYTES… [any|noexist|exist]'))
     .description('write the value at a key (per-CPU maps: on every CPU)')
     .action((args: string[], o: OutputOptions) => { process.stdout.write(mapUpdate(args, norm(o))); });
@@ -493,23 +469,13 @@ export function registerMap(program: Command): void {
     .action((args: string[], o: OutputOptions) => { process.stdout.write(mapGetNext(args, norm(o))); });
   outputOptions(map.command('peek').argument('<target...>', '(id N | pinned PATH) of a queue or stack'))
     .description('print the next value of a queue or stack without removing it')
-    .action((args: string[], o: OutputOptions) => {
-      const r = mapLookup(args, norm(o));
-      process.stdout.write(r.text);
-      if (!r.found) process.exitCode = 1;
-    });
-  for (const [name, alias] of [['push', 'enqueue']] as const) {
-    outputOptions(map.command(name).alias(alias).argument('<args...>', '(id N | pinned PATH) value [hex] BYTES…'))
-      .description('add a value to a queue or stack')
-      .action((args: string[], o: OutputOptions) => { process.stdout.write(mapUpdate(args, norm(o))); });
-  }
+    .action((args: string[], o: OutputOptions) => printEntry(mapLookup(args, norm(o))));
+  outputOptions(map.command('push').alias('enqueue').argument('<args...>', '(id N | pinned PATH) value [hex] BYTES…'))
+    .description('add a value to a queue or stack')
+    .action((args: string[], o: OutputOptions) => { process.stdout.write(mapUpdate(args, norm(o))); });
   outputOptions(map.command('pop').alias('dequeue').argument('<target...>', '(id N | pinned PATH) of a queue or stack'))
     .description('remove and print the next value of a queue or stack')
-    .action((args: string[], o: OutputOptions) => {
-      const r = mapPop(args, norm(o));
-      process.stdout.write(r.text);
-      if (!r.found) process.exitCode = 1;
-    });
+    .action((args: string[], o: OutputOptions) => printEntry(mapPop(args, norm(o))));
   outputOptions(map.command('freeze').argument('<target...>', 'id N | pinned PATH'))
     .description('forbid writes from user space (programs still write)')
     .action((args: string[], o: OutputOptions) => { process.stdout.write(mapFreeze(args, norm(o))); });
