@@ -8,6 +8,7 @@ import { getInterface, type InterfaceRef } from '../netlink/link.js';
 import type { TcDirection } from '../netlink/filter.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
+import { isU32, isU64 } from '../syscall/int-range.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
 import { attachRefusal, programLabel } from './refusal.js';
 import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
@@ -40,7 +41,7 @@ export interface TcxAttachmentInfo extends LinkAttachmentInfo {
 
 /** An id the kernel could have given: 1 … 2^32 − 1. */
 function isId(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
+  return isU32(n) && n >= 1;
 }
 
 function anchor(op: string, side: 'before' | 'after', a: TcxAnchor | 'first' | 'last'): { flags: number; relativeFd?: number; relativeId?: number; label: string } {
@@ -88,7 +89,7 @@ export function attachTcx(o: AttachTcxOptions): LinkAttachment<TcxAttachmentInfo
   if (o.direction !== 'ingress' && o.direction !== 'egress') throw new AttachArgumentError(op, `direction must be 'ingress' or 'egress', got ${String(o.direction)}`);
   if (o.before !== undefined && o.after !== undefined) throw new AttachArgumentError(op, 'give before or after, not both');
   const rev = o.expectedRevision;
-  if (rev !== undefined && !(typeof rev === 'bigint' ? rev >= 0n && rev < 1n << 64n : Number.isSafeInteger(rev) && rev >= 0)) {
+  if (rev !== undefined && !isU64(rev)) {
     throw new AttachArgumentError(op, `expectedRevision must be a non-negative integer (a revision PROG_QUERY gave), got ${String(rev)}`);
   }
   const allowed = [BPF_PROG_TYPE.SCHED_CLS];

@@ -17,6 +17,7 @@ import { SYS } from '../syscall/numbers.js';
 import { Fd } from '../syscall/fd.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
+import { isU64 } from '../syscall/int-range.js';
 import { scratch } from '../syscall/memory.js';
 import { writeStruct } from '../syscall/layout.js';
 import { linkCreate, linkDetach, rawTracepointOpen } from '../syscall/link.js';
@@ -160,9 +161,7 @@ function openTracepointEvent(id: number, what: string): Fd {
 
 /** A bpf_get_attach_cookie() value: a u64, as a bigint or a safe integer. */
 function checkCookie(op: string, cookie: unknown): void {
-  if (cookie === undefined) return;
-  const ok = typeof cookie === 'bigint' ? cookie >= 0n && cookie < 1n << 64n : typeof cookie === 'number' && Number.isSafeInteger(cookie) && cookie >= 0;
-  if (!ok) throw new AttachArgumentError(op, `cookie must be a u64 (a bigint, or a non-negative safe integer), got ${typeof cookie === 'string' ? JSON.stringify(cookie) : String(cookie)}`);
+  if (cookie !== undefined && !isU64(cookie)) throw new AttachArgumentError(op, `cookie must be a u64 (a bigint, or a non-negative safe integer), got ${typeof cookie === 'string' ? JSON.stringify(cookie) : String(cookie)}`);
 }
 
 export function attachTracepoint(o: AttachTracepointOptions): TracepointAttachment {

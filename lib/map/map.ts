@@ -13,6 +13,7 @@ import { ERRNO } from '../syscall/errno.js';
 import { bpfError } from '../syscall/bpf.js';
 import { BpfArgumentError, BpfError, ClosedError } from '../syscall/errors.js';
 import { CodecError } from '../codec/errors.js';
+import { isU32, isU64 } from '../syscall/int-range.js';
 import { mapCreate, mapDeleteBatch, mapFreeze, mapUpdateBatch } from '../syscall/map.js';
 import { mapInfo, objGet, objPin, getFdById, type MapInfo } from '../syscall/obj.js';
 import { isPerCpu, possibleCpus } from './cpus.js';
@@ -126,8 +127,8 @@ export class BpfMap<K = unknown, V = unknown> {
     this.name = desc.name;
     this.perCpu = isPerCpu(desc.type);
     this.cpus = this.perCpu ? possibleCpus() : 1;
+    checkValueArea('BpfMap', desc.type, desc.valueSize, desc.name);
     this.valueBytes = this.perCpu ? align8(desc.valueSize) * this.cpus : desc.valueSize;
-    if (this.valueBytes > MAX_VALUE_AREA) throw new BpfArgumentError('BpfMap', `map${desc.name ? ` ${desc.name}` : ''}: ${this.valueBytes}-byte values are more than one value can take here (1 GiB)`);
     this.keyCodec = codecs.key;
     this.valueCodec = codecs.value;
 
@@ -177,16 +178,14 @@ export class BpfMap<K = unknown, V = unknown> {
       flags = (flags | BPF_MAP_FLAG.NUMA_NODE) >>> 0; // the kernel reads numa_node only with this flag
     }
     const extra = o.mapExtra;
-    if (extra !== undefined && !(typeof extra === 'bigint' ? extra >= 0n && extra < 1n << 64n : Number.isSafeInteger(extra) && extra >= 0)) {
+    if (extra !== undefined && !isU64(extra)) {
       throw new BpfArgumentError('BpfMap.create', `mapExtra must be a u64 (a number or bigint), got ${String(extra)}`);
     }
     if (o.innerMap !== undefined && !(o.innerMap instanceof BpfMap || o.innerMap instanceof Fd)) {
       throw new BpfArgumentError('BpfMap.create', `innerMap must be a BpfMap or an Fd (a map of the inner shape), got ${typeof o.innerMap}`);
     }
     const inner = o.innerMap instanceof BpfMap ? o.innerMap.fd : o.innerMap;
-    if (align8(valueSize) * (isPerCpu(type) ? possibleCpus() : 1) > MAX_VALUE_AREA) {
-      throw new BpfArgumentError('BpfMap.create', `valueSize ${valueSize}${isPerCpu(type) ? ` × ${possibleCpus()} CPUs` : ''} is more than one value can take here (1 GiB)`);
-    }
+    checkValueArea('BpfMap.create', type, valueSize, o.name);
     const fd = mapCreate({
       mapType: type, keySize, valueSize, maxEntries: o.maxEntries, mapFlags: flags, mapName: o.name,
       innerMapFd: inner?.value, btfFd: o.btfFd, btfKeyTypeId: o.btfKeyTypeId, btfValueTypeId: o.btfValueTypeId,
@@ -653,8 +652,11 @@ export class BpfMap<K = unknown, V = unknown> {
 
 const MAP_NAME = /^[A-Za-z0-9_.]{0,15}$/;
 
-function isU32(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+/** Throws unless one value (every CPU's 8-byte-aligned slot of a per-CPU map) fits a typed array here. */
+function checkValueArea(op: string, type: number, valueSize: number, name: string | undefined): void {
+  const perCpu = isPerCpu(type);
+  if ((perCpu ? align8(valueSize) * possibleCpus() : valueSize) <= MAX_VALUE_AREA) return;
+  throw new BpfArgumentError(op, `${name ? `map ${name}: ` : ''}valueSize ${valueSize}${perCpu ? ` × ${possibleCpus()} CPUs` : ''} is more than one value can take here (1 GiB)`);
 }
 
 function checkU32(what: string, n: number): void {

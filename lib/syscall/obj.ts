@@ -11,6 +11,7 @@ import { ERRNO, errnoName } from './errno.js';
 import { ffi } from './backend.js';
 import { SYS } from './numbers.js';
 import { BpfArgumentError, NotBpffsError } from './errors.js';
+import { isU32 } from './int-range.js';
 
 /** statfs f_type of a bpffs mount (include/uapi/linux/magic.h BPF_FS_MAGIC). */
 export const BPF_FS_MAGIC = 0xcafe4a11;
@@ -205,7 +206,7 @@ export function allIds(kind: IdKind): number[] {
 
 /** An fd for the object with this id; a BpfError with ENOENT if it is gone. openFlags for maps: BPF_F_RDONLY… */
 export function getFdById(kind: IdKind, id: number, openFlags = 0): Fd {
-  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+  if (!isU32(id)) {
     throw new BpfArgumentError(`${kind.toUpperCase()}_GET_FD_BY_ID`, `${kind} id must be an integer 0 … 2^32 − 1, got ${typeof id === 'string' ? JSON.stringify(id) : String(id)}`);
   }
   const s = scratch();
