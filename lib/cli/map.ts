@@ -200,10 +200,29 @@ function lookupRaw(m: BpfMap, key: Uint8Array): { value?: Uint8Array; code: numb
   }
 }
 
-export function mapDump(args: readonly string[], o: OutputOptions): string {
+/** Run `fn` on the map the leading `id N` / `pinned PATH` words name; the map is closed after. */
+function withMap<T>(args: readonly string[], fn: (m: BpfMap, rest: string[]) => T): T {
   const { fd, rest } = openObject('map', args);
   const m = BpfMap.fromFd(fd);
   try {
+    return fn(m, rest);
+  } finally {
+    m.close();
+  }
+}
+
+/** A kernel refusal in bpftool's words: `what: <strerror>`. */
+function refused<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof BpfError) throw new CliError(`${what}: ${errnoMessage(err.code)}`, { cause: err });
+    throw err;
+  }
+}
+
+export function mapDump(args: readonly string[], o: OutputOptions): string {
+  return withMap(args, (m, rest) => {
     if (rest.length) throw new CliError(`unexpected arguments: ${rest.join(' ')}`);
     const info = m.info();
     const out: Out = [];
@@ -233,9 +252,7 @@ export function mapDump(args: readonly string[], o: OutputOptions): string {
     if (!w) return `${out.join('')}Found ${n} element${n !== 1 ? 's' : ''}\n`;
     w.endArray();
     return out.join('') + w.finish();
-  } finally {
-    m.close();
-  }
+  });
 }
 
 /**
@@ -315,9 +332,7 @@ function parseElem(args: string[], m: BpfMap, want: { key: boolean; value: boole
 }
 
 export function mapLookup(args: readonly string[], o: OutputOptions): { text: string; found: boolean } {
-  const { fd, rest } = openObject('map', args);
-  const m = BpfMap.fromFd(fd);
-  try {
+  return withMap(args, (m, rest) => {
     const e = parseElem(rest, m, { key: true, value: false, flags: false });
     const key = e.key ?? new Uint8Array(0);
     const { value, code } = lookupRaw(m, key);
@@ -326,9 +341,7 @@ export function mapLookup(args: readonly string[], o: OutputOptions): { text: st
       return { text: o.json ? 'null\n' : `key:\n${hexBytes(key)}\n\nNot found\n`, found: false };
     }
     return { text: entryText(m, key, value, o), found: true };
-  } finally {
-    m.close();
-  }
+  });
 }
 
 /** One entry as lookup, peek and pop print it: bpftool's JSON, its BTF-formatted lines, or hex. */
@@ -389,27 +402,6 @@ export function mapFreeze(args: readonly string[], o: OutputOptions): string {
   });
 }
 
-
-/** Run `fn` on the map the leading `id N` / `pinned PATH` words name; the map is closed after. */
-function withMap<T>(args: readonly string[], fn: (m: BpfMap, rest: string[]) => T): T {
-  const { fd, rest } = openObject('map', args);
-  const m = BpfMap.fromFd(fd);
-  try {
-    return fn(m, rest);
-  } finally {
-    m.close();
-  }
-}
-
-/** A kernel refusal in bpftool's words: `what: <strerror>`. */
-function refused<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof BpfError) throw new CliError(`${what}: ${errnoMessage(err.code)}`, { cause: err });
-    throw err;
-  }
-}
 
 export function mapUpdate(args: readonly string[], o: OutputOptions): string {
   return withMap(args, (m, rest) => {
