@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BpfMap } from '../../lib/map/index.js';
-import { progTestRun, pageSize } from '../../lib/syscall/index.js';
+import { progTestRun, pageSize, type Fd } from '../../lib/syscall/index.js';
 import { RingBuffer } from '../../lib/ringbuf/index.js';
 import { PerfEventArray } from '../../lib/perf/index.js';
 import { ringbufProducer, perfProducer } from './producers.js';
@@ -35,6 +35,21 @@ export function runReaderChild(mode: string, deadlineMs = 20000): Promise<ChildR
 /** lines of /proc/self/maps that are bpf map or perf event mappings */
 const kernelMappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /bpf-map|perf_event/.test(l)).length;
 
+/**
+ * One record through the reader's only 'record' listener, which then goes (nothing closed). The record
+ * is produced once the loop waits, so it comes through the waiter thread: that thread is then up, and
+ * back waiting when the listener goes (a thread Node must be able to stop at exit). Perf's poll
+ * reports a wakeup only once, so the wait after the sample really blocks.
+ */
+async function removeListenerWhileWaiting(reader: RingBuffer | PerfEventArray, prog: Fd): Promise<{ removed: true }> {
+  await new Promise<void>((resolve) => {
+    const h = () => setImmediate(() => { reader.off('record', h); resolve(); });
+    reader.on('record', h);
+    setImmediate(() => progTestRun(prog.value, { data: new Uint8Array(77) }));
+  });
+  return { removed: true };
+}
+
 const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<string, unknown>> = {
   /** a record view kept past close() is read (and the kernel's pages are gone) */
   'ringbuf-view-after-close'() {
@@ -62,32 +77,13 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<
     return { before, after: [...kept!.subarray(0, 8)], mappedBefore: mapped, mappedAfter: kernelMappings() };
   },
   /** the only 'record' listener is removed while the loop waits (nothing closed): the process must exit */
-  async 'ringbuf-exit-after-off'() {
+  'ringbuf-exit-after-off'() {
     const map = BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_exit' });
-    const prog = ringbufProducer(map.fd.value);
-    const rb = new RingBuffer(map);
-    await new Promise<void>((resolve) => {
-      const h = () => setImmediate(() => { rb.off('record', h); resolve(); });
-      rb.on('record', h);
-      // produced once the loop waits, so the record comes through the waiter thread: that thread
-      // is then up, and back in epoll_pwait when the listener goes (a thread Node must be able
-      // to stop at exit)
-      setImmediate(() => progTestRun(prog.value, { data: new Uint8Array(77) }));
-    });
-    return { removed: true };
+    return removeListenerWhileWaiting(new RingBuffer(map), ringbufProducer(map.fd.value));
   },
-  async 'perf-exit-after-off'() {
+  'perf-exit-after-off'() {
     const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'rc_pexit' });
-    const prog = perfProducer(map.fd.value);
-    const pe = new PerfEventArray(map);
-    await new Promise<void>((resolve) => {
-      const h = () => setImmediate(() => { pe.off('record', h); resolve(); });
-      pe.on('record', h);
-      // produced once the loop waits (as above); perf's poll also reports a wakeup only once, so
-      // the wait after the sample really blocks
-      setImmediate(() => progTestRun(prog.value, { data: new Uint8Array(77) }));
-    });
-    return { removed: true };
+    return removeListenerWhileWaiting(new PerfEventArray(map), perfProducer(map.fd.value));
   },
 };
 
