@@ -234,17 +234,22 @@ export function numberArg(w: string | undefined, what: string, max = 0xffffffff)
   return n;
 }
 
+/** A kernel refusal in bpftool's words: `what: <strerror>`. */
+export function refused<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof BpfError) throw new CliError(`${what}: ${errnoMessage(err.code)}`, { cause: err });
+    throw err;
+  }
+}
+
 /** `map pin (id N | pinned P) FILE` and `prog pin …`: one more pin of the object. */
 export function pinObject(kind: ObjectKind, args: readonly string[], o: { json?: boolean }): string {
   const { fd, rest } = openObject(kind, args);
   try {
     if (rest.length !== 1) throw new CliError(rest.length ? `unexpected arguments: ${rest.slice(1).join(' ')}` : 'a path to pin at is required');
-    try {
-      objPin(fd.value, rest[0]);
-    } catch (err) {
-      if (err instanceof BpfError) throw new CliError(`can't pin the object (${rest[0]}): ${errnoMessage(err.code)}`, { cause: err });
-      throw err;
-    }
+    refused(`can't pin the object (${rest[0]})`, () => objPin(fd.value, rest[0]));
     return o.json ? 'null\n' : '';
   } finally {
     fd.close();

@@ -13,7 +13,7 @@ import { BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, progTypeName } from '../syscall/
 import { mapBtf, type MapBtf } from '../export/map-btf.js';
 import { JsonWriter } from './json-writer.js';
 import { dumpType } from './btf-dumper.js';
-import { CliError, fdinfo, hexBytes, keyword, openObject, pinObject, pinnedPaths, showEach, strtoul } from './bpf-objects.js';
+import { CliError, fdinfo, hexBytes, keyword, openObject, pinObject, pinnedPaths, refused, showEach, strtoul } from './bpf-objects.js';
 
 interface OutputOptions { json?: boolean; pretty?: boolean; bpffs?: boolean }
 
@@ -208,16 +208,6 @@ function withMap<T>(args: readonly string[], fn: (m: BpfMap, rest: string[]) => 
     return fn(m, rest);
   } finally {
     m.close();
-  }
-}
-
-/** A kernel refusal in bpftool's words: `what: <strerror>`. */
-function refused<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof BpfError) throw new CliError(`${what}: ${errnoMessage(err.code)}`, { cause: err });
-    throw err;
   }
 }
 
