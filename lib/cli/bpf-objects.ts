@@ -1,11 +1,12 @@
 // What `prog show`, `map show` and `map dump` share with bpftool: naming an object on the command
-// line (`id N` | `pinned PATH`), its /proc fdinfo lines (memlock, frozen, owner_prog_type), the pins
-// of every mounted bpffs (-f), and load times as wall-clock time.
+// line (`id N` | `pinned PATH` | `name NAME` | `tag TAG`), its /proc fdinfo lines (memlock, frozen,
+// owner_prog_type), the pins of every mounted bpffs (-f), and load times as wall-clock time.
 import { opendirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsbpfError } from '../errors.js';
 import { Fd } from '../syscall/fd.js';
-import { allIds, getFdById, mapInfo, objGet, objPin, progInfo } from '../syscall/obj.js';
+import { allIds, getFdById, mapInfo, objGet, objPin, progInfo, progMainFuncTypeId, type ProgInfo } from '../syscall/obj.js';
+import { btfById } from '../export/map-btf.js';
 import type { JsonWriter } from './json-writer.js';
 import { fdKind } from '../syscall/fd-kind.js';
 
@@ -57,37 +58,112 @@ function errnoText(e: unknown): string {
   return e instanceof BpfError ? errnoMessage(e.code) : (e as Error).message;
 }
 
+/** How `id N`, `pinned PATH`, `name NAME` (and `tag TAG`) name objects, in bpftool's words. */
+const HANDLES = { map: "'id', 'name' or 'pinned'", prog: "'id', 'tag', 'name' or 'pinned'" } as const;
+const KIND_WORD = { map: ['map', 'maps'], prog: ['program', 'programs'] } as const;
+
 /**
- * `id N` or `pinned PATH` at the head of `args` → an owned fd of that kind and the remaining args.
- * Errors name what was asked for (no such id, not a pin, a pin of another kind).
+ * bpftool's map_parse_fds / prog_parse_fds: `id N`, `pinned PATH`, `name NAME` (programs also
+ * `tag TAG`) at the head of `args` → owned fds and the remaining args. A name or tag may match
+ * several objects or none; `what` says how they were named ("name conns"). Messages are bpftool's.
+ */
+export function openObjects(kind: ObjectKind, args: readonly string[]): { fds: Fd[]; rest: string[]; what: string } {
+  const [how, arg, ...rest] = args;
+  const value = (): string => {
+    if (arg === undefined) throw new CliError(`expected a value after '${how}'`);
+    return arg;
+  };
+  if (keyword(how, 'id')) {
+    const id = strtoul(value(), 0);
+    if (id === undefined || id > 0xffffffff) throw new CliError(`can't parse ${arg} as ID`);
+    // bpftool's words: "get map by id", and "get by id" for programs
+    const fd = refused(`get ${kind === 'map' ? 'map ' : ''}by id (${id})`, () => getFdById(kind, id));
+    return { fds: [fd], rest, what: `id ${id}` };
+  }
+  if (keyword(how, 'pinned')) return { fds: [openPinned(kind, value())], rest, what: `pinned ${arg}` };
+  if (keyword(how, 'name')) {
+    const name = value();
+    // map names are the kernel's (15 characters); program names are matched in full (from BTF), up to 127
+    if (name.length > (kind === 'map' ? 15 : 127)) throw new CliError("can't parse name");
+    const named = kind === 'map' ? (fd: number) => mapInfo(fd).name === name : (fd: number) => progFullName(fd, progInfo(fd)) === name;
+    return { fds: matching(kind, named), rest, what: `name ${name}` };
+  }
+  if (kind === 'prog' && keyword(how, 'tag')) {
+    const tag = value().toLowerCase();
+    if (!/^[0-9a-f]{16}$/.test(tag)) throw new CliError("can't parse tag");
+    return { fds: matching(kind, (fd) => progInfo(fd).tag === tag), rest, what: `tag ${tag}` };
+  }
+  throw new CliError(`expected ${HANDLES[kind]}, got: '${how ?? ''}'?`); // the '?' is bpftool's
+}
+
+/** OBJ_GET of a pin that must hold a `kind`. */
+function openPinned(kind: ObjectKind, path: string): Fd {
+  let fd: Fd;
+  try {
+    fd = objGet(path);
+  } catch (e) {
+    throw new CliError(`bpf obj get (${path}): ${errnoText(e)}`, { cause: e });
+  }
+  const got = fdKind(fd.value);
+  if (got !== kind) {
+    fd.close();
+    // bpftool's words, then which pin it was
+    throw new CliError(`incorrect object type: ${got} (${path} is a pinned ${got}, not a ${kind})`);
+  }
+  return fd;
+}
+
+/** Every live object of the kind `test` accepts, in id order; objects gone meanwhile are skipped. */
+function matching(kind: ObjectKind, test: (fd: number) => boolean): Fd[] {
+  const out: Fd[] = [];
+  try {
+    for (const id of allIds(kind)) {
+      let fd: Fd;
+      try {
+        fd = getFdById(kind, id);
+      } catch (e) {
+        if (e instanceof BpfError && e.errno === 'ENOENT') continue;
+        throw e;
+      }
+      let keep = false;
+      try {
+        keep = test(fd.value);
+      } finally {
+        if (keep) out.push(fd);
+        else fd.close();
+      }
+    }
+    return out;
+  } catch (e) {
+    for (const fd of out) fd.close();
+    throw e;
+  }
+}
+
+/**
+ * The one object the leading words name (bpftool's map_parse_fd / prog_parse_fd). A name or tag
+ * matching several is refused as bpftool refuses it; matching none is an error that says so
+ * (bpftool fails without a word).
  */
 export function openObject(kind: ObjectKind, args: readonly string[]): { fd: Fd; rest: string[] } {
-  const [how, what, ...rest] = args;
-  if (keyword(how, 'id')) {
-    const id = what === undefined ? undefined : strtoul(what, 0);
-    if (id === undefined || id > 0xffffffff) throw new CliError(`expected a ${kind} id after "id", got ${what === undefined ? 'nothing' : `"${what}"`}`);
-    try {
-      return { fd: getFdById(kind, id), rest };
-    } catch (e) {
-      throw new CliError(`can't get ${kind} by id (${what}): ${errnoText(e)}`, { cause: e });
-    }
+  const { fds, rest, what } = openObjects(kind, args);
+  if (fds.length === 1) return { fd: fds[0], rest };
+  for (const fd of fds) fd.close();
+  if (fds.length === 0) throw new CliError(`no ${KIND_WORD[kind][0]} matches ${what}`);
+  throw new CliError(`several ${KIND_WORD[kind][1]} match this handle`);
+}
+
+/** bpftool's get_prog_full_name: a name the kernel cut at 15 characters, in full from the program's BTF. */
+export function progFullName(fd: number, i: ProgInfo): string {
+  if (i.name.length < 15 || !i.btfId) return i.name;
+  try {
+    const id = progMainFuncTypeId(fd);
+    if (id === undefined) return i.name;
+    const t = btfById(i.btfId).type(id);
+    return t.kind === 'func' ? t.name : i.name;
+  } catch {
+    return i.name;
   }
-  if (keyword(how, 'pinned')) {
-    if (what === undefined) throw new CliError(`expected a path after "pinned"`);
-    let fd: Fd;
-    try {
-      fd = objGet(what);
-    } catch (e) {
-      throw new CliError(`bpf obj get (${what}): ${e instanceof BpfError ? errnoMessage(e.code) : (e as Error).message}`, { cause: e });
-    }
-    const got = fdKind(fd.value);
-    if (got !== kind) {
-      fd.close();
-      throw new CliError(`incorrect object type: ${what} is a pinned ${got}, not a ${kind}`);
-    }
-    return { fd, rest };
-  }
-  throw new CliError(`expected 'id' or 'pinned', got: '${how ?? ''}'`);
 }
 
 /**
@@ -194,12 +270,23 @@ export function hexBytes(b: Uint8Array, sep = ' '): string {
  */
 export function showEach(kind: ObjectKind, args: readonly string[], w: JsonWriter, json: boolean, one: (fd: Fd) => void): void {
   if (args.length) {
-    const { fd, rest } = openObject(kind, args);
-    if (rest.length) {
-      fd.close();
-      throw new CliError(`unexpected arguments: ${rest.join(' ')}`);
+    const { fds, rest, what } = openObjects(kind, args);
+    if (rest.length || fds.length === 0) {
+      for (const fd of fds) fd.close();
+      throw new CliError(rest.length ? `unexpected arguments: ${rest.join(' ')}` : `no ${KIND_WORD[kind][0]} matches ${what}`);
     }
-    one(fd);
+    // several objects of one name or tag are a JSON array, as in bpftool's do_show_subset; one is a bare object
+    const array = json && fds.length > 1;
+    if (array) w.startArray();
+    for (let i = 0; i < fds.length; i++) {
+      try {
+        one(fds[i]);
+      } catch (e) {
+        for (const rest of fds.slice(i + 1)) rest.close();
+        throw e;
+      }
+    }
+    if (array) w.endArray();
     return;
   }
   if (json) w.startArray();

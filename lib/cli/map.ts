@@ -1,8 +1,8 @@
-// `tsbpf map show|dump|lookup|update|delete|getnext`, bpftool 7.1's shape and output: `id N` or
-// `pinned PATH` names the map, keys and values are bytes (`key 0x01 0 0 0`, `key hex 01 00 00 00`),
-// dumps of maps with BTF print values formatted like bpftool's btf_dumper (plain: pretty JSON-ish
-// text; -j: raw hex plus "formatted"). Deliberate differences: a byte above 255 is an error (bpftool
-// truncates it), floats print as numbers, errors go to stderr also under -j.
+// `tsbpf map show|dump|lookup|update|delete|getnext|…`, bpftool 7.1's shape and output: `id N`,
+// `pinned PATH` or `name NAME` names the map, keys and values are bytes (`key 0x01 0 0 0`,
+// `key hex 01 00 00 00`), dumps of maps with BTF print values formatted like bpftool's btf_dumper
+// (plain: pretty JSON-ish text; -j: raw hex plus "formatted"). Deliberate differences: a byte above
+// 255 is an error (bpftool truncates it), floats print as numbers.
 import type { Command } from 'commander';
 import { BpfMap } from '../map/map.js';
 import type { Fd } from '../syscall/fd.js';
@@ -13,7 +13,7 @@ import { BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, progTypeName } from '../syscall/
 import { mapBtf, type MapBtf } from '../export/map-btf.js';
 import { JsonWriter } from './json-writer.js';
 import { dumpType } from './btf-dumper.js';
-import { CliError, fdinfo, hexBytes, keyword, openObject, pinObject, pinnedPaths, refused, showEach, strtoul } from './bpf-objects.js';
+import { CliError, fdinfo, hexBytes, keyword, openObject, openObjects, pinObject, pinnedPaths, refused, showEach, strtoul } from './bpf-objects.js';
 
 interface OutputOptions { json?: boolean; pretty?: boolean; bpffs?: boolean }
 
@@ -29,7 +29,7 @@ type Out = string[];
 function showJson(w: JsonWriter, fd: number, i: MapInfo, pins: Map<number, string[]> | undefined): void {
   const fi = fdinfo(fd);
   w.startObject();
-  header(w, i);
+  headerJson(w, i);
   w.field('bytes_key', i.keySize).field('bytes_value', i.valueSize).field('max_entries', i.maxEntries);
   const memlock = fi.get('memlock');
   if (memlock !== undefined) w.name('bytes_memlock').raw(String(parseInt(memlock, 10)));
@@ -49,7 +49,7 @@ function showJson(w: JsonWriter, fd: number, i: MapInfo, pins: Map<number, strin
   w.endObject();
 }
 
-function header(w: JsonWriter, i: MapInfo): void {
+function headerJson(w: JsonWriter, i: MapInfo): void {
   w.field('id', i.id).field('type', mapTypeName(i.type));
   if (i.name) w.field('name', i.name);
   w.field('flags', i.mapFlags);
@@ -211,38 +211,75 @@ function withMap<T>(args: readonly string[], fn: (m: BpfMap, rest: string[]) => 
   }
 }
 
+/**
+ * `map dump MAP`: every entry. A name that several maps carry dumps each of them as bpftool does:
+ * a JSON array of {"id", "type", "name", "flags", "elements": […]}, or in plain text each map's
+ * header line, its entries and "Found N elements", a blank line between maps.
+ */
 export function mapDump(args: readonly string[], o: OutputOptions): string {
-  return withMap(args, (m, rest) => {
+  const { fds, rest, what } = openObjects('map', args);
+  const maps: BpfMap[] = [];
+  try {
+    while (fds.length) maps.push(BpfMap.fromFd(fds.shift()!));
     if (rest.length) throw new CliError(`unexpected arguments: ${rest.join(' ')}`);
-    const info = m.info();
+    if (!maps.length) throw new CliError(`no map matches ${what}`);
+    const infos = maps.map((m) => m.info());
+    const several = maps.length > 1;
+    // plain output goes through bpftool's pretty writer when every map has BTF, else plain hex lines
+    const w = o.json ? new JsonWriter(o.pretty) : infos.every((i) => i.btfId) ? new JsonWriter(true) : undefined;
     const out: Out = [];
-    // plain output of a map with BTF goes through bpftool's pretty writer, else plain hex lines
-    const w = o.json ? new JsonWriter(o.pretty) : info.btfId ? new JsonWriter(true) : undefined;
-    const kb = w ? mapBtf(info) : undefined;
-    if (w) w.startArray();
-    let n = 0;
-    let prev: Uint8Array | undefined;
-    // queues, stacks, bloom filters and ring buffers have no keys to walk: bpftool lists nothing
-    // (its GET_NEXT_KEY fails and it prints "Found 0 elements")
-    for (let key = m.keySize === 0 ? undefined : m.nextKey(undefined); key; prev = key, key = m.nextKey(prev)) {
-      const { value, code } = lookupRaw(m, key);
-      if (!value) {
-        if (w && !o.json) flushInto(w, out);
-        entryError(out, w, !!o.json, m, key, code);
-        continue;
-      }
-      n++;
-      if (o.json) entryJson(w!, m, kb, key, value);
-      else if (kb && w) dumpBtfEntry(w, m, kb, key, value, true);
-      else {
-        if (w) flushInto(w, out);
-        out.push(entryPlain(m, key, value));
-      }
-    }
-    if (!w) return `${out.join('')}Found ${n} element${n !== 1 ? 's' : ''}\n`;
-    w.endArray();
+    if (w && several) w.startArray();
+    maps.forEach((m, i) => {
+      if (!w && i) out.push('\n');
+      dumpOne(m, infos[i], w, !!o.json, several, out);
+    });
+    if (!w) return out.join('');
+    if (several) w.endArray();
     return out.join('') + w.finish();
-  });
+  } finally {
+    for (const fd of fds) fd.close();
+    for (const m of maps) m.close();
+  }
+}
+
+/** bpftool's map_dump of one map: into the writer `w` (JSON or BTF-formatted text) or as hex lines into `out`. */
+function dumpOne(m: BpfMap, info: MapInfo, w: JsonWriter | undefined, json: boolean, header: boolean, out: Out): void {
+  const kb = w ? mapBtf(info) : undefined;
+  if (w) {
+    if (header) {
+      w.startObject();
+      headerJson(w, info);
+      w.name('elements');
+    }
+    w.startArray();
+  } else if (header) {
+    out.push(headerPlain(info));
+  }
+  let n = 0;
+  let prev: Uint8Array | undefined;
+  // queues, stacks, bloom filters and ring buffers have no keys to walk: bpftool lists nothing
+  // (its GET_NEXT_KEY fails and it prints "Found 0 elements")
+  for (let key = m.keySize === 0 ? undefined : m.nextKey(undefined); key; prev = key, key = m.nextKey(prev)) {
+    const { value, code } = lookupRaw(m, key);
+    if (!value) {
+      if (w && !json) flushInto(w, out);
+      entryError(out, w, json, m, key, code);
+      continue;
+    }
+    n++;
+    if (json) entryJson(w!, m, kb, key, value);
+    else if (kb && w) dumpBtfEntry(w, m, kb, key, value, true);
+    else {
+      if (w) flushInto(w, out);
+      out.push(entryPlain(m, key, value));
+    }
+  }
+  if (w) {
+    w.endArray();
+    if (header) w.endObject();
+  } else {
+    out.push(`Found ${n} element${n !== 1 ? 's' : ''}\n`);
+  }
 }
 
 /**
@@ -431,7 +468,7 @@ function printEntry(r: { text: string; found: boolean }): void {
 
 export function registerMap(program: Command): void {
   const map = program.command('map').description('list, dump and edit BPF maps in the kernel (bpftool map)');
-  outputOptions(map.command('show').alias('list').argument('[target...]', '"id N" or "pinned PATH" (default: every map)'), true)
+  outputOptions(map.command('show').alias('list').argument('[target...]', '"id N", "pinned PATH" or "name NAME" (default: every map)'), true)
     .description('show maps: type, name, flags, sizes, memlock, BTF id (and pins with -f)')
     .action((target: string[], o: OutputOptions) => { process.stdout.write(mapShow(target, norm(o))); });
   outputOptions(map.command('dump').argument('<target...>', '"id N" or "pinned PATH"'))

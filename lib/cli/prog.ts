@@ -1,16 +1,16 @@
-// `tsbpf prog show [id N | pinned PATH] [-j] [-f]`: bpftool 7.1's listing of loaded programs —
+// `tsbpf prog show [id N | pinned PATH | name NAME | tag TAG] [-j] [-f]`: bpftool 7.1's listing of loaded programs —
 // type, name, tag, gpl, run stats, load time and uid, xlated/jited sizes, memlock (fdinfo), map ids,
 // pins (-f), BTF id and the `bpf_metadata_*` variables of the program's .rodata.
 import type { Command } from 'commander';
 import type { Fd } from '../syscall/fd.js';
-import { getFdById, mapInfo, progInfo, progMainFuncTypeId, type ProgInfo } from '../syscall/obj.js';
+import { getFdById, mapInfo, progInfo, type ProgInfo } from '../syscall/obj.js';
 import { BPF_MAP_TYPE, progTypeName } from '../syscall/types.js';
 import { BpfMap } from '../map/map.js';
 import { btfById } from '../export/map-btf.js';
 import { JsonWriter } from './json-writer.js';
 import { dumpType } from './btf-dumper.js';
 import { progCommand } from './prog-load.js';
-import { bootTimeSeconds, fdinfo, localIsoTime, pinObject, pinnedPaths, showEach } from './bpf-objects.js';
+import { bootTimeSeconds, fdinfo, localIsoTime, pinObject, pinnedPaths, progFullName, showEach } from './bpf-objects.js';
 
 interface ShowOptions { json?: boolean; pretty?: boolean; bpffs?: boolean }
 
@@ -50,23 +50,10 @@ function metadata(i: ProgInfo): { name: string; dump: (w: JsonWriter, plain: boo
   return [];
 }
 
-/** bpftool's get_prog_full_name: a name the kernel cut at 15 characters, in full from the program's BTF. */
-function fullName(fd: number, i: ProgInfo): string {
-  if (i.name.length < 15 || !i.btfId) return i.name;
-  try {
-    const id = progMainFuncTypeId(fd);
-    if (id === undefined) return i.name;
-    const t = btfById(i.btfId).type(id);
-    return t.kind === 'func' ? t.name : i.name;
-  } catch {
-    return i.name;
-  }
-}
-
 function showJson(w: JsonWriter, fd: number, i: ProgInfo, pins: Map<number, string[]> | undefined): void {
   w.startObject();
   w.field('id', i.id).field('type', progTypeName(i.type));
-  if (i.name) w.field('name', fullName(fd, i));
+  if (i.name) w.field('name', progFullName(fd, i));
   w.name('tag').raw(`"${i.tag}"`);
   w.field('gpl_compatible', i.gplCompatible);
   if (i.runTimeNs) w.field('run_time_ns', i.runTimeNs).field('run_cnt', i.runCnt);
@@ -104,7 +91,7 @@ function showJson(w: JsonWriter, fd: number, i: ProgInfo, pins: Map<number, stri
 }
 
 function showPlain(fd: number, i: ProgInfo, pins: Map<number, string[]> | undefined): string {
-  let s = `${i.id}: ${progTypeName(i.type)}  ${i.name ? `name ${fullName(fd, i)}  ` : ''}tag ${i.tag}${i.gplCompatible ? '  gpl' : ''}`;
+  let s = `${i.id}: ${progTypeName(i.type)}  ${i.name ? `name ${progFullName(fd, i)}  ` : ''}tag ${i.tag}${i.gplCompatible ? '  gpl' : ''}`;
   if (i.runTimeNs) s += ` run_time_ns ${i.runTimeNs} run_cnt ${i.runCnt}`;
   if (i.recursionMisses) s += ` recursion_misses ${i.recursionMisses}`;
   s += '\n';
@@ -152,7 +139,7 @@ export function registerProgShow(program: Command): void {
   progCommand(program)
     .command('show')
     .alias('list')
-    .argument('[target...]', '"id N" or "pinned PATH" (default: every program)')
+    .argument('[target...]', '"id N", "pinned PATH", "name NAME" or "tag TAG" (default: every program)')
     .description('show loaded programs: type, name, tag, sizes, load time, maps, BTF id (and pins with -f)')
     .option('-j, --json', 'print JSON')
     .option('-p, --pretty', 'print human-readable JSON (implies -j)')

@@ -154,8 +154,8 @@ describe('tsbpf map / prog show against bpftool', function () {
         same(['map', 'getnext', 'pinned', pin('gn')], json);
         same(['map', 'getnext', 'pinned', pin('gn'), ...keyArgs(first)], json);
       }
-      // after the last key both fail (bpftool -j puts its error on stdout, tsbpf on stderr: plain only)
-      same(['map', 'getnext', 'pinned', pin('gn'), ...keyArgs(last)]);
+      // after the last key both fail (under -j with the error object on stdout)
+      for (const json of [false, true]) same(['map', 'getnext', 'pinned', pin('gn'), ...keyArgs(last)], json);
       // the same operations on two queues, one through each tool: the same output and the same contents
       q.pin(pin('qa'));
       q2.pin(pin('qb'));
@@ -204,7 +204,7 @@ describe('tsbpf map / prog show against bpftool', function () {
 
   it('bad input: one Error: line on stderr, exit status 1, no stack trace', () => {
     const cases: [string[], RegExp][] = [
-      [['map', 'dump', 'id', '4294967295'], /can't get map by id \(4294967295\): No such file or directory/],
+      [['map', 'dump', 'id', '4294967295'], /^Error: get map by id \(4294967295\): No such file or directory\n$/],
       [['map', 'dump', 'pinned', pin('codec_touch')], /is a pinned prog, not a map/],
       [['map', 'show', 'pinned', pin('nothing')], /No such file or directory/],
       [['map', 'dump', 'pinned', '/proc/version'], /not on a bpffs mount/],
@@ -215,8 +215,11 @@ describe('tsbpf map / prog show against bpftool', function () {
       [['map', 'update', 'pinned', pin('stats'), 'key', '1', '0', '0', '0', 'value', '1', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0'], /update failed: Argument list too long/],
       [['map', 'update', 'pinned', pin('raw'), 'key', '1', '0', '0', '0', 'value', '1', '0', '0', '0', '0', '0', '0', '0', 'noexist'], /update failed: File exists/],
       [['map', 'delete', 'pinned', pin('raw'), 'key', '9', '0', '0', '0'], /delete failed: No such file or directory/],
-      [['map', 'dump', 'name', 'conns'], /expected 'id' or 'pinned', got: 'name'/],
-      [['prog', 'show', 'id', '4294967295'], /can't get prog by id/],
+      [['map', 'dump', 'tag', 'conns'], /expected 'id', 'name' or 'pinned', got: 'tag'/],
+      [['map', 'dump', 'name', `nomap_${rand()}`], /no map matches name nomap_/],
+      [['map', 'dump', 'name', 'a_name_too_long_for_a_map'], /can't parse name/],
+      [['prog', 'show', 'id', '4294967295'], /get by id \(4294967295\): No such file or directory/],
+      [['prog', 'show', 'tag', '12345'], /can't parse tag/],
       [['prog', 'show', 'pinned', pin('raw')], /is a pinned map, not a prog/],
     ];
     for (const [args, msg] of cases) {
@@ -272,6 +275,62 @@ describe('tsbpf map / prog show against bpftool', function () {
     } finally {
       o?.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('name and tag select as bpftool\'s do: one match is the object, several a JSON array (show) or each map in turn (dump), a single-object command refuses several', () => {
+    const name = `dup_${rand()}`;
+    const a = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name });
+    const b = BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 2, name });
+    const again = loadObject('bpf/codec_conns.o'); // a second codec_touch, with the first one's tag
+    try {
+      a.update(7, Uint8Array.of(1, 2, 3, 4));
+      for (const json of [false, true]) {
+        same(['map', 'show', 'name', name], json);
+        same(['map', 'dump', 'name', name], json); // no BTF: headers, hex lines, "Found N elements", a blank line between
+        same(['map', 'show', 'name', 'conns'], json);
+        same(['map', 'dump', 'name', 'conns'], json); // BTF: [{"id", …, "elements": […]}, …]
+        same(['map', 'lookup', 'name', name, 'key', '7', '0', '0', '0'], json); // several maps match this handle
+      }
+      expect(JSON.parse(ok(tsbpf('map', 'show', 'name', name, '-j'))).map((m: { id: number }) => m.id)).to.deep.equal([a.info().id, b.info().id]);
+      same(['map', 'lookup', 'name', raw.info().name, 'key', '9', '0', '0', '0']); // one match: "Not found", as bpftool
+      const norm = (s: string) => s.replace(/("loaded_at":|loaded_at )[^ ,\n]+/g, '$1T');
+      const tag = again.programs.get('codec_touch')!.info().tag;
+      for (const json of [false, true]) {
+        for (const args of [['prog', 'show', 'name', 'codec_touch'], ['prog', 'show', 'tag', tag], ['prog', 'show', 'tag', tag.toUpperCase()]]) {
+          const ours = tsbpf(...args, ...(json ? ['-j'] : []));
+          const theirs = bpftool(...(json ? ['-j'] : []), ...args);
+          expect(norm(ours.stdout), args.join(' ')).to.equal(norm(theirs.stdout));
+        }
+      }
+      expect(JSON.parse(ok(tsbpf('prog', 'show', 'name', 'codec_touch', '-j')))).to.have.length(2);
+      same(['prog', 'pin', 'name', 'codec_touch', pin('nope')], true); // several programs match this handle
+    } finally {
+      again.close();
+      a.close();
+      b.close();
+    }
+  });
+
+  it('-j / -p errors: bpftool\'s {"error": "…"} on stdout and nothing on stderr, a failure status', () => {
+    const cases = [
+      ['map', 'show', 'id', '4294967295'],
+      ['map', 'dump', 'bogus', '1'],
+      ['map', 'show', 'name', 'a_name_too_long_for_a_map'],
+      ['prog', 'show', 'id', '0x7fffffff'],
+      ['prog', 'show', 'tag', 'xyz'],
+      ['map', 'lookup', 'pinned', pin('raw'), 'key', '1', '0'],
+      ['map', 'update', 'pinned', pin('raw'), 'key', '1', '0', '0', '0', 'value', '1', '0', '0', '0', '0', '0', '0', '0', 'exist', 'any'],
+    ];
+    for (const args of cases) {
+      for (const opt of ['-j', '-p']) {
+        const ours = tsbpf(opt, ...args);
+        const theirs = bpftool(opt, ...args);
+        expect(theirs.status, `bpftool ${args.join(' ')}`).to.equal(255);
+        expect(ours.stdout, `${opt} ${args.join(' ')}`).to.equal(theirs.stdout);
+        expect(ours.stderr).to.equal('');
+        expect(ours.status).to.equal(1);
+      }
     }
   });
 

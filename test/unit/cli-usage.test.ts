@@ -39,4 +39,22 @@ describe('CLI usage', function () {
       else expect(lines[0]).to.match(line);
     });
   }
+
+  // bpftool's p_err under -j: the error is a JSON object on stdout, where the script reads
+  for (const [args, out] of [
+    [['-j', 'bogus'], `{"error":"unknown command 'bogus'"}\n`],
+    [['object', 'show', 'bpf/tc_counter.o', '--bogus', '-j'], `{"error":"unknown option '--bogus'"}\n`],
+    [['-j', 'object', 'show', '/nonexistent.o'], /^\{"error":"[^\n]*nonexistent\.o[^\n]*"\}\n$/],
+    [['-p', 'map', 'show', 'bogus', '1'], `{\n    "error": "expected 'id', 'name' or 'pinned', got: 'bogus'?"\n}\n`],
+    [['-j', 'object', 'show', 'a', 'b'], /^\{"error":"too many arguments[^\n]*"\}\n$/],
+  ] as const) {
+    it(`${args.join(' ')}: {"error": …} on stdout, nothing on stderr, status 1`, () => {
+      const r = tsbpf([...args]);
+      expect(r.status).to.equal(1);
+      expect(r.err).to.equal('');
+      if (typeof out === 'string') expect(r.out).to.equal(out);
+      else expect(r.out).to.match(out);
+      expect(() => JSON.parse(r.out)).to.not.throw();
+    });
+  }
 });
