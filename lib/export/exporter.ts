@@ -2,7 +2,8 @@
 // scrape walks DIR (recursively), opens each pinned map, reads all its entries at that moment (no
 // cache) and serves them through prom-client. Maps with BTF are decoded with lib/codec (structs,
 // enums, char arrays); maps without BTF give their key as hex and 1/2/4/8-byte values as integers.
-// Metadata of each map is exported as tsbpf_pinned_map_{info,max_entries,entries}.
+// Metadata of each map is exported as tsbpf_pinned_map_{info,max_entries,entries}. A scrape yields
+// to the event loop as it goes (a 100k-entry map takes seconds), and concurrent scrapes share one read.
 import { createServer, type Server } from 'node:http';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -17,8 +18,9 @@ import { btfCodecSource } from '../codec/btf-source.js';
 import { CodecError } from '../codec/errors.js';
 import { intCodec } from '../codec/user.js';
 import { mapBtf } from './map-btf.js';
-import { entrySamples, sanitizeName, type Labels, type Sample, type SampleOptions } from './samples.js';
+import { addNum, entrySamplesExact, notQuantities, sanitizeName, type ExactSample, type Labels, type SampleOptions } from './samples.js';
 import { fdKind } from '../syscall/fd-kind.js';
+import { BPF_MAP_TYPE } from '../syscall/types.js';
 
 /** A directory that cannot be exported (missing, not a directory, not on bpffs) or a bad listen address. */
 export class ExportError extends TsbpfError {}
@@ -45,21 +47,69 @@ const le = (b: Uint8Array): bigint => {
   return v;
 };
 
-/** Every pin under `dir` that is a map: its path (walk order: sorted, depth first). */
-function pinnedMaps(dir: string): string[] {
+/** Lets the event loop run (other requests, signals) in the middle of a long scrape. */
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** entries read between two ticks: ~10 ms of decoding */
+const ENTRIES_PER_TICK = 2048;
+
+/** Checks that DIR exists, is a directory and is on bpffs (at start and at every scrape: it may be unmounted). */
+function checkDir(dir: string): void {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    throw new ExportError(`--pinned ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`, { cause: e });
+  }
+  if (!st.isDirectory()) throw new ExportError(`--pinned ${dir}: not a directory`);
+  const fsType = statfsType(dir) >>> 0;
+  if (fsType !== BPF_FS_MAGIC) {
+    throw new ExportError(`--pinned ${dir} is not on bpffs (filesystem type 0x${fsType.toString(16)}): maps are pinned on a bpffs mount, e.g. /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)`);
+  }
+}
+
+/**
+ * Every pin under `dir` (walk order: sorted, depth first). A subdirectory removed or replaced
+ * while it is walked is gone, not an error; one that cannot be read is reported and skipped.
+ */
+function pinnedFiles(dir: string, onError: (path: string, err: unknown) => void): string[] {
   const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  const walk = (d: string, top: boolean) => {
+    let list;
+    try {
+      list = readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (top) throw e;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, e);
+      return;
+    }
+    for (const e of list.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
+      if (e.isDirectory()) walk(p, false);
       else if (e.isFile()) out.push(p);
     }
   };
-  walk(dir);
+  walk(dir, true);
   return out;
 }
 
-const ARRAYS = new Set(['array', 'percpu_array']);
+const T = BPF_MAP_TYPE;
+/**
+ * Map types whose values, as user space reads them, are no quantity: program and map ids
+ * (prog_array, *_of_maps), ifindexes and queue sizes (devmap, cpumap), stack addresses. Their
+ * entries are counted, no value series.
+ */
+const COUNT_ONLY = new Set<number>([T.PROG_ARRAY, T.ARRAY_OF_MAPS, T.HASH_OF_MAPS, T.DEVMAP, T.DEVMAP_HASH, T.CPUMAP, T.STACK_TRACE]);
+/**
+ * Map types user space cannot walk: lookups are refused (perf_event_array and cgroup_array:
+ * ENOTSUPP; sockets and AF_XDP sockets: ENOSPC/EOPNOTSUPP) or keys are fds (local storage). Also
+ * those without keys (queue, stack, bloom filter, ring buffers, arena). Metadata only.
+ */
+const META_ONLY = new Set<number>([
+  T.PERF_EVENT_ARRAY, T.CGROUP_ARRAY, T.SOCKMAP, T.SOCKHASH, T.XSKMAP, T.REUSEPORT_SOCKARRAY,
+  T.SK_STORAGE, T.INODE_STORAGE, T.TASK_STORAGE, T.CGRP_STORAGE,
+]);
+const ARRAYS = new Set<number>([T.ARRAY, T.PERCPU_ARRAY]);
 
 /** A codec, or undefined for a type the codecs cannot express (the map is then read raw). */
 function orRaw<T>(compile: () => T): T | undefined {
@@ -71,54 +121,87 @@ function orRaw<T>(compile: () => T): T | undefined {
   }
 }
 
-/** Samples of one pinned map, read now. Non-map pins give nothing. */
-function mapSamples(dir: string, path: string, o: SampleOptions): Sample[] | undefined {
+/**
+ * One scrape's series, per metric and exact label set. Two entries whose keys decode to the same
+ * labels (strings equal up to their NUL, keys differing in padding) are summed, as ebpf_exporter
+ * does: prom-client would keep only the last.
+ */
+class Series {
+  readonly families = new Map<string, { paths: Set<string>; labelNames: Set<string>; series: Map<string, ExactSample> }>();
+  add(s: ExactSample): void {
+    let f = this.families.get(s.metric);
+    if (!f) this.families.set(s.metric, (f = { paths: new Set(), labelNames: new Set(), series: new Map() }));
+    if (s.labels.path !== undefined) f.paths.add(s.labels.path);
+    // labels in insertion order: the same for every entry of one map (one key type), and series of
+    // two maps differ in their path anyway. NUL cannot be in a label name and ends C strings.
+    let id = '';
+    for (const k in s.labels) {
+      id += `${k}\0${s.labels[k]}\0`;
+      f.labelNames.add(k);
+    }
+    const had = f.series.get(id);
+    if (had) had.value = addNum(had.value, s.value);
+    else f.series.set(id, s);
+  }
+}
+
+/** Adds the samples of one pinned map, read now. Non-map pins give nothing. */
+async function mapSamples(dir: string, path: string, o: SampleOptions, out: Series, onError: (path: string, err: unknown) => void): Promise<void> {
   let fd: Fd;
   try {
     fd = objGet(path);
   } catch (e) {
-    // not a pin (bpffs also holds plain files, e.g. bpf_preload's maps.debug): nothing to export
-    if (e instanceof BpfError && (e.errno === 'ENOENT' || e.errno === 'EINVAL')) return undefined;
+    // gone since the walk, or not a pin (bpffs also holds plain files, e.g. bpf_preload's maps.debug)
+    if (e instanceof BpfError && (e.errno === 'ENOENT' || e.errno === 'EINVAL')) return;
     throw e;
   }
   if (fdKind(fd.value) !== 'map') {
     fd.close();
-    return undefined;
+    return;
   }
   const m = BpfMap.fromFd(fd) as BpfMap<unknown, unknown>;
   try {
     const info = m.info();
-    const rel = relative(dir, path);
-    const base: Labels = { path: rel };
-    const meta: Labels = { ...base, map: info.name, type: info.typeName, id: String(info.id) };
-    const out: Sample[] = [
-      { metric: 'tsbpf_pinned_map_info', labels: meta, value: 1 },
-      { metric: 'tsbpf_pinned_map_max_entries', labels: base, value: info.maxEntries },
-    ];
-    if (m.keySize === 0 || m.valueSize === 0) return out; // queues, stacks, ring buffers: metadata only
-    const kb = mapBtf(info);
+    const base: Labels = { path: relative(dir, path) };
+    // metadata first: a map whose entries cannot be read is still listed
+    out.add({ metric: 'tsbpf_pinned_map_info', labels: { ...base, map: info.name, type: info.typeName, id: String(info.id) }, value: 1 });
+    out.add({ metric: 'tsbpf_pinned_map_max_entries', labels: base, value: info.maxEntries });
+    if (m.keySize === 0 || m.valueSize === 0 || META_ONLY.has(info.type)) return;
+    const countOnly = COUNT_ONLY.has(info.type);
+    let skip: Set<string> | undefined;
+    const kb = countOnly ? undefined : mapBtf(info);
     if (kb) {
       const src = btfCodecSource(kb.btf);
       const key = kb.keyTypeId ? orRaw(() => compileCodec(src, kb.keyTypeId, { what: 'key', strings: true, enumNames: true })) : undefined;
-      const value = orRaw(() => compileCodec(src, kb.valueTypeId, { strings: true, enumNames: true }));
+      // enums in values are numbers (a state is a quantity; its name would drop the series)
+      const value = orRaw(() => compileCodec(src, kb.valueTypeId, { strings: true }));
       m.withCodecs({ key: key && key.size === m.keySize ? key : undefined, value: value && value.size === m.valueSize ? value : undefined });
+      if (m.valueCodec) skip = notQuantities(src, kb.valueTypeId);
     }
     // an array's key is its index whatever the BTF says (global-data maps have no key type)
-    if (!m.keyCodec && ARRAYS.has(info.typeName) && m.keySize === 4) m.withCodecs({ key: intCodec(4, false, 'key') });
+    if (!m.keyCodec && ARRAYS.has(info.type) && m.keySize === 4) m.withCodecs({ key: intCodec(4, false, 'key') });
     const metric = `tsbpf_map_${sanitizeName(path.slice(path.lastIndexOf('/') + 1))}`;
     const numericRaw = !m.valueCodec && [1, 2, 4, 8].includes(m.valueSize);
+    // this map's samples are kept only once all its entries were read (no half a map)
+    const mine: ExactSample[] = [];
     let n = 0;
-    for (const [k, v] of m.entries()) {
-      n++;
-      let value: unknown = v;
-      if (!m.valueCodec) {
-        if (!numericRaw) continue;
-        value = Array.isArray(v) ? v.map((x: Uint8Array) => le(x)) : le(v as Uint8Array);
+    try {
+      for (const [k, v] of m.entries()) {
+        if (++n % ENTRIES_PER_TICK === 0) await tick();
+        if (countOnly) continue;
+        let value: unknown = v;
+        if (!m.valueCodec) {
+          if (!numericRaw) continue;
+          value = Array.isArray(v) ? v.map((x: Uint8Array) => le(x)) : le(v as Uint8Array);
+        }
+        for (const s of entrySamplesExact(metric, base, k, value, m.perCpu, o, skip)) mine.push(s);
       }
-      out.push(...entrySamples(metric, base, k, value, m.perCpu, o));
+    } catch (e) {
+      onError(path, e);
+      return;
     }
-    out.push({ metric: 'tsbpf_pinned_map_entries', labels: base, value: n });
-    return out;
+    for (const s of mine) out.add(s);
+    out.add({ metric: 'tsbpf_pinned_map_entries', labels: base, value: n });
   } finally {
     m.close();
   }
@@ -128,33 +211,40 @@ const HELP: Record<string, string> = {
   tsbpf_pinned_map_info: 'a map pinned under the exported directory (labels: pin path, kernel name, type, id)',
   tsbpf_pinned_map_max_entries: 'max_entries of a pinned map',
   tsbpf_pinned_map_entries: 'entries read from a pinned map at this scrape',
-  tsbpf_export_map_errors: 'pinned maps that could not be read at this scrape',
+  tsbpf_export_map_errors: 'pinned maps (or directories) that could not be read at this scrape',
 };
 
-/** The metrics text of DIR right now (what a scrape returns). */
+/**
+ * The metrics text of DIR right now (what a scrape returns). A map or subdirectory that cannot be
+ * read is counted in tsbpf_export_map_errors and passed to `onMapError`; DIR itself gone or no
+ * longer on bpffs is an ExportError.
+ */
 export async function collectMetrics(dir: string, o: SampleOptions & { onMapError?: ExporterOptions['onMapError'] } = {}): Promise<{ text: string; contentType: string }> {
-  const samples: Sample[] = [];
+  checkDir(dir);
+  const series = new Series();
   let errors = 0;
-  for (const p of pinnedMaps(dir)) {
+  const onError = (p: string, e: unknown) => {
+    errors++;
+    o.onMapError?.(p, e);
+  };
+  for (const p of pinnedFiles(dir, onError)) {
     try {
-      samples.push(...(mapSamples(dir, p, o) ?? []));
+      await mapSamples(dir, p, o, series, onError);
     } catch (e) {
-      errors++;
-      o.onMapError?.(p, e);
+      onError(p, e);
     }
+    await tick();
   }
-  samples.push({ metric: 'tsbpf_export_map_errors', labels: {}, value: errors });
+  series.add({ metric: 'tsbpf_export_map_errors', labels: {}, value: errors });
   const registry = new Registry();
-  const byMetric = new Map<string, Sample[]>();
-  for (const s of samples) {
-    const list = byMetric.get(s.metric);
-    if (list) list.push(s);
-    else byMetric.set(s.metric, [s]);
-  }
-  for (const [name, list] of byMetric) {
-    const labelNames = [...new Set(list.flatMap((s) => Object.keys(s.labels)))];
-    const g = new Gauge({ name, help: HELP[name] ?? `numeric contents of pinned map ${list[0].labels.path ?? ''}`, labelNames, registers: [registry] });
-    for (const s of list) g.set(s.labels, s.value);
+  for (const [name, f] of series.families) {
+    const g = new Gauge({ name, help: HELP[name] ?? `numeric contents of pinned map${f.paths.size > 1 ? 's' : ''} ${[...f.paths].join(', ')}`, labelNames: [...f.labelNames], registers: [registry] });
+    let i = 0;
+    for (const s of f.series.values()) {
+      g.set(s.labels, Number(s.value));
+      if (++i % (8 * ENTRIES_PER_TICK) === 0) await tick();
+    }
+    series.families.delete(name); // in prom-client's hands now: let the collector have ours
   }
   return { text: await registry.metrics(), contentType: registry.contentType };
 }
@@ -169,18 +259,11 @@ export function parseListen(listen: string): [string, number] {
 
 /** Checks DIR (exists, a directory, on bpffs) and serves its maps' metrics at /metrics. */
 export async function startExporter(o: ExporterOptions): Promise<Exporter> {
-  let st;
-  try {
-    st = statSync(o.pinned);
-  } catch (e) {
-    throw new ExportError(`--pinned ${o.pinned}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`, { cause: e });
-  }
-  if (!st.isDirectory()) throw new ExportError(`--pinned ${o.pinned}: not a directory`);
-  const fsType = statfsType(o.pinned) >>> 0;
-  if (fsType !== BPF_FS_MAGIC) {
-    throw new ExportError(`--pinned ${o.pinned} is not on bpffs (filesystem type 0x${fsType.toString(16)}): maps are pinned on a bpffs mount, e.g. /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)`);
-  }
+  checkDir(o.pinned);
   const [host, port] = parseListen(o.listen);
+  // scrapes that arrive while one is being read share its result: N concurrent scrapers cost one read
+  let inflight: Promise<{ text: string; contentType: string }> | undefined;
+  const scrape = () => (inflight ??= collectMetrics(o.pinned, o).finally(() => { inflight = undefined; }));
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -195,23 +278,43 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
       return;
     }
-    collectMetrics(o.pinned, o).then(
+    scrape().then(
       (m) => res.writeHead(200, { 'content-type': m.contentType }).end(req.method === 'HEAD' ? undefined : m.text),
       (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`error reading ${o.pinned}: ${(e as Error).message}\n`),
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new ExportError(`cannot listen on ${o.listen}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e })));
-    server.listen(port, host, () => resolve());
+    const failed = (e: NodeJS.ErrnoException) => reject(new ExportError(`cannot listen on ${o.listen}: ${listenFailure(e)}`, { cause: e }));
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      resolve();
+    });
   });
   const addr = server.address();
   const shown = typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : o.listen;
   return {
     server,
     url: `http://${shown}/metrics`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      // a scrape under way holds map fds until it ends: closed means closed
+      await inflight?.catch(() => undefined);
+    },
   };
+}
+
+/** The listen error as a user reads it: the errno and what it means here. */
+function listenFailure(e: NodeJS.ErrnoException): string {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'address already in use (another exporter on this port?)',
+    EADDRNOTAVAIL: 'no interface has this address',
+    EACCES: 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)',
+    ENOTFOUND: 'no such host',
+    EAI_AGAIN: 'the host name cannot be resolved now',
+  };
+  return e.code ? `${e.code}${why[e.code] ? ` (${why[e.code]})` : ''}` : e.message;
 }

@@ -2,6 +2,8 @@
 // become series (struct fields as their own metrics, array elements with an `index` label), per-CPU
 // values are summed. Pure: no kernel access, so its rules are unit-tested on plain values.
 
+import type { CodecType, CodecTypeSource } from '../codec/types.js';
+
 export type Labels = Record<string, string>;
 
 export interface Sample {
@@ -58,44 +60,109 @@ function scalarText(v: unknown): string {
   return String(v);
 }
 
-function toNumber(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
+/** A numeric leaf as it was decoded: 64-bit integers stay bigint until the last step (exact sums). */
+type Num = number | bigint;
+
+function toNum(v: unknown): Num | undefined {
+  if (typeof v === 'number' || typeof v === 'bigint') return v;
   if (typeof v === 'boolean') return v ? 1 : 0;
   return undefined;
 }
 
-/** Numeric leaves of a value: [name suffix ('' for a scalar), index label or undefined, number]. */
-export function numericLeaves(value: unknown, suffix = '', index?: string, out: [string, string | undefined, number][] = []): [string, string | undefined, number][] {
-  const n = toNumber(value);
+/** a + b, exact while both are integers (float64 rounds above 2^53: round once, at the end) */
+export function addNum(a: Num, b: Num): Num {
+  return typeof a === 'bigint' && typeof b === 'bigint' ? a + b : Number(a) + Number(b);
+}
+
+/**
+ * Numeric leaves of a value with their decoded numbers. `skip`: name suffixes that are no
+ * quantity whatever their bytes hold (char arrays, which decode as numbers when not UTF-8; pointers).
+ */
+export function leaves(value: unknown, skip?: ReadonlySet<string>, suffix = '', index?: string, out: [string, string | undefined, Num][] = []): [string, string | undefined, Num][] {
+  if (skip?.has(suffix)) return out;
+  const n = toNum(value);
   if (n !== undefined) out.push([suffix, index, n]);
-  else if (Array.isArray(value)) value.forEach((x, i) => numericLeaves(x, suffix, index === undefined ? String(i) : `${index}.${i}`, out));
+  else if (Array.isArray(value)) value.forEach((x, i) => leaves(x, skip, suffix, index === undefined ? String(i) : `${index}.${i}`, out));
   else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    for (const [k, x] of Object.entries(value)) numericLeaves(x, suffix ? `${suffix}_${sanitizeName(k)}` : sanitizeName(k), index, out);
+    for (const [k, x] of Object.entries(value)) leaves(x, skip, suffix ? `${suffix}_${sanitizeName(k)}` : sanitizeName(k), index, out);
   }
   // strings (char arrays, enum names) and raw bytes carry no number
   return out;
 }
 
 /**
- * Samples of one map entry. `value` is one decoded value, or (perCpu) one per CPU to be summed.
- * Every sample carries `base` labels (the pin path).
+ * The name suffixes (as leaves() spells them) of the parts of BTF type `id` that are no quantity:
+ * char arrays (text, or its bytes as numbers when they are not UTF-8: a series that would come and
+ * go with the content) and pointers. Anonymous struct/union members sit at their parent's level,
+ * as the codecs decode them.
  */
-export function entrySamples(metricBase: string, base: Labels, key: unknown, value: unknown, perCpu: boolean, o: SampleOptions = {}): Sample[] {
+export function notQuantities(src: CodecTypeSource, id: number): Set<string> {
+  const out = new Set<string>();
+  const resolve = (i: number): CodecType => {
+    let t = src.get(i);
+    for (let n = 0; t.kind === 'alias' && n < 64; n++) t = src.get(t.type);
+    return t;
+  };
+  const walk = (i: number, suffix: string, depth: number) => {
+    if (depth > 64) return; // a loop in bad BTF: the codec refused it already
+    const t = resolve(i);
+    if (t.kind === 'ptr') out.add(suffix);
+    else if (t.kind === 'array') {
+      const e = resolve(t.type);
+      if (e.kind === 'int' && e.size === 1 && (e.char || e.name === 'char')) out.add(suffix);
+      else walk(t.type, suffix, depth + 1);
+    } else if (t.kind === 'struct' || t.kind === 'union') {
+      for (const m of t.members) {
+        const name = sanitizeName(m.name);
+        walk(m.type, m.name === '' ? suffix : suffix ? `${suffix}_${name}` : name, depth + 1);
+      }
+    }
+  };
+  walk(id, '', 0);
+  return out;
+}
+
+/** Numeric leaves of a value: [name suffix ('' for a scalar), index label or undefined, number]. */
+export function numericLeaves(value: unknown, suffix = '', index?: string, out: [string, string | undefined, number][] = []): [string, string | undefined, number][] {
+  for (const [s, i, n] of leaves(value, undefined, suffix, index)) out.push([s, i, Number(n)]);
+  return out;
+}
+
+/** A sample before its value is rounded to a float64 (the exporter sums equal series exactly). */
+export interface ExactSample {
+  metric: string;
+  labels: Labels;
+  value: Num;
+}
+
+/**
+ * Samples of one map entry, exact. `value` is one decoded value, or (perCpu) one per CPU to be
+ * summed. Every sample carries `base` labels (the pin path).
+ */
+export function entrySamplesExact(metricBase: string, base: Labels, key: unknown, value: unknown, perCpu: boolean, o: SampleOptions = {}, skip?: ReadonlySet<string>): ExactSample[] {
   // key labels never shadow the pin path or the array index: such a field becomes key_<name>
   const labels: Labels = {};
   for (const [k, v] of Object.entries(keyLabels(key, o))) labels[k in base || k === 'index' ? `key_${k}` : k] = v;
   Object.assign(labels, base);
-  const sums = new Map<string, Sample>();
+  const sums = new Map<string, ExactSample>();
   const values = perCpu && Array.isArray(value) ? value : [value];
   for (const v of values) {
-    for (const [suffix, index, n] of numericLeaves(v)) {
+    for (const [suffix, index, n] of leaves(v, skip)) {
       const metric = suffix ? `${metricBase}_${suffix}` : metricBase;
       const id = `${metric}\0${index ?? ''}`;
       const s = sums.get(id);
-      if (s) s.value += n;
+      if (s) s.value = addNum(s.value, n);
       else sums.set(id, { metric, labels: index === undefined ? labels : { ...labels, index }, value: n });
     }
   }
   return [...sums.values()];
+}
+
+/**
+ * Samples of one map entry. `value` is one decoded value, or (perCpu) one per CPU to be summed
+ * (exactly: 64-bit counters are added as integers and rounded to a float64 once).
+ * Every sample carries `base` labels (the pin path).
+ */
+export function entrySamples(metricBase: string, base: Labels, key: unknown, value: unknown, perCpu: boolean, o: SampleOptions = {}): Sample[] {
+  return entrySamplesExact(metricBase, base, key, value, perCpu, o).map((s) => ({ ...s, value: Number(s.value) }));
 }

@@ -3,7 +3,7 @@
 // the CLI serves until SIGTERM and exits 0; a directory off bpffs is refused.
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
@@ -12,6 +12,9 @@ import { loadObject } from '../../lib/object/load.js';
 import type { BpfObject } from '../../lib/object/object.js';
 import { BpfMap, possibleCpus } from '../../lib/map/index.js';
 import { startExporter, ExportError, type Exporter } from '../../lib/export/index.js';
+import { btfLoad } from '../../lib/syscall/btf.js';
+import type { Fd } from '../../lib/syscall/fd.js';
+import { BtfBlob, KIND } from '../helpers/btf-blob.js';
 
 /** Parse the exposition text: series text ("name{labels}") → value. */
 function parse(text: string): Map<string, number> {
@@ -160,5 +163,214 @@ describe('tsbpf export: Prometheus metrics from pinned maps', function () {
     expect(r.status).to.equal(1);
     expect(r.stderr).to.match(/^Error: --pinned \/tmp is not on bpffs/);
     expect(r.stderr.trim().split('\n')).to.have.length(1);
+  });
+});
+
+/** One scrape: status, body, parsed series. */
+async function scrapeUrl(url: string): Promise<{ status: number; text: string; m: Map<string, number> }> {
+  const r = await fetch(url);
+  const text = await r.text();
+  return { status: r.status, text, m: parse(text) };
+}
+
+const u64le = (n: bigint) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, n, true); return b; };
+
+/**
+ * A BTF blob (loaded into the kernel) with the shapes the codec_conns objects lack: a key that is a
+ * char array (two keys equal up to their NUL decode to the same label) and a value with an enum, a
+ * char array, a pointer and a 64-bit counter.
+ */
+function shapesBtf(): { fd: Fd; name8: number; u32: number; val: number; pair: number } {
+  const b = new BtfBlob();
+  const u32 = b.type('unsigned int', KIND.INT, 0, false, 4, 32);
+  const char = b.type('char', KIND.INT, 0, false, 1, (2 << 24) | 8);
+  const u64 = b.type('unsigned long long', KIND.INT, 0, false, 8, 64);
+  const charArr8 = b.type('', KIND.ARRAY, 0, false, 0, char, u32, 8);
+  const name8 = b.type('name_key', KIND.STRUCT, 1, false, 8, b.str('name'), charArr8, 0);
+  const state = b.type('state', KIND.ENUM, 2, false, 4, b.str('IDLE'), 0, b.str('BUSY'), 7);
+  const ptr = b.type('', KIND.PTR, 0, false, u32);
+  const val = b.type('shape_val', KIND.STRUCT, 4, false, 32,
+    b.str('state'), state, 0, b.str('label'), charArr8, 32, b.str('owner'), ptr, 128, b.str('hits'), u64, 192);
+  const pair = b.type('pair', KIND.STRUCT, 2, false, 16, b.str('packets'), u64, 0, b.str('bytes'), u64, 64);
+  return { fd: btfLoad(b.build()).fd, name8, u32, val, pair };
+}
+
+describe('tsbpf export: every map type, odd values, large maps, races', function () {
+  this.timeout(120_000);
+  let fs: TestBpffs;
+  let ex: Exporter | undefined;
+  const owned: { close(): void }[] = [];
+  beforeEach(function () {
+    requirePrivileged(this);
+    fs = createTestBpffs();
+  });
+  afterEach(async () => {
+    await ex?.close();
+    ex = undefined;
+    for (const o of owned.splice(0)) o.close();
+    fs?.cleanup();
+  });
+  const create = (pin: string, o: Parameters<typeof BpfMap.create>[0]) => {
+    const m = BpfMap.create(o);
+    owned.push(m);
+    m.pin(path.join(fs.dir, pin));
+    return m;
+  };
+
+  it('every pinnable map type: metadata for all, no read error, no program/map ids, ifindexes or stack addresses as values', async () => {
+    const inner = BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+    owned.push(inner);
+    create('aom', { type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 2, innerMap: inner }).update(u32le(0), u32le(inner.fd.value));
+    create('hom', { type: 'hash_of_maps', keySize: 4, valueSize: 4, maxEntries: 2, innerMap: inner });
+    create('progs', { type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 2 });
+    create('devs', { type: 'devmap', keySize: 4, valueSize: 4, maxEntries: 2 }).update(u32le(0), u32le(1));
+    create('devhash', { type: 'devmap_hash', keySize: 4, valueSize: 4, maxEntries: 2 });
+    create('cpus', { type: 'cpumap', keySize: 4, valueSize: 4, maxEntries: 1 });
+    create('xsks', { type: 'xskmap', keySize: 4, valueSize: 4, maxEntries: 2 });
+    create('socks', { type: 'sockmap', keySize: 4, valueSize: 4, maxEntries: 2 });
+    create('sockh', { type: 'sockhash', keySize: 4, valueSize: 4, maxEntries: 2 });
+    create('reuse', { type: 'reuseport_sockarray', keySize: 4, valueSize: 4, maxEntries: 2 });
+    create('perf', { type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 2 });
+    create('cgroups', { type: 'cgroup_array', keySize: 4, valueSize: 4, maxEntries: 2 });
+    create('stacks', { type: 'stack_trace', keySize: 4, valueSize: 8, maxEntries: 2 });
+    create('queue', { type: 'queue', valueSize: 4, maxEntries: 2 });
+    create('stack', { type: 'stack', valueSize: 4, maxEntries: 2 });
+    create('bloom', { type: 'bloom_filter', valueSize: 4, maxEntries: 2 });
+    create('ring', { type: 'ringbuf', maxEntries: 4096 });
+    create('uring', { type: 'user_ringbuf', maxEntries: 4096 });
+    create('lpm', { type: 'lpm_trie', keySize: 8, valueSize: 8, maxEntries: 2, flags: 1 }).update(Uint8Array.from([24, 0, 0, 0, 10, 0, 0, 0]), u64le(5n));
+    create('lrupc', { type: 'lru_percpu_hash', keySize: 4, valueSize: 8, maxEntries: 2 }).update(u32le(1), Array.from({ length: possibleCpus() }, () => u64le(2n)));
+    const errors: string[] = [];
+    ex = await startExporter({ pinned: fs.dir, listen: '127.0.0.1:0', onMapError: (p, e) => errors.push(`${p}: ${(e as Error).message}`) });
+    const { m } = await scrapeUrl(ex.url);
+    expect(errors).to.deep.equal([]);
+    expect(m.get('tsbpf_export_map_errors')).to.equal(0);
+    const pins = ['aom', 'hom', 'progs', 'devs', 'devhash', 'cpus', 'xsks', 'socks', 'sockh', 'reuse', 'perf', 'cgroups', 'stacks', 'queue', 'stack', 'bloom', 'ring', 'uring', 'lpm', 'lrupc'];
+    for (const p of pins) expect(m.get(`tsbpf_pinned_map_max_entries{path="${p}"}`), p).to.be.a('number');
+    // what these maps hold for user space is an id, an ifindex or an address, not a quantity: no series
+    for (const p of ['aom', 'hom', 'progs', 'devs', 'devhash', 'cpus', 'xsks', 'socks', 'sockh', 'reuse', 'perf', 'cgroups', 'stacks']) {
+      expect([...m.keys()].filter((k) => k.startsWith(`tsbpf_map_${p}`)), p).to.deep.equal([]);
+    }
+    // ... but the slots in use are counted where the kernel can tell
+    expect(m.get('tsbpf_pinned_map_entries{path="aom"}')).to.equal(1);
+    expect(m.get('tsbpf_pinned_map_entries{path="devs"}')).to.equal(1);
+    expect(m.get('tsbpf_map_lpm{key="180000000a000000",path="lpm"}')).to.equal(5);
+    expect(m.get('tsbpf_map_lrupc{key="01000000",path="lrupc"}')).to.equal(2 * possibleCpus());
+  });
+
+  it('values: enums as numbers; char arrays and pointers never series (whatever their bytes); keys equal as labels are summed', async () => {
+    const t = shapesBtf();
+    owned.push(t.fd);
+    const m = create('shapes', { type: 'hash', keySize: 8, valueSize: 32, maxEntries: 8, btfFd: t.fd.value, btfKeyTypeId: t.name8, btfValueTypeId: t.val });
+    const key = (s: number[]) => Uint8Array.from([...s, ...Array(8 - s.length).fill(0)]);
+    const val = (state: number, label: number[], hits: bigint) => {
+      const b = new Uint8Array(32);
+      const v = new DataView(b.buffer);
+      v.setUint32(0, state, true);
+      b.set(label, 4);
+      v.setBigUint64(16, 0xffff888012345678n, true);
+      v.setBigUint64(24, hits, true);
+      return b;
+    };
+    // "ab" then bytes after the NUL: two kernel keys, one label set
+    m.update(key([0x61, 0x62, 0, 1]), val(7, [0xff, 0xfe, 0x80], 5n));
+    m.update(key([0x61, 0x62, 0, 2]), val(7, [0x68, 0x69], 6n));
+    m.update(key([0x63]), val(0, [0x68, 0x69], 1n));
+    ex = await startExporter({ pinned: fs.dir, listen: '127.0.0.1:0' });
+    const { m: s } = await scrapeUrl(ex.url);
+    expect(s.get('tsbpf_map_shapes_hits{name="ab",path="shapes"}')).to.equal(11);
+    expect(s.get('tsbpf_map_shapes_state{name="ab",path="shapes"}')).to.equal(14);
+    expect(s.get('tsbpf_map_shapes_state{name="c",path="shapes"}')).to.equal(0);
+    expect([...s.keys()].filter((k) => /^tsbpf_map_shapes_(label|owner)/.test(k))).to.deep.equal([]);
+    expect(s.get('tsbpf_pinned_map_entries{path="shapes"}')).to.equal(3);
+  });
+
+  it('per-CPU 64-bit counters are summed exactly, then rounded once', async function () {
+    const n = possibleCpus();
+    if (n < 2) this.skip(); // one CPU: nothing is summed
+    const stats = create('stats', { type: 'percpu_array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    // 2^53+1 and 1: float64 additions give 2^53 (each +1 rounds away), the exact sum is 2^53+2
+    stats.update(u32le(0), Array.from({ length: n }, (_, c) => u64le(c === 0 ? 2n ** 53n + 1n : c === 1 ? 1n : 0n)));
+    ex = await startExporter({ pinned: fs.dir, listen: '127.0.0.1:0' });
+    const { text } = await scrapeUrl(ex.url);
+    expect(text).to.match(/^tsbpf_map_stats\{key="0",path="stats"\} 9007199254740994$/m);
+  });
+
+  it('subdirectories made and removed while scrapes walk the tree never fail a scrape', async () => {
+    create('steady', { type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    // another process makes and removes nested directories as fast as it can
+    const churn = spawn('sh', ['-c', `cd ${fs.dir} && while :; do mkdir -p a/b/c b/c; rmdir a/b/c a/b a b/c b; done`], { stdio: 'ignore' });
+    try {
+      ex = await startExporter({ pinned: fs.dir, listen: '127.0.0.1:0' });
+      const statuses = new Set<number>();
+      const deadline = Date.now() + 20_000;
+      for (let i = 0; i < 300 && Date.now() < deadline; i++) {
+        const { status, text, m } = await scrapeUrl(ex.url);
+        statuses.add(status);
+        expect(status, text).to.equal(200);
+        expect(m.get('tsbpf_export_map_errors'), text).to.equal(0);
+        expect(m.get('tsbpf_map_steady{key="0",path="steady"}')).to.equal(0);
+      }
+    } finally {
+      churn.kill('SIGKILL');
+      await new Promise((r) => (churn.exitCode !== null || churn.signalCode !== null ? r(undefined) : churn.once('exit', r)));
+    }
+  });
+
+  it('DIR unmounted or removed under a running exporter: the scrape fails (500) saying so, not an empty 200', async () => {
+    const other = createTestBpffs();
+    try {
+      const m = BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+      owned.push(m);
+      m.pin(path.join(other.dir, 'm'));
+      ex = await startExporter({ pinned: other.dir, listen: '127.0.0.1:0' });
+      expect((await scrapeUrl(ex.url)).status).to.equal(200);
+      spawnSync('umount', [other.dir]);
+      let r = await scrapeUrl(ex.url);
+      expect(r.status).to.equal(500);
+      expect(r.text).to.match(/is not on bpffs \(filesystem type 0x[0-9a-f]+\)/);
+      rmdirSync(other.dir);
+      r = await scrapeUrl(ex.url);
+      expect(r.status).to.equal(500);
+      expect(r.text).to.match(/no such directory/);
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  it('a 100k-entry hash of structs is served in full, and the event loop answers other requests while it is read', async () => {
+    const N = 100_000;
+    const t = shapesBtf();
+    owned.push(t.fd);
+    const big = create('big', { type: 'hash', keySize: 4, valueSize: 16, maxEntries: N, btfFd: t.fd.value, btfKeyTypeId: t.u32, btfValueTypeId: t.pair });
+    const keys = new Uint8Array(4 * N);
+    const values = new Uint8Array(16 * N);
+    const kv = new DataView(keys.buffer);
+    const vv = new DataView(values.buffer);
+    for (let i = 0; i < N; i++) {
+      kv.setUint32(4 * i, i, true);
+      vv.setBigUint64(16 * i, BigInt(i), true);
+      vv.setBigUint64(16 * i + 8, BigInt(i) * 100n, true);
+    }
+    big.updateBatch(keys, values);
+    const errors: unknown[] = [];
+    ex = await startExporter({ pinned: fs.dir, listen: '127.0.0.1:0', onMapError: (_, e) => errors.push(e) });
+    // the order responses are finished in: a request for / sent while the scrape runs comes first
+    const finished: string[] = [];
+    const sent = new Promise<void>((resolve) => ex!.server.on('request', (req, res) => {
+      res.on('finish', () => finished.push(req.url!));
+      if (req.url === '/metrics') resolve();
+    }));
+    const scrape = scrapeUrl(ex.url);
+    await sent;
+    expect((await fetch(ex.url.replace('/metrics', '/'))).status).to.equal(200);
+    const { status, m } = await scrape;
+    expect(errors).to.deep.equal([]);
+    expect(status).to.equal(200);
+    expect(finished).to.deep.equal(['/', '/metrics']);
+    expect(m.get('tsbpf_export_map_errors')).to.equal(0);
+    expect(m.get('tsbpf_pinned_map_entries{path="big"}')).to.equal(N);
+    expect(m.get('tsbpf_map_big_packets{key="99999",path="big"}')).to.equal(99999);
+    expect(m.get('tsbpf_map_big_bytes{key="99999",path="big"}')).to.equal(9999900);
   });
 });
