@@ -16,8 +16,9 @@ export function registerExport(program: Command): void {
         pinned: o.pinned, listen: o.listen, ipv4: o.ipv4,
         onMapError: (path, e) => process.stderr.write(`warning: ${path}: ${(e as Error).message}\n`),
       });
-      process.stdout.write(`serving ${o.pinned} at ${ex.url}\n`);
-      await new Promise<void>((resolve) => {
+      // the handlers go in before the line that tells a supervisor we are up: a signal sent on
+      // seeing it must close the server, not kill the process by default action
+      const stopped = new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
@@ -26,5 +27,7 @@ export function registerExport(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      process.stdout.write(`serving ${o.pinned} at ${ex.url}\n`);
+      await stopped;
     });
 }

@@ -164,6 +164,33 @@ describe('tsbpf export: Prometheus metrics from pinned maps', function () {
     expect(r.stderr).to.match(/^Error: --pinned \/tmp is not on bpffs/);
     expect(r.stderr.trim().split('\n')).to.have.length(1);
   });
+
+  it('CLI: a SIGINT or SIGTERM sent the moment "serving" is printed (as a supervisor would) still exits 0', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'export', '--pinned', fs.dir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => { err += d; });
+      child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('serving ')) child.kill(signal); });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const [code, sig] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+      clearTimeout(timer);
+      expect([code, sig], `${signal}: ${err}`).to.deep.equal([0, null]);
+    }
+  });
+
+  it('CLI: a --listen address in use is one Error: line naming it, status 1', async () => {
+    const { createServer } = await import('node:net');
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'export', '--pinned', fs.dir, '--listen', `127.0.0.1:${port}`], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.equal(`Error: cannot listen on 127.0.0.1:${port}: EADDRINUSE (address already in use (another exporter on this port?))\n`);
+    } finally {
+      busy.close();
+    }
+  });
 });
 
 /** One scrape: status, body, parsed series. */
