@@ -237,6 +237,7 @@ export async function collectMetrics(dir: string, o: SampleOptions & { onMapErro
   }
   series.add({ metric: 'tsbpf_export_map_errors', labels: {}, value: errors });
   const registry = new Registry();
+  const text: string[] = [];
   for (const [name, f] of series.families) {
     const g = new Gauge({ name, help: HELP[name] ?? `numeric contents of pinned map${f.paths.size > 1 ? 's' : ''} ${[...f.paths].join(', ')}`, labelNames: [...f.labelNames], registers: [registry] });
     let i = 0;
@@ -245,8 +246,12 @@ export async function collectMetrics(dir: string, o: SampleOptions & { onMapErro
       if (++i % (8 * ENTRIES_PER_TICK) === 0) await tick();
     }
     series.families.delete(name); // in prom-client's hands now: let the collector have ours
+    await tick();
+    // one family at a time (registry.metrics() formats them all in one go), as it joins them
+    text.push(await registry.getSingleMetricAsString(name));
+    await tick();
   }
-  return { text: await registry.metrics(), contentType: registry.contentType };
+  return { text: `${text.join('\n\n')}\n`, contentType: registry.contentType };
 }
 
 /** HOST:PORT → [host, port]; IPv6 hosts in brackets. */
