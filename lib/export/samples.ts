@@ -39,15 +39,27 @@ function ipv4(n: number): string {
   return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
 }
 
+/**
+ * `name`, or name_2, name_3… when `labels` has it already: fields that flatten to one label name
+ * (a_b and a.b, x-y and x_y) would otherwise overwrite each other, and distinct keys would merge.
+ */
+function freeName(labels: Labels, name: string): string {
+  if (!Object.hasOwn(labels, name)) return name;
+  let i = 2;
+  while (Object.hasOwn(labels, `${name}_${i}`)) i++;
+  return `${name}_${i}`;
+}
+
 /** Labels for a key: a scalar is `key`, struct fields are labels of their own (nested: a_b). */
 export function keyLabels(key: unknown, o: SampleOptions = {}): Labels {
   const out: Labels = {};
+  const set = (name: string, text: string) => { out[freeName(out, labelName(name))] = text; };
   const put = (name: string, v: unknown, field: string) => {
-    if (v instanceof Uint8Array) out[labelName(name)] = hex(v);
-    else if (Array.isArray(v)) out[labelName(name)] = v.map((x) => scalarText(x)).join(',');
+    if (v instanceof Uint8Array) set(name, hex(v));
+    else if (Array.isArray(v)) set(name, v.map((x) => scalarText(x)).join(','));
     else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) put(name === 'key' && field === '' ? k : `${name}_${k}`, x, k);
-    else if (o.ipv4 && typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff && ADDR.test(field)) out[labelName(name)] = ipv4(v);
-    else out[labelName(name)] = scalarText(v);
+    else if (o.ipv4 && typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff && ADDR.test(field)) set(name, ipv4(v));
+    else set(name, scalarText(v));
   };
   put('key', key, '');
   return out;
@@ -142,7 +154,7 @@ export interface ExactSample {
 export function entrySamplesExact(metricBase: string, base: Labels, key: unknown, value: unknown, perCpu: boolean, o: SampleOptions = {}, skip?: ReadonlySet<string>): ExactSample[] {
   // key labels never shadow the pin path or the array index: such a field becomes key_<name>
   const labels: Labels = {};
-  for (const [k, v] of Object.entries(keyLabels(key, o))) labels[k in base || k === 'index' ? `key_${k}` : k] = v;
+  for (const [k, v] of Object.entries(keyLabels(key, o))) labels[freeName(labels, Object.hasOwn(base, k) || k === 'index' ? `key_${k}` : k)] = v;
   Object.assign(labels, base);
   const sums = new Map<string, ExactSample>();
   const values = perCpu && Array.isArray(value) ? value : [value];

@@ -1,0 +1,45 @@
+// The exporter's pure rules (lib/export/samples.ts) on plain values and hand-made codec types:
+// label names that stay distinct, exact per-CPU sums, parts of values that are no quantity.
+import { expect } from 'chai';
+import { entrySamples, keyLabels, notQuantities } from '../../lib/export/samples.js';
+import type { CodecType, CodecTypeSource } from '../../lib/codec/types.js';
+
+const source = (types: Record<number, CodecType>): CodecTypeSource => ({ get: (id) => types[id] ?? { kind: 'void' } });
+
+describe('exporter samples: edge cases', () => {
+  it('key fields whose label names coincide once flattened keep both values (a_b and a.b)', () => {
+    expect(keyLabels({ a_b: 1, a: { b: 2 } })).to.deep.equal({ a_b: '1', a_b_2: '2' });
+    expect(keyLabels({ 'x-y': 1, x_y: 2, x: { y: 3 } })).to.deep.equal({ x_y: '1', x_y_2: '2', x_y_3: '3' });
+    // names an Object has by inheritance are free label names; path and index are the exporter's own
+    expect(entrySamples('m', { path: 'm' }, { constructor: 1, toString: 2, path: 3, key_path: 4 }, 5, false)[0].labels)
+      .to.deep.equal({ constructor: '1', toString: '2', key_path: '3', key_path_2: '4', path: 'm' });
+  });
+
+  it('per-CPU 64-bit values are summed exactly and rounded once', () => {
+    // float64 additions would give 2^53: 2^53+1 rounds down, then each +1 is lost
+    const s = entrySamples('m', { path: 'm' }, 0, [2n ** 53n + 1n, 1n, 0n], true);
+    expect(s).to.deep.equal([{ metric: 'm', labels: { key: '0', path: 'm' }, value: 2 ** 53 + 2 }]);
+  });
+
+  it('char arrays and pointers are no quantity (through typedefs, arrays, anonymous members, at the top)', () => {
+    const src = source({
+      1: { kind: 'int', name: 'char', size: 1, signed: true, char: true, bool: false, bitOffset: 0, bits: 8 },
+      2: { kind: 'int', name: 'unsigned char', size: 1, signed: false, char: false, bool: false, bitOffset: 0, bits: 8 },
+      3: { kind: 'array', type: 1, count: 16 },
+      4: { kind: 'array', type: 2, count: 6 },
+      5: { kind: 'ptr' },
+      6: { kind: 'alias', type: 3 },
+      7: { kind: 'struct', name: 'inner', size: 24, members: [{ name: 'comm', type: 6, bitOffset: 0, bitSize: 0 }, { name: 'owner', type: 5, bitOffset: 128, bitSize: 0 }] },
+      8: { kind: 'array', type: 7, count: 2 },
+      9: { kind: 'union', name: '', size: 8, members: [{ name: 'p', type: 5, bitOffset: 0, bitSize: 0 }, { name: 'mac', type: 4, bitOffset: 0, bitSize: 0 }] },
+      10: { kind: 'struct', name: 'v', size: 64, members: [
+        { name: 'procs', type: 8, bitOffset: 0, bitSize: 0 },
+        { name: '', type: 9, bitOffset: 384, bitSize: 0 },
+        { name: 'tag-x', type: 3, bitOffset: 448, bitSize: 0 },
+      ] },
+    });
+    // u8 arrays are numbers (the codecs read them so, whatever the bytes)
+    expect([...notQuantities(src, 10)].sort()).to.deep.equal(['p', 'procs_comm', 'procs_owner', 'tag_x']);
+    expect([...notQuantities(src, 3)]).to.deep.equal(['']);
+  });
+});
