@@ -91,14 +91,27 @@ export function addNum(a: Num, b: Num): Num {
  * quantity whatever their bytes hold (char arrays, which decode as numbers when not UTF-8; pointers).
  */
 export function leaves(value: unknown, skip?: ReadonlySet<string>, suffix = '', index?: string, out: [string, string | undefined, Num][] = []): [string, string | undefined, Num][] {
-  if (skip?.has(suffix)) return out;
-  const n = toNum(value);
-  if (n !== undefined) out.push([suffix, index, n]);
-  else if (Array.isArray(value)) value.forEach((x, i) => leaves(x, skip, suffix, index === undefined ? String(i) : `${index}.${i}`, out));
-  else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    for (const [k, x] of Object.entries(value)) leaves(x, skip, suffix ? `${suffix}_${sanitizeName(k)}` : sanitizeName(k), index, out);
-  }
-  // strings (char arrays, enum names) and raw bytes carry no number
+  // suffix → the member path that has it: fields that flatten alike (a_b and a.b) are two series
+  // (a_b, a_b_2), not one sum. Array elements share their path: they differ by index.
+  const owner = new Map<string, string>();
+  const walk = (v: unknown, suffix: string, path: string, index: string | undefined) => {
+    if (skip?.has(suffix)) return;
+    const n = toNum(v);
+    if (n !== undefined) out.push([suffix, index, n]);
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, suffix, path, index === undefined ? String(i) : `${index}.${i}`));
+    else if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
+      for (const [k, x] of Object.entries(v)) {
+        const p = `${path}\0${k}`;
+        const name = suffix ? `${suffix}_${sanitizeName(k)}` : sanitizeName(k);
+        let s = name;
+        for (let i = 2; owner.has(s) && owner.get(s) !== p; i++) s = `${name}_${i}`;
+        owner.set(s, p);
+        walk(x, s, p, index);
+      }
+    }
+    // strings (char arrays, enum names) and raw bytes carry no number
+  };
+  walk(value, suffix, '', index);
   return out;
 }
 

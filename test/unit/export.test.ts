@@ -15,6 +15,12 @@ describe('exporter samples: edge cases', () => {
       .to.deep.equal({ constructor: '1', toString: '2', key_path: '3', key_path_2: '4', path: 'm' });
   });
 
+  it('value fields that flatten to one name are two series, not one sum; array elements by index', () => {
+    expect(entrySamples('m', { path: 'm' }, 0, { rx_bytes: 1n, rx: { bytes: 2n }, h: [{ n: 1 }, { n: 2 }] }, false).map((s) => [s.metric, s.labels.index, s.value])).to.deep.equal([
+      ['m_rx_bytes', undefined, 1], ['m_rx_bytes_2', undefined, 2], ['m_h_n', '0', 1], ['m_h_n', '1', 2],
+    ]);
+  });
+
   it('per-CPU 64-bit values are summed exactly and rounded once', () => {
     // float64 additions would give 2^53: 2^53+1 rounds down, then each +1 is lost
     const s = entrySamples('m', { path: 'm' }, 0, [2n ** 53n + 1n, 1n, 0n], true);
