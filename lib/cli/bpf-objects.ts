@@ -9,6 +9,7 @@ import { allIds, getFdById, mapInfo, objGet, objPin, progInfo, progMainFuncTypeI
 import { btfById } from '../export/map-btf.js';
 import type { JsonWriter } from './json-writer.js';
 import { fdKind } from '../syscall/fd-kind.js';
+import { IdTable } from './libbpf-hashmap.js';
 
 export { fdKind };
 import { BpfError } from '../syscall/errors.js';
@@ -117,14 +118,7 @@ function openPinned(kind: ObjectKind, path: string): Fd {
 function matching(kind: ObjectKind, test: (fd: number) => boolean): Fd[] {
   const out: Fd[] = [];
   try {
-    for (const id of allIds(kind)) {
-      let fd: Fd;
-      try {
-        fd = getFdById(kind, id);
-      } catch (e) {
-        if (e instanceof BpfError && e.errno === 'ENOENT') continue;
-        throw e;
-      }
+    for (const fd of liveObjects(kind)) {
       let keep = false;
       try {
         keep = test(fd.value);
@@ -137,6 +131,18 @@ function matching(kind: ObjectKind, test: (fd: number) => boolean): Fd[] {
   } catch (e) {
     for (const fd of out) fd.close();
     throw e;
+  }
+}
+
+/** An owned fd of every live object of a kind, in id order; objects gone since listed are skipped. The caller closes each. */
+export function* liveObjects(kind: ObjectKind | 'btf'): Generator<Fd> {
+  for (const id of allIds(kind)) {
+    try {
+      yield getFdById(kind, id);
+    } catch (e) {
+      if (e instanceof BpfError && e.errno === 'ENOENT') continue;
+      throw e;
+    }
   }
 }
 
@@ -168,10 +174,10 @@ export function progFullName(fd: number, i: ProgInfo): string {
 
 /**
  * Pins of every mounted bpffs (bpftool -f): object id → paths. Walked in directory order like
- * nftw; paths of one id are listed newest-found first, as bpftool's hashmap gives them.
+ * nftw; the paths of one id come out in the order of bpftool's hashmap.
  */
-export function pinnedPaths(kind: ObjectKind): Map<number, string[]> {
-  const table = new Map<number, string[]>();
+export function pinnedPaths(kind: ObjectKind): IdTable<string> {
+  const table = new IdTable<string>();
   let mounts: string[] = [];
   try {
     mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[2]?.startsWith('bpf')).map((f) => unescapeMount(f[1]));
@@ -186,9 +192,7 @@ export function pinnedPaths(kind: ObjectKind): Map<number, string[]> {
     try {
       if (fdKind(fd.value) !== kind) return;
       const id = kind === 'map' ? mapInfo(fd.value).id : progInfo(fd.value).id;
-      const list = table.get(id);
-      if (list) list.unshift(path);
-      else table.set(id, [path]);
+      table.append(id, path);
     } catch { /* info refused: skip, as bpftool */ } finally {
       fd.close();
     }
@@ -290,16 +294,7 @@ export function showEach(kind: ObjectKind, args: readonly string[], w: JsonWrite
     return;
   }
   if (json) w.startArray();
-  for (const id of allIds(kind)) {
-    let fd: Fd;
-    try {
-      fd = getFdById(kind, id);
-    } catch (e) {
-      if (e instanceof BpfError && e.errno === 'ENOENT') continue; // gone since listed
-      throw e;
-    }
-    one(fd);
-  }
+  for (const fd of liveObjects(kind)) one(fd);
   if (json) w.endArray();
 }
 

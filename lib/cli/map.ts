@@ -12,6 +12,7 @@ import type { MapInfo } from '../syscall/obj.js';
 import { BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, progTypeName } from '../syscall/types.js';
 import { mapBtf, type MapBtf } from '../export/map-btf.js';
 import { JsonWriter } from './json-writer.js';
+import type { IdTable } from './libbpf-hashmap.js';
 import { dumpType } from './btf-dumper.js';
 import { CliError, fdinfo, hexBytes, keyword, openObject, openObjects, pinObject, pinnedPaths, refused, showEach, strtoul } from './bpf-objects.js';
 
@@ -26,7 +27,7 @@ type Out = string[];
 
 // ---- show ----
 
-function showJson(w: JsonWriter, fd: number, i: MapInfo, pins: Map<number, string[]> | undefined): void {
+function showJson(w: JsonWriter, fd: number, i: MapInfo, pins: IdTable<string> | undefined): void {
   const fi = fdinfo(fd);
   w.startObject();
   headerJson(w, i);
@@ -43,7 +44,7 @@ function showJson(w: JsonWriter, fd: number, i: MapInfo, pins: Map<number, strin
   if (i.btfId) w.field('btf_id', i.btfId);
   if (pins && pins.size) {
     w.name('pinned').startArray();
-    for (const p of pins.get(i.id) ?? []) w.string(p);
+    for (const p of pins.get(i.id)) w.string(p);
     w.endArray();
   }
   w.endObject();
@@ -59,7 +60,7 @@ function headerPlain(i: MapInfo): string {
   return `${i.id}: ${mapTypeName(i.type)}  ${i.name ? `name ${i.name}  ` : ''}flags 0x${i.mapFlags.toString(16)}\n`;
 }
 
-function showPlain(out: Out, fd: number, i: MapInfo, pins: Map<number, string[]> | undefined): void {
+function showPlain(out: Out, fd: number, i: MapInfo, pins: IdTable<string> | undefined): void {
   const fi = fdinfo(fd);
   let s = `${headerPlain(i)}\tkey ${i.keySize}B  value ${i.valueSize}B  max_entries ${i.maxEntries}`;
   const memlock = fi.get('memlock');
@@ -71,7 +72,7 @@ function showPlain(out: Out, fd: number, i: MapInfo, pins: Map<number, string[]>
     if (owner !== undefined) s += `owner_prog_type ${progTypeName(Number(owner))}  `;
     if (jited !== undefined) s += `owner${Number(jited) ? '' : ' not'} jited`;
   }
-  if (pins && pins.size) for (const p of pins.get(i.id) ?? []) s += `\n\tpinned ${p}`;
+  if (pins && pins.size) for (const p of pins.get(i.id)) s += `\n\tpinned ${p}`;
   const frozen = Number(fi.get('frozen') ?? 0);
   if (i.btfId || frozen) s += '\n\t';
   if (i.btfId) s += `btf_id ${i.btfId}`;

@@ -8,6 +8,7 @@ import { BPF_MAP_TYPE, progTypeName } from '../syscall/types.js';
 import { BpfMap } from '../map/map.js';
 import { btfById } from '../export/map-btf.js';
 import { JsonWriter } from './json-writer.js';
+import type { IdTable } from './libbpf-hashmap.js';
 import { dumpType } from './btf-dumper.js';
 import { progCommand } from './prog-load.js';
 import { bootTimeSeconds, fdinfo, localIsoTime, pinObject, pinnedPaths, progFullName, showEach } from './bpf-objects.js';
@@ -50,7 +51,7 @@ function metadata(i: ProgInfo): { name: string; dump: (w: JsonWriter, plain: boo
   return [];
 }
 
-function showJson(w: JsonWriter, fd: number, i: ProgInfo, pins: Map<number, string[]> | undefined): void {
+function showJson(w: JsonWriter, fd: number, i: ProgInfo, pins: IdTable<string> | undefined): void {
   w.startObject();
   w.field('id', i.id).field('type', progTypeName(i.type));
   if (i.name) w.field('name', progFullName(fd, i));
@@ -75,7 +76,7 @@ function showJson(w: JsonWriter, fd: number, i: ProgInfo, pins: Map<number, stri
   if (i.btfId) w.field('btf_id', i.btfId);
   if (pins && pins.size) {
     w.name('pinned').startArray();
-    for (const p of pins.get(i.id) ?? []) w.string(p);
+    for (const p of pins.get(i.id)) w.string(p);
     w.endArray();
   }
   const meta = metadata(i);
@@ -90,7 +91,7 @@ function showJson(w: JsonWriter, fd: number, i: ProgInfo, pins: Map<number, stri
   w.endObject();
 }
 
-function showPlain(fd: number, i: ProgInfo, pins: Map<number, string[]> | undefined): string {
+function showPlain(fd: number, i: ProgInfo, pins: IdTable<string> | undefined): string {
   let s = `${i.id}: ${progTypeName(i.type)}  ${i.name ? `name ${progFullName(fd, i)}  ` : ''}tag ${i.tag}${i.gplCompatible ? '  gpl' : ''}`;
   if (i.runTimeNs) s += ` run_time_ns ${i.runTimeNs} run_cnt ${i.runCnt}`;
   if (i.recursionMisses) s += ` recursion_misses ${i.recursionMisses}`;
@@ -100,7 +101,7 @@ function showPlain(fd: number, i: ProgInfo, pins: Map<number, string[]> | undefi
   const memlock = fdinfo(fd).get('memlock');
   if (memlock !== undefined) s += `  memlock ${memlock}B`;
   if (i.mapIds.length) s += `  map_ids ${i.mapIds.join(',')}`;
-  if (pins && pins.size) for (const p of pins.get(i.id) ?? []) s += `\n\tpinned ${p}`;
+  if (pins && pins.size) for (const p of pins.get(i.id)) s += `\n\tpinned ${p}`;
   if (i.btfId) s += `\n\tbtf_id ${i.btfId}`;
   s += '\n';
   const meta = metadata(i);

@@ -110,8 +110,11 @@ describe('tsbpf btf dump (CLI)', function () {
     const badBtf = join(dir, 'bad.btf');
     writeFileSync(badBtf, Buffer.from([0x9f, 0xeb, 1, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
     expectCleanFailure(tsbpf(['btf', 'dump', 'file', badBtf]), /cannot parse BTF of .*bad\.btf: btf: /);
-    expectCleanFailure(tsbpf(['btf', 'dump', 'file', onePerBuild()[0]!, 'format', 'c', '-j']), /JSON output for C-syntax dump is not supported/);
+    // under -j the error is bpftool's {"error": …} on stdout
+    const cj = tsbpf(['btf', 'dump', 'file', onePerBuild()[0]!, 'format', 'c', '-j']);
+    expect([cj.status, cj.err, cj.out]).to.deep.equal([1, '', '{"error":"JSON output for C-syntax dump is not supported"}\n']);
     expectCleanFailure(tsbpf(['btf', 'dump', 'file', onePerBuild()[0]!, 'format', 'xml']), /unrecognized format specifier: 'xml'/);
-    expectCleanFailure(tsbpf(['btf', 'dump', 'id', '1']), /unsupported BTF source 'id'/);
+    expectCleanFailure(tsbpf(['btf', 'dump', 'bogus', '1']), /unrecognized BTF source specifier: 'bogus'/);
+    expectCleanFailure(tsbpf(['btf', 'dump', 'id', '1x']), /can't parse 1x as ID/);
   });
 });
