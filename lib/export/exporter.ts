@@ -20,7 +20,7 @@ import { intCodec } from '../codec/user.js';
 import { mapBtf } from './map-btf.js';
 import { addNum, entrySamplesExact, notQuantities, sanitizeName, type ExactSample, type Labels, type SampleOptions } from './samples.js';
 import { fdKind } from '../syscall/fd-kind.js';
-import { BPF_MAP_TYPE } from '../syscall/types.js';
+import { BPF_MAP_FLAG, BPF_MAP_TYPE } from '../syscall/types.js';
 
 /** A directory that cannot be exported (missing, not a directory, not on bpffs) or a bad listen address. */
 export class ExportError extends TsbpfError {}
@@ -149,9 +149,11 @@ class Series {
 async function mapSamples(dir: string, path: string, o: SampleOptions, out: Series, onError: (path: string, err: unknown) => void): Promise<void> {
   let fd: Fd;
   try {
-    fd = objGet(path);
+    // read-only: all a scrape needs, and all a 0444 pin or bpf_preload's 0400 maps.debug allow
+    // without CAP_DAC_OVERRIDE
+    fd = objGet(path, BPF_MAP_FLAG.RDONLY);
   } catch (e) {
-    // gone since the walk, or not a pin (bpffs also holds plain files, e.g. bpf_preload's maps.debug)
+    // gone since the walk, or not a map (a link pin refuses a read-only open: EINVAL)
     if (e instanceof BpfError && (e.errno === 'ENOENT' || e.errno === 'EINVAL')) return;
     throw e;
   }

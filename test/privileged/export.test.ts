@@ -3,7 +3,7 @@
 // the CLI serves until SIGTERM and exits 0; a directory off bpffs is refused.
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
@@ -362,6 +362,28 @@ describe('tsbpf export: every map type, odd values, large maps, races', function
       expect(r.text).to.match(/no such directory/);
     } finally {
       other.cleanup();
+    }
+  });
+
+  it('maps are opened read-only: a 0444 pin and the bpf_preload iterator pins are served/skipped without CAP_DAC_OVERRIDE', async () => {
+    create('ro', { type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 }).update(u32le(0), u64le(3n));
+    chmodSync(path.join(fs.dir, 'ro'), 0o444);
+    // root without the capability to write what its mode forbids (an exporter in a locked-down unit)
+    const child = spawn('setpriv', ['--bounding-set', '-dac_override,-dac_read_search', process.execPath, '--import', 'tsx', 'lib/cli/main.ts', 'export', '--pinned', fs.dir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d; });
+    child.stderr.on('data', (d: Buffer) => { err += d; });
+    try {
+      const started = await waitFor(() => /at (http\S+)/.exec(out), (v) => v !== null, 30_000);
+      expect(started, `exporter did not start: ${err}`).to.not.equal(null);
+      const { m } = await scrapeUrl(started![1]);
+      expect(m.get('tsbpf_map_ro{key="0",path="ro"}'), err).to.equal(3);
+      expect(m.get('tsbpf_export_map_errors'), err).to.equal(0);
+      expect(err).to.equal('');
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
     }
   });
 
