@@ -3,7 +3,7 @@
 // the CLI serves until SIGTERM and exits 0; a directory off bpffs is refused.
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
@@ -97,6 +97,10 @@ describe('tsbpf export: Prometheus metrics from pinned maps', function () {
     expect(m.get('tsbpf_pinned_map_entries{path="sub/deeper/raw-counts"}')).to.equal(0);
     expect([...m.keys()].some((k) => k.startsWith('tsbpf_map_raw_counts{'))).to.equal(false);
     expect((await fetch(ex.url.replace('/metrics', '/nope'))).status).to.equal(404);
+    const head = await fetch(ex.url, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-type'), await head.text()]).to.deep.equal([200, 'text/plain; version=0.0.4; charset=utf-8', '']);
+    const post = await fetch(ex.url, { method: 'POST' });
+    expect([post.status, post.headers.get('allow')]).to.deep.equal([405, 'GET, HEAD']);
   });
 
   it('global data (.data, .rodata): one series per numeric variable, found through the DATASEC', async () => {
@@ -198,6 +202,18 @@ async function scrapeUrl(url: string): Promise<{ status: number; text: string; m
   const r = await fetch(url);
   const text = await r.text();
   return { status: r.status, text, m: parse(text) };
+}
+
+/** The bpf objects this process has open (maps, programs, links, BTF): fd → kind. */
+function bpfFds(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const l = readlinkSync(`/proc/self/fd/${fd}`);
+      if (l.startsWith('anon_inode:bpf')) out[fd] = l;
+    } catch { /* closed meanwhile (readdir's own fd) */ }
+  }
+  return out;
 }
 
 const u64le = (n: bigint) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, n, true); return b; };
@@ -421,5 +437,15 @@ describe('tsbpf export: every map type, odd values, large maps, races', function
     expect(m.get('tsbpf_pinned_map_entries{path="big"}')).to.equal(N);
     expect(m.get('tsbpf_map_big_packets{key="99999",path="big"}')).to.equal(99999);
     expect(m.get('tsbpf_map_big_bytes{key="99999",path="big"}')).to.equal(9999900);
+
+    // concurrent scrapes share one read and all get it; close() in the middle of a scrape resolves
+    // once that scrape let go of its map fds
+    const before = bpfFds();
+    const scrapes = [1, 2, 3].map(() => fetch(ex!.url).then((r) => r.status, () => 'aborted'));
+    await new Promise((r) => ex!.server.once('request', r));
+    await ex.close();
+    ex = undefined;
+    expect(bpfFds()).to.deep.equal(before);
+    for (const st of await Promise.all(scrapes)) expect([200, 'aborted']).to.include(st);
   });
 });
