@@ -30,7 +30,7 @@ export interface ExporterOptions extends SampleOptions {
   pinned: string;
   /** 'HOST:PORT' ('127.0.0.1:9435', '[::1]:0'); port 0 picks a free one */
   listen: string;
-  /** called with a message when one map cannot be read during a scrape (default: ignored) */
+  /** called when a map (or a subdirectory) cannot be read during a scrape, with its path and the error; it is counted in tsbpf_export_map_errors (default: ignored) */
   onMapError?: (path: string, err: unknown) => void;
 }
 
