@@ -5,7 +5,7 @@
 // Metadata of each map is exported as tsbpf_pinned_map_{info,max_entries,entries}. A scrape yields
 // to the event loop as it goes (a 100k-entry map takes seconds), and concurrent scrapes share one read.
 import { createServer, type Server } from 'node:http';
-import { readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Gauge, Registry } from 'prom-client';
 import { TsbpfError } from '../errors.js';
@@ -52,7 +52,7 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** entries read between two ticks: ~10 ms of decoding */
 const ENTRIES_PER_TICK = 2048;
 
-/** Checks that DIR exists, is a directory and is on bpffs (at start and at every scrape: it may be unmounted). */
+/** Checks that DIR exists, is a directory we may list and is on bpffs (at start and at every scrape: it may be unmounted). */
 function checkDir(dir: string): void {
   let st;
   try {
@@ -61,6 +61,12 @@ function checkDir(dir: string): void {
     throw new ExportError(`--pinned ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`, { cause: e });
   }
   if (!st.isDirectory()) throw new ExportError(`--pinned ${dir}: not a directory`);
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ExportError(`--pinned ${dir}: cannot be listed: ${code === 'EACCES' ? 'EACCES (permission denied)' : (e as Error).message}`, { cause: e });
+  }
   const fsType = statfsType(dir) >>> 0;
   if (fsType !== BPF_FS_MAGIC) {
     throw new ExportError(`--pinned ${dir} is not on bpffs (filesystem type 0x${fsType.toString(16)}): maps are pinned on a bpffs mount, e.g. /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)`);
@@ -79,7 +85,7 @@ function pinnedFiles(dir: string, onError: (path: string, err: unknown) => void)
       list = readdirSync(d, { withFileTypes: true });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (top) throw e;
+      if (top) throw new ExportError(`--pinned ${dir}: cannot be listed: ${code ?? (e as Error).message}`, { cause: e });
       if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, e);
       return;
     }

@@ -403,6 +403,14 @@ describe('tsbpf export: every map type, odd values, large maps, races', function
     }
   });
 
+  it('CLI: a DIR the exporter may not list (no CAP_DAC_OVERRIDE) is refused at start: one Error: line, status 1', async () => {
+    const locked = path.join(fs.dir, 'locked');
+    mkdirSync(locked, { mode: 0 });
+    const r = spawnSync('setpriv', ['--bounding-set', '-dac_override,-dac_read_search', process.execPath, '--import', 'tsx', 'lib/cli/main.ts', 'export', '--pinned', locked, '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).to.equal(`Error: --pinned ${locked}: cannot be listed: EACCES (permission denied)\n`);
+    expect(r.status).to.equal(1);
+  });
+
   it('a 100k-entry hash of structs is served in full, and the event loop answers other requests while it is read', async () => {
     const N = 100_000;
     const t = shapesBtf();
