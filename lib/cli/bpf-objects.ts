@@ -12,7 +12,7 @@ import { fdKind } from '../syscall/fd-kind.js';
 import { IdTable } from './libbpf-hashmap.js';
 
 export { fdKind };
-import { BpfError } from '../syscall/errors.js';
+import { BpfArgumentError, BpfError } from '../syscall/errors.js';
 import { errnoMessage } from '../syscall/errno.js';
 import { endianness } from 'node:os';
 import { ffi } from '../syscall/backend.js';
@@ -326,12 +326,23 @@ export function refused<T>(what: string, fn: () => T): T {
   }
 }
 
+/** OBJ_PIN with bpftool's words for a refusal: `can't pin the object (PATH): <strerror>` (or why not: not bpffs, …). */
+export function pinAt(fd: number, path: string): void {
+  const what = `can't pin the object (${path})`;
+  try {
+    refused(what, () => objPin(fd, path));
+  } catch (e) {
+    if (e instanceof BpfArgumentError) throw new CliError(`${what}: ${e.detail}`, { cause: e });
+    throw e;
+  }
+}
+
 /** `map pin (id N | pinned P) FILE` and `prog pin …`: one more pin of the object. */
 export function pinObject(kind: ObjectKind, args: readonly string[], o: { json?: boolean }): string {
   const { fd, rest } = openObject(kind, args);
   try {
     if (rest.length !== 1) throw new CliError(rest.length ? `unexpected arguments: ${rest.slice(1).join(' ')}` : 'a path to pin at is required');
-    refused(`can't pin the object (${rest[0]})`, () => objPin(fd.value, rest[0]));
+    pinAt(fd.value, rest[0]);
     return o.json ? 'null\n' : '';
   } finally {
     fd.close();

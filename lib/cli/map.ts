@@ -14,6 +14,7 @@ import { mapBtf, type MapBtf } from '../export/map-btf.js';
 import { JsonWriter } from './json-writer.js';
 import type { IdTable } from './libbpf-hashmap.js';
 import { dumpType } from './btf-dumper.js';
+import { mapCreate } from './map-create.js';
 import { CliError, fdinfo, hexBytes, keyword, openObject, openObjects, pinObject, pinnedPaths, refused, showEach, strtoul } from './bpf-objects.js';
 
 interface OutputOptions { json?: boolean; pretty?: boolean; bpffs?: boolean }
@@ -472,6 +473,9 @@ export function registerMap(program: Command): void {
   outputOptions(map.command('show').alias('list').argument('[target...]', '"id N", "pinned PATH" or "name NAME" (default: every map)'), true)
     .description('show maps: type, name, flags, sizes, memlock, BTF id (and pins with -f)')
     .action((target: string[], o: OutputOptions) => { process.stdout.write(mapShow(target, norm(o))); });
+  outputOptions(map.command('create').argument('<args...>', 'FILE type TYPE key KEY_SIZE value VALUE_SIZE entries MAX_ENTRIES name NAME [flags FLAGS] [inner_map MAP] [dev NAME]'))
+    .description('create a map (without BTF) and pin it at FILE on a bpffs')
+    .action((args: string[], o: OutputOptions) => { process.stdout.write(mapCreate(args, norm(o))); });
   outputOptions(map.command('dump').argument('<target...>', '"id N" or "pinned PATH"'))
     .description('dump every entry (BTF-formatted when the map has BTF)')
     .action((target: string[], o: OutputOptions) => { process.stdout.write(mapDump(target, norm(o))); });
