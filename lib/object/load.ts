@@ -8,16 +8,16 @@ import { progBindMap, progLoad, type ProgLoadAttr, type ProgLoadResult } from '.
 import { btfLoad } from '../syscall/btf.js';
 import { BpfError, VerifierError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
-import { objPin } from '../syscall/obj.js';
+import { mapInfo, objPin } from '../syscall/obj.js';
 import { pageSize } from '../syscall/mmap.js';
-import type { Fd } from '../syscall/fd.js';
+import { Fd } from '../syscall/fd.js';
 import { BpfMap } from '../map/map.js';
 import { possibleCpus } from '../map/cpus.js';
 import { BpfProgram } from '../program/program.js';
 import { TsbpfError } from '../errors.js';
 import { ObjectSpec, readObject } from './read.js';
 import { linkProgram, applyMapFds, type ByteArena, type CodeSource } from './link.js';
-import { checkPinRoot, DEFAULT_PIN_PATH, makePinRoot, pinPathOf, removePin, removePinRoot, reusePinned } from './pin.js';
+import { checkPinRoot, DEFAULT_PIN_PATH, makePinRoot, pinDifferences, pinPathOf, removePin, removePinRoot, reusePinned } from './pin.js';
 import { attachBtfId } from './attach.js';
 import { CoreCode, loadBtfFile } from './core.js';
 import { bindExterns, externCode, externFdArray, externPoisonNote } from './extern-binding.js';
@@ -58,6 +58,13 @@ export interface LoadObjectOptions {
    * or /proc/config.gz): the text of a .config, or CONFIG_x → value as the file spells it
    */
   kconfig?: string | ReadonlyMap<string, string>;
+  /**
+   * Existing maps to use instead of creating the object's map of that name (obj.maps' names:
+   * 'counter', '.rodata'), as libbpf's bpf_map__reuse_fd: the object holds its own fd (a dup) and
+   * leaves the map's contents as they are. Each must match its definition (type, sizes, max_entries,
+   * flags) as a reused pin must; a name the object does not define is an error.
+   */
+  mapReplacements?: Readonly<Record<string, BpfMap<unknown, unknown> | Fd>>;
 }
 
 /** What a load has made so far: released in reverse order when a later step fails. */
@@ -136,9 +143,10 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
   const externs = bindExterns(spec, o);
   spec = externs.spec;
   const pinRoot = o.pinPath ?? DEFAULT_PIN_PATH;
+  const replacements = mapReplacements(spec, o.mapReplacements);
   // checked before anything is made: a bad pin directory leaves nothing behind
   const pinned: MapSpec[] = [];
-  for (const m of spec.maps.values()) if (m.pinning === 'byName') pinned.push(m);
+  for (const m of spec.maps.values()) if (m.pinning === 'byName' && !replacements.has(m.name)) pinned.push(m);
   if (pinned.length > 0) {
     for (const m of pinned) pinPathOf(pinRoot, m);
     try {
@@ -157,7 +165,7 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
     // a spec the caller passed (and kept as it is) is likely loaded again: per-spec results are kept for it
     const again = spec === source;
     const btf = loadBtf(spec, features, made, warnings, again);
-    const maps = createMaps(spec, btf, pinRoot, made, warnings);
+    const maps = createMaps(spec, btf, pinRoot, made, warnings, replacements);
     // func_info names FUNC types: without FUNC support in the kernel the records cannot be passed
     const programs = loadPrograms(spec, features.func ? btf : undefined, maps, o, made, again);
     externs.close();
@@ -210,10 +218,29 @@ function effectiveMaxEntries(m: MapSpec): number {
   return m.maxEntries;
 }
 
-function createMaps(spec: ObjectSpec, btf: Fd | undefined, pinRoot: string, made: Made, warnings: string[]): Map<string, LiveMap> {
+/** The maps of `mapReplacements` by object map name (the caller's fds), checked against the spec's names. */
+function mapReplacements(spec: ObjectSpec, given: LoadObjectOptions['mapReplacements']): Map<string, Fd> {
+  const out = new Map<string, Fd>();
+  for (const [name, m] of Object.entries(given ?? {})) {
+    if (!spec.maps.has(name)) throw new ObjectError(`mapReplacements: object ${spec.name} has no map ${JSON.stringify(name)} (its maps: ${[...spec.maps.keys()].join(', ')})`);
+    if (!(m instanceof BpfMap) && !(m instanceof Fd)) throw new ObjectError(`mapReplacements.${name}: expected a BpfMap or an Fd, got ${m === null ? 'null' : typeof m}`);
+    out.set(name, m instanceof BpfMap ? m.fd : m);
+  }
+  return out;
+}
+
+function createMaps(spec: ObjectSpec, btf: Fd | undefined, pinRoot: string, made: Made, warnings: string[], replacements: Map<string, Fd>): Map<string, LiveMap> {
   const out = new Map<string, LiveMap>();
   for (const m of spec.maps.values()) {
     const maxEntries = effectiveMaxEntries(m);
+    const given = replacements.get(m.name);
+    if (given) {
+      const fd = made.own(given.dup());
+      const diff = pinDifferences(m, mapInfo(fd.value), maxEntries, m.flags, 'given');
+      if (diff.length > 0) throw new LoadError(`map ${m.name}: the map given to replace it does not match its definition: ${diff.join(', ')}`, { map: m.name });
+      out.set(m.name, { map: made.own(new BpfMap(fd, { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags, name: m.kernelName })), reused: true });
+      continue;
+    }
     if (m.pinning === 'byName') {
       const path = pinPathOf(pinRoot, m);
       const fd = reusePinned(m, path, maxEntries, m.flags);

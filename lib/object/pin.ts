@@ -58,14 +58,14 @@ export function openPinnedMap(path: string): Fd | undefined {
 }
 
 /** What differs between a pinned map and the definition (empty: compatible). */
-export function pinDifferences(m: MapSpec, info: MapInfo, maxEntries: number, flags: number): string[] {
+export function pinDifferences(m: MapSpec, info: MapInfo, maxEntries: number, flags: number, have = 'pinned'): string[] {
   const d: string[] = [];
-  if (info.type !== m.type) d.push(`type ${mapTypeName(info.type)} pinned, ${mapTypeName(m.type)} defined`);
-  if (info.keySize !== m.keySize) d.push(`key_size ${info.keySize} pinned, ${m.keySize} defined`);
-  if (info.valueSize !== m.valueSize) d.push(`value_size ${info.valueSize} pinned, ${m.valueSize} defined`);
-  if (info.maxEntries !== maxEntries) d.push(`max_entries ${info.maxEntries} pinned, ${maxEntries} defined`);
-  if (info.mapFlags !== flags) d.push(`map_flags 0x${info.mapFlags.toString(16)} pinned, 0x${flags.toString(16)} defined`);
-  if (info.mapExtra !== m.mapExtra) d.push(`map_extra ${info.mapExtra} pinned, ${m.mapExtra} defined`);
+  if (info.type !== m.type) d.push(`type ${mapTypeName(info.type)} ${have}, ${mapTypeName(m.type)} defined`);
+  if (info.keySize !== m.keySize) d.push(`key_size ${info.keySize} ${have}, ${m.keySize} defined`);
+  if (info.valueSize !== m.valueSize) d.push(`value_size ${info.valueSize} ${have}, ${m.valueSize} defined`);
+  if (info.maxEntries !== maxEntries) d.push(`max_entries ${info.maxEntries} ${have}, ${maxEntries} defined`);
+  if (info.mapFlags !== flags) d.push(`map_flags 0x${info.mapFlags.toString(16)} ${have}, 0x${flags.toString(16)} defined`);
+  if (info.mapExtra !== m.mapExtra) d.push(`map_extra ${info.mapExtra} ${have}, ${m.mapExtra} defined`);
   return d;
 }
 

@@ -322,6 +322,28 @@ describe('loadObject', () => {
     expect(obj.warnings).to.deep.equal([]);
   });
 
+  it('mapReplacements: a second load uses the first one\'s .data and .bss as they are; a map that does not match, or no such map, is refused', () => {
+    const a = track(loadObject('bpf/obj_globals.o'));
+    a.globals.set('verdict', XDP.DROP);
+    const b = track(loadObject('bpf/obj_globals.o', { mapReplacements: { '.data': a.maps.get('.data')!, '.bss': a.maps.get('.bss')!.fd } }));
+    expect(b.maps.get('.data')!.info().id).to.equal(a.maps.get('.data')!.info().id);
+    expect(b.maps.get('.rodata')!.info().id).to.not.equal(a.maps.get('.rodata')!.info().id);
+    // not written again at load: b's program sees a's verdict and counts its runs in a's .bss
+    expect(b.programs.get('globals_prog')!.testRun({ data: new Uint8Array(64) }).retval).to.equal(XDP.DROP);
+    expect(a.globals.get('bss_runs')).to.equal(1);
+    b.close(); // its own fds: a's maps stay usable
+    expect(a.globals.get('bss_runs')).to.equal(1);
+    const before = openFds();
+    const hash = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 24, maxEntries: 1, name: 'not_data' });
+    try {
+      expect(() => loadObject('bpf/obj_globals.o', { mapReplacements: { '.data': hash } })).to.throw(LoadError, /^map \.data: the map given to replace it does not match its definition: type hash given, array defined/);
+      expect(() => loadObject('bpf/obj_globals.o', { mapReplacements: { nope: hash } })).to.throw(ObjectError, /has no map "nope" \(its maps: \.rodata, \.data/);
+    } finally {
+      hash.close();
+    }
+    expect(openFds()).to.equal(before);
+  });
+
   it('takes tail calls through a statically initialised prog array (PROG_TEST_RUN)', () => {
     const obj = track(loadObject('bpf/obj_tailcall.o'));
     const entry = obj.programs.get('tail_entry')!;
