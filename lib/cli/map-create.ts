@@ -8,7 +8,7 @@
 import { BpfMap } from '../map/map.js';
 import type { Fd } from '../syscall/fd.js';
 import { BpfArgumentError, BpfError } from '../syscall/errors.js';
-import { errnoMessage } from '../syscall/errno.js';
+import { ERRNO, errnoMessage } from '../syscall/errno.js';
 import { mapTypeNumber } from '../syscall/types.js';
 import { interfaceIndex } from '../netlink/link.js';
 import { CliError, keyword, openObject, pinAt, strtoul } from './bpf-objects.js';
@@ -64,7 +64,7 @@ export function parseMapCreate(args: readonly string[]): CreateArgs {
         try {
           a.ifindex = interfaceIndex(dev);
         } catch (e) {
-          throw new CliError(`unrecognized netdevice '${dev}': ${errnoMessage(19)}`, { cause: e }); // ENODEV, as if_nametoindex
+          throw new CliError(`unrecognized netdevice '${dev}': ${errnoMessage(ERRNO.ENODEV)}`, { cause: e }); // as if_nametoindex
         }
       } else if (keyword(word, 'inner_map')) {
         if (a.inner) throw new CliError('inner map already specified');
