@@ -140,6 +140,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     if (s.type !== BPF_MAP_TYPE.PERF_EVENT_ARRAY) {
       throw new ReaderArgumentError('PerfEventArray', `map ${mapLabel(s)} is a ${mapTypeName(s.type)} map, not a perf_event_array (ringbuf maps are read with RingBuffer)`);
     }
+    this.checkUnread([{ id: s.id, label: mapLabel(s) }]);
     const pages = o.pages ?? 8;
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new ReaderArgumentError('PerfEventArray', `pages must be a power of two, got ${pages}`);
     const page = pageSize();
@@ -169,6 +170,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
         mapUpdateElem(this.#map.value, u32(cpu), u32(fd.value));
       }
       this.waiter = new EpollWaiter(this.#rings.map((r) => r.fd.value));
+      this.claimMaps([s.id]);
     } catch (e) {
       this.#release();
       throw e;

@@ -10,14 +10,22 @@
 // records in async-iterator order are microtasks, which never let the loop run either.
 // The synchronous consume() is not bounded: it is what the caller asked for, and its hot loop
 // stays as flat as it was.
+//
+// A ring or perf buffer has one consumer: a second reader of the same map in this process is
+// refused (two RingBuffers each delivered every record; a second PerfEventArray took over the
+// CPUs' slots and its close() emptied them under the first). Readers in other processes cannot be
+// seen from here.
 import { EventEmitter } from 'node:events';
 import type { EpollWaiter } from './waiter.js';
-import { ReaderBusyError } from './errors.js';
+import { ReaderArgumentError, ReaderBusyError } from './errors.js';
 
 /** How long one turn of event-driven delivery may run before the event loop gets a turn. */
 export const TURN_MS = 4;
 /** Records taken from one buffer before the next buffer (and the clock) is looked at. */
 export const CHUNK = 64;
+
+/** map id → the live reader of it in this process (a reader dropped without close() stops counting once collected) */
+const readerOf = new Map<number, WeakRef<BufferReader>>();
 
 /** Resolves after the event loop has run timers and I/O once. */
 export function nextTurn(): Promise<void> {
@@ -37,6 +45,8 @@ export abstract class BufferReader extends EventEmitter {
   #holding = 0;
   /** when the async iterator's current turn is up (performance.now() time) */
   #turnEnd = 0;
+  /** ids of the maps this reader consumes (claimMaps) */
+  #claimed: number[] = [];
 
   constructor() {
     super();
@@ -69,12 +79,38 @@ export abstract class BufferReader extends EventEmitter {
     this.#closed = true;
     this.stopDelivery();
     this.waiter.close();
-    if (this.#depth === 0) this.releasePages();
+    if (this.#depth === 0) this.#releaseAll();
     this.emit('close');
   }
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * Refuse maps another live reader of this process consumes, then (once the subclass has made
+   * everything) record them as ours until our pages are released.
+   */
+  protected checkUnread(maps: readonly { id: number; label: string }[]): void {
+    for (const m of maps) {
+      const other = readerOf.get(m.id)?.deref();
+      if (other && other !== this) {
+        throw new ReaderArgumentError(this.constructor.name, `map ${m.label} is already read by another ${other.constructor.name} of this process; a buffer has one consumer (close that reader first)`);
+      }
+    }
+  }
+
+  protected claimMaps(ids: readonly number[]): void {
+    const me = new WeakRef<BufferReader>(this);
+    for (const id of ids) readerOf.set(id, me);
+    this.#claimed = [...ids];
+  }
+
+  /** releasePages() once, then the maps are free for another reader */
+  #releaseAll(): void {
+    this.releasePages();
+    for (const id of this.#claimed) if (readerOf.get(id)?.deref() === this) readerOf.delete(id);
+    this.#claimed = [];
   }
 
   /**
@@ -125,7 +161,7 @@ export abstract class BufferReader extends EventEmitter {
   }
 
   protected leave(): void {
-    if (--this.#depth === 0 && this.#closed) this.releasePages();
+    if (--this.#depth === 0 && this.#closed) this.#releaseAll();
   }
 
   /**

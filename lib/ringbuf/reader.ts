@@ -78,6 +78,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
       if (first !== undefined) throw new ReaderArgumentError('RingBuffer', `map ${mapLabel(s)} is given twice (at ${first} and ${at})`);
       seen.set(s.id, at);
     });
+    this.checkUnread(shapes.map((s) => ({ id: s.id, label: mapLabel(s) })));
     const page = pageSize();
     try {
       for (const s of shapes) {
@@ -95,6 +96,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
       throw e;
     }
     this.#ringCount = this.#rings.length;
+    this.claimMaps(shapes.map((s) => s.id));
   }
 
   /** Bytes not yet consumed in each ring. */

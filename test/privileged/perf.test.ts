@@ -204,6 +204,26 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     expect(await it.return!(undefined)).to.deep.equal({ value: undefined, done: true });
   });
 
+  it('a map another PerfEventArray of this process reads is refused (it took over the CPU slots, and its close() emptied them)', () => {
+    const { map, prog, pe } = setup();
+    const already = /^PerfEventArray: map perf_t \(id \d+\) is already read by another PerfEventArray of this process; a buffer has one consumer \(close that reader first\)$/;
+    expect(() => new PerfEventArray(map)).to.throw(ReaderArgumentError, already);
+    // the first reader still gets every sample
+    const lens = [110, 111, 112, 113, 114];
+    for (const l of lens) progTestRun(prog.value, { data: new Uint8Array(l) });
+    const got: number[] = [];
+    pe.consume((d) => got.push(decode(d)));
+    expect(got.sort((a, b) => a - b)).to.deep.equal(lens);
+    // and once it is closed the map can be read again
+    pe.close();
+    const next = new PerfEventArray(map);
+    open.push(next);
+    progTestRun(prog.value, { data: new Uint8Array(115) });
+    const later: number[] = [];
+    next.consume((d) => later.push(decode(d)));
+    expect(later).to.deep.equal([115]);
+  });
+
   it('rejects a map of the wrong type', () => {
     const rb = BpfMap.create({ type: 'ringbuf', maxEntries: 4096, name: 'perf_wrong' });
     open.push(rb);

@@ -318,6 +318,34 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     expect((await it.next()).done).to.equal(true);
   });
 
+  it('a map another RingBuffer of this process reads is refused (each record went to both); free again once that one is closed', () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_shared' }));
+    const other = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_shared2' }));
+    const prog = track(ringbufProducer(map.fd.value));
+    const second = track(getFdById('map', mapInfo(map.fd.value).id));
+    const first = track(new RingBuffer(map));
+    const before = resources();
+    const already = /^RingBuffer: map rb_shared \(id \d+\) is already read by another RingBuffer of this process; a buffer has one consumer \(close that reader first\)$/;
+    expect(() => new RingBuffer(map)).to.throw(ReaderArgumentError, already);
+    expect(() => new RingBuffer([other, second])).to.throw(ReaderArgumentError, already);
+    expect(resources()).to.deep.equal(before);
+    const want = produce(prog, [21, 22, 23]);
+    const got: number[] = [];
+    first.consume((rec) => got.push(decode(rec)));
+    expect(got).to.deep.equal(want);
+    // closed from inside its callback, the reader still owns the map until the callback returns
+    // (the record in hand is given back then): a new reader made meanwhile would read it again
+    produce(prog, [25, 26]);
+    first.consume(() => {
+      first.close();
+      expect(() => new RingBuffer(map)).to.throw(ReaderArgumentError, already);
+    });
+    const next = track(new RingBuffer(second));
+    const rest: number[] = [];
+    next.consume((rec) => rest.push(decode(rec)));
+    expect(rest).to.deep.equal([26]);
+  });
+
   it('rejects maps that are not ring buffers with a typed error', () => {
     const h = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'rb_hash' }));
     expect(() => new RingBuffer(h)).to.throw(ReaderArgumentError, /hash map, not a ringbuf/);
