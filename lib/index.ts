@@ -69,3 +69,7 @@ export {
   ExternError, collectExterns, resolveExterns, parseKernelConfig, readKernelConfig, linuxKernelVersion, kernelVersionCode, parseKallsyms, readKallsyms,
   type ExternKind, type ExternSpec, type ExternLayout, type KconfigType, type KernelConfig, type ResolvedExtern, type ResolvedExterns, type ExternSources,
 } from './externs/index.js';
+export {
+  XdpSocket, XskError, XskArgumentError, XskClosedError, XskBusyError, XskNoFreeFrameError, XskFrameSizeError,
+  type XdpSocketOptions, type XskBindMode, type XskBoundMode, type XskStatistics, type XskFrameCallback, type XskWhere,
+} from './xsk/index.js';

@@ -3,6 +3,7 @@
 // starts to compile (the types got looser or wrong).
 import {
   loadObject, loadKernelBtf, BpfMap, RingBuffer, attachTc, attachTcx, attachXdp, attachSockMap, withBtfCodecs, btfCodecSource,
+  XdpSocket, XskNoFreeFrameError, type XskStatistics, type XskBoundMode,
   type BpfObject, type BpfProgram,
 } from '../../lib/index.js';
 
@@ -71,4 +72,24 @@ export async function readmeUsage(program: BpfProgram): Promise<bigint | undefin
     for await (const record of new RingBuffer(scoped.map('events'))) return BigInt(record.length + mode.length);
   }
   return n;
+}
+
+// README's "AF_XDP sockets"
+export async function xdpSocketUsage(obj: BpfObject): Promise<number> {
+  using xsk = XdpSocket.create({ interface: 'eth0', queue: 0, frames: 4096, frameSize: 2048, mode: 'auto', needWakeup: true });
+  xsk.register(obj.map('xsks'));
+  const mode: XskBoundMode = xsk.mode;
+  let bytes = xsk.receive((frame: Uint8Array, address: number) => { bytes += frame.length + address; }, 64);
+  for await (const frame of xsk) bytes += frame[0];
+  try {
+    xsk.transmit([new Uint8Array(60)]);
+  } catch (e) {
+    if (e instanceof XskNoFreeFrameError) bytes += e.available;
+  }
+  const s: XskStatistics = xsk.stats();
+  // @ts-expect-error not a bind mode
+  XdpSocket.create({ interface: 'eth0', mode: 'fast' });
+  // @ts-expect-error frames are bytes
+  xsk.transmit(['hello']);
+  return bytes + s.rxDropped + mode.length + xsk.txInFlight;
 }

@@ -1,0 +1,558 @@
+// XdpSocket: an AF_XDP socket with its own UMEM, bound to one queue of one interface (libxdp's
+// xsk_umem + xsk_socket in one object; Documentation/networking/af_xdp.rst for the model).
+//
+//   using xsk = XdpSocket.create({ interface: 'eth0', queue: 0, mode: 'auto' });
+//   xsk.register(obj.maps.get('xsks'));            // XSKMAP[queue] = this socket
+//   for await (const frame of xsk) { … }            // zero-copy views of received frames
+//   xsk.transmit([frameBytes]);                       // copied into free UMEM frames and sent
+//
+// Making one: socket(AF_XDP) → UMEM (anonymous pages, XDP_UMEM_REG) → ring sizes (setsockopt) →
+// XDP_MMAP_OFFSETS → the four ring mmaps → bind(sockaddr_xdp). Any step failing undoes the ones
+// before it: no fd, no mapping, no half-bound socket is left.
+//
+// UMEM frames are shared out once: the first rxFrames are the receive side's and always are in the
+// fill ring, with the kernel, in the RX ring or in a receive callback (the fill ring has room for
+// all of them, so giving one back never fails); the others are the send side's, on a free list, in
+// the TX ring or with the kernel until the completion ring gives them back.
+import { ffi } from '../syscall/backend.js';
+import { SYS } from '../syscall/numbers.js';
+import { Fd } from '../syscall/fd.js';
+import { scratch } from '../syscall/memory.js';
+import { readStruct, setU64 } from '../syscall/layout.js';
+import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
+import { BpfError } from '../syscall/errors.js';
+import { ERRNO } from '../syscall/errno.js';
+import { BPF_MAP_TYPE } from '../syscall/types.js';
+import { EpollWaiter } from '../ringbuf/waiter.js';
+import { retireMapping } from '../ringbuf/retire.js';
+import type { BpfMap } from '../map/map.js';
+import { XskArgumentError, XskBusyError, XskClosedError, XskError, XskFrameSizeError, XskNoFreeFrameError, type XskWhere } from './errors.js';
+import { checkXskOptions, type CheckedXskOptions, type XdpSocketOptions } from './options.js';
+import { lookupXskInterface } from './interface.js';
+import { CompletionRing, FillRing, RxRing, TxRing, type RingOffsets } from './ring.js';
+import {
+  AF_XDP, SOL_XDP, SOCK_RAW, SOCK_CLOEXEC, MSG_DONTWAIT, MAP_POPULATE, MAP_ANONYMOUS, XDP_OPT, XDP_BIND, XDP_OPTIONS_ZEROCOPY, XDP_PGOFF,
+  SOCKADDR_XDP, XDP_UMEM_REG, XDP_MMAP_OFFSETS, XDP_STATISTICS, XDP_OPTIONS,
+} from './uapi.js';
+
+/** XDP_STATISTICS: the kernel's counters for this socket (exact below 2^53). */
+export interface XskStatistics {
+  /** dropped for other reasons */
+  readonly rxDropped: number;
+  /** dropped: invalid fill ring descriptor */
+  readonly rxInvalidDescs: number;
+  /** TX descriptors the kernel refused as invalid */
+  readonly txInvalidDescs: number;
+  /** dropped: the RX ring was full */
+  readonly rxRingFull: number;
+  /** times the kernel found the fill ring empty (a packet dropped for want of a frame) */
+  readonly rxFillRingEmptyDescs: number;
+  /** times the kernel found the TX ring empty when woken */
+  readonly txRingEmptyDescs: number;
+}
+
+/** A received frame: a zero-copy view into the UMEM (valid while the callback runs), and its UMEM address. */
+export type XskFrameCallback = (frame: Uint8Array, address: number) => void;
+
+/** The mode the kernel bound the socket in. */
+export type XskBoundMode = 'copy' | 'zerocopy';
+
+/** Frames taken from the RX ring per round of the async iterator before the event loop gets a turn. */
+const ROUND = 64;
+
+// a forgotten socket: its mappings become zero pages (a frame view still held reads zeros, never a
+// fault); its Fd closes itself through lib/syscall's own registry
+const forgotten = new FinalizationRegistry<Mapping[]>((maps) => {
+  for (const m of maps) retireMapping(m, PROT.READ | PROT.WRITE);
+});
+
+/** errno numbers lib/syscall's ERRNO table does not name */
+const EAFNOSUPPORT = 97;
+const ENETDOWN = 100;
+/** a kick that did not go through now but will later (libxdp treats the same ones as harmless) */
+const TRANSIENT_KICK = new Set<number>([ERRNO.EAGAIN, ERRNO.EBUSY, ERRNO.ENOBUFS, ENETDOWN]);
+
+export class XdpSocket {
+  /** the AF_XDP socket (what an XSKMAP holds: `map.update(queue, xsk)` works too) */
+  readonly fd: Fd;
+  /** the interface's name and index */
+  readonly interface: string;
+  readonly ifindex: number;
+  readonly queue: number;
+  /** how the kernel bound it ('auto' becomes 'copy' or 'zerocopy') */
+  readonly mode: XskBoundMode;
+  readonly needWakeup: boolean;
+  readonly frames: number;
+  readonly frameSize: number;
+  readonly headroom: number;
+  /** frames for receiving and for sending (see the options' `frames`) */
+  readonly rxFrames: number;
+  readonly txFrames: number;
+  readonly #where: XskWhere;
+  readonly #umem: Mapping;
+  readonly #maps: Mapping[];
+  readonly #bytes: Uint8Array;
+  readonly #buffer: ArrayBuffer;
+  readonly #fill: FillRing;
+  readonly #comp: CompletionRing;
+  readonly #rx: RxRing | undefined;
+  readonly #tx: TxRing | undefined;
+  readonly #txFree: number[] = [];
+  readonly #frameMask: number;
+  #waiter: EpollWaiter | undefined;
+  #closed = false;
+  #released = false;
+  /** receive() callbacks running (close() meanwhile leaves the memory alone until they return) */
+  #depth = 0;
+  /** a frame handed out by the async iterator and not yet given back */
+  #holding = false;
+
+  private constructor(fd: Fd, o: CheckedXskOptions, iface: { index: number; name: string }, mode: XskBoundMode, umem: Mapping, rings: {
+    fill: [FillRing, Mapping]; comp: [CompletionRing, Mapping]; rx?: [RxRing, Mapping]; tx?: [TxRing, Mapping];
+  }) {
+    this.fd = fd;
+    this.interface = iface.name;
+    this.ifindex = iface.index;
+    this.queue = o.queue;
+    this.mode = mode;
+    this.needWakeup = o.needWakeup;
+    this.frames = o.frames;
+    this.frameSize = o.frameSize;
+    this.headroom = o.headroom;
+    this.rxFrames = o.rxFrames;
+    this.txFrames = o.txFrames;
+    this.#where = { interface: iface.name, ifindex: iface.index, queue: o.queue };
+    this.#umem = umem;
+    this.#buffer = umem.buffer;
+    this.#bytes = new Uint8Array(this.#buffer, 0, o.frames * o.frameSize);
+    this.#frameMask = o.frameSize - 1;
+    this.#fill = rings.fill[0];
+    this.#comp = rings.comp[0];
+    this.#rx = rings.rx?.[0];
+    this.#tx = rings.tx?.[0];
+    this.#maps = [rings.fill[1], rings.comp[1], ...(rings.rx ? [rings.rx[1]] : []), ...(rings.tx ? [rings.tx[1]] : []), umem];
+    for (let i = o.frames - 1; i >= o.rxFrames; i--) this.#txFree.push(i * o.frameSize);
+    forgotten.register(this, this.#maps, this);
+  }
+
+  /**
+   * An AF_XDP socket bound to `queue` of `interface` (in the calling thread's network namespace),
+   * its fill ring stocked with the receive frames. Options are checked before any system call;
+   * a step the kernel refuses throws XskError naming it, and leaves nothing behind.
+   */
+  static create(options: XdpSocketOptions): XdpSocket {
+    const o = checkXskOptions(options, pageSize());
+    const iface = lookupXskInterface(o.interface, o.queue);
+    const where: XskWhere = { interface: iface.name, ifindex: iface.index, queue: o.queue };
+    const undo: (() => void)[] = [];
+    try {
+      const r = ffi().syscall3(SYS.socket, AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+      if (r < 0) throw new XskError('socket(AF_XDP)', -r, where, r === -EAFNOSUPPORT ? 'the kernel has no AF_XDP (CONFIG_XDP_SOCKETS)' : undefined);
+      const fd = new Fd(r, `AF_XDP socket on ${iface.name} queue ${o.queue}`);
+      undo.push(() => fd.close());
+
+      const umemLen = o.frames * o.frameSize;
+      const umem = mapOrThrow(() => mmap(-1, Math.ceil(umemLen / pageSize()) * pageSize(), PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP_ANONYMOUS), 'mmap UMEM', where);
+      undo.push(() => umem.unmap());
+      umemReg(fd.value, umem.address, umemLen, o, where);
+      setRingSize(fd.value, XDP_OPT.UMEM_FILL_RING, o.fillSize, 'XDP_UMEM_FILL_RING', where);
+      setRingSize(fd.value, XDP_OPT.UMEM_COMPLETION_RING, o.completionSize, 'XDP_UMEM_COMPLETION_RING', where);
+      if (o.rxSize) setRingSize(fd.value, XDP_OPT.RX_RING, o.rxSize, 'XDP_RX_RING', where);
+      if (o.txSize) setRingSize(fd.value, XDP_OPT.TX_RING, o.txSize, 'XDP_TX_RING', where);
+      const off = mmapOffsets(fd.value, where);
+
+      const ring = (name: string, which: RingOffsets, entries: number, entryBytes: number, pgoff: number): Mapping => {
+        const m = mapOrThrow(() => mmap(fd.value, which.desc + entries * entryBytes, PROT.READ | PROT.WRITE, MAP.SHARED | MAP_POPULATE, pgoff), `mmap ${name} ring`, where);
+        undo.push(() => m.unmap());
+        return m;
+      };
+      const fm = ring('fill', off.fr, o.fillSize, 8, XDP_PGOFF.FILL_RING);
+      const cm = ring('completion', off.cr, o.completionSize, 8, XDP_PGOFF.COMPLETION_RING);
+      const rm = o.rxSize ? ring('RX', off.rx, o.rxSize, 16, XDP_PGOFF.RX_RING) : undefined;
+      const tm = o.txSize ? ring('TX', off.tx, o.txSize, 16, XDP_PGOFF.TX_RING) : undefined;
+      const fill = new FillRing(fm.buffer, off.fr, o.fillSize);
+      // stock the fill ring before bind, as libxdp's users do: the kernel can receive at once
+      const at = fill.reserve(o.rxFrames);
+      for (let i = 0; i < o.rxFrames; i++) fill.set(at + i, i * o.frameSize);
+      fill.submit();
+
+      bind(fd.value, iface.index, o, where);
+      const mode = boundMode(fd.value, where);
+      return new XdpSocket(fd, o, iface, mode, umem, {
+        fill: [fill, fm],
+        comp: [new CompletionRing(cm.buffer, off.cr, o.completionSize), cm],
+        rx: rm && [new RxRing(rm.buffer, off.rx, o.rxSize), rm],
+        tx: tm && [new TxRing(tm.buffer, off.tx, o.txSize), tm],
+      });
+    } catch (e) {
+      // the socket first: the ring mappings hold it, the UMEM is pinned until it is gone
+      for (const fn of undo) fn();
+      throw e;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Frames posted to the TX ring and not yet given back by the completion ring. */
+  get txInFlight(): number {
+    return this.txFrames - this.#txFree.length;
+  }
+
+  /** Send frames free right now (before reclaiming completions). */
+  get txFreeFrames(): number {
+    return this.#txFree.length;
+  }
+
+  /**
+   * Put this socket in an XSKMAP at `key` (default: its queue, what `bpf_redirect_map(&xsks,
+   * ctx->rx_queue_index, …)` looks up). The kernel takes it out again when the socket closes.
+   */
+  register(map: BpfMap<unknown, unknown>, key: number = this.queue): void {
+    this.#check('register');
+    this.#checkMap(map, key, 'register');
+    map.update(key, this);
+  }
+
+  /** Take the entry at `key` (default: the queue) out of the XSKMAP. */
+  unregister(map: BpfMap<unknown, unknown>, key: number = this.queue): void {
+    this.#check('unregister');
+    this.#checkMap(map, key, 'unregister');
+    map.delete(key);
+  }
+
+  /**
+   * Each received frame (up to `max`) to `cb` as a zero-copy view of the UMEM, valid while `cb`
+   * runs (copy it to keep it); the frames go back to the fill ring once `cb` returned (or threw:
+   * the frame in hand counts as received). Returns how many were delivered; never waits.
+   */
+  receive(cb: XskFrameCallback, max = ROUND): number {
+    this.#check('receive');
+    if (this.#depth > 0 || this.#holding) throw new XskBusyError('receive', this.#where);
+    const rx = this.#rxRing('receive');
+    if (typeof cb !== 'function') throw new XskArgumentError('receive', 'callback', `must be a function, got ${typeof cb}`, this.#where);
+    if (!Number.isInteger(max) || max < 1) throw new XskArgumentError('receive', 'max', `must be a positive integer, got ${max}`, this.#where);
+    const n = rx.peek(max);
+    if (n === 0) {
+      this.#wakeFill();
+      return 0;
+    }
+    const start = rx.position;
+    const buf = this.#buffer;
+    let done = 0;
+    this.#depth++;
+    try {
+      while (done < n) {
+        const i = start + done;
+        const addr = rx.addr(i);
+        const len = rx.len(i);
+        done++;
+        cb(new Uint8Array(buf, addr, len), addr);
+        if (this.#closed) break;
+      }
+    } finally {
+      this.#depth--;
+      if (this.#closed) {
+        if (this.#depth === 0) this.#release();
+      } else {
+        this.#recycle(done);
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Resolves true when frames may be waiting in the RX ring, false once the socket is closed (a
+   * pending wait ends then). Never blocks the event loop: a worker thread sleeps in epoll (lib/ringbuf's
+   * waiter). `signal` abandons the wait (it resolves true).
+   */
+  wait(signal?: AbortSignal): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    const rx = this.#rxRing('wait');
+    if (rx.peek(1) > 0) return Promise.resolve(true);
+    this.#wakeFill();
+    this.#waiter ??= new EpollWaiter([this.fd.value]);
+    return this.#waiter.wait(signal);
+  }
+
+  /**
+   * Received frames, one at a time, as zero-copy views valid until the loop body resumes (the frame
+   * then goes back to the fill ring); waits without blocking the event loop; ends at close().
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    this.#check('iterate');
+    const rx = this.#rxRing('iterate');
+    let round = 0;
+    for (;;) {
+      if (this.#closed) return;
+      if (this.#depth > 0 || this.#holding) throw new XskBusyError('iterate', this.#where);
+      if (rx.peek(1) === 0) {
+        round = 0;
+        if (!(await this.wait())) return;
+        continue;
+      }
+      const addr = rx.addr(rx.position);
+      const len = rx.len(rx.position);
+      this.#holding = true;
+      try {
+        yield new Uint8Array(this.#buffer, addr, len);
+      } finally {
+        this.#holding = false;
+        if (!this.#closed) this.#recycle(1);
+      }
+      // a steady stream would otherwise never let timers and I/O run (resumptions are microtasks)
+      if (++round === ROUND) {
+        round = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+
+  /**
+   * Copy each frame into a free UMEM frame, post them all on the TX ring and kick the kernel.
+   * All or nothing: XskFrameSizeError for a frame that is empty or larger than frameSize,
+   * XskNoFreeFrameError when fewer frames (or TX ring slots) are free than given, nothing sent.
+   * Returns how many were posted. Completed frames are reclaimed here and by flush().
+   */
+  transmit(frames: readonly Uint8Array[]): number {
+    this.#check('transmit');
+    const tx = this.#tx;
+    if (!tx) throw new XskArgumentError('transmit', 'txSize', 'is 0: this socket has no TX ring', this.#where);
+    if (!Array.isArray(frames)) throw new XskArgumentError('transmit', 'frames', `must be an array of Uint8Array, got ${typeof frames}`, this.#where);
+    const n = frames.length;
+    for (let i = 0; i < n; i++) {
+      const f = frames[i];
+      if (!(f instanceof Uint8Array)) throw new XskArgumentError('transmit', `frames[${i}]`, `must be a Uint8Array, got ${f === null ? 'null' : typeof f}`, this.#where);
+      if (f.length === 0 || f.length > this.frameSize) throw new XskFrameSizeError(i, f.length, this.frameSize, this.#where);
+    }
+    if (n === 0) return 0;
+    this.#reclaim();
+    const available = Math.min(this.#txFree.length, tx.free(n));
+    if (available < n) throw new XskNoFreeFrameError(n, available, this.#where);
+    const at = tx.reserve(n);
+    const bytes = this.#bytes;
+    const free = this.#txFree;
+    for (let i = 0; i < n; i++) {
+      const addr = free.pop()!;
+      const f = frames[i];
+      bytes.set(f, addr);
+      tx.set(at + i, addr, f.length);
+    }
+    tx.submit();
+    this.#kick();
+    return n;
+  }
+
+  /**
+   * Kick the kernel to send what is still in the TX ring (copy mode sends at most 32 frames per
+   * kick) and reclaim completed frames. Returns the frames still in flight.
+   */
+  flush(): number {
+    this.#check('flush');
+    if (!this.#tx) return 0;
+    this.#reclaim();
+    if (this.#tx.outstanding > 0) this.#kick();
+    this.#reclaim();
+    return this.txInFlight;
+  }
+
+  /** XDP_STATISTICS */
+  stats(): XskStatistics {
+    this.#check('stats');
+    const { view } = getsockopt(this.fd.value, XDP_OPT.STATISTICS, XDP_STATISTICS.size, 'XDP_STATISTICS', this.#where);
+    const v = readStruct(view, 0, XDP_STATISTICS) as Record<string, bigint>;
+    return {
+      rxDropped: Number(v.rx_dropped), rxInvalidDescs: Number(v.rx_invalid_descs), txInvalidDescs: Number(v.tx_invalid_descs),
+      rxRingFull: Number(v.rx_ring_full), rxFillRingEmptyDescs: Number(v.rx_fill_ring_empty_descs), txRingEmptyDescs: Number(v.tx_ring_empty_descs),
+    };
+  }
+
+  /**
+   * Close the socket and release its rings and UMEM: a pending wait or iteration ends. From inside a
+   * receive callback the memory is released when the callback returns. Frame views kept past close()
+   * read zeros (the pages are replaced, never left unmapped under them). Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waiter?.close();
+    if (this.#depth === 0) this.#release();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    forgotten.unregister(this);
+    this.#txFree.length = 0;
+    // the fd first; the ring mappings hold the socket until they go, and the UMEM stays pinned until then
+    this.fd.close();
+    for (const m of this.#maps) retireMapping(m, PROT.READ | PROT.WRITE);
+  }
+
+  #check(op: string): void {
+    if (this.#closed) throw new XskClosedError(op, this.#where);
+  }
+
+  #rxRing(op: string): RxRing {
+    if (!this.#rx) throw new XskArgumentError(op, 'rxSize', 'is 0: this socket has no RX ring', this.#where);
+    return this.#rx;
+  }
+
+  #checkMap(map: BpfMap<unknown, unknown>, key: number, op: string): void {
+    const m = map as Partial<BpfMap<unknown, unknown>> | null;
+    if (typeof m !== 'object' || m === null || typeof m.type !== 'number' || typeof m.update !== 'function') {
+      throw new XskArgumentError(op, 'map', `must be a BpfMap of type xskmap, got ${m === null ? 'null' : typeof m}`, this.#where);
+    }
+    if (m.type !== BPF_MAP_TYPE.XSKMAP) {
+      throw new XskArgumentError(op, 'map', `${m.name ? `${m.name} ` : ''}is a ${m.typeName} map, not an xskmap (BPF_MAP_TYPE_XSKMAP)`, this.#where);
+    }
+    if (!Number.isInteger(key) || key < 0 || key >= m.maxEntries!) {
+      throw new XskArgumentError(op, 'key', `${key} is outside the map${m.name ? ` ${m.name}` : ''} (0 … ${m.maxEntries! - 1})`, this.#where);
+    }
+  }
+
+  /** `n` RX entries from the ring's position were processed: their frames go back to the fill ring. */
+  #recycle(n: number): void {
+    if (n === 0) return;
+    const rx = this.#rx!;
+    const fill = this.#fill;
+    // never fails: the fill ring has room for every receive frame
+    const at = fill.reserve(n);
+    const start = rx.position;
+    const mask = this.#frameMask;
+    for (let i = 0; i < n; i++) {
+      const addr = rx.addr(start + i);
+      fill.set(at + i, addr - (addr & mask));
+    }
+    rx.release(n);
+    fill.submit();
+    this.#wakeFill();
+  }
+
+  /** with need_wakeup, a driver that stopped for want of fill entries is woken by a recvfrom */
+  #wakeFill(): void {
+    if (!this.needWakeup || !this.#fill.needsWakeup()) return;
+    const r = ffi().syscall6(SYS.recvfrom, this.fd.value, 0, 0, MSG_DONTWAIT, 0, 0);
+    if (r < 0 && !TRANSIENT_KICK.has(-r)) throw new XskError('recvfrom (fill ring wakeup)', -r, this.#where);
+  }
+
+  /** completed TX frames back to the free list */
+  #reclaim(): void {
+    const comp = this.#comp;
+    const n = comp.peek(comp.size);
+    if (n === 0) return;
+    const start = comp.position;
+    const mask = this.#frameMask;
+    for (let i = 0; i < n; i++) {
+      const addr = comp.addr(start + i);
+      this.#txFree.push(addr - (addr & mask));
+    }
+    comp.release(n);
+  }
+
+  /**
+   * sendto(MSG_DONTWAIT) when the kernel wants it (always without need_wakeup). Copy mode sends at
+   * most 32 frames per call and says EAGAIN when more are left: kick again while that makes progress.
+   */
+  #kick(): void {
+    const tx = this.#tx!;
+    if (this.needWakeup && !tx.needsWakeup()) return;
+    let left = tx.outstanding;
+    for (let tries = 0; tries < 4 + tx.size / 16; tries++) {
+      const r = ffi().syscall6(SYS.sendto, this.fd.value, 0, 0, MSG_DONTWAIT, 0, 0);
+      if (r >= 0) return;
+      if (!TRANSIENT_KICK.has(-r)) throw new XskError('sendto (TX kick)', -r, this.#where);
+      if (-r !== ERRNO.EAGAIN) return;
+      this.#reclaim(); // a full completion ring also stops the kernel
+      const now = tx.outstanding;
+      if (now === 0 || now >= left) return;
+      left = now;
+    }
+  }
+}
+
+function mapOrThrow(fn: () => Mapping, op: string, where: XskWhere): Mapping {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof BpfError) throw new XskError(op, e.code, where, undefined, { cause: e });
+    throw e;
+  }
+}
+
+function umemReg(fd: number, addr: number, len: number, o: CheckedXskOptions, where: XskWhere): void {
+  const s = scratch();
+  const reg = s.alloc(XDP_UMEM_REG.size);
+  setU64(reg.view, XDP_UMEM_REG.off.addr, addr);
+  setU64(reg.view, XDP_UMEM_REG.off.len, len);
+  reg.view.setUint32(XDP_UMEM_REG.off.chunk_size, o.frameSize, true);
+  reg.view.setUint32(XDP_UMEM_REG.off.headroom, o.headroom, true);
+  const r = ffi().syscall6(SYS.setsockopt, fd, SOL_XDP, XDP_OPT.UMEM_REG, reg.address, XDP_UMEM_REG.size, 0);
+  if (r < 0) {
+    throw new XskError('setsockopt(XDP_UMEM_REG)', -r, where, r === -ERRNO.ENOMEM || r === -ERRNO.EPERM || r === -ERRNO.EAGAIN
+      ? `${o.frames} frames of ${o.frameSize} bytes (${len} bytes) could not be pinned: RLIMIT_MEMLOCK or memory (ulimit -l, or CAP_IPC_LOCK)`
+      : `${o.frames} frames of ${o.frameSize} bytes, headroom ${o.headroom}`);
+  }
+}
+
+function setRingSize(fd: number, opt: number, entries: number, name: string, where: XskWhere): void {
+  const s = scratch();
+  const v = s.alloc(4);
+  v.view.setUint32(0, entries, true);
+  const r = ffi().syscall6(SYS.setsockopt, fd, SOL_XDP, opt, v.address, 4, 0);
+  if (r < 0) throw new XskError(`setsockopt(${name})`, -r, where, `${entries} entries`);
+}
+
+function mmapOffsets(fd: number, where: XskWhere): { rx: RingOffsets; tx: RingOffsets; fr: RingOffsets; cr: RingOffsets } {
+  const { view: v, length } = getsockopt(fd, XDP_OPT.MMAP_OFFSETS, XDP_MMAP_OFFSETS.size, 'XDP_MMAP_OFFSETS', where);
+  // kernels before 5.4 answer without the flags offsets (no need_wakeup): not supported here
+  if (length < XDP_MMAP_OFFSETS.size) {
+    throw new XskError('getsockopt(XDP_MMAP_OFFSETS)', 0, where, 'the kernel gave ring offsets without flags (before Linux 5.4): not supported');
+  }
+  const ring = (p: 'rx' | 'tx' | 'fr' | 'cr'): RingOffsets => ({
+    producer: Number(v.getBigUint64(XDP_MMAP_OFFSETS.off[`${p}_producer`], true)),
+    consumer: Number(v.getBigUint64(XDP_MMAP_OFFSETS.off[`${p}_consumer`], true)),
+    desc: Number(v.getBigUint64(XDP_MMAP_OFFSETS.off[`${p}_desc`], true)),
+    flags: Number(v.getBigUint64(XDP_MMAP_OFFSETS.off[`${p}_flags`], true)),
+  });
+  return { rx: ring('rx'), tx: ring('tx'), fr: ring('fr'), cr: ring('cr') };
+}
+
+function bind(fd: number, ifindex: number, o: CheckedXskOptions, where: XskWhere): void {
+  const s = scratch();
+  const a = s.alloc(SOCKADDR_XDP.size);
+  const flags = (o.mode === 'copy' ? XDP_BIND.COPY : o.mode === 'zerocopy' ? XDP_BIND.ZEROCOPY : 0) | (o.needWakeup ? XDP_BIND.USE_NEED_WAKEUP : 0);
+  a.view.setUint16(SOCKADDR_XDP.off.sxdp_family, AF_XDP, true);
+  a.view.setUint16(SOCKADDR_XDP.off.sxdp_flags, flags, true);
+  a.view.setUint32(SOCKADDR_XDP.off.sxdp_ifindex, ifindex, true);
+  a.view.setUint32(SOCKADDR_XDP.off.sxdp_queue_id, o.queue, true);
+  const r = ffi().syscall3(SYS.bind, fd, a.address, SOCKADDR_XDP.size);
+  if (r >= 0) return;
+  const code = -r;
+  let detail: string | undefined;
+  if (code === ERRNO.EOPNOTSUPP && o.mode === 'zerocopy') detail = `the driver of ${where.interface} has no AF_XDP zero-copy support; use mode 'copy' or 'auto'`;
+  else if (code === ERRNO.EINVAL) detail = `queue ${o.queue} is not an active queue of ${where.interface} (the kernel checks the real queue counts, see ethtool -l), or the UMEM/ring setup was refused`;
+  else if (code === ERRNO.EBUSY) detail = `queue ${o.queue} of ${where.interface} already has an AF_XDP socket (or a UMEM) bound`;
+  throw new XskError('bind', code, where, detail);
+}
+
+function boundMode(fd: number, where: XskWhere): XskBoundMode {
+  const { view } = getsockopt(fd, XDP_OPT.OPTIONS, XDP_OPTIONS.size, 'XDP_OPTIONS', where);
+  return (view.getUint32(XDP_OPTIONS.off.flags, true) & XDP_OPTIONS_ZEROCOPY) !== 0 ? 'zerocopy' : 'copy';
+}
+
+/** getsockopt(SOL_XDP, opt) into scratch memory: the value (valid until the next scratch() user) and the length the kernel wrote */
+function getsockopt(fd: number, opt: number, size: number, name: string, where: XskWhere): { view: DataView; length: number } {
+  const s = scratch();
+  const buf = s.alloc(size);
+  const len = s.alloc(4);
+  len.view.setUint32(0, size, true);
+  const r = ffi().syscall6(SYS.getsockopt, fd, SOL_XDP, opt, buf.address, len.address, 0);
+  if (r < 0) throw new XskError(`getsockopt(${name})`, -r, where);
+  return { view: buf.view, length: len.view.getUint32(0, true) };
+}

@@ -1,0 +1,341 @@
+// XdpSocket against the kernel, on a veth pair between two throwaway namespaces: bpf/xsk_redirect.o
+// (udp_port set) on vethA redirects UDP to one port into the socket, python3 in nsB sends it, and
+// what arrives is checked exactly (count, length, bytes); frames sent with transmit() are caught by
+// a packet socket in nsB. veth has no AF_XDP zero-copy: 'copy' works with XDP in skb and in drv
+// mode, 'auto' binds in copy mode, 'zerocopy' is refused (EOPNOTSUPP).
+import { expect } from 'chai';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { requirePrivileged } from '../helpers/privileged.js';
+import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/netns.js';
+import { attachXdp, loadObject, getInterface, openPacketSocket, BpfMap, type BpfObject, type XdpAttachment } from '../../lib/index.js';
+import {
+  XdpSocket, XskError, XskArgumentError, XskClosedError, XskBusyError, XskNoFreeFrameError, XskFrameSizeError, type XdpSocketOptions,
+} from '../../lib/xsk/index.js';
+
+const PORT = 7777;
+const SMALL = { frames: 64, fillSize: 32, completionSize: 32, rxSize: 32, txSize: 32 } as const;
+
+/** this process's sockets and socket mappings (the rings): what a failed or closed XdpSocket must not leave */
+function resources(): string[] {
+  const fds = readdirSync('/proc/self/fd').map((f) => { try { return readlinkSync(`/proc/self/fd/${f}`); } catch { return ''; } }).filter((l) => l.startsWith('socket:'));
+  const maps = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('socket:['));
+  return [...fds, ...maps].sort();
+}
+
+/** payload of a UDP datagram in an Ethernet + IPv4 frame, or undefined for anything else */
+function udpPayload(f: Uint8Array): { dport: number; payload: Uint8Array } | undefined {
+  if (f.length < 42 || f[12] !== 0x08 || f[13] !== 0x00 || f[23] !== 17) return undefined;
+  const ihl = (f[14] & 15) * 4;
+  const udp = 14 + ihl;
+  return { dport: (f[udp + 2] << 8) | f[udp + 3], payload: f.slice(udp + 8) };
+}
+
+function mac(s: string): number[] {
+  return s.split(':').map((x) => parseInt(x, 16));
+}
+
+function ipBytes(s: string): number[] {
+  return s.split('.').map(Number);
+}
+
+/** Ethernet + IPv4 + UDP (checksum 0: none, allowed for IPv4) carrying `payload` */
+function udpFrame(o: { srcMac: string; dstMac: string; src: string; dst: string; sport: number; dport: number; payload: Uint8Array }): Uint8Array {
+  const f = new Uint8Array(42 + o.payload.length);
+  const v = new DataView(f.buffer);
+  f.set(mac(o.dstMac), 0);
+  f.set(mac(o.srcMac), 6);
+  v.setUint16(12, 0x0800);
+  v.setUint8(14, 0x45);
+  v.setUint16(16, 20 + 8 + o.payload.length);
+  v.setUint8(22, 64);
+  v.setUint8(23, 17);
+  f.set(ipBytes(o.src), 26);
+  f.set(ipBytes(o.dst), 30);
+  let sum = 0;
+  for (let i = 14; i < 34; i += 2) sum += v.getUint16(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  v.setUint16(24, ~sum & 0xffff);
+  v.setUint16(34, o.sport);
+  v.setUint16(36, o.dport);
+  v.setUint16(38, 8 + o.payload.length);
+  f.set(o.payload, 42);
+  return f;
+}
+
+describe('XdpSocket (AF_XDP)', function () {
+  this.timeout(30_000);
+  let net: TestNetwork;
+  let obj: BpfObject;
+  let xdp: XdpAttachment | undefined;
+  const open: XdpSocket[] = [];
+  let baseline: string[];
+
+  before(function () { requirePrivileged(this); });
+  beforeEach(() => {
+    baseline = resources();
+    net = createTestNetwork('xsk');
+    obj = loadObject('bpf/xsk_redirect.o', { constants: { udp_port: PORT } });
+  });
+  afterEach(() => {
+    for (const x of open.splice(0)) x.close();
+    try { xdp?.detach(); } catch { /* the namespace may be gone */ }
+    xdp = undefined;
+    obj?.close();
+    net?.cleanup();
+  });
+  after(() => {
+    if (baseline) expect(resources()).to.deep.equal(baseline);
+  });
+
+  const attach = (mode: 'skb' | 'drv') => {
+    xdp = net.inNs('A', () => attachXdp({ program: obj.programs.get('xsk_redirect')!, interface: net.vethA, mode }));
+  };
+  /** a socket in nsA; closed after the test */
+  const create = (o: Partial<XdpSocketOptions> = {}): XdpSocket => {
+    const x = net.inNs('A', () => XdpSocket.create({ interface: net.vethA, mode: 'copy', ...SMALL, ...o }));
+    open.push(x);
+    return x;
+  };
+  /** create() once the queue is free: the kernel frees it a little after close() (from a work item), EBUSY until then */
+  const createWhenFree = async (o: Partial<XdpSocketOptions> = {}): Promise<XdpSocket> => {
+    let last: unknown;
+    const x = await waitFor(() => {
+      try { return create(o); } catch (e) { last = e; return undefined; }
+    }, (v) => v !== undefined || !(last instanceof XskError && last.errno === 'EBUSY'), 3000, 5);
+    if (!x) throw last;
+    return x;
+  };
+  const xsks = () => obj.maps.get('xsks') as BpfMap<unknown, unknown>;
+  const verdicts = () => {
+    const m = obj.maps.get('verdicts') as BpfMap<number, bigint>;
+    const n = (k: number) => m.lookup(k)!;
+    return { redirected: n(0), passed: n(1) };
+  };
+  /** receive() until `n` frames arrived or the deadline passed; copies of the frames */
+  const receiveAll = async (x: XdpSocket, n: number): Promise<Uint8Array[]> => {
+    const got: Uint8Array[] = [];
+    await waitFor(() => { x.receive((f) => got.push(f.slice())); return got.length; }, (k) => k >= n);
+    return got;
+  };
+
+  for (const mode of ['skb', 'drv'] as const) {
+    it(`receives exactly the UDP datagrams redirected by XDP in ${mode} mode (copy mode), byte for byte`, async () => {
+      attach(mode);
+      const x = create();
+      expect(x.mode).to.equal('copy');
+      expect(x).to.include({ interface: net.vethA, queue: 0, frameSize: 4096, rxFrames: 32, txFrames: 32 });
+      x.register(xsks());
+      net.sendUdp({ count: 25, port: PORT, size: 100 });
+      const got = await receiveAll(x, 25);
+      expect(got).to.have.length(25);
+      for (const f of got) {
+        expect(f.length).to.equal(14 + 20 + 8 + 100);
+        const u = udpPayload(f)!;
+        expect(u.dport).to.equal(PORT);
+        expect(Buffer.from(u.payload).toString()).to.equal('x'.repeat(100));
+      }
+      // nothing else came: every datagram was redirected once, none more
+      expect(verdicts().redirected).to.equal(25n);
+      expect(x.receive(() => { throw new Error('no more frames expected'); })).to.equal(0);
+      // more than the 32 receive frames: they go back to the fill ring after each callback
+      net.sendUdp({ count: 30, port: PORT, size: 10 });
+      expect(await receiveAll(x, 30)).to.have.length(30);
+      net.sendUdp({ count: 30, port: PORT, size: 10 });
+      expect(await receiveAll(x, 30)).to.have.length(30);
+      expect(x.stats()).to.deep.equal({ rxDropped: 0, rxInvalidDescs: 0, txInvalidDescs: 0, rxRingFull: 0, rxFillRingEmptyDescs: 0, txRingEmptyDescs: 0 });
+    });
+  }
+
+  it('delivers through the async iterator without blocking the event loop, and ends it at close()', async () => {
+    attach('skb');
+    // room for all 40 at once: the sender may well be faster than the loop
+    const x = create({ headroom: 128, frames: 512, fillSize: 256, rxSize: 256 });
+    x.register(xsks());
+    const seen: number[] = [];
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const loop = (async () => {
+      for await (const f of x) {
+        seen.push(f.length);
+        if (seen.length === 40) x.close();
+      }
+    })();
+    // the iterator is waiting now (in a worker thread): timers still run
+    await waitFor(() => ticks, (t) => t >= 3, 2000, 5);
+    net.sendUdp({ count: 40, port: PORT, size: 33 });
+    await loop;
+    clearInterval(timer);
+    expect(seen).to.deep.equal(Array(40).fill(14 + 20 + 8 + 33));
+    expect(x.closed).to.equal(true);
+  });
+
+  it('close() ends a pending wait (it resolves false) and a pending iteration', async () => {
+    attach('skb');
+    const x = create();
+    const w = x.wait();
+    const it = x[Symbol.asyncIterator]();
+    const n = it.next();
+    setTimeout(() => x.close(), 20);
+    expect(await w).to.equal(false);
+    expect(await n).to.deep.equal({ value: undefined, done: true });
+    expect(await x.wait()).to.equal(false);
+  });
+
+  it('wait() resolves true when a frame arrives, and the frame is there', async () => {
+    attach('drv');
+    const x = create();
+    x.register(xsks());
+    const w = x.wait();
+    net.sendUdp({ count: 1, port: PORT, size: 5 });
+    expect(await w).to.equal(true);
+    const got = await receiveAll(x, 1);
+    expect(got.map((f) => f.length)).to.deep.equal([47]);
+  });
+
+  it('counts drops in stats(): an empty fill ring (receive frames all in use) and a full RX ring', async () => {
+    attach('skb');
+    // 4 receive frames: the first 4 datagrams fill them, the other 6 find the fill ring empty
+    const x = create({ frames: 8, fillSize: 4, rxSize: 4, txSize: 4, completionSize: 4 });
+    expect(x.rxFrames).to.equal(4);
+    x.register(xsks());
+    net.sendUdp({ count: 10, port: PORT, size: 8 });
+    const s = await waitFor(() => x.stats(), (v) => v.rxFillRingEmptyDescs >= 6);
+    expect(s).to.include({ rxFillRingEmptyDescs: 6, rxRingFull: 0 });
+    expect((await receiveAll(x, 4)).length).to.equal(4);
+    // 16 receive frames, an RX ring of 4: 4 arrive, 12 find the RX ring full
+    x.close();
+    const y = await createWhenFree({ frames: 32, fillSize: 16, rxSize: 4, txSize: 16, completionSize: 16 });
+    y.register(xsks());
+    net.sendUdp({ count: 16, port: PORT, size: 8 });
+    const t = await waitFor(() => y.stats(), (v) => v.rxRingFull >= 12);
+    expect(t).to.include({ rxRingFull: 12, rxFillRingEmptyDescs: 0 });
+    expect((await receiveAll(y, 4)).length).to.equal(4);
+  });
+
+  it('transmits frames that arrive on the peer exactly (more than one 32-frame kick), and reclaims every frame', async () => {
+    const x = create({ frames: 512, fillSize: 128, completionSize: 256, rxSize: 128, txSize: 256 });
+    expect(x.txFrames).to.equal(384);
+    const a = net.inNs('A', () => getInterface(net.vethA));
+    const b = net.inNs('B', () => getInterface(net.vethB));
+    const cap = net.inNs('B', () => openPacketSocket({ interface: net.vethB }));
+    try {
+      const frames = Array.from({ length: 200 }, (_, i) => udpFrame({
+        srcMac: a.address!, dstMac: b.address!, src: net.addrA, dst: net.addrB, sport: 5000, dport: 6000,
+        payload: new TextEncoder().encode(`tsbpf-xsk ${i.toString().padStart(4, '0')}`),
+      }));
+      expect(x.transmit(frames.slice(0, 150))).to.equal(150);
+      expect(x.transmit(frames.slice(150))).to.equal(50);
+      const got: Uint8Array[] = [];
+      await waitFor(() => {
+        for (const f of cap.drain()) if (udpPayload(f)?.dport === 6000) got.push(f);
+        x.flush();
+        return got.length;
+      }, (n) => n >= 200);
+      expect(got.length).to.equal(200);
+      expect(got.map((f) => Buffer.from(f).toString('hex'))).to.deep.equal(frames.map((f) => Buffer.from(f).toString('hex')));
+      expect(await waitFor(() => x.flush(), (n) => n === 0)).to.equal(0);
+      expect(x.txFreeFrames).to.equal(384);
+      expect(x.stats().txInvalidDescs).to.equal(0);
+    } finally {
+      cap.close();
+    }
+  });
+
+  it('refuses a frame larger than the frame size or empty, and more frames than are free: nothing is sent', () => {
+    const x = create({ frameSize: 2048, frames: 8, fillSize: 4, completionSize: 4, rxSize: 4, txSize: 4 });
+    expect(x.txFrames).to.equal(4);
+    const err = (fn: () => unknown) => { try { fn(); } catch (e) { return e; } return undefined; };
+    const big = err(() => x.transmit([new Uint8Array(60), new Uint8Array(2049)])) as XskFrameSizeError;
+    expect(big).to.be.instanceOf(XskFrameSizeError);
+    expect(big).to.include({ index: 1, length: 2049, frameSize: 2048 });
+    expect(big.message).to.contain(`AF_XDP socket on ${net.vethA} queue 0: transmit`).and.contain('larger than the 2048-byte UMEM frame');
+    expect(err(() => x.transmit([new Uint8Array(0)]))).to.be.instanceOf(XskFrameSizeError);
+    const none = err(() => x.transmit(Array.from({ length: 5 }, () => new Uint8Array(60)))) as XskNoFreeFrameError;
+    expect(none).to.be.instanceOf(XskNoFreeFrameError);
+    expect(none).to.include({ wanted: 5, available: 4 });
+    expect(x.txInFlight).to.equal(0);
+  });
+
+  it("binds 'auto' in copy mode on veth, and refuses 'zerocopy' with a clear error leaving nothing behind", async () => {
+    attach('drv');
+    const x = create({ mode: 'auto' });
+    expect(x.mode).to.equal('copy');
+    x.close();
+    const before = resources();
+    let e: XskError | undefined;
+    try { await createWhenFree({ mode: 'zerocopy' }); } catch (err) { e = err as XskError; }
+    expect(e).to.be.instanceOf(XskError);
+    expect(e).to.include({ op: 'bind', errno: 'EOPNOTSUPP', interface: net.vethA, queue: 0 });
+    expect(e!.message).to.contain('no AF_XDP zero-copy support');
+    expect(resources()).to.deep.equal(before);
+  });
+
+  it('refuses bad input with typed errors naming what and where, before any syscall where it can', () => {
+    const before = resources();
+    const err = (o: Partial<XdpSocketOptions>) => { try { create(o); } catch (e) { return e as XskError; } throw new Error('no error'); };
+    const missing = err({ interface: 'tsbpf-nope0' });
+    expect(missing).to.be.instanceOf(XskError).and.include({ op: 'interface lookup', errno: 'ENODEV' });
+    expect(missing.message).to.contain('"tsbpf-nope0"');
+    const q = err({ queue: 7 }) as XskArgumentError;
+    expect(q).to.be.instanceOf(XskArgumentError).and.include({ option: 'queue' });
+    expect(q.message).to.contain(`queue 7 does not exist: ${net.vethA} has 2 RX and 2 TX queues`);
+    // veth has 2 queues (one per CPU) of which 1 is active: the kernel says EINVAL at bind
+    const q1 = err({ queue: 1 });
+    expect(q1).to.include({ op: 'bind', errno: 'EINVAL', queue: 1 });
+    expect(q1.message).to.contain('queue 1 is not an active queue');
+    expect(err({ rxSize: 1000 })).to.be.instanceOf(XskArgumentError).and.include({ option: 'rxSize' });
+    expect(err({ fillSize: 0 })).to.be.instanceOf(XskArgumentError).and.include({ option: 'fillSize' });
+    expect(err({ frameSize: 3000 })).to.be.instanceOf(XskArgumentError).and.include({ option: 'frameSize' });
+    expect(err({ frameSize: 8192 }).message).to.contain('frameSize must be a power of two from 2048 to the page size 4096');
+    expect(err({ headroom: 4096 - 256 })).to.be.instanceOf(XskArgumentError).and.include({ option: 'headroom' });
+    expect(err({ mode: 'fast' as never })).to.be.instanceOf(XskArgumentError).and.include({ option: 'mode' });
+    expect(resources()).to.deep.equal(before);
+  });
+
+  it('register() puts the socket in an XSKMAP at its queue, refuses another map type or key, and nothing works after close()', async () => {
+    attach('skb');
+    const x = create();
+    x.register(xsks());
+    net.sendUdp({ count: 2, port: PORT, size: 1 });
+    expect(await receiveAll(x, 2)).to.have.length(2);
+    expect(verdicts()).to.deep.equal({ redirected: 2n, passed: verdicts().passed });
+    const hash = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'not_xsk' });
+    try {
+      expect(() => x.register(hash)).to.throw(XskArgumentError, 'map not_xsk is a hash map, not an xskmap');
+    } finally {
+      hash.close();
+    }
+    expect(() => x.register(xsks(), 64)).to.throw(XskArgumentError, 'key 64 is outside the map xsks (0 … 63)');
+    x.close();
+    // the kernel takes a closed socket out of the map (once it is released): datagrams pass to the
+    // stack again (user space cannot look an XSKMAP up: EOPNOTSUPP)
+    const passed = verdicts().passed;
+    await waitFor(() => { net.sendUdp({ count: 1, port: PORT, size: 1 }); return verdicts(); }, (v) => v.passed > passed, 10_000, 50);
+    expect(Number(verdicts().redirected)).to.be.at.most(3);
+    for (const fn of [() => x.receive(() => {}), () => x.transmit([new Uint8Array(60)]), () => x.stats(), () => x.register(xsks()), () => x.flush()]) {
+      expect(fn).to.throw(XskClosedError, `AF_XDP socket on ${net.vethA} queue 0`);
+    }
+    expect(x.closed).to.equal(true);
+    x.close();
+  });
+
+  it('one consumer at a time: receive() from a receive callback is refused; close() from one releases after it returns', async () => {
+    attach('skb');
+    const x = create();
+    x.register(xsks());
+    net.sendUdp({ count: 3, port: PORT, size: 4 });
+    expect(await x.wait()).to.equal(true);
+    let inner: unknown;
+    const frames: number[] = [];
+    await waitFor(() => x.receive((f) => {
+      try { x.receive(() => {}); } catch (e) { inner = e; }
+      frames.push(f.length);
+      x.close();
+      // still readable after close() inside the callback
+      frames.push(f[12]);
+    }), (n) => n > 0 || x.closed);
+    expect(inner).to.be.instanceOf(XskBusyError);
+    expect(frames).to.deep.equal([46, 0x08]);
+    expect(x.closed).to.equal(true);
+  });
+});
