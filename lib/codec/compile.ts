@@ -32,6 +32,24 @@ export interface TypedCodec<T = unknown> {
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+interface EnumMaps {
+  names: Map<number | bigint, string>;
+  byName: Map<string, number | bigint>;
+  other: Map<string, number | bigint> | null;
+}
+
+/**
+ * Whether an enum's values read signed. BTF's word (kind_flag), except where it cannot be right:
+ * clang before 15 calls every enum unsigned, and a 1- or 2-byte (packed) enum with an enumerator
+ * too big for its size unsigned can only have it because the enumerator is negative. (A 4-byte
+ * enum's 0xffffff9c may be -100 or 4294967196: BTF's word stands.)
+ */
+function enumSigned(t: Extract<CodecType, { kind: 'enum' }>): boolean {
+  if (t.signed || t.size >= 4) return t.signed;
+  const max = 2 ** (t.size * 8);
+  return t.values.some((v) => Number(v.value) >= max);
+}
+
 interface Flat {
   name: string;
   type: number;
@@ -117,9 +135,9 @@ class Compiler {
         if (t.size === 8) return `v.getFloat64(${o}, ${E})`;
         throw new CodecError(`type ${rid}`, 'unsupported type', `${t.size}-byte float ${t.name}`);
       case 'enum': {
-        const raw = this.#enumRaw(t.size, t.signed, o, rid);
+        const raw = this.#enumRaw(t.size, enumSigned(t), o, rid);
         if (!this.#o.enumNames) return raw;
-        return `H.enumName(${this.#const(this.#enumMaps(t).names)}, ${raw})`;
+        return `H.enumName(${this.#const(this.#enumMaps(t, t.size * 8).names)}, ${raw})`;
       }
       case 'array':
         // text when the bytes are UTF-8; otherwise the numbers (lossless, and encode takes them back)
@@ -183,8 +201,8 @@ class Compiler {
     const bf = this.#bitfield(m, t);
     if (bf && t.kind === 'int' && t.bool) return `(${this.#decBits(t.size, false, 'o', bf.off, bf.bits)} !== 0)`;
     if (bf && t.kind === 'enum') {
-      const raw = this.#decBits(t.size, t.signed, 'o', bf.off, bf.bits);
-      return this.#o.enumNames ? `H.enumName(${this.#const(this.#enumMaps(t).names)}, ${raw})` : raw;
+      const raw = this.#decBits(t.size, enumSigned(t), 'o', bf.off, bf.bits);
+      return this.#o.enumNames ? `H.enumName(${this.#const(this.#enumMaps(t, bf.bits).names)}, ${raw})` : raw;
     }
     if (bf && t.kind === 'int') return this.#decBits(t.size, t.signed, 'o', bf.off, bf.bits);
     return this.dec(m.type, `o + ${m.bitOffset / 8}`);
@@ -207,24 +225,28 @@ class Compiler {
   }
 
   /**
-   * An enum's value ↔ name maps, values normalised to how the bytes read back: BTF may record a
-   * negative enumerator of an enum it calls unsigned (a packed enum { A = -3 } has 0xfffffffd in
-   * a 1-byte type), so values are taken modulo the enum's width in its own signedness.
+   * An enum's maps for a field `bits` wide (the enum's size, or a bitfield's width), values
+   * normalised to how those bits read back: BTF may record a negative enumerator of an enum it
+   * calls unsigned (clang before 15 has no signed enums: -100 is 4294967196), so values are taken
+   * modulo the width in the enum's signedness. `other` maps an enumerator's value in the other
+   * signedness ('-100' for 4294967196) to it: the user may write the value the C source has.
    */
-  #enumMaps(t: Extract<CodecType, { kind: 'enum' }>): { names: Map<number | bigint, string>; byName: Map<string, number | bigint> } {
-    const bits = t.size * 8;
-    const norm = (v: number | bigint): number | bigint => {
-      const b = t.signed ? BigInt.asIntN(bits, BigInt(v)) : BigInt.asUintN(bits, BigInt(v));
-      return t.size === 8 ? b : Number(b);
-    };
+  #enumMaps(t: Extract<CodecType, { kind: 'enum' }>, bits: number): EnumMaps {
+    const signed = enumSigned(t);
+    const big = t.size === 8;
+    const read = (v: number | bigint, s: boolean): bigint => (s ? BigInt.asIntN(bits, BigInt(v)) : BigInt.asUintN(bits, BigInt(v)));
     const names = new Map<number | bigint, string>();
     const byName = new Map<string, number | bigint>();
+    const other = new Map<string, number | bigint>();
     for (const e of t.values) {
-      const v = norm(e.value);
+      const b = read(e.value, signed);
+      const v = big ? b : Number(b);
       if (!names.has(v)) names.set(v, e.name);
       byName.set(e.name, v);
+      const alt = read(e.value, !signed);
+      if (alt !== b) other.set(String(alt), v);
     }
-    return { names, byName };
+    return { names, byName, other: other.size ? other : null };
   }
 
   // ---- encode ----
@@ -245,12 +267,18 @@ class Compiler {
         if (t.size === 8) return `v.setFloat64(${o}, H.float(${x}, ${p}), ${E});`;
         throw new CodecError(`type ${rid}`, 'unsupported type', `${t.size}-byte float ${t.name}`);
       case 'enum':
-        return this.#encInt(t.size, t.signed, false, o, `H.enumValue(${this.#const(this.#enumMaps(t).byName)}, ${x}, ${p})`, p, rid);
+        return this.#encInt(t.size, enumSigned(t), false, o, this.#enumValue(t, t.size * 8, x, p), p, rid);
       case 'array': case 'struct': case 'union':
         return `${this.#fn('e', rid)}(v, b, ${o}, ${x}, ${p});`;
       default:
         throw new CodecError(`type ${rid}`, 'unsupported type', t.kind === 'other' ? t.what : t.kind);
     }
+  }
+
+  /** the expression turning an enum field's JS value (a name, or a number in either reading) into its number */
+  #enumValue(t: Extract<CodecType, { kind: 'enum' }>, bits: number, x: string, p: string): string {
+    const { byName, other } = this.#enumMaps(t, bits);
+    return `H.enumValue(${this.#const(byName)}, ${other ? this.#const(other) : 'null'}, ${x}, ${p})`;
   }
 
   #encInt(size: number, signed: boolean, bool: boolean, o: string, x: string, p: string, id: number): string {
@@ -289,7 +317,7 @@ class Compiler {
     const { t } = this.resolve(m.type);
     const bf = this.#bitfield(m, t);
     if (!bf) return this.enc(m.type, `o + ${m.bitOffset / 8}`, xe, pe);
-    if (t.kind === 'enum') return this.#encBits(t.size, t.signed, 'o', bf.off, bf.bits, `H.enumValue(${this.#const(this.#enumMaps(t).byName)}, ${xe}, ${pe})`, pe);
+    if (t.kind === 'enum') return this.#encBits(t.size, enumSigned(t), 'o', bf.off, bf.bits, this.#enumValue(t, bf.bits, xe, pe), pe);
     if (t.kind !== 'int') throw new CodecError(m.name, 'unsupported type', 'bitfield of a non-integer type');
     return this.#encBits(t.size, t.signed && !t.bool, 'o', bf.off, bf.bits, xe, pe, t.bool);
   }

@@ -107,8 +107,9 @@ export const H = {
   enumName(names: Map<number | bigint, string>, v: number | bigint): string | number | bigint {
     return names.get(v) ?? v;
   },
-  enumValue(byName: Map<string, number | bigint>, x: unknown, p: string): unknown {
-    if (typeof x !== 'string') return x;
+  /** an enum field's value: a name, a number, or an enumerator's value in the other signedness (`other`) */
+  enumValue(byName: Map<string, number | bigint>, other: Map<string, number | bigint> | null, x: unknown, p: string): unknown {
+    if (typeof x !== 'string') return other !== null && (typeof x === 'number' || typeof x === 'bigint') ? other.get(String(x)) ?? x : x;
     const v = byName.get(x);
     if (v === undefined) throw new CodecError(p, 'wrong type', `${JSON.stringify(x)} is not an enumerator (${[...byName.keys()].join(', ')})`);
     return v;

@@ -280,7 +280,8 @@ describe('codec: BTF types to JS values', () => {
     const b = e.encode(v);
     expect(hex(b)).to.equal('06fd0000000000000100000000000080');
     expect(e.decode(b)).to.deep.equal(v);
-    expect(compileCodec({ get: (id) => t.get(id)! }, 5).decode(b)).to.deep.equal({ st: 2, flag: true, pk: 0xfd, big: 0x8000000000000001n });
+    // a 1-byte enum holding 4294967293 can only mean -3: it reads as C reads it
+    expect(compileCodec({ get: (id) => t.get(id)! }, 5).decode(b)).to.deep.equal({ st: 2, flag: true, pk: -3, big: 0x8000000000000001n });
     expect(() => e.encode({ ...v, flag: 2 })).to.throw(CodecError, /value\.flag: out of range/);
     expect(() => e.encode({ ...v, st: 'S9' })).to.throw(CodecError, /value\.st: wrong type.*S0, S2/);
   });
@@ -318,5 +319,55 @@ describe('codec: BTF types to JS values', () => {
     const into = new Uint8Array(8);
     c.encodeInto({ x: 5 }, into, 2);
     expect(hex(into)).to.equal('0000050000000000');
+  });
+});
+
+describe('codec: the awkward C shapes of bpf/codec_shapes.c (clang 14 BTF)', () => {
+  const SHAPES = 'bpf/codec_shapes.o';
+  let types: ReturnType<typeof objectTypes>;
+  before(function () {
+    if (!existsSync(SHAPES)) throw new Error(`${SHAPES} missing: run make bpf`);
+    types = objectTypes(SHAPES);
+  });
+  const shape = () => compileCodec<Record<string, unknown>>(types, types.byName('STRUCT', 'shape'), { strings: true, enumNames: true });
+  const value = {
+    a: 5, cross: 0x1a5, sneg: -7, ebf: 'E32_NEG', flag: true, wide: -0x123456789n,
+    u128: (0x0102030405060708n << 64n) | 0x90a0b0c0d0e0f000n, s128: -2n, e1: 'PK_NEG', e2: 'E16_NEG', e4: 'E32_NEG', ok: true,
+    lo: 0xbeef, hi: 0xdead, n1: 1, n2: 2, matrix: [[0, 7, 0], [0, 0, 9]], name: 'tsbpf', big: 0xfedcba9876543210n, al: 0xcafe,
+    ps: { a: 0xab, b: 0x11223344, c: 0x8000000000000001n }, tail: 0xee,
+  };
+  // the bytes write_shape stores (checked against the kernel in test/privileged/codec-map.test.ts)
+  const bytes = '2d9d9c0100000000' + '7798badcfe000000' + '00f0e0d0c0b0a0900807060504030201' + 'fe' + 'ff'.repeat(15)
+    + 'fd00feff' + '9cffffff' + '01000000' + 'efbeadde' + '0102' + '000700000009' + '747362706600' + '0000' + '1032547698badcfe'
+    + '0000000000000000' + 'feca0000' + 'ab443322110100000000000080' + 'ee' + '00'.repeat(14);
+
+  it('packed and 4-byte enums with negative enumerators: names, and the C value or BTF\'s value as numbers', () => {
+    const c = shape();
+    expect(hex(c.encode(value))).to.equal(bytes);
+    expect(c.decode(Uint8Array.from(Buffer.from(bytes, 'hex')))).to.deep.equal({ ...value, ip4: 0xdeadbeef, ip6: [0xef, 0xbe, 0xad, 0xde] });
+    // the C source's numbers: PK_NEG = -3 (1 byte), E16_NEG = -2, E32_NEG = -100, also as an 8-bit bitfield
+    expect(hex(c.encode({ ...value, e1: -3, e2: -2, e4: -100, ebf: -100 }))).to.equal(bytes);
+    // BTF's numbers (clang 14 records -100 as 4294967196) are the same bits
+    expect(hex(c.encode({ ...value, e1: 253, e4: 4294967196, ebf: 156 }))).to.equal(bytes);
+    // a packed enum can only hold 0xfffffffd because it is negative: it reads as C reads it
+    const n = compileCodec<Record<string, unknown>>(types, types.byName('STRUCT', 'shape')).decode(Uint8Array.from(Buffer.from(bytes, 'hex')));
+    expect([n.e1, n.e2, n.e4, n.ebf]).to.deep.equal([-3, -2, 4294967196, 156]);
+    expect(() => c.encode({ ...value, e1: 128 })).to.throw(CodecError, /value\.e1: out of range.*\[-128, 127\]/);
+    expect(() => c.encode({ ...value, e4: -101 })).to.throw(CodecError, /value\.e4: out of range/);
+    expect(() => c.encode({ ...value, ebf: -101 })).to.throw(CodecError, /value\.ebf: out of range/);
+  });
+
+  it('encode(decode(bytes)) keeps every byte that is not padding', () => {
+    const c = shape();
+    // the padding of struct shape (zeroed by encode), from its BTF layout
+    const pad = new Set<number>([4, 5, 6, 7, 13, 14, 15, 49, 57, 58, 59, 78, 79, 88, 89, 90, 91, 92, 93, 94, 95, ...Array.from({ length: 14 }, (_, i) => 114 + i)]);
+    for (let seed = 1; seed < 40; seed++) {
+      const b = new Uint8Array(c.size);
+      for (let i = 0; i < b.length; i++) b[i] = (i * 131 + seed * 71) & 0xff;
+      b[56] &= 1; // _Bool ok: a C _Bool holds 0 or 1
+      b[3] &= 1; // _Bool flag:1 shares its byte with nothing else
+      const back = c.encode(c.decode(b));
+      for (let i = 0; i < b.length; i++) expect(back[i], `seed ${seed} byte ${i}`).to.equal(pad.has(i) ? 0 : b[i]);
+    }
   });
 });
