@@ -163,7 +163,8 @@ class Compiler {
 
   #decBits(size: number, signed: boolean, o: string, bitOffset: number, bits: number): string {
     if (!LE) throw new CodecError('bitfield', 'unsupported type', 'bitfields on big-endian hosts');
-    return `H.getBits(b, ${o} + ${bitOffset >> 3}, ${bitOffset & 7}, ${bits}, ${signed}, ${size === 8})`;
+    // a bitfield of a 64- or 128-bit type is a bigint, as the whole type is
+    return `H.getBits(b, ${o} + ${bitOffset >> 3}, ${bitOffset & 7}, ${bits}, ${signed}, ${size >= 8})`;
   }
 
   /** the name of the generated decode ('d') or encode ('e') function for a compound type */
@@ -295,7 +296,7 @@ class Compiler {
   #encBits(size: number, signed: boolean, o: string, bitOffset: number, bits: number, x: string, p: string, bool = false): string {
     if (!LE) throw new CodecError('bitfield', 'unsupported type', 'bitfields on big-endian hosts');
     const check = bool ? `H.bool(${x}, ${p})`
-      : bits > 32 || size === 8
+      : bits > 32 || size >= 8
         ? `H.big(${x}, ${this.#const(MIN(bits, signed))}, ${this.#const(MAX(bits, signed))}, ${p})`
         : `H.int(${x}, ${Number(MIN(bits, signed))}, ${Number(MAX(bits, signed))}, ${p})`;
     return `H.setBits(b, ${o} + ${bitOffset >> 3}, ${bitOffset & 7}, ${bits}, ${check});`;

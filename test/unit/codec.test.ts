@@ -370,4 +370,19 @@ describe('codec: the awkward C shapes of bpf/codec_shapes.c (clang 14 BTF)', () 
       for (let i = 0; i < b.length; i++) expect(back[i], `seed ${seed} byte ${i}`).to.equal(pad.has(i) ? 0 : b[i]);
     }
   });
+
+  it('a bitfield of an __int128 is a bigint, never a rounded number', () => {
+    const t = new Map<number, ReturnType<CodecTypeSource['get']>>([
+      [1, { kind: 'int', name: 'unsigned __int128', size: 16, signed: false, char: false, bool: false, bitOffset: 0, bits: 128 }],
+      [2, { kind: 'int', name: '__int128', size: 16, signed: true, char: false, bool: false, bitOffset: 0, bits: 128 }],
+      // struct w128 { unsigned __int128 lo : 70; __int128 hi : 58; } (clang's BTF)
+      [3, { kind: 'struct', name: 'w128', size: 16, members: [{ name: 'lo', type: 1, bitOffset: 0, bitSize: 70 }, { name: 'hi', type: 2, bitOffset: 70, bitSize: 58 }] }],
+    ]);
+    const c = compileCodec({ get: (id) => t.get(id)! }, 3);
+    const all = new Uint8Array(16).fill(0xff);
+    expect(c.decode(all)).to.deep.equal({ lo: 2n ** 70n - 1n, hi: -1n });
+    expect(hex(c.encode(c.decode(all)))).to.equal(hex(all));
+    const v = { lo: 2n ** 69n + 1n, hi: -(2n ** 57n) };
+    expect(c.decode(c.encode(v))).to.deep.equal(v);
+  });
 });
