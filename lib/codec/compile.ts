@@ -438,14 +438,20 @@ export function compileCodec<T = unknown>(src: CodecTypeSource, id: number, o: C
     decodeAt(bytes: Uint8Array, o: number): T;
     encodeInto(value: T, out: Uint8Array, o: number): void;
   };
+  // DataView would read a NaN or fractional offset as a truncated one, and a non-buffer throws a TypeError
+  const fits = (bytes: Uint8Array, offset: number): void => {
+    if (!(bytes instanceof Uint8Array)) throw new CodecError(root, 'wrong type', `expected a Uint8Array of ${size} bytes, got ${bytes === null ? 'null' : typeof bytes}`);
+    if (!Number.isInteger(offset) || offset < 0 || offset + size > bytes.length) throw new CodecError(root, 'wrong length', `${size} bytes at offset ${offset} do not fit in ${bytes.length}`);
+  };
   return {
     size,
     decode(bytes: Uint8Array): T {
+      if (!(bytes instanceof Uint8Array)) fits(bytes, 0);
       if (bytes.length < size) throw new CodecError(root, 'wrong length', `${bytes.length} bytes to decode, the type has ${size}`);
       return made.decodeAt(bytes, 0);
     },
     decodeAt(bytes: Uint8Array, offset: number): T {
-      if (offset < 0 || offset + size > bytes.length) throw new CodecError(root, 'wrong length', `${size} bytes at offset ${offset} do not fit in ${bytes.length}`);
+      fits(bytes, offset);
       return made.decodeAt(bytes, offset);
     },
     encode(value: T): Uint8Array {
@@ -454,7 +460,7 @@ export function compileCodec<T = unknown>(src: CodecTypeSource, id: number, o: C
       return out;
     },
     encodeInto(value: T, out: Uint8Array, offset = 0): void {
-      if (offset < 0 || offset + size > out.length) throw new CodecError(root, 'wrong length', `${size} bytes at offset ${offset} do not fit in ${out.length}`);
+      fits(out, offset);
       made.encodeInto(value, out, offset);
     },
   };

@@ -357,6 +357,16 @@ describe('codec: the awkward C shapes of bpf/codec_shapes.c (clang 14 BTF)', () 
     expect(() => c.encode({ ...value, ebf: -101 })).to.throw(CodecError, /value\.ebf: out of range/);
   });
 
+  it('offsets and buffers that are not one are typed errors, never a truncated offset or a TypeError', () => {
+    const c = shape();
+    const buf = new Uint8Array(300);
+    expect(() => c.decodeAt(buf, NaN)).to.throw(CodecError, /value: wrong length: 128 bytes at offset NaN/);
+    expect(() => c.decodeAt(buf, 1.5)).to.throw(CodecError, /wrong length/);
+    expect(() => c.encodeInto(value, buf, 1.5)).to.throw(CodecError, /wrong length/);
+    expect(() => c.decode(new ArrayBuffer(128) as unknown as Uint8Array)).to.throw(CodecError, /value: wrong type: expected a Uint8Array/);
+    expect(() => c.encodeInto(value, null as unknown as Uint8Array)).to.throw(CodecError, /value: wrong type/);
+  });
+
   it('encode(decode(bytes)) keeps every byte that is not padding', () => {
     const c = shape();
     // the padding of struct shape (zeroed by encode), from its BTF layout
