@@ -110,6 +110,12 @@ class Compiler {
     return t.kind === 'int' && t.size === 1 && (t.char || t.name === 'char');
   }
 
+  /** a whole-byte 1-byte integer (not _Bool): an array of them may be given as a Uint8Array */
+  #isByte(id: number): boolean {
+    const { t } = this.resolve(id);
+    return t.kind === 'int' && t.size === 1 && t.bits === 8 && t.bitOffset === 0 && !t.bool;
+  }
+
   // ---- decode ----
 
   /** an expression decoding type `id` at byte offset expression `o` */
@@ -306,7 +312,9 @@ class Compiler {
     if (count === 0) return `if (x !== undefined && (x === null || typeof x !== 'object' || x.length !== 0)) H.wrongType(p, 'nothing or [] (a flexible array member)', x);`;
     const es = this.sizeOf(elem);
     const str = this.#isChar(elem) ? `if (typeof x === 'string') { H.putStr(b, o, ${count}, x, p); return; }\n` : '';
-    return `if (x === undefined) H.missing(p);\n${str}if (x === null || typeof x !== 'object' || typeof x.length !== 'number') H.wrongType(p, 'an array of ${count}', x);\n`
+    // bytes for an array of bytes (Buffer.from('…') for a char[], whose elements read as -128..127)
+    const raw = this.#isByte(elem) ? `if (x instanceof Uint8Array) { if (x.length !== ${count}) H.wrongLength(p, ${count}, x.length); b.set(x, o); return; }\n` : '';
+    return `if (x === undefined) H.missing(p);\n${str}${raw}if (x === null || typeof x !== 'object' || typeof x.length !== 'number') H.wrongType(p, 'an array of ${count}', x);\n`
       + `if (x.length !== ${count}) H.wrongLength(p, ${count}, x.length);\n`
       + `for (let i = 0; i < ${count}; i++) { ${this.enc(elem, `o + i * ${es}`, 'x[i]', `p + '[' + i + ']'`)} }`;
   }

@@ -357,6 +357,17 @@ describe('codec: the awkward C shapes of bpf/codec_shapes.c (clang 14 BTF)', () 
     expect(() => c.encode({ ...value, ebf: -101 })).to.throw(CodecError, /value\.ebf: out of range/);
   });
 
+  it('a char array takes its bytes as a Uint8Array (bytes over 0x7f included)', () => {
+    const c = shape();
+    const name = Buffer.from([0xc3, 0xa9, 0xff, 0x80, 0x41, 0]);
+    const b = c.encode({ ...value, name });
+    expect(hex(b.subarray(72, 78))).to.equal('c3a9ff804100');
+    expect((c.decode(b) as Record<string, unknown>).name).to.deep.equal([-61, -87, -1, -128, 65, 0]);
+    expect(() => c.encode({ ...value, name: Buffer.from('abc') })).to.throw(CodecError, /value\.name: wrong length: expected 6 elements, got 3/);
+    // a __u8 array too; a _Bool array does not take bytes
+    expect(hex(c.encode({ ...value, matrix: [Uint8Array.of(0, 7, 0), Uint8Array.of(0, 0, 9)] }))).to.equal(bytes);
+  });
+
   it('offsets and buffers that are not one are typed errors, never a truncated offset or a TypeError', () => {
     const c = shape();
     const buf = new Uint8Array(300);
