@@ -24,6 +24,13 @@ export const TURN_MS = 4;
 /** Records taken from one buffer before the next buffer (and the clock) is looked at. */
 export const CHUNK = 64;
 
+/**
+ * While a buffer's next record is reserved but not committed, epoll reports the buffer readable at
+ * once (the kernel's poll counts reserved bytes) and every wait would return at once until the
+ * producer commits: look again after this many ms instead (no spin; the record is not skipped).
+ */
+export const STALL_POLL_MS = 1;
+
 /** map id → the live reader of it in this process (a reader dropped without close() stops counting once collected) */
 const readerOf = new Map<number, WeakRef<BufferReader>>();
 
@@ -47,6 +54,8 @@ export abstract class BufferReader extends EventEmitter {
   #turnEnd = 0;
   /** ids of the maps this reader consumes (claimMaps) */
   #claimed: number[] = [];
+  /** pending STALL_POLL_MS pauses: close() ends them */
+  readonly #pauses = new Set<() => void>();
 
   constructor() {
     super();
@@ -66,7 +75,7 @@ export abstract class BufferReader extends EventEmitter {
 
   /** Resolves true when records may be ready, false once closed. Never blocks the event loop. */
   wait(): Promise<boolean> {
-    return this.waiter.wait();
+    return this.#waitForRecords();
   }
 
   /**
@@ -79,6 +88,7 @@ export abstract class BufferReader extends EventEmitter {
     this.#closed = true;
     this.stopDelivery();
     this.waiter.close();
+    for (const end of [...this.#pauses]) end();
     if (this.#depth === 0) this.#releaseAll();
     this.emit('close');
   }
@@ -113,6 +123,32 @@ export abstract class BufferReader extends EventEmitter {
     this.#claimed = [];
   }
 
+  /** Some buffer's next record is reserved but not committed yet (see STALL_POLL_MS). */
+  protected stalled(): boolean {
+    return false;
+  }
+
+  /**
+   * Wait for records (true) or close (false); `signal` abandons the wait (true: look again). A
+   * stalled buffer is looked at again after STALL_POLL_MS instead of through epoll, which would
+   * report it readable at once, over and over.
+   */
+  #waitForRecords(signal?: AbortSignal): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    if (!this.stalled()) return this.waiter.wait(signal);
+    return new Promise<boolean>((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.#pauses.delete(end);
+        signal?.removeEventListener('abort', end);
+        resolve(!this.#closed);
+      };
+      const timer = setTimeout(end, STALL_POLL_MS);
+      this.#pauses.add(end);
+      signal?.addEventListener('abort', end, { once: true });
+    });
+  }
+
   /**
    * Around a consume() or a round of 'record' events (close() meanwhile defers releasePages() to
    * the last leave()). Throws ReaderBusyError while a record is being processed, which would be
@@ -144,7 +180,7 @@ export abstract class BufferReader extends EventEmitter {
    */
   protected async endRound(got: boolean): Promise<boolean> {
     if (!got) {
-      const ready = await this.waiter.wait();
+      const ready = await this.#waitForRecords();
       this.#turnEnd = performance.now() + TURN_MS;
       return ready;
     }
@@ -238,7 +274,7 @@ export abstract class BufferReader extends EventEmitter {
           await nextTurn();
         } else {
           const stop = this.#stopWaiting = new AbortController();
-          const ready = await this.waiter.wait(stop.signal);
+          const ready = await this.#waitForRecords(stop.signal);
           this.#stopWaiting = undefined;
           if (!ready) break;
         }

@@ -174,6 +174,11 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
     for (const r of this.#rings) r.stop();
   }
 
+  protected override stalled(): boolean {
+    for (const r of this.#rings) if (r.stalled) return true;
+    return false;
+  }
+
   protected releasePages(): void {
     for (const r of this.#rings) {
       r.release(); // a record an iterator still holds goes back to the kernel first

@@ -92,6 +92,13 @@ export class Ring {
     return ((Atomics.load(this.#prodLo, 0) >>> 0) - (Atomics.load(this.#consLo, 0) >>> 0)) >>> 0;
   }
 
+  /** The next record is reserved and not committed yet (it holds back every record after it). */
+  get stalled(): boolean {
+    if (this.#dead || this.#held !== 0) return false;
+    if (this.#cons === (Atomics.load(this.#prodLo, 0) >>> 0)) return false;
+    return (Atomics.load(this.#hdr, (this.#cons & this.#mask) >>> 2) & RINGBUF_BUSY_BIT) !== 0;
+  }
+
   /**
    * The next committed record as a zero-copy view (valid until release()), skipping discarded
    * records; undefined when none is ready (empty, or the next one is still being written).

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { progTestRun } from '../../lib/syscall/index.js';
 
-interface Job { steadyProducer: true; progFd: number; length: number; repeat: number; maxMs: number; state: SharedArrayBuffer }
+interface Job { steadyProducer: true; progFd: number; length: number; repeat: number; maxMs: number; calls: number; state: SharedArrayBuffer }
 
 export interface SteadyProducer {
   /** program runs so far (one record each for the ring/perf producers) */
@@ -23,14 +23,15 @@ import(workerData.tsx).then((t) => { t.register(); return import(workerData.url)
 
 /**
  * Start running `progFd` on a `length`-byte packet, `repeat` runs per test-run call, until stop()
- * or for `maxMs` at most (so a test whose main thread never gets to call stop() still ends).
+ * or for `maxMs` at most (so a test whose main thread never gets to call stop() still ends), or
+ * after `calls` test-run calls (the first one is always made).
  */
-export function startSteadyProducer(progFd: number, o: { length?: number; repeat?: number; maxMs?: number } = {}): SteadyProducer {
-  const { length = 65, repeat = 2000, maxMs = 5000 } = o;
+export function startSteadyProducer(progFd: number, o: { length?: number; repeat?: number; maxMs?: number; calls?: number } = {}): SteadyProducer {
+  const { length = 65, repeat = 2000, maxMs = 5000, calls = Infinity } = o;
   // [0]: stop flag, [1]: runs, [2]: 1 once the producing loop ended
   const state = new Int32Array(new SharedArrayBuffer(12));
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
-  const job: Job = { steadyProducer: true, progFd, length, repeat, maxMs, state: state.buffer as SharedArrayBuffer };
+  const job: Job = { steadyProducer: true, progFd, length, repeat, maxMs, calls, state: state.buffer as SharedArrayBuffer };
   const w = new Worker(BOOTSTRAP, { eval: true, workerData: { ...job, tsx, url: import.meta.url } });
   let failure: unknown;
   w.on('error', (e) => { failure = e; });
@@ -109,13 +110,14 @@ export async function readWhileProducing(
 }
 
 if (!isMainThread && (workerData as Job | undefined)?.steadyProducer) {
-  const { progFd, length, repeat, maxMs, state } = workerData as Job;
+  const { progFd, length, repeat, maxMs, calls, state } = workerData as Job;
   const st = new Int32Array(state);
   const data = new Uint8Array(length);
   const end = Date.now() + maxMs;
-  while (Atomics.load(st, 0) === 0 && Date.now() < end) {
+  let made = 0;
+  do {
     progTestRun(progFd, { data, repeat });
     Atomics.add(st, 1, repeat);
-  }
+  } while (++made < calls && Atomics.load(st, 0) === 0 && Date.now() < end);
   Atomics.store(st, 2, 1);
 }

@@ -10,9 +10,53 @@ import { ringbufProducer } from '../helpers/producers.js';
 import { RingBuffer } from '../../lib/ringbuf/index.js';
 import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.js';
 import { EpollWaiter } from '../../lib/ringbuf/waiter.js';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { readWhileProducing } from '../helpers/steady-producer.js';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readWhileProducing, startSteadyProducer } from '../helpers/steady-producer.js';
 import { runReaderChild } from '../helpers/reader-child.js';
+import { loadObject } from '../../lib/object/index.js';
+
+/**
+ * A producer that keeps a record reserved (BUSY) for a while: `hold` reserves [skb->len], spins
+ * `outer` × 1024 bpf_loop rounds, then submits; `force` outputs [skb->len] with BPF_RB_FORCE_WAKEUP.
+ * Compiled by the test (clang from `make deps`): a bpf_loop callback needs BTF func_info.
+ */
+const STALL_SOURCE = `#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 16384); } events SEC(".maps");
+const volatile __u32 outer = 1;
+static long inner(__u64 i, void *ctx) { return 0; }
+static long round(__u64 i, void *ctx) { bpf_loop(1024, inner, 0, 0); return 0; }
+SEC("tc") int hold(struct __sk_buff *skb) {
+	__u64 *r = bpf_ringbuf_reserve(&events, 8, 0);
+	if (!r) return 1;
+	*r = skb->len;
+	bpf_loop(outer, round, 0, 0);
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+SEC("tc") int force(struct __sk_buff *skb) {
+	__u64 v = skb->len;
+	return bpf_ringbuf_output(&events, &v, 8, BPF_RB_FORCE_WAKEUP) ? 1 : 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+function buildStallObject(): { file: string; cleanup(): void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-rbstall-'));
+  try {
+    writeFileSync(path.join(dir, 'stall.c'), STALL_SOURCE);
+    const arch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
+    execFileSync('clang', ['-target', 'bpf', '-O2', '-g', `-I/usr/include/${arch}-linux-gnu`, `-I${path.resolve('bpf/include')}`, '-c', 'stall.c', '-o', 'stall.o'], { cwd: dir, stdio: 'pipe' });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { file: path.join(dir, 'stall.o'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 /** Run the producer once per length; returns the lengths that make a delivered (not discarded) record. */
 function produce(prog: Fd, lengths: number[]): number[] {
@@ -345,6 +389,58 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     next.consume((rec) => rest.push(decode(rec)));
     expect(rest).to.deep.equal([26]);
   });
+
+  for (const how of ['events', 'iterator', 'wait'] as const) {
+    it(`a record reserved and not yet committed holds back the later ones without a spin (${how === 'events' ? "'record' events" : how === 'iterator' ? 'the async iterator' : 'wait() and consume()'})`, async function () {
+      this.timeout(60000);
+      const fds = resources();
+      // After a wakeup epoll reports the ring readable at once for as long as a reserved record
+      // sits at its head (the kernel's poll counts reserved bytes): each wait returned at once
+      // and the reader went round ~20 times a millisecond until the producer committed.
+      const built = buildStallObject();
+      let obj: ReturnType<typeof loadObject> | undefined;
+      let rb: RingBuffer | undefined;
+      let loop: Promise<void> | undefined;
+      let producer: ReturnType<typeof startSteadyProducer> | undefined;
+      let waits = 0;
+      const wait = EpollWaiter.prototype.wait;
+      EpollWaiter.prototype.wait = function (this: EpollWaiter, signal?: AbortSignal) { waits++; return wait.call(this, signal); };
+      try {
+        obj = loadObject(built.file, { constants: { outer: 1 << 19 } });
+        const reader = rb = new RingBuffer(obj.maps.get('events')!);
+        const got: number[] = [];
+        const take = (rec: Uint8Array) => got.push(Number(new DataView(rec.buffer, rec.byteOffset, 8).getBigUint64(0, true)));
+        if (how === 'events') reader.on('record', take);
+        else if (how === 'iterator') loop = (async () => { for await (const rec of reader) take(rec); })();
+        else loop = (async () => { while (await reader.wait()) reader.consume(take); })();
+        const force = obj.programs.get('force')!.fd.value;
+        // the waiting side is up (its first record came through a wakeup)
+        progTestRun(force, { data: new Uint8Array(60) });
+        await waitFor(() => got.length, (n) => n === 1, 10000, 1);
+        // the hold program has reserved its record (~1 s of spinning before it commits)
+        producer = startSteadyProducer(obj.programs.get('hold')!.fd.value, { length: 77, repeat: 1, calls: 1 });
+        await waitFor(() => reader.pending()[0], (n) => n > 0, 10000, 1);
+        const w0 = waits;
+        const t0 = performance.now();
+        progTestRun(force, { data: new Uint8Array(99) }); // after the held one, and wakes the reader
+        await waitFor(() => got.length, (n) => n === 3, 20000, 1);
+        const stalledMs = performance.now() - t0;
+        expect(got).to.deep.equal([60, 77, 99]);
+        expect(stalledMs, 'the record was held long enough to tell').to.be.above(20);
+        expect(waits - w0, `waits in ${Math.round(stalledMs)} ms of a held record`).to.be.at.most(3);
+        expect(reader.pending()).to.deep.equal([0]);
+      } finally {
+        EpollWaiter.prototype.wait = wait;
+        await producer?.stop();
+        rb?.close();
+        await loop;
+        obj?.close();
+        built.cleanup();
+        // the threads' fds (waiter, producer) go away asynchronously: not under the next test's checks
+        await waitFor(() => resources().join('\n'), (now) => now === fds.join('\n'), 10000);
+      }
+    });
+  }
 
   it('rejects maps that are not ring buffers with a typed error', () => {
     const h = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'rb_hash' }));

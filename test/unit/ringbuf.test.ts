@@ -72,9 +72,20 @@ describe('Ring (ring buffer consumer over memory)', () => {
     const r = new Ring(f.cons, f.prod, PAGE, SIZE);
     f.put([1]);
     f.put([2], RINGBUF_BUSY_BIT);
+    expect(r.stalled, 'a committed record is next').to.equal(false);
     expect(r.drain(() => {}, Infinity)).to.equal(1);
     expect(f.consumer()).to.equal(16n);
     expect(r.pending).to.equal(16);
+    // the reader looks again on a timer while this holds (epoll would report the ring readable)
+    expect(r.stalled).to.equal(true);
+    expect(r.next()).to.equal(undefined);
+    expect(r.stalled).to.equal(true);
+    // committed: no longer stalled, and delivered
+    new DataView(f.prod, PAGE).setUint32(16, 1, true);
+    expect(r.stalled).to.equal(false);
+    expect([...r.next()!]).to.deep.equal([2]);
+    r.release();
+    expect(r.stalled, 'empty').to.equal(false);
   });
 
   it('records wrapping past the end read contiguously (data mapped twice)', () => {
