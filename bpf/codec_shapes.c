@@ -70,6 +70,21 @@ struct {
 	__type(value, struct seen);
 } seen SEC(".maps");
 
+/* unions whose members do not all give back every bit as JS values (_Bool, float) */
+struct puns {
+	union { float f; __u32 fbits; };
+	union { _Bool b; __u8 byte; };
+	union { double d; __u64 dbits; } named;
+	union { _Bool flag : 1; __u8 low : 4; };
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct puns);
+} puns SEC(".maps");
+
 SEC("xdp")
 int read_shape(struct xdp_md *ctx)
 {

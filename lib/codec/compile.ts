@@ -50,6 +50,15 @@ function enumSigned(t: Extract<CodecType, { kind: 'enum' }>): boolean {
   return t.values.some((v) => Number(v.value) >= max);
 }
 
+/** one way to give a union: its member names, the statements encoding it, the bits it covers */
+interface Choice {
+  names: string[];
+  stmt: string;
+  mask: Uint8Array;
+  /** for a _Bool or float member: the check that the bytes read back as given (see #lossy) */
+  lossy: string | null;
+}
+
 interface Flat {
   name: string;
   type: number;
@@ -351,8 +360,8 @@ class Compiler {
    * The choices of a union (at bit `base`): each named member is one; an anonymous struct is one
    * (all its fields); an anonymous union's members are choices of this union (C's view).
    */
-  #choices(members: readonly CodecMember[], base: number, known: Set<string>): { names: string[]; stmt: string; mask: Uint8Array }[] {
-    const out: { names: string[]; stmt: string; mask: Uint8Array }[] = [];
+  #choices(members: readonly CodecMember[], base: number, known: Set<string>): Choice[] {
+    const out: Choice[] = [];
     for (const m of members) {
       const { t } = this.resolve(m.type);
       const off = base + m.bitOffset;
@@ -362,9 +371,21 @@ class Compiler {
       const flat: Flat = { name: m.name, type: m.type, bitOffset: off, bitSize: m.bitSize };
       const stmt = m.name === '' ? this.#encFields(t.kind === 'struct' ? t.members : [], off, names).join('\n') : (names.add(m.name), this.#memberStmt(flat));
       for (const n of names) known.add(n);
-      out.push({ names: [...names], stmt, mask: this.#cover(flat) });
+      out.push({ names: [...names], stmt, mask: this.#cover(flat), lossy: m.name === '' ? null : this.#lossy(flat) });
     }
     return out;
+  }
+
+  /**
+   * For a member whose JS value does not give back every bit (_Bool: any non-zero byte is true; float:
+   * a signalling NaN comes back quiet), the check that the union's final bytes still read as the
+   * value given; null for the rest.
+   */
+  #lossy(m: Flat): string | null {
+    const { t } = this.resolve(m.type);
+    if (t.kind === 'int' && t.bool) return `H.sameBool(${this.#decMember(m)}, x[${JSON.stringify(m.name)}])`;
+    if (t.kind === 'float' && (t.size === 4 || t.size === 8)) return `Object.is(${this.#decMember(m)}, ${t.size === 4 ? 'Math.fround' : ''}(x[${JSON.stringify(m.name)}]))`;
+    return null;
   }
 
   /** the bits member `m` occupies, as one byte of mask per byte from the member's own union start */
@@ -398,21 +419,27 @@ class Compiler {
 
   /**
    * One union (at bit `base`, `size` bytes): at least one choice given; when several are (a decoded
-   * value gives them all), each is encoded in turn and the bits they share must agree.
+   * value gives them all), each is encoded in turn and the bits they share must agree. _Bool and
+   * float members go first and the others' bits win over theirs: a decoded { b: true, x: 2 } or
+   * { f: NaN, u: 0x7f800001 } gives its bytes back; the bytes must then still read as the value given.
    */
   #encUnion(members: readonly CodecMember[], base: number, size: number, label: string, known: Set<string>): string {
-    const choices = this.#choices(members, base, known);
+    const all0 = this.#choices(members, base, known);
+    const choices = [...all0.filter((c) => c.lossy), ...all0.filter((c) => !c.lossy)];
     const at = `o + ${base >> 3}`;
-    const all = choices.flatMap((c) => c.names);
+    const all = all0.flatMap((c) => c.names);
+    const given = (c: Choice): string => c.names.map((n) => `x[${JSON.stringify(n)}] !== undefined`).join(' || ') || 'false';
     const body = choices.map((c) => {
-      const given = c.names.map((n) => `x[${JSON.stringify(n)}] !== undefined`).join(' || ') || 'false';
       const mask = new Uint8Array(size);
       mask.set(c.mask.subarray(0, size));
       const k = this.#const(mask);
-      return `if (${given}) { if (n) keep = H.unionStash(b, ${at}, ${size}, keep, last);\n${c.stmt}\n`
-        + `if (n) H.unionMerge(b, ${at}, keep, ${k}, p, ${JSON.stringify(label)}, ${JSON.stringify(c.names.join('/'))}); last = ${k}; n++; }`;
+      const exact = c.lossy ? 'false' : 'true';
+      return `if (${given(c)}) { if (n) keep = H.unionStash(b, ${at}, ${size}, keep, last);\n${c.stmt}\n`
+        + `if (n) H.unionMerge(b, ${at}, keep, ${k}, ${exact}, p, ${JSON.stringify(label)}, ${JSON.stringify(c.names.join('/'))}); last = ${c.lossy ? 'null' : k}; n++; }`;
     }).join('\n');
-    return `{ let n = 0, keep = null, last = null;\n${body}\nif (n === 0) H.unionCount(p, ${JSON.stringify(label)}, ${JSON.stringify(all)}); }`;
+    const checks = choices.filter((c) => c.lossy && choices.length > 1).map((c) => `if (n > 1 && ${given(c)} && !${c.lossy}) `
+      + `H.unionLost(p, ${JSON.stringify(label)}, ${JSON.stringify(c.names[0])});`).join('\n');
+    return `{ let n = 0, keep = null, last = null;\n${body}\nif (n === 0) H.unionCount(p, ${JSON.stringify(label)}, ${JSON.stringify(all)});\n${checks} }`;
   }
 
   #encStruct(kind: 'struct' | 'union', members: readonly CodecMember[], name: string, size: number): string {

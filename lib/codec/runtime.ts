@@ -45,23 +45,37 @@ export const H = {
   unionCount(p: string, what: string, names: readonly string[]): never {
     throw new CodecError(p, 'missing field', `${what}: give one of ${names.join(', ')}`);
   },
-  /** before encoding a further member of a union: keep the bytes so far (and which bits are set), zero the union */
-  unionStash(b: Uint8Array, o: number, size: number, keep: UnionSoFar | null, last: Uint8Array): UnionSoFar {
-    keep ??= { bytes: new Uint8Array(size), mask: Uint8Array.from(last) };
+  /**
+   * before encoding a further member of a union: keep the bytes so far (and which bits exact members
+   * set: `last` is null after a _Bool/float one), zero the union
+   */
+  unionStash(b: Uint8Array, o: number, size: number, keep: UnionSoFar | null, last: Uint8Array | null): UnionSoFar {
+    keep ??= { bytes: new Uint8Array(size), mask: last ? Uint8Array.from(last) : new Uint8Array(size) };
     keep.bytes.set(b.subarray(o, o + size));
     b.fill(0, o, o + size);
     return keep;
   },
-  /** after it: the bits both wrote must agree; the union's bytes become the union of both */
-  unionMerge(b: Uint8Array, o: number, keep: UnionSoFar, mask: Uint8Array, p: string, what: string, name: string): void {
+  /**
+   * after it: the bits an exact member wrote must agree with earlier exact members' (a _Bool/float
+   * member's bits are overwritten, and checked by unionLost at the end); the union's bytes become
+   * the union of both
+   */
+  unionMerge(b: Uint8Array, o: number, keep: UnionSoFar, mask: Uint8Array, exact: boolean, p: string, what: string, name: string): void {
     for (let i = 0; i < mask.length; i++) {
       const now = b[o + i];
-      if ((now ^ keep.bytes[i]) & keep.mask[i] & mask[i]) {
+      if (exact && (now ^ keep.bytes[i]) & keep.mask[i] & mask[i]) {
         throw new CodecError(p, 'conflicting members', `${what}: ${name} gives byte ${i} as 0x${now.toString(16)}, an earlier member as 0x${keep.bytes[i].toString(16)}`);
       }
       b[o + i] = now | (keep.bytes[i] & ~mask[i]);
-      keep.mask[i] |= mask[i];
+      if (exact) keep.mask[i] |= mask[i];
     }
+  },
+  unionLost(p: string, what: string, name: string): never {
+    throw new CodecError(p, 'conflicting members', `${what}: the other members' bytes do not read as the ${name} given`);
+  },
+  /** a _Bool read back (true/false) against the value given (true/false/0/1) */
+  sameBool(read: boolean, given: unknown): boolean {
+    return read === (given === true || given === 1 || given === 1n);
   },
   /** a number-valued integer field (up to 32 bits) */
   int(x: unknown, min: number, max: number, p: string): number {

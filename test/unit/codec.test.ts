@@ -392,6 +392,23 @@ describe('codec: the awkward C shapes of bpf/codec_shapes.c (clang 14 BTF)', () 
     }
   });
 
+  it('unions with _Bool and float members: a decoded value encodes back to its bytes (NaN payloads, _Bool bytes over 1)', () => {
+    const c = compileCodec<Record<string, unknown>>(types, types.byName('STRUCT', 'puns'));
+    // f: a signalling NaN; b: the byte 2; d: a NaN with a payload; flag:1 / low:4 over 0b1010
+    const bytes = '0100807f' + '02000000' + '010000000000f07f' + '0a00000000000000';
+    const v = c.decode(Uint8Array.from(Buffer.from(bytes, 'hex')));
+    expect(v).to.deep.equal({ f: NaN, fbits: 0x7f800001, b: true, byte: 2, named: { d: NaN, dbits: 0x7ff0000000000001n }, flag: false, low: 10 });
+    expect(hex(c.encode(v))).to.equal(bytes);
+    // each member alone still encodes as itself
+    expect(hex(c.encode({ f: 1, b: true, named: { d: -1.25 }, flag: true }))).to.equal('0000803f' + '01000000' + '000000000000f4bf' + '0100000000000000');
+    // members that disagree are refused, whichever is given first
+    expect(() => c.encode({ ...v, b: false })).to.throw(CodecError, /value: conflicting members: anonymous union: the other members' bytes do not read as the b given/);
+    expect(() => c.encode({ ...v, f: 1 })).to.throw(CodecError, /conflicting members.*as the f given/);
+    expect(() => c.encode({ ...v, named: { d: 0.5, dbits: 1n } })).to.throw(CodecError, /value\.named: conflicting members: union: the other members' bytes do not read as the d given/);
+    expect(() => c.encode({ ...v, flag: true })).to.throw(CodecError, /conflicting members.*as the flag given/);
+    expect(hex(c.encode({ ...v, f: 1, fbits: 0x3f800000 })).slice(0, 8)).to.equal('0000803f');
+  });
+
   it('a bitfield of an __int128 is a bigint, never a rounded number', () => {
     const t = new Map<number, ReturnType<CodecTypeSource['get']>>([
       [1, { kind: 'int', name: 'unsigned __int128', size: 16, signed: false, char: false, bool: false, bitOffset: 0, bits: 128 }],
