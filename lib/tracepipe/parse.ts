@@ -15,7 +15,12 @@ export interface TraceLine {
   timestamp: number;
   /** 'bpf_trace_printk' for bpf_printk output, else the event name */
   event: string;
+  /**
+   * The text after the event name. From TracePipe a message printed with newlines in it keeps them
+   * (its later lines carry no header); the newlines that end it are dropped.
+   */
   message: string;
+  /** the line(s) as read */
   raw: string;
 }
 

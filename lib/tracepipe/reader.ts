@@ -2,7 +2,12 @@
 // on through the same epoll worker as the ring buffers (trace_pipe supports poll), so neither the
 // event loop nor a libuv threadpool thread ever sits in a blocking read, and close() ends a
 // pending wait at once. Reading trace_pipe consumes: lines read here are gone for other readers.
+//
+// A message with a newline in it (bpf_printk("a\nb")) comes as several lines, only the first with
+// the record's header: the others belong to its message. The kernel writes a record's text whole
+// within one read, so a record is complete at the end of what a read gave (unless a line was cut).
 import { closeSync, constants, existsSync, openSync, readSync, readFileSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { execFileSync } from 'node:child_process';
 import { TsbpfError } from '../errors.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
@@ -48,13 +53,22 @@ export interface TracePipeOptions {
   event?: string | null;
 }
 
+/** what the kernel writes when its trace buffer was full: print_trace_line() in kernel/trace/trace.c */
+const LOST_LINE = /^CPU:\d+ \[LOST (\d+) EVENTS\]$/;
+
 export class TracePipe implements AsyncIterable<TraceLine> {
   readonly path: string;
+  /** trace events the kernel dropped because its buffer was full (its "CPU:N [LOST M EVENTS]" lines) */
+  lost = 0;
   readonly #fd: number;
   readonly #waiter: EpollWaiter;
   readonly #event: string | null;
   readonly #buf = Buffer.alloc(64 * 1024);
+  /** keeps a UTF-8 character cut by a read boundary for the next read */
+  readonly #decoder = new StringDecoder('utf8');
   #partial = '';
+  /** the last record read: later lines without a header are its message's (null: one filtered out) */
+  #open: TraceLine | null = null;
   #lines: TraceLine[] = [];
   #closed = false;
 
@@ -119,17 +133,42 @@ export class TracePipe implements AsyncIterable<TraceLine> {
       try {
         n = readSync(this.#fd, this.#buf, 0, this.#buf.length, null);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return;
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') break;
         throw new TracePipeError(`reading ${this.path}: ${(e as Error).message}`, { cause: e });
       }
-      if (n === 0) return;
-      const text = this.#partial + this.#buf.toString('utf8', 0, n);
-      const parts = text.split('\n');
+      if (n === 0) break;
+      const parts = (this.#partial + this.#decoder.write(this.#buf.subarray(0, n))).split('\n');
       this.#partial = parts.pop() ?? '';
-      for (const l of parts) {
-        const t = parseTraceLine(l);
-        if (t && (this.#event === null || t.event === this.#event)) this.#lines.push(t);
-      }
+      for (const l of parts) this.#line(l);
     }
+    // everything there was is read: the last record's message is complete (unless a line was cut)
+    if (this.#partial === '') this.#finish();
+  }
+
+  #line(l: string): void {
+    const t = parseTraceLine(l);
+    if (t) {
+      this.#finish();
+      this.#open = this.#event === null || t.event === this.#event ? t : null;
+      return;
+    }
+    const lost = LOST_LINE.exec(l);
+    if (lost) {
+      this.#finish();
+      this.lost += Number(lost[1]);
+    } else if (this.#open) {
+      this.#open.message += `\n${l}`;
+      this.#open.raw += `\n${l}`;
+    }
+  }
+
+  /** the open record is complete: without the newlines that end it (the kernel adds one) */
+  #finish(): void {
+    const t = this.#open;
+    this.#open = null;
+    if (!t) return;
+    t.message = t.message.replace(/\n+$/, '');
+    t.raw = t.raw.replace(/\n+$/, '');
+    this.#lines.push(t);
   }
 }

@@ -48,6 +48,24 @@ describe('TracePipe (bpf_printk output)', function () {
     }
   });
 
+  it('a message printed with a newline and colons comes as one record (its second line was dropped)', async () => {
+    const id = Math.random().toString(36).slice(2, 6).padEnd(4, 'x');
+    const tag = `n${id}\nb: c`; // 11 characters: printkProducer's most
+    const prog = printkProducer(tag);
+    open.push(prog);
+    const tp = new TracePipe();
+    open.push(tp);
+    progTestRun(prog.value, { data: new Uint8Array(64) });
+    const got = [];
+    const deadline = Date.now() + 5000;
+    while (got.length === 0 && Date.now() < deadline) {
+      got.push(...tp.read().filter((l) => l.message.startsWith(`n${id}`)));
+      if (got.length === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(got.map((l) => l.message)).to.deep.equal([tag]);
+    expect(got[0].pid).to.equal(process.pid);
+  });
+
   it('close() during a pending wait ends the iteration', async () => {
     const tp = new TracePipe();
     let ended = false;
