@@ -207,7 +207,8 @@ class Compiler {
     // anonymous structs and unions: their members at this level (every union member decoded)
     for (const m of this.#flatten(members, 0, true)) {
       if (m.name === '') continue; // unnamed padding
-      parts.push(`${JSON.stringify(m.name)}: ${this.#decMember(m)}`);
+      // a member named __proto__ in a literal would set the prototype: computed, it is a property
+      parts.push(`${m.name === '__proto__' ? '["__proto__"]' : JSON.stringify(m.name)}: ${this.#decMember(m)}`);
     }
     return `return { ${parts.join(', ')} };`;
   }

@@ -6,7 +6,8 @@ export const MIN = (bits: number, signed: boolean): bigint => (signed ? -(1n << 
 export const MAX = (bits: number, signed: boolean): bigint => (signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n);
 
 const utf8 = new TextEncoder();
-const text = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading EF BB BF stays in the string (dropping it would lose 3 bytes on the way back)
+const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function show(x: unknown): string {
   if (typeof x === 'bigint') return `${x}n`;

@@ -409,6 +409,24 @@ describe('codec: the awkward C shapes of bpf/codec_shapes.c (clang 14 BTF)', () 
     expect(hex(c.encode({ ...v, f: 1, fbits: 0x3f800000 })).slice(0, 8)).to.equal('0000803f');
   });
 
+  it('a char array starting with a UTF-8 BOM keeps it; a member named __proto__ is a property', () => {
+    const c = shape();
+    const b = c.encode(value);
+    b.set([0xef, 0xbb, 0xbf, 0x41, 0, 0], 72);
+    const v = c.decode(b);
+    expect(v.name).to.equal('\ufeffA');
+    expect(hex(c.encode(v))).to.equal(hex(b));
+    const t = new Map<number, ReturnType<CodecTypeSource['get']>>([
+      [1, { kind: 'int', name: 'unsigned int', size: 4, signed: false, char: false, bool: false, bitOffset: 0, bits: 32 }],
+      [2, { kind: 'struct', name: 'p', size: 8, members: [{ name: '__proto__', type: 1, bitOffset: 0, bitSize: 0 }, { name: 'x', type: 1, bitOffset: 32, bitSize: 0 }] }],
+    ]);
+    const p = compileCodec<Record<string, unknown>>({ get: (id) => t.get(id)! }, 2);
+    const d = p.decode(Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0));
+    expect(Object.keys(d)).to.deep.equal(['__proto__', 'x']);
+    expect(Object.getPrototypeOf(d)).to.equal(Object.prototype);
+    expect(hex(p.encode(d))).to.equal('0100000002000000');
+  });
+
   it('a bitfield of an __int128 is a bigint, never a rounded number', () => {
     const t = new Map<number, ReturnType<CodecTypeSource['get']>>([
       [1, { kind: 'int', name: 'unsigned __int128', size: 16, signed: false, char: false, bool: false, bitOffset: 0, bits: 128 }],
