@@ -6,8 +6,9 @@ import { MAP_BATCH_ATTR, MAP_CREATE_ATTR, MAP_ELEM_ATTR } from './attr.js';
 import { setChars, setU64, writeStruct } from './layout.js';
 import { scratch } from './memory.js';
 import { Fd } from './fd.js';
-import { BPF_CMD, mapTypeName } from './types.js';
+import { BPF_CMD, BPF_MAP_TYPE, mapTypeName } from './types.js';
 import { ERRNO } from './errno.js';
+import { pageSize } from './mmap.js';
 
 export interface MapCreateAttr {
   mapType: number;
@@ -54,9 +55,18 @@ export function mapCreate(a: MapCreateAttr): Fd {
   if (fd < 0) {
     // the shape goes into the error: EINVAL from MAP_CREATE means "not valid for this map type"
     const shape = `${mapTypeName(a.mapType)} map${a.mapName ? ` ${a.mapName}` : ''} (key_size ${a.keySize}, value_size ${a.valueSize}, max_entries ${a.maxEntries}, map_flags 0x${(a.mapFlags ?? 0).toString(16)})`;
-    throw bpfError(BPF_CMD.MAP_CREATE, -fd, shape);
+    throw bpfError(BPF_CMD.MAP_CREATE, -fd, shape + ringSizeRule(a, -fd));
   }
   return new Fd(fd, a.mapName ? `map ${a.mapName}` : 'map');
+}
+
+/** The rule a ring buffer's size broke, when EINVAL is about it (the errno alone does not say). */
+function ringSizeRule(a: MapCreateAttr, errno: number): string {
+  if (errno !== ERRNO.EINVAL || (a.mapType !== BPF_MAP_TYPE.RINGBUF && a.mapType !== BPF_MAP_TYPE.USER_RINGBUF)) return '';
+  const page = pageSize();
+  const n = a.maxEntries;
+  if (n >= page && n % page === 0 && (n & (n - 1)) === 0) return '';
+  return `: the max_entries of a ${mapTypeName(a.mapType)} map (its size in bytes) must be a power of 2 and a multiple of the page size (${page})`;
 }
 
 /** Runs an element command with key (and value area) in scratch memory; returns -errno or the result. */

@@ -442,6 +442,15 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     });
   }
 
+  it('a ring size the kernel refuses (not a power of 2, not whole pages) is an error saying the rule', () => {
+    const rule = new RegExp(`EINVAL.*max_entries ${3 * pageSize()}, .*: the max_entries of a ringbuf map \\(its size in bytes\\) must be a power of 2 and a multiple of the page size \\(${pageSize()}\\)$`);
+    expect(() => track(BpfMap.create({ type: 'ringbuf', maxEntries: 3 * pageSize(), name: 'rb_size' }))).to.throw(BpfError, rule);
+    expect(() => track(BpfMap.create({ type: 'ringbuf', maxEntries: 5000, name: 'rb_size' }))).to.throw(BpfError, /max_entries 5000, .*must be a power of 2 and a multiple of the page size/);
+    expect(() => track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize() / 2, name: 'rb_size' }))).to.throw(BpfError, /must be a power of 2 and a multiple of the page size/);
+    // a size that is right is created (and a failure of another kind gets no such words)
+    track(BpfMap.create({ type: 'ringbuf', maxEntries: 2 * pageSize(), name: 'rb_size' }));
+  });
+
   it('rejects maps that are not ring buffers with a typed error', () => {
     const h = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'rb_hash' }));
     expect(() => new RingBuffer(h)).to.throw(ReaderArgumentError, /hash map, not a ringbuf/);
