@@ -13,6 +13,8 @@ export const PERF_TYPE_SOFTWARE = 1;
 export const PERF_COUNT_SW_BPF_OUTPUT = 10;
 export const PERF_SAMPLE_RAW = 1 << 10;
 export const PERF_FLAG_FD_CLOEXEC = 1 << 3;
+/** perf_event_attr.flags bit `watermark`: the u32 after flags is wakeup_watermark (bytes), not wakeup_events */
+export const PERF_ATTR_FLAG_WATERMARK = 1n << 14n;
 export const PERF_EVENT_IOC_ENABLE = 0x2400;
 export const PERF_EVENT_IOC_DISABLE = 0x2401;
 

@@ -15,13 +15,14 @@ import { mapUpdateElem, mapDeleteElem } from '../syscall/map.js';
 import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
 import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
 import { parseCpuList } from '../map/cpus.js';
+import { isU32 } from '../syscall/int-range.js';
 import { ReaderArgumentError } from '../ringbuf/errors.js';
 import { mapShape, mapLabel, type MapSource } from '../ringbuf/reader.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
 import { BufferReader, CHUNK } from '../ringbuf/base.js';
 import { retireMapping } from '../ringbuf/retire.js';
 import {
-  MMAP_PAGE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_FLAG_FD_CLOEXEC,
+  MMAP_PAGE, PERF_ATTR_FLAG_WATERMARK, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_FLAG_FD_CLOEXEC,
   PERF_RECORD, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE,
 } from './attr.js';
 
@@ -34,8 +35,13 @@ export interface PerfRecord {
 export interface PerfEventArrayOptions {
   /** data pages per CPU, a power of two (default 8) */
   pages?: number;
-  /** wake the reader after this many samples (default 1) */
+  /**
+   * Wake a waiting reader after this many samples on a CPU (default 1). Fewer stay unread until
+   * more come (or consume() is called), as with libbpf's perf_buffer.
+   */
   wakeupEvents?: number;
+  /** Instead of wakeupEvents: wake once more than this many bytes are in a CPU's buffer. */
+  watermark?: number;
 }
 
 export type PerfCallback = (data: Uint8Array, cpu: number) => void;
@@ -143,12 +149,19 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     this.checkUnread([{ id: s.id, label: mapLabel(s) }]);
     const pages = o.pages ?? 8;
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) throw new ReaderArgumentError('PerfEventArray', `pages must be a power of two, got ${pages}`);
+    // a u32 in the attr: anything else was wrapped or truncated into a count that never wakes
+    for (const k of ['wakeupEvents', 'watermark'] as const) {
+      const v = o[k];
+      if (v !== undefined && (!isU32(v) || v === 0)) throw new ReaderArgumentError('PerfEventArray', `${k} must be an integer from 1 to ${0xffffffff}, got ${String(v)}`);
+    }
+    if (o.wakeupEvents !== undefined && o.watermark !== undefined) throw new ReaderArgumentError('PerfEventArray', 'wakeupEvents and watermark are one setting (the kernel keeps one of them): give one');
     const page = pageSize();
     this.#map = s.source.dup();
     const attr = new NativeBuffer(PERF_EVENT_ATTR.size);
     writeStruct(attr.view, 0, PERF_EVENT_ATTR, {
       type: PERF_TYPE_SOFTWARE, size: PERF_EVENT_ATTR.size, config: PERF_COUNT_SW_BPF_OUTPUT, sample_period: 1,
-      sample_type: PERF_SAMPLE_RAW, wakeup_events: o.wakeupEvents ?? 1,
+      sample_type: PERF_SAMPLE_RAW, wakeup_events: o.watermark ?? o.wakeupEvents ?? 1,
+      flags: o.watermark !== undefined ? PERF_ATTR_FLAG_WATERMARK : 0n,
     });
     try {
       for (const cpu of onlineCpus()) {
@@ -179,7 +192,10 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     }
   }
 
-  /** CPUs with a buffer */
+  /**
+   * CPUs with a buffer: those online at construction and below the map's max_entries (as libbpf's
+   * perf_buffer); a sample on another CPU fails in the program and is not counted in `lost`.
+   */
   get cpus(): number[] {
     return this.#rings.map((r) => r.cpu);
   }

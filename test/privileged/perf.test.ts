@@ -99,6 +99,38 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     }
   });
 
+  it('wakeupEvents / watermark: a waiting reader is woken after that many samples or bytes; values that do not fit are typed errors', () => {
+    const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'perf_wake' });
+    open.push(map);
+    const prog = perfProducer(map.fd.value);
+    open.push(prog);
+    for (const bad of [{ wakeupEvents: -1 }, { wakeupEvents: 1.5 }, { wakeupEvents: 0 }, { wakeupEvents: 2 ** 32 }, { watermark: Number.NaN }, { wakeupEvents: '2' as unknown as number }]) {
+      // -1 became 0xffffffff in the attr: a reader that was never woken
+      expect(() => new PerfEventArray(map, bad), JSON.stringify(bad)).to.throw(ReaderArgumentError, /(wakeupEvents|watermark) must be an integer from 1 to 4294967295, got /);
+    }
+    expect(() => new PerfEventArray(map, { wakeupEvents: 2, watermark: 64 })).to.throw(ReaderArgumentError, /one setting/);
+    const mask = execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' }).trim().split(' ').pop()!;
+    try {
+      for (const o of [{ wakeupEvents: 3 }, { watermark: 64 }, {}]) {
+        const pe = new PerfEventArray(map, o);
+        open.push(pe);
+        execFileSync('taskset', ['-p', '-c', String(pe.cpus[0]), String(process.pid)], { stdio: 'pipe' });
+        // is the reader's epoll set ready right now (what ends a wait)? 32 bytes a sample here
+        const waiter = (pe as unknown as { waiter: { poll(): number } }).waiter;
+        const ready: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          progTestRun(prog.value, { data: new Uint8Array(70) });
+          ready.push(waiter.poll());
+        }
+        expect(ready, JSON.stringify(o)).to.deep.equal(o.wakeupEvents || o.watermark ? [0, 0, 1, 0] : [1, 1, 1, 1]);
+        expect(pe.consume((d) => { decode(d); })).to.equal(4);
+        pe.close();
+      }
+    } finally {
+      execFileSync('taskset', ['-p', mask, String(process.pid)], { stdio: 'pipe' });
+    }
+  });
+
   it('close() from inside a callback stops after that sample', () => {
     const { prog, pe } = setup();
     for (const l of [70, 71, 72]) progTestRun(prog.value, { data: new Uint8Array(l) });
