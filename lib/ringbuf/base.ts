@@ -113,7 +113,7 @@ export abstract class BufferReader extends EventEmitter {
   protected claimMaps(ids: readonly number[]): void {
     const me = new WeakRef<BufferReader>(this);
     for (const id of ids) readerOf.set(id, me);
-    this.#claimed = [...ids];
+    this.#claimed.push(...ids);
   }
 
   /** releasePages() once, then the maps are free for another reader */

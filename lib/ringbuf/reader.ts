@@ -52,6 +52,12 @@ export function mapShape(m: MapSource | Fd, reader: string): Shape {
   return { fd: fd.value, type: i.type, maxEntries: i.maxEntries, name: i.name, id: i.id, source: fd };
 }
 
+function expectRingbuf(s: Shape): void {
+  if (s.type !== BPF_MAP_TYPE.RINGBUF) {
+    throw new ReaderArgumentError('RingBuffer', `map ${mapLabel(s)} is a ${mapTypeName(s.type)} map, not a ringbuf (perf_event_array maps are read with PerfEventArray)`);
+  }
+}
+
 /** How a map is named in messages: its name and id. */
 export function mapLabel(s: { name: string; id: number }): string {
   return `${s.name ? `${s.name} ` : ''}(id ${s.id})`;
@@ -61,7 +67,9 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
   readonly #rings: Ring[] = [];
   /** the pages of every ring, with the protection they were mapped with */
   readonly #mappings: { mapping: Mapping; prot: number }[] = [];
-  readonly #ringCount: number;
+  /** map id of each ring, by ring index */
+  readonly #ids: number[] = [];
+  #ringCount = 0;
 
   constructor(maps: MapSource | Fd | readonly (MapSource | Fd)[]) {
     super();
@@ -70,26 +78,15 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
     const shapes = list.map((m) => mapShape(m, 'RingBuffer'));
     const seen = new Map<number, number>();
     shapes.forEach((s, at) => {
-      if (s.type !== BPF_MAP_TYPE.RINGBUF) {
-        throw new ReaderArgumentError('RingBuffer', `map ${mapLabel(s)} is a ${mapTypeName(s.type)} map, not a ringbuf (perf_event_array maps are read with PerfEventArray)`);
-      }
+      expectRingbuf(s);
       // the same map twice (same object, or two fds of it) would be read by two consumers at once
       const first = seen.get(s.id);
       if (first !== undefined) throw new ReaderArgumentError('RingBuffer', `map ${mapLabel(s)} is given twice (at ${first} and ${at})`);
       seen.set(s.id, at);
     });
     this.checkUnread(shapes.map((s) => ({ id: s.id, label: mapLabel(s) })));
-    const page = pageSize();
     try {
-      for (const s of shapes) {
-        const cons = mmap(s.fd, page, PROT.READ | PROT.WRITE, MAP.SHARED, 0);
-        this.#mappings.push({ mapping: cons, prot: PROT.READ | PROT.WRITE });
-        // the producer page, then the data pages twice (the kernel maps them back to back); the
-        // kernel allows them read-only, so record views are read-only (a write is a SIGSEGV)
-        const prod = mmap(s.fd, page + 2 * s.maxEntries, PROT.READ, MAP.SHARED, page);
-        this.#mappings.push({ mapping: prod, prot: PROT.READ });
-        this.#rings.push(new Ring(cons.buffer, prod.buffer, page, s.maxEntries, s.name));
-      }
+      for (const s of shapes) this.#mapRing(s);
       this.waiter = new EpollWaiter(shapes.map((s) => s.fd));
     } catch (e) {
       for (const m of this.#mappings) m.mapping.unmap();
@@ -97,6 +94,43 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
     }
     this.#ringCount = this.#rings.length;
     this.claimMaps(shapes.map((s) => s.id));
+  }
+
+  /**
+   * Read one more ring buffer map (libbpf's ring_buffer__add); returns its ring index. A wait, a
+   * 'record' loop or an iteration under way takes its records from now on (its fd joins the
+   * epoll set the waiting thread is in).
+   */
+  add(map: MapSource | Fd): number {
+    if (this.closed) throw new ReaderArgumentError('RingBuffer', 'add(): the reader is closed');
+    const s = mapShape(map, 'RingBuffer');
+    expectRingbuf(s);
+    const at = this.#ids.indexOf(s.id);
+    if (at >= 0) throw new ReaderArgumentError('RingBuffer', `map ${mapLabel(s)} is read by this reader already (ring ${at})`);
+    this.checkUnread([{ id: s.id, label: mapLabel(s) }]);
+    const mapped = this.#mappings.length;
+    try {
+      this.#mapRing(s);
+      this.waiter.add(s.fd);
+    } catch (e) {
+      for (const m of this.#mappings.splice(mapped)) m.mapping.unmap();
+      this.#rings.length = this.#ids.length = this.#ringCount;
+      throw e;
+    }
+    this.claimMaps([s.id]);
+    return this.#ringCount++;
+  }
+
+  #mapRing(s: Shape): void {
+    const page = pageSize();
+    const cons = mmap(s.fd, page, PROT.READ | PROT.WRITE, MAP.SHARED, 0);
+    this.#mappings.push({ mapping: cons, prot: PROT.READ | PROT.WRITE });
+    // the producer page, then the data pages twice (the kernel maps them back to back); the
+    // kernel allows them read-only, so record views are read-only (a write is a SIGSEGV)
+    const prod = mmap(s.fd, page + 2 * s.maxEntries, PROT.READ, MAP.SHARED, page);
+    this.#mappings.push({ mapping: prod, prot: PROT.READ });
+    this.#rings.push(new Ring(cons.buffer, prod.buffer, page, s.maxEntries, s.name));
+    this.#ids.push(s.id);
   }
 
   /** Bytes not yet consumed in each ring. */

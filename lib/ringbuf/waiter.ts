@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
-import { BpfError } from '../syscall/errors.js';
+import { BpfArgumentError, BpfError } from '../syscall/errors.js';
 import { Fd } from '../syscall/fd.js';
 import { Epoll, EPOLL } from '../syscall/epoll.js';
 import { NativeBuffer } from '../syscall/memory.js';
@@ -61,6 +61,12 @@ export class EpollWaiter {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Watch one more fd; a wait in progress is woken by it too (epoll_ctl on the set it sleeps in). */
+  add(fd: number): void {
+    if (this.#closed) throw new BpfArgumentError('EpollWaiter.add', 'the waiter is closed');
+    this.#epoll.add(fd, EPOLL.IN);
   }
 
   /** Ready fds right now, without waiting (for synchronous polling). */

@@ -79,6 +79,11 @@ function resources(): string[] {
   return [...fds, ...maps].sort();
 }
 
+/** Wait (bounded) until resources() is `before` again: a waiter's thread gives its fds back asynchronously, not under the next test's checks. */
+async function settle(before: string[]): Promise<void> {
+  await waitFor(() => resources().join('\n'), (now) => now === before.join('\n'), 10000);
+}
+
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
 describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
@@ -436,9 +441,53 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
         await loop;
         obj?.close();
         built.cleanup();
-        // the threads' fds (waiter, producer) go away asynchronously: not under the next test's checks
-        await waitFor(() => resources().join('\n'), (now) => now === fds.join('\n'), 10000);
+        await settle(fds);
       }
+    });
+  }
+
+  for (const how of ['events', 'iterator'] as const) {
+    it(`add(): a ring added while a wait is pending is read by it, with the next ring index (${how === 'events' ? "'record' events" : 'the async iterator'})`, async () => {
+      const fds = resources();
+      const a = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_add_a' }));
+      const b = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_add_b' }));
+      const pa = track(ringbufProducer(a.fd.value));
+      const pb = track(ringbufProducer(b.fd.value));
+      const rb = track(new RingBuffer(a));
+      const got: [number, number][] = [];
+      const take = (rec: Uint8Array, ring: number) => got.push([ring, decode(rec)]);
+      let loop: Promise<void> | undefined;
+      if (how === 'events') rb.on('record', take);
+      else loop = (async () => { for await (const rec of rb) take(rec, got.length === 0 ? 0 : 1); })();
+      try {
+        // a record through a wakeup: the waiting side is up, and then waits again
+        produce(pa, [21]);
+        await waitFor(() => got.length, (n) => n === 1, 10000, 1);
+        // a record already in the ring when it is added, then one produced after
+        produce(pb, [31]);
+        expect(rb.add(b)).to.equal(1);
+        await waitFor(() => got.length, (n) => n === 2, 10000, 1);
+        produce(pb, [33]);
+        await waitFor(() => got.length, (n) => n === 3, 10000, 1);
+        expect(got).to.deep.equal([[0, 21], [1, 31], [1, 33]]);
+        expect(rb.pending()).to.deep.equal([0, 0]);
+        // the maps of this reader, of another reader, of the wrong type; a closed reader
+        expect(() => rb.add(a.fd)).to.throw(ReaderArgumentError, /^RingBuffer: map rb_add_a \(id \d+\) is read by this reader already \(ring 0\)$/);
+        const c = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_add_c' }));
+        track(new RingBuffer(c));
+        expect(() => rb.add(c)).to.throw(ReaderArgumentError, /rb_add_c \(id \d+\) is already read by another RingBuffer/);
+        const h = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'rb_add_h' }));
+        expect(() => rb.add(h)).to.throw(ReaderArgumentError, /hash map, not a ringbuf/);
+        expect(rb.pending()).to.have.length(2);
+      } finally {
+        rb.close();
+        await loop;
+      }
+      expect(() => rb.add(b)).to.throw(ReaderArgumentError, /^RingBuffer: add\(\): the reader is closed$/);
+      // and b is free for another reader once this one is closed
+      new RingBuffer(b).close();
+      for (const x of open.splice(0).reverse()) x.close();
+      await settle(fds);
     });
   }
 
