@@ -19,14 +19,21 @@ import { runReaderChild } from '../helpers/reader-child.js';
 import { loadObject } from '../../lib/object/index.js';
 
 /**
- * A producer that keeps a record reserved (BUSY) for a while: `hold` reserves [skb->len], spins
- * `outer` × 1024 bpf_loop rounds, then submits; `force` outputs [skb->len] with BPF_RB_FORCE_WAKEUP.
- * Compiled by the test (clang from `make deps`): a bpf_loop callback needs BTF func_info.
+ * Producers in C, compiled by the test (clang from `make deps`; a bpf_loop callback needs BTF
+ * func_info, so these are not hand-assembled). `hold` reserves [skb->len], spins `outer` × 1024
+ * bpf_loop rounds (the record stays BUSY), then submits; `force` outputs [skb->len] with
+ * BPF_RB_FORCE_WAKEUP; `sized` outputs cfg.size bytes of src (cfg.seq in the first 4 when they
+ * fit), or reserves that many with a dynptr and discards them when cfg.discard.
  */
-const STALL_SOURCE = `#include <linux/bpf.h>
+const PRODUCERS_SOURCE = `#include <linux/bpf.h>
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
-struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 16384); } events SEC(".maps");
+#define RING 16384
+struct cfg { __u32 size; __u32 seq; __u32 discard; };
+struct src { __u8 data[RING]; };
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, RING); } events SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct cfg); } cfg SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct src); } src SEC(".maps");
 const volatile __u32 outer = 1;
 static long inner(__u64 i, void *ctx) { return 0; }
 static long round(__u64 i, void *ctx) { bpf_loop(1024, inner, 0, 0); return 0; }
@@ -42,20 +49,36 @@ SEC("tc") int force(struct __sk_buff *skb) {
 	__u64 v = skb->len;
 	return bpf_ringbuf_output(&events, &v, 8, BPF_RB_FORCE_WAKEUP) ? 1 : 0;
 }
+SEC("tc") int sized(struct __sk_buff *skb) {
+	__u32 k = 0;
+	struct cfg *c = bpf_map_lookup_elem(&cfg, &k);
+	struct src *b = bpf_map_lookup_elem(&src, &k);
+	if (!c || !b) return 3;
+	__u32 size = c->size;
+	if (size < 1 || size > RING) return 3;
+	if (size >= 4) *(__u32 *)b->data = c->seq;
+	if (c->discard) {
+		struct bpf_dynptr p;
+		long r = bpf_ringbuf_reserve_dynptr(&events, size, 0, &p);
+		bpf_ringbuf_discard_dynptr(&p, 0);
+		return r ? 2 : 0;
+	}
+	return bpf_ringbuf_output(&events, b->data, size, 0) ? 2 : 0;
+}
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-function buildStallObject(): { file: string; cleanup(): void } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-rbstall-'));
+function buildProducers(): { file: string; cleanup(): void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-rbprod-'));
   try {
-    writeFileSync(path.join(dir, 'stall.c'), STALL_SOURCE);
+    writeFileSync(path.join(dir, 'producers.c'), PRODUCERS_SOURCE);
     const arch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
-    execFileSync('clang', ['-target', 'bpf', '-O2', '-g', `-I/usr/include/${arch}-linux-gnu`, `-I${path.resolve('bpf/include')}`, '-c', 'stall.c', '-o', 'stall.o'], { cwd: dir, stdio: 'pipe' });
+    execFileSync('clang', ['-target', 'bpf', '-O2', '-g', `-I/usr/include/${arch}-linux-gnu`, `-I${path.resolve('bpf/include')}`, '-c', 'producers.c', '-o', 'producers.o'], { cwd: dir, stdio: 'pipe' });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  return { file: path.join(dir, 'stall.o'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { file: path.join(dir, 'producers.o'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Run the producer once per length; returns the lengths that make a delivered (not discarded) record. */
@@ -118,6 +141,71 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
       rb.consume((rec) => got.push(decode(rec)));
     }
     expect(got).to.deep.equal(want);
+  });
+
+  it('records of every size the ring takes, straddling its end: each once with its bytes, through consume, consumeRaw and the iterator; discarded ones of every size skipped', async function () {
+    this.timeout(120000);
+    const built = buildProducers();
+    let obj: ReturnType<typeof loadObject> | undefined;
+    try {
+      obj = loadObject(built.file);
+      const rb = track(new RingBuffer(obj.maps.get('events')!));
+      const cfg = obj.maps.get('cfg')!;
+      const prog = obj.programs.get('sized')!.fd.value;
+      const k0 = new Uint8Array(4);
+      const pattern = Uint8Array.from({ length: 16384 }, (_, i) => (i * 7 + 3) & 0xff);
+      obj.maps.get('src')!.update(k0, pattern);
+      const c = new DataView(new ArrayBuffer(12));
+      const run = (size: number, seq: number, discard: boolean) => {
+        c.setUint32(0, size, true); c.setUint32(4, seq, true); c.setUint32(8, discard ? 1 : 0, true);
+        cfg.update(k0, new Uint8Array(c.buffer));
+        return progTestRun(prog, { data: new Uint8Array(64) }).retval;
+      };
+      const want: [number, number][] = []; // [seq, size] of each record kept
+      let got = 0;
+      const bad: string[] = [];
+      const check = (rec: Uint8Array) => {
+        const [seq, size] = want[got++] ?? [0, -1];
+        if (rec.length !== size) { bad.push(`record ${got}: ${rec.length} bytes, not ${size}`); return; }
+        for (let i = 0; i < size; i++) {
+          const b = size >= 4 && i < 4 ? (seq >>> (8 * i)) & 0xff : pattern[i];
+          if (rec[i] !== b) { bad.push(`record ${got} (${size} bytes): byte ${i} is ${rec[i]}, not ${b}`); return; }
+        }
+      };
+      const ways = ['consume', 'consumeRaw', 'iterator'] as const;
+      let drains = 0;
+      const drain = async () => {
+        const way = ways[drains++ % 3];
+        if (way === 'consumeRaw') rb.consumeRaw((d, o, l) => check(d.subarray(o, o + l)));
+        else if (way === 'iterator' && got < want.length) {
+          for await (const rec of rb) { check(rec); if (got === want.length) break; }
+        }
+        rb.consume(check); // also gives back discarded records after the last one kept
+      };
+      // a record's 8-byte header and its data, rounded up to 8, must fit in the ring less 8 bytes:
+      // the kernel keeps producer − consumer below the ring's size
+      const max = 16384 - 16;
+      let seq = 0;
+      for (let size = 1; size <= max; size++) {
+        const discard = size % 5 === 0;
+        let r = run(size, ++seq, discard);
+        if (r === 2) { await drain(); r = run(size, seq, discard); }
+        expect(r, `size ${size}`).to.equal(0);
+        if (!discard) want.push([seq, size]);
+      }
+      await drain();
+      expect(bad.slice(0, 5)).to.deep.equal([]);
+      expect(got).to.equal(want.length);
+      expect(rb.pending()).to.deep.equal([0]);
+      // one byte more never fits (the ring is empty now)
+      expect(run(max + 1, ++seq, false)).to.equal(2);
+      expect(rb.consume(() => expect.fail('nothing was produced'))).to.equal(0);
+      expect(drains).to.be.greaterThan(100);
+    } finally {
+      for (const x of open.splice(0).reverse()) x.close();
+      obj?.close();
+      built.cleanup();
+    }
   });
 
   it('async iterator: waits without blocking the event loop, then yields records in order', async () => {
@@ -402,7 +490,7 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
       // After a wakeup epoll reports the ring readable at once for as long as a reserved record
       // sits at its head (the kernel's poll counts reserved bytes): each wait returned at once
       // and the reader went round ~20 times a millisecond until the producer committed.
-      const built = buildStallObject();
+      const built = buildProducers();
       let obj: ReturnType<typeof loadObject> | undefined;
       let rb: RingBuffer | undefined;
       let loop: Promise<void> | undefined;
