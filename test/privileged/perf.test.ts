@@ -13,6 +13,31 @@ import { PerfEventArray } from '../../lib/perf/index.js';
 import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.js';
 import { readWhileProducing } from '../helpers/steady-producer.js';
 import { runReaderChild } from '../helpers/reader-child.js';
+import { compileBpf } from '../helpers/compile-bpf.js';
+import { loadObject } from '../../lib/object/index.js';
+
+/** bpf_perf_event_output of cfg.size bytes of src (cfg.seq in the first 4) on the current CPU. */
+const SIZED_SOURCE = `#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+#define MAX 4096
+struct cfg { __u32 size; __u32 seq; };
+struct src { __u8 data[MAX]; };
+struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(key_size, 4); __uint(value_size, 4); } samples SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct cfg); } cfg SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct src); } src SEC(".maps");
+SEC("tc") int sized(struct __sk_buff *skb) {
+	__u32 k = 0;
+	struct cfg *c = bpf_map_lookup_elem(&cfg, &k);
+	struct src *b = bpf_map_lookup_elem(&src, &k);
+	if (!c || !b) return 3;
+	__u32 size = c->size;
+	if (size < 4 || size > MAX) return 3;
+	*(__u32 *)b->data = c->seq;
+	return bpf_perf_event_output(skb, &samples, BPF_F_CURRENT_CPU, b->data, size) ? 2 : 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+`;
 
 function decode(d: Uint8Array): number {
   // raw samples are padded so that size + 4 is a multiple of 8: 16 bytes come back as 20
@@ -56,6 +81,62 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     expect([...got].sort((a, b) => a - b)).to.deep.equal(lens);
     expect(pe.consume(() => expect.fail('twice'))).to.equal(0);
     expect(pe.lost).to.equal(0);
+  });
+
+  it('samples of every size a one-page buffer takes, straddling its end (copied whole), each once with its bytes', function () {
+    this.timeout(120000);
+    const built = compileBpf(SIZED_SOURCE, 'perfsized');
+    const mask = execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' }).trim().split(' ').pop()!;
+    let obj: ReturnType<typeof loadObject> | undefined;
+    try {
+      obj = loadObject(built.file);
+      const pe = new PerfEventArray(obj.maps.get('samples')!, { pages: 1 });
+      open.push(pe);
+      // one CPU's buffer, so that its samples come in the order they were made
+      execFileSync('taskset', ['-p', '-c', String(pe.cpus[0]), String(process.pid)], { stdio: 'pipe' });
+      const k0 = new Uint8Array(4);
+      const pattern = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7 + 3) & 0xff);
+      obj.maps.get('src')!.update(k0, pattern);
+      const cfg = obj.maps.get('cfg')!;
+      const prog = obj.programs.get('sized')!.fd.value;
+      const c = new DataView(new ArrayBuffer(8));
+      const run = (size: number, seq: number) => {
+        c.setUint32(0, size, true); c.setUint32(4, seq, true);
+        cfg.update(k0, new Uint8Array(c.buffer));
+        return progTestRun(prog, { data: new Uint8Array(64) }).retval;
+      };
+      const want: [number, number][] = [];
+      let got = 0;
+      const bad: string[] = [];
+      const check = (d: Uint8Array) => {
+        const [seq, size] = want[got++] ?? [0, -1];
+        // the raw data is padded so that it and its u32 size end on 8 bytes
+        if (d.length !== ((size + 4 + 7) & ~7) - 4) { bad.push(`sample ${got}: ${d.length} bytes for ${size}`); return; }
+        for (let i = 0; i < size; i++) {
+          const b = i < 4 ? (seq >>> (8 * i)) & 0xff : pattern[i];
+          if (d[i] !== b) { bad.push(`sample ${got} (${size} bytes): byte ${i} is ${d[i]}, not ${b}`); return; }
+        }
+      };
+      // a sample is an 8-byte header, the u32 size and the padded data: 4076 bytes fill the page
+      const max = 4096 - 20;
+      let seq = 0;
+      for (let size = 4; size <= max; size++) {
+        expect(run(size, ++seq), `size ${size}`).to.equal(0);
+        want.push([seq, size]);
+        // big ones one at a time; small ones a few together, so that they end anywhere in the page
+        if (size > 1000 || size % 3 === 0) pe.consume(check);
+      }
+      pe.consume(check);
+      expect(bad.slice(0, 5)).to.deep.equal([]);
+      expect(got).to.equal(want.length);
+      expect(pe.lost).to.equal(0);
+      expect(run(max + 1, ++seq)).to.equal(2); // the kernel cannot place it: one lost sample
+    } finally {
+      execFileSync('taskset', ['-p', mask, String(process.pid)], { stdio: 'pipe' });
+      for (const x of open.splice(0).reverse()) x.close();
+      obj?.close();
+      built.cleanup();
+    }
   });
 
   it('async iterator wakes up for samples and close() ends it', async () => {

@@ -10,17 +10,14 @@ import { ringbufProducer } from '../helpers/producers.js';
 import { RingBuffer } from '../../lib/ringbuf/index.js';
 import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.js';
 import { EpollWaiter } from '../../lib/ringbuf/waiter.js';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { compileBpf } from '../helpers/compile-bpf.js';
 import { readWhileProducing, startSteadyProducer } from '../helpers/steady-producer.js';
 import { runReaderChild } from '../helpers/reader-child.js';
 import { loadObject } from '../../lib/object/index.js';
 
 /**
- * Producers in C, compiled by the test (clang from `make deps`; a bpf_loop callback needs BTF
- * func_info, so these are not hand-assembled). `hold` reserves [skb->len], spins `outer` × 1024
+ * Producers in C, compiled by the test (compileBpf). `hold` reserves [skb->len], spins `outer` × 1024
  * bpf_loop rounds (the record stays BUSY), then submits; `force` outputs [skb->len] with
  * BPF_RB_FORCE_WAKEUP; `sized` outputs cfg.size bytes of src (cfg.seq in the first 4 when they
  * fit), or reserves that many with a dynptr and discards them when cfg.discard.
@@ -67,19 +64,6 @@ SEC("tc") int sized(struct __sk_buff *skb) {
 }
 char LICENSE[] SEC("license") = "GPL";
 `;
-
-function buildProducers(): { file: string; cleanup(): void } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-rbprod-'));
-  try {
-    writeFileSync(path.join(dir, 'producers.c'), PRODUCERS_SOURCE);
-    const arch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
-    execFileSync('clang', ['-target', 'bpf', '-O2', '-g', `-I/usr/include/${arch}-linux-gnu`, `-I${path.resolve('bpf/include')}`, '-c', 'producers.c', '-o', 'producers.o'], { cwd: dir, stdio: 'pipe' });
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
-  return { file: path.join(dir, 'producers.o'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** Run the producer once per length; returns the lengths that make a delivered (not discarded) record. */
 function produce(prog: Fd, lengths: number[]): number[] {
@@ -145,7 +129,7 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
 
   it('records of every size the ring takes, straddling its end: each once with its bytes, through consume, consumeRaw and the iterator; discarded ones of every size skipped', async function () {
     this.timeout(120000);
-    const built = buildProducers();
+    const built = compileBpf(PRODUCERS_SOURCE, 'rbprod');
     let obj: ReturnType<typeof loadObject> | undefined;
     try {
       obj = loadObject(built.file);
@@ -490,7 +474,7 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
       // After a wakeup epoll reports the ring readable at once for as long as a reserved record
       // sits at its head (the kernel's poll counts reserved bytes): each wait returned at once
       // and the reader went round ~20 times a millisecond until the producer committed.
-      const built = buildProducers();
+      const built = compileBpf(PRODUCERS_SOURCE, 'rbprod');
       let obj: ReturnType<typeof loadObject> | undefined;
       let rb: RingBuffer | undefined;
       let loop: Promise<void> | undefined;
