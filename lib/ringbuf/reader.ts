@@ -53,9 +53,11 @@ export function mapShape(m: MapSource | Fd, reader: string): Shape {
 }
 
 function expectRingbuf(s: Shape): void {
-  if (s.type !== BPF_MAP_TYPE.RINGBUF) {
-    throw new ReaderArgumentError('RingBuffer', `map ${mapLabel(s)} is a ${mapTypeName(s.type)} map, not a ringbuf (perf_event_array maps are read with PerfEventArray)`);
-  }
+  if (s.type === BPF_MAP_TYPE.RINGBUF) return;
+  const hint = s.type === BPF_MAP_TYPE.USER_RINGBUF
+    ? 'a user_ringbuf carries records the other way, from user space to bpf_user_ringbuf_drain(); tsbpf has no writer for it'
+    : 'perf_event_array maps are read with PerfEventArray';
+  throw new ReaderArgumentError('RingBuffer', `map ${mapLabel(s)} is a ${mapTypeName(s.type)} map, not a ringbuf (${hint})`);
 }
 
 /** How a map is named in messages: its name and id. */

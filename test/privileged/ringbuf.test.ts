@@ -578,6 +578,9 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     expect(() => new RingBuffer([])).to.throw(ReaderArgumentError, /no maps/);
     // an Fd works too: the shape comes from the kernel
     expect(() => new RingBuffer(h.fd)).to.throw(ReaderArgumentError, /not a ringbuf/);
+    // a user ring buffer goes the other way: not readable here, and said so
+    const u = track(BpfMap.create({ type: 'user_ringbuf', maxEntries: pageSize(), name: 'rb_user' }));
+    expect(() => new RingBuffer(u)).to.throw(ReaderArgumentError, /rb_user \(id \d+\) is a user_ringbuf map, not a ringbuf \(a user_ringbuf carries records the other way, from user space to bpf_user_ringbuf_drain\(\); tsbpf has no writer for it\)$/);
   });
 
   it('the same map twice is a typed error naming it, and a failed constructor leaves nothing behind', () => {
