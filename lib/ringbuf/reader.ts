@@ -5,6 +5,7 @@
 // Views are read-only: the kernel maps the data pages PROT_READ only, and a write through a view is
 // a SIGSEGV (not an exception); copy a record to change it. A view kept past close() reads zeros
 // (retire.ts), never unmapped memory.
+import { readFileSync } from 'node:fs';
 import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
 import { mapInfo } from '../syscall/obj.js';
 import { Fd } from '../syscall/fd.js';
@@ -49,7 +50,28 @@ export function mapShape(m: MapSource | Fd, reader: string): Shape {
     throw e;
   }
   const i = mapInfo(fd.value);
-  return { fd: fd.value, type: i.type, maxEntries: i.maxEntries, name: i.name, id: i.id, source: fd };
+  const s = { fd: fd.value, type: i.type, maxEntries: i.maxEntries, name: i.name, id: i.id, source: fd };
+  // a read-only or write-only fd (BPF_F_RDONLY/WRONLY, e.g. a pin opened with readOnly) passed the
+  // checks above and failed later as a bare EACCES (mmap) or EPERM (perf's slot update)
+  const mode = accessMode(fd.value);
+  if (mode !== undefined && mode !== O_RDWR) {
+    const why = reader === 'PerfEventArray' ? 'it stores a buffer fd for each CPU in it' : 'it maps the records and stores the consumer position';
+    throw new ReaderArgumentError(reader, `map ${mapLabel(s)} is open ${mode === O_WRONLY ? 'write-only (BPF_F_WRONLY)' : 'read-only (BPF_F_RDONLY)'}; ${reader} needs it read-write (${why}): open it without readOnly/writeOnly`);
+  }
+  return s;
+}
+
+const O_WRONLY = 1;
+const O_RDWR = 2;
+
+/** O_ACCMODE of an open fd (its /proc fdinfo flags, octal); undefined when they cannot be read */
+function accessMode(fd: number): number | undefined {
+  try {
+    const m = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    return m ? parseInt(m[1], 8) & 3 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function expectRingbuf(s: Shape): void {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { waitFor } from '../helpers/netns.js';
 import { BpfMap } from '../../lib/map/index.js';
-import { progTestRun, BPF_MAP_TYPE } from '../../lib/syscall/index.js';
+import { progTestRun, BPF_MAP_TYPE, getFdById, mapInfo } from '../../lib/syscall/index.js';
 import { perfProducer } from '../helpers/producers.js';
 import { PerfEventArray } from '../../lib/perf/index.js';
 import { ReaderArgumentError, ReaderBusyError } from '../../lib/ringbuf/errors.js';
@@ -335,6 +335,16 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     const later: number[] = [];
     next.consume((d) => later.push(decode(d)));
     expect(later).to.deep.equal([115]);
+  });
+
+  it('a read-only fd of the map is refused saying so (it failed as a bare EPERM from the slot update)', () => {
+    const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'perf_mode' });
+    open.push(map);
+    const id = mapInfo(map.fd.value).id;
+    const fd = getFdById('map', id, 1 << 3); // BPF_F_RDONLY, as BpfMap.fromPin(path, { readOnly: true })
+    open.push(fd);
+    expect(() => new PerfEventArray(fd)).to.throw(ReaderArgumentError, new RegExp(`^PerfEventArray: map perf_mode \\(id ${id}\\) is open read-only \\(BPF_F_RDONLY\\); PerfEventArray needs it read-write \\(it stores a buffer fd for each CPU in it\\): open it without readOnly/writeOnly$`));
+    expect(readFileSync('/proc/self/maps', 'utf8')).to.not.include('perf_event');
   });
 
   it('rejects a map of the wrong type', () => {

@@ -604,6 +604,22 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     expect(rb.pending()).to.deep.equal([0, 0]);
   });
 
+  it('a read-only or write-only fd of the map is refused saying so (it failed as a bare EACCES from mmap)', () => {
+    const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_mode' }));
+    const id = mapInfo(map.fd.value).id;
+    const before = resources();
+    for (const [flag, words] of [[1 << 3, 'read-only \\(BPF_F_RDONLY\\)'], [1 << 4, 'write-only \\(BPF_F_WRONLY\\)']] as const) {
+      const fd = getFdById('map', id, flag); // as BpfMap.fromPin(path, { readOnly: true }) opens it
+      try {
+        expect(() => new RingBuffer(fd)).to.throw(ReaderArgumentError, new RegExp(`^RingBuffer: map rb_mode \\(id ${id}\\) is open ${words}; RingBuffer needs it read-write \\(it maps the records and stores the consumer position\\): open it without readOnly/writeOnly$`));
+      } finally {
+        fd.close();
+      }
+    }
+    expect(resources()).to.deep.equal(before);
+    track(new RingBuffer(map));
+  });
+
   it('a program fd given as the map is refused by kind, even with a shape that says ringbuf', () => {
     const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rb_kind' }));
     const prog = track(ringbufProducer(map.fd.value));
