@@ -81,6 +81,28 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<
     const map = BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_exit' });
     return removeListenerWhileWaiting(new RingBuffer(map), ringbufProducer(map.fd.value));
   },
+  /**
+   * close() while a for await, a wait() and a 'record' loop are all waiting (the waiter thread is in
+   * epoll_pwait after a first record came through it): every one ends, and the process exits.
+   */
+  async 'ringbuf-exit-after-close'() {
+    const map = BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_close' });
+    const prog = ringbufProducer(map.fd.value);
+    const rb = new RingBuffer(map);
+    // the record goes to one of the two consumers, whichever looks first
+    let records = 0;
+    let first: () => void = () => {};
+    const firstCame = new Promise<void>((resolve) => { first = resolve; });
+    const loop = (async () => { for await (const _ of rb) if (++records === 1) first(); })();
+    rb.on('record', () => { if (++records === 1) first(); });
+    setImmediate(() => progTestRun(prog.value, { data: new Uint8Array(77) }));
+    await firstCame;
+    const waited = rb.wait();
+    await new Promise((r) => setImmediate(r));
+    rb.close();
+    await loop;
+    return { records, wait: await waited };
+  },
   'perf-exit-after-off'() {
     const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'rc_pexit' });
     return removeListenerWhileWaiting(new PerfEventArray(map), perfProducer(map.fd.value));

@@ -415,6 +415,13 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     expect(r.out).to.deep.equal({ removed: true });
   });
 
+  it('close() while a for await, a wait() and a \'record\' loop wait ends them all, and the process exits (in a child process)', async () => {
+    const r = await runReaderChild('ringbuf-exit-after-close', 10000);
+    expect(r.timedOut, 'the child did not exit by itself within 10 s').to.equal(false);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.out).to.deep.equal({ records: 1, wait: false });
+  });
+
   it('close() while an async iterator holds a record gives the record and the pages back at once', async () => {
     const map = track(BpfMap.create({ type: 'ringbuf', maxEntries: 64 * pageSize(), name: 'rb_held' }));
     const prog = track(ringbufProducer(map.fd.value));
