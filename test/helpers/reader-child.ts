@@ -3,21 +3,23 @@
 // (with tsx) and reports its exit and its stdout (one JSON line); the child cleans up after itself
 // by exiting (maps and programs are fds, nothing is pinned).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BpfMap } from '../../lib/map/index.js';
 import { progTestRun, pageSize, type Fd } from '../../lib/syscall/index.js';
 import { RingBuffer } from '../../lib/ringbuf/index.js';
 import { PerfEventArray } from '../../lib/perf/index.js';
+import { tracefsDir } from '../../lib/tracepipe/index.js';
 import { ringbufProducer, perfProducer } from './producers.js';
 
 export interface ChildResult { code: number | null; signal: NodeJS.Signals | null; out: Record<string, unknown> | undefined; stderr: string; timedOut: boolean }
 
-/** Run `mode` in a child process, killed after `deadlineMs`. */
-export function runReaderChild(mode: string, deadlineMs = 20000): Promise<ChildResult> {
+/** Run `mode` in a child process, killed after `deadlineMs`; `wrapper` is a command that runs the node command it is given. */
+export function runReaderChild(mode: string, deadlineMs = 20000, wrapper: string[] = []): Promise<ChildResult> {
   const file = fileURLToPath(import.meta.url);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [...wrapper, process.execPath, '--import', 'tsx', file, mode];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -102,6 +104,15 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<
     rb.close();
     await loop;
     return { records, wait: await waited };
+  },
+  /** run in a mount namespace without tracefs: tracefsDir() mounts it (there only) */
+  'tracefs-mount'() {
+    const tracefs = () => readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => / (tracefs|debugfs) /.test(l)).map((l) => l.split(' ')[1]);
+    const before = tracefs();
+    let refused = '';
+    try { tracefsDir({ mount: false }); } catch (e) { refused = `${(e as Error).constructor.name}: ${(e as Error).message}`; }
+    const dir = tracefsDir();
+    return { before, refused, dir, after: tracefs(), pipe: existsSync(`${dir}/trace_pipe`) };
   },
   'perf-exit-after-off'() {
     const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'rc_pexit' });

@@ -7,6 +7,7 @@ import { requirePrivileged } from '../helpers/privileged.js';
 import { progTestRun } from '../../lib/syscall/index.js';
 import { printkProducer } from '../helpers/producers.js';
 import { TracePipe, TracePipeError, tracefsDir } from '../../lib/tracepipe/index.js';
+import { runReaderChild } from '../helpers/reader-child.js';
 
 const isMounted = () => readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'tracefs');
 
@@ -64,6 +65,20 @@ describe('TracePipe (bpf_printk output)', function () {
     }
     expect(got.map((l) => l.message)).to.deep.equal([tag]);
     expect(got[0].pid).to.equal(process.pid);
+  });
+
+  it('mounts tracefs where it is not mounted (a private mount namespace without it, in a child process)', async () => {
+    // the namespace goes with the child: nothing is left mounted here
+    const r = await runReaderChild('tracefs-mount', 20000, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+      'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; exec "$@"', 'sh']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.out).to.deep.equal({
+      before: [],
+      refused: 'TracePipeError: no trace_pipe under /sys/kernel/tracing or /sys/kernel/debug/tracing (tracefs is not mounted)',
+      dir: '/sys/kernel/tracing',
+      after: ['/sys/kernel/tracing'],
+      pipe: true,
+    });
   });
 
   it('close() during a pending wait ends the iteration', async () => {
