@@ -337,6 +337,10 @@ class CDumper {
     this.print(`\n${pfx(lvl)}}`);
     if (t.size === 1) {
       this.print(' __attribute__((mode(byte)))');
+    } else if (t.size === 2) {
+      // a packed enum of 16 bits: libbpf and bpftool print nothing here and the C enum becomes
+      // 4 bytes, moving every member after it; clang takes HImode (16 bits) for an enum
+      this.print(' __attribute__((mode(HI)))');
     } else if (t.size === 8 && this.ptrSz === 8) {
       // an 8-byte enum needs mode(word) unless a value already forces 64 bits
       const needsWord = t.kind === 'enum'

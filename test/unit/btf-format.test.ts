@@ -29,9 +29,10 @@ function haveBpftool(): boolean {
 }
 
 // Debian's bpftool predates libbpf's mode(byte) on 1-byte enums (its header gets sizeof 4 wrong);
-// we keep libbpf's fix, so C text is compared with that attribute taken out
+// we keep libbpf's fix, and give 2-byte enums mode(HI) (libbpf has no fix for those), so C text is
+// compared with those attributes taken out
 function withoutByteMode(c: string): string {
-  return c.replaceAll(' __attribute__((mode(byte)))', '');
+  return c.replaceAll(' __attribute__((mode(byte)))', '').replaceAll(' __attribute__((mode(HI)))', '');
 }
 
 /** Every kind and flag the dump distinguishes, including those clang's objects never carry. */
