@@ -1,13 +1,12 @@
 // The Prometheus exporter of pinned maps (`tsbpf export --pinned DIR --listen HOST:PORT`): every
 // scrape walks DIR (recursively), opens each pinned map, reads all its entries at that moment (no
-// cache) and serves them through prom-client. Maps with BTF are decoded with lib/codec (structs,
+// cache) and serves them in Prometheus's text format (lib/export/exposition.ts). Maps with BTF are decoded with lib/codec (structs,
 // enums, char arrays); maps without BTF give their key as hex and 1/2/4/8-byte values as integers.
 // Metadata of each map is exported as tsbpf_pinned_map_{info,max_entries,entries}. A scrape yields
 // to the event loop as it goes (a 100k-entry map takes seconds), and concurrent scrapes share one read.
 import { createServer, type Server } from 'node:http';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Gauge, Registry } from 'prom-client';
 import { TsbpfError } from '../errors.js';
 import { BpfMap } from '../map/map.js';
 import { BPF_FS_MAGIC, objGet, statfsType } from '../syscall/obj.js';
@@ -19,6 +18,7 @@ import { CodecError } from '../codec/errors.js';
 import { intCodec } from '../codec/user.js';
 import { mapBtf } from './map-btf.js';
 import { addNum, entrySamplesExact, notQuantities, sanitizeName, type ExactSample, type Labels, type SampleOptions } from './samples.js';
+import { EXPOSITION_CONTENT_TYPE, familyHeader, sampleLine } from './exposition.js';
 import { fdKind } from '../syscall/fd-kind.js';
 import { BPF_MAP_FLAG, BPF_MAP_TYPE } from '../syscall/types.js';
 
@@ -130,21 +130,18 @@ function orRaw<T>(compile: () => T): T | undefined {
 /**
  * One scrape's series, per metric and exact label set. Two entries whose keys decode to the same
  * labels (strings equal up to their NUL, keys differing in padding) are summed, as ebpf_exporter
- * does: prom-client would keep only the last.
+ * does; label sets that differ are two series whatever their values hold (',', '=', ':', quotes).
  */
 class Series {
-  readonly families = new Map<string, { paths: Set<string>; labelNames: Set<string>; series: Map<string, ExactSample> }>();
+  readonly families = new Map<string, { paths: Set<string>; series: Map<string, ExactSample> }>();
   add(s: ExactSample): void {
     let f = this.families.get(s.metric);
-    if (!f) this.families.set(s.metric, (f = { paths: new Set(), labelNames: new Set(), series: new Map() }));
+    if (!f) this.families.set(s.metric, (f = { paths: new Set(), series: new Map() }));
     if (s.labels.path !== undefined) f.paths.add(s.labels.path);
     // labels in insertion order: the same for every entry of one map (one key type), and series of
     // two maps differ in their path anyway. NUL cannot be in a label name and ends C strings.
     let id = '';
-    for (const k in s.labels) {
-      id += `${k}\0${s.labels[k]}\0`;
-      f.labelNames.add(k);
-    }
+    for (const k in s.labels) id += `${k}\0${s.labels[k]}\0`;
     const had = f.series.get(id);
     if (had) had.value = addNum(had.value, s.value);
     else f.series.set(id, s);
@@ -244,22 +241,20 @@ export async function collectMetrics(dir: string, o: SampleOptions & { onMapErro
     await tick();
   }
   series.add({ metric: 'tsbpf_export_map_errors', labels: {}, value: errors });
-  const registry = new Registry();
+  // written family by family with a tick between (a 100k-entry map is ~0.5 s of text), series as
+  // Series keeps them: one line per distinct label set, whatever the label values hold
   const text: string[] = [];
   for (const [name, f] of series.families) {
-    const g = new Gauge({ name, help: HELP[name] ?? `numeric contents of pinned map${f.paths.size > 1 ? 's' : ''} ${[...f.paths].join(', ')}`, labelNames: [...f.labelNames], registers: [registry] });
-    let i = 0;
+    const lines = [familyHeader(name, HELP[name] ?? `numeric contents of pinned map${f.paths.size > 1 ? 's' : ''} ${[...f.paths].join(', ')}`, 'gauge')];
     for (const s of f.series.values()) {
-      g.set(s.labels, Number(s.value));
-      if (++i % (8 * ENTRIES_PER_TICK) === 0) await tick();
+      lines.push(sampleLine(name, s.labels, Number(s.value)));
+      if (lines.length % (8 * ENTRIES_PER_TICK) === 0) await tick();
     }
-    series.families.delete(name); // in prom-client's hands now: let the collector have ours
-    await tick();
-    // one family at a time (registry.metrics() formats them all in one go), as it joins them
-    text.push(await registry.getSingleMetricAsString(name));
+    series.families.delete(name);
+    text.push(lines.join('\n'));
     await tick();
   }
-  return { text: `${text.join('\n\n')}\n`, contentType: registry.contentType };
+  return { text: `${text.join('\n\n')}\n`, contentType: EXPOSITION_CONTENT_TYPE };
 }
 
 /** HOST:PORT → [host, port]; IPv6 hosts in brackets. */

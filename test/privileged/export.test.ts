@@ -328,6 +328,30 @@ describe('tsbpf export: every map type, odd values, large maps, races', function
     expect(s.get('tsbpf_pinned_map_entries{path="shapes"}')).to.equal(3);
   });
 
+  it("char[] key fields holding ',', '=', ':', quotes, backslashes, newlines: every distinct key is its own series, escaped", async () => {
+    // struct { char a[8]; char b[8]; } -> u64: prom-client's series hash (`a:x,b:y,`) made
+    // {a="x,b:y",b="z"} and {a="x",b="y,b:z"} one series, the second overwriting the first
+    const b = new BtfBlob();
+    const u32 = b.type('unsigned int', KIND.INT, 0, false, 4, 32);
+    const char = b.type('char', KIND.INT, 0, false, 1, (2 << 24) | 8);
+    const u64 = b.type('unsigned long long', KIND.INT, 0, false, 8, 64);
+    const arr = b.type('', KIND.ARRAY, 0, false, 0, char, u32, 8);
+    const key = b.type('two_names', KIND.STRUCT, 2, false, 16, b.str('a'), arr, 0, b.str('b'), arr, 64);
+    const btf = btfLoad(b.build()).fd;
+    owned.push(btf);
+    const m = create('names', { type: 'hash', keySize: 16, valueSize: 8, maxEntries: 16, btfFd: btf.value, btfKeyTypeId: key, btfValueTypeId: u64 });
+    const k = (x: string, y: string) => { const o = new Uint8Array(16); o.set(Buffer.from(x), 0); o.set(Buffer.from(y), 8); return o; };
+    const pairs: [string, string][] = [['x,b:y', 'z'], ['x', 'y,b:z'], ['p=1', 'q'], ['p', '1,q'], ['"', '\\'], ['\\"', ''], ['\n', '=,']];
+    pairs.forEach(([x, y], i) => m.update(k(x, y), u64le(BigInt(i + 1))));
+    ex = await startExporter({ pinned: fs.dir, listen: '127.0.0.1:0' });
+    const { text } = await scrapeUrl(ex.url);
+    const esc = (s: string) => s.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+    const lines = text.split('\n').filter((l) => l.startsWith('tsbpf_map_names{')).sort();
+    expect(lines).to.deep.equal(pairs.map(([x, y], i) => `tsbpf_map_names{a="${esc(x)}",b="${esc(y)}",path="names"} ${i + 1}`).sort());
+    expect(text).to.include('\ntsbpf_map_names{a="\\"",b="\\\\",path="names"} 5\n');
+    expect(parse(text).get('tsbpf_pinned_map_entries{path="names"}')).to.equal(pairs.length);
+  });
+
   it('per-CPU 64-bit counters are summed exactly, then rounded once', async function () {
     const n = possibleCpus();
     if (n < 2) this.skip(); // one CPU: nothing is summed

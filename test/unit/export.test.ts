@@ -3,6 +3,8 @@
 import { expect } from 'chai';
 import { entrySamples, keyLabels, notQuantities } from '../../lib/export/samples.js';
 import type { CodecType, CodecTypeSource } from '../../lib/codec/types.js';
+import type { Labels } from '../../lib/export/samples.js';
+import { EXPOSITION_CONTENT_TYPE, familyHeader, sampleLine } from '../../lib/export/exposition.js';
 
 const source = (types: Record<number, CodecType>): CodecTypeSource => ({ get: (id) => types[id] ?? { kind: 'void' } });
 
@@ -47,5 +49,22 @@ describe('exporter samples: edge cases', () => {
     // u8 arrays are numbers (the codecs read them so, whatever the bytes)
     expect([...notQuantities(src, 10)].sort()).to.deep.equal(['p', 'procs_comm', 'procs_owner', 'tag_x']);
     expect([...notQuantities(src, 3)]).to.deep.equal(['']);
+  });
+});
+
+describe('exporter: exposition text', () => {
+  it("is prom-client's text byte for byte where prom-client keeps the series apart", async () => {
+    const { Gauge, Registry } = await import('prom-client');
+    const registry = new Registry();
+    const g = new Gauge({ name: 'm', help: 'a \\ help\nover two lines', labelNames: ['a', 'b', 'path'], registers: [registry] });
+    const series: [Labels, number][] = [
+      [{ a: 'x"y', b: 'back\\slash', path: 'p' }, 1], [{ a: 'line\nfeed', b: '\t', path: 'p' }, -2.5],
+      [{ a: '', path: 'q' }, 2 ** 53 + 2], [{ a: 'ü €', b: '=,:{}', path: 'q' }, 1e21], [{ path: 'r' }, Infinity], [{ a: '-', b: '-', path: 'r' }, -Infinity],
+    ];
+    for (const [l, v] of series) g.set(l, v);
+    const ours = [familyHeader('m', 'a \\ help\nover two lines', 'gauge'), ...series.map(([l, v]) => sampleLine('m', l, v))].join('\n');
+    expect(ours).to.equal(await registry.getSingleMetricAsString('m'));
+    expect(EXPOSITION_CONTENT_TYPE).to.equal(Registry.PROMETHEUS_CONTENT_TYPE);
+    expect(sampleLine('m', {}, NaN)).to.equal('m NaN'); // prom-client writes 'Nan'
   });
 });
