@@ -9,7 +9,7 @@ export function registerExport(program: Command): void {
     .command('export')
     .description('Prometheus metrics from pinned maps, read at each scrape (GET /metrics)')
     .requiredOption('--pinned <dir>', 'bpffs directory: every map pinned under it (recursively) is exported')
-    .option('--listen <host:port>', 'address to serve on', '127.0.0.1:9435')
+    .option('--listen <host:port>', 'address to serve on: HOST:PORT, [IPv6]:PORT, or :PORT for every address (:: with IPv4 too, as node_exporter\'s :9100)', '127.0.0.1:9435')
     .option('--ipv4', 'show u32 key fields named like addresses (saddr, daddr, ip, …) as dotted IPv4')
     .action(async (o: { pinned: string; listen: string; ipv4?: boolean }) => {
       const ex = await startExporter({

@@ -5,6 +5,7 @@
 // Metadata of each map is exported as tsbpf_pinned_map_{info,max_entries,entries}. A scrape yields
 // to the event loop as it goes (a 100k-entry map takes seconds), and concurrent scrapes share one read.
 import { createServer, type Server } from 'node:http';
+import { isIPv6 } from 'node:net';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { TsbpfError } from '../errors.js';
@@ -28,7 +29,7 @@ export class ExportError extends TsbpfError {}
 export interface ExporterOptions extends SampleOptions {
   /** a directory on bpffs; every map pinned under it (recursively) is exported */
   pinned: string;
-  /** 'HOST:PORT' ('127.0.0.1:9435', '[::1]:0'); port 0 picks a free one */
+  /** 'HOST:PORT' ('127.0.0.1:9435', '[::1]:0'), or ':PORT' for every address (IPv6 and IPv4); port 0 picks a free one */
   listen: string;
   /** called when a map (or a subdirectory) cannot be read during a scrape, with its path and the error; it is counted in tsbpf_export_map_errors (default: ignored) */
   onMapError?: (path: string, err: unknown) => void;
@@ -257,12 +258,20 @@ export async function collectMetrics(dir: string, o: SampleOptions & { onMapErro
   return { text: `${text.join('\n\n')}\n`, contentType: EXPOSITION_CONTENT_TYPE };
 }
 
-/** HOST:PORT → [host, port]; IPv6 hosts in brackets. */
-export function parseListen(listen: string): [string, number] {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+/**
+ * HOST:PORT → [host, port]; IPv6 hosts in brackets. `:PORT` (as Go exporters take it, e.g.
+ * node_exporter's --web.listen-address=:9100) is every address: host undefined, which Node listens
+ * on as `::` with IPv4 too (dual-stack), or 0.0.0.0 where the host has no IPv6.
+ */
+export function parseListen(listen: string): [string | undefined, number] {
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(listen);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new ExportError(`--listen ${JSON.stringify(listen)}: expected HOST:PORT (e.g. 127.0.0.1:9435)`);
-  return [m[1] ?? m[2], port];
+  if (m && port <= 65535) return [m[1] ?? (m[2] || undefined), port];
+  const colon = listen.lastIndexOf(':');
+  const what = isIPv6(listen.slice(0, colon)) && /^:\d+$/.test(listen.slice(colon))
+    ? `an IPv6 address goes in brackets: [${listen.slice(0, colon)}]${listen.slice(colon)}`
+    : m ? `port ${port} is over 65535` : 'expected HOST:PORT, [IPv6]:PORT or :PORT for every address (e.g. 127.0.0.1:9435, [::1]:9435, :9435)';
+  throw new ExportError(`--listen ${JSON.stringify(listen)}: ${what}`);
 }
 
 /** Checks DIR (exists, a directory, on bpffs) and serves its maps' metrics at /metrics. */
@@ -294,7 +303,7 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
   await new Promise<void>((resolve, reject) => {
     const failed = (e: NodeJS.ErrnoException) => reject(new ExportError(`cannot listen on ${o.listen}: ${listenFailure(e)}`, { cause: e }));
     server.once('error', failed);
-    server.listen(port, host, () => {
+    server.listen({ port, host }, () => {
       server.off('error', failed);
       resolve();
     });

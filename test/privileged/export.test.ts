@@ -3,7 +3,8 @@
 // the CLI serves until SIGTERM and exits 0; a directory off bpffs is refused.
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
@@ -143,6 +144,43 @@ describe('tsbpf export: Prometheus metrics from pinned maps', function () {
     await fail({ pinned: '/proc', listen: '127.0.0.1:0' }, /--pinned \/proc is not on bpffs \(filesystem type 0x9fa0\)/);
     await fail({ pinned: path.join(fs.dir, 'missing'), listen: '127.0.0.1:0' }, /no such directory/);
     await fail({ pinned: fs.dir, listen: 'localhost' }, /expected HOST:PORT/);
+  });
+
+  it('--listen [::1]:PORT and localhost:PORT serve; an unbracketed IPv6 address or a missing port is one clear error', async () => {
+    for (const [listen, url] of [['[::1]:0', /^http:\/\/\[::1\]:\d+\/metrics$/], ['localhost:0', /^http:\/\/(127\.0\.0\.1|\[::1\]):\d+\/metrics$/]] as const) {
+      ex = await startExporter({ pinned: fs.dir, listen });
+      expect(ex.url).to.match(url);
+      expect(parse(await (await fetch(ex.url)).text()).get('tsbpf_pinned_map_max_entries{path="stats"}')).to.equal(1);
+      await ex.close();
+      ex = undefined;
+    }
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'export', '--pinned', fs.dir, '--listen', '::1:9435'], { encoding: 'utf8', timeout: 30_000 });
+    expect([r.status, r.stderr]).to.deep.equal([1, 'Error: --listen "::1:9435": an IPv6 address goes in brackets: [::1]:9435\n']);
+  });
+
+  it('CLI: --listen :PORT is every address, IPv6 and IPv4 (as node_exporter\'s :9100), in a network namespace of its own', () => {
+    // the namespace has only lo: "every address" stays private to the test
+    const script = `ip link set lo up || exit 1
+      ${process.execPath} --import tsx lib/cli/main.ts export --pinned ${fs.dir} --listen :0 >"$T/out" 2>"$T/err" &
+      for i in $(seq 300); do grep -q serving "$T/out" && break; sleep 0.1; done
+      cat "$T/out"
+      port=$(sed -n 's/.*:\\([0-9]*\\)\\/metrics$/\\1/p' "$T/out")
+      curl -sS "http://127.0.0.1:$port/metrics" | grep '^tsbpf_pinned_map_max_entries{path="stats"}'
+      curl -gsS "http://[::1]:$port/metrics" | grep '^tsbpf_pinned_map_max_entries{path="stats"}'
+      kill -TERM $!; wait $!; echo "exit $?"; cat "$T/err"`;
+    const tmp = mkdtempSync(path.join(tmpdir(), 'tsbpf-export-'));
+    try {
+      const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, T: tmp } });
+      expect(r.stdout.replace(/:\d+\//, ':PORT/'), r.stderr).to.equal([
+        `serving ${fs.dir} at http://[::]:PORT/metrics`,
+        'tsbpf_pinned_map_max_entries{path="stats"} 1',
+        'tsbpf_pinned_map_max_entries{path="stats"} 1',
+        'exit 0',
+        '',
+      ].join('\n'));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('CLI: serves until SIGTERM and exits 0; a non-bpffs DIR is one Error: line with status 1', async () => {

@@ -153,6 +153,10 @@ describe('exporter samples', () => {
   it('--listen parsing', () => {
     expect(parseListen('127.0.0.1:9435')).to.deep.equal(['127.0.0.1', 9435]);
     expect(parseListen('[::1]:0')).to.deep.equal(['::1', 0]);
-    for (const bad of ['127.0.0.1', ':80', '1.2.3.4:99999', 'host:port']) expect(() => parseListen(bad)).to.throw(ExportError);
+    expect(parseListen('localhost:9435')).to.deep.equal(['localhost', 9435]);
+    // :PORT is every address, as Go exporters take it (Node listens on :: dual-stack)
+    expect(parseListen(':80')).to.deep.equal([undefined, 80]);
+    for (const bad of ['127.0.0.1', '1.2.3.4:99999', 'host:port', ':', '', ':abc', '9435', '[::1]', '[::1:9435', '127.0.0.1:', '::9435']) expect(() => parseListen(bad), bad).to.throw(ExportError, /expected HOST:PORT|over 65535/);
+    expect(() => parseListen('::1:9435')).to.throw(ExportError, /^--listen "::1:9435": an IPv6 address goes in brackets: \[::1\]:9435$/);
   });
 });
