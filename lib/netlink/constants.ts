@@ -61,6 +61,8 @@ export const IFLA = {
   ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, OPERSTATE: 16, LINKINFO: 18, EXT_MASK: 29, XDP: 43,
   /** IFLA_TARGET_NETNSID (= IFLA_IF_NETNSID): a request about the peer namespace with this nsid */
   TARGET_NETNSID: 46,
+  /** an alternative name (`ip link property add dev X altname Y`), up to ALTIFNAMSIZ-1 = 127 bytes */
+  ALT_IFNAME: 53,
 } as const;
 export const IFLA_INFO = { KIND: 1 } as const;
 export const IFLA_XDP = {

@@ -45,14 +45,15 @@ export class InterfaceNotFoundError extends NetlinkError {
 
 /**
  * An interface argument that cannot name one: neither a string nor a number, an index outside
- * 1..2147483647 (ifindex is a positive s32), a name that is empty, longer than 15 bytes (IFNAMSIZ)
- * or holds a NUL (the kernel would read a shorter name). Thrown before the kernel is asked.
+ * 1..2147483647 (ifindex is a positive s32), a name that is empty, longer than 127 bytes (an
+ * alternative name's ALTIFNAMSIZ; a main name has at most 15) or holds a NUL (the kernel would read
+ * a shorter name). Thrown before the kernel is asked.
  */
 export class InvalidInterfaceError extends TsbpfError {
   /** the argument as given */
   readonly interface: unknown;
   constructor(iface: unknown, why: string) {
-    super(`interface lookup: ${describe(iface)} ${why}; give an interface name (1..15 bytes) or index (an integer 1..2147483647)`);
+    super(`interface lookup: ${describe(iface)} ${why}; give an interface name (1..15 bytes, an alternative name up to 127) or index (an integer 1..2147483647)`);
     this.interface = iface;
   }
 }

@@ -31,16 +31,19 @@ export interface NetInterface {
   readonly xdp: XdpState;
 }
 
-/** An interface by name, or by index (a number). */
+/** An interface by name (its main name or an alternative name), or by index (a number). */
 export type InterfaceRef = string | number;
 
-/** IFNAMSIZ less its NUL */
+/** IFNAMSIZ less its NUL: the longest main name */
 const IFNAME_MAX = 15;
+/** ALTIFNAMSIZ less its NUL: the longest alternative name (`ip link property add dev X altname Y`, kernel 5.5) */
+const ALTIFNAME_MAX = 127;
 const IFINDEX_MAX = 0x7fffffff;
 
 /**
  * `ref` if it can name an interface; InvalidInterfaceError otherwise (an index that would wrap in
  * the s32 ifi_index, a name with a NUL the kernel would cut at, undefined from a missing option).
+ * A name may be an alternative name, so up to 127 bytes (a main name has at most 15).
  */
 export function checkInterfaceRef(ref: unknown): InterfaceRef {
   if (typeof ref === 'number') {
@@ -51,7 +54,7 @@ export function checkInterfaceRef(ref: unknown): InterfaceRef {
   if (ref === '') throw new InvalidInterfaceError(ref, 'is not an interface name (empty)');
   if (ref.includes('\0')) throw new InvalidInterfaceError(ref, 'is not an interface name (it contains a NUL byte)');
   const bytes = Buffer.byteLength(ref, 'utf8');
-  if (bytes > IFNAME_MAX) throw new InvalidInterfaceError(ref, `is not an interface name (${bytes} bytes, more than IFNAMSIZ allows)`);
+  if (bytes > ALTIFNAME_MAX) throw new InvalidInterfaceError(ref, `is not an interface name (${bytes} bytes, more than ALTIFNAMSIZ allows for an alternative name)`);
   return ref;
 }
 
@@ -71,11 +74,16 @@ export function dumpLinksRequest(): MessageBuilder {
   return new MessageBuilder(RTM.GETLINK, NLM_F.REQUEST | NLM_F.DUMP).ifinfomsg({ family: AF_UNSPEC });
 }
 
-/** RTM_GETLINK for one interface, by index or by IFLA_IFNAME. */
+/**
+ * RTM_GETLINK for one interface, by index or by name. A name that fits IFNAMSIZ goes in IFLA_IFNAME
+ * (the kernel finds main and alternative names with it); a longer one can only be an alternative
+ * name and goes in IFLA_ALT_IFNAME, as iproute2 sends it (IFLA_IFNAME is cut at 15 bytes).
+ */
 export function getLinkRequest(ref: InterfaceRef): MessageBuilder {
   const b = new MessageBuilder(RTM.GETLINK, NLM_F.REQUEST | NLM_F.ACK);
   if (typeof ref === 'number') return b.ifinfomsg({ family: AF_UNSPEC, index: ref });
-  return b.ifinfomsg({ family: AF_UNSPEC }).string(IFLA.IFNAME, ref);
+  const long = Buffer.byteLength(ref, 'utf8') > IFNAME_MAX;
+  return b.ifinfomsg({ family: AF_UNSPEC }).string(long ? IFLA.ALT_IFNAME : IFLA.IFNAME, ref);
 }
 
 export function parseXdp(a: Attrs | undefined): XdpState {

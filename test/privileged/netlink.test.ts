@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, inNsExec, ipLink, tcFilters, type AttachFixture } from '../helpers/attach-fixtures.js';
-import { NetlinkSocket, listInterfaces, interfaceIndex, interfaceName, InterfaceNotFoundError, listFilters, ensureClsact } from '../../lib/index.js';
+import { NetlinkSocket, listInterfaces, interfaceIndex, interfaceName, InterfaceNotFoundError, InvalidInterfaceError, listFilters, ensureClsact, getInterface } from '../../lib/index.js';
 import { attachFilter } from '../../lib/netlink/index.js';
-import { attachXdp } from '../../lib/attach/index.js';
+import { attachXdp, attachTc } from '../../lib/attach/index.js';
 import { netAttach, netDetach } from '../../lib/cli/net.js';
 import { CliError } from '../../lib/cli/bpf-objects.js';
 import { progQuery, BPF_ATTACH_TYPE } from '../../lib/syscall/index.js';
@@ -33,6 +33,34 @@ describe('lib/netlink against the kernel', function () {
     } finally {
       sock.close();
     }
+  });
+
+  it('finds an interface by an alternative name, also one longer than IFNAMSIZ (as `ip link show dev` does)', () => {
+    const { net } = fx;
+    const long = `${net.vethA}-alternative-name-é`; // 34 bytes: only IFLA_ALT_IFNAME can carry it
+    const short = `alt${net.vethA}`.slice(0, 15);
+    for (const alt of [long, short]) expect(inNsExec(net.nsA, 'ip', 'link', 'property', 'add', 'dev', net.vethA, 'altname', alt)).to.not.match(/^ERR/);
+    const idx = ipLink(net.nsA, net.vethA).ifindex;
+    net.inNs('A', () => {
+      for (const alt of [long, short]) expect(getInterface(alt)).to.include({ index: idx, name: net.vethA });
+      // a long name nobody has is not found (it was refused as no name at all), a name past 127 bytes is no name
+      expect(() => getInterface(`${long}-none`)).to.throw(InterfaceNotFoundError);
+      expect(() => getInterface('n'.repeat(128))).to.throw(InvalidInterfaceError, /128 bytes/);
+    });
+    const tc = net.inNs('A', () => attachTc({ program: fx.tc.programs.get('tc_ingress')!, interface: long, direction: 'ingress' }));
+    const xdp = net.inNs('A', () => attachXdp({ program: fx.xdp.programs.get('packet_counter')!, interface: long, mode: 'skb' }));
+    try {
+      expect(tc.info).to.include({ interface: net.vethA, ifindex: idx });
+      expect(xdp.info).to.include({ interface: net.vethA, ifindex: idx });
+      expect(tcFilters(net.nsA, net.vethA, 'ingress')[0]).to.contain(`id ${fx.tc.programs.get('tc_ingress')!.id} `);
+      // ip finds the interface by the same long name (tc 6.1 cuts a name at 15 bytes and cannot)
+      expect(ipLink(net.nsA, long).xdp?.prog?.id).to.equal(fx.xdp.programs.get('packet_counter')!.id);
+    } finally {
+      tc.detach();
+      xdp.detach();
+    }
+    expect(tcFilters(net.nsA, net.vethA, 'ingress')).to.deep.equal([]);
+    expect(ipLink(net.nsA, net.vethA).xdp).to.equal(undefined);
   });
 
   it('reads a dump spread over many datagrams to NLMSG_DONE (300 filters, as tc lists them)', () => {

@@ -121,6 +121,12 @@ describe('lib/netlink request bytes', () => {
       0800 0300 76783000   # IFLA_IFNAME "vx0"
     `));
     expect(toHex(getLinkRequest(5).finish(1)).slice(32 + 8, 32 + 16)).to.equal('05000000');
+    // a name past IFNAMSIZ can only be an alternative name: IFLA_ALT_IFNAME, as iproute2's
+    // ll_link_get sends it (the kernel cuts IFLA_IFNAME at 15 bytes and would look up another name)
+    expect(toHex(getLinkRequest('a-long-alt-name-16').finish(1)).slice(64)).to.equal(hex(`
+      1700 3500 612d6c6f6e672d616c742d6e616d652d313600 00   # IFLA_ALT_IFNAME (53) "a-long-alt-name-16" (len 23, padded)
+    `));
+    expect(toHex(getLinkRequest('x'.repeat(15)).finish(1)).slice(64, 72)).to.equal('14000300'); // IFLA_IFNAME up to 15 bytes
     expect(toHex(dumpLinksRequest().finish(1))).to.equal(hex('20000000 1200 0103 01000000 00000000 00 00 0000 00000000 00000000 00000000'));
   });
 
@@ -253,7 +259,7 @@ describe('lib/netlink interface references', () => {
   // checked before any socket is opened: these run without privileges
   it('refuses, naming the argument, what cannot name an interface', () => {
     const bad: [unknown, RegExp][] = [
-      [2 ** 32 + 2, /^interface lookup: 4294967298 is not an interface index; give an interface name \(1\.\.15 bytes\) or index/],
+      [2 ** 32 + 2, /^interface lookup: 4294967298 is not an interface index; give an interface name \(1\.\.15 bytes, an alternative name up to 127\) or index/],
       [2 ** 31, /^interface lookup: 2147483648 is not an interface index/],
       [0, /0 is not an interface index/],
       [-3, /-3 is not an interface index/],
@@ -261,8 +267,8 @@ describe('lib/netlink interface references', () => {
       [NaN, /NaN is not an interface index/],
       ['veth0\0junk', /"veth0\\u0000junk" is not an interface name \(it contains a NUL byte\)/],
       ['', /"" is not an interface name \(empty\)/],
-      ['x'.repeat(16), /"x{16}" is not an interface name \(16 bytes, more than IFNAMSIZ allows\)/],
-      ['ééééééééé', /18 bytes/],
+      ['x'.repeat(128), /"x{40}…" is not an interface name \(128 bytes, more than ALTIFNAMSIZ allows for an alternative name\)/],
+      ['é'.repeat(64), /128 bytes/],
       [undefined, /^interface lookup: undefined is not an interface;/],
       [null, /null is not an interface/],
       [{}, /a Object is not an interface/],
@@ -276,6 +282,9 @@ describe('lib/netlink interface references', () => {
       expect(Object.is((err as InvalidInterfaceError).interface, ref), String(ref)).to.equal(true);
     }
     expect(checkInterfaceRef('x'.repeat(15))).to.equal('x'.repeat(15));
+    // longer names can be alternative names (`ip link property add dev X altname Y`): up to 127 bytes
+    expect(checkInterfaceRef('x'.repeat(16))).to.equal('x'.repeat(16));
+    expect(checkInterfaceRef('é'.repeat(63) + 'x')).to.equal('é'.repeat(63) + 'x');
     expect(checkInterfaceRef(0x7fffffff)).to.equal(0x7fffffff);
   });
 });
