@@ -2,7 +2,7 @@
 // pinned under DIR as Prometheus metrics until SIGINT/SIGTERM (then the server closes and the
 // process exits 0).
 import type { Command } from 'commander';
-import { startExporter } from '../export/exporter.js';
+import { mapErrorWarner, startExporter } from '../export/exporter.js';
 
 export function registerExport(program: Command): void {
   program
@@ -14,7 +14,8 @@ export function registerExport(program: Command): void {
     .action(async (o: { pinned: string; listen: string; ipv4?: boolean }) => {
       const ex = await startExporter({
         pinned: o.pinned, listen: o.listen, ipv4: o.ipv4,
-        onMapError: (path, e) => process.stderr.write(`warning: ${path}: ${(e as Error).message}\n`),
+        // a broken map fails alike at every scrape: one line per map and kind of failure
+        onMapError: mapErrorWarner((line) => process.stderr.write(line)),
       });
       // the handlers go in before the line that tells a supervisor we are up: a signal sent on
       // seeing it must close the server, not kill the process by default action

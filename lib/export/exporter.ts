@@ -31,8 +31,41 @@ export interface ExporterOptions extends SampleOptions {
   pinned: string;
   /** 'HOST:PORT' ('127.0.0.1:9435', '[::1]:0'), or ':PORT' for every address (IPv6 and IPv4); port 0 picks a free one */
   listen: string;
-  /** called when a map (or a subdirectory) cannot be read during a scrape, with its path and the error; it is counted in tsbpf_export_map_errors (default: ignored) */
+  /**
+   * called when a map (or a subdirectory) cannot be read during a scrape, with its path and the
+   * error, at every scrape it fails (mapErrorWarner() makes it once per map and kind of failure);
+   * it is counted in tsbpf_export_map_errors and tsbpf_export_map_read_errors_total (default: ignored)
+   */
   onMapError?: (path: string, err: unknown) => void;
+}
+
+/** Per pin path and kind of failure: the failures counted since the exporter started. */
+export type ErrorTotals = Map<string, { path: string; error: string; n: number }>;
+
+/**
+ * The kind of a read failure, for counting and warning once: 'CMD: ERRNO' for a bpf() error (its
+ * cause's if it is wrapped), the errno code of a file system error, else the error's class.
+ */
+export function failureKind(e: unknown): string {
+  if (e instanceof BpfError) return `${e.cmd}: ${e.errno}`;
+  if (e instanceof ExportError && e.cause !== undefined) return failureKind(e.cause);
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string') return code;
+  return e instanceof Error ? e.name : typeof e;
+}
+
+/**
+ * An onMapError that writes one warning line per map and kind of failure (a broken map fails the
+ * same way at every scrape): a map that fails another way later is reported again.
+ */
+export function mapErrorWarner(write: (line: string) => void): (path: string, err: unknown) => void {
+  const seen = new Set<string>();
+  return (path, err) => {
+    const id = `${path}\0${failureKind(err)}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    write(`warning: ${path}: ${err instanceof Error ? err.message : String(err)} (not repeated: tsbpf_export_map_read_errors_total counts them)\n`);
+  };
 }
 
 export interface Exporter {
@@ -175,7 +208,14 @@ async function mapSamples(dir: string, path: string, o: SampleOptions, out: Seri
     if (m.keySize === 0 || m.valueSize === 0 || META_ONLY.has(info.type)) return;
     const countOnly = COUNT_ONLY.has(info.type);
     let skip: Set<string> | undefined;
-    const kb = countOnly ? undefined : mapBtf(info);
+    let kb;
+    try {
+      kb = countOnly ? undefined : mapBtf(info);
+    } catch (e) {
+      // BTF_GET_FD_BY_ID needs CAP_SYS_ADMIN where CAP_BPF reads the map itself
+      if (e instanceof BpfError && e.errno === 'EPERM') throw new ExportError(`its BTF cannot be read (${e.message}): decoding maps with BTF needs CAP_SYS_ADMIN`, { cause: e });
+      throw e;
+    }
     if (kb) {
       const src = btfCodecSource(kb.btf);
       const key = kb.keyTypeId ? orRaw(() => compileCodec(src, kb.keyTypeId, { what: 'key', strings: true, enumNames: true })) : undefined;
@@ -218,19 +258,29 @@ const HELP: Record<string, string> = {
   tsbpf_pinned_map_max_entries: 'max_entries of a pinned map',
   tsbpf_pinned_map_entries: 'entries read from a pinned map at this scrape',
   tsbpf_export_map_errors: 'pinned maps (or directories) that could not be read at this scrape',
+  tsbpf_export_map_read_errors_total: 'scrapes at which a pinned map (or directory) could not be read, since the exporter started, by kind of failure',
 };
 
 /**
  * The metrics text of DIR right now (what a scrape returns). A map or subdirectory that cannot be
  * read is counted in tsbpf_export_map_errors and passed to `onMapError`; DIR itself gone or no
- * longer on bpffs is an ExportError.
+ * longer on bpffs is an ExportError. `errorTotals` (kept from scrape to scrape by the exporter)
+ * counts failures by pin and kind, served as the counter tsbpf_export_map_read_errors_total.
  */
-export async function collectMetrics(dir: string, o: SampleOptions & { onMapError?: ExporterOptions['onMapError'] } = {}): Promise<{ text: string; contentType: string }> {
+export async function collectMetrics(dir: string, o: SampleOptions & { onMapError?: ExporterOptions['onMapError']; errorTotals?: ErrorTotals } = {}): Promise<{ text: string; contentType: string }> {
   checkDir(dir);
   const series = new Series();
   let errors = 0;
   const onError = (p: string, e: unknown) => {
     errors++;
+    if (o.errorTotals) {
+      const path = relative(dir, p);
+      const error = failureKind(e);
+      const id = `${path}\0${error}`;
+      const t = o.errorTotals.get(id);
+      if (t) t.n++;
+      else o.errorTotals.set(id, { path, error, n: 1 });
+    }
     o.onMapError?.(p, e);
   };
   for (const p of pinnedFiles(dir, onError)) {
@@ -242,11 +292,16 @@ export async function collectMetrics(dir: string, o: SampleOptions & { onMapErro
     await tick();
   }
   series.add({ metric: 'tsbpf_export_map_errors', labels: {}, value: errors });
+  const counters = new Set<string>();
+  if (o.errorTotals?.size) {
+    counters.add('tsbpf_export_map_read_errors_total');
+    for (const t of o.errorTotals.values()) series.add({ metric: 'tsbpf_export_map_read_errors_total', labels: { path: t.path, error: t.error }, value: t.n });
+  }
   // written family by family with a tick between (a 100k-entry map is ~0.5 s of text), series as
   // Series keeps them: one line per distinct label set, whatever the label values hold
   const text: string[] = [];
   for (const [name, f] of series.families) {
-    const lines = [familyHeader(name, HELP[name] ?? `numeric contents of pinned map${f.paths.size > 1 ? 's' : ''} ${[...f.paths].join(', ')}`, 'gauge')];
+    const lines = [familyHeader(name, HELP[name] ?? `numeric contents of pinned map${f.paths.size > 1 ? 's' : ''} ${[...f.paths].join(', ')}`, counters.has(name) ? 'counter' : 'gauge')];
     for (const s of f.series.values()) {
       lines.push(sampleLine(name, s.labels, Number(s.value)));
       if (lines.length % (8 * ENTRIES_PER_TICK) === 0) await tick();
@@ -280,7 +335,8 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
   const [host, port] = parseListen(o.listen);
   // scrapes that arrive while one is being read share its result: N concurrent scrapers cost one read
   let inflight: Promise<{ text: string; contentType: string }> | undefined;
-  const scrape = () => (inflight ??= collectMetrics(o.pinned, o).finally(() => { inflight = undefined; }));
+  const errorTotals: ErrorTotals = new Map();
+  const scrape = () => (inflight ??= collectMetrics(o.pinned, { ...o, errorTotals }).finally(() => { inflight = undefined; }));
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -457,18 +457,20 @@ export class XdpSocket {
 
   /**
    * sendto(MSG_DONTWAIT) when the kernel wants it (always without need_wakeup). Copy mode sends at
-   * most 32 frames per call and says EAGAIN when more are left: kick again while that makes progress.
+   * most 32 frames per call, and stops early at a full completion ring (it reserves a completion
+   * slot per frame), saying EAGAIN when frames are left: reclaim and kick again for as long as the
+   * TX ring empties (each round sends at least one frame, so this ends).
    */
   #kick(): void {
     const tx = this.#tx!;
     if (this.needWakeup && !tx.needsWakeup()) return;
     let left = tx.outstanding;
-    for (let tries = 0; tries < 4 + tx.size / 16; tries++) {
+    for (;;) {
       const r = ffi().syscall6(SYS.sendto, this.fd.value, 0, 0, MSG_DONTWAIT, 0, 0);
       if (r >= 0) return;
       if (!TRANSIENT_KICK.has(-r)) throw new XskError('sendto (TX kick)', -r, this.#where);
       if (-r !== ERRNO.EAGAIN) return;
-      this.#reclaim(); // a full completion ring also stops the kernel
+      this.#reclaim();
       const now = tx.outstanding;
       if (now === 0 || now >= left) return;
       left = now;

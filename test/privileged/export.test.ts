@@ -473,6 +473,47 @@ describe('tsbpf export: every map type, odd values, large maps, races', function
     expect(r.status).to.equal(1);
   });
 
+  it('CLI: a map that fails at every scrape is one warning per kind of failure, and counted by path and kind in tsbpf_export_map_read_errors_total', async () => {
+    const t = shapesBtf();
+    owned.push(t.fd);
+    // with CAP_BPF but no CAP_SYS_ADMIN the maps read, their BTF (BTF_GET_FD_BY_ID) does not
+    create('typed', { type: 'array', keySize: 4, valueSize: 16, maxEntries: 1, btfFd: t.fd.value, btfKeyTypeId: t.u32, btfValueTypeId: t.pair });
+    create('other', { type: 'array', keySize: 4, valueSize: 16, maxEntries: 1, btfFd: t.fd.value, btfKeyTypeId: t.u32, btfValueTypeId: t.pair });
+    create('fine', { type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    const child = spawn('setpriv', ['--bounding-set', '-sys_admin,-dac_override,-dac_read_search', process.execPath, '--import', 'tsx', 'lib/cli/main.ts', 'export', '--pinned', fs.dir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d; });
+    child.stderr.on('data', (d: Buffer) => { err += d; });
+    try {
+      const started = await waitFor(() => /at (http\S+)/.exec(out), (v) => v !== null, 30_000);
+      expect(started, `exporter did not start: ${err}`).to.not.equal(null);
+      const url = started![1];
+      for (let i = 0; i < 3; i++) expect((await scrapeUrl(url)).m.get('tsbpf_map_fine{key="0",path="fine"}')).to.equal(0);
+      // the same pin now fails another way: a map its mode does not let this process open
+      spawnSync('rm', [path.join(fs.dir, 'typed')]);
+      create('typed', { type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+      chmodSync(path.join(fs.dir, 'typed'), 0);
+      let m = new Map<string, number>();
+      let text = '';
+      for (let i = 0; i < 2; i++) ({ m, text } = await scrapeUrl(url));
+      expect(m.get('tsbpf_export_map_errors')).to.equal(2);
+      expect(m.get('tsbpf_export_map_read_errors_total{path="typed",error="BTF_GET_FD_BY_ID: EPERM"}')).to.equal(3);
+      expect(m.get('tsbpf_export_map_read_errors_total{path="other",error="BTF_GET_FD_BY_ID: EPERM"}')).to.equal(5);
+      expect(m.get('tsbpf_export_map_read_errors_total{path="typed",error="OBJ_GET: EACCES"}')).to.equal(2);
+      expect(text).to.include('# TYPE tsbpf_export_map_read_errors_total counter\n');
+      const lines = err.trim().split('\n');
+      expect(lines, err).to.have.length(3);
+      const esc = (x: string) => x.replace(/[()/]/g, '\\$&');
+      expect(lines[0]).to.match(new RegExp(`^${esc(`warning: ${fs.dir}/other: its BTF cannot be read (BTF_GET_FD_BY_ID: EPERM (Operation not permitted): btf id `)}\\d+${esc('): decoding maps with BTF needs CAP_SYS_ADMIN (not repeated: tsbpf_export_map_read_errors_total counts them)')}$`));
+      expect(lines[1]).to.match(new RegExp(`^warning: ${fs.dir}/typed: its BTF cannot be read \\(BTF_GET_FD_BY_ID: EPERM `));
+      expect(lines[2]).to.match(new RegExp(`^warning: ${fs.dir}/typed: OBJ_GET: EACCES`));
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+    }
+  });
+
   it('a 100k-entry hash of structs is served in full, and the event loop answers other requests while it is read', async () => {
     const N = 100_000;
     const t = shapesBtf();

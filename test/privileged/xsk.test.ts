@@ -256,6 +256,27 @@ describe('XdpSocket (AF_XDP)', function () {
     expect(x.txInFlight).to.equal(0);
   });
 
+  it('transmit() sends a whole batch when the completion ring is smaller than it (the kernel stops at a full completion ring)', async () => {
+    const x = create({ frames: 128, fillSize: 8, rxSize: 8, completionSize: 4, txSize: 64 });
+    const a = net.inNs('A', () => getInterface(net.vethA));
+    const b = net.inNs('B', () => getInterface(net.vethB));
+    const cap = net.inNs('B', () => openPacketSocket({ interface: net.vethB }));
+    try {
+      const frames = Array.from({ length: 64 }, (_, i) => udpFrame({ srcMac: a.address!, dstMac: b.address!, src: net.addrA, dst: net.addrB, sport: 5000, dport: 6002, payload: new Uint8Array([i]) }));
+      expect(x.transmit(frames)).to.equal(64);
+      // no flush(): transmit() itself kicked until the TX ring was empty
+      const got: number[] = [];
+      await waitFor(() => {
+        for (const f of cap.drain()) if (udpPayload(f)?.dport === 6002) got.push(udpPayload(f)!.payload[0]);
+        return got.length;
+      }, (n) => n >= 64, 3000);
+      expect(got).to.deep.equal(frames.map((_, i) => i));
+      expect(x.flush()).to.equal(0);
+    } finally {
+      cap.close();
+    }
+  });
+
   it("binds 'auto' in copy mode on veth, and refuses 'zerocopy' with a clear error leaving nothing behind", async () => {
     attach('drv');
     const x = create({ mode: 'auto' });

@@ -5,6 +5,8 @@ import { entrySamples, keyLabels, notQuantities } from '../../lib/export/samples
 import type { CodecType, CodecTypeSource } from '../../lib/codec/types.js';
 import type { Labels } from '../../lib/export/samples.js';
 import { EXPOSITION_CONTENT_TYPE, familyHeader, sampleLine } from '../../lib/export/exposition.js';
+import { ExportError, failureKind, mapErrorWarner } from '../../lib/export/exporter.js';
+import { BpfError } from '../../lib/syscall/errors.js';
 
 const source = (types: Record<number, CodecType>): CodecTypeSource => ({ get: (id) => types[id] ?? { kind: 'void' } });
 
@@ -66,5 +68,35 @@ describe('exporter: exposition text', () => {
     expect(ours).to.equal(await registry.getSingleMetricAsString('m'));
     expect(EXPOSITION_CONTENT_TYPE).to.equal(Registry.PROMETHEUS_CONTENT_TYPE);
     expect(sampleLine('m', {}, NaN)).to.equal('m NaN'); // prom-client writes 'Nan'
+  });
+});
+
+describe('exporter: read failures', () => {
+  it('one warning per map and kind of failure; another kind, another map: another line', () => {
+    const lines: string[] = [];
+    const warn = mapErrorWarner((l) => lines.push(l));
+    const eperm = () => new BpfError('MAP_LOOKUP_ELEM', 1);
+    warn('/b/m', eperm());
+    warn('/b/m', eperm());
+    warn('/b/m', new BpfError('MAP_LOOKUP_ELEM', 13));
+    warn('/b/m', new BpfError('BTF_GET_FD_BY_ID', 1));
+    warn('/b/n', eperm());
+    warn('/b/n', Object.assign(new Error('readdir'), { code: 'EACCES' }));
+    warn('/b/n', Object.assign(new Error('readdir again'), { code: 'EACCES' }));
+    expect(lines.map((l) => l.slice(0, l.indexOf(' (not repeated')))).to.deep.equal([
+      'warning: /b/m: MAP_LOOKUP_ELEM: EPERM (Operation not permitted)',
+      'warning: /b/m: MAP_LOOKUP_ELEM: EACCES (Permission denied)',
+      'warning: /b/m: BTF_GET_FD_BY_ID: EPERM (Operation not permitted)',
+      'warning: /b/n: MAP_LOOKUP_ELEM: EPERM (Operation not permitted)',
+      'warning: /b/n: readdir',
+    ]);
+    expect(lines.every((l) => l.endsWith(' (not repeated: tsbpf_export_map_read_errors_total counts them)\n'))).to.equal(true);
+  });
+
+  it('the kind of a failure: the bpf() command and errno (through an ExportError), a file system code, else the class', () => {
+    expect(failureKind(new ExportError('wrapped', { cause: new BpfError('OBJ_GET', 13) }))).to.equal('OBJ_GET: EACCES');
+    expect(failureKind(Object.assign(new Error('x'), { code: 'ENOTDIR' }))).to.equal('ENOTDIR');
+    expect(failureKind(new TypeError('x'))).to.equal('TypeError');
+    expect(failureKind('a string')).to.equal('string');
   });
 });
