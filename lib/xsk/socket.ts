@@ -327,6 +327,10 @@ export class XdpSocket {
       if (f.length === 0 || f.length > this.frameSize) throw new XskFrameSizeError(i, f.length, this.frameSize, this.#where);
     }
     if (n === 0) return 0;
+    const most = Math.min(tx.size, this.txFrames);
+    if (n > most) {
+      throw new XskArgumentError('transmit', 'frames', `has ${n} frames: at most ${most} fit in one call (the TX ring has ${tx.size} slot${tx.size === 1 ? '' : 's'}, the socket ${this.txFrames} send frame${this.txFrames === 1 ? '' : 's'}); nothing was sent, send them in smaller batches`, this.#where);
+    }
     this.#reclaim();
     const available = Math.min(this.#txFree.length, tx.free(n));
     if (available < n) throw new XskNoFreeFrameError(n, available, this.#where);

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
-import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/netns.js';
+import { createTestNetwork, waitFor, ip, type TestNetwork } from '../helpers/netns.js';
 import { attachXdp, loadObject, getInterface, openPacketSocket, BpfMap, type BpfObject, type XdpAttachment } from '../../lib/index.js';
 import {
   XdpSocket, XskError, XskArgumentError, XskClosedError, XskBusyError, XskNoFreeFrameError, XskFrameSizeError, type XdpSocketOptions,
@@ -250,10 +250,41 @@ describe('XdpSocket (AF_XDP)', function () {
     expect(big).to.include({ index: 1, length: 2049, frameSize: 2048 });
     expect(big.message).to.contain(`AF_XDP socket on ${net.vethA} queue 0: transmit`).and.contain('larger than the 2048-byte UMEM frame');
     expect(err(() => x.transmit([new Uint8Array(0)]))).to.be.instanceOf(XskFrameSizeError);
-    const none = err(() => x.transmit(Array.from({ length: 5 }, () => new Uint8Array(60)))) as XskNoFreeFrameError;
-    expect(none).to.be.instanceOf(XskNoFreeFrameError);
-    expect(none).to.include({ wanted: 5, available: 4 });
+    // more than the socket can ever have in flight: no retry would help
+    const many = err(() => x.transmit(Array.from({ length: 5 }, () => new Uint8Array(60)))) as XskArgumentError;
+    expect(many).to.be.instanceOf(XskArgumentError).and.include({ option: 'frames' });
+    expect(many.message).to.contain('frames has 5 frames: at most 4 fit in one call (the TX ring has 4 slots, the socket 4 send frames); nothing was sent');
     expect(x.txInFlight).to.equal(0);
+  });
+
+  it('with the interface down, frames wait in the TX ring (XskNoFreeFrameError when too few are left) and go once it is up', async () => {
+    const x = create({ frames: 16, fillSize: 8, completionSize: 8, rxSize: 8, txSize: 8 });
+    expect(x.txFrames).to.equal(8);
+    const a = net.inNs('A', () => getInterface(net.vethA));
+    const b = net.inNs('B', () => getInterface(net.vethB));
+    const frame = (i: number) => udpFrame({ srcMac: a.address!, dstMac: b.address!, src: net.addrA, dst: net.addrB, sport: 5000, dport: 6001, payload: new Uint8Array([i]) });
+    const cap = net.inNs('B', () => openPacketSocket({ interface: net.vethB }));
+    try {
+      net.inNs('A', () => ip('link', 'set', net.vethA, 'down'));
+      // the kick says ENETDOWN: not an error, the frames stay posted
+      expect(x.transmit([0, 1, 2, 3, 4, 5].map(frame))).to.equal(6);
+      expect(x.flush()).to.equal(6);
+      let none: unknown;
+      try { x.transmit([frame(6), frame(7), frame(8)]); } catch (e) { none = e; }
+      expect(none).to.be.instanceOf(XskNoFreeFrameError).and.include({ wanted: 3, available: 2 });
+      expect((none as Error).message).to.contain('3 frames to send, 2 free UMEM frames');
+      net.inNs('A', () => ip('link', 'set', net.vethA, 'up'));
+      const got: number[] = [];
+      await waitFor(() => {
+        for (const f of cap.drain()) if (udpPayload(f)?.dport === 6001) got.push(udpPayload(f)!.payload[0]);
+        x.flush();
+        return got.length;
+      }, (n) => n >= 6);
+      expect(got).to.deep.equal([0, 1, 2, 3, 4, 5]);
+      expect(await waitFor(() => x.flush(), (n) => n === 0)).to.equal(0);
+    } finally {
+      cap.close();
+    }
   });
 
   it('transmit() sends a whole batch when the completion ring is smaller than it (the kernel stops at a full completion ring)', async () => {
