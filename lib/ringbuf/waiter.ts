@@ -41,7 +41,11 @@ export class EpollWaiter {
   #closed = false;
   #pending: { resolve: (ready: boolean) => void; reject: (e: unknown) => void }[] = [];
 
-  constructor(fds: readonly number[]) {
+  /** what the fds are, for errors ('ring/perf buffer fds', 'the RX ring of an AF_XDP socket') */
+  readonly #what: string;
+
+  constructor(fds: readonly number[], what = 'ring/perf buffer fds') {
+    this.#what = what;
     this.#epoll = new Epoll(16);
     let wake: Fd | undefined;
     try {
@@ -162,7 +166,7 @@ export class EpollWaiter {
     this.#armed = false;
     this.#worker?.unref();
     if (typeof m === 'object' && m !== null && 'errno' in m) {
-      this.#fail(new BpfError('epoll_pwait', (m as { errno: number }).errno, 'waiting for ring/perf buffer fds'));
+      this.#fail(new BpfError('epoll_pwait', (m as { errno: number }).errno, `waiting for ${this.#what}`));
       return;
     }
     const pending = this.#pending;

@@ -69,6 +69,13 @@ const forgotten = new FinalizationRegistry<Mapping[]>((maps) => {
 /** errno numbers lib/syscall's ERRNO table does not name */
 const EAFNOSUPPORT = 97;
 const ENETDOWN = 100;
+const ENXIO = 6;
+/**
+ * How often an idle wait (and an empty receive()) looks whether the socket is still bound. When its
+ * interface is removed (or moved to another namespace) the kernel unbinds the socket and sets
+ * sk_err, but poll() on an unbound AF_XDP socket reports no event at all: a wait would sleep forever.
+ */
+const BOUND_CHECK_MS = 1000;
 /** a kick that did not go through now but will later (libxdp treats the same ones as harmless) */
 const TRANSIENT_KICK = new Set<number>([ERRNO.EAGAIN, ERRNO.EBUSY, ERRNO.ENOBUFS, ENETDOWN]);
 
@@ -106,6 +113,8 @@ export class XdpSocket {
   #depth = 0;
   /** a frame handed out by the async iterator and not yet given back */
   #holding = false;
+  /** Date.now() of the last look at whether the socket is still bound (an empty receive()) */
+  #boundCheckedAt = 0;
 
   private constructor(fd: Fd, o: CheckedXskOptions, iface: { index: number; name: string }, mode: XskBoundMode, umem: Mapping, rings: {
     fill: [FillRing, Mapping]; comp: [CompletionRing, Mapping]; rx?: [RxRing, Mapping]; tx?: [TxRing, Mapping];
@@ -225,7 +234,8 @@ export class XdpSocket {
   /**
    * Each received frame (up to `max`) to `cb` as a zero-copy view of the UMEM, valid while `cb`
    * runs (copy it to keep it); the frames go back to the fill ring once `cb` returned (or threw:
-   * the frame in hand counts as received). Returns how many were delivered; never waits.
+   * the frame in hand counts as received). Returns how many were delivered; never waits. With none,
+   * at most once a second it looks whether the socket is still bound (XskError ENXIO if not).
    */
   receive(cb: XskFrameCallback, max = ROUND): number {
     this.#check('receive');
@@ -235,6 +245,11 @@ export class XdpSocket {
     if (!Number.isInteger(max) || max < 1) throw new XskArgumentError('receive', 'max', `must be a positive integer, got ${max}`, this.#where);
     const n = rx.peek(max);
     if (n === 0) {
+      const now = Date.now();
+      if (now - this.#boundCheckedAt >= BOUND_CHECK_MS) {
+        this.#boundCheckedAt = now;
+        this.#checkBound('receive');
+      }
       this.#wakeFill();
       return 0;
     }
@@ -265,20 +280,50 @@ export class XdpSocket {
   /**
    * Resolves true when frames may be waiting in the RX ring, false once the socket is closed (a
    * pending wait ends then). Never blocks the event loop: a worker thread sleeps in epoll (lib/ringbuf's
-   * waiter). `signal` abandons the wait (it resolves true).
+   * waiter). `signal` abandons the wait (it resolves true). Rejects with XskError ENXIO once the
+   * socket is unbound (its interface removed: looked at every second while waiting).
    */
   wait(signal?: AbortSignal): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     const rx = this.#rxRing('wait');
     if (rx.peek(1) > 0) return Promise.resolve(true);
-    this.#wakeFill();
-    this.#waiter ??= new EpollWaiter([this.fd.value]);
-    return this.#waiter.wait(signal);
+    return this.#wait(rx, signal, 'wait');
+  }
+
+  /**
+   * Sleep until the RX ring has frames, looking every BOUND_CHECK_MS whether the socket is still
+   * bound (XskError ENXIO once its interface is gone: the kernel's poll never says so).
+   */
+  async #wait(rx: RxRing, signal: AbortSignal | undefined, op: string): Promise<boolean> {
+    for (;;) {
+      if (this.#closed) return false;
+      if (rx.peek(1) > 0) return true;
+      this.#checkBound(op);
+      this.#wakeFill();
+      if (signal?.aborted) return true;
+      this.#waiter ??= new EpollWaiter([this.fd.value], 'the RX ring of an AF_XDP socket');
+      const tick = new AbortController();
+      const abort = () => tick.abort();
+      const timer = setTimeout(abort, BOUND_CHECK_MS);
+      timer.unref();
+      signal?.addEventListener('abort', abort, { once: true });
+      let ready: boolean;
+      try {
+        ready = await this.#waiter.wait(tick.signal);
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+      }
+      if (!ready || this.#closed) return false;
+      // epoll said readable, or the caller gave up: done; only the timer's tick looks again
+      if (!tick.signal.aborted || signal?.aborted) return true;
+    }
   }
 
   /**
    * Received frames, one at a time, as zero-copy views valid until the loop body resumes (the frame
-   * then goes back to the fill ring); waits without blocking the event loop; ends at close().
+   * then goes back to the fill ring); waits without blocking the event loop; ends at close(), and
+   * throws XskError ENXIO once the socket is unbound (its interface removed).
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
     this.#check('iterate');
@@ -289,7 +334,7 @@ export class XdpSocket {
       if (this.#depth > 0 || this.#holding) throw new XskBusyError('iterate', this.#where);
       if (rx.peek(1) === 0) {
         round = 0;
-        if (!(await this.wait())) return;
+        if (!(await this.#wait(rx, undefined, 'iterate'))) return;
         continue;
       }
       const addr = rx.addr(rx.position);
@@ -438,10 +483,26 @@ export class XdpSocket {
     this.#wakeFill();
   }
 
+  /**
+   * XskError (ENXIO) if the kernel unbound the socket: its interface was removed or moved to another
+   * network namespace. recvfrom(MSG_DONTWAIT) says so at no cost otherwise (copy mode: it returns 0;
+   * zero-copy: at most a wakeup of the driver, as libxdp does); a down interface (ENETDOWN) is not
+   * an error here: it may come back up.
+   */
+  #checkBound(op: string): void {
+    const r = ffi().syscall6(SYS.recvfrom, this.fd.value, 0, 0, MSG_DONTWAIT, 0, 0);
+    if (r === -ENXIO) throw this.#unbound(op);
+  }
+
+  #unbound(op: string): XskError {
+    return new XskError(op, ENXIO, this.#where, `the socket is no longer bound: ${this.interface} was removed (or moved to another network namespace); close() it and make a new socket`);
+  }
+
   /** with need_wakeup, a driver that stopped for want of fill entries is woken by a recvfrom */
   #wakeFill(): void {
     if (!this.needWakeup || !this.#fill.needsWakeup()) return;
     const r = ffi().syscall6(SYS.recvfrom, this.fd.value, 0, 0, MSG_DONTWAIT, 0, 0);
+    if (r === -ENXIO) throw this.#unbound('recvfrom (fill ring wakeup)');
     if (r < 0 && !TRANSIENT_KICK.has(-r)) throw new XskError('recvfrom (fill ring wakeup)', -r, this.#where);
   }
 
@@ -472,6 +533,7 @@ export class XdpSocket {
     for (;;) {
       const r = ffi().syscall6(SYS.sendto, this.fd.value, 0, 0, MSG_DONTWAIT, 0, 0);
       if (r >= 0) return;
+      if (r === -ENXIO) throw this.#unbound('sendto (TX kick)');
       if (!TRANSIENT_KICK.has(-r)) throw new XskError('sendto (TX kick)', -r, this.#where);
       if (-r !== ERRNO.EAGAIN) return;
       this.#reclaim();

@@ -308,6 +308,34 @@ describe('XdpSocket (AF_XDP)', function () {
     }
   });
 
+  it('a removed interface ends iteration and wait() with an XskError (ENXIO) instead of waiting forever; receive() says so too', async () => {
+    attach('skb');
+    const x = create();
+    x.register(xsks());
+    net.sendUdp({ count: 2, port: PORT, size: 3 });
+    let seen = 0;
+    let ended: unknown = 'pending';
+    const loop = (async () => {
+      try {
+        for await (const f of x) if (f.length === 45) seen++;
+        ended = 'returned';
+      } catch (e) { ended = e; }
+    })();
+    await waitFor(() => seen, (n) => n === 2);
+    // the kernel unbinds the socket (sk_err ENETDOWN) but poll() reports nothing on an unbound socket
+    net.inNs('A', () => ip('link', 'del', net.vethA));
+    await waitFor(() => ended, (e) => e !== 'pending', 5000);
+    if (ended === 'pending') x.close(); // (what ends it otherwise)
+    await loop;
+    expect(ended).to.be.instanceOf(XskError).and.include({ op: 'iterate', errno: 'ENXIO', interface: net.vethA, queue: 0 });
+    expect((ended as Error).message).to.contain(`the socket is no longer bound: ${net.vethA} was removed`);
+    let waited: unknown;
+    try { await x.wait(); } catch (e) { waited = e; }
+    expect(waited).to.be.instanceOf(XskError).and.include({ op: 'wait', errno: 'ENXIO' });
+    expect(() => x.receive(() => {})).to.throw(XskError, 'no longer bound');
+    x.close();
+  });
+
   it("binds 'auto' in copy mode on veth, and refuses 'zerocopy' with a clear error leaving nothing behind", async () => {
     attach('drv');
     const x = create({ mode: 'auto' });
