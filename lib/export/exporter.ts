@@ -107,24 +107,37 @@ function checkDir(dir: string): void {
   }
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Every pin under `dir` (walk order: sorted, depth first). A subdirectory removed or replaced
- * while it is walked is gone, not an error; one that cannot be read is reported and skipped.
+ * while it is walked is gone, not an error; one that cannot be read is reported and skipped. A name
+ * that is not UTF-8 is reported and skipped: as a string it is another name (U+FFFD for each bad
+ * byte), which no pin has, and it could not be a label anyway.
  */
 function pinnedFiles(dir: string, onError: (path: string, err: unknown) => void): string[] {
   const out: string[] = [];
   const walk = (d: string, top: boolean) => {
     let list;
     try {
-      list = readdirSync(d, { withFileTypes: true });
+      list = readdirSync(d, { withFileTypes: true, encoding: 'buffer' });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (top) throw new ExportError(`--pinned ${dir}: cannot be listed: ${code ?? (e as Error).message}`, { cause: e });
       if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, e);
       return;
     }
-    for (const e of list.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = join(d, e.name);
+    const named: [string, (typeof list)[number]][] = [];
+    for (const e of list) {
+      try {
+        named.push([utf8.decode(e.name), e]);
+      } catch {
+        const shown = join(d, e.name.toString('latin1').replace(/[\x80-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`));
+        onError(shown, new ExportError('the name is not UTF-8: skipped (rename the pin)'));
+      }
+    }
+    for (const [name, e] of named.sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      const p = join(d, name);
       if (e.isDirectory()) walk(p, false);
       else if (e.isFile()) out.push(p);
     }

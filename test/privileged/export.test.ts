@@ -3,7 +3,7 @@
 // the CLI serves until SIGTERM and exits 0; a directory off bpffs is refused.
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
@@ -512,6 +512,19 @@ describe('tsbpf export: every map type, odd values, large maps, races', function
       child.kill('SIGKILL');
       await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
     }
+  });
+
+  it('a pin whose name is not UTF-8 is a read error naming it (it vanished without a word)', async () => {
+    create('good', { type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 }).update(u32le(0), u64le(4n));
+    create('tmp', { type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    renameSync(path.join(fs.dir, 'tmp'), Buffer.concat([Buffer.from(`${fs.dir}/bad`), Buffer.from([0xff]), Buffer.from('name')]));
+    const errors: string[] = [];
+    ex = await startExporter({ pinned: fs.dir, listen: '127.0.0.1:0', onMapError: (p, e) => errors.push(`${p}: ${(e as Error).message}`) });
+    const { m } = await scrapeUrl(ex.url);
+    expect(errors).to.deep.equal([`${fs.dir}/bad\\xffname: the name is not UTF-8: skipped (rename the pin)`]);
+    expect(m.get('tsbpf_export_map_errors')).to.equal(1);
+    expect(m.get('tsbpf_export_map_read_errors_total{path="bad\\\\xffname",error="ExportError"}')).to.equal(1);
+    expect(m.get('tsbpf_map_good{key="0",path="good"}')).to.equal(4);
   });
 
   it('a 100k-entry hash of structs is served in full, and the event loop answers other requests while it is read', async () => {
