@@ -56,13 +56,24 @@ export function keyLabels(key: unknown, o: SampleOptions = {}): Labels {
   const set = (name: string, text: string) => { out[freeName(out, labelName(name))] = text; };
   const put = (name: string, v: unknown, field: string) => {
     if (v instanceof Uint8Array) set(name, hex(v));
-    else if (Array.isArray(v)) set(name, v.map((x) => scalarText(x)).join(','));
+    // an array of numbers is one label (pad="0,0,0"); one holding structs or unions gives each
+    // element labels of its own (p_0_a, p_1_a): as text they were all "[object Object]"
+    else if (Array.isArray(v)) {
+      if (v.some(hasObject)) v.forEach((x, i) => put(`${name}_${i}`, x, field));
+      else set(name, v.map((x) => scalarText(x)).join(','));
+    }
     else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) put(name === 'key' && field === '' ? k : `${name}_${k}`, x, k);
     else if (o.ipv4 && typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff && ADDR.test(field)) set(name, ipv4(v));
     else set(name, scalarText(v));
   };
   put('key', key, '');
   return out;
+}
+
+/** Whether `v` is or holds (in arrays) a struct or union value. */
+function hasObject(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasObject);
+  return v !== null && typeof v === 'object' && !(v instanceof Uint8Array);
 }
 
 function scalarText(v: unknown): string {

@@ -19,6 +19,12 @@ describe('exporter samples: edge cases', () => {
       .to.deep.equal({ constructor: '1', toString: '2', key_path: '3', key_path_2: '4', path: 'm' });
   });
 
+  it('a key array of structs gives each element labels of its own (all elements were "[object Object]": distinct keys merged)', () => {
+    expect(keyLabels({ p: [{ a: 1, b: 2 }, { a: 3, b: 4 }], pad: [0, 0] })).to.deep.equal({ p_0_a: '1', p_0_b: '2', p_1_a: '3', p_1_b: '4', pad: '0,0' });
+    expect(keyLabels([{ a: 1 }, { a: 2 }])).to.deep.equal({ key_0_a: '1', key_1_a: '2' });
+    expect(keyLabels({ m: [[{ a: 1 }], [{ a: 2 }]], mm: [[1, 2], [3, 4]] })).to.deep.equal({ m_0_0_a: '1', m_1_0_a: '2', mm: '1,2,3,4' });
+  });
+
   it('value fields that flatten to one name are two series, not one sum; array elements by index', () => {
     expect(entrySamples('m', { path: 'm' }, 0, { rx_bytes: 1n, rx: { bytes: 2n }, h: [{ n: 1 }, { n: 2 }] }, false).map((s) => [s.metric, s.labels.index, s.value])).to.deep.equal([
       ['m_rx_bytes', undefined, 1], ['m_rx_bytes_2', undefined, 2], ['m_h_n', '0', 1], ['m_h_n', '1', 2],
