@@ -60,10 +60,19 @@ export type XskBoundMode = 'copy' | 'zerocopy';
 /** Frames taken from the RX ring per round of the async iterator before the event loop gets a turn. */
 const ROUND = 64;
 
+/** what the safety net releases of a socket dropped without close() */
+interface Leftovers {
+  readonly maps: Mapping[];
+  /** the epoll waiter, once a wait made one: its worker thread would otherwise live on */
+  waiter?: EpollWaiter;
+}
+
 // a forgotten socket: its mappings become zero pages (a frame view still held reads zeros, never a
-// fault); its Fd closes itself through lib/syscall's own registry
-const forgotten = new FinalizationRegistry<Mapping[]>((maps) => {
-  for (const m of maps) retireMapping(m, PROT.READ | PROT.WRITE);
+// fault), its waiter's worker thread ends (with its epoll fd and eventfd); its Fd closes itself
+// through lib/syscall's own registry
+const forgotten = new FinalizationRegistry<Leftovers>((left) => {
+  left.waiter?.close();
+  for (const m of left.maps) retireMapping(m, PROT.READ | PROT.WRITE);
 });
 
 /** errno numbers lib/syscall's ERRNO table does not name */
@@ -98,6 +107,7 @@ export class XdpSocket {
   readonly #where: XskWhere;
   readonly #umem: Mapping;
   readonly #maps: Mapping[];
+  readonly #leftovers: Leftovers;
   readonly #bytes: Uint8Array;
   readonly #buffer: ArrayBuffer;
   readonly #fill: FillRing;
@@ -141,7 +151,8 @@ export class XdpSocket {
     this.#tx = rings.tx?.[0];
     this.#maps = [rings.fill[1], rings.comp[1], ...(rings.rx ? [rings.rx[1]] : []), ...(rings.tx ? [rings.tx[1]] : []), umem];
     for (let i = o.frames - 1; i >= o.rxFrames; i--) this.#txFree.push(i * o.frameSize);
-    forgotten.register(this, this.#maps, this);
+    this.#leftovers = { maps: this.#maps };
+    forgotten.register(this, this.#leftovers, this);
   }
 
   /**
@@ -301,7 +312,7 @@ export class XdpSocket {
       this.#checkBound(op);
       this.#wakeFill();
       if (signal?.aborted) return true;
-      this.#waiter ??= new EpollWaiter([this.fd.value], 'the RX ring of an AF_XDP socket');
+      this.#waiter ??= this.#leftovers.waiter = new EpollWaiter([this.fd.value], 'the RX ring of an AF_XDP socket');
       const tick = new AbortController();
       const abort = () => tick.abort();
       const timer = setTimeout(abort, BOUND_CHECK_MS);

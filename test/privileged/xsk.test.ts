@@ -5,6 +5,8 @@
 // mode, 'auto' binds in copy mode, 'zerocopy' is refused (EOPNOTSUPP).
 import { expect } from 'chai';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestNetwork, waitFor, ip, type TestNetwork } from '../helpers/netns.js';
 import { attachXdp, loadObject, getInterface, openPacketSocket, BpfMap, type BpfObject, type XdpAttachment } from '../../lib/index.js';
@@ -397,6 +399,25 @@ describe('XdpSocket (AF_XDP)', function () {
     }
     expect(x.closed).to.equal(true);
     x.close();
+  });
+
+  it("a socket dropped without close(): the safety net releases its fd, rings and UMEM, and its waiter's worker thread", async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const threads = () => readdirSync('/proc/self/task').length;
+    const before = resources();
+    const t0 = threads();
+    await (async () => {
+      const x = net.inNs('A', () => XdpSocket.create({ interface: net.vethA, mode: 'copy', ...SMALL }));
+      // a wait makes the waiter and its thread (nothing arrives: the signal ends it)
+      expect(await x.wait(AbortSignal.timeout(20))).to.equal(true);
+      expect(threads()).to.equal(t0 + 1);
+      expect(resources().length).to.be.greaterThan(before.length);
+    })();
+    const left = await waitFor(() => { gc(); return { resources: resources(), threads: threads() }; },
+      (v) => v.threads === t0 && v.resources.length === before.length, 5000, 50);
+    expect(left.resources).to.deep.equal(before);
+    expect(left.threads).to.equal(t0);
   });
 
   it('one consumer at a time: receive() from a receive callback is refused; close() from one releases after it returns', async () => {
