@@ -181,6 +181,10 @@ function orRaw<T>(compile: () => T): T | undefined {
  */
 class Series {
   readonly families = new Map<string, { paths: Set<string>; series: Map<string, ExactSample> }>();
+  /** families listed first, in this order, whatever order their samples come in */
+  constructor(first: readonly string[] = []) {
+    for (const name of first) this.families.set(name, { paths: new Set(), series: new Map() });
+  }
   add(s: ExactSample): void {
     let f = this.families.get(s.metric);
     if (!f) this.families.set(s.metric, (f = { paths: new Set(), series: new Map() }));
@@ -282,7 +286,8 @@ const HELP: Record<string, string> = {
  */
 export async function collectMetrics(dir: string, o: SampleOptions & { onMapError?: ExporterOptions['onMapError']; errorTotals?: ErrorTotals } = {}): Promise<{ text: string; contentType: string }> {
   checkDir(dir);
-  const series = new Series();
+  // the exporter's own families first (entries were written after the first map's series)
+  const series = new Series(['tsbpf_export_map_errors', 'tsbpf_export_map_read_errors_total', 'tsbpf_pinned_map_info', 'tsbpf_pinned_map_max_entries', 'tsbpf_pinned_map_entries']);
   let errors = 0;
   const onError = (p: string, e: unknown) => {
     errors++;
@@ -314,6 +319,7 @@ export async function collectMetrics(dir: string, o: SampleOptions & { onMapErro
   // Series keeps them: one line per distinct label set, whatever the label values hold
   const text: string[] = [];
   for (const [name, f] of series.families) {
+    if (!f.series.size) continue;
     const lines = [familyHeader(name, HELP[name] ?? `numeric contents of pinned map${f.paths.size > 1 ? 's' : ''} ${[...f.paths].join(', ')}`, counters.has(name) ? 'counter' : 'gauge')];
     for (const s of f.series.values()) {
       lines.push(sampleLine(name, s.labels, Number(s.value)));

@@ -84,6 +84,10 @@ describe('tsbpf export: Prometheus metrics from pinned maps', function () {
     expect(m.get('tsbpf_pinned_map_entries{path="sub/deeper/raw-counts"}')).to.equal(1);
     expect(m.get('tsbpf_export_map_errors')).to.equal(0);
     expect([...m.keys()].filter((k) => k.includes('path="prog"'))).to.deep.equal([]);
+    // the exporter's own families come first, then the maps' (_entries came after the first map's series)
+    const types = (await (await fetch(ex.url)).text()).split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
+    expect(types.slice(0, 4)).to.deep.equal(['tsbpf_export_map_errors', 'tsbpf_pinned_map_info', 'tsbpf_pinned_map_max_entries', 'tsbpf_pinned_map_entries']);
+    expect(types.slice(4).every((t) => t.startsWith('tsbpf_map_'))).to.equal(true);
 
     // the next scrape sees the maps as they are then
     conns.update(key, { packets: 4n, bytes: 240n });
