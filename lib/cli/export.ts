@@ -16,6 +16,15 @@ export function registerExport(program: Command): void {
         pinned: o.pinned, listen: o.listen, ipv4: o.ipv4,
         // a broken map fails alike at every scrape: one line per map and kind of failure
         onMapError: mapErrorWarner((line) => process.stderr.write(line)),
+        // a DIR unmounted under the exporter fails every scrape alike: said once (Prometheus shows the 500)
+        onScrapeError: (() => {
+          const seen = new Set<string>();
+          return (e: unknown) => {
+            const msg = e instanceof Error ? e.message : String(e);
+            if (!seen.has(msg)) process.stderr.write(`warning: scrape failed: ${msg} (not repeated)\n`);
+            seen.add(msg);
+          };
+        })(),
       });
       // the handlers go in before the line that tells a supervisor we are up: a signal sent on
       // seeing it must close the server, not kill the process by default action

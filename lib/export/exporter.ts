@@ -37,6 +37,8 @@ export interface ExporterOptions extends SampleOptions {
    * it is counted in tsbpf_export_map_errors and tsbpf_export_map_read_errors_total (default: ignored)
    */
   onMapError?: (path: string, err: unknown) => void;
+  /** called when a scrape fails as a whole (DIR gone or no longer on bpffs: a 500), once per read however many requests shared it */
+  onScrapeError?: (err: unknown) => void;
 }
 
 /** Per pin path and kind of failure: the failures counted since the exporter started. */
@@ -355,7 +357,12 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
   // scrapes that arrive while one is being read share its result: N concurrent scrapers cost one read
   let inflight: Promise<{ text: string; contentType: string }> | undefined;
   const errorTotals: ErrorTotals = new Map();
-  const scrape = () => (inflight ??= collectMetrics(o.pinned, { ...o, errorTotals }).finally(() => { inflight = undefined; }));
+  const scrape = () => (inflight ??= collectMetrics(o.pinned, { ...o, errorTotals })
+    .catch((e: unknown) => {
+      o.onScrapeError?.(e);
+      throw e;
+    })
+    .finally(() => { inflight = undefined; }));
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -447,6 +447,27 @@ describe('tsbpf export: every map type, odd values, large maps, races', function
     }
   });
 
+  it('CLI: DIR unmounted under it: every scrape is a 500, stderr says why once (it said nothing)', async () => {
+    const other = createTestBpffs();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'export', '--pinned', other.dir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d; });
+    child.stderr.on('data', (d: Buffer) => { err += d; });
+    try {
+      const started = await waitFor(() => /at (http\S+)/.exec(out), (v) => v !== null, 30_000);
+      expect(started, `exporter did not start: ${err}`).to.not.equal(null);
+      expect((await scrapeUrl(started![1])).status).to.equal(200);
+      spawnSync('umount', [other.dir]);
+      for (let i = 0; i < 3; i++) expect((await scrapeUrl(started![1])).status).to.equal(500);
+      expect(err).to.match(new RegExp(`^warning: scrape failed: --pinned ${other.dir} is not on bpffs \\(filesystem type 0x[0-9a-f]+\\)[^\\n]*\\(not repeated\\)\\n$`));
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+      other.cleanup();
+    }
+  });
+
   it('maps are opened read-only: a 0444 pin and the bpf_preload iterator pins are served/skipped without CAP_DAC_OVERRIDE', async () => {
     create('ro', { type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 }).update(u32le(0), u64le(3n));
     chmodSync(path.join(fs.dir, 'ro'), 0o444);
