@@ -17,7 +17,11 @@ export interface XdpSocketOptions {
   frames?: number;
   /** bytes per UMEM frame: a power of two from 2048 to the page size (default 4096) */
   frameSize?: number;
-  /** bytes the kernel leaves free in front of each received packet, on top of its own 256 (default 0) */
+  /**
+   * bytes the kernel leaves free in front of each received packet, on top of its own 256 (default 0).
+   * A packet longer than frameSize − 256 − headroom is dropped (stats().rxDropped); Linux 6.18 takes
+   * at most frameSize − 704 on x86-64 (room for skb_shared_info and 128 bytes of packet)
+   */
   headroom?: number;
   /** ring sizes in entries, each a power of two (default 2048); rxSize or txSize 0: no RX (TX) ring */
   fillSize?: number;

@@ -32,18 +32,22 @@ import { lookupXskInterface } from './interface.js';
 import { CompletionRing, FillRing, RxRing, TxRing, type RingOffsets } from './ring.js';
 import {
   AF_XDP, SOL_XDP, SOCK_RAW, SOCK_CLOEXEC, MSG_DONTWAIT, MAP_POPULATE, MAP_ANONYMOUS, XDP_OPT, XDP_BIND, XDP_OPTIONS_ZEROCOPY, XDP_PGOFF,
-  SOCKADDR_XDP, XDP_UMEM_REG, XDP_MMAP_OFFSETS, XDP_STATISTICS, XDP_OPTIONS,
+  SOCKADDR_XDP, XDP_UMEM_REG, XDP_MMAP_OFFSETS, XDP_STATISTICS, XDP_OPTIONS, XDP_PACKET_HEADROOM,
 } from './uapi.js';
+import { loadKernelBtf } from '../btf/kernel.js';
 
 /** XDP_STATISTICS: the kernel's counters for this socket (exact below 2^53). */
 export interface XskStatistics {
-  /** dropped for other reasons */
+  /**
+   * received packets dropped: longer than a frame takes (frameSize − 256 − headroom) or, in copy
+   * mode, for want of a frame (those are in rxFillRingEmptyDescs as well); not those of rxRingFull
+   */
   readonly rxDropped: number;
-  /** dropped: invalid fill ring descriptor */
+  /** dropped: invalid descriptor */
   readonly rxInvalidDescs: number;
   /** TX descriptors the kernel refused as invalid */
   readonly txInvalidDescs: number;
-  /** dropped: the RX ring was full */
+  /** dropped: the RX ring was full (counted here only) */
   readonly rxRingFull: number;
   /** times the kernel found the fill ring empty (a packet dropped for want of a frame) */
   readonly rxFillRingEmptyDescs: number;
@@ -564,6 +568,22 @@ function mapOrThrow(fn: () => Mapping, op: string, where: XskWhere): Mapping {
   }
 }
 
+/**
+ * The largest headroom this kernel takes with `frameSize`, or undefined if it cannot be known. Since
+ * Linux 6.18 (and its stable backports) XDP_UMEM_REG wants room in each frame for XDP_PACKET_HEADROOM,
+ * the headroom, skb_shared_info (cache-aligned: 320 bytes on x86-64 and arm64) and 128 bytes of
+ * packet; before that only headroom < frameSize − 256. Read from the kernel's BTF, on the error path only.
+ */
+function kernelHeadroomLimit(frameSize: number): number | undefined {
+  try {
+    const info = loadKernelBtf().findByName('skb_shared_info', 'struct');
+    if (!info) return undefined;
+    return frameSize - XDP_PACKET_HEADROOM - Math.ceil(info.size / 64) * 64 - 128;
+  } catch {
+    return undefined;
+  }
+}
+
 function umemReg(fd: number, addr: number, len: number, o: CheckedXskOptions, where: XskWhere): void {
   const s = scratch();
   const reg = s.alloc(XDP_UMEM_REG.size);
@@ -573,9 +593,12 @@ function umemReg(fd: number, addr: number, len: number, o: CheckedXskOptions, wh
   reg.view.setUint32(XDP_UMEM_REG.off.headroom, o.headroom, true);
   const r = ffi().syscall6(SYS.setsockopt, fd, SOL_XDP, XDP_OPT.UMEM_REG, reg.address, XDP_UMEM_REG.size, 0);
   if (r < 0) {
+    const limit = r === -ERRNO.EINVAL && o.headroom > 0 ? kernelHeadroomLimit(o.frameSize) : undefined;
     throw new XskError('setsockopt(XDP_UMEM_REG)', -r, where, r === -ERRNO.ENOMEM || r === -ERRNO.EPERM || r === -ERRNO.EAGAIN
       ? `${o.frames} frames of ${o.frameSize} bytes (${len} bytes) could not be pinned: RLIMIT_MEMLOCK or memory (ulimit -l, or CAP_IPC_LOCK)`
-      : `${o.frames} frames of ${o.frameSize} bytes, headroom ${o.headroom}`);
+      : limit !== undefined && o.headroom > limit
+        ? `headroom ${o.headroom} is more than this kernel takes with ${o.frameSize}-byte frames: at most ${limit} (each frame keeps ${XDP_PACKET_HEADROOM} bytes of XDP headroom, the kernel's skb_shared_info and 128 bytes of packet)`
+        : `${o.frames} frames of ${o.frameSize} bytes, headroom ${o.headroom}`);
   }
 }
 

@@ -194,7 +194,7 @@ describe('XdpSocket (AF_XDP)', function () {
     expect(got.map((f) => f.length)).to.deep.equal([47]);
   });
 
-  it('counts drops in stats(): an empty fill ring (receive frames all in use) and a full RX ring', async () => {
+  it('counts drops in stats(): an empty fill ring (receive frames all in use), a full RX ring, a packet too long for a frame', async () => {
     attach('skb');
     // 4 receive frames: the first 4 datagrams fill them, the other 6 find the fill ring empty
     const x = create({ frames: 8, fillSize: 4, rxSize: 4, txSize: 4, completionSize: 4 });
@@ -202,7 +202,8 @@ describe('XdpSocket (AF_XDP)', function () {
     x.register(xsks());
     net.sendUdp({ count: 10, port: PORT, size: 8 });
     const s = await waitFor(() => x.stats(), (v) => v.rxFillRingEmptyDescs >= 6);
-    expect(s).to.include({ rxFillRingEmptyDescs: 6, rxRingFull: 0 });
+    // (copy mode counts each of those in rxDropped as well)
+    expect(s).to.include({ rxFillRingEmptyDescs: 6, rxDropped: 6, rxRingFull: 0 });
     expect((await receiveAll(x, 4)).length).to.equal(4);
     // 16 receive frames, an RX ring of 4: 4 arrive, 12 find the RX ring full
     x.close();
@@ -210,8 +211,17 @@ describe('XdpSocket (AF_XDP)', function () {
     y.register(xsks());
     net.sendUdp({ count: 16, port: PORT, size: 8 });
     const t = await waitFor(() => y.stats(), (v) => v.rxRingFull >= 12);
-    expect(t).to.include({ rxRingFull: 12, rxFillRingEmptyDescs: 0 });
+    expect(t).to.include({ rxRingFull: 12, rxFillRingEmptyDescs: 0, rxDropped: 0 });
     expect((await receiveAll(y, 4)).length).to.equal(4);
+    // a packet longer than frameSize − 256 − headroom does not fit a frame: dropped, in rxDropped
+    y.close();
+    const z = await createWhenFree({ frameSize: 2048, headroom: 1000 });
+    z.register(xsks());
+    net.sendUdp({ count: 1, port: PORT, size: 2048 - 256 - 1000 - 42 });
+    net.sendUdp({ count: 1, port: PORT, size: 2048 - 256 - 1000 - 42 + 1 });
+    net.sendUdp({ count: 1, port: PORT, size: 8 });
+    expect((await receiveAll(z, 2)).map((f) => f.length)).to.deep.equal([792, 50]);
+    expect(z.stats()).to.include({ rxDropped: 1, rxRingFull: 0, rxFillRingEmptyDescs: 0 });
   });
 
   it('transmits frames that arrive on the peer exactly (more than one 32-frame kick), and reclaims every frame', async () => {
@@ -370,6 +380,11 @@ describe('XdpSocket (AF_XDP)', function () {
     expect(err({ frameSize: 3000 })).to.be.instanceOf(XskArgumentError).and.include({ option: 'frameSize' });
     expect(err({ frameSize: 8192 }).message).to.contain('frameSize must be a power of two from 2048 to the page size 4096');
     expect(err({ headroom: 4096 - 256 })).to.be.instanceOf(XskArgumentError).and.include({ option: 'headroom' });
+    // the kernel wants room for skb_shared_info (320 bytes here) and 128 bytes of packet as well (Linux 6.18)
+    const hr = err({ headroom: 4096 - 256 - 1 });
+    expect(hr).to.include({ op: 'setsockopt(XDP_UMEM_REG)', errno: 'EINVAL' });
+    expect(hr.message).to.contain('headroom 3839 is more than this kernel takes with 4096-byte frames: at most 3392');
+    expect(err({ frameSize: 2048, headroom: 1345 }).message).to.contain('at most 1344');
     expect(err({ mode: 'fast' as never })).to.be.instanceOf(XskArgumentError).and.include({ option: 'mode' });
     expect(resources()).to.deep.equal(before);
   });
