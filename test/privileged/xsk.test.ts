@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { requirePrivileged } from '../helpers/privileged.js';
+import { createTestBpffs } from '../helpers/bpffs.js';
 import { createTestNetwork, waitFor, ip, type TestNetwork } from '../helpers/netns.js';
 import { attachXdp, loadObject, getInterface, openPacketSocket, BpfMap, type BpfObject, type XdpAttachment } from '../../lib/index.js';
 import {
@@ -433,6 +434,46 @@ describe('XdpSocket (AF_XDP)', function () {
       (v) => v.threads === t0 && v.resources.length === before.length, 5000, 50);
     expect(left.resources).to.deep.equal(before);
     expect(left.threads).to.equal(t0);
+  });
+
+  it('two sockets on two interfaces (two networks) in one process, each iterated, registered through a pinned XSKMAP (BpfMap.fromPin)', async () => {
+    const fs = createTestBpffs();
+    const net2 = createTestNetwork('xsk2');
+    const obj2 = loadObject('bpf/xsk_redirect.o', { constants: { udp_port: PORT } });
+    let xdp2: XdpAttachment | undefined;
+    let pinned: BpfMap<unknown, unknown> | undefined;
+    try {
+      attach('skb');
+      xdp2 = net2.inNs('A', () => attachXdp({ program: obj2.programs.get('xsk_redirect')!, interface: net2.vethA, mode: 'skb' }));
+      const x = create();
+      const y = net2.inNs('A', () => XdpSocket.create({ interface: net2.vethA, mode: 'copy', ...SMALL }));
+      open.push(y);
+      expect([x.interface, y.interface]).to.deep.equal([net.vethA, net2.vethA]);
+      x.register(xsks());
+      (obj2.maps.get('xsks') as BpfMap<unknown, unknown>).pin(`${fs.dir}/xsks`);
+      pinned = BpfMap.fromPin(`${fs.dir}/xsks`);
+      y.register(pinned);
+      const take = async (s: XdpSocket, n: number) => {
+        const lengths: number[] = [];
+        for await (const f of s) if (lengths.push(f.length) === n) break;
+        return lengths;
+      };
+      const both = Promise.all([take(x, 5), take(y, 7)]);
+      net.sendUdp({ count: 5, port: PORT, size: 1 });
+      net2.sendUdp({ count: 7, port: PORT, size: 2 });
+      expect(await both).to.deep.equal([Array(5).fill(43), Array(7).fill(44)]);
+      // break gave the frame back: both still receive, by iteration again and by receive()
+      net.sendUdp({ count: 3, port: PORT, size: 1 });
+      net2.sendUdp({ count: 3, port: PORT, size: 2 });
+      expect(await take(x, 3)).to.deep.equal([43, 43, 43]);
+      expect((await receiveAll(y, 3)).map((f) => f.length)).to.deep.equal([44, 44, 44]);
+    } finally {
+      pinned?.close();
+      try { xdp2?.detach(); } catch { /* */ }
+      obj2.close();
+      net2.cleanup();
+      fs.cleanup();
+    }
   });
 
   it('one consumer at a time: receive() from a receive callback is refused; close() from one releases after it returns', async () => {
