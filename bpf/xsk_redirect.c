@@ -1,7 +1,9 @@
 // xsk-redirect: hand packets to the AF_XDP socket registered for the queue they arrived on, the
 // usual `bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS)` (no socket at that key: the packet
 // goes on to the stack). With udp_port set (before load), only IPv4 UDP to that port is redirected
-// and everything else (ARP above all, or the peer could not resolve us) passes.
+// and everything else (ARP above all, or the peer could not resolve us) passes. So do fragments:
+// only the first carries the port, and the socket would get the start of a datagram whose rest
+// went to the stack; passed, all of them, the stack reassembles the datagram.
 // Used by examples/xdp-sock.ts and test/privileged/xsk.test.ts.
 #include "example_net.h"
 
@@ -37,7 +39,9 @@ int xsk_redirect(struct xdp_md *ctx)
 	if (udp_port) {
 		struct pkt4 p;
 		if (parse_ipv4((void *)(long)ctx->data, (void *)(long)ctx->data_end, &p) != 0 ||
-		    p.proto != IPPROTO_UDP || p.dport != bpf_htons(udp_port))
+		    p.proto != IPPROTO_UDP ||
+		    (p.ip->frag_off & bpf_htons(0x3fff)) ||	/* IP_MF or a fragment offset */
+		    p.dport != bpf_htons(udp_port))
 			return count(1, XDP_PASS);
 	}
 	int verdict = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);

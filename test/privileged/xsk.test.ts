@@ -149,6 +149,22 @@ describe('XdpSocket (AF_XDP)', function () {
     });
   }
 
+  it('a fragmented datagram to the port goes to the stack whole: the socket gets no partial datagram', async () => {
+    attach('skb');
+    const x = create();
+    x.register(xsks());
+    const before = verdicts();
+    // 3000 bytes over a 1500-byte MTU: three fragments, only the first with the UDP header (and port)
+    net.sendUdp({ count: 1, port: PORT, size: 3000 });
+    net.sendUdp({ count: 1, port: PORT, size: 7 });
+    const got = await receiveAll(x, 1);
+    await waitFor(() => verdicts().passed, (n) => n >= before.passed + 3n);
+    expect(x.receive((f) => got.push(f.slice()))).to.equal(0);
+    expect(got.map((f) => f.length)).to.deep.equal([14 + 20 + 8 + 7]);
+    expect(verdicts().redirected).to.equal(before.redirected + 1n);
+    expect(verdicts().passed - before.passed).to.be.at.least(3n);
+  });
+
   it('delivers through the async iterator without blocking the event loop, and ends it at close()', async () => {
     attach('skb');
     // room for all 40 at once: the sender may well be faster than the loop
