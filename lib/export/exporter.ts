@@ -1,7 +1,8 @@
 // The Prometheus exporter of pinned maps (`tsbpf export --pinned DIR --listen HOST:PORT`): every
 // scrape walks DIR (recursively), opens each pinned map, reads all its entries at that moment (no
-// cache) and serves them in Prometheus's text format (lib/export/exposition.ts). Maps with BTF are decoded with lib/codec (structs,
-// enums, char arrays); maps without BTF give their key as hex and 1/2/4/8-byte values as integers.
+// cache) and serves them in Prometheus's text format (lib/export/exposition.ts). Maps with BTF are
+// decoded with lib/codec (structs, enums, char arrays); maps without BTF give their key as hex and
+// 1/2/4/8-byte values as integers.
 // Metadata of each map is exported as tsbpf_pinned_map_{info,max_entries,entries}. A scrape yields
 // to the event loop as it goes (a 100k-entry map takes seconds), and concurrent scrapes share one read.
 import { createServer, type Server } from 'node:http';
