@@ -7,6 +7,7 @@
 // to the event loop as it goes (a 100k-entry map takes seconds), and concurrent scrapes share one read.
 import { createServer, type Server } from 'node:http';
 import { isIPv6 } from 'node:net';
+import { gzip } from 'node:zlib';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { TsbpfError } from '../errors.js';
@@ -378,10 +379,15 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
       return;
     }
-    scrape().then(
-      (m) => res.writeHead(200, { 'content-type': m.contentType }).end(req.method === 'HEAD' ? undefined : m.text),
-      (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`error reading ${o.pinned}: ${(e as Error).message}\n`),
-    );
+    const failed = (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`error reading ${o.pinned}: ${(e as Error).message}\n`);
+    // gzip when the scraper takes it (Prometheus always does): a 100k-entry map is ~10 MB of text
+    const gz = acceptsGzip(req.headers['accept-encoding']);
+    scrape().then((m) => {
+      const headers = { 'content-type': m.contentType, vary: 'Accept-Encoding', ...(gz ? { 'content-encoding': 'gzip' } : {}) };
+      if (req.method === 'HEAD') res.writeHead(200, headers).end();
+      else if (!gz) res.writeHead(200, headers).end(m.text);
+      else gzip(m.text, (err, body) => (err ? failed(err) : res.writeHead(200, headers).end(body)));
+    }, failed);
   });
   await new Promise<void>((resolve, reject) => {
     const failed = (e: NodeJS.ErrnoException) => reject(new ExportError(`cannot listen on ${o.listen}: ${listenFailure(e)}`, { cause: e }));
@@ -405,6 +411,18 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
       await inflight?.catch(() => undefined);
     },
   };
+}
+
+/** Whether an Accept-Encoding header takes gzip (named, else *, with a q above 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  const q: Record<string, number> = {};
+  for (const part of (header ?? '').split(',')) {
+    const [name, ...params] = part.split(';').map((x) => x.trim().toLowerCase());
+    const qp = params.find((x) => x.startsWith('q='));
+    q[name] = qp ? Number(qp.slice(2)) : 1;
+  }
+  const v = q.gzip ?? q['*'];
+  return v !== undefined && v > 0;
 }
 
 /** The listen error as a user reads it: the errno and what it means here. */

@@ -5,7 +5,9 @@ import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import http from 'node:http';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
 import { waitFor } from '../helpers/netns.js';
@@ -104,6 +106,21 @@ describe('tsbpf export: Prometheus metrics from pinned maps', function () {
     expect((await fetch(ex.url.replace('/metrics', '/nope'))).status).to.equal(404);
     const head = await fetch(ex.url, { method: 'HEAD' });
     expect([head.status, head.headers.get('content-type'), await head.text()]).to.deep.equal([200, 'text/plain; version=0.0.4; charset=utf-8', '']);
+    // gzip when asked (Prometheus always asks), the same text; plain text otherwise
+    const get = (encoding: string, method = 'GET') => new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+      http.request(ex!.url, { method, headers: { 'accept-encoding': encoding } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) })).on('error', reject);
+      }).on('error', reject).end();
+    });
+    const plain = await get('identity');
+    const zipped = await get('gzip');
+    expect([plain.headers['content-encoding'], zipped.headers['content-encoding'], zipped.headers.vary]).to.deep.equal([undefined, 'gzip', 'Accept-Encoding']);
+    expect(gunzipSync(zipped.body).toString()).to.equal(plain.body.toString());
+    expect(plain.body.toString()).to.match(/^tsbpf_map_conns_packets\{/m);
+    expect((await get('gzip;q=0')).headers['content-encoding']).to.equal(undefined);
+    const zhead = await get('gzip', 'HEAD');
+    expect([zhead.headers['content-encoding'], zhead.body.length]).to.deep.equal(['gzip', 0]);
     const post = await fetch(ex.url, { method: 'POST' });
     expect([post.status, post.headers.get('allow')]).to.deep.equal([405, 'GET, HEAD']);
   });

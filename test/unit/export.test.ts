@@ -5,7 +5,7 @@ import { entrySamples, keyLabels, notQuantities } from '../../lib/export/samples
 import type { CodecType, CodecTypeSource } from '../../lib/codec/types.js';
 import type { Labels } from '../../lib/export/samples.js';
 import { EXPOSITION_CONTENT_TYPE, familyHeader, sampleLine } from '../../lib/export/exposition.js';
-import { ExportError, failureKind, mapErrorWarner } from '../../lib/export/exporter.js';
+import { acceptsGzip, ExportError, failureKind, mapErrorWarner } from '../../lib/export/exporter.js';
 import { BpfError } from '../../lib/syscall/errors.js';
 
 const source = (types: Record<number, CodecType>): CodecTypeSource => ({ get: (id) => types[id] ?? { kind: 'void' } });
@@ -104,5 +104,12 @@ describe('exporter: read failures', () => {
     expect(failureKind(Object.assign(new Error('x'), { code: 'ENOTDIR' }))).to.equal('ENOTDIR');
     expect(failureKind(new TypeError('x'))).to.equal('TypeError');
     expect(failureKind('a string')).to.equal('string');
+  });
+});
+
+describe('exporter: Accept-Encoding', () => {
+  it('gzip when named or under *, not with q=0', () => {
+    for (const h of ['gzip', 'gzip, deflate', 'deflate, GZIP;q=0.5', '*', 'identity, *;q=1', '*;q=0, gzip']) expect(acceptsGzip(h), h).to.equal(true);
+    for (const h of [undefined, '', 'identity', 'deflate, br', 'gzip;q=0', 'gzip;q=0, *', '*;q=0', 'xgzip']) expect(acceptsGzip(h), String(h)).to.equal(false);
   });
 });
