@@ -162,7 +162,7 @@ describe('XdpSocket (AF_XDP)', function () {
     expect(x.receive((f) => got.push(f.slice()))).to.equal(0);
     expect(got.map((f) => f.length)).to.deep.equal([14 + 20 + 8 + 7]);
     expect(verdicts().redirected).to.equal(before.redirected + 1n);
-    expect(verdicts().passed - before.passed).to.be.at.least(3n);
+    expect(Number(verdicts().passed - before.passed)).to.be.at.least(3);
   });
 
   it('delivers through the async iterator without blocking the event loop, and ends it at close()', async () => {

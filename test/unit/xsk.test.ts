@@ -2,7 +2,9 @@
 // written and read where the kernel expects them) over plain memory playing the kernel's side, and
 // the option checks made before any system call.
 import { expect } from 'chai';
-import { FillRing, CompletionRing, RxRing, TxRing, isRingSize, checkXskOptions, XskArgumentError, type RingOffsets } from '../../lib/xsk/index.js';
+import { openSync } from 'node:fs';
+import { FillRing, CompletionRing, RxRing, TxRing, isRingSize, checkXskOptions, XdpSocket, XskArgumentError, type RingOffsets } from '../../lib/xsk/index.js';
+import { Fd } from '../../lib/syscall/fd.js';
 import { SOCKADDR_XDP, XDP_UMEM_REG, XDP_MMAP_OFFSETS, XDP_STATISTICS, XDP_DESC } from '../../lib/xsk/uapi.js';
 
 // the kernel's layout of a ring: producer and consumer on their own cache lines, flags after the consumer
@@ -108,6 +110,108 @@ describe('xsk rings', () => {
     expect([XDP_MMAP_OFFSETS.size, XDP_MMAP_OFFSETS.off.fr_producer, XDP_MMAP_OFFSETS.off.cr_flags]).to.deep.equal([128, 64, 120]);
     expect(XDP_STATISTICS.size).to.equal(48);
     expect([XDP_DESC.size, XDP_DESC.off.len, XDP_DESC.off.options]).to.deep.equal([16, 8, 12]);
+  });
+});
+
+describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in plain memory)', () => {
+  // The kernel starts every index at 0; to cross 2^32 for real would take 4 billion frames. Here the
+  // socket gets rings whose shared indices start just below 2^32, and the test plays the kernel:
+  // it moves fill entries to the RX ring (address + 256 + headroom, as copy mode does) and TX
+  // entries to the completion ring, while the socket receives, recycles, transmits and reclaims.
+  const START = 2 ** 32 - 37;
+  type Mem = ReturnType<typeof memory>;
+  const ring = <R>(Kind: new (b: ArrayBuffer, o: RingOffsets, n: number) => R, size: number, entryBytes: number): [R, Mem] => {
+    const m = memory(size, entryBytes, START);
+    return [new Kind(m.buf, OFF, size), m];
+  };
+  const u64 = (w: Uint32Array, i: number) => w[i + 1] * 2 ** 32 + w[i];
+
+  it('receives, recycles frame bases, transmits and reclaims across the wrap: no frame lost or doubled', () => {
+    const o = checkXskOptions({ interface: 'fake0', frames: 16, frameSize: 2048, headroom: 64, fillSize: 8, completionSize: 4, rxSize: 4, txSize: 8 }, 4096);
+    expect(o).to.include({ rxFrames: 8, txFrames: 8 });
+    const [fill, fm] = ring(FillRing, 8, 8);
+    const [comp, cm] = ring(CompletionRing, 4, 8);
+    const [rx, rm] = ring(RxRing, 4, 16);
+    const [tx, tm] = ring(TxRing, 8, 16);
+    const umem = new Uint8Array(o.frames * o.frameSize);
+    const mapping = (b: ArrayBuffer) => ({ buffer: b, address: 0, length: b.byteLength, unmapped: true, unmap() {} });
+    // stocked as create() does before bind
+    const at = fill.reserve(o.rxFrames);
+    for (let i = 0; i < o.rxFrames; i++) fill.set(at + i, i * o.frameSize);
+    fill.submit();
+    // an fd that is no socket: the only syscalls left (recvfrom on an empty RX ring) fail harmlessly
+    const fd = new Fd(openSync('/dev/null', 'r'), '/dev/null');
+    const Ctor = XdpSocket as unknown as new (...a: unknown[]) => XdpSocket;
+    const x = new Ctor(fd, o, { index: 1, name: 'fake0' }, 'copy', mapping(umem.buffer), {
+      fill: [fill, mapping(fm.buf)], comp: [comp, mapping(cm.buf)], rx: [rx, mapping(rm.buf)], tx: [tx, mapping(tm.buf)],
+    });
+    // the kernel's side
+    let seq = 0;
+    const kernelRx = (max: number) => {
+      let n = 0;
+      while (n < max && fm.prod[0] !== fm.cons[0] && ((rm.prod[0] - rm.cons[0]) >>> 0) < 4) {
+        const addr = u64(fm.words, (fm.cons[0] & 7) * 2);
+        expect(addr % o.frameSize, 'a fill entry is a frame base').to.equal(0);
+        const pkt = addr + 256 + o.headroom;
+        umem.set([seq & 0xff, (seq >> 8) & 0xff], pkt);
+        const d = (rm.prod[0] & 3) * 4;
+        rm.words.set([pkt, 0, 60 + (seq % 7), 0], d);
+        fm.cons[0] = (fm.cons[0] + 1) >>> 0;
+        rm.prod[0] = (rm.prod[0] + 1) >>> 0;
+        seq++;
+        n++;
+      }
+      return n;
+    };
+    const sent: number[] = [];
+    const kernelTx = () => {
+      while (tm.prod[0] !== tm.cons[0] && ((cm.prod[0] - cm.cons[0]) >>> 0) < 4) {
+        const d = (tm.cons[0] & 7) * 4;
+        const addr = u64(tm.words, d);
+        expect(addr % o.frameSize).to.equal(0);
+        expect(addr / o.frameSize).to.be.at.least(o.rxFrames);
+        sent.push(umem[addr]);
+        cm.words.set([addr % 2 ** 32, 0], (cm.prod[0] & 3) * 2);
+        tm.cons[0] = (tm.cons[0] + 1) >>> 0;
+        cm.prod[0] = (cm.prod[0] + 1) >>> 0;
+      }
+    };
+    let received = 0;
+    let thrown = 0;
+    let tx0 = 0;
+    for (let round = 0; round < 40; round++) {
+      kernelRx(3);
+      try {
+        x.receive((f, addr) => {
+          expect((f[0] | (f[1] << 8))).to.equal(received & 0xffff);
+          expect(addr % o.frameSize).to.equal(256 + o.headroom);
+          received++;
+          if (received % 5 === 0) { thrown++; throw new Error('a callback that throws'); }
+        });
+      } catch (e) {
+        expect((e as Error).message).to.equal('a callback that throws');
+      }
+      const batch = Array.from({ length: 1 + (round % 5) }, (_, i) => new Uint8Array([(tx0 + i) & 0xff, 1, 2]));
+      expect(x.transmit(batch)).to.equal(batch.length);
+      tx0 += batch.length;
+      kernelTx();
+      x.flush();
+    }
+    kernelTx();
+    expect(x.flush()).to.equal(0);
+    // every index went past 2^32
+    for (const m of [fm, rm, tm, cm]) expect(m.prod[0], 'wrapped').to.be.below(START);
+    expect(received).to.equal(seq);
+    expect(received).to.be.greaterThan(60);
+    expect(thrown).to.be.greaterThan(10);
+    expect(sent).to.deep.equal(Array.from({ length: tx0 }, (_, i) => i & 0xff));
+    // all receive frames are back in the fill ring (the kernel has none, the RX ring is empty) …
+    expect((fm.prod[0] - fm.cons[0]) >>> 0).to.equal(o.rxFrames);
+    const inFill = Array.from({ length: o.rxFrames }, (_, i) => u64(fm.words, ((fm.cons[0] + i) & 7) * 2) / o.frameSize).sort((a, b) => a - b);
+    expect(inFill).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+    // … and all send frames free again
+    expect(x.txFreeFrames).to.equal(o.txFrames);
+    x.close();
   });
 });
 
