@@ -153,10 +153,11 @@ function pinnedFiles(dir: string, onError: (path: string, err: unknown) => void)
 const T = BPF_MAP_TYPE;
 /**
  * Map types whose values, as user space reads them, are no quantity: program and map ids
- * (prog_array, *_of_maps), ifindexes and queue sizes (devmap, cpumap), stack addresses. Their
+ * (prog_array, *_of_maps), ifindexes and queue sizes (devmap, cpumap), stack addresses, a
+ * struct_ops state and ops table (refcnt, state, flags), instruction offsets (insn_array). Their
  * entries are counted, no value series.
  */
-const COUNT_ONLY = new Set<number>([T.PROG_ARRAY, T.ARRAY_OF_MAPS, T.HASH_OF_MAPS, T.DEVMAP, T.DEVMAP_HASH, T.CPUMAP, T.STACK_TRACE]);
+const COUNT_ONLY = new Set<number>([T.PROG_ARRAY, T.ARRAY_OF_MAPS, T.HASH_OF_MAPS, T.DEVMAP, T.DEVMAP_HASH, T.CPUMAP, T.STACK_TRACE, T.STRUCT_OPS, T.INSN_ARRAY]);
 /**
  * Map types user space cannot walk: lookups are refused (perf_event_array and cgroup_array:
  * ENOTSUPP; sockets and AF_XDP sockets: ENOSPC/EOPNOTSUPP) or keys are fds (local storage). Also

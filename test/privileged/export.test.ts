@@ -16,6 +16,7 @@ import type { BpfObject } from '../../lib/object/object.js';
 import { BpfMap, possibleCpus } from '../../lib/map/index.js';
 import { startExporter, ExportError, type Exporter } from '../../lib/export/index.js';
 import { btfLoad } from '../../lib/syscall/btf.js';
+import { loadKernelBtf } from '../../lib/btf/kernel.js';
 import type { Fd } from '../../lib/syscall/fd.js';
 import { BtfBlob, KIND } from '../helpers/btf-blob.js';
 
@@ -342,20 +343,26 @@ describe('tsbpf export: every map type, odd values, large maps, races', function
     create('uring', { type: 'user_ringbuf', maxEntries: 4096 });
     create('lpm', { type: 'lpm_trie', keySize: 8, valueSize: 8, maxEntries: 2, flags: 1 }).update(Uint8Array.from([24, 0, 0, 0, 10, 0, 0, 0]), u64le(5n));
     create('lrupc', { type: 'lru_percpu_hash', keySize: 4, valueSize: 8, maxEntries: 2 }).update(u32le(1), Array.from({ length: possibleCpus() }, () => u64le(2n)));
+    // a struct_ops map's value is its state and ops table (refcnt, state, flags…): no quantity
+    const ops = loadKernelBtf().findByName('bpf_struct_ops_tcp_congestion_ops', 'struct')!;
+    const t = shapesBtf();
+    owned.push(t.fd);
+    create('ops', { type: 'struct_ops', keySize: 4, valueSize: ops.size, maxEntries: 1, btfFd: t.fd.value, btfVmlinuxValueTypeId: ops.id, name: 'ops' });
     const errors: string[] = [];
     ex = await startExporter({ pinned: fs.dir, listen: '127.0.0.1:0', onMapError: (p, e) => errors.push(`${p}: ${(e as Error).message}`) });
     const { m } = await scrapeUrl(ex.url);
     expect(errors).to.deep.equal([]);
     expect(m.get('tsbpf_export_map_errors')).to.equal(0);
-    const pins = ['aom', 'hom', 'progs', 'devs', 'devhash', 'cpus', 'xsks', 'socks', 'sockh', 'reuse', 'perf', 'cgroups', 'stacks', 'queue', 'stack', 'bloom', 'ring', 'uring', 'lpm', 'lrupc'];
+    const pins = ['aom', 'hom', 'progs', 'devs', 'devhash', 'cpus', 'xsks', 'socks', 'sockh', 'reuse', 'perf', 'cgroups', 'stacks', 'queue', 'stack', 'bloom', 'ring', 'uring', 'lpm', 'lrupc', 'ops'];
     for (const p of pins) expect(m.get(`tsbpf_pinned_map_max_entries{path="${p}"}`), p).to.be.a('number');
     // what these maps hold for user space is an id, an ifindex or an address, not a quantity: no series
-    for (const p of ['aom', 'hom', 'progs', 'devs', 'devhash', 'cpus', 'xsks', 'socks', 'sockh', 'reuse', 'perf', 'cgroups', 'stacks']) {
+    for (const p of ['aom', 'hom', 'progs', 'devs', 'devhash', 'cpus', 'xsks', 'socks', 'sockh', 'reuse', 'perf', 'cgroups', 'stacks', 'ops']) {
       expect([...m.keys()].filter((k) => k.startsWith(`tsbpf_map_${p}`)), p).to.deep.equal([]);
     }
     // ... but the slots in use are counted where the kernel can tell
     expect(m.get('tsbpf_pinned_map_entries{path="aom"}')).to.equal(1);
     expect(m.get('tsbpf_pinned_map_entries{path="devs"}')).to.equal(1);
+    expect(m.get('tsbpf_pinned_map_entries{path="ops"}')).to.equal(1);
     expect(m.get('tsbpf_map_lpm{key="180000000a000000",path="lpm"}')).to.equal(5);
     expect(m.get('tsbpf_map_lrupc{key="01000000",path="lrupc"}')).to.equal(2 * possibleCpus());
   });
