@@ -1,6 +1,8 @@
 // xdp-sock: UDP datagrams to one port go from XDP straight into an AF_XDP socket (no network stack),
 // are printed one line each, and with --echo are sent back from user space through the socket's TX
-// ring (addresses and ports swapped: the checksums stay right, their sums do not change).
+// ring (addresses and ports swapped, the UDP checksum computed afresh: a datagram from a local sender
+// over veth with TX checksum offload on, the default, carries only the pseudo-header's part of it,
+// which the socket sees as it is; the echo leaves with no offload and the peer would drop it).
 // Run: node --import tsx examples/xdp-sock.ts [--interface IF] [--port N] [--echo] [--bind-mode auto|copy|zerocopy] [--seconds N]
 import { InvalidArgumentError } from 'commander';
 import { loadObject, XdpSocket, XskNoFreeFrameError, type XskBindMode } from '../lib/index.js';
@@ -25,7 +27,19 @@ function parseUdp(f: Uint8Array): { ihl: number; payload: Uint8Array } | undefin
 const ip = (f: Uint8Array, at: number) => `${f[at]}.${f[at + 1]}.${f[at + 2]}.${f[at + 3]}`;
 const u16 = (f: Uint8Array, at: number) => (f[at] << 8) | f[at + 1];
 
-/** the frame sent back: MAC, IP and UDP source and destination swapped, in a copy */
+/** RFC 768's checksum of the UDP datagram at `udp` (its length field says how long) and the IPv4 pseudo-header */
+function udpChecksum(f: Uint8Array, udp: number): number {
+  const len = Math.min(u16(f, udp + 4), f.length - udp);
+  let sum = 17 + u16(f, udp + 4);
+  for (let i = 26; i < 34; i += 2) sum += u16(f, i); // source and destination address
+  for (let i = 0; i < len; i += 2) {
+    if (i !== 6) sum += (f[udp + i] << 8) | (i + 1 < len ? f[udp + i + 1] : 0); // not the checksum itself
+  }
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return (~sum & 0xffff) || 0xffff; // 0 means "no checksum": a sum of 0 is sent as 0xffff
+}
+
+/** the frame sent back: MAC, IP and UDP source and destination swapped, the UDP checksum made whole, in a copy */
 function reply(f: Uint8Array, ihl: number): Uint8Array {
   const r = f.slice();
   const swap = (a: number, b: number, n: number) => {
@@ -33,8 +47,14 @@ function reply(f: Uint8Array, ihl: number): Uint8Array {
     r.set(f.subarray(b, b + n), a);
   };
   swap(0, 6, 6);
-  swap(26, 30, 4);
-  swap(14 + ihl, 14 + ihl + 2, 2);
+  swap(26, 30, 4); // the IP header checksum stays right: its sum does not change
+  const udp = 14 + ihl;
+  swap(udp, udp + 2, 2);
+  if (u16(r, udp + 6) !== 0) {
+    const c = udpChecksum(r, udp);
+    r[udp + 6] = c >> 8;
+    r[udp + 7] = c & 0xff;
+  }
   return r;
 }
 

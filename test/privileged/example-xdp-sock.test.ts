@@ -49,6 +49,20 @@ describe('example xdp-sock', function () {
     expect(nsExec(net.nsA, ['ip', 'link', 'show', net.vethA])).not.to.match(/xdp/);
   });
 
+  it('echoes right on a veth pair with TX checksum offload on (the default): the UDP checksum is computed afresh', async () => {
+    // the sender's veth hands the datagram over with only the pseudo-header sum in its UDP checksum
+    // (CHECKSUM_PARTIAL); AF_XDP sees those bytes, and the echo leaves with no offload at all
+    net = createVethNetwork({ label: 'exs', txChecksumOffload: true });
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    run = runExample('xdp-sock', ['--interface', net.vethA, '--xdp-mode', 'skb', '--port', String(port), '--echo'], { netns: net.nsA });
+    await run.waitForLine(/^AF_XDP socket on .* echoed$/);
+    expect(await udpRequestAsync(net.nsB, net.addrA, port, 'partial-csum', 5000)).to.equal(`${net.addrA} ${port} partial-csum`);
+    // an odd length too (the sum's last byte is padded)
+    expect(await udpRequestAsync(net.nsB, net.addrA, port, 'odd', 5000)).to.equal(`${net.addrA} ${port} odd`);
+    expect(await run.stop()).to.equal(0);
+    expect(totals(run)).to.deep.equal({ received: 2, bytes: 15, echoed: 2 });
+  });
+
   it("--bind-mode zerocopy on veth is a clear error, with exit status 1 and the program detached", async () => {
     net = createVethNetwork({ label: 'exs' });
     run = runExample('xdp-sock', ['--interface', net.vethA, '--bind-mode', 'zerocopy'], { netns: net.nsA });
