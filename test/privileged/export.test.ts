@@ -184,15 +184,18 @@ describe('tsbpf export: Prometheus metrics from pinned maps', function () {
     // the namespace has only lo: "every address" stays private to the test
     const script = `ip link set lo up || exit 1
       ${process.execPath} --import tsx lib/cli/main.ts export --pinned ${fs.dir} --listen :0 >"$T/out" 2>"$T/err" &
+      pid=$!
+      trap 'kill -KILL $pid 2>/dev/null' EXIT
       for i in $(seq 300); do grep -q serving "$T/out" && break; sleep 0.1; done
       cat "$T/out"
       port=$(sed -n 's/.*:\\([0-9]*\\)\\/metrics$/\\1/p' "$T/out")
       curl -sS "http://127.0.0.1:$port/metrics" | grep '^tsbpf_pinned_map_max_entries{path="stats"}'
       curl -gsS "http://[::1]:$port/metrics" | grep '^tsbpf_pinned_map_max_entries{path="stats"}'
-      kill -TERM $!; wait $!; echo "exit $?"; cat "$T/err"`;
+      kill -TERM $pid; wait $pid; echo "exit $?"; cat "$T/err"`;
     const tmp = mkdtempSync(path.join(tmpdir(), 'tsbpf-export-'));
     try {
-      const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, T: tmp } });
+      // on a timeout sh gets SIGTERM and its EXIT trap kills the exporter
+      const r = spawnSync('unshare', ['-n', 'sh', '-c', `trap 'exit 1' TERM; ${script}`], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, T: tmp } });
       expect(r.stdout.replace(/:\d+\//, ':PORT/'), r.stderr).to.equal([
         `serving ${fs.dir} at http://[::]:PORT/metrics`,
         'tsbpf_pinned_map_max_entries{path="stats"} 1',
