@@ -1,5 +1,6 @@
 // XdpSocket's options, checked before any system call (pure: unit-tested without a kernel), with
 // libxdp's defaults (xsk_umem_config / xsk_socket_config): 4096 frames of 4096 bytes, rings of 2048.
+import { constants } from 'node:buffer';
 import type { InterfaceRef } from '../netlink/link.js';
 import { XskArgumentError } from './errors.js';
 import { isRingSize } from './ring.js';
@@ -13,7 +14,7 @@ export interface XdpSocketOptions {
   interface: InterfaceRef;
   /** the queue to bind to (default 0); an XDP program redirects the packets of this queue to the socket */
   queue?: number;
-  /** UMEM frames (default 4096); with both RX and TX rings, half go to receiving (at most fillSize), the rest to sending */
+  /** UMEM frames (default 4096; at most 4 GiB of them, Node's largest ArrayBuffer); with both RX and TX rings, half go to receiving (at most fillSize), the rest to sending */
   frames?: number;
   /** bytes per UMEM frame: a power of two from 2048 to the page size (default 4096) */
   frameSize?: number;
@@ -23,7 +24,7 @@ export interface XdpSocketOptions {
    * at most frameSize − 704 on x86-64 (room for skb_shared_info and 128 bytes of packet)
    */
   headroom?: number;
-  /** ring sizes in entries, each a power of two (default 2048); rxSize or txSize 0: no RX (TX) ring */
+  /** ring sizes in entries, each a power of two (default 2048; fill and completion at most 2^28, RX and TX 2^27: one ArrayBuffer each); rxSize or txSize 0: no RX (TX) ring */
   fillSize?: number;
   completionSize?: number;
   rxSize?: number;
@@ -53,6 +54,9 @@ export interface CheckedXskOptions {
   readonly txFrames: number;
 }
 
+/** the largest ArrayBuffer Node makes over external memory (4 GiB on 64-bit Node 20 … 22) */
+const MAX_VIEW = constants.MAX_LENGTH;
+
 const KNOWN = new Set(['interface', 'queue', 'frames', 'frameSize', 'headroom', 'fillSize', 'completionSize', 'rxSize', 'txSize', 'mode', 'needWakeup']);
 const OP = 'XdpSocket.create';
 
@@ -68,6 +72,9 @@ export function checkXskOptions(o: XdpSocketOptions, page: number): CheckedXskOp
     }
     return v;
   };
+  const fail = (name: string, message: string): never => {
+    throw new XskArgumentError(OP, name, message, where);
+  };
   const ring = (name: 'fillSize' | 'completionSize' | 'rxSize' | 'txSize', allowZero: boolean): number => {
     const v = o[name];
     if (v === undefined) return 2048;
@@ -75,6 +82,11 @@ export function checkXskOptions(o: XdpSocketOptions, page: number): CheckedXskOp
     if (!isRingSize(v)) {
       throw new XskArgumentError(OP, name, `must be a power of two (1 … 2^31${allowZero ? ', or 0 for none' : ''}), got ${typeof v === 'number' ? v : typeof v}`, where);
     }
+    // the ring's mapping (its entries after the kernel's producer/consumer/flags words, under a page)
+    // is seen through one ArrayBuffer as well
+    const entryBytes = name === 'rxSize' || name === 'txSize' ? 16 : 8;
+    const most = 2 ** Math.floor(Math.log2((MAX_VIEW - 4096) / entryBytes));
+    if (v > most) fail(name, `is ${v}: at most ${most} entries of ${entryBytes} bytes (2^${Math.log2(most)}), the most Node can view in one ArrayBuffer`);
     return v;
   };
   if (o.interface === undefined) throw new XskArgumentError(OP, 'interface', 'is required (a name or an index)');
@@ -83,8 +95,13 @@ export function checkXskOptions(o: XdpSocketOptions, page: number): CheckedXskOp
   if (typeof frameSize !== 'number' || !Number.isInteger(frameSize) || frameSize < XDP_UMEM_MIN_CHUNK_SIZE || frameSize > page || (frameSize & (frameSize - 1)) !== 0) {
     throw new XskArgumentError(OP, 'frameSize', `must be a power of two from ${XDP_UMEM_MIN_CHUNK_SIZE} to the page size ${page} (2048 or 4096), got ${typeof frameSize === 'number' ? frameSize : typeof frameSize}`, where);
   }
-  // the UMEM's pages are counted in a u32 by the kernel: stay far below
-  const frames = int('frames', o.frames, 4096, 1, Math.floor(2 ** 40 / frameSize));
+  // the UMEM and each ring are seen through one ArrayBuffer over their mapping: larger than Node's
+  // largest (buffer.constants.MAX_LENGTH, 4 GiB), koffi aborts the process making it (ffi-rs throws)
+  const maxFrames = Math.floor(MAX_VIEW / frameSize);
+  if (typeof o.frames === 'number' && Number.isInteger(o.frames) && o.frames > maxFrames) {
+    fail('frames', `is ${o.frames}: a UMEM of ${o.frames} × ${frameSize} bytes is more than the ${MAX_VIEW / 2 ** 30} GiB Node can view in one ArrayBuffer (at most ${maxFrames} frames of ${frameSize} bytes)`);
+  }
+  const frames = int('frames', o.frames, 4096, 1, maxFrames);
   const headroom = int('headroom', o.headroom, 0, 0, frameSize - XDP_PACKET_HEADROOM - 1);
   const fillSize = ring('fillSize', false);
   const completionSize = ring('completionSize', false);

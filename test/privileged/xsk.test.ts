@@ -403,6 +403,10 @@ describe('XdpSocket (AF_XDP)', function () {
     expect(hr.message).to.contain('headroom 3839 is more than this kernel takes with 4096-byte frames: at most 3392');
     expect(err({ frameSize: 2048, headroom: 1345 }).message).to.contain('at most 1344');
     expect(err({ mode: 'fast' as never })).to.be.instanceOf(XskArgumentError).and.include({ option: 'mode' });
+    // an 8 GiB UMEM (mmap'd lazily) or fill ring (the kernel vmallocs it) was made, and viewing it
+    // aborted the process (koffi: FATAL ERROR napi_get_last_error_info); now refused first
+    expect(err({ frames: 2 ** 21 })).to.be.instanceOf(XskArgumentError).and.include({ option: 'frames' });
+    expect(err({ fillSize: 2 ** 30 })).to.be.instanceOf(XskArgumentError).and.include({ option: 'fillSize' });
     expect(resources()).to.deep.equal(before);
   });
 

@@ -248,6 +248,16 @@ describe('xsk options', () => {
     fails({ headroom: 4096 - 256 }, 'headroom');
     fails({ headroom: -1 }, 'headroom');
     fails({ frames: 0 }, 'frames');
+    // the UMEM and each ring are one ArrayBuffer (at most 4 GiB): past that koffi aborted the process
+    expect(check({ frames: 2 ** 20, frameSize: 4096 })).to.include({ frames: 2 ** 20 });
+    expect(check({ frames: 2 ** 21, frameSize: 2048 })).to.include({ frames: 2 ** 21 });
+    fails({ frames: 2 ** 20 + 1 }, 'frames', 'a UMEM of 1048577 × 4096 bytes is more than the 4 GiB Node can view in one ArrayBuffer (at most 1048576 frames');
+    fails({ frames: 2 ** 21 + 1, frameSize: 2048 }, 'frames', 'at most 2097152 frames of 2048 bytes');
+    expect(check({ fillSize: 2 ** 28, completionSize: 2 ** 28, rxSize: 2 ** 27, txSize: 2 ** 27 })).to.include({ fillSize: 2 ** 28, rxSize: 2 ** 27 });
+    fails({ fillSize: 2 ** 29 }, 'fillSize', 'is 536870912: at most 268435456 entries of 8 bytes (2^28)');
+    fails({ completionSize: 2 ** 31 }, 'completionSize', 'at most 268435456 entries');
+    fails({ rxSize: 2 ** 28 }, 'rxSize', 'at most 134217728 entries of 16 bytes (2^27)');
+    fails({ txSize: 2 ** 30 }, 'txSize', 'at most 134217728 entries');
     fails({ frames: 1 }, 'frames', 'too few to share');
     fails({ queue: -1 }, 'queue');
     fails({ queue: 1.5 }, 'queue');
