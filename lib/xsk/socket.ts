@@ -538,8 +538,10 @@ export class XdpSocket {
   /**
    * sendto(MSG_DONTWAIT) when the kernel wants it (always without need_wakeup). Copy mode sends at
    * most 32 frames per call, and stops early at a full completion ring (it reserves a completion
-   * slot per frame), saying EAGAIN when frames are left: reclaim and kick again for as long as the
-   * TX ring empties (each round sends at least one frame, so this ends).
+   * slot per frame), saying EAGAIN when frames are left, and at a frame the device dropped (EBUSY:
+   * completed but not sent; veth at a full backlog or a frame shorter than an Ethernet header):
+   * reclaim and kick again for as long as the TX ring empties (each round takes at least one
+   * frame, so this ends).
    */
   #kick(): void {
     const tx = this.#tx!;
@@ -550,7 +552,7 @@ export class XdpSocket {
       if (r >= 0) return;
       if (r === -ENXIO) throw this.#unbound('sendto (TX kick)');
       if (!TRANSIENT_KICK.has(-r)) throw new XskError('sendto (TX kick)', -r, this.#where);
-      if (-r !== ERRNO.EAGAIN) return;
+      if (-r !== ERRNO.EAGAIN && -r !== ERRNO.EBUSY) return;
       this.#reclaim();
       const now = tx.outstanding;
       if (now === 0 || now >= left) return;

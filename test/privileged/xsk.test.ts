@@ -337,6 +337,28 @@ describe('XdpSocket (AF_XDP)', function () {
     }
   });
 
+  it('transmit() sends the rest of a batch after a frame the device dropped (sendto EBUSY: completed, not sent)', async () => {
+    const x = create();
+    const a = net.inNs('A', () => getInterface(net.vethA));
+    const b = net.inNs('B', () => getInterface(net.vethB));
+    const cap = net.inNs('B', () => openPacketSocket({ interface: net.vethB }));
+    try {
+      const frame = (i: number) => udpFrame({ srcMac: a.address!, dstMac: b.address!, src: net.addrA, dst: net.addrB, sport: 5000, dport: 6003, payload: new Uint8Array([i]) });
+      // a frame shorter than an Ethernet header: veth drops it, the kick says EBUSY
+      expect(x.transmit([new Uint8Array(8), frame(1), new Uint8Array(3), frame(2), frame(3)])).to.equal(5);
+      // no flush(): transmit() kicked on past the drops
+      const got: number[] = [];
+      await waitFor(() => {
+        for (const f of cap.drain()) if (udpPayload(f)?.dport === 6003) got.push(udpPayload(f)!.payload[0]);
+        return got.length;
+      }, (n) => n >= 3, 2000);
+      expect(got).to.deep.equal([1, 2, 3]);
+      expect(x.flush()).to.equal(0);
+    } finally {
+      cap.close();
+    }
+  });
+
   it('a removed interface ends iteration and wait() with an XskError (ENXIO) instead of waiting forever; receive() says so too', async () => {
     attach('skb');
     const x = create();
