@@ -12,7 +12,8 @@
 //
 // UMEM frames are shared out once: the first rxFrames are the receive side's and always are in the
 // fill ring, with the kernel, in the RX ring or in a receive callback (the fill ring has room for
-// all of them, so giving one back never fails); the others are the send side's, on a free list, in
+// all of them; for the moment the kernel has published an RX entry but not yet released the fill
+// entry, one given back waits in a short list); the others are the send side's, on a free list, in
 // the TX ring or with the kernel until the completion ring gives them back.
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
@@ -129,6 +130,8 @@ export class XdpSocket {
   #holding = false;
   /** Date.now() of the last look at whether the socket is still bound (an empty receive()) */
   #boundCheckedAt = 0;
+  /** receive frames given back while the fill ring looked full (see #recycle) */
+  readonly #unfilled: number[] = [];
 
   private constructor(fd: Fd, o: CheckedXskOptions, iface: { index: number; name: string }, mode: XskBoundMode, umem: Mapping, rings: {
     fill: [FillRing, Mapping]; comp: [CompletionRing, Mapping]; rx?: [RxRing, Mapping]; tx?: [TxRing, Mapping];
@@ -258,6 +261,7 @@ export class XdpSocket {
     const rx = this.#rxRing('receive');
     if (typeof cb !== 'function') throw new XskArgumentError('receive', 'callback', `must be a function, got ${typeof cb}`, this.#where);
     if (!Number.isInteger(max) || max < 1) throw new XskArgumentError('receive', 'max', `must be a positive integer, got ${max}`, this.#where);
+    this.#refill();
     const n = rx.peek(max);
     if (n === 0) {
       const now = Date.now();
@@ -312,6 +316,7 @@ export class XdpSocket {
   async #wait(rx: RxRing, signal: AbortSignal | undefined, op: string): Promise<boolean> {
     for (;;) {
       if (this.#closed) return false;
+      this.#refill();
       if (rx.peek(1) > 0) return true;
       this.#checkBound(op);
       this.#wakeFill();
@@ -347,6 +352,7 @@ export class XdpSocket {
     for (;;) {
       if (this.#closed) return;
       if (this.#depth > 0 || this.#holding) throw new XskBusyError('iterate', this.#where);
+      this.#refill();
       if (rx.peek(1) === 0) {
         round = 0;
         if (!(await this.#wait(rx, undefined, 'iterate'))) return;
@@ -480,22 +486,49 @@ export class XdpSocket {
     }
   }
 
-  /** `n` RX entries from the ring's position were processed: their frames go back to the fill ring. */
+  /**
+   * `n` RX entries from the ring's position were processed: their frames go back to the fill ring.
+   * The fill ring has room for every receive frame, but not always at once: the kernel publishes
+   * an RX entry before it releases the fill entry its frame came from (xsk_flush(): RX producer
+   * first, fill consumer after), so for a moment the ring can look full. What does not fit waits
+   * in #unfilled (in order) and goes at the next look at the rings (#refill).
+   */
   #recycle(n: number): void {
     if (n === 0) return;
     const rx = this.#rx!;
     const fill = this.#fill;
-    // never fails: the fill ring has room for every receive frame
-    const at = fill.reserve(n);
     const start = rx.position;
     const mask = this.#frameMask;
-    for (let i = 0; i < n; i++) {
+    const waiting = this.#unfilled;
+    const now = waiting.length === 0 ? Math.min(n, fill.free(n)) : 0;
+    if (now > 0) {
+      const at = fill.reserve(now);
+      for (let i = 0; i < now; i++) {
+        const addr = rx.addr(start + i);
+        fill.set(at + i, addr - (addr & mask));
+      }
+    }
+    for (let i = now; i < n; i++) {
       const addr = rx.addr(start + i);
-      fill.set(at + i, addr - (addr & mask));
+      waiting.push(addr - (addr & mask));
     }
     rx.release(n);
-    fill.submit();
+    if (now > 0) fill.submit();
+    if (waiting.length > 0) this.#refill();
     this.#wakeFill();
+  }
+
+  /** Frames #recycle could not put in the fill ring yet: as many as fit now. */
+  #refill(): void {
+    const waiting = this.#unfilled;
+    if (waiting.length === 0) return;
+    const fill = this.#fill;
+    const n = Math.min(waiting.length, fill.free(waiting.length));
+    if (n === 0) return;
+    const at = fill.reserve(n);
+    for (let i = 0; i < n; i++) fill.set(at + i, waiting[i]);
+    waiting.splice(0, n);
+    fill.submit();
   }
 
   /**
