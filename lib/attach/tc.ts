@@ -13,7 +13,7 @@ import { NetlinkSocket } from '../netlink/socket.js';
 import { InterfaceNotFoundError, NetlinkError } from '../netlink/errors.js';
 import { getInterface, type InterfaceRef } from '../netlink/link.js';
 import { ensureClsact, deleteClsact, hookQdisc } from '../netlink/qdisc.js';
-import { attachFilter, detachFilter, listFilters, type TcDirection, type TcFilter } from '../netlink/filter.js';
+import { attachFilter, detachFilter, getFilter, listFilters, type TcDirection, type TcFilter } from '../netlink/filter.js';
 import { withClsactLock } from './clsact-lock.js';
 import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 
@@ -88,9 +88,18 @@ function checkFilterName(op: string, name: unknown): string {
   return name;
 }
 
-/** Is this filter the one a handle attached (same place, same program)? */
+/** Is this filter the one a handle attached (same place, a cls_bpf filter, same program)? */
 const isOurs = (i: TcAttachmentInfo, f: TcFilter): boolean =>
-  f.direction === i.direction && f.chain === i.chain && f.priority === i.priority && f.handle === i.handle && (f.progId === undefined || f.progId === i.programId);
+  f.kind === 'bpf' && f.direction === i.direction && f.chain === i.chain && f.priority === i.priority && f.handle === i.handle && (f.progId === undefined || f.progId === i.programId);
+
+/**
+ * The filter at a handle's place if it is still the handle's, asked for by its address: a dump of
+ * the hook could leave it out while other filters come and go (see getFilter).
+ */
+function ourFilter(i: TcAttachmentInfo, sock: NetlinkSocket): TcFilter | undefined {
+  const f = getFilter({ ifindex: i.ifindex, direction: i.direction, chain: i.chain, priority: i.priority, handle: i.handle }, sock);
+  return f && isOurs(i, f) ? f : undefined;
+}
 
 export class TcAttachment extends Attachment<TcAttachmentInfo> {
   readonly #sock: NetlinkSocket;
@@ -112,8 +121,7 @@ export class TcAttachment extends Attachment<TcAttachmentInfo> {
     try {
       // only our filter: one that another program replaced since (attachTc replace, `tc filter
       // replace`) belongs to whoever put it there and stays
-      const f = listFilters(i.ifindex, i.direction, this.#sock).find((x) => isOurs(i, x));
-      if (f) {
+      if (ourFilter(i, this.#sock)) {
         detachFilter({ ifindex: i.ifindex, direction: i.direction, chain: i.chain, priority: i.priority, handle: i.handle }, this.#sock);
         removed = true;
       }
@@ -131,7 +139,7 @@ export class TcAttachment extends Attachment<TcAttachmentInfo> {
   /** Is this handle's filter still on the interface (false too when that cannot be told)? */
   #filterThere(): boolean {
     try {
-      return listFilters(this.info.ifindex, this.info.direction, this.#sock).some((x) => isOurs(this.info, x));
+      return ourFilter(this.info, this.#sock) !== undefined;
     } catch {
       return true;
     }
@@ -195,13 +203,13 @@ function claimFor(key: string, ifindex: number, created: boolean, keepQdisc: boo
     return keepQdisc ? undefined : new ClsactClaim();
   }
   if (!old || keepQdisc) return undefined;
-  let present: TcFilter[];
+  let live: boolean;
   try {
-    present = [...listFilters(ifindex, 'ingress', sock), ...listFilters(ifindex, 'egress', sock)];
+    live = [...old.members].some((m) => m.info.ifindex === ifindex && ourFilter(m.info, sock) !== undefined);
   } catch {
     return undefined; // could not tell: no claim, the clsact stays
   }
-  if ([...old.members].some((m) => present.some((f) => isOurs(m.info, f)))) return old;
+  if (live) return old;
   old.dead = true;
   claims.delete(key);
   return undefined;

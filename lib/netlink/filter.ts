@@ -7,7 +7,7 @@ import {
   AF_UNSPEC, CLSACT_PARENT, ETH_P_ALL_BE, NLM_F, RTM, TCA, TCA_BPF, TCA_BPF_FLAG_ACT_DIRECT,
 } from './constants.js';
 import { MessageBuilder, parseTcmsg, type NlMessage } from './codec.js';
-import { NetlinkProtocolError } from './errors.js';
+import { NetlinkError, NetlinkProtocolError } from './errors.js';
 import type { NetlinkSocket } from './socket.js';
 import { withSocket } from './link.js';
 
@@ -78,6 +78,14 @@ export function deleteFilterRequest(f: FilterAddress): MessageBuilder {
     .string(TCA.KIND, 'bpf');
 }
 
+/** RTM_GETTFILTER for one filter (not a dump): the kernel answers with it, or ENOENT/EINVAL. */
+export function getFilterRequest(f: FilterAddress): MessageBuilder {
+  return new MessageBuilder(RTM.GETTFILTER, NLM_F.REQUEST | NLM_F.ACK)
+    .tcmsg({ family: AF_UNSPEC, ifindex: f.ifindex, handle: f.handle, parent: CLSACT_PARENT[f.direction], info: tcInfo(f.priority) })
+    .u32(TCA.CHAIN, f.chain ?? 0)
+    .string(TCA.KIND, 'bpf');
+}
+
 export function dumpFiltersRequest(ifindex: number, direction: TcDirection): MessageBuilder {
   return new MessageBuilder(RTM.GETTFILTER, NLM_F.REQUEST | NLM_F.DUMP)
     .tcmsg({ family: AF_UNSPEC, ifindex, parent: CLSACT_PARENT[direction] });
@@ -112,6 +120,26 @@ export function listFilters(ifindex: number, direction: TcDirection, sock?: Netl
     .filter((m) => m.type === RTM.NEWTFILTER)
     .map((m) => parseFilter(m, direction))
     .filter((f): f is TcFilter => f !== undefined));
+}
+
+/**
+ * The cls_bpf filter at one address (chain, priority, handle), asked for directly; undefined when
+ * there is none: no such handle (ENOENT), no filter chain, clsact or priority of ETH_P_ALL cls_bpf
+ * filters there (EINVAL), or no such interface (ENODEV). Unlike a dump, which the kernel resumes
+ * by position and does not mark when filters come and go meanwhile (a tc dump never carries
+ * NLM_F_DUMP_INTR), this cannot miss a filter that is there.
+ */
+export function getFilter(f: FilterAddress, sock?: NetlinkSocket): TcFilter | undefined {
+  return withSocket(sock, (s) => {
+    let reply;
+    try {
+      reply = s.request(getFilterRequest(f), `RTM_GETTFILTER ${f.direction}`);
+    } catch (e) {
+      if (e instanceof NetlinkError && (e.code === 2 /* ENOENT */ || e.code === 22 /* EINVAL */ || e.code === 19 /* ENODEV */)) return undefined;
+      throw e;
+    }
+    return reply.messages.filter((m) => m.type === RTM.NEWTFILTER).map((m) => parseFilter(m, f.direction)).find((x) => x !== undefined);
+  });
 }
 
 /** Add (or replace) a direct-action cls_bpf filter; returns it as the kernel echoed it back. */

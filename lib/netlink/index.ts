@@ -10,7 +10,7 @@ export {
 } from './link.js';
 export { ensureClsact, deleteClsact, listQdiscs, hookQdisc, addClsactRequest, deleteClsactRequest, dumpQdiscsRequest, type Qdisc } from './qdisc.js';
 export {
-  attachFilter, detachFilter, listFilters, attachFilterRequest, deleteFilterRequest, dumpFiltersRequest, parseFilter,
+  attachFilter, detachFilter, listFilters, getFilter, attachFilterRequest, deleteFilterRequest, dumpFiltersRequest, getFilterRequest, parseFilter,
   type TcFilter, type TcDirection, type FilterSpec, type FilterAddress,
 } from './filter.js';
 export { setXdp, queryXdp, setXdpRequest, XDP_MODE_FLAG, type XdpSetSpec } from './xdp.js';

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import {
   addClsactRequest, attachFilterRequest, decodeDone, decodeError, deleteClsactRequest, deleteFilterRequest,
-  dumpFiltersRequest, dumpLinksRequest, dumpQdiscsRequest, getLinkRequest, setXdpRequest, parseMessages, parseFilter,
+  dumpFiltersRequest, getFilterRequest, dumpLinksRequest, dumpQdiscsRequest, getLinkRequest, setXdpRequest, parseMessages, parseFilter,
   parseLink, Attrs, MessageBuilder, dumpNsidsRequest, dumpLinksInRequest, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InvalidInterfaceError, getInterface, checkInterfaceRef, NL, answersTo, AckCollector, DumpCollector, type NlMessage,
 } from '../../lib/netlink/index.js';
 import { TsbpfError } from '../../lib/errors.js';
@@ -82,6 +82,15 @@ describe('lib/netlink request bytes', () => {
     `));
     expect(toHex(deleteFilterRequest({ ifindex: 7, direction: 'ingress', priority: 7, handle: 3, chain: 9 }).finish(3).subarray(36, 44)))
       .to.equal(hex('0800 0b00 09000000'));
+  });
+
+  it('asks for one filter by chain, priority and handle (not a dump: `tc filter get dev X ingress prio 7 handle 3 bpf`)', () => {
+    expect(toHex(getFilterRequest({ ifindex: 7, direction: 'ingress', priority: 7, handle: 3, chain: 2 }).finish(3))).to.equal(hex(`
+      34000000 2e00 0500 03000000 00000000   # len 52, RTM_GETTFILTER, REQUEST|ACK
+      00 00 0000 07000000 03000000 f2ffffff 00030700   # handle 3, parent ffff:fff2, prio 7 | ETH_P_ALL(be)
+      0800 0b00 02000000   # TCA_CHAIN 2
+      0800 0100 62706600   # TCA_KIND "bpf"
+    `));
   });
 
   it('dumps filters exactly as `tc filter show dev X ingress` does', () => {
