@@ -1,8 +1,8 @@
 // The Prometheus exporter of pinned maps (`tsbpf export --pinned DIR --listen HOST:PORT`): every
 // scrape walks DIR (recursively), opens each pinned map, reads all its entries at that moment (no
-// cache) and serves them in Prometheus's text format (lib/export/exposition.ts). Maps with BTF are
-// decoded with lib/codec (structs, enums, char arrays); maps without BTF give their key as hex and
-// 1/2/4/8-byte values as integers.
+// cache) and serves them in Prometheus's text format, written by prom-client (lib/export/exposition.ts).
+// Maps with BTF are decoded with lib/codec (structs, enums, char arrays); maps without BTF give their
+// key as hex and 1/2/4/8-byte values as integers.
 // Metadata of each map is exported as tsbpf_pinned_map_{info,max_entries,entries}. A scrape yields
 // to the event loop as it goes (a 100k-entry map takes seconds), and concurrent scrapes share one read.
 import { createServer, type Server } from 'node:http';
@@ -21,7 +21,7 @@ import { CodecError } from '../codec/errors.js';
 import { intCodec } from '../codec/user.js';
 import { mapBtf } from './map-btf.js';
 import { addNum, entrySamplesExact, notQuantities, sanitizeName, type ExactSample, type Labels, type SampleOptions } from './samples.js';
-import { EXPOSITION_CONTENT_TYPE, familyHeader, sampleLine } from './exposition.js';
+import { EXPOSITION_CONTENT_TYPE, formatFamily, type ExpositionSample } from './exposition.js';
 import { fdKind } from '../syscall/fd-kind.js';
 import { BPF_MAP_FLAG, BPF_MAP_TYPE } from '../syscall/types.js';
 
@@ -320,18 +320,16 @@ export async function collectMetrics(dir: string, o: SampleOptions & { onMapErro
     counters.add('tsbpf_export_map_read_errors_total');
     for (const t of o.errorTotals.values()) series.add({ metric: 'tsbpf_export_map_read_errors_total', labels: { path: t.path, error: t.error }, value: t.n });
   }
-  // written family by family with a tick between (a 100k-entry map is ~0.5 s of text), series as
+  // formatted family by family with a tick between (a 100k-entry map is ~0.5 s of text), series as
   // Series keeps them: one line per distinct label set, whatever the label values hold
   const text: string[] = [];
   for (const [name, f] of series.families) {
     if (!f.series.size) continue;
-    const lines = [familyHeader(name, HELP[name] ?? `numeric contents of pinned map${f.paths.size > 1 ? 's' : ''} ${[...f.paths].join(', ')}`, counters.has(name) ? 'counter' : 'gauge')];
-    for (const s of f.series.values()) {
-      lines.push(sampleLine(name, s.labels, Number(s.value)));
-      if (lines.length % (8 * ENTRIES_PER_TICK) === 0) await tick();
-    }
+    const help = HELP[name] ?? `numeric contents of pinned map${f.paths.size > 1 ? 's' : ''} ${[...f.paths].join(', ')}`;
+    const samples: ExpositionSample[] = [];
+    for (const s of f.series.values()) samples.push({ labels: s.labels, value: Number(s.value) });
     series.families.delete(name);
-    text.push(lines.join('\n'));
+    text.push(await formatFamily(name, help, counters.has(name) ? 'counter' : 'gauge', samples));
     await tick();
   }
   return { text: `${text.join('\n\n')}\n`, contentType: EXPOSITION_CONTENT_TYPE };

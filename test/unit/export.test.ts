@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { entrySamples, keyLabels, notQuantities } from '../../lib/export/samples.js';
 import type { CodecType, CodecTypeSource } from '../../lib/codec/types.js';
 import type { Labels } from '../../lib/export/samples.js';
-import { EXPOSITION_CONTENT_TYPE, familyHeader, sampleLine } from '../../lib/export/exposition.js';
+import { EXPOSITION_CONTENT_TYPE, formatFamily } from '../../lib/export/exposition.js';
 import { acceptsGzip, ExportError, failureKind, mapErrorWarner } from '../../lib/export/exporter.js';
 import { BpfError } from '../../lib/syscall/errors.js';
 
@@ -61,19 +61,27 @@ describe('exporter samples: edge cases', () => {
 });
 
 describe('exporter: exposition text', () => {
-  it("is prom-client's text byte for byte where prom-client keeps the series apart", async () => {
+  it("is prom-client's text, with every label set its own series where prom-client's Gauge merged two", async () => {
     const { Gauge, Registry } = await import('prom-client');
     const registry = new Registry();
-    const g = new Gauge({ name: 'm', help: 'a \\ help\nover two lines', labelNames: ['a', 'b', 'path'], registers: [registry] });
+    const help = 'a \\ help\nover two lines';
+    const g = new Gauge({ name: 'm', help, labelNames: ['a', 'b', 'path'], registers: [registry] });
     const series: [Labels, number][] = [
       [{ a: 'x"y', b: 'back\\slash', path: 'p' }, 1], [{ a: 'line\nfeed', b: '\t', path: 'p' }, -2.5],
       [{ a: '', path: 'q' }, 2 ** 53 + 2], [{ a: 'ü €', b: '=,:{}', path: 'q' }, 1e21], [{ path: 'r' }, Infinity], [{ a: '-', b: '-', path: 'r' }, -Infinity],
     ];
     for (const [l, v] of series) g.set(l, v);
-    const ours = [familyHeader('m', 'a \\ help\nover two lines', 'gauge'), ...series.map(([l, v]) => sampleLine('m', l, v))].join('\n');
-    expect(ours).to.equal(await registry.getSingleMetricAsString('m'));
+    const samples = series.map(([labels, value]) => ({ labels, value }));
+    expect(await formatFamily('m', help, 'gauge', samples)).to.equal(await registry.getSingleMetricAsString('m'));
     expect(EXPOSITION_CONTENT_TYPE).to.equal(Registry.PROMETHEUS_CONTENT_TYPE);
-    expect(sampleLine('m', {}, NaN)).to.equal('m NaN'); // prom-client writes 'Nan'
+    // prom-client's Gauge keys series by 'name:value,' joined: these two are one series there
+    const merging = [{ labels: { a: 'x,b:y', b: 'z' }, value: 1 }, { labels: { a: 'x', b: 'y,b:z' }, value: 2 }];
+    const g2 = new Gauge({ name: 'c', help: 'h', labelNames: ['a', 'b'], registers: [registry] });
+    for (const s of merging) g2.set(s.labels, s.value);
+    expect((await registry.getSingleMetricAsString('c')).split('\n')).to.have.length(3);
+    expect((await formatFamily('c', 'h', 'counter', merging)).split('\n')).to.deep.equal([
+      '# HELP c h', '# TYPE c counter', 'c{a="x,b:y",b="z"} 1', 'c{a="x",b="y,b:z"} 2',
+    ]);
   });
 });
 
