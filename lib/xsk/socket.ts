@@ -238,6 +238,8 @@ export class XdpSocket {
    */
   register(map: BpfMap<unknown, unknown>, key: number = this.queue): void {
     this.#check('register');
+    // the kernel takes a socket without an RX ring into the map; what it redirects there has nowhere to go
+    if (!this.#rx) throw new XskArgumentError('register', 'rxSize', 'is 0: a socket without an RX ring cannot receive what an XSKMAP redirects to it', this.#where);
     this.#checkMap(map, key, 'register');
     map.update(key, this);
   }

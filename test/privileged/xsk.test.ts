@@ -518,6 +518,11 @@ describe('XdpSocket (AF_XDP)', function () {
     }
   });
 
+  it('register() refuses a send-only socket (rxSize 0): the kernel would take it into the XSKMAP, with nowhere to put what is redirected', () => {
+    const x = create({ rxSize: 0 });
+    expect(() => x.register(xsks())).to.throw(XskArgumentError, 'rxSize is 0: a socket without an RX ring cannot receive what an XSKMAP redirects to it');
+  });
+
   it('one consumer at a time: receive() from a receive callback is refused; close() from one releases after it returns', async () => {
     attach('skb');
     const x = create();
