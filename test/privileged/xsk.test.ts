@@ -389,8 +389,10 @@ describe('XdpSocket (AF_XDP)', function () {
 
   it("binds 'auto' in copy mode on veth, and refuses 'zerocopy' with a clear error leaving nothing behind", async () => {
     attach('drv');
-    const x = create({ mode: 'auto' });
-    expect(x.mode).to.equal('copy');
+    // the interface by index this time
+    const index = net.inNs('A', () => getInterface(net.vethA).index);
+    const x = create({ mode: 'auto', interface: index });
+    expect(x).to.include({ mode: 'copy', interface: net.vethA, ifindex: index });
     x.close();
     const before = resources();
     let e: XskError | undefined;
@@ -407,6 +409,7 @@ describe('XdpSocket (AF_XDP)', function () {
     const missing = err({ interface: 'tsbpf-nope0' });
     expect(missing).to.be.instanceOf(XskError).and.include({ op: 'interface lookup', errno: 'ENODEV' });
     expect(missing.message).to.contain('"tsbpf-nope0"');
+    expect(err({ interface: 999_999 })).to.include({ op: 'interface lookup', errno: 'ENODEV' }).and.have.property('message').that.contains('no interface with index 999999');
     const q = err({ queue: 7 }) as XskArgumentError;
     expect(q).to.be.instanceOf(XskArgumentError).and.include({ option: 'queue' });
     expect(q.message).to.contain(`queue 7 does not exist: ${net.vethA} has 2 RX and 2 TX queues`);
