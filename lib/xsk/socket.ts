@@ -52,7 +52,11 @@ export interface XskStatistics {
   readonly rxRingFull: number;
   /** times the kernel found the fill ring empty (a packet dropped for want of a frame) */
   readonly rxFillRingEmptyDescs: number;
-  /** times the kernel found the TX ring empty when woken */
+  /**
+   * times the kernel found the TX ring empty: at the end of each sendto() kick and, in copy mode
+   * with needWakeup, of each poll of the socket (every wait() and idle iteration polls it), so it
+   * grows with receive-only traffic too
+   */
   readonly txRingEmptyDescs: number;
 }
 
