@@ -16,12 +16,17 @@ interface Options {
   bindMode: XskBindMode;
 }
 
-/** Ethernet + IPv4 + UDP: where the addresses, ports and payload are; undefined for anything else */
+/**
+ * Ethernet + IPv4 + UDP: where the addresses, ports and payload are; undefined for anything else.
+ * The payload ends where the UDP length says: a frame can be longer (Ethernet pads to 60 bytes).
+ */
 function parseUdp(f: Uint8Array): { ihl: number; payload: Uint8Array } | undefined {
   if (f.length < 42 || f[12] !== 0x08 || f[13] !== 0x00 || f[23] !== 17) return undefined;
   const ihl = (f[14] & 15) * 4;
   if (f.length < 14 + ihl + 8) return undefined;
-  return { ihl, payload: f.subarray(14 + ihl + 8) };
+  const len = (f[14 + ihl + 4] << 8) | f[14 + ihl + 5];
+  if (len < 8 || 14 + ihl + len > f.length) return undefined;
+  return { ihl, payload: f.subarray(14 + ihl + 8, 14 + ihl + len) };
 }
 
 const ip = (f: Uint8Array, at: number) => `${f[at]}.${f[at + 1]}.${f[at + 2]}.${f[at + 3]}`;
