@@ -8,7 +8,7 @@ export {
   listInterfaces, getInterface, checkInterfaceRef, interfaceIndex, interfaceName, withSocket, dumpLinksRequest, getLinkRequest, parseLink, parseXdp,
   type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef,
 } from './link.js';
-export { ensureClsact, deleteClsact, listQdiscs, hookQdisc, addClsactRequest, deleteClsactRequest, dumpQdiscsRequest, type Qdisc } from './qdisc.js';
+export { ensureClsact, deleteClsact, listQdiscs, hookQdisc, addClsactRequest, deleteClsactRequest, dumpQdiscsRequest, getHookQdiscRequest, type Qdisc } from './qdisc.js';
 export {
   attachFilter, detachFilter, listFilters, getFilter, attachFilterRequest, deleteFilterRequest, dumpFiltersRequest, getFilterRequest, parseFilter,
   type TcFilter, type TcDirection, type FilterSpec, type FilterAddress,

@@ -40,9 +40,38 @@ export function listQdiscs(ifindex = 0, sock?: NetlinkSocket): Qdisc[] {
     .filter((q) => ifindex === 0 || q.ifindex === ifindex));
 }
 
-/** The qdisc on the ingress/clsact hook of an interface, if any. */
+/**
+ * RTM_GETQDISC (not a dump) for the qdisc on the ingress/clsact hook of one interface. NLM_F_ECHO:
+ * the kernel sends the qdisc of a get back only to a request that asks for the echo (without it
+ * the answer is a bare acknowledgement).
+ */
+export function getHookQdiscRequest(ifindex: number): MessageBuilder {
+  return new MessageBuilder(RTM.GETQDISC, NLM_F.REQUEST | NLM_F.ACK | NLM_F.ECHO)
+    .tcmsg({ family: AF_UNSPEC, ifindex, parent: TC_H_CLSACT });
+}
+
+/**
+ * The qdisc on the ingress/clsact hook of an interface, if any (none too when the interface is
+ * gone). Asked for directly, not picked from a dump of every qdisc: the kernel resumes such a dump
+ * by position among the interfaces and does not mark it interrupted, so one that runs while other
+ * interfaces are removed can leave this interface's qdisc out.
+ */
 export function hookQdisc(ifindex: number, sock?: NetlinkSocket): Qdisc | undefined {
-  return listQdiscs(ifindex, sock).find((q) => q.parent === TC_H_CLSACT);
+  return withSocket(sock, (s) => {
+    let reply;
+    try {
+      reply = s.request(getHookQdiscRequest(ifindex), 'RTM_GETQDISC ingress hook');
+    } catch (e) {
+      // ENOENT: the hook never had a qdisc; ENODEV: no such interface
+      if (e instanceof NetlinkError && (e.code === 2 || e.code === 19)) return undefined;
+      throw e;
+    }
+    // no message: the hook holds the built-in noop qdisc a removal leaves, which is no qdisc
+    const m = reply.messages.find((x) => x.type === RTM.NEWQDISC);
+    if (!m) return undefined;
+    const t = parseTcmsg(m.payload);
+    return { ifindex: t.ifindex, kind: t.attrs.string(TCA.KIND) ?? '', handle: t.handle, parent: t.parent };
+  });
 }
 
 /** how often ensureClsact tries again when the clsact it was refused for (EEXIST) is gone when looked at */

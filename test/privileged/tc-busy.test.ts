@@ -1,22 +1,24 @@
-// attachTc and its detach on a hook other tools keep changing: hundreds of filters, added and
-// removed while tsbpf reads. The kernel dumps tc filters by position and never marks a dump
-// interrupted (no NLM_F_DUMP_INTR for tc), so a filter can be missing from a dump that ran while
-// others were removed; what decides whether a handle's filter is there must not be such a dump.
+// attachTc and the clsact hook while other tools keep changing things: hundreds of filters and
+// interfaces removed while tsbpf reads. The kernel resumes a dump of tc filters or qdiscs by
+// position and never marks it interrupted (no NLM_F_DUMP_INTR for tc), so an entry can be missing
+// from a dump that ran while others before it were removed; what decides whether a handle's filter
+// or an interface's clsact is there must not be such a dump. A child process does the netlink step
+// with its first read held back by strace, and the removals land in that pause.
 import { expect } from 'chai';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
-import { createAttachFixture, tcFilters, type AttachFixture } from '../helpers/attach-fixtures.js';
+import { createAttachFixture, inNsExec, tcFilters, type AttachFixture } from '../helpers/attach-fixtures.js';
 import { NetlinkSocket, interfaceIndex, ensureClsact } from '../../lib/index.js';
 import { attachFilter } from '../../lib/netlink/index.js';
 
 const hasStrace = spawnSync('strace', ['-V']).status === 0;
 
 /** Resolve with the first line of `stream` that matches, reject after `ms` (bounded wait, no fixed sleep). */
-function lineMatching(stream: NodeJS.ReadableStream, re: RegExp, ms: number, what: string): Promise<string> {
+function lineMatching(stream: NodeJS.ReadableStream, re: RegExp, ms: number, what: () => string): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms; got: ${buf}`)), ms);
+    const timer = setTimeout(() => reject(new Error(`no ${what()} within ${ms} ms; got: ${buf}`)), ms);
     stream.on('data', (d) => {
       buf += d;
       const line = buf.split('\n').find((l) => re.test(l));
@@ -26,6 +28,34 @@ function lineMatching(stream: NodeJS.ReadableStream, re: RegExp, ms: number, wha
       }
     });
   });
+}
+
+/**
+ * test/helpers/tc-slow-child.ts `args` in namespace `ns`: once it is ready, its first netlink read
+ * after the go is held back 1.5 s (strace), and `meanwhile` runs 200 ms into that pause. Resolves
+ * with the child's JSON answer.
+ */
+async function slowChild(ns: string, args: string[], meanwhile: () => void): Promise<unknown> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'test/helpers/tc-slow-child.ts', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((res) => child.on('close', res));
+  let strace: ReturnType<typeof spawn> | undefined;
+  try {
+    await lineMatching(child.stdout, /^ready /, 20_000, () => `"ready" from the child (stderr: ${stderr})`);
+    // `ip netns exec` execs node: child.pid is the node process, whose main thread does the netlink reads
+    strace = spawn('strace', ['-p', String(child.pid), '-e', 'trace=recvmsg', '-e', 'inject=recvmsg:delay_enter=1500000:when=1', '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await lineMatching(strace.stderr!, /attached/, 10_000, () => 'strace attached');
+    child.stdin.end('go\n');
+    await new Promise((r) => setTimeout(r, 200));
+    meanwhile();
+    const answer = await lineMatching(child.stdout, /^\{/, 20_000, () => `the child's answer (stderr: ${stderr})`);
+    expect(await exited, stderr).to.equal(0);
+    return JSON.parse(answer);
+  } finally {
+    child.kill('SIGKILL');
+    strace?.kill('SIGKILL');
+  }
 }
 
 describe('attachTc on a busy hook', function () {
@@ -54,30 +84,39 @@ describe('attachTc on a busy hook', function () {
         s.close();
       }
     });
-    const child = spawn('ip', ['netns', 'exec', net.nsA, process.execPath, '--import', 'tsx', 'test/helpers/tc-detach-child.ts', pin, dev, '250'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    const exited = new Promise<number | null>((res) => child.on('close', res));
-    let strace: ReturnType<typeof spawn> | undefined;
-    try {
-      await lineMatching(child.stdout, /^ready /, 20_000, `"ready" from the child (stderr: ${stderr})`);
+    const answer = await slowChild(net.nsA, ['detach', pin, dev, '250'], () => {
       expect(tcFilters(net.nsA, dev, 'ingress').filter((l) => l.includes(' tc_ingress '))).to.have.length(1);
-      // the child's next netlink read waits 1.5 s before it starts: its request has gone out, the
-      // kernel has answered the first part, and the rest comes only as the child reads on
-      strace = spawn('strace', ['-p', String(child.pid), '-e', 'trace=recvmsg', '-e', 'inject=recvmsg:delay_enter=1500000:when=1', '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      await lineMatching(strace.stderr!, /attached/, 10_000, 'strace attached');
-      child.stdin.end('go\n');
-      // meanwhile another tool removes the 230 filters in front of ours
-      await new Promise((r) => setTimeout(r, 200));
+      // another tool removes the 230 filters in front of ours
       execFileSync('tc', ['-n', net.nsA, '-batch', '-'], { input: Array.from({ length: others }, (_, i) => `filter del dev ${dev} ingress prio ${i + 1}`).join('\n') + '\n' });
-      const result = await lineMatching(child.stdout, /detached/, 20_000, `the detach result (stderr: ${stderr})`);
-      expect(JSON.parse(result)).to.deep.equal({ detached: true });
-      expect(await exited).to.equal(0);
-      // the detach said done: the filter must be gone
-      expect(tcFilters(net.nsA, dev, 'ingress')).to.deep.equal([]);
+    });
+    expect(answer).to.deep.equal({ detached: true });
+    // the detach said done: the filter must be gone
+    expect(tcFilters(net.nsA, dev, 'ingress')).to.deep.equal([]);
+  });
+
+  it('hookQdisc() finds the clsact of an interface while interfaces made before it are being removed', async function () {
+    this.timeout(60_000);
+    const { net } = fx;
+    // 400 interfaces with a clsact each (more than the first datagram of a dump holds), then ours: a
+    // dump of every qdisc lists ours after theirs. Their veth peers live in a third namespace, whose
+    // removal takes all 400 away at once (one batch in the kernel, tens of ms)
+    const nsC = net.nsA.replace(/-a$/, '-c');
+    const others = 400;
+    const batch = (tool: string, lines: string[]) => execFileSync(tool, ['-n', net.nsA, '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    execFileSync('ip', ['netns', 'add', nsC]);
+    try {
+      batch('ip', Array.from({ length: others }, (_, i) => `link add bo${i} type veth peer name bp${i} netns ${nsC}`));
+      batch('tc', Array.from({ length: others }, (_, i) => `qdisc add dev bo${i} clsact`));
+      expect(inNsExec(net.nsA, 'ip', 'link', 'add', 'busyours', 'type', 'veth', 'peer', 'name', 'busyoursp')).to.not.match(/^ERR/);
+      expect(inNsExec(net.nsA, 'tc', 'qdisc', 'add', 'dev', 'busyours', 'clsact')).to.not.match(/^ERR/);
+      const answer = await slowChild(net.nsA, ['hook', 'busyours'], () => {
+        execFileSync('ip', ['netns', 'del', nsC]);
+        const deadline = Date.now() + 5000;
+        while (inNsExec(net.nsA, 'ip', '-o', 'link', 'show', 'dev', 'bo0').startsWith('ERR') === false && Date.now() < deadline);
+      });
+      expect(answer).to.deep.equal({ kind: 'clsact' });
     } finally {
-      child.kill('SIGKILL');
-      strace?.kill('SIGKILL');
+      try { execFileSync('ip', ['netns', 'del', nsC], { stdio: 'ignore' }); } catch { /* removed by the test */ }
     }
   });
 });

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import {
   addClsactRequest, attachFilterRequest, decodeDone, decodeError, deleteClsactRequest, deleteFilterRequest,
-  dumpFiltersRequest, getFilterRequest, dumpLinksRequest, dumpQdiscsRequest, getLinkRequest, setXdpRequest, parseMessages, parseFilter,
+  dumpFiltersRequest, getFilterRequest, getHookQdiscRequest, dumpLinksRequest, dumpQdiscsRequest, getLinkRequest, setXdpRequest, parseMessages, parseFilter,
   parseLink, Attrs, MessageBuilder, dumpNsidsRequest, dumpLinksInRequest, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InvalidInterfaceError, getInterface, checkInterfaceRef, NL, answersTo, AckCollector, DumpCollector, type NlMessage,
 } from '../../lib/netlink/index.js';
 import { TsbpfError } from '../../lib/errors.js';
@@ -27,6 +27,13 @@ describe('lib/netlink request bytes', () => {
       30000000 2500 0500 02000000 00000000   # RTM_DELQDISC, REQUEST|ACK
       00 00 0000 07000000 0000ffff f1ffffff 00000000
       0b00 0100 636c7361637400 00
+    `));
+  });
+
+  it('asks for the qdisc on the ingress/clsact hook of one interface, with NLM_F_ECHO (a get is answered only to an echo request)', () => {
+    expect(toHex(getHookQdiscRequest(7).finish(3))).to.equal(hex(`
+      24000000 2600 0d00 03000000 00000000   # len 36, RTM_GETQDISC, REQUEST|ACK|ECHO
+      00 00 0000 07000000 00000000 f1ffffff 00000000   # ifindex 7, handle 0 (any), parent ffff:fff1
     `));
   });
 

@@ -1,0 +1,35 @@
+// A process of the busy-hook tests (test/privileged/tc-busy.test.ts), started with `ip netns exec`
+// so it runs in the test namespace. It sets up, prints "ready …", waits for a line on stdin, does one
+// netlink step and prints what came of it as one JSON line. The test slows the step's netlink reads
+// from outside (strace) while other filters or interfaces come and go.
+//   detach PIN DEV PRIO   attaches the pinned program to DEV ingress at PRIO (handle 1); the step: detach() → {"detached": …}
+//   hook DEV              the step: hookQdisc() of DEV → {"kind": "clsact" | null}
+import { createInterface } from 'node:readline';
+import { attachTc, BpfProgram, interfaceIndex } from '../../lib/index.js';
+import { hookQdisc } from '../../lib/netlink/index.js';
+
+const [mode, ...args] = process.argv.slice(2);
+let step: () => unknown;
+if (mode === 'detach') {
+  const [pin, dev, prio] = args;
+  const prog = BpfProgram.fromPin(pin);
+  const a = attachTc({ program: prog, interface: dev, direction: 'ingress', priority: Number(prio), handle: 1 });
+  process.stdout.write(`ready ${JSON.stringify(a.info)}\n`);
+  step = () => {
+    a.detach();
+    prog.close();
+    return { detached: a.detached };
+  };
+} else if (mode === 'hook') {
+  const idx = interfaceIndex(args[0]);
+  process.stdout.write(`ready ${idx}\n`);
+  step = () => ({ kind: hookQdisc(idx)?.kind ?? null });
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+const rl = createInterface({ input: process.stdin });
+rl.once('line', () => {
+  rl.close();
+  process.stdin.destroy();
+  process.stdout.write(`${JSON.stringify(step())}\n`);
+});
