@@ -84,6 +84,14 @@ const forgotten = new FinalizationRegistry<Leftovers>((left) => {
   for (const m of left.maps) retireMapping(m, PROT.READ | PROT.WRITE);
 });
 
+/**
+ * When this process last closed a socket on a queue ('ifindex/queue' → performance.now()): the
+ * kernel frees the queue from a work item a little after (~20 ms here), and a bind() meanwhile is
+ * EBUSY; the error then says so instead of suggesting that someone else holds the queue.
+ */
+const recentlyClosed = new Map<string, number>();
+const RECENT_MS = 2000;
+
 /** errno numbers lib/syscall's ERRNO table does not name */
 const EAFNOSUPPORT = 97;
 const ENETDOWN = 100;
@@ -468,6 +476,7 @@ export class XdpSocket {
     // the fd first; the ring mappings hold the socket until they go, and the UMEM stays pinned until then
     this.fd.close();
     for (const m of this.#maps) retireMapping(m, PROT.READ | PROT.WRITE);
+    recentlyClosed.set(`${this.ifindex}/${this.queue}`, performance.now());
   }
 
   #check(op: string): void {
@@ -680,7 +689,15 @@ function bind(fd: number, ifindex: number, o: CheckedXskOptions, where: XskWhere
   let detail: string | undefined;
   if (code === ERRNO.EOPNOTSUPP && o.mode === 'zerocopy') detail = `the driver of ${where.interface} has no AF_XDP zero-copy support; use mode 'copy' or 'auto'`;
   else if (code === ERRNO.EINVAL) detail = `queue ${o.queue} is not an active queue of ${where.interface} (the kernel checks the real queue counts, see ethtool -l), or the UMEM/ring setup was refused`;
-  else if (code === ERRNO.EBUSY) detail = `queue ${o.queue} of ${where.interface} already has an AF_XDP socket (or a UMEM) bound`;
+  else if (code === ERRNO.EBUSY) {
+    const key = `${ifindex}/${o.queue}`;
+    const closedAt = recentlyClosed.get(key);
+    const ago = closedAt === undefined ? Infinity : performance.now() - closedAt;
+    if (ago >= RECENT_MS) recentlyClosed.delete(key);
+    detail = ago < RECENT_MS
+      ? `queue ${o.queue} of ${where.interface} is still held by the socket this process closed there ${Math.round(ago)} ms ago: the kernel frees the queue a little after close() (from a work item); retry in a few ms`
+      : `queue ${o.queue} of ${where.interface} already has an AF_XDP socket (or a UMEM) bound`;
+  }
   throw new XskError('bind', code, where, detail);
 }
 

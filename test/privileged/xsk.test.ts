@@ -403,6 +403,19 @@ describe('XdpSocket (AF_XDP)', function () {
     expect(resources()).to.deep.equal(before);
   });
 
+  it('bind EBUSY right after close() on the same queue says the kernel is still freeing it, not that someone holds it', async () => {
+    const busy: XskError[] = [];
+    for (let i = 0; i < 5 && busy.length === 0; i++) {
+      (await createWhenFree()).close();
+      try { create().close(); } catch (e) { busy.push(e as XskError); }
+    }
+    // (the kernel frees the queue from a work item: here always later than the next bind)
+    expect(busy, 'EBUSY seen').to.have.length.greaterThan(0);
+    expect(busy[0]).to.include({ op: 'bind', errno: 'EBUSY' });
+    expect(busy[0].message).to.match(/is still held by the socket this process closed there \d+ ms ago: the kernel frees the queue a little after close\(\)/);
+    await createWhenFree();
+  });
+
   it('refuses bad input with typed errors naming what and where, before any syscall where it can', () => {
     const before = resources();
     const err = (o: Partial<XdpSocketOptions>) => { try { create(o); } catch (e) { return e as XskError; } throw new Error('no error'); };
