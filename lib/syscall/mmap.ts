@@ -1,8 +1,9 @@
 // mmap(2) of BPF maps (ring buffers, BPF_F_MMAPABLE arrays, arenas) and a view over the mapping.
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:buffer';
 import { ffi } from './backend.js';
 import { SYS } from './numbers.js';
-import { BpfError } from './errors.js';
+import { BpfArgumentError, BpfError } from './errors.js';
 
 export const PROT = { NONE: 0, READ: 1, WRITE: 2 } as const;
 export const MAP = { SHARED: 0x01, PRIVATE: 0x02, FIXED: 0x10 } as const;
@@ -42,6 +43,11 @@ export class Mapping {
 
 /** mmap(NULL, length, prot, flags, fd, offset); offset must be page-aligned. */
 export function mmap(fd: number, length: number, prot: number, flags: number = MAP.SHARED, offset = 0): Mapping {
+  // one ArrayBuffer views the whole mapping: past Node's limit (4 GiB in Node 20) koffi aborts the
+  // process (an uncatchable FATAL ERROR) and ffi-rs throws a bare Error, after the mapping was made
+  if (!Number.isSafeInteger(length) || length <= 0 || length > constants.MAX_LENGTH) {
+    throw new BpfArgumentError('mmap', `${length} bytes of fd ${fd}: a mapping is viewed as one ArrayBuffer, 1 … ${constants.MAX_LENGTH} bytes in this Node`);
+  }
   const r = ffi().syscall6(SYS.mmap, 0, length, prot, flags, fd, offset);
   // addresses are positive; failures are -1..-4095
   if (r < 0 && r > -4096) throw new BpfError('mmap', -r, `fd ${fd}, ${length} bytes at offset ${offset}`);

@@ -4,6 +4,8 @@ import {
   attachTypeName, attachTypeNumber, bpfError, cmdName, errnoCode, errnoName, mapTypeName, mapTypeNumber,
 } from '../../lib/syscall/index.js';
 import { TsbpfError } from '../../lib/errors.js';
+import { BpfArgumentError } from '../../lib/syscall/errors.js';
+import { MAP, PROT, mmap } from '../../lib/syscall/mmap.js';
 
 describe('lib/syscall tables and errors', () => {
   it('names errnos both ways', () => {
@@ -20,6 +22,12 @@ describe('lib/syscall tables and errors', () => {
     expect(e).to.be.instanceOf(TsbpfError);
     expect(e).to.include({ cmd: 'MAP_UPDATE_ELEM', errno: 'E2BIG', code: 7 });
     expect(e.message).to.contain('MAP_UPDATE_ELEM').and.contain('E2BIG');
+  });
+
+  it('refuses a mapping one ArrayBuffer cannot view before mapping it (koffi aborted the process past 4 GiB)', () => {
+    for (const length of [2 ** 32 + 4096, 2 ** 40, 0, -4096, NaN, 1.5]) {
+      expect(() => mmap(-1, length, PROT.READ, MAP.PRIVATE | 0x20), String(length)).to.throw(BpfArgumentError, /mmap: .* bytes of fd -1: a mapping is viewed as one ArrayBuffer/);
+    }
   });
 
   it('picks the class callers branch on', () => {
