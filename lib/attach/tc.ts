@@ -224,6 +224,14 @@ function refusalNamed<T>(o: AttachTcOptions, iface: { name: string; index: numbe
     return fn();
   } catch (e) {
     if (!(e instanceof NetlinkError) || e instanceof InterfaceNotFoundError) throw e;
+    if (e.code === 19 /* ENODEV */) {
+      // found by getInterface, gone by the time its clsact or filter went in: deleted, or moved to
+      // another namespace (which removes its qdiscs): nothing of this attach stays on it
+      throw new InterfaceNotFoundError(o.interface, {
+        op: `attachTc ${o.direction} on ${iface.name} (ifindex ${iface.index})`,
+        detail: 'the interface went away (deleted, or moved to another network namespace) after it was looked up; nothing was attached',
+      });
+    }
     const asked = [o.priority !== undefined ? `prio ${o.priority}` : '', o.handle !== undefined ? `handle 0x${o.handle.toString(16)}` : ''].filter(Boolean).join(' ');
     const hint = e.code === 17 /* EEXIST */ && e.op.startsWith('RTM_NEWTFILTER')
       ? `a filter with ${asked || 'this priority and handle'} is there already (another priority or handle, or replace: true)`

@@ -8,7 +8,7 @@ import { BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
 import { linkCreate } from '../syscall/link.js';
 import type { Fd } from '../syscall/fd.js';
 import { NetlinkSocket } from '../netlink/socket.js';
-import { NetlinkError } from '../netlink/errors.js';
+import { InterfaceNotFoundError, NetlinkError } from '../netlink/errors.js';
 import { XDP_FLAGS } from '../netlink/constants.js';
 import { getInterface, type InterfaceRef, type XdpAttachMode } from '../netlink/link.js';
 import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
@@ -131,6 +131,12 @@ export function attachXdp(o: AttachXdpOptions): XdpAttachment {
         setXdp({ ifindex: iface.index, fd: prog.fd, flags: XDP_MODE_FLAG[mode] | replaceFlags, expectedFd }, sock);
       } catch (e) {
         if (!(e instanceof NetlinkError)) throw e;
+        if (e.code === 19 /* ENODEV */) {
+          throw new InterfaceNotFoundError(o.interface, {
+            op: `${op} ${mode} mode on ${iface.name} (ifindex ${iface.index})`,
+            detail: 'the interface went away (deleted, or moved to another network namespace) after it was looked up; nothing was attached',
+          });
+        }
         // the kernel's errno and text, plus where and how we tried
         const hint = mode === 'hw' && !e.extack ? '; hw mode needs a NIC that offloads XDP and a program loaded for that device' : '';
         throw new NetlinkError(`${op} ${mode} mode on ${iface.name}`, e.code, { extack: e.extack, extackOffset: e.extackOffset, detail: hint ? hint.slice(2) : undefined });

@@ -34,11 +34,14 @@ export class NetlinkError extends TsbpfError {
   }
 }
 
-/** The named interface does not exist in the caller's network namespace (ENODEV). */
+/**
+ * The named interface does not exist in the caller's network namespace (ENODEV): at the lookup, or
+ * (with `op` and `detail`) gone when an attach that had found it went on to change it.
+ */
 export class InterfaceNotFoundError extends NetlinkError {
   readonly interface: string | number;
-  constructor(iface: string | number) {
-    super('interface lookup', 19, { detail: `no interface ${typeof iface === 'number' ? `with index ${iface}` : JSON.stringify(iface)} in this network namespace` });
+  constructor(iface: string | number, o: { op?: string; detail?: string } = {}) {
+    super(o.op ?? 'interface lookup', 19, { detail: o.detail ?? `no interface ${typeof iface === 'number' ? `with index ${iface}` : JSON.stringify(iface)} in this network namespace` });
     this.interface = iface;
   }
 }

@@ -4,8 +4,10 @@
 // from outside (strace) while other filters or interfaces come and go.
 //   detach PIN DEV PRIO   attaches the pinned program to DEV ingress at PRIO (handle 1); the step: detach() → {"detached": …}
 //   hook DEV              the step: hookQdisc() of DEV → {"kind": "clsact" | null}
+//   tc|xdp PIN DEV        the step: attachTc (ingress) or attachXdp (skb) of the pinned program
+//                         → {"attached": info} or {"error": class name, "errno", "message"}
 import { createInterface } from 'node:readline';
-import { attachTc, BpfProgram, interfaceIndex } from '../../lib/index.js';
+import { attachTc, attachXdp, BpfProgram, interfaceIndex, NetlinkError } from '../../lib/index.js';
 import { hookQdisc } from '../../lib/netlink/index.js';
 
 const [mode, ...args] = process.argv.slice(2);
@@ -24,6 +26,19 @@ if (mode === 'detach') {
   const idx = interfaceIndex(args[0]);
   process.stdout.write(`ready ${idx}\n`);
   step = () => ({ kind: hookQdisc(idx)?.kind ?? null });
+} else if (mode === 'tc' || mode === 'xdp') {
+  const [pin, dev] = args;
+  const prog = BpfProgram.fromPin(pin);
+  process.stdout.write('ready\n');
+  step = () => {
+    try {
+      const a = mode === 'tc' ? attachTc({ program: prog, interface: dev, direction: 'ingress' }) : attachXdp({ program: prog, interface: dev, mode: 'skb' });
+      return { attached: a.info };
+    } catch (e) {
+      if (!(e instanceof NetlinkError)) throw e;
+      return { error: e.constructor.name, errno: e.errno, message: e.message };
+    }
+  };
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

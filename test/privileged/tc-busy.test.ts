@@ -32,19 +32,19 @@ function lineMatching(stream: NodeJS.ReadableStream, re: RegExp, ms: number, wha
 
 /**
  * test/helpers/tc-slow-child.ts `args` in namespace `ns`: once it is ready, its first netlink read
- * after the go is held back 1.5 s (strace), and `meanwhile` runs 200 ms into that pause. Resolves
- * with the child's JSON answer.
+ * after the go (or the `call` given, e.g. its second request sent: 'sendto', 2) is held back 1.5 s
+ * (strace), and `meanwhile` runs 200 ms into that pause. Resolves with the child's JSON answer.
  */
-async function slowChild(ns: string, args: string[], meanwhile: () => void): Promise<unknown> {
+async function slowChild(ns: string, args: string[], meanwhile: () => void, call: [string, number] = ['recvmsg', 1]): Promise<unknown> {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'test/helpers/tc-slow-child.ts', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise<number | null>((res) => child.on('close', res));
   let strace: ReturnType<typeof spawn> | undefined;
   try {
-    await lineMatching(child.stdout, /^ready /, 20_000, () => `"ready" from the child (stderr: ${stderr})`);
+    await lineMatching(child.stdout, /^ready\b/, 20_000, () => `"ready" from the child (stderr: ${stderr})`);
     // `ip netns exec` execs node: child.pid is the node process, whose main thread does the netlink reads
-    strace = spawn('strace', ['-p', String(child.pid), '-e', 'trace=recvmsg', '-e', 'inject=recvmsg:delay_enter=1500000:when=1', '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    strace = spawn('strace', ['-p', String(child.pid), '-e', `trace=${call[0]}`, '-e', `inject=${call[0]}:delay_enter=1500000:when=${call[1]}`, '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
     await lineMatching(strace.stderr!, /attached/, 10_000, () => 'strace attached');
     child.stdin.end('go\n');
     await new Promise((r) => setTimeout(r, 200));
@@ -58,7 +58,7 @@ async function slowChild(ns: string, args: string[], meanwhile: () => void): Pro
   }
 }
 
-describe('attachTc on a busy hook', function () {
+describe('attachTc on a busy hook, attachTc and attachXdp on an interface that goes away', function () {
   let fx: AttachFixture;
   before(function () { requirePrivileged(this, !hasStrace && 'needs strace (to slow the netlink reads of a child process)'); });
   beforeEach(() => { fx = createAttachFixture('tcbusy'); });
@@ -119,4 +119,22 @@ describe('attachTc on a busy hook', function () {
       try { execFileSync('ip', ['netns', 'del', nsC], { stdio: 'ignore' }); } catch { /* removed by the test */ }
     }
   });
+
+  for (const kind of ['tc', 'xdp'] as const) {
+    it(`attach${kind === 'tc' ? 'Tc' : 'Xdp'}: an interface removed between its lookup and the attach is InterfaceNotFoundError, nothing left`, async function () {
+      this.timeout(60_000);
+      const { net } = fx;
+      const pin = join(fx.bpffs.dir, `gone_${kind}`);
+      (kind === 'tc' ? fx.tc.programs.get('tc_ingress')! : fx.xdp.programs.get('packet_counter')!).pin(pin);
+      // the first request (RTM_GETLINK) finds it; the second (clsact, or IFLA_XDP) waits while it is deleted
+      const answer = await slowChild(net.nsA, [kind, pin, net.vethA], () => {
+        expect(inNsExec(net.nsA, 'ip', 'link', 'del', net.vethA)).to.not.match(/^ERR/);
+      }, ['sendto', 2]) as { error?: string; errno?: string; message?: string };
+      const op = kind === 'tc' ? 'attachTc ingress' : 'attachXdp skb mode';
+      expect(answer).to.deep.include({ error: 'InterfaceNotFoundError', errno: 'ENODEV' });
+      expect(answer.message).to.match(new RegExp(`^${op} on ${net.vethA} \\(ifindex \\d+\\): ENODEV \\(No such device\\): the interface went away \\(deleted, or moved to another network namespace\\) after it was looked up; nothing was attached$`));
+      expect(inNsExec(net.nsA, 'tc', 'qdisc', 'show')).to.not.contain('clsact');
+      expect(inNsExec(net.nsA, 'ip', '-o', 'link', 'show')).to.not.contain('xdp');
+    });
+  }
 });
