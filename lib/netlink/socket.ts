@@ -2,8 +2,10 @@
 // Requests are acknowledged (NLM_F_ACK) and dumps read to NLMSG_DONE; every reply's sequence number
 // and port id is checked; errors carry the kernel's extended-ack text (NETLINK_EXT_ACK, with
 // NETLINK_CAP_ACK so error replies do not echo our whole request back). Receive buffers are sized by
-// peeking (MSG_PEEK|MSG_TRUNC); EINTR is retried. The socket lives in the network namespace of the
-// thread that opened it, whatever namespace the thread moves to later.
+// peeking (MSG_PEEK|MSG_TRUNC); EINTR is retried. A dump a failed read left unfinished is read to its
+// end before the socket sends again (the kernel runs one dump per socket at a time). The socket
+// lives in the network namespace of the thread that opened it, whatever namespace the thread moves
+// to later.
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
 import { Fd } from '../syscall/fd.js';
@@ -14,6 +16,7 @@ import {
   SOCKADDR_NL_SIZE, SOL_NETLINK, SOL_SOCKET, SO_RCVTIMEO,
 } from './constants.js';
 import { align4, parseMessages, type MessageBuilder, type NlMessage } from './codec.js';
+import { NLMSG } from './constants.js';
 import { NetlinkError, NetlinkProtocolError } from './errors.js';
 import { AckCollector, DumpCollector, answersTo, type NetlinkReply } from './reply.js';
 
@@ -29,6 +32,8 @@ export class NetlinkSocket {
   #send: NativeBuffer;
   #recv: NativeBuffer;
   #seq: number;
+  /** the sequence number of a dump a failed read left running in the kernel (see dump()) */
+  #unfinishedDump: number | undefined;
   /** the port id the kernel gave this socket (checked on every reply) */
   readonly portId: number;
 
@@ -95,12 +100,28 @@ export class NetlinkSocket {
   /**
    * Send a dump request (`msg` built with NLM_F_DUMP) and read every part until NLMSG_DONE. A dump
    * the kernel marks interrupted (NLM_F_DUMP_INTR: the table changed while it was read) is redone.
+   * A dump left unfinished by a failed read (a reply timeout) is read to its end before this
+   * socket sends anything else: until then the kernel refuses every other dump on it (EBUSY).
    */
   dump(msg: MessageBuilder, op: string): NlMessage[] {
     for (let attempt = 1; ; attempt++) {
       const seq = this.#transmit(msg, op);
       const d = new DumpCollector(op);
-      while (!d.done) for (const m of this.#receive(op, seq)) if (d.feed(m)) break;
+      // where a throw comes from: a read (the kernel may still be dumping) or a part the kernel
+      // sent (an error in place of the dump or of its NLMSG_DONE: nothing is left running)
+      let reading = true;
+      try {
+        while (!d.done) {
+          const parts = this.#receive(op, seq);
+          reading = false;
+          for (const m of parts) if (d.feed(m)) break;
+          reading = true;
+        }
+      } catch (e) {
+        // a failed recvmsg consumed nothing: the rest of the dump is still the kernel's to send
+        if (reading && e instanceof NetlinkError) this.#unfinishedDump = seq;
+        throw e;
+      }
       if (!d.interrupted) return d.messages;
       if (attempt >= DUMP_RETRIES) {
         throw new NetlinkError(op, ERRNO.EINTR, { detail: `dump interrupted (NLM_F_DUMP_INTR) ${attempt} times in a row: the table kept changing` });
@@ -120,8 +141,33 @@ export class NetlinkSocket {
     this.close();
   }
 
+  /**
+   * Read an unfinished dump of this socket to its end (its NLMSG_DONE, or the error in its place);
+   * reading is what makes the kernel go on with it. Its messages are dropped.
+   */
+  #settle(op: string): void {
+    const seq = this.#unfinishedDump;
+    if (seq === undefined) return;
+    for (;;) {
+      let msgs: NlMessage[];
+      try {
+        msgs = this.#datagram(op);
+      } catch (e) {
+        // given up on (the next dump meets the kernel's EBUSY if it still runs): never wedged for good
+        this.#unfinishedDump = undefined;
+        if (!(e instanceof NetlinkError)) throw e;
+        throw new NetlinkError(op, e.code, { detail: `an earlier dump on this socket (sequence ${seq}) is still unfinished and the kernel refuses another until it ends: ${e.detail ?? e.message}` });
+      }
+      if (msgs.some((m) => m.seq === seq && (m.type === NLMSG.DONE || m.type === NLMSG.ERROR))) {
+        this.#unfinishedDump = undefined;
+        return;
+      }
+    }
+  }
+
   #transmit(msg: MessageBuilder, op: string): number {
     if (this.#fd.closed) throw new NetlinkError(op, ERRNO.EBADF, { detail: 'the netlink socket is closed' });
+    this.#settle(op);
     this.#seq = (this.#seq + 1) >>> 0 || 1;
     const bytes = msg.finish(this.#seq);
     if (bytes.length > this.#send.size) {
@@ -137,6 +183,11 @@ export class NetlinkSocket {
 
   /** One datagram's messages that answer `seq` (stale answers to earlier requests are skipped). */
   #receive(op: string, seq: number): NlMessage[] {
+    return answersTo(this.#datagram(op), this.portId, seq, op);
+  }
+
+  /** The messages of the next datagram from the kernel, whatever they answer. */
+  #datagram(op: string): NlMessage[] {
     const fd = this.#fd.value;
     // peek with a 0-byte buffer: MSG_TRUNC makes recvmsg return the datagram's real length
     let n = this.#recvmsg(op, fd, 0, MSG_PEEK | MSG_TRUNC);
@@ -149,7 +200,7 @@ export class NetlinkSocket {
     if (v.getInt32(CTL.msghdr + MSGHDR.flags, true) & MSG_TRUNC) throw new NetlinkProtocolError(`${op}: reply truncated to ${this.#recv.size} bytes`);
     const from = v.getUint32(CTL.fromAddr + 4, true);
     if (from !== 0) throw new NetlinkProtocolError(`${op}: datagram from port ${from}, not from the kernel`);
-    return answersTo(parseMessages(this.#recv.bytes.slice(0, n)), this.portId, seq, op);
+    return parseMessages(this.#recv.bytes.slice(0, n));
   }
 
   #recvmsg(op: string, fd: number, len: number, flags: number): number {

@@ -4,11 +4,12 @@
 // from outside (strace) while other filters or interfaces come and go.
 //   detach PIN DEV PRIO   attaches the pinned program to DEV ingress at PRIO (handle 1); the step: detach() → {"detached": …}
 //   hook DEV              the step: hookQdisc() of DEV → {"kind": "clsact" | null}
+//   redump DEV            the step: listFilters() of DEV ingress three times on one socket → {"first": count or errno, …}
 //   tc|xdp PIN DEV        the step: attachTc (ingress) or attachXdp (skb) of the pinned program
 //                         → {"attached": info} or {"error": class name, "errno", "message"}
 import { createInterface } from 'node:readline';
 import { attachTc, attachXdp, BpfProgram, interfaceIndex, NetlinkError } from '../../lib/index.js';
-import { hookQdisc } from '../../lib/netlink/index.js';
+import { hookQdisc, listFilters, NetlinkSocket } from '../../lib/netlink/index.js';
 
 const [mode, ...args] = process.argv.slice(2);
 let step: () => unknown;
@@ -26,6 +27,19 @@ if (mode === 'detach') {
   const idx = interfaceIndex(args[0]);
   process.stdout.write(`ready ${idx}\n`);
   step = () => ({ kind: hookQdisc(idx)?.kind ?? null });
+} else if (mode === 'redump') {
+  const s = NetlinkSocket.open();
+  const idx = interfaceIndex(args[0], s);
+  process.stdout.write('ready\n');
+  const count = () => {
+    try {
+      return listFilters(idx, 'ingress', s).length;
+    } catch (e) {
+      if (!(e instanceof NetlinkError)) throw e;
+      return e.errno;
+    }
+  };
+  step = () => ({ first: count(), second: count(), third: count() });
 } else if (mode === 'tc' || mode === 'xdp') {
   const [pin, dev] = args;
   const prog = BpfProgram.fromPin(pin);

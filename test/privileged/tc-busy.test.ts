@@ -1,5 +1,6 @@
-// attachTc and the clsact hook while other tools keep changing things: hundreds of filters and
-// interfaces removed while tsbpf reads. The kernel resumes a dump of tc filters or qdiscs by
+// attachTc, attachXdp and the clsact hook while other tools keep changing things: hundreds of
+// filters and interfaces removed while tsbpf reads, an interface removed between two requests, a
+// read that fails in the middle of a dump. The kernel resumes a dump of tc filters or qdiscs by
 // position and never marks it interrupted (no NLM_F_DUMP_INTR for tc), so an entry can be missing
 // from a dump that ran while others before it were removed; what decides whether a handle's filter
 // or an interface's clsact is there must not be such a dump. A child process does the netlink step
@@ -14,20 +15,22 @@ import { attachFilter } from '../../lib/netlink/index.js';
 
 const hasStrace = spawnSync('strace', ['-V']).status === 0;
 
-/** Resolve with the first line of `stream` that matches, reject after `ms` (bounded wait, no fixed sleep). */
-function lineMatching(stream: NodeJS.ReadableStream, re: RegExp, ms: number, what: () => string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no ${what()} within ${ms} ms; got: ${buf}`)), ms);
-    stream.on('data', (d) => {
-      buf += d;
-      const line = buf.split('\n').find((l) => re.test(l));
-      if (line !== undefined) {
-        clearTimeout(timer);
-        resolve(line);
+/** Everything a stream has written so far, and a bounded wait for a line of it that matches (no fixed sleep). */
+function collect(stream: NodeJS.ReadableStream): { text: () => string; line: (re: RegExp, ms: number, what: () => string) => Promise<string> } {
+  let buf = '';
+  stream.on('data', (d) => { buf += d; });
+  return {
+    text: () => buf,
+    line: async (re, ms, what) => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const found = buf.split('\n').find((l) => re.test(l));
+        if (found !== undefined) return found;
+        if (Date.now() > deadline) throw new Error(`no ${what()} within ${ms} ms; got: ${buf}`);
+        await new Promise((r) => setTimeout(r, 10));
       }
-    });
-  });
+    },
+  };
 }
 
 /**
@@ -35,22 +38,22 @@ function lineMatching(stream: NodeJS.ReadableStream, re: RegExp, ms: number, wha
  * after the go (or the `call` given, e.g. its second request sent: 'sendto', 2) is held back 1.5 s
  * (strace), and `meanwhile` runs 200 ms into that pause. Resolves with the child's JSON answer.
  */
-async function slowChild(ns: string, args: string[], meanwhile: () => void, call: [string, number] = ['recvmsg', 1]): Promise<unknown> {
+async function slowChild(ns: string, args: string[], meanwhile: () => void, call: [string, number | string] = ['recvmsg', 1]): Promise<unknown> {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'test/helpers/tc-slow-child.ts', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  const out = collect(child.stdout);
+  const err = collect(child.stderr);
   const exited = new Promise<number | null>((res) => child.on('close', res));
   let strace: ReturnType<typeof spawn> | undefined;
   try {
-    await lineMatching(child.stdout, /^ready\b/, 20_000, () => `"ready" from the child (stderr: ${stderr})`);
+    await out.line(/^ready\b/, 20_000, () => `"ready" from the child (stderr: ${err.text()})`);
     // `ip netns exec` execs node: child.pid is the node process, whose main thread does the netlink reads
-    strace = spawn('strace', ['-p', String(child.pid), '-e', `trace=${call[0]}`, '-e', `inject=${call[0]}:delay_enter=1500000:when=${call[1]}`, '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await lineMatching(strace.stderr!, /attached/, 10_000, () => 'strace attached');
+    strace = spawn('strace', ['-p', String(child.pid), '-e', `trace=${call[0]}`, '-e', `inject=${call[0]}:${typeof call[1] === 'string' ? call[1] : `delay_enter=1500000:when=${call[1]}`}`, '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await collect(strace.stderr!).line(/attached/, 10_000, () => 'strace attached');
     child.stdin.end('go\n');
     await new Promise((r) => setTimeout(r, 200));
     meanwhile();
-    const answer = await lineMatching(child.stdout, /^\{/, 20_000, () => `the child's answer (stderr: ${stderr})`);
-    expect(await exited, stderr).to.equal(0);
+    const answer = await out.line(/^\{/, 20_000, () => `the child's answer (stderr: ${err.text()})`);
+    expect(await exited, err.text()).to.equal(0);
     return JSON.parse(answer);
   } finally {
     child.kill('SIGKILL');
@@ -58,7 +61,7 @@ async function slowChild(ns: string, args: string[], meanwhile: () => void, call
   }
 }
 
-describe('attachTc on a busy hook, attachTc and attachXdp on an interface that goes away', function () {
+describe('netlink under stress: busy hooks, interfaces that go away, dumps cut short', function () {
   let fx: AttachFixture;
   before(function () { requirePrivileged(this, !hasStrace && 'needs strace (to slow the netlink reads of a child process)'); });
   beforeEach(() => { fx = createAttachFixture('tcbusy'); });
@@ -137,4 +140,26 @@ describe('attachTc on a busy hook, attachTc and attachXdp on an interface that g
       expect(inNsExec(net.nsA, 'ip', '-o', 'link', 'show')).to.not.contain('xdp');
     });
   }
+
+  it('a dump cut short by a failed read (as a reply timeout ends it) does not make the next dump on that socket EBUSY', async function () {
+    this.timeout(60_000);
+    const { net } = fx;
+    const dev = net.vethA;
+    // enough filters for a dump of several datagrams
+    net.inNs('A', () => {
+      const s = NetlinkSocket.open();
+      try {
+        const idx = interfaceIndex(dev, s);
+        ensureClsact(idx, s);
+        const fd = fx.tc.programs.get('tc_egress')!.fd.value;
+        for (let p = 1; p <= 200; p++) attachFilter({ ifindex: idx, direction: 'ingress', progFd: fd, name: `f${p}`.padEnd(200, '-'), priority: p, handle: 1 }, s);
+      } finally {
+        s.close();
+      }
+    });
+    // the child's third read fails with EAGAIN (what SO_RCVTIMEO gives when the kernel is slow), in
+    // the middle of the dump; the kernel still holds the rest of it for that socket
+    const answer = await slowChild(net.nsA, ['redump', dev], () => {}, ['recvmsg', 'error=EAGAIN:when=3']);
+    expect(answer).to.deep.equal({ first: 'EAGAIN', second: 200, third: 200 });
+  });
 });
