@@ -137,9 +137,11 @@ export function attachXdp(o: AttachXdpOptions): XdpAttachment {
             detail: 'the interface went away (deleted, or moved to another network namespace) after it was looked up; nothing was attached',
           });
         }
-        // the kernel's errno and text, plus where and how we tried
-        const hint = mode === 'hw' && !e.extack ? '; hw mode needs a NIC that offloads XDP and a program loaded for that device' : '';
-        throw new NetlinkError(`${op} ${mode} mode on ${iface.name}`, e.code, { extack: e.extack, extackOffset: e.extackOffset, detail: hint ? hint.slice(2) : undefined });
+        // the kernel's errno and text, plus where and how we tried. hw mode refused by a driver
+        // without XDP gets the kernel's text for native mode ("does not support XDP in native
+        // mode"), and from a veth none: either way, say what hw mode needs
+        const hint = mode === 'hw' && (!e.extack || /native mode/.test(e.extack)) ? 'hw mode needs a NIC that offloads XDP and a program loaded for that device' : undefined;
+        throw new NetlinkError(`${op} ${mode} mode on ${iface.name}`, e.code, { extack: e.extack, extackOffset: e.extackOffset, detail: hint });
       }
     };
     let mode: XdpAttachMode = requested === 'auto' ? 'drv' : requested;

@@ -160,6 +160,12 @@ describe('attachXdp (IFLA_XDP over tsbpf netlink)', function () {
     expect(a.info.note).to.contain('EOPNOTSUPP');
     a.detach();
     expect(ipLink(net.nsA, br).xdp).to.equal(undefined);
+    // hw mode on it: the kernel gives the same text ("… in native mode"); the message says what hw needs
+    let hw: NetlinkError | undefined;
+    try { net.inNs('A', () => attachXdp({ program: xprog(), interface: br, mode: 'hw' })); } catch (e) { hw = e as NetlinkError; }
+    expect(hw).to.be.instanceOf(NetlinkError);
+    expect(hw!.message).to.match(/^attachXdp hw mode on \S+: EOPNOTSUPP .*kernel: Underlying driver does not support XDP in native mode: hw mode needs a NIC that offloads XDP and a program loaded for that device$/);
+    expect(ipLink(net.nsA, br).xdp).to.equal(undefined);
   });
 
   it('sees what `ip link set … xdpgeneric` attached', () => {
