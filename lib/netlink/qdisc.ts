@@ -52,12 +52,16 @@ export function getHookQdiscRequest(ifindex: number): MessageBuilder {
 
 /**
  * The qdisc on the ingress/clsact hook of an interface, if any (none too when the interface is
- * gone). Asked for directly, not picked from a dump of every qdisc: the kernel resumes such a dump
- * by position among the interfaces and does not mark it interrupted, so one that runs while other
- * interfaces are removed can leave this interface's qdisc out.
+ * gone). First from a dump of the namespace's qdiscs; when that shows none, asked for directly: the
+ * kernel resumes a qdisc dump by position among the interfaces and does not mark it interrupted, so
+ * a dump that runs while other interfaces are removed can leave this one's qdisc out. Not the get
+ * alone: the kernel answers a get of a qdisc that is there by also sending it to every `tc monitor`
+ * listener, as if it had just been added.
  */
 export function hookQdisc(ifindex: number, sock?: NetlinkSocket): Qdisc | undefined {
   return withSocket(sock, (s) => {
+    const seen = listQdiscs(ifindex, s).find((q) => q.parent === TC_H_CLSACT);
+    if (seen) return seen;
     let reply;
     try {
       reply = s.request(getHookQdiscRequest(ifindex), 'RTM_GETQDISC ingress hook');

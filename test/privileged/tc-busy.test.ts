@@ -10,7 +10,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, inNsExec, tcFilters, type AttachFixture } from '../helpers/attach-fixtures.js';
-import { NetlinkSocket, interfaceIndex, ensureClsact } from '../../lib/index.js';
+import { NetlinkSocket, interfaceIndex, ensureClsact, attachTc } from '../../lib/index.js';
 import { attachFilter } from '../../lib/netlink/index.js';
 
 const hasStrace = spawnSync('strace', ['-V']).status === 0;
@@ -120,6 +120,31 @@ describe('netlink under stress: busy hooks, interfaces that go away, dumps cut s
       expect(answer).to.deep.equal({ kind: 'clsact' });
     } finally {
       try { execFileSync('ip', ['netns', 'del', nsC], { stdio: 'ignore' }); } catch { /* removed by the test */ }
+    }
+  });
+
+  it('attachTc to an existing clsact shows `tc monitor` only its filter, no qdisc event (a read is not a change)', async function () {
+    this.timeout(30_000);
+    const { net } = fx;
+    expect(inNsExec(net.nsA, 'tc', 'qdisc', 'add', 'dev', net.vethA, 'clsact')).to.not.match(/^ERR/);
+    const mon = spawn('ip', ['netns', 'exec', net.nsA, 'tc', 'monitor'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const seen = collect(mon.stdout);
+    try {
+      // tc monitor is listening once it reports a change made after it started
+      const probe = () => inNsExec(net.nsA, 'tc', 'qdisc', 'replace', 'dev', 'lo', 'root', 'pfifo_fast');
+      probe();
+      await seen.line(/dev lo/, 10_000, () => '`tc monitor` to start');
+      const before = seen.text().length;
+      const a = net.inNs('A', () => attachTc({ program: fx.tc.programs.get('tc_ingress')!, interface: net.vethA, direction: 'ingress' }));
+      a.detach();
+      probe(); // a change after ours: when it shows, everything before it has been printed
+      const deadline = Date.now() + 10_000;
+      while (seen.text().slice(before).split('\n').filter((l) => l.includes('dev lo')).length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const ours = seen.text().slice(before).split('\n').filter((l) => l.includes(`dev ${net.vethA}`));
+      expect(ours.filter((l) => /^(added |deleted )?filter /.test(l)), ours.join('\n')).to.have.length.greaterThan(0);
+      expect(ours.filter((l) => l.includes('qdisc')), ours.join('\n')).to.deep.equal([]);
+    } finally {
+      mon.kill('SIGKILL');
     }
   });
 
