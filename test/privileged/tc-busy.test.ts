@@ -7,11 +7,13 @@
 // with its first read held back by strace, and the removals land in that pause.
 import { expect } from 'chai';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, inNsExec, tcFilters, type AttachFixture } from '../helpers/attach-fixtures.js';
 import { NetlinkSocket, interfaceIndex, ensureClsact, attachTc } from '../../lib/index.js';
 import { attachFilter } from '../../lib/netlink/index.js';
+import { SYS } from '../../lib/syscall/numbers.js';
 
 const hasStrace = spawnSync('strace', ['-V']).status === 0;
 
@@ -33,10 +35,26 @@ function collect(stream: NodeJS.ReadableStream): { text: () => string; line: (re
   };
 }
 
+/** Wait (bounded) until thread `pid` is held by strace at the entry of `call` (ptrace stop 't' in that syscall). */
+async function heldIn(pid: number, call: 'sendto' | 'recvmsg'): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let seen = '';
+  for (;;) {
+    try {
+      const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[0];
+      seen = `${state} ${readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ')[0]}`;
+    } catch { /* gone: the checks below say so */ }
+    if (seen === `t ${SYS[call]}`) return;
+    if (Date.now() > deadline) throw new Error(`the child was not held in ${call} within 10 s (state and syscall: ${seen})`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /**
  * test/helpers/tc-slow-child.ts `args` in namespace `ns`: once it is ready, its first netlink read
  * after the go (or the `call` given, e.g. its second request sent: 'sendto', 2) is held back 1.5 s
- * (strace), and `meanwhile` runs 200 ms into that pause. Resolves with the child's JSON answer.
+ * (strace), and `meanwhile` runs once it is held (or at once, with another strace injection given
+ * as a string). Resolves with the child's JSON answer.
  */
 async function slowChild(ns: string, args: string[], meanwhile: () => void, call: [string, number | string] = ['recvmsg', 1]): Promise<unknown> {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'test/helpers/tc-slow-child.ts', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -50,7 +68,7 @@ async function slowChild(ns: string, args: string[], meanwhile: () => void, call
     strace = spawn('strace', ['-p', String(child.pid), '-e', `trace=${call[0]}`, '-e', `inject=${call[0]}:${typeof call[1] === 'string' ? call[1] : `delay_enter=1500000:when=${call[1]}`}`, '-o', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
     await collect(strace.stderr!).line(/attached/, 10_000, () => 'strace attached');
     child.stdin.end('go\n');
-    await new Promise((r) => setTimeout(r, 200));
+    if (typeof call[1] === 'number') await heldIn(child.pid!, call[0] as 'sendto' | 'recvmsg');
     meanwhile();
     const answer = await out.line(/^\{/, 20_000, () => `the child's answer (stderr: ${err.text()})`);
     expect(await exited, err.text()).to.equal(0);
