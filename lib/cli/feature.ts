@@ -1,6 +1,7 @@
 // `tsbpf feature [-j]`: what the running kernel supports, in bpftool's "feature probe" wording.
 import type { Command } from 'commander';
 import { probe, type Features } from '../features/index.js';
+import { jsonText } from './json-writer.js';
 
 function avail(ok: boolean): string {
   return ok ? 'is available' : 'is NOT available';
@@ -33,9 +34,10 @@ export function registerFeature(program: Command): void {
   program
     .command('feature')
     .description('probe the running kernel for supported program, map, attach types and BTF kinds (needs root)')
-    .option('-j, --json', 'print JSON')
-    .action((opts: { json?: boolean }) => {
+    .option('-j, --json', 'print JSON (tsbpf\'s own shape, not bpftool\'s)')
+    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
+    .action((opts: { json?: boolean; pretty?: boolean }) => {
       const f = probe();
-      process.stdout.write(opts.json ? `${JSON.stringify(f)}\n` : formatFeatures(f));
+      process.stdout.write(opts.json || opts.pretty ? jsonText(f, opts.pretty) : formatFeatures(f));
     });
 }

@@ -109,3 +109,45 @@ export function quote(s: string): string {
   }
   return `${out}"`;
 }
+
+/**
+ * A plain JS value (objects, arrays, strings, numbers, bigints, booleans, null) as JSON with the
+ * closing newline: JSON.stringify's text under -j, bpftool's pretty layout under -p (the writer's:
+ * `[{` on one line, members indented by 4), so `-p` of the commands printing bpftool's shape
+ * (`net show`, `cgroup show`) reads as bpftool's does.
+ */
+export function jsonText(value: unknown, pretty = false): string {
+  if (!pretty) return `${JSON.stringify(value)}\n`;
+  const w = new JsonWriter(true);
+  writeValue(w, value);
+  return w.finish();
+}
+
+function writeValue(w: JsonWriter, v: unknown): void {
+  if (Array.isArray(v)) {
+    w.startArray();
+    for (const e of v) writeValue(w, e);
+    w.endArray();
+  } else if (typeof v === 'object' && v !== null) {
+    w.startObject();
+    for (const [k, e] of Object.entries(v)) {
+      if (e === undefined || typeof e === 'function') continue; // as JSON.stringify leaves them out
+      w.name(k);
+      writeValue(w, e);
+    }
+    w.endObject();
+  } else if (typeof v === 'string') w.string(v);
+  else if (typeof v === 'boolean') w.bool(v);
+  else if (typeof v === 'bigint' || (typeof v === 'number' && Number.isFinite(v))) w.number(v);
+  else w.null(); // null, undefined in an array, NaN/Infinity: JSON.stringify's null
+}
+
+export interface JsonOpts { json?: boolean; pretty?: boolean }
+
+/**
+ * What a command that changes something prints: its text line(s), or under -j/-p only `null`, as
+ * bpftool's attach and detach commands do (a script reads JSON from stdout, not a sentence).
+ */
+export function quietUnderJson(text: string, opts: JsonOpts): void {
+  process.stdout.write(opts.json || opts.pretty ? 'null\n' : text);
+}

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { readObject, type ObjectSpec } from '../object/read.js';
 import { linkProgram } from '../object/link.js';
+import { jsonText } from './json-writer.js';
 
 export interface ObjectDescription {
   name: string;
@@ -81,8 +82,9 @@ export function registerObject(program: Command): void {
     .argument('<file>', 'a clang-built BPF object (.o)')
     .description('list the programs, maps and global variables of an object file')
     .option('-j, --json', 'print JSON')
-    .action((file: string, opts: { json?: boolean }) => {
+    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
+    .action((file: string, opts: { json?: boolean; pretty?: boolean }) => {
       const d = describeObject(readObject(file));
-      process.stdout.write(opts.json ? `${JSON.stringify(d)}\n` : formatObject(d));
+      process.stdout.write(opts.json || opts.pretty ? jsonText(d, opts.pretty) : formatObject(d));
     });
 }

@@ -22,6 +22,7 @@ import type { Fd } from '../syscall/fd.js';
 import { BpfArgumentError } from '../syscall/errors.js';
 import { ERRNO, errnoMessage } from '../syscall/errno.js';
 import { CliError, keyword, openObject, pinAt, strtoul } from './bpf-objects.js';
+import { jsonText } from './json-writer.js';
 
 export interface LoadAllResult {
   programs: { name: string; id: number; path: string }[];
@@ -234,11 +235,12 @@ export function registerProgLoad(program: Command): void {
     .argument('<args...>', `OBJ PINDIR ${OPTIONS}`)
     .description('load every program of an object and pin them at PINDIR/<name> (bpftool prog loadall)')
     .option('-j, --json', 'print JSON')
-    .action((args: string[], opts: { json?: boolean }) => {
+    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
+    .action((args: string[], opts: { json?: boolean; pretty?: boolean }) => {
       const [file, pinDir, ...words] = args;
       if (pinDir === undefined) throw new CliError(`usage: tsbpf prog loadall OBJ PINDIR ${OPTIONS}`);
       const r = withLoadArgs(words, (a) => loadAll(file, pinDir, a));
-      if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      if (opts.json || opts.pretty) process.stdout.write(jsonText(r, opts.pretty));
       else {
         for (const p of r.programs) process.stdout.write(`prog ${p.name} id ${p.id} pinned ${p.path}\n`);
         for (const m of r.maps) process.stdout.write(`map ${m.name} id ${m.id}${m.path ? ` pinned ${m.path}` : ''}\n`);

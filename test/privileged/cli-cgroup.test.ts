@@ -29,6 +29,9 @@ describe('tsbpf cgroup', function () {
       expect(ours.stdout).to.match(/cg_egress/);
       expect(tsbpf('cgroup', 'show', cg.path, 'effective').stdout).to.equal(bpftool('cgroup', 'show', cg.path, 'effective'));
       expect(JSON.parse(tsbpf('cgroup', 'show', cg.path, '-j').stdout)).to.deep.equal(JSON.parse(bpftool('-j', 'cgroup', 'show', cg.path)));
+      // -p is bpftool's pretty layout byte for byte (it was "unknown option '-p'")
+      expect(tsbpf('cgroup', 'show', cg.path, '-p').stdout).to.equal(bpftool('-p', 'cgroup', 'show', cg.path));
+      expect(tsbpf('-p', 'cgroup', 'show', cg.path, 'effective').stdout).to.equal(bpftool('-p', 'cgroup', 'show', cg.path, 'effective'));
     } finally {
       for (const x of [a, b, c]) x.detach();
     }
@@ -49,6 +52,17 @@ describe('tsbpf cgroup', function () {
     const d = tsbpf('cgroup', 'detach', cg.path, 'cgroup_inet_ingress', 'id', String(prog.id));
     expect(d.status, d.stderr).to.equal(0);
     expect(queryCgroup(cg.path, 'ingress').progIds).to.deep.equal([]);
+    // under -j/-p attach and detach print bpftool's `null` (they refused the option)
+    for (const opt of ['-j', '-p']) {
+      const aj = tsbpf(opt, 'cgroup', 'attach', cg.path, 'ingress', 'id', String(prog.id), 'multi');
+      expect(aj.status, aj.stdout + aj.stderr).to.equal(0);
+      expect(aj.stdout).to.equal('null\n');
+      expect(queryCgroup(cg.path, 'ingress').progIds).to.deep.equal([prog.id]);
+      const dj = tsbpf('cgroup', 'detach', cg.path, 'ingress', 'id', String(prog.id), opt);
+      expect(dj.status, dj.stdout + dj.stderr).to.equal(0);
+      expect(dj.stdout).to.equal('null\n');
+      expect(queryCgroup(cg.path, 'ingress').progIds).to.deep.equal([]);
+    }
     const missing = `${cg.path}/nope`;
     const bad = tsbpf('cgroup', 'show', missing);
     expect(bad.status).to.equal(1);

@@ -151,6 +151,14 @@ describe('lib/netlink against the kernel', function () {
     expect(show.xdp[0]).to.include({ mode: 'generic', id: ids.xdp });
     expect(show.tcx).to.deep.equal([{ devname: dev, ifindex: show.xdp[0].ifindex, kind: 'tcx/egress', name: 'tc_egress', prog_id: ids.eg }]);
     expect(tcFilters(net.nsA, dev, 'egress')[0]).to.contain('pref 5 bpf').and.contain('handle 0x3 tc_egress');
+    // -p: the same value as -j in bpftool's pretty layout; attach/detach under -j/-p print bpftool's null
+    const pretty = cli('-p', 'show', 'dev', dev);
+    expect(pretty.startsWith('[{\n        "xdp": [{\n'), pretty).to.equal(true);
+    expect(JSON.parse(pretty)[0]).to.deep.equal(show);
+    expect(cli('attach', 'tc', 'pinned', pins.ing, 'dev', dev, 'ingress', 'prio', '7', '-j')).to.equal('null\n');
+    expect(tcFilters(net.nsA, dev, 'ingress').some((f) => f.includes('pref 7 bpf'))).to.equal(true);
+    expect(cli('detach', 'tc', 'dev', dev, 'ingress', 'prio', '7', 'handle', '1', '-p')).to.equal('null\n');
+    expect(tcFilters(net.nsA, dev, 'ingress').some((f) => f.includes('pref 7 bpf'))).to.equal(false);
 
     // a mistake is one `Error:` line and exit status 1
     let failed: { status?: number; stderr?: string } = {};

@@ -3,6 +3,7 @@
 // (commander printed `error: …` and a help page). No kernel needed: object show reads the file.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { jsonText } from '../../lib/cli/json-writer.js';
 
 function tsbpf(args: string[]): { out: string; err: string; status: number | null } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { encoding: 'utf8' });
@@ -21,6 +22,23 @@ describe('CLI usage', function () {
       expect(r.status, `${args.join(' ')}: ${r.err}`).to.equal(0);
       expect(r.out, args.join(' ')).to.equal(want.out);
     }
+  });
+
+  it('-p on the commands printing JSON of their own shape (object show, feature, loadall, net/cgroup show): indented, the same value as -j', () => {
+    const j = tsbpf(['object', 'show', 'bpf/tc_counter.o', '-j']);
+    for (const args of [['object', 'show', 'bpf/tc_counter.o', '-p'], ['-p', 'object', 'show', 'bpf/tc_counter.o']]) {
+      const p = tsbpf(args);
+      expect(p.status, `${args.join(' ')}: ${p.out}${p.err}`).to.equal(0);
+      expect(p.out.startsWith('{\n    "name": "tc_counter",\n'), p.out).to.equal(true);
+      expect(JSON.parse(p.out)).to.deep.equal(JSON.parse(j.out));
+    }
+  });
+
+  it('jsonText: JSON.stringify under -j, bpftool\'s pretty layout under -p', () => {
+    const v = [{ a: 1, b: 'x', c: [1, 2], d: { e: true, f: null }, g: undefined, h: 12345678901234567890n }];
+    expect(jsonText(v.map(({ h: _h, ...rest }) => rest))).to.equal(`${JSON.stringify(v.map(({ h: _h, ...rest }) => rest))}\n`);
+    expect(jsonText(v, true)).to.equal(
+      '[{\n        "a": 1,\n        "b": "x",\n        "c": [1,2\n        ],\n        "d": {\n            "e": true,\n            "f": null\n        },\n        "h": 12345678901234567890\n    }\n]\n');
   });
 
   for (const [args, line] of [
