@@ -15,6 +15,9 @@ await runExample<{ service?: ServiceSpec[] }>({
   async main(ctx) {
     const demo = ctx.demo;
     const services = ctx.opts.service ?? [];
+    // the demo's client, backend and route are made for its own service: a --service given here was
+    // loaded besides it while the requests went to the first one given (nothing listening there)
+    if (demo && services.length) throw new Error('--service goes with --interface IF; the throwaway network (no --interface) brings its own service');
     if (demo) {
       // the client runs here in nsA; the backend is a UDP echo server in nsB
       const vip = `${demo.spare}.20`;

@@ -15,6 +15,9 @@ await runExample<{ service?: ServiceSpec[] }>({
   async main(ctx) {
     const demo = ctx.demo;
     const services = ctx.opts.service ?? [];
+    // the demo's client, backend and route are made for its own service: a --service given here was
+    // loaded besides it while the traffic went to the first one given (nothing listening there)
+    if (demo && services.length) throw new Error('--service goes with --interface IF; the throwaway network (no --interface) brings its own service');
     if (demo) {
       // the client in nsB reaches the VIP through nsA; the backend is a UDP server in nsA
       const vip = `${demo.spare}.10`;

@@ -33,6 +33,9 @@ await runExample<Options>({
     const demo = ctx.demo;
     let vipText = ctx.opts.vip;
     const backends = ctx.opts.backend ?? [];
+    // the demo makes its own VIP and backends: a --vip given here was replaced without a word and
+    // --backend addresses were added to the demo's, where no server can listen
+    if (demo && (vipText !== undefined || backends.length)) throw new Error('--vip and --backend go with --interface IF; the throwaway network (no --interface) brings its own VIP and backends');
     const servers: UdpServer[] = [];
     if (demo) {
       // three echoing backends on local addresses of nsA, the clients in nsB reach the VIP through nsA

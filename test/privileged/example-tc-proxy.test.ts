@@ -51,4 +51,13 @@ describe('example tc-proxy', function () {
     expect(run.lines.find((l) => l.startsWith('final '))).to.equal(`final egress rewritten=${m[2]} ingress rewritten=${m[2]}`);
     expect(leftoverNamespaces(names)).to.deep.equal([]);
   });
+
+  it('--service without --interface is an error, not demo requests sent to it with no backend listening; the demo network is removed', async () => {
+    run = runExample('tc-proxy', ['--service', '198.19.252.20:7000=198.19.252.21:8000/tcp']);
+    const names = await demoNamespaces(run);
+    expect(await run.exited()).to.equal(1);
+    expect(run.output()).to.match(/error: --service goes with --interface IF/);
+    expect(run.output()).to.not.match(/^attached /m);
+    expect(leftoverNamespaces(names)).to.deep.equal([]);
+  });
 });

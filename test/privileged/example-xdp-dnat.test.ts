@@ -76,4 +76,13 @@ describe('example xdp-dnat', function () {
     expect(m[2]).to.equal(m[1]);
     expect(leftoverNamespaces(names)).to.deep.equal([]);
   });
+
+  it('--service without --interface is an error, not demo traffic sent to it with no backend listening; the demo network is removed', async () => {
+    run = runExample('xdp-dnat', ['--service', '198.19.254.10:7000=198.19.254.11:8000']);
+    const names = await demoNamespaces(run);
+    expect(await run.exited()).to.equal(1);
+    expect(run.output()).to.match(/error: --service goes with --interface IF/);
+    expect(run.output()).to.not.match(/^attached /m);
+    expect(leftoverNamespaces(names)).to.deep.equal([]);
+  });
 });

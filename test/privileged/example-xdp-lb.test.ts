@@ -122,4 +122,13 @@ describe('example xdp-lb', function () {
     expect(r.replies).to.equal(sent);
     expect(leftoverNamespaces(names)).to.deep.equal([]);
   });
+
+  it('--vip/--backend without --interface is an error, not a VIP replaced and backends added to the demo ones; the demo network is removed', async () => {
+    run = runExample('xdp-lb', ['--vip', '198.19.254.30:80/tcp', '--backend', '198.19.254.1:8080']);
+    const names = await demoNamespaces(run);
+    expect(await run.exited()).to.equal(1);
+    expect(run.output()).to.match(/error: --vip and --backend go with --interface IF/);
+    expect(run.output()).to.not.match(/^attached /m);
+    expect(leftoverNamespaces(names)).to.deep.equal([]);
+  });
 });
