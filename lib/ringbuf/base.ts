@@ -270,6 +270,10 @@ export abstract class BufferReader extends EventEmitter {
         const end = performance.now() + TURN_MS;
         let more: boolean;
         while ((more = this.emitReady(CHUNK)) && performance.now() < end);
+        // the last listener went during the round (a once('record') listener, an off() from a
+        // listener): its removeListener found no wait to abort, and a wait begun now would hold
+        // the process until the next record
+        if (this.#closed || this.listenerCount('record') === 0) break;
         if (more) {
           await nextTurn();
         } else {

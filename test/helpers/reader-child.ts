@@ -52,7 +52,28 @@ async function removeListenerWhileWaiting(reader: RingBuffer | PerfEventArray, p
   return { removed: true };
 }
 
+/**
+ * A once('record') listener takes the one record that comes through the waiter thread (produced once
+ * the loop waits) and goes with it, nothing closed: the process must exit by itself.
+ */
+async function onceWhileWaiting(reader: RingBuffer | PerfEventArray, prog: Fd): Promise<{ record: number }> {
+  const record = await new Promise<number>((resolve) => {
+    reader.once('record', (d: Uint8Array) => resolve(d[0]));
+    setImmediate(() => progTestRun(prog.value, { data: new Uint8Array(77) }));
+  });
+  return { record };
+}
+
 const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<string, unknown>> = {
+  /** the only 'record' listener is a once() listener, gone with its record: the process must exit */
+  'ringbuf-exit-after-once'() {
+    const map = BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_once' });
+    return onceWhileWaiting(new RingBuffer(map), ringbufProducer(map.fd.value));
+  },
+  'perf-exit-after-once'() {
+    const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'rc_ponce' });
+    return onceWhileWaiting(new PerfEventArray(map), perfProducer(map.fd.value));
+  },
   /** a record view kept past close() is read (and the kernel's pages are gone) */
   'ringbuf-view-after-close'() {
     const map = BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_view' });

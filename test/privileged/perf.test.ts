@@ -304,6 +304,15 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     expect(r.out).to.deep.equal({ removed: true });
   });
 
+  it("a once('record') listener gone with its record lets the process exit (in a child process)", async () => {
+    // the loop went on to wait after the round in which its last listener went, and nothing ended
+    // that wait: the process ran on until the next record
+    const r = await runReaderChild('perf-exit-after-once', 10000);
+    expect(r.timedOut, 'the child did not exit by itself within 10 s').to.equal(false);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.out).to.deep.equal({ record: 77 });
+  });
+
   it('close() while an async iterator holds a sample releases the buffers at once', async () => {
     const { prog, pe } = setup();
     const mapped = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('perf_event')).length;

@@ -415,6 +415,15 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     expect(r.out).to.deep.equal({ removed: true });
   });
 
+  it("a once('record') listener gone with its record lets the process exit (in a child process)", async () => {
+    // the loop went on to wait after the round in which its last listener went, and nothing ended
+    // that wait: the process ran on until the next record
+    const r = await runReaderChild('ringbuf-exit-after-once', 10000);
+    expect(r.timedOut, 'the child did not exit by itself within 10 s').to.equal(false);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.out).to.deep.equal({ record: 77 });
+  });
+
   it('close() while a for await, a wait() and a \'record\' loop wait ends them all, and the process exits (in a child process)', async () => {
     const r = await runReaderChild('ringbuf-exit-after-close', 10000);
     expect(r.timedOut, 'the child did not exit by itself within 10 s').to.equal(false);
