@@ -111,13 +111,17 @@ export function registerCgroup(program: Command): void {
       process.stdout.write(opts.json || opts.pretty ? jsonText(rows, opts.pretty) : formatCgroupShow(rows, eff === 'effective'));
     });
   cg.command('attach')
-    .argument('<cgroup>').argument('<attach_type>').argument('<prog...>', 'id N | pinned PATH, then multi or override')
+    .argument('<cgroup>', 'a cgroup v2 directory')
+    .argument('<attach_type>', "bpftool's name of the hook (ingress, egress, sock_ops, connect4, …) or the kernel's (cgroup_inet_ingress, …)")
+    .argument('<prog...>', 'id N | pinned PATH, then multi or override')
     .description('attach a program to a cgroup hook (PROG_ATTACH: stays after the command exits)')
     .option('-j, --json', 'print JSON (null, as bpftool)')
     .option('-p, --pretty', 'print human-readable JSON (implies -j)')
     .action((path: string, type: string, words: string[], opts: JsonOpts) => { quietUnderJson(cgroupAttach(path, type, words), opts); });
   cg.command('detach')
-    .argument('<cgroup>').argument('<attach_type>').argument('<prog...>', 'id N | pinned PATH')
+    .argument('<cgroup>', 'a cgroup v2 directory')
+    .argument('<attach_type>', "bpftool's name of the hook (ingress, egress, sock_ops, connect4, …) or the kernel's (cgroup_inet_ingress, …)")
+    .argument('<prog...>', 'id N | pinned PATH')
     .description('detach a program attached with PROG_ATTACH from a cgroup hook')
     .option('-j, --json', 'print JSON (null, as bpftool)')
     .option('-p, --pretty', 'print human-readable JSON (implies -j)')
