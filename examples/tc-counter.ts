@@ -46,6 +46,7 @@ if (!given('-i', '--interface', '-s', '--seconds', '-h', '--help')) argv.push('-
 await runExample<Options>({
   name: 'tc-counter',
   description: 'count packets on an interface, ingress and egress, with two TC programs sharing one pinned map',
+  secondsDefault: `${DEMO_SECONDS} on the demo network, until Ctrl-C with --interface`,
   options(cmd) {
     cmd.option('--keep-pin', `leave the counter map pinned at ${PIN} on exit`);
   },

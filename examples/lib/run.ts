@@ -44,6 +44,8 @@ export interface ExampleSpec<O> {
   description: string;
   /** the example's programs are XDP: adds --xdp-mode */
   xdp?: boolean;
+  /** what --seconds does when not given, for --help (default: run until Ctrl-C) */
+  secondsDefault?: string;
   options?(cmd: Command): void;
   main(ctx: ExampleContext<O>): Promise<void>;
 }
@@ -65,7 +67,7 @@ export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): 
   const cmd = new Command(spec.name)
     .description(spec.description)
     .option('-i, --interface <name>', 'attach to this existing interface instead of a throwaway veth pair')
-    .option('-s, --seconds <n>', 'stop after this many seconds (default: run until Ctrl-C)', positiveNumber);
+    .option('-s, --seconds <n>', `stop after this many seconds (default: ${spec.secondsDefault ?? 'run until Ctrl-C'})`, positiveNumber);
   if (spec.xdp) {
     cmd.option('--xdp-mode <mode>', 'XDP attach mode: auto, drv (native) or skb (generic)', (v: string) => {
       if (v !== 'auto' && v !== 'drv' && v !== 'skb') throw new InvalidArgumentError('expected auto, drv or skb');
