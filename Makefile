@@ -1,6 +1,6 @@
 # tsbpf: `make demo` and `make test` do all set-up on a fresh Debian machine (as root).
 SHELL := /bin/bash
-APT_PACKAGES := clang llvm libbpf-dev bpftool iproute2 make gcc libc6-dev linux-libc-dev python3
+APT_PACKAGES := clang llvm libbpf-dev bpftool iproute2 make gcc libc6-dev linux-libc-dev python3 strace
 # extra compilers the differential tests use when present (Debian bookworm has both)
 APT_EXTRA := clang-16 clang-19
 CLANG ?= clang
