@@ -19,7 +19,7 @@ import { isU32 } from '../syscall/int-range.js';
 import { ReaderArgumentError } from '../ringbuf/errors.js';
 import { mapShape, mapLabel, type MapSource } from '../ringbuf/reader.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
-import { BufferReader, CHUNK } from '../ringbuf/base.js';
+import { BufferReader, CHUNK, type Holdings } from '../ringbuf/base.js';
 import { retireMapping } from '../ringbuf/retire.js';
 import {
   MMAP_PAGE, PERF_ATTR_FLAG_WATERMARK, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_FLAG_FD_CLOEXEC,
@@ -132,12 +132,37 @@ class PerfRing {
   }
 }
 
+/** What a PerfEventArray holds (ringbuf/base.ts: released by close(), or once the reader is collected). */
+class PerfHoldings implements Holdings {
+  readonly rings: PerfRing[] = [];
+  /** our own fd of the map (a dup): release() clears our slots in this map, never in whatever
+   * map later got the caller's fd number after the caller closed it */
+  readonly map: Fd;
+  waiter?: EpollWaiter;
+
+  constructor(map: Fd) {
+    this.map = map;
+  }
+
+  release(): void {
+    for (const r of this.rings) {
+      r.release(); // a sample an iterator still holds goes back first
+      try { mapDeleteElem(this.map.value, u32(r.cpu)); } catch { /* slot gone */ }
+      ffi().syscall3(SYS.ioctl, r.fd.value, PERF_EVENT_IOC_DISABLE, 0);
+      // a sample view kept by the caller reads zeros from now on instead of faulting
+      retireMapping(r.mapping, PROT.READ | PROT.WRITE);
+      r.fd.close();
+    }
+    this.rings.length = 0;
+    this.map.close();
+  }
+}
+
 export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRecord> {
   /** samples the kernel dropped because a CPU's buffer was full (from PERF_RECORD_LOST) */
   lost = 0;
-  readonly #rings: PerfRing[] = [];
-  /** our own fd of the map (a dup): close() clears our slots in this map, never in whatever
-   * map later got the caller's fd number after the caller closed it */
+  readonly #held: PerfHoldings;
+  readonly #rings: PerfRing[];
   readonly #map: Fd;
 
   constructor(map: MapSource | Fd, o: PerfEventArrayOptions = {}) {
@@ -156,7 +181,9 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     }
     if (o.wakeupEvents !== undefined && o.watermark !== undefined) throw new ReaderArgumentError('PerfEventArray', 'wakeupEvents and watermark are one setting (the kernel keeps one of them): give one');
     const page = pageSize();
-    this.#map = s.source.dup();
+    this.#held = new PerfHoldings(s.source.dup());
+    this.#map = this.#held.map;
+    this.#rings = this.#held.rings;
     const attr = new NativeBuffer(PERF_EVENT_ATTR.size);
     writeStruct(attr.view, 0, PERF_EVENT_ATTR, {
       type: PERF_TYPE_SOFTWARE, size: PERF_EVENT_ATTR.size, config: PERF_COUNT_SW_BPF_OUTPUT, sample_period: 1,
@@ -182,10 +209,11 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
         if (ioc < 0) throw new BpfError('ioctl(PERF_EVENT_IOC_ENABLE)', -ioc, `CPU ${cpu}`);
         mapUpdateElem(this.#map.value, u32(cpu), u32(fd.value));
       }
-      this.waiter = new EpollWaiter(this.#rings.map((r) => r.fd.value));
+      this.#held.waiter = new EpollWaiter(this.#rings.map((r) => r.fd.value));
+      this.adopt(this.#held);
       this.claimMaps([s.id]);
     } catch (e) {
-      this.#release();
+      this.#held.release();
       throw e;
     } finally {
       attr.free();
@@ -251,10 +279,6 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     // nothing to flag: consume() and the iterator check `closed` before each record
   }
 
-  protected releasePages(): void {
-    this.#release();
-  }
-
   protected emitReady(limit: number): boolean {
     return this.emitRound(this.#rings, limit, this.#emitOne);
   }
@@ -289,19 +313,6 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
       else this.emit('lost', n, cpu);
     }
     return false;
-  }
-
-  #release(): void {
-    for (const r of this.#rings) {
-      r.release(); // a sample an iterator still holds goes back first
-      try { mapDeleteElem(this.#map.value, u32(r.cpu)); } catch { /* slot gone */ }
-      ffi().syscall3(SYS.ioctl, r.fd.value, PERF_EVENT_IOC_DISABLE, 0);
-      // a sample view kept by the caller reads zeros from now on instead of faulting
-      retireMapping(r.mapping, PROT.READ | PROT.WRITE);
-      r.fd.close();
-    }
-    this.#rings.length = 0;
-    this.#map.close();
   }
 }
 

@@ -15,6 +15,13 @@
 // refused (two RingBuffers each delivered every record; a second PerfEventArray took over the
 // CPUs' slots and its close() emptied them under the first). Readers in other processes cannot be
 // seen from here.
+//
+// A reader dropped without close() is released by a FinalizationRegistry (a safety net, not the
+// plan): what it holds (mappings, fds, the waiter and its worker thread) lives in a Holdings object
+// that never references the reader, and is released once the reader is collected. Until then
+// anything that can still use the reader keeps it reachable: a caller's reference, an iterator,
+// a pending wait (the waiter holds the reader while it waits: a 'record' loop waiting, or a
+// wait() whose caller kept only the promise), a pending turn of the 'record' loop.
 import { EventEmitter } from 'node:events';
 import type { EpollWaiter } from './waiter.js';
 import { ReaderArgumentError, ReaderBusyError } from './errors.js';
@@ -31,8 +38,37 @@ export const CHUNK = 64;
  */
 export const STALL_POLL_MS = 1;
 
-/** map id → the live reader of it in this process (a reader dropped without close() stops counting once collected) */
-const readerOf = new Map<number, WeakRef<BufferReader>>();
+/**
+ * What a reader holds, kept apart from the reader so that it can be released after the reader was
+ * collected: it must not reference the reader (nor anything that does).
+ */
+export interface Holdings {
+  /** set by the subclass constructor once its fds exist; a started worker thread keeps it reachable */
+  waiter?: EpollWaiter;
+  /**
+   * Give back records still held by iterators, then unmap and close what the reader made. Called
+   * once, with no consume() or 'record' round in progress (after close(), or once the reader is
+   * gone), or on a constructor's failure (then without a waiter).
+   */
+  release(): void;
+}
+
+/** map id → the reader of it in this process and what that reader holds */
+const readerOf = new Map<number, { reader: WeakRef<BufferReader>; holdings: Holdings }>();
+
+/**
+ * A reader dropped without close(): its waiter ends (the worker thread, which otherwise keeps the
+ * waiter reachable and lives on, with the epoll fd and the eventfd), its mappings become zero pages
+ * (a record view still held reads zeros, never a fault; retire.ts), its fds close, its maps are
+ * free for another reader.
+ */
+function releaseForgotten(h: Holdings): void {
+  h.waiter?.close();
+  h.release();
+  for (const [id, c] of readerOf) if (c.holdings === h) readerOf.delete(id);
+}
+
+const forgotten = new FinalizationRegistry<Holdings>(releaseForgotten);
 
 /** Resolves after the event loop has run timers and I/O once. */
 export function nextTurn(): Promise<void> {
@@ -40,8 +76,8 @@ export function nextTurn(): Promise<void> {
 }
 
 export abstract class BufferReader extends EventEmitter {
-  /** set by the subclass constructor once its fds exist */
-  protected waiter!: EpollWaiter;
+  /** what this reader holds (set by the subclass constructor: adopt()) */
+  #holdings!: Holdings;
   #closed = false;
   #looping = false;
   /** aborts the delivery loop's wait (no 'record' listener left) */
@@ -71,6 +107,20 @@ export abstract class BufferReader extends EventEmitter {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** the epoll waiter of the reader's fds */
+  protected get waiter(): EpollWaiter {
+    return this.#holdings.waiter!;
+  }
+
+  /**
+   * At the end of the subclass constructor: `holdings` (with its waiter) is what this reader holds,
+   * released by close(), or by the safety net if the reader is collected without one.
+   */
+  protected adopt(holdings: Holdings): void {
+    this.#holdings = holdings;
+    forgotten.register(this, holdings, holdings);
   }
 
   /** Resolves true when records may be ready, false once closed. Never blocks the event loop. */
@@ -103,23 +153,36 @@ export abstract class BufferReader extends EventEmitter {
    */
   protected checkUnread(maps: readonly { id: number; label: string }[]): void {
     for (const m of maps) {
-      const other = readerOf.get(m.id)?.deref();
+      const claim = readerOf.get(m.id);
+      const other = claim?.reader.deref();
       if (other && other !== this) {
         throw new ReaderArgumentError(this.constructor.name, `map ${m.label} is already read by another ${other.constructor.name} of this process; a buffer has one consumer (close that reader first)`);
       }
     }
+    // a reader of these maps was collected and its safety net has not run yet (it runs in a later
+    // task): release what it held now, before this reader takes over (a late release would empty
+    // the perf slots this reader is about to fill)
+    for (const m of maps) {
+      const claim = readerOf.get(m.id);
+      if (claim && claim.reader.deref() === undefined) {
+        forgotten.unregister(claim.holdings);
+        releaseForgotten(claim.holdings);
+      }
+    }
   }
 
+  /** record `ids` as read by this reader (after adopt()) until its holdings are released */
   protected claimMaps(ids: readonly number[]): void {
-    const me = new WeakRef<BufferReader>(this);
-    for (const id of ids) readerOf.set(id, me);
+    const claim = { reader: new WeakRef<BufferReader>(this), holdings: this.#holdings };
+    for (const id of ids) readerOf.set(id, claim);
     this.#claimed.push(...ids);
   }
 
-  /** releasePages() once, then the maps are free for another reader */
+  /** release the holdings once, then the maps are free for another reader */
   #releaseAll(): void {
-    this.releasePages();
-    for (const id of this.#claimed) if (readerOf.get(id)?.deref() === this) readerOf.delete(id);
+    forgotten.unregister(this.#holdings);
+    this.#holdings.release();
+    for (const id of this.#claimed) if (readerOf.get(id)?.holdings === this.#holdings) readerOf.delete(id);
     this.#claimed = [];
   }
 
@@ -135,7 +198,8 @@ export abstract class BufferReader extends EventEmitter {
    */
   #waitForRecords(signal?: AbortSignal): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
-    if (!this.stalled()) return this.waiter.wait(signal);
+    // the waiter holds this reader while the wait is pending: it will still be read when woken
+    if (!this.stalled()) return this.waiter.wait(signal, this);
     return new Promise<boolean>((resolve) => {
       const end = () => {
         clearTimeout(timer);
@@ -150,9 +214,10 @@ export abstract class BufferReader extends EventEmitter {
   }
 
   /**
-   * Around a consume() or a round of 'record' events (close() meanwhile defers releasePages() to
-   * the last leave()). Throws ReaderBusyError while a record is being processed, which would be
-   * given back underneath its user (and a nested drain would store a stale consumer position).
+   * Around a consume() or a round of 'record' events (close() meanwhile defers the release of the
+   * holdings to the last leave()). Throws ReaderBusyError while a record is being processed, which
+   * would be given back underneath its user (and a nested drain would store a stale consumer
+   * position).
    */
   protected enterConsumer(operation: string): void {
     this.expectIdle(operation);
@@ -164,7 +229,7 @@ export abstract class BufferReader extends EventEmitter {
     if (this.#depth > 0 || this.#holding > 0) throw new ReaderBusyError(this.constructor.name, operation);
   }
 
-  /** around a record an async iterator hands out: close() meanwhile gives it back (releasePages) */
+  /** around a record an async iterator hands out: close() meanwhile gives it back (Holdings.release) */
   protected hold(): void {
     this.#holding++;
   }
@@ -252,11 +317,6 @@ export abstract class BufferReader extends EventEmitter {
   /** deliver no more records (memory still mapped) */
   protected abstract stopDelivery(): void;
   /**
-   * Give back records still held by iterators, then unmap and close what the reader made (called
-   * once, with no consume() or 'record' round in progress).
-   */
-  protected abstract releasePages(): void;
-  /**
    * Deliver up to `limit` ready records of each buffer as 'record' events (fewer once no 'record'
    * listener is left); true when some buffer may have more.
    */
@@ -272,7 +332,7 @@ export abstract class BufferReader extends EventEmitter {
         while ((more = this.emitReady(CHUNK)) && performance.now() < end);
         // the last listener went during the round (a once('record') listener, an off() from a
         // listener): its removeListener found no wait to abort, and a wait begun now would hold
-        // the process until the next record
+        // the process (and the reader) until the next record
         if (this.#closed || this.listenerCount('record') === 0) break;
         if (more) {
           await nextTurn();

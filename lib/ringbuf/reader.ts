@@ -15,7 +15,7 @@ import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
 import { ReaderArgumentError } from './errors.js';
 import { Ring, type RecordCallback, type RawRecordCallback } from './ring.js';
 import { EpollWaiter } from './waiter.js';
-import { BufferReader, CHUNK } from './base.js';
+import { BufferReader, CHUNK, type Holdings } from './base.js';
 import { retireMapping } from './retire.js';
 
 /**
@@ -87,10 +87,30 @@ export function mapLabel(s: { name: string; id: number }): string {
   return `${s.name ? `${s.name} ` : ''}(id ${s.id})`;
 }
 
-export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array> {
-  readonly #rings: Ring[] = [];
+/** What a RingBuffer holds (base.ts: released by close(), or once the reader is collected). */
+class RingHoldings implements Holdings {
+  readonly rings: Ring[] = [];
   /** the pages of every ring, with the protection they were mapped with */
-  readonly #mappings: { mapping: Mapping; prot: number }[] = [];
+  readonly mappings: { mapping: Mapping; prot: number }[] = [];
+  waiter?: EpollWaiter;
+
+  release(): void {
+    for (const r of this.rings) {
+      r.release(); // a record an iterator still holds goes back to the kernel first
+      r.detach();
+    }
+    // record views the caller kept read zeros from now on instead of faulting (retire.ts); the
+    // rings are dropped so that nothing of ours keeps the retired ranges mapped
+    for (const m of this.mappings) retireMapping(m.mapping, m.prot);
+    this.mappings.length = 0;
+    this.rings.length = 0;
+  }
+}
+
+export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array> {
+  readonly #held = new RingHoldings();
+  readonly #rings: Ring[] = this.#held.rings;
+  readonly #mappings = this.#held.mappings;
   /** map id of each ring, by ring index */
   readonly #ids: number[] = [];
   #ringCount = 0;
@@ -111,12 +131,13 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
     this.checkUnread(shapes.map((s) => ({ id: s.id, label: mapLabel(s) })));
     try {
       for (const s of shapes) this.#mapRing(s);
-      this.waiter = new EpollWaiter(shapes.map((s) => s.fd));
+      this.#held.waiter = new EpollWaiter(shapes.map((s) => s.fd));
     } catch (e) {
       for (const m of this.#mappings) m.mapping.unmap();
       throw e;
     }
     this.#ringCount = this.#rings.length;
+    this.adopt(this.#held);
     this.claimMaps(shapes.map((s) => s.id));
   }
 
@@ -235,18 +256,6 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
   protected override stalled(): boolean {
     for (const r of this.#rings) if (r.stalled) return true;
     return false;
-  }
-
-  protected releasePages(): void {
-    for (const r of this.#rings) {
-      r.release(); // a record an iterator still holds goes back to the kernel first
-      r.detach();
-    }
-    // record views the caller kept read zeros from now on instead of faulting (retire.ts); the
-    // rings are dropped so that nothing of ours keeps the retired ranges mapped
-    for (const m of this.#mappings) retireMapping(m.mapping, m.prot);
-    this.#mappings.length = 0;
-    this.#rings.length = 0;
   }
 
   protected emitReady(limit: number): boolean {

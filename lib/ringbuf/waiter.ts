@@ -39,7 +39,7 @@ export class EpollWaiter {
   #worker: Worker | undefined;
   #armed = false;
   #closed = false;
-  #pending: { resolve: (ready: boolean) => void; reject: (e: unknown) => void }[] = [];
+  #pending: { resolve: (ready: boolean) => void; reject: (e: unknown) => void; holder?: object }[] = [];
 
   /** what the fds are, for errors ('ring/perf buffer fds', 'the RX ring of an AF_XDP socket') */
   readonly #what: string;
@@ -82,13 +82,16 @@ export class EpollWaiter {
    * Resolves true when a watched fd is (or may be) readable, false once close() was called.
    * Call it only after draining the buffers: readiness of data already there is reported at once.
    * `signal` abandons the wait: it resolves true at once (look again, as after a spurious wakeup),
-   * and once no wait is pending the waiter no longer keeps the process alive.
+   * and once no wait is pending the waiter no longer keeps the process alive. `holder` is kept
+   * reachable while this wait is pending (a started worker keeps the waiter reachable, and the
+   * waiter its pending waits): a reader whose caller kept only the promise is not collected (and
+   * released by its safety net) under its own wait.
    */
-  wait(signal?: AbortSignal): Promise<boolean> {
+  wait(signal?: AbortSignal, holder?: object): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     if (signal?.aborted) return Promise.resolve(true);
     const p = new Promise<boolean>((resolve, reject) => {
-      const w = { resolve, reject };
+      const w = { resolve, reject, holder };
       this.#pending.push(w);
       signal?.addEventListener('abort', () => {
         const i = this.#pending.indexOf(w);

@@ -3,7 +3,7 @@
 // (with tsx) and reports its exit and its stdout (one JSON line); the child cleans up after itself
 // by exiting (maps and programs are fds, nothing is pinned).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BpfMap } from '../../lib/map/index.js';
 import { progTestRun, pageSize, type Fd } from '../../lib/syscall/index.js';
@@ -14,11 +14,14 @@ import { ringbufProducer, perfProducer } from './producers.js';
 
 export interface ChildResult { code: number | null; signal: NodeJS.Signals | null; out: Record<string, unknown> | undefined; stderr: string; timedOut: boolean }
 
-/** Run `mode` in a child process, killed after `deadlineMs`; `wrapper` is a command that runs the node command it is given. */
-export function runReaderChild(mode: string, deadlineMs = 20000, wrapper: string[] = []): Promise<ChildResult> {
+/**
+ * Run `mode` in a child process, killed after `deadlineMs`; `wrapper` is a command that runs the node
+ * command it is given; `nodeFlags` go to that node (e.g. --expose-gc).
+ */
+export function runReaderChild(mode: string, deadlineMs = 20000, wrapper: string[] = [], nodeFlags: string[] = []): Promise<ChildResult> {
   const file = fileURLToPath(import.meta.url);
   return new Promise((resolve) => {
-    const argv = [...wrapper, process.execPath, '--import', 'tsx', file, mode];
+    const argv = [...wrapper, process.execPath, ...nodeFlags, '--import', 'tsx', file, mode];
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -52,6 +55,133 @@ async function removeListenerWhileWaiting(reader: RingBuffer | PerfEventArray, p
   return { removed: true };
 }
 
+/** this process's fds (number → what), its bpf map and perf event mappings, its threads */
+function footprint(): { fds: string[]; mappings: string[]; threads: number } {
+  const fds = readdirSync('/proc/self/fd').map((f) => { try { return `${f} ${readlinkSync(`/proc/self/fd/${f}`)}`; } catch { return f; } }).sort();
+  const mappings = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /bpf-map|perf_event/.test(l));
+  return { fds, mappings, threads: readdirSync('/proc/self/task').length };
+}
+
+const sameFootprint = (a: ReturnType<typeof footprint>, b: ReturnType<typeof footprint>) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * A reader dropped without close(), in a child run with --expose-gc: what it holds (mappings, fds,
+ * the waiter's worker thread with its epoll fd and eventfd) must go once it is collected, and only
+ * then: a dropped reader with a pending wait or a 'record' listener is still in use and must go on
+ * working. Each step reports whether the footprint came back to the one of a reader closed by hand.
+ */
+async function forgottenReader(kind: 'ringbuf' | 'perf'): Promise<Record<string, unknown>> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('reader-child: run with --expose-gc');
+  const map = kind === 'ringbuf'
+    ? BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_forgot' })
+    : BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'rc_pforgot' });
+  const prog = kind === 'ringbuf' ? ringbufProducer(map.fd.value) : perfProducer(map.fd.value);
+  const make = (): RingBuffer | PerfEventArray => (kind === 'ringbuf' ? new RingBuffer(map) : new PerfEventArray(map));
+  // the producer's record has skb->len in its first byte (an Ethernet header at least; 4n + 1
+  // lengths are never discarded by the ring buffer producer)
+  const produce = (len: number) => progTestRun(prog.value, { data: new Uint8Array(len) });
+  const drain = (r: RingBuffer | PerfEventArray) => { const got: number[] = []; (r.consume as (cb: (d: Uint8Array) => void) => number)((d) => got.push(d[0])); return got; };
+  const turn = () => new Promise((r) => setTimeout(r, 20));
+  /** collect garbage until `ok` (bounded), the footprint then */
+  const collectUntil = async (ok: (f: ReturnType<typeof footprint>) => boolean, ms = 5000) => {
+    const deadline = Date.now() + ms;
+    let f = footprint();
+    while (!ok(f) && Date.now() < deadline) { gc(); await turn(); f = footprint(); }
+    return f;
+  };
+  /** collect garbage for `ms`, then the footprint (what is still held after that) */
+  const collectFor = async (ms: number) => { for (const end = Date.now() + ms; Date.now() < end;) { gc(); await turn(); } return footprint(); };
+  /** a reader that waited (a record wakes it: the waiter's thread is up), its records consumed */
+  const waited = async (r: RingBuffer | PerfEventArray, len: number) => {
+    const woke = r.wait();
+    setImmediate(() => produce(len));
+    return { woke: await woke, got: drain(r) };
+  };
+
+  // the footprint of a reader used and closed by hand (the first worker thread may load what stays)
+  const warm = make();
+  const warmRun = await waited(warm, 77);
+  warm.close();
+  await collectFor(200);
+  const base = footprint();
+  const out: Record<string, unknown> = { warm: warmRun };
+  const step = async (name: string, held: ReturnType<typeof footprint>, extra: Record<string, unknown> = {}) => {
+    const after = await collectUntil((f) => sameFootprint(f, base));
+    out[name] = {
+      ...extra,
+      // what the reader held beyond the base while it was alive
+      heldMappings: held.mappings.length - base.mappings.length, heldFds: held.fds.length - base.fds.length, heldThreads: held.threads - base.threads,
+      // what is left once it is collected
+      leftMappings: after.mappings.length - base.mappings.length, leftFds: after.fds.filter((f) => !base.fds.includes(f)), leftThreads: after.threads - base.threads,
+    };
+  };
+
+  // 1. never waited: mappings (and fds) only
+  let held = (() => { make(); return footprint(); })();
+  await step('idle', held);
+
+  // 2. waited once: the waiter's worker thread is up (idle again); the reader is dropped
+  let run: unknown;
+  held = await (async () => { const r = make(); run = await waited(r, 81); return footprint(); })();
+  await step('waited', held, { run });
+
+  // 3. a pending wait, the caller keeping only its promise: the reader is in use until it resolves
+  let resolved: boolean | undefined;
+  held = (() => { make().wait().then((v) => { resolved = v; }, (e: unknown) => { resolved = String(e) as unknown as boolean; }); return footprint(); })();
+  const whilePending = await collectFor(300);
+  const early = resolved ?? null;
+  produce(85);
+  await collectUntil(() => resolved !== undefined, 3000);
+  await step('pendingWait', held, {
+    keptWhilePending: whilePending.mappings.length - base.mappings.length, threadsWhilePending: whilePending.threads - base.threads,
+    resolvedBeforeRecord: early, resolved,
+  });
+  // the record the wait was woken by is still in a ring buffer: a reader made now takes it (the map is free again)
+  const again = make();
+  out.afterPendingWait = drain(again);
+  again.close();
+  await collectUntil((f) => sameFootprint(f, base));
+
+  // 4. a 'record' listener on a dropped reader: records still come, until the listener goes
+  const records: number[] = [];
+  held = (() => {
+    const r = make();
+    r.on('record', function listener(this: RingBuffer | PerfEventArray, d: Uint8Array) {
+      records.push(d[0]);
+      if (records.length === 2) this.off('record', listener);
+    });
+    return footprint();
+  })();
+  const whileListening = await collectFor(300);
+  produce(89);
+  await collectUntil(() => records.length === 1, 3000);
+  await collectFor(100);
+  produce(93);
+  await collectUntil(() => records.length === 2, 3000);
+  await step('listener', held, { records: [...records], keptWhileListening: whileListening.mappings.length - base.mappings.length });
+
+  // 5. a reader made right after the one before it was collected, before that one's safety net ran
+  // (a task after the collection): it is not emptied under it (perf: its CPU slots)
+  (() => { make(); })();
+  await turn();
+  gc();
+  let next: RingBuffer | PerfEventArray | undefined;
+  try { next = make(); } catch (e) { out.replaced = String(e); }
+  if (next) {
+    await collectFor(200);
+    produce(97);
+    out.replaced = drain(next);
+    next.close();
+  }
+  await collectUntil((f) => sameFootprint(f, base));
+
+  // 6. last, a reader dropped after a wait and not collected: the process must still exit by itself
+  await (async () => { const r = make(); out.last = await waited(r, 101); })();
+  out.base = { mappings: base.mappings.length, threads: base.threads };
+  return out;
+}
+
 /**
  * A once('record') listener takes the one record that comes through the waiter thread (produced once
  * the loop waits) and goes with it, nothing closed: the process must exit by itself.
@@ -74,6 +204,9 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<
     const map = BpfMap.create({ type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 64, name: 'rc_ponce' });
     return onceWhileWaiting(new PerfEventArray(map), perfProducer(map.fd.value));
   },
+  /** a reader dropped without close() (run with --expose-gc) */
+  'ringbuf-forgotten': () => forgottenReader('ringbuf'),
+  'perf-forgotten': () => forgottenReader('perf'),
   /** a record view kept past close() is read (and the kernel's pages are gone) */
   'ringbuf-view-after-close'() {
     const map = BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_view' });
