@@ -56,6 +56,17 @@ export interface TracePipeOptions {
 /** what the kernel writes when its trace buffer was full: print_trace_line() in kernel/trace/trace.c */
 const LOST_LINE = /^CPU:\d+ \[LOST (\d+) EVENTS\]$/;
 
+// A TracePipe dropped without close() would hold trace_pipe (the kernel allows one reader: every
+// later TracePipe, cat or bpftool prog tracelog got EBUSY) and its waiter's thread for the life of the
+// process. A pending iteration keeps its TracePipe reachable (the waiter holds the wait it resolves),
+// so this runs only once nothing can read from it.
+const forgotten = new FinalizationRegistry<{ fd: number; waiter: EpollWaiter }>((held) => {
+  held.waiter.close();
+  try {
+    closeSync(held.fd);
+  } catch { /* nothing to report to: the process goes on */ }
+});
+
 export class TracePipe implements AsyncIterable<TraceLine> {
   readonly path: string;
   /** trace events the kernel dropped because its buffer was full (its "CPU:N [LOST M EVENTS]" lines) */
@@ -89,6 +100,7 @@ export class TracePipe implements AsyncIterable<TraceLine> {
       // a regular file or a directory cannot be waited on (epoll_ctl: EPERM)
       throw new TracePipeError(`cannot wait on ${this.path}: not a trace_pipe (${(e as Error).message})`, { cause: e });
     }
+    forgotten.register(this, { fd: this.#fd, waiter: this.#waiter }, this);
   }
 
   get closed(): boolean {
@@ -118,6 +130,7 @@ export class TracePipe implements AsyncIterable<TraceLine> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    forgotten.unregister(this);
     this.#waiter.close();
     closeSync(this.#fd);
   }

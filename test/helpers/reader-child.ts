@@ -3,13 +3,13 @@
 // (with tsx) and reports its exit and its stdout (one JSON line); the child cleans up after itself
 // by exiting (maps and programs are fds, nothing is pinned).
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BpfMap } from '../../lib/map/index.js';
 import { progTestRun, pageSize, type Fd } from '../../lib/syscall/index.js';
 import { RingBuffer } from '../../lib/ringbuf/index.js';
 import { PerfEventArray } from '../../lib/perf/index.js';
-import { tracefsDir } from '../../lib/tracepipe/index.js';
+import { TracePipe, tracefsDir } from '../../lib/tracepipe/index.js';
 import { ringbufProducer, perfProducer } from './producers.js';
 
 export interface ChildResult { code: number | null; signal: NodeJS.Signals | null; out: Record<string, unknown> | undefined; stderr: string; timedOut: boolean }
@@ -258,6 +258,46 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<
     rb.close();
     await loop;
     return { records, wait: await waited };
+  },
+  /**
+   * A TracePipe that read and waited (its waiter thread up), dropped without close(): once collected,
+   * trace_pipe opens again (the kernel takes one reader) and its fds and thread are gone. Run with
+   * --expose-gc.
+   */
+  async 'tracepipe-forgotten'() {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) throw new Error('reader-child: run with --expose-gc');
+    const marker = `${tracefsDir()}/trace_marker`;
+    const closedByHand = new TracePipe();
+    closedByHand.close();
+    const base = footprint();
+    const use = async () => {
+      const tp = new TracePipe({ event: null });
+      const it = tp[Symbol.asyncIterator]();
+      const next = it.next();
+      setImmediate(() => writeFileSync(marker, 'tsbpf forgotten tracepipe\n'));
+      const first = await next; // a line (woke the waiter thread)
+      await it.return?.();
+      return { got: !first.done, threads: footprint().threads };
+    };
+    const used = await use();
+    let reopened = false;
+    let lastError = '';
+    for (const end = Date.now() + 5000; !reopened && Date.now() < end;) {
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+      try {
+        new TracePipe().close();
+        reopened = true;
+      } catch (e) { lastError = (e as Error).message; }
+    }
+    // the thread goes asynchronously after its waiter is closed
+    let left = footprint();
+    for (const end = Date.now() + 3000; !sameFootprint(left, base) && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 20));
+      left = footprint();
+    }
+    return { used, reopened, lastError, leftFds: left.fds.filter((f) => !base.fds.includes(f)), leftThreads: left.threads - base.threads };
   },
   /** run in a mount namespace without tracefs: tracefsDir() mounts it (there only) */
   'tracefs-mount'() {

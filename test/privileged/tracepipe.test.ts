@@ -91,6 +91,18 @@ describe('TracePipe (bpf_printk output)', function () {
     expect(ended).to.equal(true);
   });
 
+  it('a TracePipe dropped without close() gives trace_pipe back once collected (child process, --expose-gc)', async () => {
+    // before, it held trace_pipe (one reader at a time: every later open was EBUSY) and its waiter
+    // thread with its fds for the life of the process
+    const r = await runReaderChild('tracepipe-forgotten', 30000, [], ['--expose-gc']);
+    expect(r.timedOut, 'the child did not exit by itself').to.equal(false);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = r.out as { used: { got: boolean; threads: number }; reopened: boolean; lastError: string; leftFds: string[]; leftThreads: number };
+    expect(out.used.got, 'the dropped reader read a line first').to.equal(true);
+    expect(out.reopened, out.lastError).to.equal(true);
+    expect({ fds: out.leftFds, threads: out.leftThreads }).to.deep.equal({ fds: [], threads: 0 });
+  });
+
   it('a second reader and a path that is no trace_pipe are TracePipeErrors saying so', () => {
     const tp = new TracePipe();
     open.push(tp);
