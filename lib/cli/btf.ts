@@ -15,7 +15,7 @@ import { btfData, btfInfo, getFdById, mapInfo, progInfo, type BtfInfo } from '..
 import type { Fd } from '../syscall/fd.js';
 import { CliError, keyword, liveObjects, openObject, refused, strtoul } from './bpf-objects.js';
 import { IdTable } from './libbpf-hashmap.js';
-import { JsonWriter } from './json-writer.js';
+import { JsonWriter, jsonOptions } from './json-writer.js';
 
 const SYSFS_BTF = '/sys/kernel/btf/';
 const SYSFS_VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -234,12 +234,9 @@ export function registerBtf(program: Command): void {
     .action((words: string[], opts: DumpOptions) => {
       process.stdout.write(btfDump(words, opts));
     });
-  btf
-    .command('show')
+  jsonOptions(btf.command('show'))
     .alias('list')
     .argument('[target...]', '"id N" (default: every BTF object)')
     .description('list the BTF objects of the kernel: id, name, size, the programs and maps using each')
-    .option('-j, --json', 'print JSON')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
     .action((target: string[], o: ShowOptions) => { process.stdout.write(btfShow(target, { ...o, json: o.json || o.pretty })); });
 }

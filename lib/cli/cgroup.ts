@@ -13,7 +13,7 @@ import { BPF_ATTACH_FLAG, attachTypeName } from '../syscall/types.js';
 import { attachCgroup, openCgroup, queryCgroup, CGROUP_ATTACH_TYPES, type CgroupAttachFlags } from '../attach/cgroup.js';
 import { resolveAttachType } from '../attach/attach-type.js';
 import { numberArg, progName } from './bpf-objects.js';
-import { jsonText, quietUnderJson, type JsonOpts } from './json-writer.js';
+import { jsonOptions, jsonOrText, quietUnderJson, type JsonOpts } from './json-writer.js';
 
 export interface CgroupProgRow {
   id: number;
@@ -98,32 +98,26 @@ export function cgroupDetach(cgroup: string, type: string, words: string[]): str
 
 export function registerCgroup(program: Command): void {
   const cg = program.command('cgroup').description('cgroup attachments (bpftool cgroup)');
-  cg.command('show')
+  jsonOptions(cg.command('show'))
     .alias('list')
     .argument('<cgroup>', 'a cgroup v2 directory')
     .argument('[effective]', 'the word "effective": also what the cgroup inherits')
-    .option('-j, --json', 'print JSON')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
     .description('list the programs at every hook of a cgroup')
-    .action((path: string, eff: string | undefined, opts: { json?: boolean; pretty?: boolean }) => {
+    .action((path: string, eff: string | undefined, opts: JsonOpts) => {
       if (eff !== undefined && eff !== 'effective') throw new Error(`unexpected "${eff}" (effective)`);
       const rows = cgroupShow(path, eff === 'effective');
-      process.stdout.write(opts.json || opts.pretty ? jsonText(rows, opts.pretty) : formatCgroupShow(rows, eff === 'effective'));
+      process.stdout.write(jsonOrText(opts, rows, () => formatCgroupShow(rows, eff === 'effective')));
     });
-  cg.command('attach')
+  jsonOptions(cg.command('attach'), 'print JSON (null, as bpftool)')
     .argument('<cgroup>', 'a cgroup v2 directory')
     .argument('<attach_type>', "bpftool's name of the hook (ingress, egress, sock_ops, connect4, …) or the kernel's (cgroup_inet_ingress, …)")
     .argument('<prog...>', 'id N | pinned PATH, then multi or override')
     .description('attach a program to a cgroup hook (PROG_ATTACH: stays after the command exits)')
-    .option('-j, --json', 'print JSON (null, as bpftool)')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
     .action((path: string, type: string, words: string[], opts: JsonOpts) => { quietUnderJson(cgroupAttach(path, type, words), opts); });
-  cg.command('detach')
+  jsonOptions(cg.command('detach'), 'print JSON (null, as bpftool)')
     .argument('<cgroup>', 'a cgroup v2 directory')
     .argument('<attach_type>', "bpftool's name of the hook (ingress, egress, sock_ops, connect4, …) or the kernel's (cgroup_inet_ingress, …)")
     .argument('<prog...>', 'id N | pinned PATH')
     .description('detach a program attached with PROG_ATTACH from a cgroup hook')
-    .option('-j, --json', 'print JSON (null, as bpftool)')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
     .action((path: string, type: string, words: string[], opts: JsonOpts) => { quietUnderJson(cgroupDetach(path, type, words), opts); });
 }

@@ -1,7 +1,7 @@
 // `tsbpf feature [-j]`: what the running kernel supports, in bpftool's "feature probe" wording.
 import type { Command } from 'commander';
 import { probe, type Features } from '../features/index.js';
-import { jsonText } from './json-writer.js';
+import { jsonOptions, jsonOrText, type JsonOpts } from './json-writer.js';
 
 function avail(ok: boolean): string {
   return ok ? 'is available' : 'is NOT available';
@@ -31,13 +31,10 @@ export function formatFeatures(f: Features): string {
 }
 
 export function registerFeature(program: Command): void {
-  program
-    .command('feature')
+  jsonOptions(program.command('feature'), 'print JSON (tsbpf\'s own shape, not bpftool\'s)')
     .description('probe the running kernel for supported program, map, attach types and BTF kinds (needs root)')
-    .option('-j, --json', 'print JSON (tsbpf\'s own shape, not bpftool\'s)')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
-    .action((opts: { json?: boolean; pretty?: boolean }) => {
+    .action((opts: JsonOpts) => {
       const f = probe();
-      process.stdout.write(opts.json || opts.pretty ? jsonText(f, opts.pretty) : formatFeatures(f));
+      process.stdout.write(jsonOrText(opts, f, () => formatFeatures(f)));
     });
 }

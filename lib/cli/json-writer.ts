@@ -4,6 +4,8 @@
 // output compares equal to bpftool's: `\` escapes as `\n`, `'` as `\'`, raw numbers are written as
 // given (64-bit integers are never rounded through a JS number).
 
+import type { Command } from 'commander';
+
 export class JsonWriter {
   #out: string[] = [];
   #depth = 0;
@@ -143,6 +145,16 @@ function writeValue(w: JsonWriter, v: unknown): void {
 }
 
 export interface JsonOpts { json?: boolean; pretty?: boolean }
+
+/** The -j and -p options every command takes (`jsonHelp` says what -j prints when not the usual). */
+export function jsonOptions(c: Command, jsonHelp = 'print JSON'): Command {
+  return c.option('-j, --json', jsonHelp).option('-p, --pretty', 'print human-readable JSON (implies -j)');
+}
+
+/** What a command that shows something prints: `value` as JSON under -j/-p (jsonText), else its text. */
+export function jsonOrText(opts: JsonOpts, value: unknown, text: () => string): string {
+  return opts.json || opts.pretty ? jsonText(value, opts.pretty) : text();
+}
 
 /**
  * What a command that changes something prints: its text line(s), or under -j/-p only `null`, as

@@ -11,7 +11,7 @@ import { errnoMessage } from '../syscall/errno.js';
 import type { MapInfo } from '../syscall/obj.js';
 import { BPF_MAP_TYPE, BPF_UPDATE, mapTypeName, progTypeName } from '../syscall/types.js';
 import { mapBtf, type MapBtf } from '../export/map-btf.js';
-import { JsonWriter } from './json-writer.js';
+import { JsonWriter, jsonOptions } from './json-writer.js';
 import type { IdTable } from './libbpf-hashmap.js';
 import { dumpType } from './btf-dumper.js';
 import { mapCreate } from './map-create.js';
@@ -455,7 +455,7 @@ export function mapDelete(args: readonly string[], o: OutputOptions): string {
 // ---- commander ----
 
 function outputOptions(c: Command, show = false): Command {
-  c.option('-j, --json', 'print JSON').option('-p, --pretty', 'print human-readable JSON (implies -j)');
+  jsonOptions(c);
   if (show) c.option('-f, --bpffs', 'show the pins of each map (walks every mounted bpffs)');
   return c;
 }

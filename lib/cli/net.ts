@@ -24,7 +24,7 @@ import { checkProgram } from '../attach/handle.js';
 import { attachRefusal, programLabel } from '../attach/refusal.js';
 import { ERRNO } from '../syscall/errno.js';
 import { CliError, numberArg, progName } from './bpf-objects.js';
-import { jsonText, quietUnderJson, type JsonOpts } from './json-writer.js';
+import { jsonOptions, jsonOrText, quietUnderJson, type JsonOpts } from './json-writer.js';
 
 const XDP_MODE_NAME = { drv: 'driver', skb: 'generic', hw: 'offload' } as const;
 
@@ -248,30 +248,24 @@ function netCommand(program: Command): Command {
 
 export function registerNet(program: Command): void {
   const net = netCommand(program);
-  net.command('show')
+  jsonOptions(net.command('show'))
     .alias('list')
     .argument('[dev]', 'the word "dev"')
     .argument('[ifname]', 'only this interface')
     .description('list XDP programs, tc filters and tcx programs of this network namespace (bpftool net show)')
-    .option('-j, --json', 'print JSON')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
-    .action((kw: string | undefined, ifname: string | undefined, opts: { json?: boolean; pretty?: boolean }) => {
+    .action((kw: string | undefined, ifname: string | undefined, opts: JsonOpts) => {
       if (kw !== undefined && (kw !== 'dev' || ifname === undefined)) throw new CliError('expected "dev IF"');
       const s = netShow(ifname);
-      process.stdout.write(opts.json || opts.pretty ? jsonText([s], opts.pretty) : formatNetShow(s));
+      process.stdout.write(jsonOrText(opts, [s], () => formatNetShow(s)));
     });
-  net.command('attach')
+  jsonOptions(net.command('attach'), 'print JSON (null, as bpftool)')
     .argument('<hook>', 'xdp, tc or tcx')
     .argument('<args...>', 'id N | pinned PATH, dev IF, ingress|egress, [mode drv|skb|hw|auto] [prio N] [handle N] [replace]')
     .description('attach a program: XDP (netlink), tc clsact/cls_bpf direct-action (netlink), tcx (PROG_ATTACH)')
-    .option('-j, --json', 'print JSON (null, as bpftool)')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
     .action((hook: string, words: string[], opts: JsonOpts) => { quietUnderJson(netAttach(hook, words), opts); });
-  net.command('detach')
+  jsonOptions(net.command('detach'), 'print JSON (null, as bpftool)')
     .argument('<hook>', 'xdp, tc or tcx')
     .argument('<args...>', 'dev IF, [ingress|egress] [prio N handle N] [mode M] [id N | pinned PATH for tcx]')
     .description('detach what is attached at a hook')
-    .option('-j, --json', 'print JSON (null, as bpftool)')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
     .action((hook: string, words: string[], opts: JsonOpts) => { quietUnderJson(netDetach(hook, words), opts); });
 }

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { readObject, type ObjectSpec } from '../object/read.js';
 import { linkProgram } from '../object/link.js';
-import { jsonText } from './json-writer.js';
+import { jsonOptions, jsonOrText, type JsonOpts } from './json-writer.js';
 
 export interface ObjectDescription {
   name: string;
@@ -77,14 +77,11 @@ export function formatObject(d: ObjectDescription): string {
 
 export function registerObject(program: Command): void {
   const object = program.command('object').description('inspect BPF object files (no kernel access)');
-  object
-    .command('show')
+  jsonOptions(object.command('show'))
     .argument('<file>', 'a clang-built BPF object (.o)')
     .description('list the programs, maps and global variables of an object file')
-    .option('-j, --json', 'print JSON')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
-    .action((file: string, opts: { json?: boolean; pretty?: boolean }) => {
+    .action((file: string, opts: JsonOpts) => {
       const d = describeObject(readObject(file));
-      process.stdout.write(opts.json || opts.pretty ? jsonText(d, opts.pretty) : formatObject(d));
+      process.stdout.write(jsonOrText(opts, d, () => formatObject(d)));
     });
 }

@@ -22,7 +22,7 @@ import type { Fd } from '../syscall/fd.js';
 import { BpfArgumentError } from '../syscall/errors.js';
 import { ERRNO, errnoMessage } from '../syscall/errno.js';
 import { CliError, keyword, openObject, pinAt, strtoul } from './bpf-objects.js';
-import { jsonText } from './json-writer.js';
+import { jsonOptions, jsonOrText, quietUnderJson, type JsonOpts } from './json-writer.js';
 
 export interface LoadAllResult {
   programs: { name: string; id: number; path: string }[];
@@ -218,32 +218,25 @@ export function progCommand(program: Command): Command {
 const OPTIONS = "[type TYPE] [map {idx IDX | name NAME} MAP] [pinmaps DIR]";
 
 export function registerProgLoad(program: Command): void {
-  progCommand(program)
-    .command('load')
+  jsonOptions(progCommand(program).command('load'), 'print JSON (null, as bpftool)')
     .argument('<args...>', `OBJ PATH ${OPTIONS}`)
     .description('load an object and pin its first program at PATH on a bpffs (bpftool prog load)')
-    .option('-j, --json', 'print JSON (null, as bpftool)')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
-    .action((args: string[], opts: { json?: boolean; pretty?: boolean }) => {
+    .action((args: string[], opts: JsonOpts) => {
       const [file, path, ...words] = args;
       if (path === undefined) throw new CliError(`usage: tsbpf prog load OBJ PATH ${OPTIONS}`);
       withLoadArgs(words, (a) => loadOne(file, path, a));
-      if (opts.json || opts.pretty) process.stdout.write('null\n');
+      quietUnderJson('', opts);
     });
-  progCommand(program)
-    .command('loadall')
+  jsonOptions(progCommand(program).command('loadall'))
     .argument('<args...>', `OBJ PINDIR ${OPTIONS}`)
     .description('load every program of an object and pin them at PINDIR/<name> (bpftool prog loadall)')
-    .option('-j, --json', 'print JSON')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
-    .action((args: string[], opts: { json?: boolean; pretty?: boolean }) => {
+    .action((args: string[], opts: JsonOpts) => {
       const [file, pinDir, ...words] = args;
       if (pinDir === undefined) throw new CliError(`usage: tsbpf prog loadall OBJ PINDIR ${OPTIONS}`);
       const r = withLoadArgs(words, (a) => loadAll(file, pinDir, a));
-      if (opts.json || opts.pretty) process.stdout.write(jsonText(r, opts.pretty));
-      else {
-        for (const p of r.programs) process.stdout.write(`prog ${p.name} id ${p.id} pinned ${p.path}\n`);
-        for (const m of r.maps) process.stdout.write(`map ${m.name} id ${m.id}${m.path ? ` pinned ${m.path}` : ''}\n`);
-      }
+      process.stdout.write(jsonOrText(opts, r, () => [
+        ...r.programs.map((p) => `prog ${p.name} id ${p.id} pinned ${p.path}\n`),
+        ...r.maps.map((m) => `map ${m.name} id ${m.id}${m.path ? ` pinned ${m.path}` : ''}\n`),
+      ].join('')));
     });
 }

@@ -7,7 +7,7 @@ import { getFdById, mapInfo, progInfo, type ProgInfo } from '../syscall/obj.js';
 import { BPF_MAP_TYPE, progTypeName } from '../syscall/types.js';
 import { BpfMap } from '../map/map.js';
 import { btfById } from '../export/map-btf.js';
-import { JsonWriter } from './json-writer.js';
+import { JsonWriter, jsonOptions } from './json-writer.js';
 import type { IdTable } from './libbpf-hashmap.js';
 import { dumpType } from './btf-dumper.js';
 import { progCommand } from './prog-load.js';
@@ -137,20 +137,14 @@ export function progShow(args: readonly string[], o: ShowOptions): string {
 }
 
 export function registerProgShow(program: Command): void {
-  progCommand(program)
-    .command('show')
+  jsonOptions(progCommand(program).command('show'))
     .alias('list')
     .argument('[target...]', '"id N", "pinned PATH", "name NAME" or "tag TAG" (default: every program)')
     .description('show loaded programs: type, name, tag, sizes, load time, maps, BTF id (and pins with -f)')
-    .option('-j, --json', 'print JSON')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
     .option('-f, --bpffs', 'show the pins of each program (walks every mounted bpffs)')
     .action((target: string[], o: ShowOptions) => { process.stdout.write(progShow(target, { ...o, json: o.json || o.pretty })); });
-  progCommand(program)
-    .command('pin')
+  jsonOptions(progCommand(program).command('pin'))
     .argument('<args...>', '(id N | pinned PATH) FILE')
     .description('pin the program at FILE on a bpffs')
-    .option('-j, --json', 'print JSON')
-    .option('-p, --pretty', 'print human-readable JSON (implies -j)')
     .action((args: string[], o: ShowOptions) => { process.stdout.write(pinObject('prog', args, { ...o, json: o.json || o.pretty })); });
 }
