@@ -125,26 +125,33 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
     return [new Kind(m.buf, OFF, size), m];
   };
   const u64 = (w: Uint32Array, i: number) => w[i + 1] * 2 ** 32 + w[i];
-
-  it('receives, recycles frame bases, transmits and reclaims across the wrap: no frame lost or doubled', () => {
-    const o = checkXskOptions({ interface: 'fake0', frames: 16, frameSize: 2048, headroom: 64, fillSize: 8, completionSize: 4, rxSize: 4, txSize: 8 }, 4096);
-    expect(o).to.include({ rxFrames: 8, txFrames: 8 });
-    const [fill, fm] = ring(FillRing, 8, 8);
-    const [comp, cm] = ring(CompletionRing, 4, 8);
-    const [rx, rm] = ring(RxRing, 4, 16);
-    const [tx, tm] = ring(TxRing, 8, 16);
+  /**
+   * An XdpSocket over rings of o's sizes in plain memory (the fill ring stocked as create() does
+   * before bind) and a /dev/null fd: the only syscalls left (recvfrom on an empty RX ring) fail
+   * harmlessly. Returns it with the rings' memory, where the test plays the kernel.
+   */
+  const socketOverRings = (o: ReturnType<typeof checkXskOptions>) => {
+    const [fill, fm] = ring(FillRing, o.fillSize, 8);
+    const [comp, cm] = ring(CompletionRing, o.completionSize, 8);
+    const [rx, rm] = ring(RxRing, o.rxSize, 16);
+    const [tx, tm] = ring(TxRing, o.txSize, 16);
     const umem = new Uint8Array(o.frames * o.frameSize);
     const mapping = (b: ArrayBuffer) => ({ buffer: b, address: 0, length: b.byteLength, unmapped: true, unmap() {} });
-    // stocked as create() does before bind
     const at = fill.reserve(o.rxFrames);
     for (let i = 0; i < o.rxFrames; i++) fill.set(at + i, i * o.frameSize);
     fill.submit();
-    // an fd that is no socket: the only syscalls left (recvfrom on an empty RX ring) fail harmlessly
     const fd = new Fd(openSync('/dev/null', 'r'), '/dev/null');
     const Ctor = XdpSocket as unknown as new (...a: unknown[]) => XdpSocket;
     const x = new Ctor(fd, o, { index: 1, name: 'fake0' }, 'copy', mapping(umem.buffer), {
       fill: [fill, mapping(fm.buf)], comp: [comp, mapping(cm.buf)], rx: [rx, mapping(rm.buf)], tx: [tx, mapping(tm.buf)],
     });
+    return { x, umem, fm, cm, rm, tm };
+  };
+
+  it('receives, recycles frame bases, transmits and reclaims across the wrap: no frame lost or doubled', () => {
+    const o = checkXskOptions({ interface: 'fake0', frames: 16, frameSize: 2048, headroom: 64, fillSize: 8, completionSize: 4, rxSize: 4, txSize: 8 }, 4096);
+    expect(o).to.include({ rxFrames: 8, txFrames: 8 });
+    const { x, umem, fm, cm, rm, tm } = socketOverRings(o);
     // the kernel's side
     let seq = 0;
     const kernelRx = (max: number) => {
@@ -217,20 +224,7 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
     const o = checkXskOptions({ interface: 'fake0', frames: 16, frameSize: 2048, fillSize: 8, completionSize: 8, rxSize: 8, txSize: 8 }, 4096);
     // all 8 receive frames fill the fill ring
     expect(o).to.include({ rxFrames: 8, fillSize: 8 });
-    const [fill, fm] = ring(FillRing, 8, 8);
-    const [comp, cm] = ring(CompletionRing, 8, 8);
-    const [rx, rm] = ring(RxRing, 8, 16);
-    const [tx, tm] = ring(TxRing, 8, 16);
-    const umem = new Uint8Array(o.frames * o.frameSize);
-    const mapping = (b: ArrayBuffer) => ({ buffer: b, address: 0, length: b.byteLength, unmapped: true, unmap() {} });
-    const at = fill.reserve(o.rxFrames);
-    for (let i = 0; i < o.rxFrames; i++) fill.set(at + i, i * o.frameSize);
-    fill.submit();
-    const fd = new Fd(openSync('/dev/null', 'r'), '/dev/null');
-    const Ctor = XdpSocket as unknown as new (...a: unknown[]) => XdpSocket;
-    const x = new Ctor(fd, o, { index: 1, name: 'fake0' }, 'copy', mapping(umem.buffer), {
-      fill: [fill, mapping(fm.buf)], comp: [comp, mapping(cm.buf)], rx: [rx, mapping(rm.buf)], tx: [tx, mapping(tm.buf)],
-    });
+    const { x, fm, rm } = socketOverRings(o);
     // xsk_flush(): xskq_prod_submit(rx) first, __xskq_cons_release(fill) after; user space can
     // see the RX entries (and give their frames back) in between
     let kcons = fm.cons[0];
