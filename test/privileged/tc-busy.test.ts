@@ -85,6 +85,22 @@ describe('netlink under stress: busy hooks, interfaces that go away, dumps cut s
   beforeEach(() => { fx = createAttachFixture('tcbusy'); });
   afterEach(() => fx?.cleanup());
 
+  /**
+   * `count` filters of tc_egress on the ingress hook of veth A at priorities 1…count, with names
+   * padded to 200 bytes so that a dump of them takes several datagrams
+   */
+  const addFilters = (count: number, prefix: string) => fx.net.inNs('A', () => {
+    const s = NetlinkSocket.open();
+    try {
+      const idx = interfaceIndex(fx.net.vethA, s);
+      ensureClsact(idx, s);
+      const fd = fx.tc.programs.get('tc_egress')!.fd.value;
+      for (let p = 1; p <= count; p++) attachFilter({ ifindex: idx, direction: 'ingress', progFd: fd, name: `${prefix}${p}`.padEnd(200, '-'), priority: p, handle: 1 }, s);
+    } finally {
+      s.close();
+    }
+  });
+
   it('detach() removes its filter while other filters before it on the hook are being removed', async function () {
     this.timeout(60_000);
     const { net } = fx;
@@ -94,17 +110,7 @@ describe('netlink under stress: busy hooks, interfaces that go away, dumps cut s
     // 230 filters of another program at priorities 1..230, with long names so that the first datagram
     // of a dump holds only some of them; ours goes at priority 250, after all of them
     const others = 230;
-    net.inNs('A', () => {
-      const s = NetlinkSocket.open();
-      try {
-        const idx = interfaceIndex(dev, s);
-        ensureClsact(idx, s);
-        const fd = fx.tc.programs.get('tc_egress')!.fd.value;
-        for (let p = 1; p <= others; p++) attachFilter({ ifindex: idx, direction: 'ingress', progFd: fd, name: `other${p}`.padEnd(200, '-'), priority: p, handle: 1 }, s);
-      } finally {
-        s.close();
-      }
-    });
+    addFilters(others, 'other');
     const answer = await slowChild(net.nsA, ['detach', pin, dev, '250'], () => {
       expect(tcFilters(net.nsA, dev, 'ingress').filter((l) => l.includes(' tc_ingress '))).to.have.length(1);
       // another tool removes the 230 filters in front of ours
@@ -189,17 +195,7 @@ describe('netlink under stress: busy hooks, interfaces that go away, dumps cut s
     const { net } = fx;
     const dev = net.vethA;
     // enough filters for a dump of several datagrams
-    net.inNs('A', () => {
-      const s = NetlinkSocket.open();
-      try {
-        const idx = interfaceIndex(dev, s);
-        ensureClsact(idx, s);
-        const fd = fx.tc.programs.get('tc_egress')!.fd.value;
-        for (let p = 1; p <= 200; p++) attachFilter({ ifindex: idx, direction: 'ingress', progFd: fd, name: `f${p}`.padEnd(200, '-'), priority: p, handle: 1 }, s);
-      } finally {
-        s.close();
-      }
-    });
+    addFilters(200, 'f');
     // the child's third read fails with EAGAIN (what SO_RCVTIMEO gives when the kernel is slow), in
     // the middle of the dump; the kernel still holds the rest of it for that socket
     const answer = await slowChild(net.nsA, ['redump', dev], () => {}, ['recvmsg', 'error=EAGAIN:when=3']);
