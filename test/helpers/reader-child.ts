@@ -2,6 +2,7 @@
 // SIGSEGV, a process that should exit by itself. runReaderChild() runs this file in a child Node
 // (with tsx) and reports its exit and its stdout (one JSON line); the child cleans up after itself
 // by exiting (maps and programs are fds, nothing is pinned).
+import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -35,6 +36,49 @@ export function runReaderChild(mode: string, deadlineMs = 20000, wrapper: string
       resolve({ code, signal, out: line ? JSON.parse(line) as Record<string, unknown> : undefined, stderr, timedOut });
     });
   });
+}
+
+/**
+ * Runs the '<kind>-forgotten' scenario (below) and checks what a user relies on: each dropped reader
+ * (idle, waited, with a pending wait, with a 'record' listener) held its pages, and left no mapping,
+ * fd or thread once collected; a pending wait and a listener went on working; a reader made before
+ * the previous one's safety net ran was not emptied by it; the child exited by itself. `heldMappings`
+ * checks the pages each reader held; `afterPendingWait` is what the next reader read after the wait
+ * of a dropped one, and why.
+ */
+export async function expectForgottenReaderReleased(kind: 'ringbuf' | 'perf', o: {
+  heldMappings: (n: number, step: string) => void;
+  afterPendingWait: [number[], string];
+}): Promise<void> {
+  const r = await runReaderChild(`${kind}-forgotten`, 80000, [], ['--expose-gc']);
+  expect(r.timedOut, 'the child did not exit by itself').to.equal(false);
+  expect(r.code, r.stderr).to.equal(0);
+  const out = r.out as Record<string, Record<string, unknown>> & { afterPendingWait: number[]; replaced: unknown };
+  const steps = ['idle', 'waited', 'pendingWait', 'listener'];
+  const left: Record<string, unknown> = {};
+  for (const name of steps) {
+    const step = out[name] as { heldMappings: number; leftMappings: number; leftFds: string[]; leftThreads: number };
+    o.heldMappings(step.heldMappings, name);
+    left[name] = { mappings: step.leftMappings, fds: step.leftFds, threads: step.leftThreads };
+  }
+  // left behind once collected (mappings of the map or the perf events, fds, threads)
+  expect(left).to.deep.equal(Object.fromEntries(steps.map((n) => [n, { mappings: 0, fds: [], threads: 0 }])));
+  expect(out.waited.run).to.deep.equal({ woke: true, got: [81] });
+  expect(out.waited.heldThreads, 'the wait started the worker thread').to.be.greaterThan(0);
+  // a pending wait whose caller kept only the promise: the reader stays (mapped, its thread up)
+  // and the wait is woken by the record, not ended as if closed
+  expect(out.pendingWait.keptWhilePending).to.equal(out.pendingWait.heldMappings);
+  expect(out.pendingWait.threadsWhilePending).to.be.greaterThan(0);
+  expect(out.pendingWait.resolvedBeforeRecord).to.equal(null);
+  expect(out.pendingWait.resolved).to.equal(true);
+  expect(out.afterPendingWait, o.afterPendingWait[1]).to.deep.equal(o.afterPendingWait[0]);
+  // a 'record' listener on a dropped reader still gets records, until it goes
+  expect(out.listener.keptWhileListening).to.equal(out.listener.heldMappings);
+  expect(out.listener.records).to.deep.equal([89, 93]);
+  // a reader made after its predecessor was collected, before that one's safety net ran: not emptied by it
+  expect(out.replaced).to.deep.equal([97]);
+  // and the child exited by itself with a dropped reader whose waiter thread was up
+  expect(out.last).to.deep.equal({ woke: true, got: [101] });
 }
 
 /** lines of /proc/self/maps that are bpf map or perf event mappings */

@@ -13,7 +13,7 @@ import { EpollWaiter } from '../../lib/ringbuf/waiter.js';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { compileBpf } from '../helpers/compile-bpf.js';
 import { readWhileProducing, startSteadyProducer } from '../helpers/steady-producer.js';
-import { runReaderChild } from '../helpers/reader-child.js';
+import { expectForgottenReaderReleased, runReaderChild } from '../helpers/reader-child.js';
 import { loadObject } from '../../lib/object/index.js';
 
 /**
@@ -436,35 +436,10 @@ describe('RingBuffer (BPF_MAP_TYPE_RINGBUF)', function () {
     // before, nothing was released: the two mappings (consumer page; producer and data pages, which
     // keep the map alive in the kernel too) stayed for good, and once a wait had started the waiter's
     // worker thread lived on, with its event loop's fds, the epoll fd and the eventfd
-    const r = await runReaderChild('ringbuf-forgotten', 80000, [], ['--expose-gc']);
-    expect(r.timedOut, 'the child did not exit by itself').to.equal(false);
-    expect(r.code, r.stderr).to.equal(0);
-    const out = r.out as Record<string, Record<string, unknown>> & { afterPendingWait: number[]; replaced: unknown };
-    const steps = ['idle', 'waited', 'pendingWait', 'listener'];
-    const left: Record<string, unknown> = {};
-    for (const name of steps) {
-      const step = out[name] as { heldMappings: number; leftMappings: number; leftFds: string[]; leftThreads: number };
-      expect(step.heldMappings, name).to.equal(2);
-      left[name] = { mappings: step.leftMappings, fds: step.leftFds, threads: step.leftThreads };
-    }
-    // left behind once collected (mappings of the map or the perf events, fds, threads)
-    expect(left).to.deep.equal(Object.fromEntries(steps.map((n) => [n, { mappings: 0, fds: [], threads: 0 }])));
-    expect(out.waited.run).to.deep.equal({ woke: true, got: [81] });
-    expect(out.waited.heldThreads, 'the wait started the worker thread').to.be.greaterThan(0);
-    // a pending wait whose caller kept only the promise: the reader stays (mapped, its thread up)
-    // and the wait is woken by the record, not ended as if closed
-    expect(out.pendingWait.keptWhilePending).to.equal(out.pendingWait.heldMappings);
-    expect(out.pendingWait.threadsWhilePending).to.be.greaterThan(0);
-    expect(out.pendingWait.resolvedBeforeRecord).to.equal(null);
-    expect(out.pendingWait.resolved).to.equal(true);
-    expect(out.afterPendingWait, 'the record that woke the dropped wait is still in the ring, and the map is free again').to.deep.equal([85]);
-    // a 'record' listener on a dropped reader still gets records, until it goes
-    expect(out.listener.keptWhileListening).to.equal(out.listener.heldMappings);
-    expect(out.listener.records).to.deep.equal([89, 93]);
-    // a reader made after its predecessor was collected, before that one's safety net ran: not emptied by it
-    expect(out.replaced).to.deep.equal([97]);
-    // and the child exited by itself with a dropped reader whose waiter thread was up
-    expect(out.last).to.deep.equal({ woke: true, got: [101] });
+    await expectForgottenReaderReleased('ringbuf', {
+      heldMappings: (n, step) => expect(n, step).to.equal(2),
+      afterPendingWait: [[85], 'the record that woke the dropped wait is still in the ring, and the map is free again'],
+    });
   });
 
   it('close() while an async iterator holds a record gives the record and the pages back at once', async () => {
