@@ -5,8 +5,8 @@
 #include "example_net.h"
 
 struct conn_key {
-	__u32 saddr;
-	__u32 daddr;
+	__be32 saddr;
+	__be32 daddr;
 	__u8 proto;
 	__u8 pad[3];    /* explicit, always zero: the key is hashed byte by byte */
 };

@@ -6,8 +6,8 @@
 enum direction { DIR_IN = 0, DIR_OUT = 1 };
 
 struct event {
-	__u32 saddr;    /* network order */
-	__u32 daddr;
+	__be32 saddr;
+	__be32 daddr;
 	__u16 sport;    /* host order, 0 without ports */
 	__u16 dport;
 	__u8 proto;

@@ -18,11 +18,11 @@ struct vip_info {
 	__u32 count;    /* backends in use, <= MAX_BACKENDS */
 };
 
-struct flow {
-	__u32 saddr;
-	__u32 daddr;    /* the VIP */
-	__u16 sport;
-	__u16 dport;
+struct flow {            /* network byte order */
+	__be32 saddr;
+	__be32 daddr;    /* the VIP */
+	__be16 sport;
+	__be16 dport;
 	__u8 proto;
 	__u8 pad[3];
 };

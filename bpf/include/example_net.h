@@ -13,18 +13,19 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-/* A service as the NAT and load-balancer examples key their maps (network byte order). */
+/* A service as the NAT and load-balancer examples key their maps (network byte order: the
+ * __be types say so in the BTF, and `tsbpf export` shows the numbers they stand for). */
 struct service {
-	__u32 addr;
-	__u16 port;
+	__be32 addr;
+	__be16 port;
 	__u8 proto;     /* IPPROTO_UDP or IPPROTO_TCP */
 	__u8 pad;
 };
 
 /* Where a service's packets go, or come from (network byte order). */
 struct endpoint {
-	__u32 addr;
-	__u16 port;
+	__be32 addr;
+	__be16 port;
 	__u16 pad;
 };
 

@@ -27,7 +27,8 @@ function convert(btf: Btf, id: number): CodecType {
       }
       return { kind: 'struct', name: t.name, size: t.size, members };
     }
-    case 'typedef': case 'const': case 'volatile': case 'restrict': case 'type_tag': return { kind: 'alias', type: t.type };
+    case 'typedef': return { kind: 'alias', type: t.type, name: t.name };
+    case 'const': case 'volatile': case 'restrict': case 'type_tag': return { kind: 'alias', type: t.type };
     default: return { kind: 'other', what: t.kind };
   }
 }

@@ -1,7 +1,8 @@
 // Compiles a BTF type into an encoder/decoder pair once: the type graph is walked at compile time
 // and turned into straight-line JavaScript (one generated function per struct/union/array type),
 // so encoding or decoding a value is field reads/writes on a DataView, never a walk of the types.
-// Values use the host's byte order (map values live in the running kernel's order).
+// Values use the host's byte order (map values live in the running kernel's order), except
+// `__be16/32/64` fields with the networkOrder option.
 import { CodecError } from './errors.js';
 import type { CodecMember, CodecType, CodecTypeSource } from './types.js';
 import { H, MAX, MIN } from './runtime.js';
@@ -14,6 +15,12 @@ export interface CodecOptions {
   strings?: boolean;
   /** enums decode to their enumerator's name when one matches (encode accepts names always) */
   enumNames?: boolean;
+  /**
+   * integers declared through the kernel's network-byte-order typedefs (`__be16`, `__be32`,
+   * `__be64`) decode to, and encode from, the number they stand for: a `__be16 port` holding
+   * bytes 1f 90 reads 8080 (without the option: as the host reads the bytes, 36895 here)
+   */
+  networkOrder?: boolean;
   /** the root of error paths: 'key' or 'value' (default 'value') */
   what?: string;
 }
@@ -88,6 +95,22 @@ class Compiler {
     throw new CodecError(`type ${id}`, 'unsupported type', 'typedef/modifier chain longer than 64 (a loop?)');
   }
 
+  /** whether `id` is an integer named by a __be16/__be32/__be64 typedef and the option asks to read those in network order */
+  #bigEndian(id: number): boolean {
+    if (!this.#o.networkOrder) return false;
+    for (let hops = 0; hops < 64; hops++) {
+      const t = this.#src.get(id);
+      if (t.kind !== 'alias') return false;
+      const m = t.name ? /^__be(16|32|64)$/.exec(t.name) : null;
+      if (m) {
+        const { t: r } = this.resolve(t.type);
+        return r.kind === 'int' && !r.bool && r.size * 8 === Number(m[1]) && r.bits === r.size * 8 && r.bitOffset === 0;
+      }
+      id = t.type;
+    }
+    return false;
+  }
+
   sizeOf(id: number): number {
     const { t } = this.resolve(id);
     switch (t.kind) {
@@ -130,7 +153,7 @@ class Compiler {
   /** an expression decoding type `id` at byte offset expression `o` */
   dec(id: number, o: string): string {
     const { id: rid, t } = this.resolve(id);
-    const E = LE ? 'true' : 'false';
+    const E = LE && !this.#bigEndian(id) ? 'true' : 'false';
     switch (t.kind) {
       case 'int': {
         if (t.bits !== t.size * 8 || t.bitOffset !== 0) return this.#decBits(t.size, t.signed, o, t.bitOffset, t.bits);
@@ -276,7 +299,7 @@ class Compiler {
       case 'int': {
         if (t.bits !== t.size * 8 || t.bitOffset !== 0) return this.#encBits(t.size, t.signed, o, t.bitOffset, t.bits, x, p);
         if (t.size === 16) return `H.setU128(v, ${o}, H.big(${x}, ${this.#const(MIN(128, t.signed))}, ${this.#const(MAX(128, t.signed))}, ${p}), ${E});`;
-        return this.#encInt(t.size, t.signed, t.bool, o, x, p, rid);
+        return this.#encInt(t.size, t.signed, t.bool, o, x, p, rid, this.#bigEndian(id));
       }
       case 'ptr': return `v.setBigUint64(${o}, H.big(${x}, 0n, ${this.#const(MAX(64, false))}, ${p}), ${E});`;
       case 'float':
@@ -298,8 +321,8 @@ class Compiler {
     return `H.enumValue(${this.#const(byName)}, ${other ? this.#const(other) : 'null'}, ${x}, ${p})`;
   }
 
-  #encInt(size: number, signed: boolean, bool: boolean, o: string, x: string, p: string, id: number): string {
-    const E = LE ? 'true' : 'false';
+  #encInt(size: number, signed: boolean, bool: boolean, o: string, x: string, p: string, id: number, bigEndian = false): string {
+    const E = LE && !bigEndian ? 'true' : 'false';
     const bits = size * 8;
     if (size === 8) return `v.${signed ? 'setBigInt64' : 'setBigUint64'}(${o}, H.big(${x}, ${this.#const(MIN(64, signed))}, ${this.#const(MAX(64, signed))}, ${p}), ${E});`;
     const set = { 1: 'Int8', 2: 'Int16', 4: 'Int32' }[size as 1 | 2 | 4];

@@ -18,8 +18,8 @@ export type CodecType =
   | { kind: 'struct' | 'union'; name: string; size: number; members: readonly CodecMember[] }
   | { kind: 'enum'; name: string; size: number; signed: boolean; values: readonly { name: string; value: number | bigint }[] }
   | { kind: 'float'; name: string; size: number }
-  /** typedef, const, volatile, restrict, type_tag: skipped to `type` */
-  | { kind: 'alias'; type: number }
+  /** typedef, const, volatile, restrict, type_tag: skipped to `type` (`name`: a typedef's) */
+  | { kind: 'alias'; type: number; name?: string }
   | { kind: 'other'; what: string };
 
 /** Looks types up by id (0 is void). */

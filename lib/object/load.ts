@@ -43,7 +43,8 @@ export interface LoadObjectOptions {
   logSize?: number;
   /**
    * give maps with BTF key/value types JS-value codecs (default true); raw bytes work either way.
-   * `{ strings: true }`: char arrays decode as strings; `{ enumNames: true }`: enums as their names
+   * `{ strings: true }`: char arrays decode as strings; `{ enumNames: true }`: enums as their names;
+   * `{ networkOrder: true }`: __be16/__be32/__be64 fields as the numbers they stand for
    */
   typedMaps?: boolean | MapCodecOptions;
   /** what the kernel's BTF checker takes (default: probed once per process); less means the object's BTF is sanitized */

@@ -33,7 +33,8 @@ export function bpftoolTypes(path: string): CodecTypeSource & { byName(kind: str
           const vt = types.get(v.type_id)!;
           return vt.kind === 'VAR' ? [{ name: vt.name, type: vt.type_id!, bitOffset: v.offset * 8, bitSize: 0 }] : [];
         }) };
-      case 'TYPEDEF': case 'CONST': case 'VOLATILE': case 'RESTRICT': case 'TYPE_TAG': return { kind: 'alias', type: t.type_id! };
+      case 'TYPEDEF': return { kind: 'alias', type: t.type_id!, name };
+      case 'CONST': case 'VOLATILE': case 'RESTRICT': case 'TYPE_TAG': return { kind: 'alias', type: t.type_id! };
       default: return { kind: 'other', what: t.kind.toLowerCase() };
     }
   };

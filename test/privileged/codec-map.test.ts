@@ -53,6 +53,21 @@ describe('BpfMap with BTF codecs', () => {
     }
   });
 
+  it("loadObject({ typedMaps: { networkOrder: true } }): xdp_lb.o's __be16/__be32 flow fields take and give port numbers and addresses; the bytes are network order", () => {
+    const obj = loadObject('bpf/xdp_lb.o', { typedMaps: { networkOrder: true } });
+    try {
+      const flows = obj.maps.get('flows')!;
+      const key = { saddr: 0x0a000002, daddr: 0x0a000064, sport: 40000, dport: 53, proto: 17, pad: [0, 0, 0] };
+      flows.update(key, { addr: 0xc0a80107, port: 5353, pad: 0 });
+      expect(flows.lookup(key)).to.deep.equal({ addr: 0xc0a80107, port: 5353, pad: 0 });
+      const k = Buffer.from('0a000002' + '0a000064' + '9c40' + '0035' + '11000000', 'hex');
+      expect(Buffer.from(flows.lookupBytes(k)!).toString('hex')).to.equal('c0a80107' + '14e9' + '0000');
+      expect(() => flows.update({ ...key, dport: 65536 }, { addr: 1, port: 1, pad: 0 })).to.throw(CodecError, /key\.dport: out of range/);
+    } finally {
+      obj.close();
+    }
+  });
+
   it('per-CPU stats.lookup(0) → one { packets, bytes } per possible CPU', () => {
     const types = objectTypes('bpf/codec_conns.o');
     const raw = BpfMap.create({ type: 'percpu_array', keySize: 4, valueSize: 16, maxEntries: 1, name: 'stats' });

@@ -2,7 +2,7 @@
 // bpf/codec_conns.c (read through lib/btf; one test checks that view against bpftool's), and typed errors naming the field.
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { compileCodec, userCodec, intCodec, CodecError, type CodecTypeSource } from '../../lib/codec/index.js';
+import { compileCodec, userCodec, intCodec, CodecError, type CodecType, type CodecTypeSource } from '../../lib/codec/index.js';
 import { TsbpfError } from '../../lib/errors.js';
 import { bpftoolTypes } from '../helpers/bpftool-btf.js';
 import { objectTypes } from '../helpers/object-types.js';
@@ -440,5 +440,60 @@ describe('codec: the awkward C shapes of bpf/codec_shapes.c (clang 14 BTF)', () 
     expect(hex(c.encode(c.decode(all)))).to.equal(hex(all));
     const v = { lo: 2n ** 69n + 1n, hi: -(2n ** 57n) };
     expect(c.decode(c.encode(v))).to.deep.equal(v);
+  });
+});
+
+describe('codec: networkOrder (__be16/__be32/__be64 as the numbers they stand for)', () => {
+  const int = (name: string, size: number): CodecType => ({ kind: 'int', name, size, signed: false, char: false, bool: false, bitOffset: 0, bits: size * 8 });
+  const types: Record<number, CodecType> = {
+    1: int('unsigned short', 2), 2: { kind: 'alias', name: '__u16', type: 1 }, 3: { kind: 'alias', name: '__be16', type: 2 },
+    4: int('unsigned int', 4), 5: { kind: 'alias', name: '__u32', type: 4 }, 6: { kind: 'alias', name: '__be32', type: 5 },
+    7: int('unsigned long long', 8), 8: { kind: 'alias', name: '__u64', type: 7 }, 9: { kind: 'alias', name: '__be64', type: 8 },
+    10: { kind: 'alias', type: 3 }, // const __be16
+    11: { kind: 'alias', name: 'port_t', type: 10 }, // typedef const __be16 port_t
+    12: { kind: 'array', type: 3, count: 2 },
+    13: { kind: 'struct', name: 'svc', size: 28, members: [
+      { name: 'port', type: 3, bitOffset: 0, bitSize: 0 },
+      { name: 'hport', type: 2, bitOffset: 16, bitSize: 0 },
+      { name: 'addr', type: 6, bitOffset: 32, bitSize: 0 },
+      { name: 'cookie', type: 9, bitOffset: 64, bitSize: 0 },
+      { name: 'alias', type: 11, bitOffset: 128, bitSize: 0 },
+      { name: 'ports', type: 12, bitOffset: 144, bitSize: 0 },
+      { name: 'tail', type: 5, bitOffset: 192, bitSize: 0 },
+    ] },
+    // a typedef named __be32 over a 2-byte int is not the kernel's __be32: left alone
+    14: { kind: 'alias', name: '__be32', type: 1 },
+  };
+  const src: CodecTypeSource = { get: (id) => types[id] ?? { kind: 'void' } };
+  const bytes = Uint8Array.from(Buffer.from('1f90' + '1f90' + '0a000001' + '0000000000000102' + '0035' + '00500bb8' + '0000' + '0a000001', 'hex'));
+  const value = { port: 8080, hport: 0x901f, addr: 0x0a000001, cookie: 0x102n, alias: 53, ports: [80, 3000], tail: 0x0100000a };
+
+  it('decodes and encodes them most significant byte first, through typedefs and qualifiers, in arrays; the rest in host order', () => {
+    const c = compileCodec(src, 13, { networkOrder: true });
+    expect(c.decode(bytes)).to.deep.equal(value);
+    expect(hex(c.encode(value))).to.equal(hex(bytes));
+    const s = compileCodec(src, 3, { networkOrder: true, what: 'key' });
+    expect(s.decode(Uint8Array.from([0x1f, 0x90]))).to.equal(8080);
+    expect(hex(s.encode(443))).to.equal('01bb');
+    expect(compileCodec(src, 14, { networkOrder: true }).decode(Uint8Array.from([0x1f, 0x90]))).to.equal(0x901f);
+  });
+
+  it('without the option the bytes read as the host reads them (bpftool\'s view)', () => {
+    const c = compileCodec(src, 13);
+    expect(c.decode(bytes)).to.deep.include({ port: 0x901f, addr: 0x0100000a, cookie: 0x0201000000000000n, ports: [0x5000, 0xb80b] });
+  });
+
+  it('range checks stay: a port over 65535 is a CodecError naming the field', () => {
+    const c = compileCodec(src, 13, { networkOrder: true });
+    expect(() => c.encode({ ...value, port: 70000 })).to.throw(CodecError, /value\.port: out of range/);
+  });
+
+  it('the examples declare their wire fields __be16/__be32: xdp_lb.o\'s flow key reads its ports as numbers', function () {
+    if (!existsSync('bpf/xdp_lb.o')) throw new Error('bpf/xdp_lb.o missing: run make bpf');
+    const t = objectTypes('bpf/xdp_lb.o');
+    const c = compileCodec(t, t.byName('STRUCT', 'flow'), { networkOrder: true, what: 'key' });
+    const key = { saddr: 0x0a000002, daddr: 0x0a000064, sport: 40000, dport: 53, proto: 17, pad: [0, 0, 0] };
+    expect(hex(c.encode(key))).to.equal('0a000002' + '0a000064' + '9c40' + '0035' + '11000000');
+    expect(c.decode(c.encode(key))).to.deep.equal(key);
   });
 });
