@@ -62,7 +62,7 @@ export {
 } from './attach/index.js';
 export { openPacketSocket, openUdpSocket, RawSocket, SocketError, ETH_P_ALL } from './socket/socket.js';
 export {
-  startExporter, collectMetrics, ExportError, mapBtf, btfById, entrySamples, keyLabels,
+  startExporter, collectMetrics, mapErrorWarner, ExportError, mapBtf, btfById, entrySamples, keyLabels,
   type Exporter, type ExporterOptions, type MapBtf, type Sample, type SampleOptions,
 } from './export/index.js';
 export {

@@ -12,15 +12,15 @@ import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { TsbpfError } from '../errors.js';
 import { BpfMap } from '../map/map.js';
-import { BPF_FS_MAGIC, objGet, statfsType } from '../syscall/obj.js';
+import { BPF_FS_MAGIC, objGet, statfsType, type MapInfo } from '../syscall/obj.js';
 import { BpfError } from '../syscall/errors.js';
 import type { Fd } from '../syscall/fd.js';
-import { compileCodec } from '../codec/compile.js';
+import { compileCodec, type TypedCodec } from '../codec/compile.js';
 import { btfCodecSource } from '../codec/btf-source.js';
 import { CodecError } from '../codec/errors.js';
 import { intCodec } from '../codec/user.js';
 import { mapBtf } from './map-btf.js';
-import { addNum, entrySamplesExact, notQuantities, sanitizeName, type ExactSample, type Labels, type SampleOptions } from './samples.js';
+import { addNum, entrySamplesExact, networkOrderKeys, notQuantities, sanitizeName, type ExactSample, type Labels, type SampleOptions } from './samples.js';
 import { EXPOSITION_CONTENT_TYPE, formatFamily, type ExpositionSample } from './exposition.js';
 import { fdKind } from '../syscall/fd-kind.js';
 import { BPF_MAP_FLAG, BPF_MAP_TYPE } from '../syscall/types.js';
@@ -45,6 +45,41 @@ export interface ExporterOptions extends SampleOptions {
 
 /** Per pin path and kind of failure: the failures counted since the exporter started. */
 export type ErrorTotals = Map<string, { path: string; error: string; n: number }>;
+
+/** How the maps of one BTF key/value pair are read: codecs compiled once, not at every scrape. */
+interface MapReading {
+  key: TypedCodec | undefined;
+  value: TypedCodec | undefined;
+  /** value parts that are no quantity */
+  skip: Set<string> | undefined;
+  /** key labels decoded from network byte order */
+  networkOrder: Set<string> | undefined;
+}
+
+/**
+ * Readings kept from scrape to scrape, by BTF object id and key/value type ids (the kernel hands
+ * out BTF ids cyclically, so an id is not another BTF's while the exporter runs): the BTF is fetched
+ * and the codecs compiled when a map with new types appears, not for every map at every scrape.
+ * Readings no map used in a scrape are dropped after it.
+ */
+export class ReadingCache {
+  readonly #readings = new Map<string, MapReading>();
+  #used = new Set<string>();
+  get(id: string, make: () => MapReading): MapReading {
+    this.#used.add(id);
+    let r = this.#readings.get(id);
+    if (!r) this.#readings.set(id, (r = make()));
+    return r;
+  }
+  /** drops what the scrape just ended did not use */
+  endScrape(): void {
+    for (const id of this.#readings.keys()) if (!this.#used.has(id)) this.#readings.delete(id);
+    this.#used = new Set();
+  }
+  get size(): number {
+    return this.#readings.size;
+  }
+}
 
 /**
  * The kind of a read failure, for counting and warning once: 'CMD: ERRNO' for a bpf() error (its
@@ -169,6 +204,31 @@ const META_ONLY = new Set<number>([
 ]);
 const ARRAYS = new Set<number>([T.ARRAY, T.PERCPU_ARRAY]);
 
+/**
+ * The codecs of a map with BTF: keys with strings and enum names, values with enums as numbers (a
+ * state is a quantity; its name would drop the series), both with __be16/32/64 fields as the
+ * numbers they stand for (ports, addresses).
+ */
+function mapReading(info: MapInfo): MapReading {
+  let kb;
+  try {
+    kb = mapBtf(info)!;
+  } catch (e) {
+    // BTF_GET_FD_BY_ID needs CAP_SYS_ADMIN where CAP_BPF reads the map itself
+    if (e instanceof BpfError && e.errno === 'EPERM') throw new ExportError(`its BTF cannot be read (${e.message}): decoding maps with BTF needs CAP_SYS_ADMIN`, { cause: e });
+    throw e;
+  }
+  const src = btfCodecSource(kb.btf);
+  const key = kb.keyTypeId ? orRaw(() => compileCodec(src, kb.keyTypeId, { what: 'key', strings: true, enumNames: true, networkOrder: true })) : undefined;
+  const value = orRaw(() => compileCodec(src, kb.valueTypeId, { strings: true, networkOrder: true }));
+  return {
+    key,
+    value,
+    skip: value ? notQuantities(src, kb.valueTypeId) : undefined,
+    networkOrder: key ? networkOrderKeys(src, kb.keyTypeId) : undefined,
+  };
+}
+
 /** A codec, or undefined for a type the codecs cannot express (the map is then read raw). */
 function orRaw<T>(compile: () => T): T | undefined {
   try {
@@ -205,7 +265,7 @@ class Series {
 }
 
 /** Adds the samples of one pinned map, read now. Non-map pins give nothing. */
-async function mapSamples(dir: string, path: string, o: SampleOptions, out: Series, onError: (path: string, err: unknown) => void): Promise<void> {
+async function mapSamples(dir: string, path: string, o: SampleOptions, out: Series, onError: (path: string, err: unknown) => void, cache: ReadingCache): Promise<void> {
   let fd: Fd;
   try {
     // read-only: all a scrape needs, and all a 0444 pin or bpf_preload's 0400 maps.debug allow
@@ -230,21 +290,13 @@ async function mapSamples(dir: string, path: string, o: SampleOptions, out: Seri
     if (m.keySize === 0 || m.valueSize === 0 || META_ONLY.has(info.type)) return;
     const countOnly = COUNT_ONLY.has(info.type);
     let skip: Set<string> | undefined;
-    let kb;
-    try {
-      kb = countOnly ? undefined : mapBtf(info);
-    } catch (e) {
-      // BTF_GET_FD_BY_ID needs CAP_SYS_ADMIN where CAP_BPF reads the map itself
-      if (e instanceof BpfError && e.errno === 'EPERM') throw new ExportError(`its BTF cannot be read (${e.message}): decoding maps with BTF needs CAP_SYS_ADMIN`, { cause: e });
-      throw e;
-    }
-    if (kb) {
-      const src = btfCodecSource(kb.btf);
-      const key = kb.keyTypeId ? orRaw(() => compileCodec(src, kb.keyTypeId, { what: 'key', strings: true, enumNames: true })) : undefined;
-      // enums in values are numbers (a state is a quantity; its name would drop the series)
-      const value = orRaw(() => compileCodec(src, kb.valueTypeId, { strings: true }));
-      m.withCodecs({ key: key && key.size === m.keySize ? key : undefined, value: value && value.size === m.valueSize ? value : undefined });
-      if (m.valueCodec) skip = notQuantities(src, kb.valueTypeId);
+    let networkOrder: Set<string> | undefined;
+    const hasBtf = info.btfVmlinuxValueTypeId || (info.btfValueTypeId && info.btfId);
+    if (!countOnly && hasBtf) {
+      const r = cache.get(`${info.btfId}:${info.btfKeyTypeId}:${info.btfValueTypeId}:${info.btfVmlinuxValueTypeId}`, () => mapReading(info));
+      m.withCodecs({ key: r.key && r.key.size === m.keySize ? r.key : undefined, value: r.value && r.value.size === m.valueSize ? r.value : undefined });
+      if (m.keyCodec) networkOrder = r.networkOrder;
+      if (m.valueCodec) skip = r.skip;
     }
     // an array's key is its index whatever the BTF says (global-data maps have no key type)
     if (!m.keyCodec && ARRAYS.has(info.type) && m.keySize === 4) m.withCodecs({ key: intCodec(4, false, 'key') });
@@ -262,7 +314,7 @@ async function mapSamples(dir: string, path: string, o: SampleOptions, out: Seri
           if (!numericRaw) continue;
           value = Array.isArray(v) ? v.map((x: Uint8Array) => le(x)) : le(v as Uint8Array);
         }
-        for (const s of entrySamplesExact(metric, base, k, value, m.perCpu, o, skip)) mine.push(s);
+        for (const s of entrySamplesExact(metric, base, k, value, m.perCpu, o, skip, networkOrder)) mine.push(s);
       }
     } catch (e) {
       onError(path, e);
@@ -287,10 +339,12 @@ const HELP: Record<string, string> = {
  * The metrics text of DIR right now (what a scrape returns). A map or subdirectory that cannot be
  * read is counted in tsbpf_export_map_errors and passed to `onMapError`; DIR itself gone or no
  * longer on bpffs is an ExportError. `errorTotals` (kept from scrape to scrape by the exporter)
- * counts failures by pin and kind, served as the counter tsbpf_export_map_read_errors_total.
+ * counts failures by pin and kind, served as the counter tsbpf_export_map_read_errors_total;
+ * `cache` (also kept by the exporter) keeps the maps' codecs.
  */
-export async function collectMetrics(dir: string, o: SampleOptions & { onMapError?: ExporterOptions['onMapError']; errorTotals?: ErrorTotals } = {}): Promise<{ text: string; contentType: string }> {
+export async function collectMetrics(dir: string, o: SampleOptions & { onMapError?: ExporterOptions['onMapError']; errorTotals?: ErrorTotals; cache?: ReadingCache } = {}): Promise<{ text: string; contentType: string }> {
   checkDir(dir);
+  const cache = o.cache ?? new ReadingCache();
   // the exporter's own families first (entries were written after the first map's series)
   const series = new Series(['tsbpf_export_map_errors', 'tsbpf_export_map_read_errors_total', 'tsbpf_pinned_map_info', 'tsbpf_pinned_map_max_entries', 'tsbpf_pinned_map_entries']);
   let errors = 0;
@@ -308,12 +362,13 @@ export async function collectMetrics(dir: string, o: SampleOptions & { onMapErro
   };
   for (const p of pinnedFiles(dir, onError)) {
     try {
-      await mapSamples(dir, p, o, series, onError);
+      await mapSamples(dir, p, o, series, onError, cache);
     } catch (e) {
       onError(p, e);
     }
     await tick();
   }
+  cache.endScrape();
   series.add({ metric: 'tsbpf_export_map_errors', labels: {}, value: errors });
   const counters = new Set<string>();
   if (o.errorTotals?.size) {
@@ -358,7 +413,8 @@ export async function startExporter(o: ExporterOptions): Promise<Exporter> {
   // scrapes that arrive while one is being read share its result: N concurrent scrapers cost one read
   let inflight: Promise<{ text: string; contentType: string }> | undefined;
   const errorTotals: ErrorTotals = new Map();
-  const scrape = () => (inflight ??= collectMetrics(o.pinned, { ...o, errorTotals })
+  const cache = new ReadingCache();
+  const scrape = () => (inflight ??= collectMetrics(o.pinned, { ...o, errorTotals, cache })
     .catch((e: unknown) => {
       o.onScrapeError?.(e);
       throw e;

@@ -30,11 +30,22 @@ function labelName(s: string): string {
   return out.startsWith('__') ? `k${out}` : out || 'key';
 }
 
+/**
+ * Member names that are explicit padding (pad, _pad, __pad1, pad_2, padding): no label and no
+ * series. Two keys that differ only there are one flow, summed.
+ */
+const PADDING = /^_*pad(ding)?_?\d*$/i;
+
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const ADDR = /(addr|^ip4?$|^src$|^dst$|_ip$|^ip_)/i;
 
-function ipv4(n: number): string {
-  // the u32 as it lies in memory (network order in BPF programs): bytes in memory order
+/**
+ * A u32 address as dotted IPv4. `decoded`: the number a __be32 stands for (networkOrder codec):
+ * most significant byte first. Otherwise the u32 as it lies in memory (BPF programs keep addresses
+ * in network order in plain __u32 fields): bytes in memory order.
+ */
+function ipv4(n: number, decoded: boolean): string {
+  if (decoded) return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
   const b = new Uint8Array(new Uint32Array([n]).buffer);
   return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
 }
@@ -50,8 +61,12 @@ function freeName(labels: Labels, name: string): string {
   return `${name}_${i}`;
 }
 
-/** Labels for a key: a scalar is `key`, struct fields are labels of their own (nested: a_b). */
-export function keyLabels(key: unknown, o: SampleOptions = {}): Labels {
+/**
+ * Labels for a key: a scalar is `key`, struct fields are labels of their own (nested: a_b), padding
+ * fields none. `networkOrder`: the label names (as networkOrderKeys() gives them) whose numbers were
+ * decoded from network byte order.
+ */
+export function keyLabels(key: unknown, o: SampleOptions = {}, networkOrder?: ReadonlySet<string>): Labels {
   const out: Labels = {};
   const set = (name: string, text: string) => { out[freeName(out, labelName(name))] = text; };
   const put = (name: string, v: unknown, field: string) => {
@@ -62,8 +77,10 @@ export function keyLabels(key: unknown, o: SampleOptions = {}): Labels {
       if (v.some(hasObject)) v.forEach((x, i) => put(`${name}_${i}`, x, field));
       else set(name, v.map((x) => scalarText(x)).join(','));
     }
-    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) put(name === 'key' && field === '' ? k : `${name}_${k}`, x, k);
-    else if (o.ipv4 && typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff && ADDR.test(field)) set(name, ipv4(v));
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) if (!PADDING.test(k)) put(name === 'key' && field === '' ? k : `${name}_${k}`, x, k);
+    }
+    else if (o.ipv4 && typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff && ADDR.test(field)) set(name, ipv4(v, networkOrder?.has(name) ?? false));
     else set(name, scalarText(v));
   };
   put('key', key, '');
@@ -129,8 +146,8 @@ export function leaves(value: unknown, skip?: ReadonlySet<string>, suffix = '', 
 /**
  * The name suffixes (as leaves() spells them) of the parts of BTF type `id` that are no quantity:
  * char arrays (text, or its bytes as numbers when they are not UTF-8: a series that would come and
- * go with the content) and pointers. Anonymous struct/union members sit at their parent's level,
- * as the codecs decode them.
+ * go with the content), pointers and padding fields. Anonymous struct/union members sit at their
+ * parent's level, as the codecs decode them.
  */
 export function notQuantities(src: CodecTypeSource, id: number): Set<string> {
   const out = new Set<string>();
@@ -150,11 +167,36 @@ export function notQuantities(src: CodecTypeSource, id: number): Set<string> {
     } else if (t.kind === 'struct' || t.kind === 'union') {
       for (const m of t.members) {
         const name = sanitizeName(m.name);
-        walk(m.type, m.name === '' ? suffix : suffix ? `${suffix}_${name}` : name, depth + 1);
+        const s = m.name === '' ? suffix : suffix ? `${suffix}_${name}` : name;
+        if (PADDING.test(m.name)) out.add(s);
+        else walk(m.type, s, depth + 1);
       }
     }
   };
   walk(id, '', 0);
+  return out;
+}
+
+/**
+ * The label names (as keyLabels() spells them before sanitizing: `key` for a scalar key, a struct's
+ * field names, a_b for nested fields) of the key parts declared `__be16`, `__be32` or `__be64`:
+ * the parts a networkOrder codec decodes to the number they stand for.
+ */
+export function networkOrderKeys(src: CodecTypeSource, id: number): Set<string> {
+  const out = new Set<string>();
+  // prefix: the label name of the struct being walked (undefined: the key itself)
+  const walk = (i: number, prefix: string | undefined, depth: number) => {
+    if (depth > 64) return;
+    let t = src.get(i);
+    for (let n = 0; t.kind === 'alias' && n < 64; n++) {
+      if (t.name && /^__be(16|32|64)$/.test(t.name)) { out.add(prefix ?? 'key'); return; }
+      t = src.get(t.type);
+    }
+    if (t.kind === 'struct' || t.kind === 'union') {
+      for (const m of t.members) walk(m.type, m.name === '' ? prefix : prefix === undefined ? m.name : `${prefix}_${m.name}`, depth + 1);
+    }
+  };
+  walk(id, undefined, 0);
   return out;
 }
 
@@ -174,11 +216,13 @@ export interface ExactSample {
 /**
  * Samples of one map entry, exact. `value` is one decoded value, or (perCpu) one per CPU to be
  * summed. Every sample carries `base` labels (the pin path).
+ * `skip`: value parts that are no quantity (notQuantities()); `networkOrder`: key parts decoded from
+ * network byte order (networkOrderKeys()).
  */
-export function entrySamplesExact(metricBase: string, base: Labels, key: unknown, value: unknown, perCpu: boolean, o: SampleOptions = {}, skip?: ReadonlySet<string>): ExactSample[] {
+export function entrySamplesExact(metricBase: string, base: Labels, key: unknown, value: unknown, perCpu: boolean, o: SampleOptions = {}, skip?: ReadonlySet<string>, networkOrder?: ReadonlySet<string>): ExactSample[] {
   // key labels never shadow the pin path or the array index: such a field becomes key_<name>
   const labels: Labels = {};
-  for (const [k, v] of Object.entries(keyLabels(key, o))) labels[freeName(labels, Object.hasOwn(base, k) || k === 'index' ? `key_${k}` : k)] = v;
+  for (const [k, v] of Object.entries(keyLabels(key, o, networkOrder))) labels[freeName(labels, Object.hasOwn(base, k) || k === 'index' ? `key_${k}` : k)] = v;
   Object.assign(labels, base);
   const sums = new Map<string, ExactSample>();
   const values = perCpu && Array.isArray(value) ? value : [value];

@@ -74,7 +74,7 @@ describe('tsbpf export: Prometheus metrics from pinned maps', function () {
       expect(r.headers.get('content-type')).to.match(/^text\/plain/);
       return parse(await r.text());
     };
-    const labels = 'saddr="10.0.0.1",daddr="10.0.0.2",proto="17",pad="0,0,0",path="conns"';
+    const labels = 'saddr="10.0.0.1",daddr="10.0.0.2",proto="17",path="conns"';
     let m = await scrape();
     expect(m.get(`tsbpf_map_conns_packets{${labels}}`)).to.equal(3);
     expect(m.get(`tsbpf_map_conns_bytes{${labels}}`)).to.equal(180);
@@ -153,7 +153,46 @@ describe('tsbpf export: Prometheus metrics from pinned maps', function () {
     obj.maps.get('conns')!.update({ saddr: 1, daddr: 2, proto: 1, pad: [0, 0, 0] }, { packets: 9n, bytes: 9n });
     ex = await startExporter({ pinned: fs.dir, listen: '127.0.0.1:0' });
     const m = parse(await (await fetch(ex.url)).text());
-    expect(m.get('tsbpf_map_conns_packets{saddr="1",daddr="2",proto="1",pad="0,0,0",path="conns"}')).to.equal(9);
+    expect(m.get('tsbpf_map_conns_packets{saddr="1",daddr="2",proto="1",path="conns"}')).to.equal(9);
+  });
+
+  it('__be16/__be32 fields (xdp_lb.o) show the numbers they stand for, padding shows nowhere; a path re-pinned with other types is read with them', async () => {
+    const lb = loadObject('bpf/xdp_lb.o');
+    const lfs = createTestBpffs();
+    try {
+      lb.maps.get('flows')!.pin(path.join(lfs.dir, 'flows'));
+      // the bytes as the XDP program stores them: network order (a typed map without networkOrder takes host numbers)
+      const be32 = (ip: string) => Buffer.from(ip.split('.').map(Number)).readUInt32LE(0);
+      const be16 = (n: number) => ((n & 255) << 8) | (n >>> 8);
+      lb.maps.get('flows')!.update(
+        { saddr: be32('10.0.0.2'), daddr: be32('10.0.0.100'), sport: be16(40000), dport: be16(53), proto: 17, pad: [0, 0, 0] },
+        { addr: be32('10.1.0.7'), port: be16(5353), pad: 0 });
+      ex = await startExporter({ pinned: lfs.dir, listen: '127.0.0.1:0', ipv4: true });
+      let m = parse(await (await fetch(ex.url)).text());
+      const labels = 'saddr="10.0.0.2",daddr="10.0.0.100",sport="40000",dport="53",proto="17",path="flows"';
+      expect(m.get(`tsbpf_map_flows_port{${labels}}`)).to.equal(5353);
+      expect(m.get(`tsbpf_map_flows_addr{${labels}}`)).to.equal(0x0a010007);
+      expect([...m.keys()].filter((k) => /pad/.test(k))).to.deep.equal([]);
+      expect(m.get('tsbpf_export_map_errors')).to.equal(0);
+
+      // the same pin path now holds conntrack.o's map (other BTF, other key): read with its own types
+      rmSync(path.join(lfs.dir, 'flows'));
+      const ct = loadObject('bpf/conntrack.o');
+      try {
+        ct.maps.get('conns')!.pin(path.join(lfs.dir, 'flows'));
+        ct.maps.get('conns')!.update({ saddr: be32('192.168.1.1'), daddr: be32('192.168.1.2'), proto: 6, pad: [0, 0, 0] }, { packets: 2n, bytes: 120n });
+        m = parse(await (await fetch(ex.url)).text());
+        expect(m.get('tsbpf_map_flows_packets{saddr="192.168.1.1",daddr="192.168.1.2",proto="6",path="flows"}')).to.equal(2);
+        expect([...m.keys()].some((k) => k.startsWith('tsbpf_map_flows_port'))).to.equal(false);
+      } finally {
+        ct.close();
+      }
+    } finally {
+      await ex?.close();
+      ex = undefined;
+      lb.close();
+      lfs.cleanup();
+    }
   });
 
   it('refuses a directory that is not on bpffs, a missing one, and a bad address', async () => {

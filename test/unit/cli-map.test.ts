@@ -126,8 +126,8 @@ describe('exporter samples', () => {
     expect(keyLabels(5n)).to.deep.equal({ key: '5' });
     expect(keyLabels('GREEN')).to.deep.equal({ key: 'GREEN' });
     expect(keyLabels(Uint8Array.from([1, 0xab]))).to.deep.equal({ key: '01ab' });
-    const k = { saddr: 0x0100000a, daddr: 0x0200000a, proto: 17, pad: [0, 0, 0], inner: { port: 53, ok: true } };
-    expect(keyLabels(k)).to.deep.equal({ saddr: '16777226', daddr: '33554442', proto: '17', pad: '0,0,0', inner_port: '53', inner_ok: '1' });
+    const k = { saddr: 0x0100000a, daddr: 0x0200000a, proto: 17, ports: [0, 7, 0], inner: { port: 53, ok: true } };
+    expect(keyLabels(k)).to.deep.equal({ saddr: '16777226', daddr: '33554442', proto: '17', ports: '0,7,0', inner_port: '53', inner_ok: '1' });
     expect(keyLabels(k, { ipv4: true })).to.include({ saddr: '10.0.0.1', daddr: '10.0.0.2', proto: '17' });
   });
 

@@ -1,11 +1,11 @@
 // The exporter's pure rules (lib/export/samples.ts) on plain values and hand-made codec types:
 // label names that stay distinct, exact per-CPU sums, parts of values that are no quantity.
 import { expect } from 'chai';
-import { entrySamples, keyLabels, notQuantities } from '../../lib/export/samples.js';
+import { entrySamples, entrySamplesExact, keyLabels, networkOrderKeys, notQuantities } from '../../lib/export/samples.js';
 import type { CodecType, CodecTypeSource } from '../../lib/codec/types.js';
 import type { Labels } from '../../lib/export/samples.js';
 import { EXPOSITION_CONTENT_TYPE, formatFamily } from '../../lib/export/exposition.js';
-import { acceptsGzip, ExportError, failureKind, mapErrorWarner } from '../../lib/export/exporter.js';
+import { acceptsGzip, ExportError, failureKind, mapErrorWarner, ReadingCache } from '../../lib/export/exporter.js';
 import { BpfError } from '../../lib/syscall/errors.js';
 
 const source = (types: Record<number, CodecType>): CodecTypeSource => ({ get: (id) => types[id] ?? { kind: 'void' } });
@@ -20,7 +20,7 @@ describe('exporter samples: edge cases', () => {
   });
 
   it('a key array of structs gives each element labels of its own (all elements were "[object Object]": distinct keys merged)', () => {
-    expect(keyLabels({ p: [{ a: 1, b: 2 }, { a: 3, b: 4 }], pad: [0, 0] })).to.deep.equal({ p_0_a: '1', p_0_b: '2', p_1_a: '3', p_1_b: '4', pad: '0,0' });
+    expect(keyLabels({ p: [{ a: 1, b: 2 }, { a: 3, b: 4 }], q: [0, 0] })).to.deep.equal({ p_0_a: '1', p_0_b: '2', p_1_a: '3', p_1_b: '4', q: '0,0' });
     expect(keyLabels([{ a: 1 }, { a: 2 }])).to.deep.equal({ key_0_a: '1', key_1_a: '2' });
     expect(keyLabels({ m: [[{ a: 1 }], [{ a: 2 }]], mm: [[1, 2], [3, 4]] })).to.deep.equal({ m_0_0_a: '1', m_1_0_a: '2', mm: '1,2,3,4' });
   });
@@ -57,6 +57,42 @@ describe('exporter samples: edge cases', () => {
     // u8 arrays are numbers (the codecs read them so, whatever the bytes)
     expect([...notQuantities(src, 10)].sort()).to.deep.equal(['p', 'procs_comm', 'procs_owner', 'tag_x']);
     expect([...notQuantities(src, 3)]).to.deep.equal(['']);
+  });
+
+  it('padding fields (pad, _pad, __pad1, pad_2, padding) are no label and no series; keys differing only there are one series', () => {
+    expect(keyLabels({ saddr: 1, proto: 17, pad: [0, 0, 0] })).to.deep.equal({ saddr: '1', proto: '17' });
+    expect(keyLabels({ a: 1, _pad: 0, __pad1: 0, pad_2: 0, padding: [0], inner: { b: 2, Pad: 9 }, paddr: 3, spad: 4 })).to.deep.equal({ a: '1', inner_b: '2', paddr: '3', spad: '4' });
+    const [x] = entrySamplesExact('m', { path: 'm' }, { a: 1, pad: [0, 0] }, 5, false);
+    const [y] = entrySamplesExact('m', { path: 'm' }, { a: 1, pad: [7, 7] }, 6, false);
+    expect(x.labels).to.deep.equal(y.labels);
+    const u8: CodecType = { kind: 'int', name: 'unsigned char', size: 1, signed: false, char: false, bool: false, bitOffset: 0, bits: 8 };
+    const u64: CodecType = { kind: 'int', name: 'unsigned long long', size: 8, signed: false, char: false, bool: false, bitOffset: 0, bits: 64 };
+    const src = source({ 1: u8, 2: { kind: 'array', type: 1, count: 4 }, 3: u64, 4: { kind: 'struct', name: 'val', size: 24, members: [
+      { name: 'packets', type: 3, bitOffset: 0, bitSize: 0 }, { name: '__pad', type: 2, bitOffset: 64, bitSize: 0 }, { name: 'pad2', type: 3, bitOffset: 128, bitSize: 0 },
+    ] } });
+    expect([...notQuantities(src, 4)].sort()).to.deep.equal(['__pad', 'pad2']);
+    expect(entrySamplesExact('m', {}, 0, { packets: 3n, __pad: [1, 2, 3, 4], pad2: 9n }, false, {}, notQuantities(src, 4)).map((s) => s.metric)).to.deep.equal(['m_packets']);
+  });
+
+  it('__be16/__be32/__be64 key fields are found through typedefs, nested and anonymous structs; --ipv4 shows such an address most significant byte first', () => {
+    const int = (size: number): CodecType => ({ kind: 'int', name: `u${size * 8}`, size, signed: false, char: false, bool: false, bitOffset: 0, bits: size * 8 });
+    const src = source({
+      1: int(2), 2: { kind: 'alias', name: '__be16', type: 1 }, 3: int(4), 4: { kind: 'alias', name: '__u32', type: 3 }, 5: { kind: 'alias', name: '__be32', type: 4 },
+      6: { kind: 'alias', type: 5 }, // const __be32
+      7: { kind: 'struct', name: 'ports', size: 4, members: [{ name: 'sport', type: 2, bitOffset: 0, bitSize: 0 }, { name: 'raw', type: 1, bitOffset: 16, bitSize: 0 }] },
+      8: { kind: 'struct', name: '', size: 2, members: [{ name: 'x', type: 2, bitOffset: 0, bitSize: 0 }] },
+      9: { kind: 'struct', name: 'k', size: 16, members: [
+        { name: 'saddr', type: 6, bitOffset: 0, bitSize: 0 }, { name: 'daddr', type: 4, bitOffset: 32, bitSize: 0 },
+        { name: 'p', type: 7, bitOffset: 64, bitSize: 0 }, { name: '', type: 8, bitOffset: 96, bitSize: 0 },
+      ] },
+    });
+    expect([...networkOrderKeys(src, 9)].sort()).to.deep.equal(['p_sport', 'saddr', 'x']);
+    expect([...networkOrderKeys(src, 5)]).to.deep.equal(['key']);
+    expect([...networkOrderKeys(src, 4)]).to.deep.equal([]);
+    // saddr decoded from network order (10.0.0.1 is 0x0a000001); daddr a plain __u32 holding network-order bytes
+    const key = { saddr: 0x0a000001, daddr: 0x0200000a, p: { sport: 8080, raw: 1 }, x: 53 };
+    expect(keyLabels(key, { ipv4: true }, networkOrderKeys(src, 9))).to.deep.equal({ saddr: '10.0.0.1', daddr: '10.0.0.2', p_sport: '8080', p_raw: '1', x: '53' });
+    expect(keyLabels(0x0a000001, { ipv4: true }, new Set(['key']))).to.deep.equal({ key: '167772161' }); // a scalar key is no named address
   });
 });
 
@@ -119,5 +155,23 @@ describe('exporter: Accept-Encoding', () => {
   it('gzip when named or under *, not with q=0', () => {
     for (const h of ['gzip', 'gzip, deflate', 'deflate, GZIP;q=0.5', '*', 'identity, *;q=1', '*;q=0, gzip']) expect(acceptsGzip(h), h).to.equal(true);
     for (const h of [undefined, '', 'identity', 'deflate, br', 'gzip;q=0', 'gzip;q=0, *', '*;q=0', 'xgzip']) expect(acceptsGzip(h), String(h)).to.equal(false);
+  });
+});
+
+describe('exporter: codecs kept from scrape to scrape', () => {
+  it('made once per BTF key/value pair while maps use it; dropped after a scrape none did', () => {
+    const cache = new ReadingCache();
+    let made = 0;
+    const make = () => { made++; return { key: undefined, value: undefined, skip: undefined, networkOrder: undefined }; };
+    const a1 = cache.get('7:1:2:0', make);
+    expect(cache.get('7:1:2:0', make)).to.equal(a1);
+    cache.get('8:1:2:0', make);
+    cache.endScrape();
+    expect([made, cache.size]).to.deep.equal([2, 2]);
+    expect(cache.get('7:1:2:0', make)).to.equal(a1); // next scrape: only map 7's types are still pinned
+    cache.endScrape();
+    expect(cache.size).to.equal(1);
+    cache.get('8:1:2:0', make);
+    expect(made).to.equal(3);
   });
 });
