@@ -102,7 +102,10 @@ const ENXIO = 6;
  * sk_err, but poll() on an unbound AF_XDP socket reports no event at all: a wait would sleep forever.
  */
 const BOUND_CHECK_MS = 1000;
-/** a kick that did not go through now but will later (libxdp treats the same ones as harmless) */
+/**
+ * a kick that did not go through now but will later (libxdp treats the same ones as harmless);
+ * ENETDOWN: the interface is down, and may come back up
+ */
 const TRANSIENT_KICK = new Set<number>([ERRNO.EAGAIN, ERRNO.EBUSY, ERRNO.ENOBUFS, ENETDOWN]);
 
 export class XdpSocket {
@@ -140,8 +143,10 @@ export class XdpSocket {
   #depth = 0;
   /** a frame handed out by the async iterator and not yet given back */
   #holding = false;
-  /** Date.now() of the last look at whether the socket is still bound (an empty receive()) */
+  /** Date.now() of the last recvfrom (each one also says whether the socket is still bound) */
   #boundCheckedAt = 0;
+  /** a kick said ENXIO: the kernel unbound the socket, for good (an empty receive() then looks every time) */
+  #unbound = false;
   /** receive frames given back while the fill ring looked full (see #recycle) */
   readonly #unfilled: number[] = [];
 
@@ -278,12 +283,7 @@ export class XdpSocket {
     this.#refill();
     const n = rx.peek(max);
     if (n === 0) {
-      const now = Date.now();
-      if (now - this.#boundCheckedAt >= BOUND_CHECK_MS) {
-        this.#boundCheckedAt = now;
-        this.#checkBound('receive');
-      }
-      this.#wakeFill();
+      this.#wake('receive', this.#unbound || Date.now() - this.#boundCheckedAt >= BOUND_CHECK_MS);
       return 0;
     }
     const start = rx.position;
@@ -304,7 +304,7 @@ export class XdpSocket {
       if (this.#closed) {
         if (this.#depth === 0) this.#release();
       } else {
-        this.#recycle(done);
+        this.#recycle(done, 'receive');
       }
     }
     return done;
@@ -332,8 +332,7 @@ export class XdpSocket {
       if (this.#closed) return false;
       this.#refill();
       if (rx.peek(1) > 0) return true;
-      this.#checkBound(op);
-      this.#wakeFill();
+      this.#wake(op, true);
       if (signal?.aborted) return true;
       this.#waiter ??= this.#leftovers.waiter = new EpollWaiter([this.fd.value], 'the RX ring of an AF_XDP socket');
       const tick = new AbortController();
@@ -379,7 +378,7 @@ export class XdpSocket {
         yield new Uint8Array(this.#buffer, addr, len);
       } finally {
         this.#holding = false;
-        if (!this.#closed) this.#recycle(1);
+        if (!this.#closed) this.#recycle(1, 'iterate');
       }
       // a steady stream would otherwise never let timers and I/O run (resumptions are microtasks)
       if (++round === ROUND) {
@@ -508,7 +507,7 @@ export class XdpSocket {
    * first, fill consumer after), so for a moment the ring can look full. What does not fit waits
    * in #unfilled (in order) and goes at the next look at the rings (#refill).
    */
-  #recycle(n: number): void {
+  #recycle(n: number, op: string): void {
     if (n === 0) return;
     const rx = this.#rx!;
     const fill = this.#fill;
@@ -530,7 +529,7 @@ export class XdpSocket {
     rx.release(n);
     if (now > 0) fill.submit();
     if (waiting.length > 0) this.#refill();
-    this.#wakeFill();
+    this.#wake(op, false);
   }
 
   /** Frames #recycle could not put in the fill ring yet: as many as fit now. */
@@ -547,26 +546,32 @@ export class XdpSocket {
   }
 
   /**
-   * XskError (ENXIO) if the kernel unbound the socket: its interface was removed or moved to another
-   * network namespace. recvfrom(MSG_DONTWAIT) says so at no cost otherwise (copy mode: it returns 0;
-   * zero-copy: at most a wakeup of the driver, as libxdp does); a down interface (ENETDOWN) is not
-   * an error here: it may come back up.
+   * The one recvfrom(MSG_DONTWAIT) of the receive side, for either of its two reasons: `look`, to
+   * see whether the socket is still bound (an idle wait looks every round, an empty receive() at
+   * most every BOUND_CHECK_MS), and with need_wakeup, to wake a driver that stopped for want of
+   * fill entries (when the fill ring says so). It costs nothing in copy mode (0, or the error) and
+   * at most a wakeup of the driver in zero-copy mode, as libxdp does. Whichever the reason, a
+   * failure is judged by #kickFailed: ENXIO (the interface was removed or moved to another network
+   * namespace) is the same XskError naming `op`.
    */
-  #checkBound(op: string): void {
+  #wake(op: string, look: boolean): void {
+    if (!look && !(this.needWakeup && this.#fill.needsWakeup())) return;
+    this.#boundCheckedAt = Date.now();
     const r = ffi().syscall6(SYS.recvfrom, this.fd.value, 0, 0, MSG_DONTWAIT, 0, 0);
-    if (r === -ENXIO) throw this.#unbound(op);
+    if (r < 0) this.#kickFailed(op, -r, 'recvfrom (RX wakeup)');
   }
 
-  #unbound(op: string): XskError {
-    return new XskError(op, ENXIO, this.#where, `the socket is no longer bound: ${this.interface} was removed (or moved to another network namespace); close() it and make a new socket`);
-  }
-
-  /** with need_wakeup, a driver that stopped for want of fill entries is woken by a recvfrom */
-  #wakeFill(): void {
-    if (!this.needWakeup || !this.#fill.needsWakeup()) return;
-    const r = ffi().syscall6(SYS.recvfrom, this.fd.value, 0, 0, MSG_DONTWAIT, 0, 0);
-    if (r === -ENXIO) throw this.#unbound('recvfrom (fill ring wakeup)');
-    if (r < 0 && !TRANSIENT_KICK.has(-r)) throw new XskError('recvfrom (fill ring wakeup)', -r, this.#where);
+  /**
+   * A kick (recvfrom for the receive side, sendto for TX) that failed with `code`: returns for one
+   * that will go through later (TRANSIENT_KICK, a down interface among them); throws XskError
+   * naming `op` otherwise, ENXIO saying that the socket is no longer bound.
+   */
+  #kickFailed(op: string, code: number, call?: string): void {
+    if (code === ENXIO) {
+      this.#unbound = true;
+      throw new XskError(op, ENXIO, this.#where, `the socket is no longer bound: ${this.interface} was removed (or moved to another network namespace); close() it and make a new socket`);
+    }
+    if (!TRANSIENT_KICK.has(code)) throw new XskError(op, code, this.#where, call);
   }
 
   /** completed TX frames back to the free list */
@@ -598,8 +603,7 @@ export class XdpSocket {
     for (;;) {
       const r = ffi().syscall6(SYS.sendto, this.fd.value, 0, 0, MSG_DONTWAIT, 0, 0);
       if (r >= 0) return;
-      if (r === -ENXIO) throw this.#unbound('sendto (TX kick)');
-      if (!TRANSIENT_KICK.has(-r)) throw new XskError('sendto (TX kick)', -r, this.#where);
+      this.#kickFailed('sendto (TX kick)', -r);
       if (-r !== ERRNO.EAGAIN && -r !== ERRNO.EBUSY) return;
       this.#reclaim();
       const now = tx.outstanding;

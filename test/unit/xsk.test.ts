@@ -3,12 +3,21 @@
 // the option checks made before any system call.
 import { expect } from 'chai';
 import { openSync } from 'node:fs';
-import { FillRing, CompletionRing, RxRing, TxRing, isRingSize, checkXskOptions, XdpSocket, XskArgumentError, type RingOffsets } from '../../lib/xsk/index.js';
+import { FillRing, CompletionRing, RxRing, TxRing, isRingSize, checkXskOptions, XdpSocket, XskArgumentError, XskError, type RingOffsets } from '../../lib/xsk/index.js';
 import { Fd } from '../../lib/syscall/fd.js';
-import { SOCKADDR_XDP, XDP_UMEM_REG, XDP_MMAP_OFFSETS, XDP_STATISTICS, XDP_DESC } from '../../lib/xsk/uapi.js';
+import { ffi } from '../../lib/syscall/backend.js';
+import { SYS } from '../../lib/syscall/numbers.js';
+import { SOCKADDR_XDP, XDP_UMEM_REG, XDP_MMAP_OFFSETS, XDP_STATISTICS, XDP_DESC, SOCK_CLOEXEC } from '../../lib/xsk/uapi.js';
 
 // the kernel's layout of a ring: producer and consumer on their own cache lines, flags after the consumer
 const OFF: RingOffsets = { producer: 0, consumer: 64, flags: 68, desc: 128 };
+
+/** an AF_UNIX datagram socket: recvfrom(MSG_DONTWAIT) says EAGAIN, epoll never finds it readable */
+function datagramSocket(): Fd {
+  const r = ffi().syscall3(SYS.socket, 1 /* AF_UNIX */, 2 /* SOCK_DGRAM */ | SOCK_CLOEXEC, 0);
+  if (r < 0) throw new Error(`socket(AF_UNIX, SOCK_DGRAM): errno ${-r}`);
+  return new Fd(r, 'AF_UNIX socket');
+}
 
 function memory(size: number, entryBytes: number, start = 0): { buf: ArrayBuffer; prod: Uint32Array; cons: Uint32Array; flags: Uint32Array; words: Uint32Array } {
   const buf = new ArrayBuffer(OFF.desc + size * entryBytes);
@@ -127,10 +136,11 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
   const u64 = (w: Uint32Array, i: number) => w[i + 1] * 2 ** 32 + w[i];
   /**
    * An XdpSocket over rings of o's sizes in plain memory (the fill ring stocked as create() does
-   * before bind) and a /dev/null fd: the only syscalls left (recvfrom on an empty RX ring) fail
-   * harmlessly. Returns it with the rings' memory, where the test plays the kernel.
+   * before bind) and `fd`, by default an AF_UNIX datagram socket: the only syscalls left (recvfrom
+   * on an empty RX ring: EAGAIN) go through harmlessly, and a wait sleeps on it (never readable).
+   * Returns it with the rings' memory, where the test plays the kernel.
    */
-  const socketOverRings = (o: ReturnType<typeof checkXskOptions>) => {
+  const socketOverRings = (o: ReturnType<typeof checkXskOptions>, fd = datagramSocket()) => {
     const [fill, fm] = ring(FillRing, o.fillSize, 8);
     const [comp, cm] = ring(CompletionRing, o.completionSize, 8);
     const [rx, rm] = ring(RxRing, o.rxSize, 16);
@@ -140,13 +150,40 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
     const at = fill.reserve(o.rxFrames);
     for (let i = 0; i < o.rxFrames; i++) fill.set(at + i, i * o.frameSize);
     fill.submit();
-    const fd = new Fd(openSync('/dev/null', 'r'), '/dev/null');
     const Ctor = XdpSocket as unknown as new (...a: unknown[]) => XdpSocket;
     const x = new Ctor(fd, o, { index: 1, name: 'fake0' }, 'copy', mapping(umem.buffer), {
       fill: [fill, mapping(fm.buf)], comp: [comp, mapping(cm.buf)], rx: [rx, mapping(rm.buf)], tx: [tx, mapping(tm.buf)],
     });
     return { x, umem, fm, cm, rm, tm };
   };
+  /**
+   * The kernel's receive side in copy mode over those rings: publish(n) moves the next n fill
+   * entries to the RX ring (address + 256, `len` bytes), release() then lets their fill entries go,
+   * as xsk_flush() does (RX producer first, fill consumer after); inFill() lists the frames (by
+   * number) in the fill ring, sorted.
+   */
+  const kernelRx = (o: ReturnType<typeof checkXskOptions>, fm: Mem, rm: Mem) => {
+    let kcons = fm.cons[0];
+    return {
+      publish(n: number, len = 60) {
+        for (let i = 0; i < n; i++) {
+          const addr = u64(fm.words, (kcons & (o.fillSize - 1)) * 2);
+          rm.words.set([addr + 256, 0, len, 0], (rm.prod[0] & (o.rxSize - 1)) * 4);
+          kcons = (kcons + 1) >>> 0;
+          rm.prod[0] = (rm.prod[0] + 1) >>> 0;
+        }
+      },
+      release() { fm.cons[0] = kcons; },
+      /** with need_wakeup: the driver stopped for want of fill entries (XDP_RING_NEED_WAKEUP on the fill ring) */
+      askWakeup() { fm.flags[0] = 1; },
+      inFill() {
+        const n = (fm.prod[0] - fm.cons[0]) >>> 0;
+        return Array.from({ length: n }, (_, i) => u64(fm.words, ((fm.cons[0] + i) & (o.fillSize - 1)) * 2) / o.frameSize).sort((a, b) => a - b);
+      },
+    };
+  };
+  const SMALL = { interface: 'fake0', frames: 16, frameSize: 2048, fillSize: 8, completionSize: 8, rxSize: 8, txSize: 8 } as const;
+  const ALL = [0, 1, 2, 3, 4, 5, 6, 7];
 
   it('receives, recycles frame bases, transmits and reclaims across the wrap: no frame lost or doubled', () => {
     const o = checkXskOptions({ interface: 'fake0', frames: 16, frameSize: 2048, headroom: 64, fillSize: 8, completionSize: 4, rxSize: 4, txSize: 8 }, 4096);
@@ -220,37 +257,54 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
     expect(x.txFreeFrames).to.equal(o.txFrames);
     x.close();
   });
-  it('a fill ring that looks full for a moment (the kernel publishes an RX entry before it releases the fill entry it came from): recycled frames wait their turn, none is lost or written over another', () => {
-    const o = checkXskOptions({ interface: 'fake0', frames: 16, frameSize: 2048, fillSize: 8, completionSize: 8, rxSize: 8, txSize: 8 }, 4096);
-    // all 8 receive frames fill the fill ring
-    expect(o).to.include({ rxFrames: 8, fillSize: 8 });
-    const { x, fm, rm } = socketOverRings(o);
-    // xsk_flush(): xskq_prod_submit(rx) first, __xskq_cons_release(fill) after; user space can
-    // see the RX entries (and give their frames back) in between
-    let kcons = fm.cons[0];
-    const rxPublish = (n: number) => {
-      for (let i = 0; i < n; i++) {
-        const addr = u64(fm.words, (kcons & 7) * 2);
-        rm.words.set([addr + 256, 0, 60, 0], (rm.prod[0] & 7) * 4);
-        kcons = (kcons + 1) >>> 0;
-        rm.prod[0] = (rm.prod[0] + 1) >>> 0;
-      }
-    };
-    const fillRelease = () => { fm.cons[0] = kcons; };
-    const inFill = () => {
-      const n = (fm.prod[0] - fm.cons[0]) >>> 0;
-      return Array.from({ length: n }, (_, i) => u64(fm.words, ((fm.cons[0] + i) & 7) * 2) / o.frameSize).sort((a, b) => a - b);
-    };
+  /** `body` with a socket over rings of SMALL sizes (and `fd`, as socketOverRings takes it) and the kernel's receive side; closed after */
+  const overSmallRings = async (body: (x: XdpSocket, k: ReturnType<typeof kernelRx>) => unknown, fd?: Fd): Promise<void> => {
+    const o = checkXskOptions(SMALL, 4096);
+    const { x, fm, rm } = socketOverRings(o, fd);
+    try {
+      await body(x, kernelRx(o, fm, rm));
+    } finally {
+      x.close();
+    }
+  };
+  it('a fill ring that looks full for a moment (the kernel publishes an RX entry before it releases the fill entry it came from): recycled frames wait their turn, none is lost or written over another', () => overSmallRings((x, k) => {
+    // all 8 receive frames fill the fill ring; user space can see the RX entries (and give their
+    // frames back) before the fill entries are released
+    expect(x).to.include({ rxFrames: 8 });
     for (let round = 0; round < 12; round++) {
       const n = 1 + (round % 4);
-      rxPublish(n);
+      k.publish(n);
       expect(x.receive(() => {})).to.equal(n);
-      fillRelease();
+      k.release();
       // given back at the next look at the rings (a receive(), a wait, the iterator)
       expect(x.receive(() => {})).to.equal(0);
-      expect(inFill(), `round ${round}`).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(k.inFill(), `round ${round}`).to.deep.equal(ALL);
     }
-    x.close();
+  }));
+
+  it('a recvfrom that fails is one typed error whether it looked at the binding (an empty RX ring) or woke the fill ring', async () => {
+    // /dev/null: recvfrom says ENOTSOCK. No AF_XDP socket would, but both ways must say it the same
+    const devNull = () => new Fd(openSync('/dev/null', 'r'), '/dev/null');
+    const fail = (fn: () => unknown): XskError => {
+      try { fn(); } catch (e) { return e as XskError; }
+      throw new Error('no error');
+    };
+    let looked: XskError | undefined;
+    let woke: XskError | undefined;
+    // nothing received: the first look at whether the socket is still bound
+    await overSmallRings((x) => { looked = fail(() => x.receive(() => {})); }, devNull());
+    // a frame received and given back while the kernel asks for a fill ring wakeup
+    await overSmallRings((x, k) => {
+      k.publish(1);
+      k.release();
+      k.askWakeup();
+      woke = fail(() => x.receive(() => {}));
+      // the frame was given back all the same
+      expect(k.inFill()).to.deep.equal(ALL);
+    }, devNull());
+    expect(looked).to.be.instanceOf(XskError).and.include({ op: 'receive', errno: 'ENOTSOCK', interface: 'fake0', queue: 0 });
+    expect(woke).to.be.instanceOf(XskError).and.include({ op: 'receive', errno: 'ENOTSOCK', interface: 'fake0', queue: 0 });
+    expect(woke!.message).to.equal(looked!.message);
   });
 });
 
