@@ -88,9 +88,12 @@ export class XskFrameSizeError extends XskError {
   }
 }
 
-/** receive() or iteration from inside a receive callback (or while an iterator holds a frame): one consumer at a time. */
+/**
+ * receive() or iteration from inside a receive callback: the callback's frames go back to the fill
+ * ring when it returns. (A frame an async iterator holds is out of everyone's way: not busy.)
+ */
 export class XskBusyError extends XskError {
   constructor(op: string, where: XskWhere) {
-    super(op, 0, where, 'a frame is being processed (from inside a receive callback or an async iteration holding a frame); one consumer at a time');
+    super(op, 0, where, 'called from inside a receive callback, whose frames are given back when it returns; one consumer at a time');
   }
 }

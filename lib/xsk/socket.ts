@@ -11,10 +11,10 @@
 // before it: no fd, no mapping, no half-bound socket is left.
 //
 // UMEM frames are shared out once: the first rxFrames are the receive side's and always are in the
-// fill ring, with the kernel, in the RX ring or in a receive callback (the fill ring has room for
-// all of them; for the moment the kernel has published an RX entry but not yet released the fill
-// entry, one given back waits in a short list); the others are the send side's, on a free list, in
-// the TX ring or with the kernel until the completion ring gives them back.
+// fill ring, with the kernel, in the RX ring, in a receive callback or held by an async iterator
+// (the fill ring has room for all of them; for the moment the kernel has published an RX entry but
+// not yet released the fill entry, one given back waits in a short list); the others are the send
+// side's, on a free list, in the TX ring or with the kernel until the completion ring gives them back.
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
 import { Fd } from '../syscall/fd.js';
@@ -108,6 +108,12 @@ const BOUND_CHECK_MS = 1000;
  */
 const TRANSIENT_KICK = new Set<number>([ERRNO.EAGAIN, ERRNO.EBUSY, ERRNO.ENOBUFS, ENETDOWN]);
 
+/** The receive frame an async iterator holds (its UMEM base; -1: none), and the socket it is of. */
+interface HeldFrame {
+  readonly socket: WeakRef<XdpSocket>;
+  base: number;
+}
+
 export class XdpSocket {
   /** the AF_XDP socket (what an XSKMAP holds: `map.update(queue, xsk)` works too) */
   readonly fd: Fd;
@@ -141,8 +147,8 @@ export class XdpSocket {
   #released = false;
   /** receive() callbacks running (close() meanwhile leaves the memory alone until they return) */
   #depth = 0;
-  /** a frame handed out by the async iterator and not yet given back */
-  #holding = false;
+  /** ends the one next() of an async iterator waiting for a frame, if one is: the next consumer to start calls it */
+  #pendingNext: (() => void) | undefined;
   /** Date.now() of the last recvfrom (each one also says whether the socket is still bound) */
   #boundCheckedAt = 0;
   /** a kick said ENXIO: the kernel unbound the socket, for good (an empty receive() then looks every time) */
@@ -273,13 +279,16 @@ export class XdpSocket {
    * runs (copy it to keep it); the frames go back to the fill ring once `cb` returned (or threw:
    * the frame in hand counts as received). Returns how many were delivered; never waits. With none,
    * at most once a second it looks whether the socket is still bound (XskError ENXIO if not).
+   * A consumer of its own: an async iterator's next() still waiting for a frame ends (done).
+   * XskBusyError from inside a receive callback.
    */
   receive(cb: XskFrameCallback, max = ROUND): number {
     this.#check('receive');
-    if (this.#depth > 0 || this.#holding) throw new XskBusyError('receive', this.#where);
+    if (this.#depth > 0) throw new XskBusyError('receive', this.#where);
     const rx = this.#rxRing('receive');
     if (typeof cb !== 'function') throw new XskArgumentError('receive', 'callback', `must be a function, got ${typeof cb}`, this.#where);
     if (!Number.isInteger(max) || max < 1) throw new XskArgumentError('receive', 'max', `must be a positive integer, got ${max}`, this.#where);
+    this.#supersede();
     this.#refill();
     const n = rx.peek(max);
     if (n === 0) {
@@ -314,11 +323,13 @@ export class XdpSocket {
    * Resolves true when frames may be waiting in the RX ring, false once the socket is closed (a
    * pending wait ends then). Never blocks the event loop: a worker thread sleeps in epoll (lib/ringbuf's
    * waiter). `signal` abandons the wait (it resolves true). Rejects with XskError ENXIO once the
-   * socket is unbound (its interface removed: looked at every second while waiting).
+   * socket is unbound (its interface removed: looked at every second while waiting). A consumer of
+   * its own: an async iterator's next() still waiting for a frame ends (done).
    */
   wait(signal?: AbortSignal): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     const rx = this.#rxRing('wait');
+    this.#supersede();
     if (rx.peek(1) > 0) return Promise.resolve(true);
     return this.#wait(rx, signal, 'wait');
   }
@@ -354,39 +365,126 @@ export class XdpSocket {
   }
 
   /**
-   * Received frames, one at a time, as zero-copy views valid until the loop body resumes (the frame
-   * then goes back to the fill ring); waits without blocking the event loop; ends at close(), and
-   * throws XskError ENXIO once the socket is unbound (its interface removed).
+   * Received frames, one at a time, as zero-copy views; waits without blocking the event loop; ends
+   * at close(), and throws XskError ENXIO once the socket is unbound (its interface removed).
+   *
+   * A frame is taken from the RX ring only when a next() resolves with it, and it is that
+   * iterator's until its next next() or return() (in a for await: until the body ends), out of the
+   * fill ring: no other consumer writes over it, nor waits for it. A next() still waiting holds
+   * nothing, and ends (resolves done) at once
+   * - when return() is called on its iterator: to give up on a next() (a timeout that won a
+   *   Promise.race), call return(), and no frame goes to the promise nobody reads any more;
+   * - when another consumer starts: receive(), wait(), or another iterator's next(). One consumer at
+   *   a time, the newest: a dropped iterator never stands in its way.
+   * A next() dropped without either takes the next frame that comes (nobody else asked for it);
+   * an iterator dropped while it holds a frame gives the frame back once it is garbage-collected.
+   * XskBusyError from inside a receive callback.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    this.#check('iterate');
-    const rx = this.#rxRing('iterate');
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array, undefined> {
+    const slot: HeldFrame = { socket: new WeakRef(this), base: -1 };
+    let started = false;
+    let finished = false;
+    /** frames delivered since the event loop last had a turn */
     let round = 0;
-    for (;;) {
-      if (this.#closed) return;
-      if (this.#depth > 0 || this.#holding) throw new XskBusyError('iterate', this.#where);
-      this.#refill();
-      if (rx.peek(1) === 0) {
-        round = 0;
-        if (!(await this.#wait(rx, undefined, 'iterate'))) return;
-        continue;
-      }
-      const addr = rx.addr(rx.position);
-      const len = rx.len(rx.position);
-      this.#holding = true;
+    /** the wait of this iterator's pending next(), aborted to end it */
+    let waiting: AbortController | undefined;
+    /** the last next() not yet settled: the next one runs after it (the iterator protocol queues them) */
+    let last: Promise<unknown> | undefined;
+    /**
+     * the iterator while a next() of it is unsettled: what holds that next() (the socket, its waiter)
+     * holds the iterator too, so a dropped one is not collected (its frame given back) before the
+     * frame it is waiting for is in its hands
+     */
+    let unsettled: object | undefined;
+    const end = () => {
+      finished = true;
+      waiting?.abort();
+    };
+    const finish = () => {
+      end();
+      this.#giveBack(slot);
+      XdpSocket.#held.unregister(slot);
+    };
+    const step = async (): Promise<IteratorResult<Uint8Array, undefined>> => {
+      if (finished) return { done: true, value: undefined };
       try {
-        yield new Uint8Array(this.#buffer, addr, len);
-      } finally {
-        this.#holding = false;
-        if (!this.#closed) this.#recycle(1, 'iterate');
+        // the frame the last next() delivered is done with
+        if (this.#giveBack(slot)) this.#wake('iterate', false);
+        if (this.#closed) {
+          if (!started) throw new XskClosedError('iterate', this.#where);
+          finish();
+          return { done: true, value: undefined };
+        }
+        started = true;
+        if (this.#depth > 0) throw new XskBusyError('iterate', this.#where);
+        const rx = this.#rxRing('iterate');
+        this.#supersede();
+        this.#pendingNext = end;
+        try {
+          for (;;) {
+            // a steady stream would otherwise never let timers and I/O run (resolutions are microtasks)
+            if (round >= ROUND) {
+              round = 0;
+              await new Promise((resolve) => setImmediate(resolve));
+            }
+            if (finished || this.#closed) break;
+            this.#refill();
+            if (rx.peek(1) > 0) {
+              const at = rx.position;
+              const addr = rx.addr(at);
+              const len = rx.len(at);
+              // the RX entry goes now; the frame is this iterator's until it is given back
+              slot.base = addr - (addr & this.#frameMask);
+              rx.release(1);
+              round++;
+              return { done: false, value: new Uint8Array(this.#buffer, addr, len) };
+            }
+            round = 0;
+            waiting = new AbortController();
+            const ready = await this.#wait(rx, waiting.signal, 'iterate');
+            waiting = undefined;
+            if (!ready) break;
+          }
+        } finally {
+          if (this.#pendingNext === end) this.#pendingNext = undefined;
+        }
+        finish();
+        return { done: true, value: undefined };
+      } catch (e) {
+        finish();
+        throw e;
       }
-      // a steady stream would otherwise never let timers and I/O run (resumptions are microtasks)
-      if (++round === ROUND) {
-        round = 0;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
+    };
+    const iterator: AsyncIterableIterator<Uint8Array, undefined> = {
+      next: () => {
+        unsettled = iterator;
+        const p = last ? last.then(step, step) : step();
+        last = p;
+        const settled = () => {
+          if (last !== p) return;
+          last = undefined;
+          unsettled = undefined;
+        };
+        p.then(settled, settled);
+        return p;
+      },
+      return: async () => {
+        finish();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    XdpSocket.#held.register(iterator, slot, slot);
+    return iterator;
   }
+
+  /** frames of iterators dropped while they held one: back to their socket's fill ring */
+  static readonly #held = new FinalizationRegistry<HeldFrame>((slot) => {
+    const socket = slot.socket.deref();
+    if (socket) socket.#giveBack(slot);
+  });
 
   /**
    * Copy each frame into a free UMEM frame, post them all on the TX ring and kick the kernel.
@@ -485,6 +583,34 @@ export class XdpSocket {
   #rxRing(op: string): RxRing {
     if (!this.#rx) throw new XskArgumentError(op, 'rxSize', 'is 0: this socket has no RX ring', this.#where);
     return this.#rx;
+  }
+
+  /** Another consumer starts: an async iterator's next() still waiting for a frame ends (resolves done), taking none. */
+  #supersede(): void {
+    const end = this.#pendingNext;
+    this.#pendingNext = undefined;
+    end?.();
+  }
+
+  /**
+   * The frame an async iterator holds goes back to the fill ring (or waits in #unfilled, see
+   * #recycle); true if there was one. No system call: the caller wakes the kernel if it wants to
+   * (the safety net of a collected iterator must not throw).
+   */
+  #giveBack(slot: HeldFrame): boolean {
+    const base = slot.base;
+    if (base < 0) return false;
+    slot.base = -1;
+    if (this.#closed) return false;
+    const fill = this.#fill;
+    if (this.#unfilled.length === 0 && fill.free(1) >= 1) {
+      fill.set(fill.reserve(1), base);
+      fill.submit();
+    } else {
+      this.#unfilled.push(base);
+      this.#refill();
+    }
+    return true;
   }
 
   #checkMap(map: BpfMap<unknown, unknown>, key: number, op: string): void {

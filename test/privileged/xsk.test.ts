@@ -539,6 +539,43 @@ describe('XdpSocket (AF_XDP)', function () {
     expect(() => x.register(xsks())).to.throw(XskArgumentError, 'rxSize is 0: a socket without an RX ring cannot receive what an XSKMAP redirects to it');
   });
 
+  it('a next() dropped after losing a race against a timeout never blocks the socket: a newer consumer ends it, or the one frame it took comes back', async () => {
+    attach('skb');
+    const x = create();
+    x.register(xsks());
+    /** p's value, or `late` if p is still pending after `ms` (the timer does not outlive the race) */
+    const within = async <T, L>(p: Promise<T>, ms: number, late: L): Promise<T | L> => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([p, new Promise<L>((resolve) => { timer = setTimeout(resolve, ms, late); })]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const DONE = { done: true, value: undefined };
+    // 1. nothing comes in time (a network engineer's Promise.race with a timeout) and the iterator
+    // is dropped; what comes later goes to receive(), which ends the dropped next()
+    const dropped = x[Symbol.asyncIterator]().next();
+    expect(await within(dropped, 20, 'timeout')).to.equal('timeout');
+    net.sendUdp({ count: 3, port: PORT, size: 1 });
+    expect(await receiveAll(x, 3)).to.have.length(3);
+    expect(await within(dropped, 2000, 'pending')).to.deep.equal(DONE);
+    // 2. dropped again, and a datagram comes while nobody else asks: the dropped next() takes it
+    // (the test keeps its promise to see that), and the socket goes on receiving all the same
+    const late = x[Symbol.asyncIterator]().next();
+    expect(await within(late, 20, 'timeout')).to.equal('timeout');
+    net.sendUdp({ count: 1, port: PORT, size: 2 });
+    const taken = await within(late, 5000, 'pending');
+    expect(taken).to.have.property('value').with.length(44);
+    net.sendUdp({ count: 2, port: PORT, size: 3 });
+    expect((await receiveAll(x, 2)).map((f) => f.length)).to.deep.equal([45, 45]);
+    net.sendUdp({ count: 1, port: PORT, size: 4 });
+    for await (const f of x) {
+      expect(f.length).to.equal(46);
+      break;
+    }
+  });
+
   it('one consumer at a time: receive() from a receive callback is refused; close() from one releases after it returns', async () => {
     attach('skb');
     const x = create();

@@ -3,6 +3,8 @@
 // the option checks made before any system call.
 import { expect } from 'chai';
 import { openSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { FillRing, CompletionRing, RxRing, TxRing, isRingSize, checkXskOptions, XdpSocket, XskArgumentError, XskError, type RingOffsets } from '../../lib/xsk/index.js';
 import { Fd } from '../../lib/syscall/fd.js';
 import { ffi } from '../../lib/syscall/backend.js';
@@ -17,6 +19,33 @@ function datagramSocket(): Fd {
   const r = ffi().syscall3(SYS.socket, 1 /* AF_UNIX */, 2 /* SOCK_DGRAM */ | SOCK_CLOEXEC, 0);
   if (r < 0) throw new Error(`socket(AF_UNIX, SOCK_DGRAM): errno ${-r}`);
   return new Fd(r, 'AF_UNIX socket');
+}
+
+/**
+ * Two AF_UNIX datagram sockets, `ours` bound to an abstract name: wake() sends it an empty datagram,
+ * so that a wait on it ends at once (the socket's next recvfrom takes the datagram away)
+ */
+function datagramPair(): { ours: Fd; wake(): void; close(): void } {
+  const ours = datagramSocket();
+  const peer = datagramSocket();
+  const name = new TextEncoder().encode(`tsbpf-xsk-test-${process.pid}-${ours.value}`);
+  const mem = ffi().alloc(3 + name.length);
+  const addr = new Uint8Array(mem.buffer, 0, 3 + name.length);
+  addr.set([1, 0, 0]); // sun_family AF_UNIX, then a NUL: an abstract name
+  addr.set(name, 3);
+  const r = ffi().syscall3(SYS.bind, ours.value, mem.address, addr.length);
+  if (r < 0) throw new Error(`bind(AF_UNIX): errno ${-r}`);
+  return {
+    ours,
+    wake() {
+      const s = ffi().syscall6(SYS.sendto, peer.value, mem.address, 0, 0, mem.address, addr.length);
+      if (s < 0) throw new Error(`sendto(AF_UNIX): errno ${-s}`);
+    },
+    close() {
+      peer.close();
+      ffi().free(mem);
+    },
+  };
 }
 
 function memory(size: number, entryBytes: number, start = 0): { buf: ArrayBuffer; prod: Uint32Array; cons: Uint32Array; flags: Uint32Array; words: Uint32Array } {
@@ -184,6 +213,7 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
   };
   const SMALL = { interface: 'fake0', frames: 16, frameSize: 2048, fillSize: 8, completionSize: 8, rxSize: 8, txSize: 8 } as const;
   const ALL = [0, 1, 2, 3, 4, 5, 6, 7];
+  const DONE = { done: true, value: undefined };
 
   it('receives, recycles frame bases, transmits and reclaims across the wrap: no frame lost or doubled', () => {
     const o = checkXskOptions({ interface: 'fake0', frames: 16, frameSize: 2048, headroom: 64, fillSize: 8, completionSize: 4, rxSize: 4, txSize: 8 }, 4096);
@@ -267,6 +297,26 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
       x.close();
     }
   };
+  /** `p`'s value, or an error once it is still pending after `ms` */
+  const settled = async <T>(p: Promise<T>, ms = 2000): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms); });
+    try {
+      return await Promise.race([p, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  /** full garbage collections (and a turn for the finalizers after each) until `until()`, at most `rounds` */
+  const collect = async (until: () => boolean, rounds = 100): Promise<void> => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let i = 0; i < rounds && !until(); i++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
   it('a fill ring that looks full for a moment (the kernel publishes an RX entry before it releases the fill entry it came from): recycled frames wait their turn, none is lost or written over another', () => overSmallRings((x, k) => {
     // all 8 receive frames fill the fill ring; user space can see the RX entries (and give their
     // frames back) before the fill entries are released
@@ -281,6 +331,95 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
       expect(k.inFill(), `round ${round}`).to.deep.equal(ALL);
     }
   }));
+
+  it('a frame an iterator delivered is its own until its next next() or return(): out of the fill ring, and receive() goes on meanwhile', () => overSmallRings(async (x, k) => {
+    k.publish(2, 42);
+    k.release();
+    const it = x[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.done).to.equal(false);
+    expect(first.value!.length).to.equal(42);
+    expect(first.value!.byteOffset).to.equal(256);
+    // the other consumer takes the other frame: the iterator's frame is not in its way
+    const addrs: number[] = [];
+    expect(x.receive((_, addr) => addrs.push(addr))).to.equal(1);
+    expect(addrs).to.deep.equal([2048 + 256]);
+    expect(k.inFill(), 'frame 0 is the iterator\'s').to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
+    // the next next() gives it back (and waits: nothing else came), return() ends that one
+    const second = it.next();
+    expect(k.inFill()).to.deep.equal(ALL);
+    await it.return!();
+    expect(await second).to.deep.equal(DONE);
+    expect(await it.next()).to.deep.equal(DONE);
+  }));
+
+  it('return() ends a pending next() at once: it resolves done and takes no frame (what a caller does whose timeout won a Promise.race)', () => overSmallRings(async (x, k) => {
+    const it = x[Symbol.asyncIterator]();
+    const pending = it.next();
+    expect(await settled(it.return!())).to.deep.equal(DONE);
+    expect(await settled(pending)).to.deep.equal(DONE);
+    k.publish(1);
+    expect(x.receive(() => {})).to.equal(1);
+    expect(await it.next()).to.deep.equal(DONE);
+  }));
+
+  it('a next() still waiting when another consumer starts (receive(), wait(), another iterator) ends: it resolves done and the newer consumer gets the frame', () => overSmallRings(async (x, k) => {
+    const starters: Record<string, () => Promise<number>> = {
+      'receive()': async () => x.receive(() => {}),
+      'wait()': async () => (await x.wait()) ? x.receive(() => {}) : 0,
+      'another iterator': async () => {
+        const it = x[Symbol.asyncIterator]();
+        const r = await it.next();
+        await it.return!();
+        return r.done ? 0 : 1;
+      },
+    };
+    for (const [name, start] of Object.entries(starters)) {
+      // the caller races next() against a timeout, the timeout wins, the iterator is dropped
+      const dropped = x[Symbol.asyncIterator]().next();
+      k.publish(1);
+      k.release();
+      expect(await settled(start()), name).to.equal(1);
+      expect(await settled(dropped), name).to.deep.equal(DONE);
+      expect(k.inFill(), name).to.deep.equal(ALL);
+    }
+  }));
+
+  it('an iterator dropped while it holds a frame gives the frame back once it is collected', () => overSmallRings(async (x, k) => {
+    k.publish(1);
+    k.release();
+    await (async () => {
+      const it = x[Symbol.asyncIterator]();
+      expect((await it.next()).done).to.equal(false);
+    })();
+    expect(k.inFill()).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
+    await collect(() => k.inFill().length === 8);
+    expect(k.inFill()).to.deep.equal(ALL);
+    // and it is received into again
+    k.publish(8);
+    expect(x.receive(() => {})).to.equal(8);
+  }));
+
+  it('an iterator dropped while its next() waits stays until the next() settles: the frame that next() takes comes back once it is collected', async () => {
+    const pair = datagramPair();
+    try {
+      await overSmallRings(async (x, k) => {
+        // only the promise is kept (to see what it gets): the iterator is dropped
+        const late = x[Symbol.asyncIterator]().next();
+        // (collected now, it would give back nothing, and the frame it takes next would stay lost)
+        await collect(() => false, 5);
+        k.publish(1);
+        k.release();
+        pair.wake();
+        expect((await settled(late)).done).to.equal(false);
+        expect(k.inFill()).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
+        await collect(() => k.inFill().length === 8);
+        expect(k.inFill()).to.deep.equal(ALL);
+      }, pair.ours);
+    } finally {
+      pair.close();
+    }
+  });
 
   it('a recvfrom that fails is one typed error whether it looked at the binding (an empty RX ring) or woke the fill ring', async () => {
     // /dev/null: recvfrom says ENOTSOCK. No AF_XDP socket would, but both ways must say it the same
