@@ -115,7 +115,14 @@ interface HeldFrame {
 }
 
 export class XdpSocket {
-  /** the AF_XDP socket (what an XSKMAP holds: `map.update(queue, xsk)` works too) */
+  /**
+   * The AF_XDP socket: what an XSKMAP holds. Put it there with register(), which refuses a send-only
+   * socket (rxSize 0). `map.update(queue, xsk)` (or with `xsk.fd`) writes the fd as well but checks
+   * nothing: lib/map sees an fd holder, not a socket with rings, and Linux 6.18 takes any AF_XDP
+   * socket into an XSKMAP. With a send-only one there, what the program redirects to it has no RX
+   * ring to go to; in generic (skb) XDP the kernel's xsk_generic_rcv() even flushes that missing
+   * ring after the failed receive (a NULL pointer, read in the 6.18 source).
+   */
   readonly fd: Fd;
   /** the interface's name and index */
   readonly interface: string;
@@ -258,6 +265,8 @@ export class XdpSocket {
   /**
    * Put this socket in an XSKMAP at `key` (default: its queue, what `bpf_redirect_map(&xsks,
    * ctx->rx_queue_index, …)` looks up). The kernel takes it out again when the socket closes.
+   * The checked way in: XskArgumentError for a send-only socket (rxSize 0), which the kernel would
+   * take without a word; `map.update(key, xsk)` cannot tell (see `fd`).
    */
   register(map: BpfMap<unknown, unknown>, key: number = this.queue): void {
     this.#check('register');

@@ -539,6 +539,21 @@ describe('XdpSocket (AF_XDP)', function () {
     expect(() => x.register(xsks())).to.throw(XskArgumentError, 'rxSize is 0: a socket without an RX ring cannot receive what an XSKMAP redirects to it');
   });
 
+  it('map.update(queue, xsk) is not checked like register(): lib/map sees an fd, and the kernel takes a send-only socket (no program attached, no traffic: see XdpSocket.fd)', () => {
+    // nothing is attached here, and the entry goes at once: in generic (skb) XDP, Linux 6.18 would
+    // flush the RX ring the socket does not have (xsk_generic_rcv → xsk_flush)
+    const x = create({ rxSize: 0 });
+    const map = xsks();
+    try {
+      for (const value of [x, x.fd]) {
+        map.update(x.queue, value);
+        expect(map.delete(x.queue)).to.equal(true);
+      }
+    } finally {
+      map.delete(x.queue);
+    }
+  });
+
   it('a next() dropped after losing a race against a timeout never blocks the socket: a newer consumer ends it, or the one frame it took comes back', async () => {
     attach('skb');
     const x = create();
