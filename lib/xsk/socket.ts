@@ -6,9 +6,7 @@
 //   for await (const frame of xsk) { … }            // zero-copy views of received frames
 //   xsk.transmit([frameBytes]);                       // copied into free UMEM frames and sent
 //
-// Making one: socket(AF_XDP) → UMEM (anonymous pages, XDP_UMEM_REG) → ring sizes (setsockopt) →
-// XDP_MMAP_OFFSETS → the four ring mmaps → bind(sockaddr_xdp). Any step failing undoes the ones
-// before it: no fd, no mapping, no half-bound socket is left.
+// Making one is setup.ts; any step failing there leaves nothing behind.
 //
 // UMEM frames are shared out once: the first rxFrames are the receive side's and always are in the
 // fill ring, with the kernel, in the RX ring, in a receive callback or held by an async iterator
@@ -17,11 +15,9 @@
 // side's, on a free list, in the TX ring or with the kernel until the completion ring gives them back.
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
-import { Fd } from '../syscall/fd.js';
-import { scratch } from '../syscall/memory.js';
-import { readStruct, setU64 } from '../syscall/layout.js';
-import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
-import { BpfError } from '../syscall/errors.js';
+import type { Fd } from '../syscall/fd.js';
+import { readStruct } from '../syscall/layout.js';
+import { pageSize, PROT, type Mapping } from '../syscall/mmap.js';
 import { ERRNO } from '../syscall/errno.js';
 import { BPF_MAP_TYPE } from '../syscall/types.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
@@ -30,12 +26,9 @@ import type { BpfMap } from '../map/map.js';
 import { XskArgumentError, XskBusyError, XskClosedError, XskError, XskFrameSizeError, XskNoFreeFrameError, type XskWhere } from './errors.js';
 import { checkXskOptions, type CheckedXskOptions, type XdpSocketOptions } from './options.js';
 import { lookupXskInterface } from './interface.js';
-import { CompletionRing, FillRing, RxRing, TxRing, type RingOffsets } from './ring.js';
-import {
-  AF_XDP, SOL_XDP, SOCK_RAW, SOCK_CLOEXEC, MSG_DONTWAIT, MAP_POPULATE, MAP_ANONYMOUS, XDP_OPT, XDP_BIND, XDP_OPTIONS_ZEROCOPY, XDP_PGOFF,
-  SOCKADDR_XDP, XDP_UMEM_REG, XDP_MMAP_OFFSETS, XDP_STATISTICS, XDP_OPTIONS, XDP_PACKET_HEADROOM,
-} from './uapi.js';
-import { loadKernelBtf } from '../btf/kernel.js';
+import type { CompletionRing, FillRing, RxRing, TxRing } from './ring.js';
+import { getsockopt, noteClosed, setUpXsk, type XskBoundMode, type XskRings } from './setup.js';
+import { MSG_DONTWAIT, XDP_OPT, XDP_STATISTICS } from './uapi.js';
 
 /** XDP_STATISTICS: the kernel's counters for this socket (exact below 2^53). */
 export interface XskStatistics {
@@ -63,8 +56,7 @@ export interface XskStatistics {
 /** A received frame: a zero-copy view into the UMEM (valid while the callback runs), and its UMEM address. */
 export type XskFrameCallback = (frame: Uint8Array, address: number) => void;
 
-/** The mode the kernel bound the socket in. */
-export type XskBoundMode = 'copy' | 'zerocopy';
+export type { XskBoundMode } from './setup.js';
 
 /** Frames taken from the RX ring per round of the async iterator before the event loop gets a turn. */
 const ROUND = 64;
@@ -84,16 +76,7 @@ const forgotten = new FinalizationRegistry<Leftovers>((left) => {
   for (const m of left.maps) retireMapping(m, PROT.READ | PROT.WRITE);
 });
 
-/**
- * When this process last closed a socket on a queue ('ifindex/queue' → performance.now()): the
- * kernel frees the queue from a work item a little after (~20 ms here), and a bind() meanwhile is
- * EBUSY; the error then says so instead of suggesting that someone else holds the queue.
- */
-const recentlyClosed = new Map<string, number>();
-const RECENT_MS = 2000;
-
 /** errno numbers lib/syscall's ERRNO table does not name */
-const EAFNOSUPPORT = 97;
 const ENETDOWN = 100;
 const ENXIO = 6;
 /**
@@ -163,9 +146,7 @@ export class XdpSocket {
   /** receive frames given back while the fill ring looked full (see #recycle) */
   readonly #unfilled: number[] = [];
 
-  private constructor(fd: Fd, o: CheckedXskOptions, iface: { index: number; name: string }, mode: XskBoundMode, umem: Mapping, rings: {
-    fill: [FillRing, Mapping]; comp: [CompletionRing, Mapping]; rx?: [RxRing, Mapping]; tx?: [TxRing, Mapping];
-  }) {
+  private constructor(fd: Fd, o: CheckedXskOptions, iface: { index: number; name: string }, mode: XskBoundMode, umem: Mapping, rings: XskRings) {
     this.fd = fd;
     this.interface = iface.name;
     this.ifindex = iface.index;
@@ -200,52 +181,7 @@ export class XdpSocket {
   static create(options: XdpSocketOptions): XdpSocket {
     const o = checkXskOptions(options, pageSize());
     const iface = lookupXskInterface(o.interface, o.queue);
-    const where: XskWhere = { interface: iface.name, ifindex: iface.index, queue: o.queue };
-    const undo: (() => void)[] = [];
-    try {
-      const r = ffi().syscall3(SYS.socket, AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
-      if (r < 0) throw new XskError('socket(AF_XDP)', -r, where, r === -EAFNOSUPPORT ? 'the kernel has no AF_XDP (CONFIG_XDP_SOCKETS)' : undefined);
-      const fd = new Fd(r, `AF_XDP socket on ${iface.name} queue ${o.queue}`);
-      undo.push(() => fd.close());
-
-      const umemLen = o.frames * o.frameSize;
-      const umem = mapOrThrow(() => mmap(-1, Math.ceil(umemLen / pageSize()) * pageSize(), PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP_ANONYMOUS), 'mmap UMEM', where);
-      undo.push(() => umem.unmap());
-      umemReg(fd.value, umem.address, umemLen, o, where);
-      setRingSize(fd.value, XDP_OPT.UMEM_FILL_RING, o.fillSize, 'XDP_UMEM_FILL_RING', where);
-      setRingSize(fd.value, XDP_OPT.UMEM_COMPLETION_RING, o.completionSize, 'XDP_UMEM_COMPLETION_RING', where);
-      if (o.rxSize) setRingSize(fd.value, XDP_OPT.RX_RING, o.rxSize, 'XDP_RX_RING', where);
-      if (o.txSize) setRingSize(fd.value, XDP_OPT.TX_RING, o.txSize, 'XDP_TX_RING', where);
-      const off = mmapOffsets(fd.value, where);
-
-      const ring = (name: string, which: RingOffsets, entries: number, entryBytes: number, pgoff: number): Mapping => {
-        const m = mapOrThrow(() => mmap(fd.value, which.desc + entries * entryBytes, PROT.READ | PROT.WRITE, MAP.SHARED | MAP_POPULATE, pgoff), `mmap ${name} ring`, where);
-        undo.push(() => m.unmap());
-        return m;
-      };
-      const fm = ring('fill', off.fr, o.fillSize, 8, XDP_PGOFF.FILL_RING);
-      const cm = ring('completion', off.cr, o.completionSize, 8, XDP_PGOFF.COMPLETION_RING);
-      const rm = o.rxSize ? ring('RX', off.rx, o.rxSize, 16, XDP_PGOFF.RX_RING) : undefined;
-      const tm = o.txSize ? ring('TX', off.tx, o.txSize, 16, XDP_PGOFF.TX_RING) : undefined;
-      const fill = new FillRing(fm.buffer, off.fr, o.fillSize);
-      // stock the fill ring before bind, as libxdp's users do: the kernel can receive at once
-      const at = fill.reserve(o.rxFrames);
-      for (let i = 0; i < o.rxFrames; i++) fill.set(at + i, i * o.frameSize);
-      fill.submit();
-
-      bind(fd.value, iface.index, o, where);
-      const mode = boundMode(fd.value, where);
-      return new XdpSocket(fd, o, iface, mode, umem, {
-        fill: [fill, fm],
-        comp: [new CompletionRing(cm.buffer, off.cr, o.completionSize), cm],
-        rx: rm && [new RxRing(rm.buffer, off.rx, o.rxSize), rm],
-        tx: tm && [new TxRing(tm.buffer, off.tx, o.txSize), tm],
-      });
-    } catch (e) {
-      // the socket first: the ring mappings hold it, the UMEM is pinned until it is gone
-      for (const fn of undo) fn();
-      throw e;
-    }
+    return setUpXsk(o, iface, (parts) => new XdpSocket(parts.fd, o, iface, parts.mode, parts.umem, parts.rings));
   }
 
   get closed(): boolean {
@@ -582,7 +518,7 @@ export class XdpSocket {
     // the fd first; the ring mappings hold the socket until they go, and the UMEM stays pinned until then
     this.fd.close();
     for (const m of this.#maps) retireMapping(m, PROT.READ | PROT.WRITE);
-    recentlyClosed.set(`${this.ifindex}/${this.queue}`, performance.now());
+    noteClosed(this.ifindex, this.queue);
   }
 
   #check(op: string): void {
@@ -746,112 +682,4 @@ export class XdpSocket {
       left = now;
     }
   }
-}
-
-function mapOrThrow(fn: () => Mapping, op: string, where: XskWhere): Mapping {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof BpfError) throw new XskError(op, e.code, where, undefined, { cause: e });
-    throw e;
-  }
-}
-
-/**
- * The largest headroom this kernel takes with `frameSize`, or undefined if it cannot be known. Since
- * Linux 6.18 (and its stable backports) XDP_UMEM_REG wants room in each frame for XDP_PACKET_HEADROOM,
- * the headroom, skb_shared_info (cache-aligned: 320 bytes on x86-64 and arm64) and 128 bytes of
- * packet; before that only headroom < frameSize − 256. Read from the kernel's BTF, on the error path only.
- */
-function kernelHeadroomLimit(frameSize: number): number | undefined {
-  try {
-    const info = loadKernelBtf().findByName('skb_shared_info', 'struct');
-    if (!info) return undefined;
-    return frameSize - XDP_PACKET_HEADROOM - Math.ceil(info.size / 64) * 64 - 128;
-  } catch {
-    return undefined;
-  }
-}
-
-function umemReg(fd: number, addr: number, len: number, o: CheckedXskOptions, where: XskWhere): void {
-  const s = scratch();
-  const reg = s.alloc(XDP_UMEM_REG.size);
-  setU64(reg.view, XDP_UMEM_REG.off.addr, addr);
-  setU64(reg.view, XDP_UMEM_REG.off.len, len);
-  reg.view.setUint32(XDP_UMEM_REG.off.chunk_size, o.frameSize, true);
-  reg.view.setUint32(XDP_UMEM_REG.off.headroom, o.headroom, true);
-  const r = ffi().syscall6(SYS.setsockopt, fd, SOL_XDP, XDP_OPT.UMEM_REG, reg.address, XDP_UMEM_REG.size, 0);
-  if (r < 0) {
-    const limit = r === -ERRNO.EINVAL && o.headroom > 0 ? kernelHeadroomLimit(o.frameSize) : undefined;
-    throw new XskError('setsockopt(XDP_UMEM_REG)', -r, where, r === -ERRNO.ENOMEM || r === -ERRNO.EPERM || r === -ERRNO.EAGAIN
-      ? `${o.frames} frames of ${o.frameSize} bytes (${len} bytes) could not be pinned: RLIMIT_MEMLOCK or memory (ulimit -l, or CAP_IPC_LOCK)`
-      : limit !== undefined && o.headroom > limit
-        ? `headroom ${o.headroom} is more than this kernel takes with ${o.frameSize}-byte frames: at most ${limit} (each frame keeps ${XDP_PACKET_HEADROOM} bytes of XDP headroom, the kernel's skb_shared_info and 128 bytes of packet)`
-        : `${o.frames} frames of ${o.frameSize} bytes, headroom ${o.headroom}`);
-  }
-}
-
-function setRingSize(fd: number, opt: number, entries: number, name: string, where: XskWhere): void {
-  const s = scratch();
-  const v = s.alloc(4);
-  v.view.setUint32(0, entries, true);
-  const r = ffi().syscall6(SYS.setsockopt, fd, SOL_XDP, opt, v.address, 4, 0);
-  if (r < 0) throw new XskError(`setsockopt(${name})`, -r, where, `${entries} entries`);
-}
-
-function mmapOffsets(fd: number, where: XskWhere): { rx: RingOffsets; tx: RingOffsets; fr: RingOffsets; cr: RingOffsets } {
-  const { view: v, length } = getsockopt(fd, XDP_OPT.MMAP_OFFSETS, XDP_MMAP_OFFSETS.size, 'XDP_MMAP_OFFSETS', where);
-  // kernels before 5.4 answer without the flags offsets (no need_wakeup): not supported here
-  if (length < XDP_MMAP_OFFSETS.size) {
-    throw new XskError('getsockopt(XDP_MMAP_OFFSETS)', 0, where, 'the kernel gave ring offsets without flags (before Linux 5.4): not supported');
-  }
-  const ring = (p: 'rx' | 'tx' | 'fr' | 'cr'): RingOffsets => ({
-    producer: Number(v.getBigUint64(XDP_MMAP_OFFSETS.off[`${p}_producer`], true)),
-    consumer: Number(v.getBigUint64(XDP_MMAP_OFFSETS.off[`${p}_consumer`], true)),
-    desc: Number(v.getBigUint64(XDP_MMAP_OFFSETS.off[`${p}_desc`], true)),
-    flags: Number(v.getBigUint64(XDP_MMAP_OFFSETS.off[`${p}_flags`], true)),
-  });
-  return { rx: ring('rx'), tx: ring('tx'), fr: ring('fr'), cr: ring('cr') };
-}
-
-function bind(fd: number, ifindex: number, o: CheckedXskOptions, where: XskWhere): void {
-  const s = scratch();
-  const a = s.alloc(SOCKADDR_XDP.size);
-  const flags = (o.mode === 'copy' ? XDP_BIND.COPY : o.mode === 'zerocopy' ? XDP_BIND.ZEROCOPY : 0) | (o.needWakeup ? XDP_BIND.USE_NEED_WAKEUP : 0);
-  a.view.setUint16(SOCKADDR_XDP.off.sxdp_family, AF_XDP, true);
-  a.view.setUint16(SOCKADDR_XDP.off.sxdp_flags, flags, true);
-  a.view.setUint32(SOCKADDR_XDP.off.sxdp_ifindex, ifindex, true);
-  a.view.setUint32(SOCKADDR_XDP.off.sxdp_queue_id, o.queue, true);
-  const r = ffi().syscall3(SYS.bind, fd, a.address, SOCKADDR_XDP.size);
-  if (r >= 0) return;
-  const code = -r;
-  let detail: string | undefined;
-  if (code === ERRNO.EOPNOTSUPP && o.mode === 'zerocopy') detail = `the driver of ${where.interface} has no AF_XDP zero-copy support; use mode 'copy' or 'auto'`;
-  else if (code === ERRNO.EINVAL) detail = `queue ${o.queue} is not an active queue of ${where.interface} (the kernel checks the real queue counts, see ethtool -l), or the UMEM/ring setup was refused`;
-  else if (code === ERRNO.EBUSY) {
-    const key = `${ifindex}/${o.queue}`;
-    const closedAt = recentlyClosed.get(key);
-    const ago = closedAt === undefined ? Infinity : performance.now() - closedAt;
-    if (ago >= RECENT_MS) recentlyClosed.delete(key);
-    detail = ago < RECENT_MS
-      ? `queue ${o.queue} of ${where.interface} is still held by the socket this process closed there ${Math.round(ago)} ms ago: the kernel frees the queue a little after close() (from a work item); retry in a few ms`
-      : `queue ${o.queue} of ${where.interface} already has an AF_XDP socket (or a UMEM) bound`;
-  }
-  throw new XskError('bind', code, where, detail);
-}
-
-function boundMode(fd: number, where: XskWhere): XskBoundMode {
-  const { view } = getsockopt(fd, XDP_OPT.OPTIONS, XDP_OPTIONS.size, 'XDP_OPTIONS', where);
-  return (view.getUint32(XDP_OPTIONS.off.flags, true) & XDP_OPTIONS_ZEROCOPY) !== 0 ? 'zerocopy' : 'copy';
-}
-
-/** getsockopt(SOL_XDP, opt) into scratch memory: the value (valid until the next scratch() user) and the length the kernel wrote */
-function getsockopt(fd: number, opt: number, size: number, name: string, where: XskWhere): { view: DataView; length: number } {
-  const s = scratch();
-  const buf = s.alloc(size);
-  const len = s.alloc(4);
-  len.view.setUint32(0, size, true);
-  const r = ffi().syscall6(SYS.getsockopt, fd, SOL_XDP, opt, buf.address, len.address, 0);
-  if (r < 0) throw new XskError(`getsockopt(${name})`, -r, where);
-  return { view: buf.view, length: len.view.getUint32(0, true) };
 }
