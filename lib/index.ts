@@ -16,7 +16,11 @@ export {
   type ReadObjectOptions, type LoadObjectOptions, type ObjectLocation, type SectionDef, type VariableValue,
   type ProgramSpec, type FunctionSpec, type MapSpec, type VariableSpec, type Relocation, type RelocationTarget, type FuncInfo, type LineInfo, type PinningType,
 } from './object/index.js';
-export { BpfProgram, type ProgramDescription, type ProgramInfoResult } from './program/index.js';
+export {
+  BpfProgram, TestRunArgumentError, TestRunError, TestRunNoSpaceError, TestRunUnsupportedError, BPF_F_TEST,
+  type ProgramDescription, type ProgramInfoResult, type TestRunOptions, type TestRunResult, type TestRunCtx, type TestRunCtxOut,
+  type XdpMdInit, type XdpMd, type SkBuffInit, type SkBuff,
+} from './program/index.js';
 export {
   Btf, parseBtfExt, loadKernelBtf, loadModuleBtf, KernelBtfError, BTF_KIND, BTF_LINKAGE,
   type BtfHeader, type BtfParseOptions, type BtfExt, type BtfFuncInfo, type BtfLineInfo, type BtfCoreRelo, type KernelBtfOptions,

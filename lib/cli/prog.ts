@@ -1,6 +1,7 @@
 // `tsbpf prog show [id N | pinned PATH | name NAME | tag TAG] [-j] [-f]`: bpftool 7.1's listing of loaded programs —
 // type, name, tag, gpl, run stats, load time and uid, xlated/jited sizes, memlock (fdinfo), map ids,
-// pins (-f), BTF id and the `bpf_metadata_*` variables of the program's .rodata.
+// pins (-f), BTF id and the `bpf_metadata_*` variables of the program's .rodata. `prog pin` here too;
+// `prog run` (prog-run.ts) is registered with them.
 import type { Command } from 'commander';
 import type { Fd } from '../syscall/fd.js';
 import { getFdById, mapInfo, progInfo, type ProgInfo } from '../syscall/obj.js';
@@ -11,6 +12,7 @@ import { JsonWriter, jsonOptions } from './json-writer.js';
 import type { IdTable } from './libbpf-hashmap.js';
 import { dumpType } from './btf-dumper.js';
 import { progCommand } from './prog-load.js';
+import { registerProgRun } from './prog-run.js';
 import { bootTimeSeconds, fdinfo, localIsoTime, pinObject, pinnedPaths, progFullName, showEach } from './bpf-objects.js';
 
 interface ShowOptions { json?: boolean; pretty?: boolean; bpffs?: boolean }
@@ -147,4 +149,5 @@ export function registerProgShow(program: Command): void {
     .argument('<args...>', '(id N | pinned PATH) FILE')
     .description('pin the program at FILE on a bpffs')
     .action((args: string[], o: ShowOptions) => { process.stdout.write(pinObject('prog', args, { ...o, json: o.json || o.pretty })); });
+  registerProgRun(program);
 }

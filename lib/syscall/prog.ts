@@ -3,11 +3,11 @@
 import { bpfCall, bpfError, sysBpf } from './bpf.js';
 import { ENABLE_STATS_ATTR, PROG_ATTACH_ATTR, PROG_BIND_MAP_ATTR, PROG_LOAD_ATTR, PROG_QUERY_ATTR, PROG_TEST_RUN_ATTR } from './attr.js';
 import { setChars, setU64, writeStruct } from './layout.js';
-import { scratch } from './memory.js';
+import { NativeBuffer, scratch } from './memory.js';
 import { Fd } from './fd.js';
 import { BPF_CMD, progTypeName } from './types.js';
 import { ERRNO } from './errno.js';
-import { VerifierError } from './errors.js';
+import { BpfError, BpfPermissionError, VerifierError } from './errors.js';
 
 export interface ProgLoadAttr {
   progType: number;
@@ -144,50 +144,169 @@ function cText(b: Uint8Array): string {
   return new TextDecoder().decode(b.subarray(0, nul < 0 ? b.length : nul));
 }
 
-export interface TestRunOptions {
+/** test.flags of PROG_TEST_RUN (BPF_F_TEST_*, linux/bpf.h). */
+export const BPF_F_TEST = {
+  /** run on `cpu` (raw tracepoint programs) */
+  RUN_ON_CPU: 1 << 0,
+  /** XDP: send the packets on for real (XDP_TX, XDP_REDIRECT, XDP_PASS into the stack), `batchSize` at a time */
+  XDP_LIVE_FRAMES: 1 << 1,
+  /** skb programs: the packet comes with CHECKSUM_COMPLETE (skb->csum computed over it) */
+  SKB_CHECKSUM_COMPLETE: 1 << 2,
+} as const;
+
+/** What PROG_TEST_RUN takes, as the kernel takes it (BpfProgram.testRun checks and sizes it first). */
+export interface TestRunAttr {
   data?: Uint8Array;
-  /** room for the output packet; default data.length + 256 when data is given */
+  /** room for the output packet; 0: none asked for (the kernel still reports its size). Default data.length + 256 */
   dataSizeOut?: number;
   ctx?: Uint8Array;
+  /** room for the output context; 0 or absent: none asked for */
   ctxSizeOut?: number;
   repeat?: number;
   flags?: number;
   cpu?: number;
   batchSize?: number;
+  /** read `ctx` back after the run: BPF_PROG_TYPE_SYSCALL programs write their context there, not to ctx_out */
+  ctxBack?: boolean;
 }
 
-export interface TestRunResult {
+export interface TestRunOutput {
   retval: number;
   /** average ns per run as measured by the kernel */
   duration: number;
+  /** the output packet (as much as the room held) */
   data: Uint8Array;
+  /** the output context (or with `ctxBack`, the context input as the program left it) */
   ctx: Uint8Array;
+  /** the output packet's whole size as the kernel reported it (packet programs: also when no room was asked for) */
+  dataSize: number;
+  /** the output context's whole size as the kernel reported it (0 when none was asked for) */
+  ctxSize: number;
 }
 
-/** PROG_TEST_RUN (BPF_PROG_RUN). */
-export function progTestRun(progFd: number, o: TestRunOptions = {}): TestRunResult {
+/** PROG_TEST_RUN refused by the kernel: the errno, and what it means for the program and input given. */
+export class TestRunError extends BpfError {
+  constructor(code: number, detail?: string, options?: { cause?: unknown }) {
+    super('PROG_TEST_RUN', code, detail, options);
+  }
+}
+
+/**
+ * The kernel has no test run for this program: its type has none (ENOTSUPP: kprobes, tracepoints,
+ * sockops, …), or it is an XDP program for devmap/cpumap entries (EINVAL). BpfProgram.testRun
+ * throws it before the syscall when the program's type or attach type says so.
+ */
+export class TestRunUnsupportedError extends TestRunError {}
+
+/**
+ * ENOSPC: the program ran, but its output packet (or context) is larger than the room given for
+ * it. The kernel copied what fit and reported the whole size: `needed` is the room to give.
+ */
+export class TestRunNoSpaceError extends TestRunError {
+  /** which output did not fit */
+  readonly output: 'data' | 'ctx';
+  /** the whole size of that output */
+  readonly needed: number;
+  /** the room that was given (dataSizeOut or ctxSizeOut) */
+  readonly room: number;
+  /** the program's verdict and timing: the run itself happened */
+  readonly retval: number;
+  readonly duration: number;
+  /** the first `room` bytes of the output packet (all of it when it was the context that did not fit) */
+  readonly data: Uint8Array;
+
+  constructor(o: { output: 'data' | 'ctx'; needed: number; room: number; retval: number; duration: number; data: Uint8Array }) {
+    const what = o.output === 'data' ? 'output packet' : 'output context';
+    const option = o.output === 'data' ? 'dataSizeOut' : 'ctxSizeOut';
+    super(ERRNO.ENOSPC, `the ${what} is ${o.needed} bytes, more than the ${o.room} bytes of room given (${option}); the program ran (retval ${o.retval}): run it again with ${option}: ${o.needed} or more`);
+    this.output = o.output;
+    this.needed = o.needed;
+    this.room = o.room;
+    this.retval = o.retval;
+    this.duration = o.duration;
+    this.data = o.data;
+  }
+}
+
+let outputs: NativeBuffer | undefined;
+
+/**
+ * Room for a test run's outputs, zeroed, kept from one run to the next (a run's room is often 64 KiB:
+ * a new block each time costs more than the run). Zeroed because some program types (tracing) leave
+ * data_size_out as it was given without writing a byte.
+ */
+function outputArea(size: number): NativeBuffer {
+  if (!outputs || outputs.size < size) {
+    outputs?.free();
+    outputs = new NativeBuffer(Math.ceil(size / 4096) * 4096);
+  } else {
+    outputs.bytes.fill(0, 0, size);
+  }
+  return outputs;
+}
+
+/**
+ * PROG_TEST_RUN (BPF_PROG_RUN) as the kernel takes it. Failures are TestRunError (TestRunNoSpaceError
+ * when an output did not fit its room, TestRunUnsupportedError for ENOTSUPP), BpfPermissionError
+ * when privileges are missing. `explain` adds what an errno means for the caller's input.
+ */
+export function progTestRun(progFd: number, o: TestRunAttr = {}, explain?: (code: number) => string | undefined): TestRunOutput {
   const s = scratch();
-  const attr = s.alloc(PROG_TEST_RUN_ATTR.size);
-  const outSize = o.dataSizeOut ?? (o.data ? o.data.length + 256 : 0);
-  const dataOut = outSize > 0 ? s.alloc(outSize) : undefined;
-  const ctxOut = o.ctxSizeOut ? s.alloc(o.ctxSizeOut) : undefined;
-  writeStruct(attr.view, 0, PROG_TEST_RUN_ATTR, {
-    prog_fd: progFd, data_size_in: o.data?.length, data_in: o.data ? s.put(o.data) : undefined,
-    data_size_out: dataOut ? outSize : undefined, data_out: dataOut?.address,
-    repeat: o.repeat, ctx_size_in: o.ctx?.length, ctx_in: o.ctx ? s.put(o.ctx) : undefined,
-    ctx_size_out: ctxOut ? o.ctxSizeOut : undefined, ctx_out: ctxOut?.address,
-    flags: o.flags, cpu: o.cpu, batch_size: o.batchSize,
-  });
-  bpfCall(BPF_CMD.PROG_TEST_RUN, attr.address, PROG_TEST_RUN_ATTR.size);
-  const v = attr.view;
-  const dataLen = v.getUint32(PROG_TEST_RUN_ATTR.off.data_size_out, true);
-  const ctxLen = v.getUint32(PROG_TEST_RUN_ATTR.off.ctx_size_out, true);
-  return {
-    retval: v.getUint32(PROG_TEST_RUN_ATTR.off.retval, true),
-    duration: v.getUint32(PROG_TEST_RUN_ATTR.off.duration, true),
-    data: dataOut ? dataOut.bytes.slice(0, Math.min(dataLen, outSize)) : new Uint8Array(0),
-    ctx: ctxOut ? ctxOut.bytes.slice(0, Math.min(ctxLen, o.ctxSizeOut!)) : new Uint8Array(0),
-  };
+  const at = s.attr(PROG_TEST_RUN_ATTR.size);
+  const room = o.dataSizeOut ?? (o.data ? o.data.length + 256 : 0);
+  const ctxRoom = o.ctxSizeOut ?? 0;
+  const out = room + ctxRoom > 0 ? outputArea(room + ctxRoom) : undefined;
+  const dataOut = room > 0 ? { address: out!.address, bytes: out!.bytes.subarray(0, room) } : undefined;
+  const ctxOut = ctxRoom > 0 ? { address: out!.address + room, bytes: out!.bytes.subarray(room, room + ctxRoom) } : undefined;
+  const ctxIn = o.ctx && o.ctx.length > 0 ? s.alloc(o.ctx.length) : undefined;
+  if (ctxIn) ctxIn.bytes.set(o.ctx!);
+  const v = s.view;
+  const O = PROG_TEST_RUN_ATTR.off;
+  v.setUint32(at + O.prog_fd, progFd, true);
+  if (o.data) {
+    v.setUint32(at + O.data_size_in, o.data.length, true);
+    setU64(v, at + O.data_in, s.put(o.data));
+  }
+  if (dataOut) {
+    v.setUint32(at + O.data_size_out, room, true);
+    setU64(v, at + O.data_out, dataOut.address);
+  }
+  v.setUint32(at + O.repeat, o.repeat ?? 0, true);
+  if (ctxIn) {
+    v.setUint32(at + O.ctx_size_in, ctxIn.bytes.length, true);
+    setU64(v, at + O.ctx_in, ctxIn.address);
+  }
+  if (ctxOut) {
+    v.setUint32(at + O.ctx_size_out, ctxRoom, true);
+    setU64(v, at + O.ctx_out, ctxOut.address);
+  }
+  v.setUint32(at + O.flags, o.flags ?? 0, true);
+  v.setUint32(at + O.cpu, o.cpu ?? 0, true);
+  v.setUint32(at + O.batch_size, o.batchSize ?? 0, true);
+  const r = sysBpf(BPF_CMD.PROG_TEST_RUN, s.base + at, PROG_TEST_RUN_ATTR.size);
+  const retval = v.getUint32(at + O.retval, true);
+  const duration = v.getUint32(at + O.duration, true);
+  // the kernel writes the whole sizes back only when it finished the run
+  const dataSize = v.getUint32(at + O.data_size_out, true);
+  const ctxSize = v.getUint32(at + O.ctx_size_out, true);
+  const data = dataOut ? dataOut.bytes.slice(0, Math.min(dataSize, room)) : new Uint8Array(0);
+  if (r < 0) {
+    const code = -r;
+    if (code === ERRNO.ENOSPC && dataOut && dataSize > room) {
+      throw new TestRunNoSpaceError({ output: 'data', needed: dataSize, room, retval, duration, data });
+    }
+    if (code === ERRNO.ENOSPC && ctxOut && ctxSize > ctxRoom) {
+      throw new TestRunNoSpaceError({ output: 'ctx', needed: ctxSize, room: ctxRoom, retval, duration, data });
+    }
+    const detail = explain?.(code);
+    const e = bpfError(BPF_CMD.PROG_TEST_RUN, code, detail);
+    if (e instanceof BpfPermissionError) throw e;
+    throw code === ERRNO.ENOTSUPP ? new TestRunUnsupportedError(code, detail) : new TestRunError(code, detail);
+  }
+  let ctx = new Uint8Array(0);
+  if (o.ctxBack && ctxIn) ctx = ctxIn.bytes.slice();
+  else if (ctxOut) ctx = ctxOut.bytes.slice(0, Math.min(ctxSize, ctxRoom));
+  return { retval, duration, data, ctx, dataSize, ctxSize };
 }
 
 export interface ProgAttachAttr {
