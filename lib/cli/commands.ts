@@ -9,6 +9,7 @@ import { registerMap } from './map.js';
 import { registerExport } from './export.js';
 import { registerNet } from './net.js';
 import { registerCgroup } from './cgroup.js';
+import { registerGen } from './gen.js';
 
 export function registerCommands(program: Command): void {
   registerFeature(program);
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerExport(program);
   registerNet(program);
   registerCgroup(program);
+  registerGen(program);
 }
