@@ -8,6 +8,7 @@ export { Fd } from './syscall/fd.js';
 export { BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_ATTACH_TYPE, BPF_LINK_TYPE, BPF_MAP_FLAG, BPF_ATTACH_FLAG, BPF_PROG_FLAG } from './syscall/types.js';
 export { probe, type Features } from './features/index.js';
 export { compileCodec, userCodec, intCodec, withBtfCodecs, CodecError, type CodecOptions, type TypedCodec, type UserCodec, type CodecType, type CodecTypeSource, type MapCodecOptions } from './codec/index.js';
+export { generateTypes, type GenerateTypesOptions } from './codec/index.js';
 export { RingBuffer, ReaderArgumentError, ReaderBusyError, RingBufferCorruptError, type MapSource, type RecordCallback, type RawRecordCallback } from './ringbuf/index.js';
 export { TracePipe, TracePipeError, tracefsDir, parseTraceLine, type TraceLine, type TracePipeOptions } from './tracepipe/index.js';
 export { PerfEventArray, type PerfRecord, type PerfEventArrayOptions, type PerfCallback } from './perf/index.js';
