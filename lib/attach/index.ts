@@ -13,6 +13,9 @@
 //   attachXdpLink BPF link (kernel >= 5.9). Goes with the handle unless pinned; while it exists,
 //                 netlink can neither replace nor remove the program (EBUSY "Can't replace active BPF
 //                 XDP link"), which protects it from other tools.
+// Each of the four takes `netns` (a /run/netns NAME, a path, an fd, an Fd or a Netns): the interface
+// is in that network namespace, and the calling thread enters it only for the steps the kernel
+// resolves there (the netlink socket, the LINK_CREATE), coming back before the call returns.
 //
 // Hooks that are not interfaces (a BPF link where the kernel has one, the older command where not;
 // `mode` forces either, and info.mode / info.fallback say what was used):

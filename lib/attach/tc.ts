@@ -7,10 +7,15 @@
 // (ours or anyone's) stays. Adding clsact+filter and removing the clsact run under a host-wide lock
 // of tsbpf processes (clsact-lock.ts); a clsact another tool removes between attachTc's steps is
 // added again.
+//
+// With `netns` the interface is looked for in that network namespace: the calling thread enters it
+// only to open the netlink socket (netns-enter.ts), which stays there; every step, detach() too, goes
+// through that socket from the thread's own namespace.
 import { statSync } from 'node:fs';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { InterfaceNotFoundError, NetlinkError } from '../netlink/errors.js';
+import { inNetnsText, openNetns, type Netns, type NetnsRef } from '../netlink/netns-enter.js';
 import { getInterface, type InterfaceRef } from '../netlink/link.js';
 import { ensureClsact, deleteClsact, hookQdisc } from '../netlink/qdisc.js';
 import { attachFilter, detachFilter, getFilter, listFilters, type TcDirection, type TcFilter } from '../netlink/filter.js';
@@ -19,9 +24,15 @@ import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, 
 
 export interface AttachTcOptions {
   program: AttachableProgram;
-  /** interface name or index, in the calling thread's network namespace */
+  /** interface name or index, in the calling thread's network namespace or in `netns` */
   interface: InterfaceRef;
   direction: TcDirection;
+  /**
+   * the network namespace the interface is in (default: the calling thread's): a path
+   * (/run/netns/NAME, /proc/PID/ns/net), a bare NAME (/run/netns/NAME, as `ip -n NAME`), an open fd
+   * of one (a number or an Fd, borrowed) or a Netns. Checked before anything is attached (NetnsError).
+   */
+  netns?: NetnsRef;
   /** filter priority 1..65535 (lower runs first); omitted: the kernel picks one below the existing ones */
   priority?: number;
   /** filter handle; omitted: the kernel picks one */
@@ -48,13 +59,18 @@ export interface TcAttachmentInfo extends AttachmentInfo {
   readonly programName: string;
   /** whether this attach added the clsact qdisc */
   readonly createdQdisc: boolean;
+  /** the network namespace given as `netns` (its path, or "fd N"); absent: the caller's */
+  readonly netns?: string;
 }
 
-function netnsKey(ifindex: number): string {
-  let ino = 0;
-  try {
-    ino = statSync('/proc/thread-self/ns/net').ino;
-  } catch { /* no procfs: one namespace assumed */ }
+/** The clsact claims' key: the namespace (the one given, else the calling thread's) and the ifindex in it. */
+function netnsKey(ifindex: number, ns: Netns | undefined): string {
+  let ino = ns?.inode ?? 0;
+  if (!ns) {
+    try {
+      ino = statSync('/proc/thread-self/ns/net').ino;
+    } catch { /* no procfs: one namespace assumed */ }
+  }
   return `${ino}:${ifindex}`;
 }
 
@@ -219,16 +235,17 @@ function claimFor(key: string, ifindex: number, created: boolean, keepQdisc: boo
  * A netlink refusal of the clsact or the filter, said as attachTc's: which hook, interface and
  * program, the priority and handle asked for, and what the usual refusals mean.
  */
-function refusalNamed<T>(o: AttachTcOptions, iface: { name: string; index: number }, prog: { id: number; name: string }, fn: () => T): T {
+function refusalNamed<T>(o: AttachTcOptions, iface: { name: string; index: number }, prog: { id: number; name: string }, ns: Netns | undefined, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
     if (!(e instanceof NetlinkError) || e instanceof InterfaceNotFoundError) throw e;
+    const at = `attachTc ${o.direction} on ${iface.name} (ifindex ${iface.index})${inNetnsText(ns)}`;
     if (e.code === 19 /* ENODEV */) {
       // found by getInterface, gone by the time its clsact or filter went in: deleted, or moved to
       // another namespace (which removes its qdiscs): nothing of this attach stays on it
       throw new InterfaceNotFoundError(o.interface, {
-        op: `attachTc ${o.direction} on ${iface.name} (ifindex ${iface.index})`,
+        op: at, netns: ns?.label,
         detail: 'the interface went away (deleted, or moved to another network namespace) after it was looked up; nothing was attached',
       });
     }
@@ -239,7 +256,7 @@ function refusalNamed<T>(o: AttachTcOptions, iface: { name: string; index: numbe
         ? `priority ${o.priority} holds filters of another ${/Protocol/.test(e.extack) ? 'protocol' : 'kind'}: choose another priority`
         : undefined;
     const detail = [`program ${prog.name} (id ${prog.id})${asked ? `, ${asked}` : ''}`, e.detail, hint].filter(Boolean).join('; ');
-    throw new NetlinkError(`attachTc ${o.direction} on ${iface.name} (ifindex ${iface.index})`, e.code, { extack: e.extack, extackOffset: e.extackOffset, detail });
+    throw new NetlinkError(at, e.code, { extack: e.extack, extackOffset: e.extackOffset, detail });
   }
 }
 
@@ -256,16 +273,26 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
   if (o.replace && (o.priority === undefined || o.handle === undefined)) {
     throw new AttachArgumentError(op, 'replace needs the priority and handle of the filter to replace');
   }
+  const ns = openNetns(o.netns, op);
+  try {
+    return attachTcIn(o, ns);
+  } finally {
+    ns?.close(); // the socket keeps the namespace
+  }
+}
+
+function attachTcIn(o: AttachTcOptions, ns: Netns | undefined): TcAttachment {
+  const op = 'attachTc';
   // cls_bpf takes classifiers only (bpf_prog_get_type_dev(…, SCHED_CLS)): a SCHED_ACT program is an act_bpf action
   const prog = checkProgram(op, o.program, [BPF_PROG_TYPE.SCHED_CLS], 'a tc (cls_bpf) hook');
   const name = checkFilterName(op, o.name ?? prog.name);
-  const sock = NetlinkSocket.open();
+  const sock = NetlinkSocket.open({ netns: ns });
   try {
     const iface = getInterface(o.interface, sock);
-    const key = netnsKey(iface.index);
+    const key = netnsKey(iface.index, ns);
     // clsact and filter in one step as far as other tsbpf processes go (see clsact-lock.ts); a clsact
     // that someone else (tc) removes between the two is added again
-    const { created, claim, filter } = refusalNamed(o, iface, prog, () => withClsactLock(op, () => {
+    const { created, claim, filter } = refusalNamed(o, iface, prog, ns, () => withClsactLock(op, () => {
       for (let attempt = 1; ; attempt++) {
         const { created } = ensureClsact(iface.index, sock);
         const claim = claimFor(key, iface.index, created, o.keepQdisc ?? false, sock);
@@ -288,7 +315,7 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
     const info: TcAttachmentInfo = {
       kind: 'tc', interface: iface.name, ifindex: iface.index, direction: o.direction,
       priority: filter.priority, handle: filter.handle, chain: filter.chain, programId: filter.progId ?? prog.id, programName: prog.name,
-      createdQdisc: created,
+      createdQdisc: created, ...(ns ? { netns: ns.label } : {}),
     };
     if (claim && !claims.has(key)) claims.set(key, claim);
     return new TcAttachment(info, sock, key, claim);

@@ -2,9 +2,11 @@
 // owned by the link: it goes when the handle is detached or closed (or the process exits) unless the
 // link is pinned. TCX programs run before cls_bpf filters on the same hook, in an explicit order
 // (before/after anchors) instead of priorities; netlink tools (`tc filter show`) do not see them.
+// With `netns`, the LINK_CREATE runs with the calling thread in that network namespace (the kernel
+// resolves its ifindex there) and the thread is back in its own before attachTcx returns.
 import { BPF_ATTACH_FLAG, BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
-import { linkCreate } from '../syscall/link.js';
-import { getInterface, type InterfaceRef } from '../netlink/link.js';
+import type { InterfaceRef } from '../netlink/link.js';
+import { inNetnsText, openNetns, type Netns, type NetnsRef } from '../netlink/netns-enter.js';
 import type { TcDirection } from '../netlink/filter.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
@@ -12,6 +14,7 @@ import { isU32, isU64 } from '../syscall/int-range.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
 import { attachRefusal, programLabel } from './refusal.js';
 import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
+import { interfaceIn, linkCreateIn } from './netns.js';
 
 /** Where in the hook's list the program goes, relative to another program or link. */
 export type TcxAnchor =
@@ -30,6 +33,8 @@ export interface AttachTcxOptions {
   after?: TcxAnchor | 'last';
   /** fail with ESTALE unless the hook's revision is still this one (from a PROG_QUERY) */
   expectedRevision?: bigint | number;
+  /** the interface's network namespace (default: the calling thread's); as AttachTcOptions.netns */
+  netns?: NetnsRef;
 }
 
 export interface TcxAttachmentInfo extends LinkAttachmentInfo {
@@ -37,6 +42,8 @@ export interface TcxAttachmentInfo extends LinkAttachmentInfo {
   readonly interface: string;
   readonly ifindex: number;
   readonly direction: TcDirection;
+  /** the network namespace given as `netns` (its path, or "fd N"); absent: the caller's */
+  readonly netns?: string;
 }
 
 /** An id the kernel could have given: 1 … 2^32 − 1. */
@@ -92,9 +99,20 @@ export function attachTcx(o: AttachTcxOptions): LinkAttachment<TcxAttachmentInfo
   if (rev !== undefined && !isU64(rev)) {
     throw new AttachArgumentError(op, `expectedRevision must be a non-negative integer (a revision PROG_QUERY gave), got ${String(rev)}`);
   }
+  const ns = openNetns(o.netns, op);
+  try {
+    return attachTcxIn(o, ns);
+  } finally {
+    ns?.close();
+  }
+}
+
+function attachTcxIn(o: AttachTcxOptions, ns: Netns | undefined): LinkAttachment<TcxAttachmentInfo> {
+  const op = 'attachTcx';
+  const rev = o.expectedRevision;
   const allowed = [BPF_PROG_TYPE.SCHED_CLS];
   const prog = checkProgram(op, o.program, allowed, 'a tcx hook');
-  const iface = getInterface(o.interface);
+  const iface = interfaceIn(o.interface, ns);
   let flags = 0;
   let rel: { relativeFd?: number; relativeId?: number; label?: string } = {};
   if (o.before !== undefined) {
@@ -108,7 +126,7 @@ export function attachTcx(o: AttachTcxOptions): LinkAttachment<TcxAttachmentInfo
   }
   let fd;
   try {
-    fd = linkCreate({
+    fd = linkCreateIn(ns, op, {
       progFd: prog.fd, targetIfindex: iface.index,
       attachType: o.direction === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS,
       flags, relativeFd: rel.relativeFd, relativeId: rel.relativeId, expectedRevision: rev,
@@ -116,10 +134,10 @@ export function attachTcx(o: AttachTcxOptions): LinkAttachment<TcxAttachmentInfo
   } catch (e) {
     const place = rel.label ? ` ${o.before !== undefined ? 'before' : 'after'} ${rel.label}` : '';
     const anchored = rel.relativeFd !== undefined || rel.relativeId !== undefined;
-    throw attachRefusal(e, `tcx ${o.direction} on ${iface.name} (ifindex ${iface.index}), ${programLabel(prog)}${place}`, (x) => tcxHint(x, anchored, rev));
+    throw attachRefusal(e, `tcx ${o.direction} on ${iface.name} (ifindex ${iface.index})${inNetnsText(ns)}, ${programLabel(prog)}${place}`, (x) => tcxHint(x, anchored, rev));
   }
   return LinkAttachment.own<TcxAttachmentInfo>(fd, allowed, (linkId) => ({
     kind: 'tcx', interface: iface.name, ifindex: iface.index, direction: o.direction,
-    linkId, programId: prog.id, programName: prog.name,
+    linkId, programId: prog.id, programName: prog.name, ...(ns ? { netns: ns.label } : {}),
   }));
 }

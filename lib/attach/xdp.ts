@@ -4,8 +4,11 @@
 //
 // Modes: 'drv' (native, the default — what users expect to measure), 'skb' (generic), 'hw'
 // (offload), 'auto' (native, then generic if the driver refuses; info.mode says which, info.note why).
+//
+// `netns`: the interface is in that network namespace. attachXdp opens its netlink socket there (the
+// handle keeps it for detach); attachXdpLink enters it for the LINK_CREATE, whose ifindex the kernel
+// looks up in the calling thread's namespace. The thread is back in its own before either returns.
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
-import { linkCreate } from '../syscall/link.js';
 import type { Fd } from '../syscall/fd.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { InterfaceNotFoundError, NetlinkError } from '../netlink/errors.js';
@@ -13,9 +16,11 @@ import { XDP_FLAGS } from '../netlink/constants.js';
 import { getInterface, type InterfaceRef, type XdpAttachMode } from '../netlink/link.js';
 import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
 import { listInterfacesIn, peerNsids } from '../netlink/netns.js';
+import { inNetnsText, openNetns, usingNetns, type NetnsRef } from '../netlink/netns-enter.js';
 import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
 import { attachRefusal, programLabel } from './refusal.js';
+import { interfaceIn, linkCreateIn } from './netns.js';
 import type { BpfError } from '../syscall/errors.js';
 
 export type XdpMode = XdpAttachMode | 'auto';
@@ -31,6 +36,8 @@ export interface AttachXdpOptions {
    * (XDP_FLAGS_REPLACE with IFLA_XDP_EXPECTED_FD).
    */
   replace?: boolean | AttachableProgram;
+  /** the interface's network namespace (default: the calling thread's); as AttachTcOptions.netns */
+  netns?: NetnsRef;
 }
 
 export interface XdpAttachmentInfo extends AttachmentInfo {
@@ -44,6 +51,8 @@ export interface XdpAttachmentInfo extends AttachmentInfo {
   readonly programName: string;
   /** with mode 'auto': why native was not used */
   readonly note?: string;
+  /** the network namespace given as `netns` (its path, or "fd N"); absent: the caller's */
+  readonly netns?: string;
 }
 
 export class XdpAttachment extends Attachment<XdpAttachmentInfo> {
@@ -72,7 +81,7 @@ export class XdpAttachment extends Attachment<XdpAttachmentInfo> {
         const there = this.#movedWith();
         if (!there) return;
         const off = i.mode === 'skb' ? 'xdpgeneric' : i.mode === 'hw' ? 'xdpoffload' : 'xdpdrv';
-        throw new NetlinkError(`detach xdp ${i.mode} mode on ${i.interface}`, e.code, {
+        throw new NetlinkError(`detach xdp ${i.mode} mode on ${i.interface}${inNetnsText(i.netns)}`, e.code, {
           detail: `the interface moved to the network namespace with nsid ${there.nsid} (as ${there.name}, ifindex ${there.index}), where program ${i.programName} (id ${i.programId}) stays attached: nothing was detached (there: ip link set dev ${there.name} ${off} off; close() lets go of this handle)`,
         });
       }
@@ -117,13 +126,15 @@ const NATIVE_REFUSALS = new Set([95 /* EOPNOTSUPP */, 22 /* EINVAL */, 34 /* ERA
 export function attachXdp(o: AttachXdpOptions): XdpAttachment {
   const op = 'attachXdp';
   const requested = checkMode(op, o.mode ?? 'drv');
-  const prog = checkProgram(op, o.program, [BPF_PROG_TYPE.XDP], 'an XDP hook');
-  let expectedFd: number | undefined;
-  if (o.replace !== undefined && typeof o.replace === 'object') expectedFd = checkProgram(op, o.replace, [BPF_PROG_TYPE.XDP], 'an XDP hook').fd;
-  const replaceFlags = o.replace === undefined || o.replace === false ? XDP_FLAGS.UPDATE_IF_NOEXIST : expectedFd !== undefined ? XDP_FLAGS.REPLACE : 0;
-  const sock = NetlinkSocket.open();
+  // the socket keeps the namespace: the Netns is needed only to open it
+  const sock = usingNetns(o.netns, op, (ns) => NetlinkSocket.open({ netns: ns }));
+  const where = inNetnsText(sock.netns);
   let dup: Fd | undefined;
   try {
+    const prog = checkProgram(op, o.program, [BPF_PROG_TYPE.XDP], 'an XDP hook');
+    let expectedFd: number | undefined;
+    if (o.replace !== undefined && typeof o.replace === 'object') expectedFd = checkProgram(op, o.replace, [BPF_PROG_TYPE.XDP], 'an XDP hook').fd;
+    const replaceFlags = o.replace === undefined || o.replace === false ? XDP_FLAGS.UPDATE_IF_NOEXIST : expectedFd !== undefined ? XDP_FLAGS.REPLACE : 0;
     const iface = getInterface(o.interface, sock);
     dup = o.program.fd.dup();
     const attach = (mode: XdpAttachMode) => {
@@ -133,7 +144,7 @@ export function attachXdp(o: AttachXdpOptions): XdpAttachment {
         if (!(e instanceof NetlinkError)) throw e;
         if (e.code === 19 /* ENODEV */) {
           throw new InterfaceNotFoundError(o.interface, {
-            op: `${op} ${mode} mode on ${iface.name} (ifindex ${iface.index})`,
+            op: `${op} ${mode} mode on ${iface.name} (ifindex ${iface.index})${where}`, netns: sock.netns,
             detail: 'the interface went away (deleted, or moved to another network namespace) after it was looked up; nothing was attached',
           });
         }
@@ -141,7 +152,7 @@ export function attachXdp(o: AttachXdpOptions): XdpAttachment {
         // without XDP gets the kernel's text for native mode ("does not support XDP in native
         // mode"), and from a veth none: either way, say what hw mode needs
         const hint = mode === 'hw' && (!e.extack || /native mode/.test(e.extack)) ? 'hw mode needs a NIC that offloads XDP and a program loaded for that device' : undefined;
-        throw new NetlinkError(`${op} ${mode} mode on ${iface.name}`, e.code, { extack: e.extack, extackOffset: e.extackOffset, detail: hint });
+        throw new NetlinkError(`${op} ${mode} mode on ${iface.name}${where}`, e.code, { extack: e.extack, extackOffset: e.extackOffset, detail: hint });
       }
     };
     let mode: XdpAttachMode = requested === 'auto' ? 'drv' : requested;
@@ -156,7 +167,7 @@ export function attachXdp(o: AttachXdpOptions): XdpAttachment {
     }
     const info: XdpAttachmentInfo = {
       kind: 'xdp', interface: iface.name, ifindex: iface.index, mode, requestedMode: requested,
-      programId: prog.id, programName: prog.name, ...(note ? { note } : {}),
+      programId: prog.id, programName: prog.name, ...(note ? { note } : {}), ...(sock.netns !== undefined ? { netns: sock.netns } : {}),
     };
     return new XdpAttachment(info, sock, dup);
   } catch (e) {
@@ -171,6 +182,8 @@ export interface AttachXdpLinkOptions {
   interface: InterfaceRef;
   /** default 'drv'; 'auto' is not offered for links (the caller chooses) */
   mode?: XdpAttachMode;
+  /** the interface's network namespace (default: the calling thread's); as AttachTcOptions.netns */
+  netns?: NetnsRef;
 }
 
 export interface XdpLinkAttachmentInfo extends LinkAttachmentInfo {
@@ -178,6 +191,8 @@ export interface XdpLinkAttachmentInfo extends LinkAttachmentInfo {
   readonly interface: string;
   readonly ifindex: number;
   readonly mode: XdpAttachMode;
+  /** the network namespace given as `netns` (its path, or "fd N"); absent: the caller's */
+  readonly netns?: string;
 }
 
 /** What the usual LINK_CREATE refusals of an XDP link mean (the kernel's own text stays in the kernel: bpf() has no extack). */
@@ -198,15 +213,20 @@ export function attachXdpLink(o: AttachXdpLinkOptions): LinkAttachment<XdpLinkAt
   const mode = o.mode ?? 'drv';
   if (mode !== 'drv' && mode !== 'skb' && mode !== 'hw') throw new AttachArgumentError(op, `mode must be 'drv', 'skb' or 'hw', got ${String(mode)}`);
   const allowed = [BPF_PROG_TYPE.XDP];
-  const prog = checkProgram(op, o.program, allowed, 'an XDP hook');
-  const iface = getInterface(o.interface);
-  let fd;
+  const ns = openNetns(o.netns, op);
   try {
-    fd = linkCreate({ progFd: prog.fd, targetIfindex: iface.index, attachType: BPF_ATTACH_TYPE.XDP, flags: XDP_MODE_FLAG[mode] });
-  } catch (e) {
-    throw attachRefusal(e, `xdp ${mode} mode on ${iface.name} (ifindex ${iface.index}), ${programLabel(prog)}`, (x) => xdpLinkHint(x, mode));
+    const prog = checkProgram(op, o.program, allowed, 'an XDP hook');
+    const iface = interfaceIn(o.interface, ns);
+    let fd;
+    try {
+      fd = linkCreateIn(ns, op, { progFd: prog.fd, targetIfindex: iface.index, attachType: BPF_ATTACH_TYPE.XDP, flags: XDP_MODE_FLAG[mode] });
+    } catch (e) {
+      throw attachRefusal(e, `xdp ${mode} mode on ${iface.name} (ifindex ${iface.index})${inNetnsText(ns)}, ${programLabel(prog)}`, (x) => xdpLinkHint(x, mode));
+    }
+    return LinkAttachment.own<XdpLinkAttachmentInfo>(fd, allowed, (linkId) => ({
+      kind: 'xdp-link', interface: iface.name, ifindex: iface.index, mode, linkId, programId: prog.id, programName: prog.name, ...(ns ? { netns: ns.label } : {}),
+    }));
+  } finally {
+    ns?.close();
   }
-  return LinkAttachment.own<XdpLinkAttachmentInfo>(fd, allowed, (linkId) => ({
-    kind: 'xdp-link', interface: iface.name, ifindex: iface.index, mode, linkId, programId: prog.id, programName: prog.name,
-  }));
 }

@@ -6,6 +6,8 @@
 //   tsbpf net detach xdp dev IF [mode drv|skb|hw]   (every mode with a program; a mode without one is an error)
 //   tsbpf net detach tc dev IF ingress|egress [prio N handle N]   (all bpf filters of the direction without)
 //   tsbpf net detach tcx PROG dev IF ingress|egress
+// Each takes --netns NAME|PATH: the interfaces of that network namespace (NAME is /run/netns/NAME, as
+// `ip -n NAME`), reached from this one (netns-enter.ts): the command itself stays where it runs.
 // PROG is `id N` or `pinned PATH`. Attachments made here outlive the command (netlink, PROG_ATTACH);
 // a clsact qdisc the command adds stays (remove it with `tc qdisc del dev IF clsact`). A keyword the
 // command does not take, or one without its value, is a CliError: nothing is silently ignored.
@@ -18,6 +20,8 @@ import { listInterfaces, getInterface, type NetInterface, type XdpAttachMode } f
 import { listFilters, detachFilter, type TcDirection } from '../netlink/filter.js';
 import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
 import { NetlinkSocket } from '../netlink/socket.js';
+import { inNetns, inNetnsText, usingNetns, type Netns, type NetnsRef } from '../netlink/netns-enter.js';
+import { interfaceIn } from '../attach/netns.js';
 import { attachTc } from '../attach/tc.js';
 import { attachXdp, type XdpMode } from '../attach/xdp.js';
 import { checkProgram } from '../attach/handle.js';
@@ -36,45 +40,60 @@ export interface NetShow {
   tcx: { devname: string; ifindex: number; kind: string; name: string; prog_id: number; link_id?: number }[];
 }
 
-/** What is attached to the interfaces of this network namespace (one, with `dev`). */
-export function netShow(dev?: string): NetShow {
-  const sock = NetlinkSocket.open();
+/** Where the net commands look: another network namespace (a NAME under /run/netns, a path, an fd). */
+export interface NetOptions {
+  netns?: NetnsRef;
+}
+
+/** What is attached to the interfaces of this network namespace, or of `netns` (one, with `dev`). */
+export function netShow(dev?: string, o: NetOptions = {}): NetShow {
+  return usingNetns(o.netns, 'net show', (ns) => netShowIn(dev, ns));
+}
+
+function netShowIn(dev: string | undefined, ns: Netns | undefined): NetShow {
+  const sock = NetlinkSocket.open({ netns: ns });
   try {
     const ifaces: NetInterface[] = dev ? [getInterface(dev, sock)] : listInterfaces(sock);
-    const out: NetShow = { xdp: [], tc: [], flow_dissector: flowDissector(), tcx: [] };
-    for (const i of ifaces) {
+    const out: NetShow = { xdp: [], tc: [], flow_dissector: flowDissector(ns), tcx: [] };
+    // PROG_QUERY names the interface by ifindex, which the kernel looks up in the calling thread's namespace
+    const tcx = inNetns(ns, 'net show', () => ifaces.map((i) => (['ingress', 'egress'] as const).map((dir) => tcxQuery(i.index, dir))));
+    ifaces.forEach((i, n) => {
       for (const mode of ['drv', 'skb', 'hw'] as const) {
         const id = i.xdp[mode];
         if (id) out.xdp.push({ devname: i.name, ifindex: i.index, mode: XDP_MODE_NAME[mode], id });
       }
-      for (const dir of ['ingress', 'egress'] as const) {
+      (['ingress', 'egress'] as const).forEach((dir, d) => {
         for (const f of listFilters(i.index, dir, sock)) {
           out.tc.push({ devname: i.name, ifindex: i.index, kind: `clsact/${dir}`, name: f.name ?? f.kind, ...(f.progId !== undefined ? { id: f.progId } : {}), prio: f.priority, handle: f.handle });
         }
-        let q;
-        try {
-          q = progQuery({ targetIfindex: i.index, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
-        } catch {
-          continue; // kernel without TCX
-        }
-        q.progIds.forEach((id, k) => {
+        const q = tcx[n][d];
+        q?.progIds.forEach((id, k) => {
           const link = q.linkIds[k];
           out.tcx.push({ devname: i.name, ifindex: i.index, kind: `tcx/${dir}`, name: progName(id), prog_id: id, ...(link ? { link_id: link } : {}) });
         });
-      }
-    }
+      });
+    });
     return out;
   } finally {
     sock.close();
   }
 }
 
-/** The flow dissector program attached to this network namespace (PROG_QUERY on /proc/self/ns/net). */
-function flowDissector(): { id: number }[] {
+/** The tcx programs of one hook, or undefined on a kernel without TCX. */
+function tcxQuery(ifindex: number, dir: TcDirection): ReturnType<typeof progQuery> | undefined {
+  try {
+    return progQuery({ targetIfindex: ifindex, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The flow dissector program attached to this network namespace or `ns` (PROG_QUERY on the namespace's fd). */
+function flowDissector(ns: Netns | undefined): { id: number }[] {
   let fd: number | undefined;
   try {
-    fd = openSync('/proc/self/ns/net', 'r');
-    return progQuery({ targetFd: fd, attachType: BPF_ATTACH_TYPE.FLOW_DISSECTOR, max: 1 }).progIds.map((id) => ({ id }));
+    fd = ns ? undefined : openSync('/proc/self/ns/net', 'r');
+    return progQuery({ targetFd: ns?.fd ?? fd, attachType: BPF_ATTACH_TYPE.FLOW_DISSECTOR, max: 1 }).progIds.map((id) => ({ id }));
   } catch {
     return []; // a kernel without flow dissector programs
   } finally {
@@ -165,82 +184,92 @@ function openProg(p: NonNullable<NetArgs['prog']>): BpfProgram {
   return p.how === 'id' ? BpfProgram.fromId(numberArg(p.what, 'id')) : BpfProgram.fromPin(p.what);
 }
 
-export function netAttach(hookWord: string, words: string[]): string {
+export function netAttach(hookWord: string, words: string[], o: NetOptions = {}): string {
   const hook = checkHook(hookWord);
   const a = parseArgs('attach', hook, words);
-  const prog = openProg(a.prog!);
-  try {
-    if (hook === 'xdp') {
-      const x = attachXdp({ program: prog, interface: a.dev, mode: (a.mode ?? 'drv') as XdpMode, replace: a.replace });
-      x.close(); // netlink attachments stay after the handle goes
-      return `attached ${prog.name} (id ${x.info.programId}) to ${x.info.interface} xdp ${XDP_MODE_NAME[x.info.mode]}${x.info.note ? ` (${x.info.note})` : ''}\n`;
-    }
-    if (hook === 'tc') {
-      const t = attachTc({ program: prog, interface: a.dev, direction: a.direction!, priority: a.prio, handle: a.handle, replace: a.replace, keepQdisc: true });
-      t.close();
-      return `attached ${prog.name} (id ${t.info.programId}) to ${t.info.interface} clsact/${t.info.direction} prio ${t.info.priority} handle 0x${t.info.handle.toString(16)}\n`;
-    }
-    const dir = a.direction!;
-    const p = checkProgram('net attach tcx', prog, [3], 'a tcx hook');
-    const iface = getInterface(a.dev);
+  return usingNetns(o.netns, 'net attach', (ns) => {
+    const where = inNetnsText(ns);
+    const prog = openProg(a.prog!);
     try {
-      progAttach({ targetIfindex: iface.index, progFd: p.fd, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
-    } catch (e) {
-      throw attachRefusal(e, `tcx ${dir} on ${iface.name} (ifindex ${iface.index}), ${programLabel(p)}`, (x) => (x.code === ERRNO.EEXIST ? 'the program is already attached there' : undefined));
+      if (hook === 'xdp') {
+        const x = attachXdp({ program: prog, interface: a.dev, mode: (a.mode ?? 'drv') as XdpMode, replace: a.replace, netns: ns });
+        x.close(); // netlink attachments stay after the handle goes
+        return `attached ${prog.name} (id ${x.info.programId}) to ${x.info.interface} xdp ${XDP_MODE_NAME[x.info.mode]}${where}${x.info.note ? ` (${x.info.note})` : ''}\n`;
+      }
+      if (hook === 'tc') {
+        const t = attachTc({ program: prog, interface: a.dev, direction: a.direction!, priority: a.prio, handle: a.handle, replace: a.replace, keepQdisc: true, netns: ns });
+        t.close();
+        return `attached ${prog.name} (id ${t.info.programId}) to ${t.info.interface} clsact/${t.info.direction} prio ${t.info.priority} handle 0x${t.info.handle.toString(16)}${where}\n`;
+      }
+      const dir = a.direction!;
+      const p = checkProgram('net attach tcx', prog, [3], 'a tcx hook');
+      const iface = interfaceIn(a.dev, ns);
+      try {
+        // PROG_ATTACH finds the ifindex in the calling thread's namespace
+        inNetns(ns, 'net attach tcx', () => progAttach({ targetIfindex: iface.index, progFd: p.fd, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS }));
+      } catch (e) {
+        throw attachRefusal(e, `tcx ${dir} on ${iface.name} (ifindex ${iface.index})${where}, ${programLabel(p)}`, (x) => (x.code === ERRNO.EEXIST ? 'the program is already attached there' : undefined));
+      }
+      return `attached ${p.name} (id ${p.id}) to ${iface.name} tcx/${dir}${where}\n`;
+    } finally {
+      prog.close();
     }
-    return `attached ${p.name} (id ${p.id}) to ${iface.name} tcx/${dir}\n`;
-  } finally {
-    prog.close();
-  }
+  });
 }
 
-export function netDetach(hookWord: string, words: string[]): string {
+export function netDetach(hookWord: string, words: string[], o: NetOptions = {}): string {
   const hook = checkHook(hookWord);
   const a = parseArgs('detach', hook, words);
-  const prog = a.prog ? openProg(a.prog) : undefined;
-  let sock: NetlinkSocket | undefined;
-  try {
-    sock = NetlinkSocket.open();
-    const iface = getInterface(a.dev, sock);
-    if (hook === 'xdp') {
-      const attached = (['drv', 'skb', 'hw'] as const).filter((m) => iface.xdp[m]);
-      let modes: XdpAttachMode[] = attached;
-      if (a.mode) {
-        const m = a.mode as XdpAttachMode;
-        // the kernel detaches nothing (and says 0) when the mode named has no program: saying
-        // "detached" then would hide a program still running in another mode
-        if (!iface.xdp[m]) {
-          const there = attached.map((x) => `${XDP_MODE_NAME[x]} id ${iface.xdp[x]}`).join(', ');
-          throw new CliError(`nothing attached to ${iface.name} xdp in ${XDP_MODE_NAME[m]} mode${there ? ` (attached: ${there})` : ''}`);
-        }
-        modes = [m];
-      }
-      if (modes.length === 0) return `nothing attached to ${iface.name} xdp\n`;
-      for (const m of modes) setXdp({ ifindex: iface.index, fd: -1, flags: XDP_MODE_FLAG[m] }, sock);
-      return `detached xdp (${modes.map((m) => XDP_MODE_NAME[m]).join(', ')}) from ${iface.name}\n`;
-    }
-    if (hook === 'tc') {
-      const dir = a.direction!;
-      const all = listFilters(iface.index, dir, sock).filter((f) => f.kind === 'bpf');
-      const which = a.prio !== undefined || a.handle !== undefined
-        ? all.filter((f) => (a.prio === undefined || f.priority === a.prio) && (a.handle === undefined || f.handle === a.handle))
-        : all;
-      if (which.length === 0) throw new CliError(`no bpf filter on ${iface.name} clsact/${dir}${a.prio !== undefined ? ` prio ${a.prio}` : ''}${a.handle !== undefined ? ` handle ${a.handle}` : ''}`);
-      for (const f of which) detachFilter({ ifindex: iface.index, direction: dir, chain: f.chain, priority: f.priority, handle: f.handle }, sock);
-      return which.map((f) => `detached ${f.name ?? 'bpf'} (prio ${f.priority} handle 0x${f.handle.toString(16)}) from ${iface.name} clsact/${dir}\n`).join('');
-    }
-    const dir = a.direction!;
+  return usingNetns(o.netns, 'net detach', (ns) => {
+    const where = inNetnsText(ns);
+    const prog = a.prog ? openProg(a.prog) : undefined;
+    let sock: NetlinkSocket | undefined;
     try {
-      progDetach({ targetIfindex: iface.index, progFd: prog!.fd.value, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS });
-    } catch (e) {
-      throw attachRefusal(e, `tcx ${dir} on ${iface.name} (ifindex ${iface.index}), ${programLabel(prog!)}`, (x) => (x.code === ERRNO.ENOENT ? 'the program is not attached there' : undefined));
+      sock = NetlinkSocket.open({ netns: ns });
+      const iface = getInterface(a.dev, sock);
+      if (hook === 'xdp') {
+        const attached = (['drv', 'skb', 'hw'] as const).filter((m) => iface.xdp[m]);
+        let modes: XdpAttachMode[] = attached;
+        if (a.mode) {
+          const m = a.mode as XdpAttachMode;
+          // the kernel detaches nothing (and says 0) when the mode named has no program: saying
+          // "detached" then would hide a program still running in another mode
+          if (!iface.xdp[m]) {
+            const there = attached.map((x) => `${XDP_MODE_NAME[x]} id ${iface.xdp[x]}`).join(', ');
+            throw new CliError(`nothing attached to ${iface.name} xdp in ${XDP_MODE_NAME[m]} mode${where}${there ? ` (attached: ${there})` : ''}`);
+          }
+          modes = [m];
+        }
+        if (modes.length === 0) return `nothing attached to ${iface.name} xdp${where}\n`;
+        for (const m of modes) setXdp({ ifindex: iface.index, fd: -1, flags: XDP_MODE_FLAG[m] }, sock);
+        return `detached xdp (${modes.map((m) => XDP_MODE_NAME[m]).join(', ')}) from ${iface.name}${where}\n`;
+      }
+      if (hook === 'tc') {
+        const dir = a.direction!;
+        const all = listFilters(iface.index, dir, sock).filter((f) => f.kind === 'bpf');
+        const which = a.prio !== undefined || a.handle !== undefined
+          ? all.filter((f) => (a.prio === undefined || f.priority === a.prio) && (a.handle === undefined || f.handle === a.handle))
+          : all;
+        if (which.length === 0) throw new CliError(`no bpf filter on ${iface.name} clsact/${dir}${a.prio !== undefined ? ` prio ${a.prio}` : ''}${a.handle !== undefined ? ` handle ${a.handle}` : ''}${where}`);
+        for (const f of which) detachFilter({ ifindex: iface.index, direction: dir, chain: f.chain, priority: f.priority, handle: f.handle }, sock);
+        return which.map((f) => `detached ${f.name ?? 'bpf'} (prio ${f.priority} handle 0x${f.handle.toString(16)}) from ${iface.name} clsact/${dir}${where}\n`).join('');
+      }
+      const dir = a.direction!;
+      try {
+        inNetns(ns, 'net detach tcx', () => progDetach({ targetIfindex: iface.index, progFd: prog!.fd.value, attachType: dir === 'ingress' ? BPF_ATTACH_TYPE.TCX_INGRESS : BPF_ATTACH_TYPE.TCX_EGRESS }));
+      } catch (e) {
+        throw attachRefusal(e, `tcx ${dir} on ${iface.name} (ifindex ${iface.index})${where}, ${programLabel(prog!)}`, (x) => (x.code === ERRNO.ENOENT ? 'the program is not attached there' : undefined));
+      }
+      return `detached ${prog!.name} from ${iface.name} tcx/${dir}${where}\n`;
+    } finally {
+      prog?.close();
+      sock?.close();
     }
-    return `detached ${prog!.name} from ${iface.name} tcx/${dir}\n`;
-  } finally {
-    prog?.close();
-    sock?.close();
-  }
+  });
 }
+
+type NetnsOpt = { netns?: string };
+const NETNS_OPTION = ['--netns <name|path>', 'the interfaces of this network namespace: NAME is /run/netns/NAME (as ip -n NAME), or a PATH such as /proc/PID/ns/net'] as const;
 
 function netCommand(program: Command): Command {
   return program.commands.find((c) => c.name() === 'net') ?? program.command('net').description('network attachments: XDP, tc (clsact/cls_bpf), tcx');
@@ -252,20 +281,23 @@ export function registerNet(program: Command): void {
     .alias('list')
     .argument('[dev]', 'the word "dev"')
     .argument('[ifname]', 'only this interface')
-    .description('list XDP programs, tc filters and tcx programs of this network namespace (bpftool net show)')
-    .action((kw: string | undefined, ifname: string | undefined, opts: JsonOpts) => {
+    .option(...NETNS_OPTION)
+    .description('list XDP programs, tc filters and tcx programs of this network namespace, or of --netns (bpftool net show)')
+    .action((kw: string | undefined, ifname: string | undefined, opts: JsonOpts & NetnsOpt) => {
       if (kw !== undefined && (kw !== 'dev' || ifname === undefined)) throw new CliError('expected "dev IF"');
-      const s = netShow(ifname);
+      const s = netShow(ifname, { netns: opts.netns });
       process.stdout.write(jsonOrText(opts, [s], () => formatNetShow(s)));
     });
   jsonOptions(net.command('attach'), 'print JSON (null, as bpftool)')
     .argument('<hook>', 'xdp, tc or tcx')
     .argument('<args...>', 'id N | pinned PATH, dev IF, ingress|egress, [mode drv|skb|hw|auto] [prio N] [handle N] [replace]')
+    .option(...NETNS_OPTION)
     .description('attach a program: XDP (netlink), tc clsact/cls_bpf direct-action (netlink), tcx (PROG_ATTACH)')
-    .action((hook: string, words: string[], opts: JsonOpts) => { quietUnderJson(netAttach(hook, words), opts); });
+    .action((hook: string, words: string[], opts: JsonOpts & NetnsOpt) => { quietUnderJson(netAttach(hook, words, { netns: opts.netns }), opts); });
   jsonOptions(net.command('detach'), 'print JSON (null, as bpftool)')
     .argument('<hook>', 'xdp, tc or tcx')
     .argument('<args...>', 'dev IF, [ingress|egress] [prio N handle N] [mode M] [id N | pinned PATH for tcx]')
+    .option(...NETNS_OPTION)
     .description('detach what is attached at a hook')
-    .action((hook: string, words: string[], opts: JsonOpts) => { quietUnderJson(netDetach(hook, words), opts); });
+    .action((hook: string, words: string[], opts: JsonOpts & NetnsOpt) => { quietUnderJson(netDetach(hook, words, { netns: opts.netns }), opts); });
 }

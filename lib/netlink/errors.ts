@@ -35,14 +35,19 @@ export class NetlinkError extends TsbpfError {
 }
 
 /**
- * The named interface does not exist in the caller's network namespace (ENODEV): at the lookup, or
- * (with `op` and `detail`) gone when an attach that had found it went on to change it.
+ * The named interface does not exist in the network namespace looked in (ENODEV): the caller's, or
+ * the one given as `netns` (its path or "fd N"); at the lookup, or (with `op` and `detail`) gone
+ * when an attach that had found it went on to change it.
  */
 export class InterfaceNotFoundError extends NetlinkError {
   readonly interface: string | number;
-  constructor(iface: string | number, o: { op?: string; detail?: string } = {}) {
-    super(o.op ?? 'interface lookup', 19, { detail: o.detail ?? `no interface ${typeof iface === 'number' ? `with index ${iface}` : JSON.stringify(iface)} in this network namespace` });
+  /** the network namespace looked in, when it was not the caller's */
+  readonly netns?: string;
+  constructor(iface: string | number, o: { op?: string; detail?: string; netns?: string } = {}) {
+    const where = o.netns !== undefined ? `network namespace ${o.netns}` : 'this network namespace';
+    super(o.op ?? 'interface lookup', 19, { detail: o.detail ?? `no interface ${typeof iface === 'number' ? `with index ${iface}` : JSON.stringify(iface)} in ${where}` });
     this.interface = iface;
+    if (o.netns !== undefined) this.netns = o.netns;
   }
 }
 

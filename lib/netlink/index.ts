@@ -15,4 +15,5 @@ export {
 } from './filter.js';
 export { setXdp, queryXdp, setXdpRequest, XDP_MODE_FLAG, type XdpSetSpec } from './xdp.js';
 export { peerNsids, listInterfacesIn, dumpNsidsRequest, dumpLinksInRequest } from './netns.js';
+export { Netns, NetnsError, NetnsReturnError, inNetns, usingNetns, NETNS_RUN_DIR, type NetnsRef } from './netns-enter.js';
 export * as NL from './constants.js';

@@ -121,8 +121,9 @@ export function listInterfaces(sock?: NetlinkSocket): NetInterface[] {
 }
 
 /**
- * One interface by name or index; InterfaceNotFoundError when there is none, InvalidInterfaceError
- * (before asking the kernel) when `ref` cannot name one.
+ * One interface by name or index; InterfaceNotFoundError when there is none (naming the socket's
+ * namespace when it was opened in another), InvalidInterfaceError (before asking the kernel) when
+ * `ref` cannot name one.
  */
 export function getInterface(ref: InterfaceRef, sock?: NetlinkSocket): NetInterface {
   ref = checkInterfaceRef(ref);
@@ -131,11 +132,11 @@ export function getInterface(ref: InterfaceRef, sock?: NetlinkSocket): NetInterf
     try {
       reply = s.request(getLinkRequest(ref), 'RTM_GETLINK');
     } catch (e) {
-      if (e instanceof NetlinkError && e.code === 19) throw new InterfaceNotFoundError(ref);
+      if (e instanceof NetlinkError && e.code === 19) throw new InterfaceNotFoundError(ref, { netns: s.netns });
       throw e;
     }
     const m = reply.messages.find((x) => x.type === RTM.NEWLINK);
-    if (!m) throw new InterfaceNotFoundError(ref);
+    if (!m) throw new InterfaceNotFoundError(ref, { netns: s.netns });
     return parseLink(m);
   });
 }

@@ -5,7 +5,8 @@
 // peeking (MSG_PEEK|MSG_TRUNC); EINTR is retried. A dump a failed read left unfinished is read to its
 // end before the socket sends again (the kernel runs one dump per socket at a time). The socket
 // lives in the network namespace of the thread that opened it, whatever namespace the thread moves
-// to later.
+// to later: open({ netns }) makes it in another one (the thread enters it for the socket() call
+// only, netns-enter.ts), and every request on it then acts there.
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
 import { Fd } from '../syscall/fd.js';
@@ -19,6 +20,7 @@ import { align4, parseMessages, type MessageBuilder, type NlMessage } from './co
 import { NLMSG } from './constants.js';
 import { NetlinkError, NetlinkProtocolError } from './errors.js';
 import { AckCollector, DumpCollector, answersTo, type NetlinkReply } from './reply.js';
+import { assertNotStranded, inNetns, usingNetns, type NetnsRef } from './netns-enter.js';
 
 // offsets in the socket's small block of native memory (pointers in syscall args must not move)
 const CTL = { kernelAddr: 0, fromAddr: 16, int: 32, iov: 40, msghdr: 64, timeval: 128, size: 160 } as const;
@@ -38,9 +40,12 @@ export class NetlinkSocket {
   #unfinishedDump: number | undefined;
   /** the port id the kernel gave this socket (checked on every reply) */
   readonly portId: number;
+  /** the network namespace it was opened in when open() was given one (its path, or "fd N"); errors name it */
+  readonly netns: string | undefined;
 
-  private constructor(fd: Fd, ctl: NativeBuffer, portId: number, receiveBufferSize: number) {
+  private constructor(fd: Fd, ctl: NativeBuffer, portId: number, receiveBufferSize: number, netns: string | undefined) {
     this.#fd = fd;
+    this.netns = netns;
     this.#ctl = ctl;
     this.portId = portId;
     this.#send = new NativeBuffer(4096);
@@ -49,13 +54,29 @@ export class NetlinkSocket {
   }
 
   /**
-   * A NETLINK_ROUTE socket in the calling thread's network namespace. The receive buffer starts at
+   * A NETLINK_ROUTE socket in the calling thread's network namespace, or in `netns` (a path, a name
+   * under /run/netns, an fd, an Fd or a Netns: see netns-enter.ts). The receive buffer starts at
    * `receiveBufferSize` bytes (default 32 KiB) and grows to fit any datagram the kernel sends.
    */
-  static open(o: { receiveBufferSize?: number } = {}): NetlinkSocket {
+  static open(o: { receiveBufferSize?: number; netns?: NetnsRef } = {}): NetlinkSocket {
+    assertNotStranded();
+    const op = 'socket(AF_NETLINK, NETLINK_ROUTE)';
+    if (o.netns === undefined) return NetlinkSocket.#setUp(NetlinkSocket.#socket(op), o.receiveBufferSize, undefined);
+    return usingNetns(o.netns, 'NetlinkSocket.open', (ns) => {
+      const raw = inNetns(ns, 'NetlinkSocket.open', () => NetlinkSocket.#socket(op), (fd) => ffi().syscall3(SYS.close, fd, 0, 0));
+      return NetlinkSocket.#setUp(raw, o.receiveBufferSize, ns!.label);
+    });
+  }
+
+  static #socket(op: string): number {
+    const raw = retry(() => ffi().syscall3(SYS.socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (raw < 0) throw new NetlinkError(op, -raw);
+    return raw;
+  }
+
+  /** Options, bind and port id of a fresh socket (wherever it was made: it keeps its namespace). */
+  static #setUp(raw: number, receiveBufferSize: number | undefined, netns: string | undefined): NetlinkSocket {
     const f = ffi();
-    const raw = retry(() => f.syscall3(SYS.socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (raw < 0) throw new NetlinkError('socket(AF_NETLINK, NETLINK_ROUTE)', -raw);
     const fd = new Fd(raw, 'netlink socket');
     const ctl = new NativeBuffer(CTL.size);
     try {
@@ -74,7 +95,7 @@ export class NetlinkSocket {
       v.setUint32(CTL.int, SOCKADDR_NL_SIZE, true);
       const g = f.syscall3(SYS.getsockname, fd.value, ctl.address + CTL.fromAddr, ctl.address + CTL.int);
       if (g < 0) throw new NetlinkError('getsockname(AF_NETLINK)', -g);
-      return new NetlinkSocket(fd, ctl, v.getUint32(CTL.fromAddr + 4, true), o.receiveBufferSize ?? 32 * 1024);
+      return new NetlinkSocket(fd, ctl, v.getUint32(CTL.fromAddr + 4, true), receiveBufferSize ?? 32 * 1024, netns);
     } catch (e) {
       fd.close();
       ctl.free();
