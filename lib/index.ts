@@ -50,6 +50,7 @@ export {
   listQdiscs, ensureClsact, deleteClsact, listFilters, queryXdp,
   type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef, type Qdisc, type TcFilter, type TcDirection,
 } from './netlink/index.js';
+export { Netns, NetnsError, NetnsReturnError, type NetnsRef } from './netlink/netns-enter.js';
 export { btfCodecSource } from './codec/btf-source.js';
 export {
   CORE_RELO, coreReloKindName, CoreRelocationError, CoreNoKernelBtfError, CoreRelocator, essentialName, parseAccessSpec, formatSpec,
