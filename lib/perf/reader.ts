@@ -19,7 +19,7 @@ import { isU32 } from '../syscall/int-range.js';
 import { ReaderArgumentError } from '../ringbuf/errors.js';
 import { mapShape, mapLabel, type MapSource } from '../ringbuf/reader.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
-import { BufferReader, CHUNK, type Holdings } from '../ringbuf/base.js';
+import { BufferReader, type Holdings } from '../ringbuf/base.js';
 import { retireMapping } from '../ringbuf/retire.js';
 import {
   MMAP_PAGE, PERF_ATTR_FLAG_WATERMARK, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_FLAG_FD_CLOEXEC,
@@ -108,6 +108,11 @@ class PerfRing {
     return { type, body: this.#read((at + 8) & mask, size - 8) };
   }
 
+  /** leave the record from next() in the buffer, as if next() had not returned it */
+  unread(): void {
+    this.#held = 0;
+  }
+
   release(): void {
     const n = this.#held;
     if (!n) return;
@@ -142,6 +147,12 @@ class PerfHoldings implements Holdings {
 
   constructor(map: Fd) {
     this.map = map;
+  }
+
+  giveBack(i: number, delivered: boolean): void {
+    const r = this.rings[i];
+    if (delivered) r?.release();
+    else r?.unread();
   }
 
   release(): void {
@@ -249,29 +260,30 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     return n;
   }
 
-  /** Samples as they come (at most a few milliseconds in a row before the event loop gets a turn). */
-  async *[Symbol.asyncIterator](): AsyncIterator<PerfRecord> {
-    this.beginTurn();
-    while (!this.closed) {
-      let got = false;
-      for (const ring of this.#rings) {
-        for (let k = 0; k < CHUNK && !this.closed; k++) {
-          this.expectIdle('async iteration');
-          const rec = ring.next();
-          if (rec === undefined) break;
-          got = true;
-          let data: Uint8Array | undefined;
-          this.hold();
-          try {
-            this.#deliver(rec.type, rec.body, ring.cpu, (d) => { data = d; });
-            if (data) yield { cpu: ring.cpu, data };
-          } finally {
-            ring.release();
-            this.unhold();
-          }
-        }
+  /**
+   * Samples as they come (at most a few milliseconds in a row before the event loop gets a turn),
+   * each valid until the loop asks for the next one (or ends); lost counts go to `lost` and 'lost'
+   * on the way. One consumer at a time, as RingBuffer's iterator: a next() still waiting holds
+   * nothing and ends (done) on return(), close() or another consumer starting; a sample a next()
+   * resolved with and nobody looked at goes to the next consumer that starts.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<PerfRecord, undefined> {
+    return this.iterate((i) => this.#take(i), () => this.#rings.length);
+  }
+
+  /** the next sample of ring `i`, held in it (the lost counts before it are taken on the way) */
+  #take(i: number): PerfRecord | undefined {
+    const ring = this.#rings[i];
+    if (ring === undefined) return undefined;
+    for (;;) {
+      const rec = ring.next();
+      if (rec === undefined) return undefined;
+      if (rec.type === PERF_RECORD.SAMPLE) return { cpu: ring.cpu, data: sampleData(rec.body) };
+      try {
+        this.#deliver(rec.type, rec.body, ring.cpu, ignore);
+      } finally {
+        ring.release();
       }
-      if (!(await this.endRound(got))) return;
     }
   }
 
@@ -300,14 +312,12 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
 
   /** `fromLoop`: in the 'record' event loop, where a throwing 'lost' listener must not stop delivery */
   #deliver(type: number, body: Uint8Array, cpu: number, cb: PerfCallback, fromLoop = false): boolean {
-    const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
     if (type === PERF_RECORD.SAMPLE) {
-      const size = v.getUint32(0, LE);
-      cb(body.subarray(4, 4 + size), cpu);
+      cb(sampleData(body), cpu);
       return true;
     }
     if (type === PERF_RECORD.LOST) {
-      const n = Number(v.getBigUint64(8, LE));
+      const n = Number(new DataView(body.buffer, body.byteOffset, body.byteLength).getBigUint64(8, LE));
       this.lost += n;
       if (fromLoop) this.emitFromLoop('lost', n, cpu);
       else this.emit('lost', n, cpu);
@@ -315,6 +325,14 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     return false;
   }
 }
+
+/** a PERF_RECORD_SAMPLE's raw data (after its u32 size) */
+function sampleData(body: Uint8Array): Uint8Array {
+  const size = new DataView(body.buffer, body.byteOffset, 4).getUint32(0, LE);
+  return body.subarray(4, 4 + size);
+}
+
+const ignore = (): void => {};
 
 function u32(n: number): Uint8Array {
   return new Uint8Array(new Uint32Array([n]).buffer);

@@ -1,35 +1,29 @@
 // What the event readers (RingBuffer, PerfEventArray) share: the epoll waiter, 'record' events
-// delivered by a loop started with the first listener, and a close() that ends pending waits and
-// releases the mapped pages only once no record is being processed (from a callback or a loop
-// body, the record in hand is still given back to the kernel first).
+// delivered by a loop started with the first listener, the async iterators (iterator.ts), and a
+// close() that ends pending waits and releases the mapped pages only once no record is being
+// processed (from a callback or a loop body, the record in hand is still given back to the kernel first).
 //
-// Event-driven delivery ('record' events, the async iterators) runs in turns: a turn takes at most
-// CHUNK records from each buffer in a round and ends after TURN_MS, then lets the event loop run
-// (setImmediate) before the next. A producer faster than the consumer would otherwise keep one
-// drain going forever (the producer position moves on while we read) and starve timers and I/O;
-// records in async-iterator order are microtasks, which never let the loop run either.
-// The synchronous consume() is not bounded: it is what the caller asked for, and its hot loop
-// stays as flat as it was.
+// Event-driven delivery ('record' events, the async iterators) runs in turns (iterator.ts: CHUNK,
+// TURN_MS). The synchronous consume() is not bounded: it is what the caller asked for, and its hot
+// loop stays as flat as it was.
 //
 // A ring or perf buffer has one consumer: a second reader of the same map in this process is
 // refused (two RingBuffers each delivered every record; a second PerfEventArray took over the
 // CPUs' slots and its close() emptied them under the first). Readers in other processes cannot be
-// seen from here.
+// seen from here. Within a reader, one consumer at a time too: a consumer that starts ends an
+// iterator's pending next(), and takes back a record a next() resolved with that nobody looked at
+// (iterator.ts); a record a callback, a listener or a loop body is processing makes it ReaderBusyError.
 //
 // A reader dropped without close() is released by a FinalizationRegistry (a safety net, not the
 // plan): what it holds (mappings, fds, the waiter and its worker thread) lives in a Holdings object
 // that never references the reader, and is released once the reader is collected. Until then
 // anything that can still use the reader keeps it reachable: a caller's reference, an iterator,
-// a pending wait (the waiter holds the reader while it waits: a 'record' loop waiting, or a
-// wait() whose caller kept only the promise), a pending turn of the 'record' loop.
+// a pending wait (the waiter holds the reader while it waits: a 'record' loop waiting, a pending
+// next(), or a wait() whose caller kept only the promise), a pending turn of the 'record' loop.
 import { EventEmitter } from 'node:events';
 import type { EpollWaiter } from './waiter.js';
 import { ReaderArgumentError, ReaderBusyError } from './errors.js';
-
-/** How long one turn of event-driven delivery may run before the event loop gets a turn. */
-export const TURN_MS = 4;
-/** Records taken from one buffer before the next buffer (and the clock) is looked at. */
-export const CHUNK = 64;
+import { CHUNK, TURN_MS, nextTurn, Consumers, RecordIterator, type Delivery } from './iterator.js';
 
 /**
  * While a buffer's next record is reserved but not committed, epoll reports the buffer readable at
@@ -45,12 +39,28 @@ export const STALL_POLL_MS = 1;
 export interface Holdings {
   /** set by the subclass constructor once its fds exist; a started worker thread keeps it reachable */
   waiter?: EpollWaiter;
+  /** the record an async iterator of the reader has (iterator.ts), if one has */
+  held?: Delivery;
+  /** the record held in buffer `i` goes: the consumer position past it (`delivered`), or not (it is read again) */
+  giveBack(i: number, delivered: boolean): void;
   /**
    * Give back records still held by iterators, then unmap and close what the reader made. Called
    * once, with no consume() or 'record' round in progress (after close(), or once the reader is
    * gone), or on a constructor's failure (then without a waiter).
    */
   release(): void;
+}
+
+/**
+ * Before the release: a record an iterator's next() resolved with and nobody looked at stays in its
+ * buffer (a later reader of the map reads it; its result reads done); one looked at goes.
+ */
+function settleHeld(h: Holdings): void {
+  const d = h.held;
+  h.held = undefined;
+  if (d === undefined || d.back || d.seen) return;
+  d.back = true;
+  h.giveBack(d.buffer, false);
 }
 
 /** map id → the reader of it in this process and what that reader holds */
@@ -64,16 +74,12 @@ const readerOf = new Map<number, { reader: WeakRef<BufferReader>; holdings: Hold
  */
 function releaseForgotten(h: Holdings): void {
   h.waiter?.close();
+  settleHeld(h);
   h.release();
   for (const [id, c] of readerOf) if (c.holdings === h) readerOf.delete(id);
 }
 
 const forgotten = new FinalizationRegistry<Holdings>(releaseForgotten);
-
-/** Resolves after the event loop has run timers and I/O once. */
-export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 export abstract class BufferReader extends EventEmitter {
   /** what this reader holds (set by the subclass constructor: adopt()) */
@@ -84,10 +90,8 @@ export abstract class BufferReader extends EventEmitter {
   #stopWaiting: AbortController | undefined;
   /** consume() calls and rounds of 'record' events in progress (synchronous: they end soon) */
   #depth = 0;
-  /** records handed out by async iterators and not yet released (a loop body may never resume) */
-  #holding = 0;
-  /** when the async iterator's current turn is up (performance.now() time) */
-  #turnEnd = 0;
+  /** the iterators' pending next() and the record one of them has */
+  readonly #consumers = new Consumers(true);
   /** ids of the maps this reader consumes (claimMaps) */
   #claimed: number[] = [];
   /** pending STALL_POLL_MS pauses: close() ends them */
@@ -123,15 +127,21 @@ export abstract class BufferReader extends EventEmitter {
     forgotten.register(this, holdings, holdings);
   }
 
-  /** Resolves true when records may be ready, false once closed. Never blocks the event loop. */
+  /**
+   * Resolves true when records may be ready, false once closed. Never blocks the event loop. A
+   * consumer of its own: an iterator's pending next() ends (done), and a record a next() resolved
+   * with and nobody looked at comes back (then it resolves true at once).
+   */
   wait(): Promise<boolean> {
+    if (!this.#consumers.quiet && this.#consumers.takeOver()) return Promise.resolve(!this.#closed);
     return this.#waitForRecords();
   }
 
   /**
    * Stop reading: a pending wait or iteration ends, the pages are released. The map stays open.
    * A record held by an async iterator is given back at once (a loop body that never resumes does
-   * not keep the pages); from inside a callback, the record in hand is given back when it returns.
+   * not keep the pages; one a next() resolved with and nobody looked at stays in the ring for a
+   * later reader of the map); from inside a callback, the record in hand is given back when it returns.
    */
   close(): void {
     if (this.#closed) return;
@@ -181,6 +191,7 @@ export abstract class BufferReader extends EventEmitter {
   /** release the holdings once, then the maps are free for another reader */
   #releaseAll(): void {
     forgotten.unregister(this.#holdings);
+    settleHeld(this.#holdings);
     this.#holdings.release();
     for (const id of this.#claimed) if (readerOf.get(id)?.holdings === this.#holdings) readerOf.delete(id);
     this.#claimed = [];
@@ -217,48 +228,41 @@ export abstract class BufferReader extends EventEmitter {
    * Around a consume() or a round of 'record' events (close() meanwhile defers the release of the
    * holdings to the last leave()). Throws ReaderBusyError while a record is being processed, which
    * would be given back underneath its user (and a nested drain would store a stale consumer
-   * position).
+   * position). A consumer starting ends an iterator's pending next() and takes back a record a
+   * next() resolved with that nobody has looked at.
    */
   protected enterConsumer(operation: string): void {
-    this.expectIdle(operation);
+    if (this.#depth > 0) this.#busy(operation);
+    if (!this.#consumers.quiet) this.#consumers.takeOver(() => this.#busy(operation));
     this.#depth++;
   }
 
-  /** throws ReaderBusyError while a record is being processed */
-  protected expectIdle(operation: string): void {
-    if (this.#depth > 0 || this.#holding > 0) throw new ReaderBusyError(this.constructor.name, operation);
-  }
-
-  /** around a record an async iterator hands out: close() meanwhile gives it back (Holdings.release) */
-  protected hold(): void {
-    this.#holding++;
-  }
-
-  protected unhold(): void {
-    this.#holding--;
+  #busy(operation: string): never {
+    throw new ReaderBusyError(this.constructor.name, operation);
   }
 
   /**
-   * Between two rounds of an async iterator (a round takes up to CHUNK records of each buffer):
-   * wait for records if the round got none, let the event loop run if the turn is used up.
-   * Resolves false once the reader is closed.
+   * An async iterator of the reader's buffers (iterator.ts): `take(i)` is the next ready record of
+   * buffer i, held there until Holdings.giveBack(i, …).
    */
-  protected async endRound(got: boolean): Promise<boolean> {
-    if (!got) {
-      const ready = await this.#waitForRecords();
-      this.#turnEnd = performance.now() + TURN_MS;
-      return ready;
-    }
-    if (performance.now() >= this.#turnEnd) {
-      await nextTurn();
-      this.#turnEnd = performance.now() + TURN_MS;
-    }
-    return !this.#closed;
-  }
-
-  /** at the start of an async iteration: its first turn begins */
-  protected beginTurn(): void {
-    this.#turnEnd = performance.now() + TURN_MS;
+  protected iterate<T>(take: (i: number) => T | undefined, buffers: () => number): RecordIterator<T> {
+    const reader = this;
+    return new RecordIterator<T>({
+      get closed() {
+        return reader.#closed;
+      },
+      buffers,
+      take,
+      giveBack: (i, delivered) => this.#holdings.giveBack(i, delivered),
+      wait: (signal) => this.#waitForRecords(signal),
+      start: (by) => {
+        if (this.#depth > 0) this.#busy('async iteration');
+        if (!this.#consumers.quiet) this.#consumers.takeOver(() => this.#busy('async iteration'), by as RecordIterator<unknown>);
+      },
+      holding: (d) => {
+        this.#holdings.held = d;
+      },
+    }, this.#consumers);
   }
 
   protected leave(): void {

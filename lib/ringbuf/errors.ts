@@ -12,14 +12,15 @@ export class ReaderArgumentError extends TsbpfError {
 
 /**
  * A second consumer while a record is being processed: consume() from inside a record callback or
- * a 'record' listener, or while an async iterator holds a record. The record in hand would be given
- * back underneath its user and the consumer position could move backwards: one consumer at a time.
+ * a 'record' listener, or while an async iterator holds a record it delivered (from its result
+ * being looked at until its next next() or return(): a for await body). The record in hand would be
+ * given back underneath its user and the consumer position could move backwards: one consumer at a time.
  */
 export class ReaderBusyError extends TsbpfError {
   readonly reader: string;
   readonly operation: string;
   constructor(reader: string, operation: string) {
-    super(`${reader}: ${operation} while a record is being processed (from inside a record callback, a 'record' listener or an async iteration holding a record); one consumer at a time`);
+    super(`${reader}: ${operation} while a record is being processed (from inside a record callback, a 'record' listener or an async iteration holding a record: end an iteration you leave with break or return()); one consumer at a time`);
     this.reader = reader;
     this.operation = operation;
   }

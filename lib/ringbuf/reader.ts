@@ -1,7 +1,7 @@
 // RingBuffer: reads one or more BPF_MAP_TYPE_RINGBUF maps. Records are zero-copy views into the
 // shared pages, valid until the record is released: in consume(cb) when cb returns, in the async
-// iterator when the loop asks for the next record. Each record's bytes go back to the kernel
-// exactly once, after it was processed. Waiting happens on a worker thread (waiter.ts).
+// iterator when the loop asks for the next record (or ends: return(), close()). Each record's bytes
+// go back to the kernel exactly once, after it was processed. Waiting happens on a worker thread (waiter.ts).
 // Views are read-only: the kernel maps the data pages PROT_READ only, and a write through a view is
 // a SIGSEGV (not an exception); copy a record to change it. A view kept past close() reads zeros
 // (retire.ts), never unmapped memory.
@@ -15,7 +15,7 @@ import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
 import { ReaderArgumentError } from './errors.js';
 import { Ring, type RecordCallback, type RawRecordCallback } from './ring.js';
 import { EpollWaiter } from './waiter.js';
-import { BufferReader, CHUNK, type Holdings } from './base.js';
+import { BufferReader, type Holdings } from './base.js';
 import { retireMapping } from './retire.js';
 
 /**
@@ -93,6 +93,12 @@ class RingHoldings implements Holdings {
   /** the pages of every ring, with the protection they were mapped with */
   readonly mappings: { mapping: Mapping; prot: number }[] = [];
   waiter?: EpollWaiter;
+
+  giveBack(i: number, delivered: boolean): void {
+    const r = this.rings[i];
+    if (delivered) r?.release();
+    else r?.unread();
+  }
 
   release(): void {
     for (const r of this.rings) {
@@ -220,33 +226,20 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
   }
 
   /**
-   * Records as they come; the loop ends when close() is called (also while waiting). A steady
-   * producer does not hold the event loop: after a few milliseconds of records the loop gets a turn.
+   * Records as they come, as views valid until the loop asks for the next one (or ends); the loop
+   * ends when close() is called (also while waiting). A steady producer does not hold the event
+   * loop: after a few milliseconds of records the loop gets a turn.
+   *
+   * One consumer at a time (lib/ringbuf/iterator.ts): a next() still waiting holds nothing and
+   * ends (resolves done) at once on return(), on close(), or when another consumer starts
+   * (consume(), consumeRaw(), wait(), 'record' events, another iterator's next()). A record a
+   * next() resolved with is the caller's once the result is looked at (as a for await does): until
+   * its iterator's next next() or return() it stands in every other consumer's way
+   * (ReaderBusyError). One nobody looked at (the next() lost a Promise.race against a timeout and
+   * was dropped) goes to the next consumer that starts instead, and its result reads done.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    const rings = this.#rings;
-    this.beginTurn();
-    while (!this.closed) {
-      let got = false;
-      for (let i = 0; i < rings.length; i++) {
-        const ring = rings[i];
-        // at most CHUNK from a ring before the next one: a busy ring does not starve the others
-        for (let k = 0; k < CHUNK && !this.closed; k++) {
-          this.expectIdle('async iteration');
-          const rec = ring.next();
-          if (rec === undefined) break;
-          got = true;
-          this.hold();
-          try {
-            yield rec;
-          } finally {
-            ring.release();
-            this.unhold();
-          }
-        }
-      }
-      if (!(await this.endRound(got))) return;
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array, undefined> {
+    return this.iterate((i) => this.#rings[i]?.next(), () => this.#rings.length);
   }
 
   protected stopDelivery(): void {

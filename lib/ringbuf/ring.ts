@@ -137,6 +137,14 @@ export class Ring {
     this.#advance(t);
   }
 
+  /**
+   * Leave the record from next() in the ring, as if next() had not returned it: the consumer
+   * position stays, the next next() or drain returns it again.
+   */
+  unread(): void {
+    this.#held = 0;
+  }
+
   /** Deliver no more records; a record being processed is still released. Idempotent. */
   stop(): void {
     this.#stopped = true;

@@ -11,6 +11,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { execFileSync } from 'node:child_process';
 import { TsbpfError } from '../errors.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
+import { Consumers, RecordIterator } from '../ringbuf/iterator.js';
 import { parseTraceLine, type TraceLine } from './parse.js';
 
 export class TracePipeError extends TsbpfError {}
@@ -82,6 +83,8 @@ export class TracePipe implements AsyncIterable<TraceLine> {
   #open: TraceLine | null = null;
   #lines: TraceLine[] = [];
   #closed = false;
+  /** the iterators' pending next() and a line one of them has that nobody looked at yet */
+  readonly #consumers = new Consumers(false);
 
   constructor(o: TracePipeOptions = {}) {
     this.path = o.path ?? `${tracefsDir()}/trace_pipe`;
@@ -107,23 +110,46 @@ export class TracePipe implements AsyncIterable<TraceLine> {
     return this.#closed;
   }
 
-  /** Lines available now, without waiting. */
+  /**
+   * Lines available now, without waiting. A consumer of its own: an iterator's pending next() ends
+   * (done), and a line a next() resolved with that nobody looked at comes back, first.
+   */
   read(): TraceLine[] {
+    if (!this.#consumers.quiet) this.#consumers.takeOver();
     this.#fill();
     const out = this.#lines;
     this.#lines = [];
     return out;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<TraceLine> {
-    while (!this.#closed) {
-      this.#fill();
-      while (this.#lines.length > 0) {
-        yield this.#lines.shift()!;
-        if (this.#closed) return;
-      }
-      if (!(await this.#waiter.wait())) return;
-    }
+  /**
+   * Lines as they come; the loop ends at close() (also while waiting). One consumer at a time
+   * (lib/ringbuf/iterator.ts): a next() still waiting ends (resolves done) at once on return(),
+   * on close(), or when another consumer starts (read(), another iterator's next()); a line a next()
+   * resolved with and nobody looked at (the next() lost a Promise.race against a timeout and was
+   * dropped) goes to the next consumer that starts instead, and its result reads done.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<TraceLine, undefined> {
+    const pipe = this;
+    return new RecordIterator<TraceLine>({
+      get closed() {
+        return pipe.#closed;
+      },
+      buffers: () => 1,
+      take: () => {
+        if (this.#lines.length === 0) this.#fill();
+        return this.#lines.shift();
+      },
+      giveBack: (_, delivered, line) => {
+        if (!delivered) this.#lines.unshift(line);
+      },
+      // the waiter holds this reader while the wait is pending (its safety net must not close it)
+      wait: (signal) => this.#waiter.wait(signal, this),
+      start: (by) => {
+        if (!this.#consumers.quiet) this.#consumers.takeOver(undefined, by as RecordIterator<unknown>);
+      },
+      holding: () => {},
+    }, this.#consumers);
   }
 
   /** Ends a pending wait (the iterator finishes) and closes the file. */

@@ -40,21 +40,24 @@ export function runReaderChild(mode: string, deadlineMs = 20000, wrapper: string
 
 /**
  * Runs the '<kind>-forgotten' scenario (below) and checks what a user relies on: each dropped reader
- * (idle, waited, with a pending wait, with a 'record' listener) held its pages, and left no mapping,
- * fd or thread once collected; a pending wait and a listener went on working; a reader made before
- * the previous one's safety net ran was not emptied by it; the child exited by itself. `heldMappings`
- * checks the pages each reader held; `afterPendingWait` is what the next reader read after the wait
- * of a dropped one, and why.
+ * (idle, waited, with a pending wait, with a pending next() of an iterator, with a 'record'
+ * listener) held its pages, and left no mapping, fd or thread once collected; a pending wait, a
+ * pending next() and a listener went on working; a reader made before the previous one's safety net
+ * ran was not emptied by it; the child exited by itself. `heldMappings` checks the pages each reader
+ * held; `afterPendingWait` is what the next reader read after the wait of a dropped one, and why;
+ * `afterDroppedNext` what it read after a dropped reader whose dropped next() took a record nobody
+ * looked at, and why.
  */
 export async function expectForgottenReaderReleased(kind: 'ringbuf' | 'perf', o: {
   heldMappings: (n: number, step: string) => void;
   afterPendingWait: [number[], string];
+  afterDroppedNext: [number[], string];
 }): Promise<void> {
   const r = await runReaderChild(`${kind}-forgotten`, 80000, [], ['--expose-gc']);
   expect(r.timedOut, 'the child did not exit by itself').to.equal(false);
   expect(r.code, r.stderr).to.equal(0);
-  const out = r.out as Record<string, Record<string, unknown>> & { afterPendingWait: number[]; replaced: unknown };
-  const steps = ['idle', 'waited', 'pendingWait', 'listener'];
+  const out = r.out as Record<string, Record<string, unknown>> & { afterPendingWait: number[]; afterDroppedNext: number[]; replaced: unknown };
+  const steps = ['idle', 'waited', 'pendingWait', 'pendingNext', 'droppedNext', 'listener'];
   const left: Record<string, unknown> = {};
   for (const name of steps) {
     const step = out[name] as { heldMappings: number; leftMappings: number; leftFds: string[]; leftThreads: number };
@@ -72,6 +75,12 @@ export async function expectForgottenReaderReleased(kind: 'ringbuf' | 'perf', o:
   expect(out.pendingWait.resolvedBeforeRecord).to.equal(null);
   expect(out.pendingWait.resolved).to.equal(true);
   expect(out.afterPendingWait, o.afterPendingWait[1]).to.deep.equal(o.afterPendingWait[0]);
+  // the same for an iterator's pending next() whose caller kept only the promise: it gets the record
+  expect(out.pendingNext.keptWhilePending).to.equal(out.pendingNext.heldMappings);
+  expect(out.pendingNext.resolvedBeforeRecord).to.equal(null);
+  expect(out.pendingNext.resolved).to.equal(86);
+  // a next() nobody kept took a record and was collected with its reader: nobody looked at it
+  expect(out.afterDroppedNext, o.afterDroppedNext[1]).to.deep.equal(o.afterDroppedNext[0]);
   // a 'record' listener on a dropped reader still gets records, until it goes
   expect(out.listener.keptWhileListening).to.equal(out.listener.heldMappings);
   expect(out.listener.records).to.deep.equal([89, 93]);
@@ -187,6 +196,30 @@ async function forgottenReader(kind: 'ringbuf' | 'perf'): Promise<Record<string,
   again.close();
   await collectUntil((f) => sameFootprint(f, base));
 
+  // 3b. an iterator's pending next(), the caller keeping only its promise (and looking at the record as it comes)
+  let nextGot: number | string | undefined;
+  held = (() => {
+    const it = (make() as AsyncIterable<Uint8Array | { data: Uint8Array }>)[Symbol.asyncIterator]();
+    it.next().then((r) => { nextGot = r.done ? 'done' : ('data' in r.value ? r.value.data : r.value)[0]; }, (e: unknown) => { nextGot = String(e); });
+    return footprint();
+  })();
+  const whileNext = await collectFor(300);
+  const earlyNext = nextGot ?? null;
+  produce(86);
+  await collectUntil(() => nextGot !== undefined, 3000);
+  await step('pendingNext', held, { keptWhilePending: whileNext.mappings.length - base.mappings.length, resolvedBeforeRecord: earlyNext, resolved: nextGot });
+
+  // 3c. an iterator's next() nobody keeps: it takes the record that comes, which nobody looks at, and
+  // the reader is collected
+  held = (() => { void (make() as AsyncIterable<unknown>)[Symbol.asyncIterator]().next(); return footprint(); })();
+  await collectFor(300);
+  produce(87);
+  await step('droppedNext', held);
+  const after = make();
+  out.afterDroppedNext = drain(after);
+  after.close();
+  await collectUntil((f) => sameFootprint(f, base));
+
   // 4. a 'record' listener on a dropped reader: records still come, until the listener goes
   const records: number[] = [];
   held = (() => {
@@ -282,26 +315,25 @@ const scenarios: Record<string, () => Promise<Record<string, unknown>> | Record<
     return removeListenerWhileWaiting(new RingBuffer(map), ringbufProducer(map.fd.value));
   },
   /**
-   * close() while a for await, a wait() and a 'record' loop are all waiting (the waiter thread is in
-   * epoll_pwait after a first record came through it): every one ends, and the process exits.
+   * close() while a 'record' loop, a wait() and a for await are all waiting (the waiter thread is in
+   * epoll_pwait after a first record came through it): every one ends, and the process exits. The
+   * for await starts last: a wait() or a 'record' round starting after it would end its next().
    */
   async 'ringbuf-exit-after-close'() {
     const map = BpfMap.create({ type: 'ringbuf', maxEntries: pageSize(), name: 'rc_close' });
     const prog = ringbufProducer(map.fd.value);
     const rb = new RingBuffer(map);
-    // the record goes to one of the two consumers, whichever looks first
     let records = 0;
-    let first: () => void = () => {};
-    const firstCame = new Promise<void>((resolve) => { first = resolve; });
-    const loop = (async () => { for await (const _ of rb) if (++records === 1) first(); })();
-    rb.on('record', () => { if (++records === 1) first(); });
-    setImmediate(() => progTestRun(prog.value, { data: new Uint8Array(77) }));
-    await firstCame;
+    await new Promise<void>((resolve) => {
+      rb.on('record', () => { if (++records === 1) resolve(); });
+      setImmediate(() => progTestRun(prog.value, { data: new Uint8Array(77) }));
+    });
     const waited = rb.wait();
+    let iterated = 0;
+    const loop = (async () => { for await (const _ of rb) iterated++; return 'ended'; })();
     await new Promise((r) => setImmediate(r));
     rb.close();
-    await loop;
-    return { records, wait: await waited };
+    return { records, iterated, loop: await loop, wait: await waited };
   },
   /**
    * A TracePipe that read and waited (its waiter thread up), dropped without close(): once collected,

@@ -322,6 +322,7 @@ describe('PerfEventArray (BPF_MAP_TYPE_PERF_EVENT_ARRAY)', function () {
     await expectForgottenReaderReleased('perf', {
       heldMappings: (n, step) => expect(n, step).to.be.greaterThan(0),
       afterPendingWait: [[], 'the sample that woke it went with that reader\'s buffer; the map is free again'],
+      afterDroppedNext: [[], 'the sample went with that reader\'s buffer; the map is free again'],
     });
   });
 

@@ -67,6 +67,21 @@ describe('Ring (ring buffer consumer over memory)', () => {
     expect(r.next()).to.equal(undefined);
   });
 
+  it('next()/unread(): a record left in the ring (nobody looked at it) comes again, the consumer where it was; a discarded one before it stays skipped', () => {
+    const f = new FakeRing();
+    const r = new Ring(f.cons, f.prod, PAGE, SIZE);
+    f.put([9], RINGBUF_DISCARD_BIT);
+    f.put([7]);
+    f.put([8]);
+    expect([...r.next()!]).to.deep.equal([7]);
+    r.unread();
+    expect(f.consumer()).to.equal(16n); // past the discarded record only
+    const got: number[] = [];
+    expect(r.drainViews((rec) => got.push(rec[0]), Infinity)).to.equal(2);
+    expect(got).to.deep.equal([7, 8]);
+    expect(f.consumer()).to.equal(48n);
+  });
+
   it('stops at a record still being written (BUSY)', () => {
     const f = new FakeRing();
     const r = new Ring(f.cons, f.prod, PAGE, SIZE);
