@@ -225,6 +225,11 @@ class Delivered<T> {
   get value(): T | undefined {
     return look(this.#d) ? undefined : this.#value;
   }
+
+  /** console.log / util.inspect: shown as the plain result it stands for (showing it is looking at it) */
+  [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: object, inspect: (v: unknown, o: object) => string): string {
+    return inspect({ done: this.done, value: this.value }, options);
+  }
 }
 // enumerable, as a plain result's properties are (for...in, deep equality)
 for (const key of ['done', 'value']) {

@@ -2,6 +2,7 @@
 // record when a next() is left behind, return() and a newer consumer while a next() waits, results
 // in order. The readers against the kernel: test/privileged/reader-iterators.test.ts.
 import { expect } from 'chai';
+import { inspect } from 'node:util';
 import { Consumers, RecordIterator, type Delivery, type RecordSource } from '../../lib/ringbuf/iterator.js';
 
 const DONE = { done: true, value: undefined };
@@ -67,7 +68,7 @@ describe('RecordIterator (the readers\' async iterator over records in memory)',
     expect(m.consume()).to.deep.equal(['c']);
   });
 
-  it('results look like plain ones ({ done, value }: deep equality, for...in, destructuring)', async () => {
+  it('results look like plain ones ({ done, value }: deep equality, for...in, destructuring, inspect)', async () => {
     const m = memorySource(true);
     m.push('a');
     const it = m.iterator();
@@ -78,6 +79,8 @@ describe('RecordIterator (the readers\' async iterator over records in memory)',
     expect(keys.sort()).to.deep.equal(['done', 'value']);
     const { done, value } = r;
     expect([done, value]).to.deep.equal([false, 'a']);
+    // console.log / util.inspect show it as a plain result (its getters live on the prototype: a spread copies nothing)
+    expect(inspect(r)).to.equal("{ done: false, value: 'a' }");
     expect(await it.return!()).to.deep.equal(DONE);
   });
 
