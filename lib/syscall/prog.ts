@@ -1,6 +1,6 @@
 // Program commands of bpf(): load (with the verifier log), test run, attach/detach/query
 // (the legacy cgroup/sockmap/flow-dissector and mprog TCX API), stats, bind map.
-import { bpfCall, bpfError, sysBpf } from './bpf.js';
+import { bpfCall, bpfError, sysBpf, sysBpfUninterrupted } from './bpf.js';
 import { ENABLE_STATS_ATTR, PROG_ATTACH_ATTR, PROG_BIND_MAP_ATTR, PROG_LOAD_ATTR, PROG_QUERY_ATTR, PROG_TEST_RUN_ATTR } from './attr.js';
 import { setChars, setU64, writeStruct } from './layout.js';
 import { NativeBuffer, scratch } from './memory.js';
@@ -134,7 +134,8 @@ function attemptLoad(a: ProgLoadAttr, logLevel: number, logSize: number): { r: n
   view.setUint32(at + O.attach_prog_fd, a.attachProgFd ?? a.attachBtfObjFd ?? 0, true);
   setU64(view, at + O.fd_array, fdArray);
   view.setInt32(at + O.prog_token_fd, a.progTokenFd ?? 0, true);
-  const r = sysBpf(BPF_CMD.PROG_LOAD, s.base + at, PROG_LOAD_ATTR.size);
+  // the verifier gives up with EAGAIN when a signal is pending for the thread (a profiler's SIGPROF)
+  const r = sysBpfUninterrupted(BPF_CMD.PROG_LOAD, s.base + at, PROG_LOAD_ATTR.size, ERRNO.EAGAIN);
   const trueSize = view.getUint32(at + PROG_LOAD_ATTR.off.log_true_size, true);
   return { r, log: log ? cText(log.bytes) : '', trueSize };
 }
@@ -283,7 +284,11 @@ export function progTestRun(progFd: number, o: TestRunAttr = {}, explain?: (code
   v.setUint32(at + O.flags, o.flags ?? 0, true);
   v.setUint32(at + O.cpu, o.cpu ?? 0, true);
   v.setUint32(at + O.batch_size, o.batchSize ?? 0, true);
-  const r = sysBpf(BPF_CMD.PROG_TEST_RUN, s.base + at, PROG_TEST_RUN_ATTR.size);
+  // a signal pending during the runs ends them with EINTR before anything is written back: run
+  // again (not live frames: what they sent went out)
+  const r = ((o.flags ?? 0) & BPF_F_TEST.XDP_LIVE_FRAMES) !== 0
+    ? sysBpf(BPF_CMD.PROG_TEST_RUN, s.base + at, PROG_TEST_RUN_ATTR.size)
+    : sysBpfUninterrupted(BPF_CMD.PROG_TEST_RUN, s.base + at, PROG_TEST_RUN_ATTR.size, ERRNO.EINTR);
   const retval = v.getUint32(at + O.retval, true);
   const duration = v.getUint32(at + O.duration, true);
   // the kernel writes the whole sizes back only when it finished the run
