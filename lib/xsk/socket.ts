@@ -9,10 +9,16 @@
 // Making one is setup.ts; any step failing there leaves nothing behind.
 //
 // UMEM frames are shared out once: the first rxFrames are the receive side's and always are in the
-// fill ring, with the kernel, in the RX ring, in a receive callback or held by an async iterator
-// (the fill ring has room for all of them; for the moment the kernel has published an RX entry but
-// not yet released the fill entry, one given back waits in a short list); the others are the send
-// side's, on a free list, in the TX ring or with the kernel until the completion ring gives them back.
+// fill ring, with the kernel, in the RX ring (also while a receive callback or an async iterator has
+// them), or held by an async iterator whose frame another consumer moved out of the RX ring's way
+// (#takeOver). The fill ring has room for all of them; for the moment the kernel has published an RX
+// entry but not yet released the fill entry, one given back waits in a short list. The others are
+// the send side's, on a free list, in the TX ring or with the kernel until the completion ring gives
+// them back.
+//
+// The async iterator is lib/ringbuf/iterator.ts's, as for the event readers: the RX ring is its one
+// buffer (#take, #giveBack), and receive(), wait() and every iterator's next() are the consumers it
+// keeps apart (#takeOver).
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
 import type { Fd } from '../syscall/fd.js';
@@ -22,6 +28,7 @@ import { ERRNO } from '../syscall/errno.js';
 import { BPF_MAP_TYPE } from '../syscall/types.js';
 import { EpollWaiter } from '../ringbuf/waiter.js';
 import { retireMapping } from '../ringbuf/retire.js';
+import { Consumers, RecordIterator, type Delivery } from '../ringbuf/iterator.js';
 import type { BpfMap } from '../map/map.js';
 import { XskArgumentError, XskBusyError, XskClosedError, XskError, XskFrameSizeError, XskNoFreeFrameError, type XskWhere } from './errors.js';
 import { checkXskOptions, type CheckedXskOptions, type XdpSocketOptions } from './options.js';
@@ -58,7 +65,7 @@ export type XskFrameCallback = (frame: Uint8Array, address: number) => void;
 
 export type { XskBoundMode } from './setup.js';
 
-/** Frames taken from the RX ring per round of the async iterator before the event loop gets a turn. */
+/** receive()'s default `max`: frames to one call's callback. */
 const ROUND = 64;
 
 /** what the safety net releases of a socket dropped without close() */
@@ -91,10 +98,24 @@ const BOUND_CHECK_MS = 1000;
  */
 const TRANSIENT_KICK = new Set<number>([ERRNO.EAGAIN, ERRNO.EBUSY, ERRNO.ENOBUFS, ENETDOWN]);
 
-/** The receive frame an async iterator holds (its UMEM base; -1: none), and the socket it is of. */
-interface HeldFrame {
-  readonly socket: WeakRef<XdpSocket>;
+/**
+ * What one async iterator has: the frame its last next() resolved with, from #take until #giveBack.
+ * While it is socket.#inRing its RX descriptor is the ring's next one (the RX consumer index at it);
+ * after #takeOver moved it out of the way, only the frame is held (out of the fill ring).
+ */
+interface RxHold {
+  /** that next()'s delivery (iterator.ts): whether its result was looked at, or taken back */
+  d: Delivery | undefined;
+  /** the view it came as */
+  view: Uint8Array | undefined;
+  /** the frame's UMEM base */
   base: number;
+}
+
+/** A frame moved out of the RX ring for an iterator that was dropped with it: its socket, its UMEM base. */
+interface KeptFrame {
+  readonly socket: WeakRef<XdpSocket>;
+  readonly base: number;
 }
 
 export class XdpSocket {
@@ -137,8 +158,10 @@ export class XdpSocket {
   #released = false;
   /** receive() callbacks running (close() meanwhile leaves the memory alone until they return) */
   #depth = 0;
-  /** ends the one next() of an async iterator waiting for a frame, if one is: the next consumer to start calls it */
-  #pendingNext: (() => void) | undefined;
+  /** the async iterators' pending next() and the frame one of them has in the RX ring (iterator.ts) */
+  readonly #consumers = new Consumers(false);
+  /** the iterator's hold whose frame's RX descriptor is the ring's next one (at most one: #takeOver) */
+  #inRing: RxHold | undefined;
   /** Date.now() of the last recvfrom (each one also says whether the socket is still bound) */
   #boundCheckedAt = 0;
   /** a kick said ENXIO: the kernel unbound the socket, for good (an empty receive() then looks every time) */
@@ -224,8 +247,10 @@ export class XdpSocket {
    * runs (copy it to keep it); the frames go back to the fill ring once `cb` returned (or threw:
    * the frame in hand counts as received). Returns how many were delivered; never waits. With none,
    * at most once a second it looks whether the socket is still bound (XskError ENXIO if not).
-   * A consumer of its own: an async iterator's next() still waiting for a frame ends (done).
-   * XskBusyError from inside a receive callback.
+   * A consumer of its own: an async iterator's next() still waiting for a frame ends (done), a frame
+   * a next() resolved with and nobody looked at comes here first (its result reads done), and one
+   * an iterator has (looked at) is not in the way: this takes the frames after it. XskBusyError
+   * from inside a receive callback.
    */
   receive(cb: XskFrameCallback, max = ROUND): number {
     this.#check('receive');
@@ -233,7 +258,7 @@ export class XdpSocket {
     const rx = this.#rxRing('receive');
     if (typeof cb !== 'function') throw new XskArgumentError('receive', 'callback', `must be a function, got ${typeof cb}`, this.#where);
     if (!Number.isInteger(max) || max < 1) throw new XskArgumentError('receive', 'max', `must be a positive integer, got ${max}`, this.#where);
-    this.#supersede();
+    if (!this.#consumers.quiet) this.#takeOver();
     this.#refill();
     const n = rx.peek(max);
     if (n === 0) {
@@ -258,7 +283,8 @@ export class XdpSocket {
       if (this.#closed) {
         if (this.#depth === 0) this.#release();
       } else {
-        this.#recycle(done, 'receive');
+        this.#recycle(done);
+        this.#wake('receive', false);
       }
     }
     return done;
@@ -269,12 +295,13 @@ export class XdpSocket {
    * pending wait ends then). Never blocks the event loop: a worker thread sleeps in epoll (lib/ringbuf's
    * waiter). `signal` abandons the wait (it resolves true). Rejects with XskError ENXIO once the
    * socket is unbound (its interface removed: looked at every second while waiting). A consumer of
-   * its own: an async iterator's next() still waiting for a frame ends (done).
+   * its own, as receive() is: an async iterator's next() still waiting for a frame ends (done), and
+   * a frame a next() resolved with and nobody looked at stays in the RX ring (it resolves true).
    */
   wait(signal?: AbortSignal): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     const rx = this.#rxRing('wait');
-    this.#supersede();
+    if (!this.#consumers.quiet) this.#takeOver();
     if (rx.peek(1) > 0) return Promise.resolve(true);
     return this.#wait(rx, signal, 'wait');
   }
@@ -312,124 +339,115 @@ export class XdpSocket {
   /**
    * Received frames, one at a time, as zero-copy views; waits without blocking the event loop; ends
    * at close(), and throws XskError ENXIO once the socket is unbound (its interface removed).
+   * XskClosedError for one begun after close(), XskBusyError from inside a receive callback.
    *
-   * A frame is taken from the RX ring only when a next() resolves with it, and it is that
-   * iterator's until its next next() or return() (in a for await: until the body ends), out of the
-   * fill ring: no other consumer writes over it, nor waits for it. A next() still waiting holds
-   * nothing, and ends (resolves done) at once
-   * - when return() is called on its iterator: to give up on a next() (a timeout that won a
-   *   Promise.race), call return(), and no frame goes to the promise nobody reads any more;
-   * - when another consumer starts: receive(), wait(), or another iterator's next(). One consumer at
-   *   a time, the newest: a dropped iterator never stands in its way.
-   * A next() dropped without either takes the next frame that comes (nobody else asked for it);
-   * an iterator dropped while it holds a frame gives the frame back once it is garbage-collected.
-   * XskBusyError from inside a receive callback.
+   * One consumer at a time, by the rule of the event readers' iterators (lib/ringbuf/iterator.ts):
+   * - A next() still waiting holds nothing. It ends (resolves done) at once on return() (to give up
+   *   on a next() whose timeout won a Promise.race, call it), on close(), or when another consumer
+   *   starts: receive(), wait(), another iterator's next(). The newest consumer wins.
+   * - A frame is the caller's once the result it came in is looked at (its done or value read, as a
+   *   for await does at once), until the iterator's next next() or return() (in a for await: until
+   *   the body ends). Until then the view stays valid and the frame out of the fill ring; it is in
+   *   nobody's way (receive() beside a for await takes the frames after it).
+   * - A frame nobody looked at (it came to a next() that lost a Promise.race and was dropped) goes
+   *   to the next consumer that starts, in its place in the RX ring: not lost, not given twice. Its
+   *   result, read at last, says done; it does too after close() (the frame stayed in the RX ring).
+   * - An iterator dropped while it has a frame that was looked at (no next(), no return()) keeps it
+   *   in the RX ring until another consumer starts, then out of the fill ring until the view it came
+   *   as is garbage-collected (the iterator and the result hold that view too); then the frame goes
+   *   back to the fill ring. A subarray, a DataView or `frame.buffer` kept past that do not hold the
+   *   frame and may see it written over: copy what you keep.
+   * Frames come in turns of ~4 ms, after each of which the event loop gets a turn (timers and I/O
+   * run while a steady stream is read).
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array, undefined> {
-    const slot: HeldFrame = { socket: new WeakRef(this), base: -1 };
+    const socket = this;
+    const hold: RxHold = { d: undefined, view: undefined, base: -1 };
     let started = false;
-    let finished = false;
-    /** frames delivered since the event loop last had a turn */
-    let round = 0;
-    /** the wait of this iterator's pending next(), aborted to end it */
-    let waiting: AbortController | undefined;
-    /** the last next() not yet settled: the next one runs after it (the iterator protocol queues them) */
-    let last: Promise<unknown> | undefined;
-    /**
-     * the iterator while a next() of it is unsettled: what holds that next() (the socket, its waiter)
-     * holds the iterator too, so a dropped one is not collected (its frame given back) before the
-     * frame it is waiting for is in its hands
-     */
-    let unsettled: object | undefined;
-    const end = () => {
-      finished = true;
-      waiting?.abort();
-    };
-    const finish = () => {
-      end();
-      this.#giveBack(slot);
-      XdpSocket.#held.unregister(slot);
-    };
-    const step = async (): Promise<IteratorResult<Uint8Array, undefined>> => {
-      if (finished) return { done: true, value: undefined };
-      try {
-        // the frame the last next() delivered is done with
-        if (this.#giveBack(slot)) this.#wake('iterate', false);
-        if (this.#closed) {
-          if (!started) throw new XskClosedError('iterate', this.#where);
-          finish();
-          return { done: true, value: undefined };
-        }
+    return new RecordIterator<Uint8Array>({
+      // the iterator asks first: an iteration begun after close() is XskClosedError, one the
+      // socket's close() finds going simply ends
+      get closed() {
+        if (!socket.#closed) return false;
+        if (!started) throw new XskClosedError('iterate', socket.#where);
+        return true;
+      },
+      buffers: () => 1,
+      take: () => this.#take(hold),
+      giveBack: (_, delivered) => this.#giveBack(hold, delivered),
+      wait: (signal) => this.#wait(this.#rx!, signal, 'iterate'),
+      start: (by) => {
         started = true;
         if (this.#depth > 0) throw new XskBusyError('iterate', this.#where);
-        const rx = this.#rxRing('iterate');
-        this.#supersede();
-        this.#pendingNext = end;
-        try {
-          for (;;) {
-            // a steady stream would otherwise never let timers and I/O run (resolutions are microtasks)
-            if (round >= ROUND) {
-              round = 0;
-              await new Promise((resolve) => setImmediate(resolve));
-            }
-            if (finished || this.#closed) break;
-            this.#refill();
-            if (rx.peek(1) > 0) {
-              const at = rx.position;
-              const addr = rx.addr(at);
-              const len = rx.len(at);
-              // the RX entry goes now; the frame is this iterator's until it is given back
-              slot.base = addr - (addr & this.#frameMask);
-              rx.release(1);
-              round++;
-              return { done: false, value: new Uint8Array(this.#buffer, addr, len) };
-            }
-            round = 0;
-            waiting = new AbortController();
-            const ready = await this.#wait(rx, waiting.signal, 'iterate');
-            waiting = undefined;
-            if (!ready) break;
-          }
-        } finally {
-          if (this.#pendingNext === end) this.#pendingNext = undefined;
-        }
-        finish();
-        return { done: true, value: undefined };
-      } catch (e) {
-        finish();
-        throw e;
-      }
-    };
-    const iterator: AsyncIterableIterator<Uint8Array, undefined> = {
-      next: () => {
-        unsettled = iterator;
-        const p = last ? last.then(step, step) : step();
-        last = p;
-        const settled = () => {
-          if (last !== p) return;
-          last = undefined;
-          unsettled = undefined;
-        };
-        p.then(settled, settled);
-        return p;
+        this.#rxRing('iterate');
+        if (!this.#consumers.quiet) this.#takeOver(by);
       },
-      return: async () => {
-        finish();
-        return { done: true, value: undefined };
+      holding: (d) => {
+        hold.d = d;
       },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
-    XdpSocket.#held.register(iterator, slot, slot);
-    return iterator;
+    }, this.#consumers);
   }
 
-  /** frames of iterators dropped while they held one: back to their socket's fill ring */
-  static readonly #held = new FinalizationRegistry<HeldFrame>((slot) => {
-    const socket = slot.socket.deref();
-    if (socket) socket.#giveBack(slot);
+  /** frames moved out of the RX ring for iterators dropped with them: back to their socket's fill ring once their view is garbage */
+  static readonly #kept = new FinalizationRegistry<KeptFrame>((k) => {
+    const socket = k.socket.deref();
+    if (socket) socket.#returnFrame(k.base);
   });
+
+  /**
+   * The RX ring's next frame for an iterator's next(), as a view; its descriptor stays in the ring
+   * (the consumer index at it) until #giveBack. Gives the fill ring what waits for it first, and
+   * wakes the driver if it asks (need_wakeup): the frame given back just before is there now.
+   */
+  #take(hold: RxHold): Uint8Array | undefined {
+    this.#refill();
+    this.#wake('iterate', false);
+    const rx = this.#rx!;
+    if (rx.peek(1) === 0) return undefined;
+    const at = rx.position;
+    const addr = rx.addr(at);
+    const view = new Uint8Array(this.#buffer, addr, rx.len(at));
+    hold.base = addr - (addr & this.#frameMask);
+    hold.view = view;
+    this.#inRing = hold;
+    return view;
+  }
+
+  /**
+   * An iterator is done with its frame (`delivered`): the RX consumer index passes it (if still at
+   * it) and the frame goes back to the fill ring. Not delivered (nobody looked at it, another
+   * consumer starts): it stays in the RX ring, the next one. No system call (return() must not
+   * throw): the next consumer wakes the kernel.
+   */
+  #giveBack(hold: RxHold, delivered: boolean): void {
+    hold.d = undefined;
+    hold.view = undefined;
+    if (this.#inRing === hold) {
+      this.#inRing = undefined;
+      if (delivered && !this.#closed) this.#recycle(1);
+      return;
+    }
+    // moved out of the RX ring by #takeOver (only a frame looked at is: delivered)
+    XdpSocket.#kept.unregister(hold);
+    this.#returnFrame(hold.base);
+  }
+
+  /**
+   * Another consumer starts (`by`, if an iterator's next()): an iterator's next() still waiting ends
+   * (resolves done); a frame a next() resolved with that nobody looked at stays where it is, the RX
+   * ring's next one, for this consumer (its result reads done); one looked at moves out of the
+   * way: the RX consumer index passes it, and the frame stays out of the fill ring, its iterator's
+   * until its next next() or return() (the iterator dropped: until the view is garbage, #kept).
+   */
+  #takeOver(by?: RecordIterator<Uint8Array>): void {
+    const h = this.#inRing;
+    if (h !== undefined && h.d?.seen) {
+      this.#inRing = undefined;
+      this.#rx!.release(1);
+      XdpSocket.#kept.register(h.view!, { socket: new WeakRef(this), base: h.base }, h);
+    }
+    this.#consumers.takeOver(undefined, by as RecordIterator<unknown> | undefined);
+  }
 
   /**
    * Copy each frame into a free UMEM frame, post them all on the TX ring and kick the kernel.
@@ -497,11 +515,16 @@ export class XdpSocket {
   /**
    * Close the socket and release its rings and UMEM: a pending wait or iteration ends. From inside a
    * receive callback the memory is released when the callback returns. Frame views kept past close()
-   * read zeros (the pages are replaced, never left unmapped under them). Idempotent.
+   * read zeros (the pages are replaced, never left unmapped under them); the result of a next() that
+   * nobody looked at yet reads done. Idempotent.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // a frame a next() resolved with and nobody looked at stays in the RX ring: its result reads done
+    const h = this.#inRing;
+    this.#inRing = undefined;
+    if (h?.d !== undefined && !h.d.seen) h.d.back = true;
     this.#waiter?.close();
     if (this.#depth === 0) this.#release();
   }
@@ -530,23 +553,12 @@ export class XdpSocket {
     return this.#rx;
   }
 
-  /** Another consumer starts: an async iterator's next() still waiting for a frame ends (resolves done), taking none. */
-  #supersede(): void {
-    const end = this.#pendingNext;
-    this.#pendingNext = undefined;
-    end?.();
-  }
-
   /**
-   * The frame an async iterator holds goes back to the fill ring (or waits in #unfilled, see
-   * #recycle); true if there was one. No system call: the caller wakes the kernel if it wants to
-   * (the safety net of a collected iterator must not throw).
+   * A receive frame back to the fill ring (or to #unfilled, see #recycle), out of any ring until
+   * now. No system call: the caller wakes the kernel if it wants to (the safety net must not throw).
    */
-  #giveBack(slot: HeldFrame): boolean {
-    const base = slot.base;
-    if (base < 0) return false;
-    slot.base = -1;
-    if (this.#closed) return false;
+  #returnFrame(base: number): void {
+    if (this.#closed) return;
     const fill = this.#fill;
     if (this.#unfilled.length === 0 && fill.free(1) >= 1) {
       fill.set(fill.reserve(1), base);
@@ -555,7 +567,6 @@ export class XdpSocket {
       this.#unfilled.push(base);
       this.#refill();
     }
-    return true;
   }
 
   #checkMap(map: BpfMap<unknown, unknown>, key: number, op: string): void {
@@ -576,9 +587,10 @@ export class XdpSocket {
    * The fill ring has room for every receive frame, but not always at once: the kernel publishes
    * an RX entry before it releases the fill entry its frame came from (xsk_flush(): RX producer
    * first, fill consumer after), so for a moment the ring can look full. What does not fit waits
-   * in #unfilled (in order) and goes at the next look at the rings (#refill).
+   * in #unfilled (in order) and goes at the next look at the rings (#refill). No system call: a
+   * caller that may throw wakes the kernel after (#wake).
    */
-  #recycle(n: number, op: string): void {
+  #recycle(n: number): void {
     if (n === 0) return;
     const rx = this.#rx!;
     const fill = this.#fill;
@@ -600,7 +612,6 @@ export class XdpSocket {
     rx.release(n);
     if (now > 0) fill.submit();
     if (waiting.length > 0) this.#refill();
-    this.#wake(op, false);
   }
 
   /** Frames #recycle could not put in the fill ring yet: as many as fit now. */

@@ -121,6 +121,19 @@ describe('XdpSocket (AF_XDP)', function () {
     return got;
   };
 
+  /** p's value, or `late` if p is still pending after `ms` (the timer does not outlive the race; Promise.race reads nothing of p's result) */
+  const within = async <T, L>(p: Promise<T>, ms: number, late: L): Promise<T | L> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([p, new Promise<L>((resolve) => { timer = setTimeout(resolve, ms, late); })]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  /** whether `p` settled within `ms`, without looking at its result */
+  const settles = (p: Promise<unknown>, ms: number) => within(p.then(() => true, () => true), ms, false);
+  const DONE = { done: true, value: undefined };
+
   for (const mode of ['skb', 'drv'] as const) {
     it(`receives exactly the UDP datagrams redirected by XDP in ${mode} mode (copy mode), byte for byte`, async () => {
       attach(mode);
@@ -196,8 +209,26 @@ describe('XdpSocket (AF_XDP)', function () {
     const n = it.next();
     setTimeout(() => x.close(), 20);
     expect(await w).to.equal(false);
-    expect(await n).to.deep.equal({ value: undefined, done: true });
+    expect(await n).to.deep.equal(DONE);
+    expect(await it.next()).to.deep.equal(DONE);
     expect(await x.wait()).to.equal(false);
+    let e: unknown;
+    try { await x[Symbol.asyncIterator]().next(); } catch (err) { e = err; }
+    expect(e).to.be.instanceOf(XskClosedError).and.include({ op: 'iterate' });
+  });
+
+  it('close() after a next() took a frame nobody looked at: its result reads done', async () => {
+    attach('skb');
+    const x = create();
+    x.register(xsks());
+    const it = x[Symbol.asyncIterator]();
+    const n = it.next();
+    net.sendUdp({ count: 1, port: PORT, size: 5 });
+    expect(await settles(n, 5000)).to.equal(true);
+    x.close();
+    // before, it read a view of the closed socket's memory
+    expect(await n).to.deep.equal(DONE);
+    expect(await it.next()).to.deep.equal(DONE);
   });
 
   it('wait() resolves true when a frame arrives, and the frame is there', async () => {
@@ -554,41 +585,127 @@ describe('XdpSocket (AF_XDP)', function () {
     }
   });
 
-  it('a next() dropped after losing a race against a timeout never blocks the socket: a newer consumer ends it, or the one frame it took comes back', async () => {
+  it('a next() dropped after losing a race against a timeout, then a frame comes: receive() (wait(), a new for await) gets exactly that frame, once, not busy; the dropped result, read later, says done', async () => {
     attach('skb');
     const x = create();
     x.register(xsks());
-    /** p's value, or `late` if p is still pending after `ms` (the timer does not outlive the race) */
-    const within = async <T, L>(p: Promise<T>, ms: number, late: L): Promise<T | L> => {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        return await Promise.race([p, new Promise<L>((resolve) => { timer = setTimeout(resolve, ms, late); })]);
-      } finally {
-        clearTimeout(timer);
-      }
+    const takers: Record<string, () => Promise<number[]>> = {
+      'receive()': async () => (await receiveAll(x, 1)).map((f) => f.length),
+      'wait() and receive()': async () => {
+        expect(await within(x.wait(), 5000, 'late')).to.equal(true);
+        const got: number[] = [];
+        x.receive((f) => got.push(f.length));
+        return got;
+      },
+      'a new for await': async () => {
+        const got: number[] = [];
+        for await (const f of x) if (got.push(f.length) === 1) break;
+        return got;
+      },
     };
-    const DONE = { done: true, value: undefined };
-    // 1. nothing comes in time (a network engineer's Promise.race with a timeout) and the iterator
-    // is dropped; what comes later goes to receive(), which ends the dropped next()
-    const dropped = x[Symbol.asyncIterator]().next();
-    expect(await within(dropped, 20, 'timeout')).to.equal('timeout');
-    net.sendUdp({ count: 3, port: PORT, size: 1 });
-    expect(await receiveAll(x, 3)).to.have.length(3);
-    expect(await within(dropped, 2000, 'pending')).to.deep.equal(DONE);
-    // 2. dropped again, and a datagram comes while nobody else asks: the dropped next() takes it
-    // (the test keeps its promise to see that), and the socket goes on receiving all the same
-    const late = x[Symbol.asyncIterator]().next();
-    expect(await within(late, 20, 'timeout')).to.equal('timeout');
-    net.sendUdp({ count: 1, port: PORT, size: 2 });
-    const taken = await within(late, 5000, 'pending');
-    expect(taken).to.have.property('value').with.length(44);
-    net.sendUdp({ count: 2, port: PORT, size: 3 });
-    expect((await receiveAll(x, 2)).map((f) => f.length)).to.deep.equal([45, 45]);
-    net.sendUdp({ count: 1, port: PORT, size: 4 });
+    let size = 1;
+    for (const [name, take] of Object.entries(takers)) {
+      // nothing comes in time (a Promise.race with a timeout): the caller drops the iterator
+      const dropped = x[Symbol.asyncIterator]().next();
+      expect(await within(dropped, 20, 'timeout'), name).to.equal('timeout');
+      // a datagram comes while nobody else asks: the dropped next() takes it, and nobody looks
+      net.sendUdp({ count: 1, port: PORT, size });
+      expect(await settles(dropped, 5000), `${name}: the dropped next() took the frame`).to.equal(true);
+      // before, it held the frame (out of the fill ring until garbage-collected): receive() found none
+      expect(await within(take(), 5000, 'late'), name).to.deep.equal([42 + size]);
+      expect(x.receive(() => { throw new Error(`${name}: a frame twice`); }), name).to.equal(0);
+      expect(await dropped, `${name}: the result nobody looked at in time`).to.deep.equal(DONE);
+      size++;
+    }
+    // and nothing was lost on the way: more than the 32 receive frames flow
+    net.sendUdp({ count: 20, port: PORT, size: 9 });
+    expect(await receiveAll(x, 20)).to.have.length(20);
+    net.sendUdp({ count: 20, port: PORT, size: 9 });
+    expect(await receiveAll(x, 20)).to.have.length(20);
+    expect(x.stats()).to.include({ rxDropped: 0, rxFillRingEmptyDescs: 0 });
+  });
+
+  it('racing next() against a timeout 20 times in a row: every frame reaches one consumer once, never busy, and every dropped result reads done', async () => {
+    attach('skb');
+    const x = create();
+    x.register(xsks());
+    const want: number[] = [];
+    const got: number[] = [];
+    const dropped: Promise<IteratorResult<Uint8Array, undefined>>[] = [];
+    for (let i = 0; i < 20; i++) {
+      const it = x[Symbol.asyncIterator]();
+      const size = i + 1;
+      want.push(42 + size);
+      const send = () => net.sendUdp({ count: 1, port: PORT, size });
+      // the datagram comes before, during or after the race
+      if (i % 3 === 0) send();
+      else if (i % 3 === 1) setTimeout(send, 5);
+      const next = it.next();
+      const r = await within(next, 10, 'timeout' as const);
+      if (r === 'timeout') {
+        dropped.push(next);
+      } else {
+        // a won race: the frame is the caller's; return() gives it back, the iterator ends
+        if (!r.done) got.push(r.value.length);
+        await it.return!();
+      }
+      if (i % 3 === 2) send();
+      if (i % 2 === 0) await new Promise((resolve) => setTimeout(resolve, 15));
+      // the dropped iterator never stands in the way
+      x.receive((f) => got.push(f.length));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    x.receive((f) => got.push(f.length));
+    expect(got.sort((a, b) => a - b)).to.deep.equal(want);
+    expect(dropped.length, 'some races were lost').to.be.greaterThan(0);
+    expect(await Promise.all(dropped)).to.deep.equal(dropped.map(() => DONE));
+    expect(x.stats()).to.include({ rxDropped: 0, rxFillRingEmptyDescs: 0 });
+  });
+
+  it('a frame looked at is the iterator\'s until its next next() or return(): never written over meanwhile; dropped, it comes back once its view is garbage, not before', async () => {
+    attach('skb');
+    const x = create();
+    x.register(xsks());
+    // a for await body has a frame while receive() in the body takes 40 more through the other 31 receive frames
+    net.sendUdp({ count: 1, port: PORT, size: 1 });
     for await (const f of x) {
-      expect(f.length).to.equal(46);
+      const copy = f.slice();
+      for (let round = 0; round < 2; round++) {
+        net.sendUdp({ count: 20, port: PORT, size: 2 });
+        expect((await receiveAll(x, 20)).map((g) => g.length)).to.deep.equal(Array(20).fill(44));
+      }
+      expect(f).to.deep.equal(copy);
       break;
     }
+    expect(x.stats()).to.include({ rxDropped: 0, rxFillRingEmptyDescs: 0 });
+    // an iterator dropped with a frame looked at; only its view is kept
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const collect = async (rounds: number) => {
+      for (let i = 0; i < rounds; i++) {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    net.sendUdp({ count: 1, port: PORT, size: 3 });
+    let view: Uint8Array | undefined = await (async () => (await x[Symbol.asyncIterator]().next()).value!)();
+    const copy = view.slice();
+    // receive() moves it out of the RX ring's way; the iterator is garbage, the view is not
+    expect(x.receive(() => {})).to.equal(0);
+    await collect(20);
+    // 31 receive frames for 32 datagrams: one finds the fill ring empty, none goes into the view's frame
+    // (before, the frame went back to the fill ring when its iterator was collected, and was received into)
+    net.sendUdp({ count: 32, port: PORT, size: 4 });
+    expect(await receiveAll(x, 31)).to.have.length(31);
+    expect((await waitFor(() => x.stats(), (s) => s.rxFillRingEmptyDescs >= 1)).rxFillRingEmptyDescs).to.equal(1);
+    expect(x.receive(() => {})).to.equal(0);
+    expect(view).to.deep.equal(copy);
+    // the view dropped too: the frame comes back, all 32 receive frames take datagrams again
+    view = undefined;
+    await collect(20);
+    net.sendUdp({ count: 32, port: PORT, size: 4 });
+    expect(await receiveAll(x, 32)).to.have.length(32);
+    expect(x.stats()).to.include({ rxFillRingEmptyDescs: 1 });
   });
 
   it('one consumer at a time: receive() from a receive callback is refused; close() from one releases after it returns', async () => {

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { openSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { FillRing, CompletionRing, RxRing, TxRing, isRingSize, checkXskOptions, XdpSocket, XskArgumentError, XskError, type RingOffsets } from '../../lib/xsk/index.js';
+import { FillRing, CompletionRing, RxRing, TxRing, isRingSize, checkXskOptions, XdpSocket, XskArgumentError, XskClosedError, XskError, type RingOffsets } from '../../lib/xsk/index.js';
 import { Fd } from '../../lib/syscall/fd.js';
 import { ffi } from '../../lib/syscall/backend.js';
 import { SYS } from '../../lib/syscall/numbers.js';
@@ -307,6 +307,8 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
       clearTimeout(timer);
     }
   };
+  /** whether `p` settled within `ms`, without looking at its result (then() reads nothing of it) */
+  const settles = (p: Promise<unknown>, ms: number): Promise<boolean> => settled(p.then(() => true, () => true), ms).catch(() => false);
   /** full garbage collections (and a turn for the finalizers after each) until `until()`, at most `rounds` */
   const collect = async (until: () => boolean, rounds = 100): Promise<void> => {
     setFlagsFromString('--expose-gc');
@@ -351,6 +353,12 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
     await it.return!();
     expect(await second).to.deep.equal(DONE);
     expect(await it.next()).to.deep.equal(DONE);
+    // the RX ring was passed once for each frame: the next ones are received, each once
+    k.publish(8);
+    addrs.length = 0;
+    expect(x.receive((_, addr) => addrs.push(addr))).to.equal(8);
+    expect(addrs.map((a) => (a - 256) / 2048).sort((a, b) => a - b)).to.deep.equal(ALL);
+    expect(x.receive(() => {})).to.equal(0);
   }));
 
   it('return() ends a pending next() at once: it resolves done and takes no frame (what a caller does whose timeout won a Promise.race)', () => overSmallRings(async (x, k) => {
@@ -385,14 +393,63 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
     }
   }));
 
-  it('an iterator dropped while it holds a frame gives the frame back once it is collected', () => overSmallRings(async (x, k) => {
-    k.publish(1);
+  it('a next() dropped after losing a race, then a frame comes: the next consumer (receive(), wait(), another iterator) gets exactly that frame, once, not busy; the dropped result, read later, says done', async () => {
+    const pair = datagramPair();
+    try {
+      await overSmallRings(async (x, k) => {
+        const starters: Record<string, () => Promise<number[]>> = {
+          'receive()': async () => { const a: number[] = []; x.receive((_, addr) => a.push(addr)); return a; },
+          'wait()': async () => { const a: number[] = []; if (await x.wait()) x.receive((_, addr) => a.push(addr)); return a; },
+          'another iterator': async () => {
+            const it = x[Symbol.asyncIterator]();
+            const r = await it.next();
+            const a = r.done ? [] : [r.value!.byteOffset];
+            await it.return!();
+            return a;
+          },
+        };
+        let frame = 0;
+        for (const [name, start] of Object.entries(starters)) {
+          const dropped = x[Symbol.asyncIterator]().next();
+          expect(await settles(dropped, 20), `${name}: nothing came in time`).to.equal(false);
+          // the frame comes, and wakes the dropped next(), which takes it: nobody else asked
+          k.publish(1, 50 + frame);
+          k.release();
+          pair.wake();
+          expect(await settles(dropped, 2000), `${name}: the dropped next() took the frame`).to.equal(true);
+          // before, it held the frame: receive() and wait() found none, and it stayed out of the fill ring for good
+          expect(await settled(start()), name).to.deep.equal([frame * 2048 + 256]);
+          expect(x.receive(() => { throw new Error(`${name}: a frame twice`); }), name).to.equal(0);
+          expect(await dropped, `${name}: the result nobody looked at in time`).to.deep.equal(DONE);
+          expect(k.inFill(), name).to.deep.equal(ALL);
+          frame++;
+        }
+      }, pair.ours);
+    } finally {
+      pair.close();
+    }
+  });
+
+  it('an iterator dropped while it has a frame looked at keeps it in the RX ring until another consumer starts, then out of the fill ring until its view is garbage too', () => overSmallRings(async (x, k) => {
+    k.publish(2, 42);
     k.release();
-    await (async () => {
-      const it = x[Symbol.asyncIterator]();
-      expect((await it.next()).done).to.equal(false);
-    })();
+    // only the view is kept: the iterator and the result are dropped
+    let view: Uint8Array | undefined = await (async () => (await x[Symbol.asyncIterator]().next()).value!)();
+    view.fill(0xab);
+    expect(k.inFill()).to.deep.equal([2, 3, 4, 5, 6, 7]);
+    // no other consumer yet: the frame is the RX ring's next, its iterator still reachable
+    await collect(() => false, 10);
+    expect(k.inFill()).to.deep.equal([2, 3, 4, 5, 6, 7]);
+    // receive() takes the frame after it, and moves it out of the way
+    const addrs: number[] = [];
+    expect(x.receive((_, addr) => addrs.push(addr))).to.equal(1);
+    expect(addrs).to.deep.equal([2048 + 256]);
     expect(k.inFill()).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
+    // the iterator is garbage, the view is not: the frame is not given back (before, it was, under the view)
+    await collect(() => k.inFill().length === 8, 20);
+    expect(k.inFill()).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
+    expect(view.every((b) => b === 0xab)).to.equal(true);
+    view = undefined;
     await collect(() => k.inFill().length === 8);
     expect(k.inFill()).to.deep.equal(ALL);
     // and it is received into again
@@ -400,25 +457,27 @@ describe('XdpSocket over rings whose indices wrap at 2^32 (a kernel played in pl
     expect(x.receive(() => {})).to.equal(8);
   }));
 
-  it('an iterator dropped while its next() waits stays until the next() settles: the frame that next() takes comes back once it is collected', async () => {
-    const pair = datagramPair();
-    try {
-      await overSmallRings(async (x, k) => {
-        // only the promise is kept (to see what it gets): the iterator is dropped
-        const late = x[Symbol.asyncIterator]().next();
-        // (collected now, it would give back nothing, and the frame it takes next would stay lost)
-        await collect(() => false, 5);
-        k.publish(1);
-        k.release();
-        pair.wake();
-        expect((await settled(late)).done).to.equal(false);
-        expect(k.inFill()).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
-        await collect(() => k.inFill().length === 8);
-        expect(k.inFill()).to.deep.equal(ALL);
-      }, pair.ours);
-    } finally {
-      pair.close();
-    }
+  it('close() while a next() waits ends it (done); a result nobody looked at when close() comes reads done; an iteration begun after close() is XskClosedError', async () => {
+    await overSmallRings(async (x) => {
+      const it = x[Symbol.asyncIterator]();
+      const pending = it.next();
+      expect(await settles(pending, 20)).to.equal(false);
+      x.close();
+      expect(await settled(pending)).to.deep.equal(DONE);
+      expect(await it.next()).to.deep.equal(DONE);
+    });
+    await overSmallRings(async (x, k) => {
+      k.publish(1);
+      k.release();
+      const dropped = x[Symbol.asyncIterator]().next();
+      expect(await settles(dropped, 2000)).to.equal(true);
+      x.close();
+      // before, it read a view of the closed socket's memory
+      expect(await dropped).to.deep.equal(DONE);
+      let e: unknown;
+      try { await x[Symbol.asyncIterator]().next(); } catch (err) { e = err; }
+      expect(e).to.be.instanceOf(XskClosedError).and.include({ op: 'iterate' });
+    });
   });
 
   it('a recvfrom that fails is one typed error whether it looked at the binding (an empty RX ring) or woke the fill ring', async () => {
