@@ -1,5 +1,6 @@
-// The async iterators of the event readers (RingBuffer, PerfEventArray, TracePipe), and who of a
-// reader's consumers has a record.
+// The async iterators of the event readers (RingBuffer, PerfEventArray, TracePipe) and of
+// XdpSocket (lib/xsk: its RX ring is one buffer of frames), and who of a reader's consumers has a
+// record.
 //
 // Hand-written, not async generators: a generator's pending next() runs on by itself (dropped after
 // losing a Promise.race against a timeout, it took the next record that came and held it for good:

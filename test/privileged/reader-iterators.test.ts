@@ -12,6 +12,7 @@ import { RingBuffer } from '../../lib/ringbuf/index.js';
 import { PerfEventArray } from '../../lib/perf/index.js';
 import { TracePipe } from '../../lib/tracepipe/index.js';
 import { ringbufProducer, perfProducer, printkProducer } from '../helpers/producers.js';
+import { settles, within } from '../helpers/race.js';
 
 type Reader = RingBuffer | PerfEventArray | TracePipe;
 
@@ -30,19 +31,6 @@ interface Subject {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** `p`'s value, or `late` once `ms` have passed (a look at p's result is not taken: `then` reads nothing of it) */
-async function within<T, L>(p: Promise<T>, ms: number, late: L): Promise<T | L> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<L>((resolve) => { timer = setTimeout(resolve, ms, late); })]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** whether `p` settled within `ms`, without looking at its result */
-const settles = (p: Promise<unknown>, ms: number) => within(p.then(() => true, () => true), ms, false);
 
 const DONE = { done: true, value: undefined };
 

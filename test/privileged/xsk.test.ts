@@ -11,6 +11,7 @@ import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestBpffs } from '../helpers/bpffs.js';
 import { createTestNetwork, waitFor, ip, type TestNetwork } from '../helpers/netns.js';
 import { attachXdp, loadObject, getInterface, openPacketSocket, BpfMap, type BpfObject, type XdpAttachment } from '../../lib/index.js';
+import { settles, within } from '../helpers/race.js';
 import {
   XdpSocket, XskError, XskArgumentError, XskClosedError, XskBusyError, XskNoFreeFrameError, XskFrameSizeError, type XdpSocketOptions,
 } from '../../lib/xsk/index.js';
@@ -121,17 +122,6 @@ describe('XdpSocket (AF_XDP)', function () {
     return got;
   };
 
-  /** p's value, or `late` if p is still pending after `ms` (the timer does not outlive the race; Promise.race reads nothing of p's result) */
-  const within = async <T, L>(p: Promise<T>, ms: number, late: L): Promise<T | L> => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([p, new Promise<L>((resolve) => { timer = setTimeout(resolve, ms, late); })]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  /** whether `p` settled within `ms`, without looking at its result */
-  const settles = (p: Promise<unknown>, ms: number) => within(p.then(() => true, () => true), ms, false);
   const DONE = { done: true, value: undefined };
 
   for (const mode of ['skb', 'drv'] as const) {
