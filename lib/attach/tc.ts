@@ -15,7 +15,7 @@ import { statSync } from 'node:fs';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { InterfaceNotFoundError, NetlinkError } from '../netlink/errors.js';
-import { inNetnsText, openNetns, type Netns, type NetnsRef } from '../netlink/netns-enter.js';
+import { inNetnsText, usingNetns, type Netns, type NetnsRef } from '../netlink/netns-enter.js';
 import { getInterface, type InterfaceRef } from '../netlink/link.js';
 import { ensureClsact, deleteClsact, hookQdisc } from '../netlink/qdisc.js';
 import { attachFilter, detachFilter, getFilter, listFilters, type TcDirection, type TcFilter } from '../netlink/filter.js';
@@ -273,12 +273,8 @@ export function attachTc(o: AttachTcOptions): TcAttachment {
   if (o.replace && (o.priority === undefined || o.handle === undefined)) {
     throw new AttachArgumentError(op, 'replace needs the priority and handle of the filter to replace');
   }
-  const ns = openNetns(o.netns, op);
-  try {
-    return attachTcIn(o, ns);
-  } finally {
-    ns?.close(); // the socket keeps the namespace
-  }
+  // the socket keeps the namespace: the Netns is needed only to open it
+  return usingNetns(o.netns, op, (ns) => attachTcIn(o, ns));
 }
 
 function attachTcIn(o: AttachTcOptions, ns: Netns | undefined): TcAttachment {

@@ -6,7 +6,7 @@
 // resolves its ifindex there) and the thread is back in its own before attachTcx returns.
 import { BPF_ATTACH_FLAG, BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
 import type { InterfaceRef } from '../netlink/link.js';
-import { inNetnsText, openNetns, type Netns, type NetnsRef } from '../netlink/netns-enter.js';
+import { inNetnsText, usingNetns, type Netns, type NetnsRef } from '../netlink/netns-enter.js';
 import type { TcDirection } from '../netlink/filter.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
@@ -99,12 +99,7 @@ export function attachTcx(o: AttachTcxOptions): LinkAttachment<TcxAttachmentInfo
   if (rev !== undefined && !isU64(rev)) {
     throw new AttachArgumentError(op, `expectedRevision must be a non-negative integer (a revision PROG_QUERY gave), got ${String(rev)}`);
   }
-  const ns = openNetns(o.netns, op);
-  try {
-    return attachTcxIn(o, ns);
-  } finally {
-    ns?.close();
-  }
+  return usingNetns(o.netns, op, (ns) => attachTcxIn(o, ns));
 }
 
 function attachTcxIn(o: AttachTcxOptions, ns: Netns | undefined): LinkAttachment<TcxAttachmentInfo> {

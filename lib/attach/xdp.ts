@@ -16,7 +16,7 @@ import { XDP_FLAGS } from '../netlink/constants.js';
 import { getInterface, type InterfaceRef, type XdpAttachMode } from '../netlink/link.js';
 import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
 import { listInterfacesIn, peerNsids } from '../netlink/netns.js';
-import { inNetnsText, openNetns, usingNetns, type NetnsRef } from '../netlink/netns-enter.js';
+import { inNetnsText, usingNetns, type NetnsRef } from '../netlink/netns-enter.js';
 import { Attachment, AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
 import { attachRefusal, programLabel } from './refusal.js';
@@ -213,8 +213,7 @@ export function attachXdpLink(o: AttachXdpLinkOptions): LinkAttachment<XdpLinkAt
   const mode = o.mode ?? 'drv';
   if (mode !== 'drv' && mode !== 'skb' && mode !== 'hw') throw new AttachArgumentError(op, `mode must be 'drv', 'skb' or 'hw', got ${String(mode)}`);
   const allowed = [BPF_PROG_TYPE.XDP];
-  const ns = openNetns(o.netns, op);
-  try {
+  return usingNetns(o.netns, op, (ns) => {
     const prog = checkProgram(op, o.program, allowed, 'an XDP hook');
     const iface = interfaceIn(o.interface, ns);
     let fd;
@@ -226,7 +225,5 @@ export function attachXdpLink(o: AttachXdpLinkOptions): LinkAttachment<XdpLinkAt
     return LinkAttachment.own<XdpLinkAttachmentInfo>(fd, allowed, (linkId) => ({
       kind: 'xdp-link', interface: iface.name, ifindex: iface.index, mode, linkId, programId: prog.id, programName: prog.name, ...(ns ? { netns: ns.label } : {}),
     }));
-  } finally {
-    ns?.close();
-  }
+  });
 }

@@ -236,11 +236,6 @@ function checkKind(op: string, fd: number, label: string, st: Stats): void {
   throw new NetnsError(op, label, `is a ${NS_KINDS[r] ?? `0x${r.toString(16)}`} namespace, not a network namespace`);
 }
 
-/** `ref` opened for one call (undefined stays undefined); close it when the call is done. */
-export function openNetns(ref: NetnsRef | undefined, op: string): Netns | undefined {
-  return ref === undefined ? undefined : Netns.open(ref, op);
-}
-
 /** " in network namespace /run/netns/pod1", or '' for the caller's own: for messages. */
 export const inNetnsText = (ns: { label: string } | string | undefined): string =>
   ns === undefined ? '' : ` in network namespace ${typeof ns === 'string' ? ns : ns.label}`;
@@ -339,7 +334,7 @@ function goHome(op: string, ns: Netns, home: { fd: number; st: Stats }, pending:
 
 /** Open `ref` (if given), run fn with it, close it again whatever fn does. */
 export function usingNetns<T>(ref: NetnsRef | undefined, op: string, fn: (ns: Netns | undefined) => T): T {
-  const ns = openNetns(ref, op);
+  const ns = ref === undefined ? undefined : Netns.open(ref, op);
   try {
     return fn(ns);
   } finally {
