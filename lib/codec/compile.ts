@@ -25,6 +25,25 @@ export interface CodecOptions {
   what?: string;
 }
 
+/**
+ * Whether type `id` is an integer declared in network byte order: its typedef/modifier chain
+ * passes a `__be16`, `__be32` or `__be64` typedef whose type is a whole integer of that width
+ * (what the networkOrder option reads most significant byte first).
+ */
+export function isNetworkOrderInt(src: CodecTypeSource, id: number): boolean {
+  let t = src.get(id);
+  for (let hops = 0; t.kind === 'alias' && hops < 64; hops++) {
+    const m = t.name ? /^__be(16|32|64)$/.exec(t.name) : null;
+    if (m) {
+      let r = src.get(t.type);
+      for (let n = 0; r.kind === 'alias' && n < 64; n++) r = src.get(r.type);
+      return r.kind === 'int' && !r.bool && r.size * 8 === Number(m[1]) && r.bits === r.size * 8 && r.bitOffset === 0;
+    }
+    t = src.get(t.type);
+  }
+  return false;
+}
+
 /** An encoder/decoder pair for one type; BpfMap takes it as keyCodec/valueCodec. */
 export interface TypedCodec<T = unknown> {
   /** bytes of one encoded value */
@@ -95,20 +114,9 @@ class Compiler {
     throw new CodecError(`type ${id}`, 'unsupported type', 'typedef/modifier chain longer than 64 (a loop?)');
   }
 
-  /** whether `id` is an integer named by a __be16/__be32/__be64 typedef and the option asks to read those in network order */
+  /** whether `id` is a network-order integer and the option asks to read those as such */
   #bigEndian(id: number): boolean {
-    if (!this.#o.networkOrder) return false;
-    for (let hops = 0; hops < 64; hops++) {
-      const t = this.#src.get(id);
-      if (t.kind !== 'alias') return false;
-      const m = t.name ? /^__be(16|32|64)$/.exec(t.name) : null;
-      if (m) {
-        const { t: r } = this.resolve(t.type);
-        return r.kind === 'int' && !r.bool && r.size * 8 === Number(m[1]) && r.bits === r.size * 8 && r.bitOffset === 0;
-      }
-      id = t.type;
-    }
-    return false;
+    return this.#o.networkOrder === true && isNetworkOrderInt(this.#src, id);
   }
 
   sizeOf(id: number): number {

@@ -3,6 +3,7 @@
 // values are summed. Pure: no kernel access, so its rules are unit-tested on plain values.
 
 import type { CodecType, CodecTypeSource } from '../codec/types.js';
+import { isNetworkOrderInt } from '../codec/compile.js';
 
 export type Labels = Record<string, string>;
 
@@ -179,19 +180,17 @@ export function notQuantities(src: CodecTypeSource, id: number): Set<string> {
 
 /**
  * The label names (as keyLabels() spells them before sanitizing: `key` for a scalar key, a struct's
- * field names, a_b for nested fields) of the key parts declared `__be16`, `__be32` or `__be64`:
- * the parts a networkOrder codec decodes to the number they stand for.
+ * field names, a_b for nested fields) of the key parts declared `__be16`, `__be32` or `__be64`
+ * (isNetworkOrderInt): the parts a networkOrder codec decodes to the number they stand for.
  */
 export function networkOrderKeys(src: CodecTypeSource, id: number): Set<string> {
   const out = new Set<string>();
   // prefix: the label name of the struct being walked (undefined: the key itself)
   const walk = (i: number, prefix: string | undefined, depth: number) => {
     if (depth > 64) return;
+    if (isNetworkOrderInt(src, i)) { out.add(prefix ?? 'key'); return; }
     let t = src.get(i);
-    for (let n = 0; t.kind === 'alias' && n < 64; n++) {
-      if (t.name && /^__be(16|32|64)$/.test(t.name)) { out.add(prefix ?? 'key'); return; }
-      t = src.get(t.type);
-    }
+    for (let n = 0; t.kind === 'alias' && n < 64; n++) t = src.get(t.type);
     if (t.kind === 'struct' || t.kind === 'union') {
       for (const m of t.members) walk(m.type, m.name === '' ? prefix : prefix === undefined ? m.name : `${prefix}_${m.name}`, depth + 1);
     }
