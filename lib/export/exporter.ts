@@ -63,12 +63,14 @@ interface MapReading {
  * Readings no map used in a scrape are dropped after it.
  */
 export class ReadingCache {
-  readonly #readings = new Map<string, MapReading>();
+  /** undefined: maps with these ids have no BTF (read raw) */
+  readonly #readings = new Map<string, MapReading | undefined>();
   #used = new Set<string>();
-  get(id: string, make: () => MapReading): MapReading {
+  get(id: string, make: () => MapReading | undefined): MapReading | undefined {
     this.#used.add(id);
-    let r = this.#readings.get(id);
-    if (!r) this.#readings.set(id, (r = make()));
+    if (this.#readings.has(id)) return this.#readings.get(id);
+    const r = make();
+    this.#readings.set(id, r);
     return r;
   }
   /** drops what the scrape just ended did not use */
@@ -205,14 +207,15 @@ const META_ONLY = new Set<number>([
 const ARRAYS = new Set<number>([T.ARRAY, T.PERCPU_ARRAY]);
 
 /**
- * The codecs of a map with BTF: keys with strings and enum names, values with enums as numbers (a
- * state is a quantity; its name would drop the series), both with __be16/32/64 fields as the
- * numbers they stand for (ports, addresses).
+ * The codecs of a map with BTF (undefined without): keys with strings and enum names, values with
+ * enums as numbers (a state is a quantity; its name would drop the series), both with __be16/32/64
+ * fields as the numbers they stand for (ports, addresses).
  */
-function mapReading(info: MapInfo): MapReading {
+function mapReading(info: MapInfo): MapReading | undefined {
   let kb;
   try {
-    kb = mapBtf(info)!;
+    kb = mapBtf(info);
+    if (!kb) return undefined;
   } catch (e) {
     // BTF_GET_FD_BY_ID needs CAP_SYS_ADMIN where CAP_BPF reads the map itself
     if (e instanceof BpfError && e.errno === 'EPERM') throw new ExportError(`its BTF cannot be read (${e.message}): decoding maps with BTF needs CAP_SYS_ADMIN`, { cause: e });
@@ -291,9 +294,8 @@ async function mapSamples(dir: string, path: string, o: SampleOptions, out: Seri
     const countOnly = COUNT_ONLY.has(info.type);
     let skip: Set<string> | undefined;
     let networkOrder: Set<string> | undefined;
-    const hasBtf = info.btfVmlinuxValueTypeId || (info.btfValueTypeId && info.btfId);
-    if (!countOnly && hasBtf) {
-      const r = cache.get(`${info.btfId}:${info.btfKeyTypeId}:${info.btfValueTypeId}:${info.btfVmlinuxValueTypeId}`, () => mapReading(info));
+    const r = countOnly ? undefined : cache.get(`${info.btfId}:${info.btfKeyTypeId}:${info.btfValueTypeId}:${info.btfVmlinuxValueTypeId}`, () => mapReading(info));
+    if (r) {
       m.withCodecs({ key: r.key && r.key.size === m.keySize ? r.key : undefined, value: r.value && r.value.size === m.valueSize ? r.value : undefined });
       if (m.keyCodec) networkOrder = r.networkOrder;
       if (m.valueCodec) skip = r.skip;
