@@ -149,12 +149,6 @@ class PerfHoldings implements Holdings {
     this.map = map;
   }
 
-  giveBack(i: number, delivered: boolean): void {
-    const r = this.rings[i];
-    if (delivered) r?.release();
-    else r?.unread();
-  }
-
   release(): void {
     for (const r of this.rings) {
       r.release(); // a sample an iterator still holds goes back first
@@ -268,7 +262,7 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
    * resolved with and nobody looked at goes to the next consumer that starts.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<PerfRecord, undefined> {
-    return this.iterate((i) => this.#take(i), () => this.#rings.length);
+    return this.iterate((i) => this.#take(i));
   }
 
   /** the next sample of ring `i`, held in it (the lost counts before it are taken on the way) */

@@ -41,14 +41,29 @@ export interface Holdings {
   waiter?: EpollWaiter;
   /** the record an async iterator of the reader has (iterator.ts), if one has */
   held?: Delivery;
-  /** the record held in buffer `i` goes: the consumer position past it (`delivered`), or not (it is read again) */
-  giveBack(i: number, delivered: boolean): void;
+  /** the reader's buffers, by the index its iterators name them with (emptied by release()) */
+  readonly rings: readonly HeldBuffer[];
   /**
    * Give back records still held by iterators, then unmap and close what the reader made. Called
    * once, with no consume() or 'record' round in progress (after close(), or once the reader is
    * gone), or on a constructor's failure (then without a waiter).
    */
   release(): void;
+}
+
+/** A buffer that holds the record its last next() returned until it is released or left unread. */
+export interface HeldBuffer {
+  /** the held record goes: the consumer position past it */
+  release(): void;
+  /** the held record stays: the next read returns it again */
+  unread(): void;
+}
+
+/** The record held in buffer `i` goes (`delivered`), or stays to be read again. */
+function giveBack(h: Holdings, i: number, delivered: boolean): void {
+  const r = h.rings[i];
+  if (delivered) r?.release();
+  else r?.unread();
 }
 
 /**
@@ -60,7 +75,7 @@ function settleHeld(h: Holdings): void {
   h.held = undefined;
   if (d === undefined || d.back || d.seen) return;
   d.back = true;
-  h.giveBack(d.buffer, false);
+  giveBack(h, d.buffer, false);
 }
 
 /** map id → the reader of it in this process and what that reader holds */
@@ -242,18 +257,18 @@ export abstract class BufferReader extends EventEmitter {
   }
 
   /**
-   * An async iterator of the reader's buffers (iterator.ts): `take(i)` is the next ready record of
-   * buffer i, held there until Holdings.giveBack(i, …).
+   * An async iterator of the reader's buffers (Holdings.rings; iterator.ts): `take(i)` is the next
+   * ready record of buffer i, held there until it is released or left unread.
    */
-  protected iterate<T>(take: (i: number) => T | undefined, buffers: () => number): RecordIterator<T> {
+  protected iterate<T>(take: (i: number) => T | undefined): RecordIterator<T> {
     const reader = this;
     return new RecordIterator<T>({
       get closed() {
         return reader.#closed;
       },
-      buffers,
+      buffers: () => this.#holdings.rings.length,
       take,
-      giveBack: (i, delivered) => this.#holdings.giveBack(i, delivered),
+      giveBack: (i, delivered) => giveBack(this.#holdings, i, delivered),
       wait: (signal) => this.#waitForRecords(signal),
       start: (by) => {
         if (this.#depth > 0) this.#busy('async iteration');

@@ -94,12 +94,6 @@ class RingHoldings implements Holdings {
   readonly mappings: { mapping: Mapping; prot: number }[] = [];
   waiter?: EpollWaiter;
 
-  giveBack(i: number, delivered: boolean): void {
-    const r = this.rings[i];
-    if (delivered) r?.release();
-    else r?.unread();
-  }
-
   release(): void {
     for (const r of this.rings) {
       r.release(); // a record an iterator still holds goes back to the kernel first
@@ -239,7 +233,7 @@ export class RingBuffer extends BufferReader implements AsyncIterable<Uint8Array
    * was dropped) goes to the next consumer that starts instead, and its result reads done.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array, undefined> {
-    return this.iterate((i) => this.#rings[i]?.next(), () => this.#rings.length);
+    return this.iterate((i) => this.#rings[i]?.next());
   }
 
   protected stopDelivery(): void {
