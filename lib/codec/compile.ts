@@ -4,7 +4,7 @@
 // Values use the host's byte order (map values live in the running kernel's order), except
 // `__be16/32/64` fields with the networkOrder option.
 import { CodecError } from './errors.js';
-import type { CodecMember, CodecType, CodecTypeSource } from './types.js';
+import { isCharType, resolveAlias, type CodecMember, type CodecType, type CodecTypeSource } from './types.js';
 import { H, MAX, MIN } from './runtime.js';
 
 export interface CodecOptions {
@@ -35,9 +35,8 @@ export function isNetworkOrderInt(src: CodecTypeSource, id: number): boolean {
   for (let hops = 0; t.kind === 'alias' && hops < 64; hops++) {
     const m = t.name ? /^__be(16|32|64)$/.exec(t.name) : null;
     if (m) {
-      let r = src.get(t.type);
-      for (let n = 0; r.kind === 'alias' && n < 64; n++) r = src.get(r.type);
-      return r.kind === 'int' && !r.bool && r.size * 8 === Number(m[1]) && r.bits === r.size * 8 && r.bitOffset === 0;
+      const r = resolveAlias(src, t.type).t;
+      return r?.kind === 'int' && !r.bool && r.size * 8 === Number(m[1]) && r.bits === r.size * 8 && r.bitOffset === 0;
     }
     t = src.get(t.type);
   }
@@ -106,12 +105,9 @@ class Compiler {
 
   /** the type behind typedef/const/volatile/restrict/type_tag */
   resolve(id: number): { id: number; t: CodecType } {
-    for (let hops = 0; hops < 64; hops++) {
-      const t = this.#src.get(id);
-      if (t.kind !== 'alias') return { id, t };
-      id = t.type;
-    }
-    throw new CodecError(`type ${id}`, 'unsupported type', 'typedef/modifier chain longer than 64 (a loop?)');
+    const r = resolveAlias(this.#src, id);
+    if (r.t === undefined) throw new CodecError(`type ${r.id}`, 'unsupported type', 'typedef/modifier chain longer than 64 (a loop?)');
+    return { id: r.id, t: r.t };
   }
 
   /** whether `id` is a network-order integer and the option asks to read those as such */
@@ -146,8 +142,7 @@ class Compiler {
   }
 
   #isChar(id: number): boolean {
-    const { t } = this.resolve(id);
-    return t.kind === 'int' && t.size === 1 && (t.char || t.name === 'char');
+    return isCharType(this.resolve(id).t);
   }
 
   /** a whole-byte 1-byte integer (not _Bool): an array of them may be given as a Uint8Array */

@@ -8,7 +8,7 @@ import type { MapSpec } from '../object/spec.js';
 import { isPerCpu } from '../map/cpus.js';
 import { btfCodecSource } from './btf-source.js';
 import { compileCodec, type CodecOptions } from './compile.js';
-import type { CodecMember, CodecType, CodecTypeSource } from './types.js';
+import { isCharType, resolveAlias, type CodecMember, type CodecType, type CodecTypeSource } from './types.js';
 
 export interface GenerateTypesOptions {
   /** as loadObject's typedMaps.strings: char arrays decode as strings when their bytes are UTF-8 */
@@ -67,12 +67,9 @@ class TypeWriter {
   }
 
   #resolve(id: number): CodecType {
-    for (let hops = 0; hops < 64; hops++) {
-      const t = this.#src.get(id);
-      if (t.kind !== 'alias') return t;
-      id = t.type;
-    }
-    throw new Error(`type ${id}: typedef/modifier chain longer than 64`);
+    const r = resolveAlias(this.#src, id);
+    if (r.t === undefined) throw new Error(`type ${r.id}: typedef/modifier chain longer than 64`);
+    return r.t;
   }
 
   /** the TS type of a value of type `id` (compile.ts dec()); named types and typedefs of compound types by name */
@@ -135,8 +132,7 @@ class TypeWriter {
   }
 
   #isChar(id: number): boolean {
-    const t = this.#resolve(id);
-    return t.kind === 'int' && t.size === 1 && (t.char || t.name === 'char');
+    return isCharType(this.#resolve(id));
   }
 
   #enum(t: Enum): string {

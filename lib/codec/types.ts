@@ -26,3 +26,21 @@ export type CodecType =
 export interface CodecTypeSource {
   get(id: number): CodecType;
 }
+
+/**
+ * The type behind typedefs and modifiers, at most 64 of them: `t` undefined (and `id` where the
+ * walk stopped) for a longer chain, a loop in bad BTF.
+ */
+export function resolveAlias(src: CodecTypeSource, id: number): { id: number; t: CodecType | undefined } {
+  for (let hops = 0; hops < 64; hops++) {
+    const t = src.get(id);
+    if (t.kind !== 'alias') return { id, t };
+    id = t.type;
+  }
+  return { id, t: undefined };
+}
+
+/** A C character (resolved): a 1-byte integer BTF marks as char or that is named char. Arrays of them are text. */
+export function isCharType(t: CodecType | undefined): boolean {
+  return t !== undefined && t.kind === 'int' && t.size === 1 && (t.char || t.name === 'char');
+}

@@ -2,7 +2,7 @@
 // become series (struct fields as their own metrics, array elements with an `index` label), per-CPU
 // values are summed. Pure: no kernel access, so its rules are unit-tested on plain values.
 
-import type { CodecType, CodecTypeSource } from '../codec/types.js';
+import { isCharType, resolveAlias, type CodecTypeSource } from '../codec/types.js';
 import { isNetworkOrderInt } from '../codec/compile.js';
 
 export type Labels = Record<string, string>;
@@ -152,20 +152,14 @@ export function leaves(value: unknown, skip?: ReadonlySet<string>, suffix = '', 
  */
 export function notQuantities(src: CodecTypeSource, id: number): Set<string> {
   const out = new Set<string>();
-  const resolve = (i: number): CodecType => {
-    let t = src.get(i);
-    for (let n = 0; t.kind === 'alias' && n < 64; n++) t = src.get(t.type);
-    return t;
-  };
   const walk = (i: number, suffix: string, depth: number) => {
     if (depth > 64) return; // a loop in bad BTF: the codec refused it already
-    const t = resolve(i);
-    if (t.kind === 'ptr') out.add(suffix);
-    else if (t.kind === 'array') {
-      const e = resolve(t.type);
-      if (e.kind === 'int' && e.size === 1 && (e.char || e.name === 'char')) out.add(suffix);
+    const t = resolveAlias(src, i).t;
+    if (t?.kind === 'ptr') out.add(suffix);
+    else if (t?.kind === 'array') {
+      if (isCharType(resolveAlias(src, t.type).t)) out.add(suffix);
       else walk(t.type, suffix, depth + 1);
-    } else if (t.kind === 'struct' || t.kind === 'union') {
+    } else if (t?.kind === 'struct' || t?.kind === 'union') {
       for (const m of t.members) {
         const name = sanitizeName(m.name);
         const s = m.name === '' ? suffix : suffix ? `${suffix}_${name}` : name;
@@ -189,9 +183,8 @@ export function networkOrderKeys(src: CodecTypeSource, id: number): Set<string> 
   const walk = (i: number, prefix: string | undefined, depth: number) => {
     if (depth > 64) return;
     if (isNetworkOrderInt(src, i)) { out.add(prefix ?? 'key'); return; }
-    let t = src.get(i);
-    for (let n = 0; t.kind === 'alias' && n < 64; n++) t = src.get(t.type);
-    if (t.kind === 'struct' || t.kind === 'union') {
+    const t = resolveAlias(src, i).t;
+    if (t?.kind === 'struct' || t?.kind === 'union') {
       for (const m of t.members) walk(m.type, m.name === '' ? prefix : prefix === undefined ? m.name : `${prefix}_${m.name}`, depth + 1);
     }
   };
