@@ -7,6 +7,7 @@
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, attachTypeName, progTypeName } from '../syscall/types.js';
 import { BPF_F_TEST, TestRunUnsupportedError, progTestRun, type TestRunAttr } from '../syscall/prog.js';
 import { BpfArgumentError } from '../syscall/errors.js';
+import { isU32, isU64 } from '../syscall/int-range.js';
 import { ERRNO, errnoName } from '../syscall/errno.js';
 import { pageSize } from '../syscall/mmap.js';
 import { possibleCpus } from '../map/cpus.js';
@@ -175,7 +176,7 @@ export function planTestRun(p: TestRunProgram, o: TestRunOptions): Plan {
   }
   const u32 = (option: string, v: number | undefined, max = U32_MAX): number | undefined => {
     if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw bad(option, `must be an integer from 0 to ${max}, got ${String(v)}`);
+    if (!upTo(v, max)) throw bad(option, `must be an integer from 0 to ${max}, got ${String(v)}`);
     return v;
   };
   const repeat = u32('repeat', o.repeat);
@@ -266,15 +267,15 @@ export function planTestRun(p: TestRunProgram, o: TestRunOptions): Plan {
 
 type Bad = (option: string, message: string) => TestRunArgumentError;
 
+/** an integer 0 … max (max ≤ 2^32 − 1) */
+const upTo = (v: unknown, max: number): v is number => isU32(v) && v <= max;
+
 function checkU32(v: unknown, name: string, bad: Bad, max = U32_MAX): void {
-  if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw bad('ctx', `${name} must be an integer from 0 to ${max}, got ${String(v)}`);
+  if (v !== undefined && !upTo(v, max)) throw bad('ctx', `${name} must be an integer from 0 to ${max}, got ${String(v)}`);
 }
 
 function checkU64(v: unknown, name: string, bad: Bad): void {
-  if (v === undefined) return;
-  const ok = typeof v === 'bigint' ? v >= 0n && v < 1n << 64n : typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  if (!ok) throw bad('ctx', `${name} must be a non-negative 64-bit integer (bigint, or a safe integer), got ${String(v)}`);
+  if (v !== undefined && !isU64(v)) throw bad('ctx', `${name} must be a non-negative 64-bit integer (bigint, or a safe integer), got ${String(v)}`);
 }
 
 function checkXdpMdInit(c: XdpMdInit, bad: Bad): void {
