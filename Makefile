@@ -33,11 +33,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 bpf: apt $(BPF_OBJ)
 
-# CO-RE test programs (bpf/core_*.c) and the exec-counter example include a vmlinux.h dumped from
-# this machine's kernel BTF; it is generated, never committed. It lives in its own directory:
-# bpf/build/<dir>/ holds only objects.
+# Sources that #include "vmlinux.h" (CO-RE tests, the exec-counter example, tracing and iterator
+# programs that read kernel structs) get one dumped from this machine's kernel BTF; it is generated,
+# never committed. It lives in its own directory: bpf/build/<dir>/ holds only objects.
 VMLINUX_H := bpf/build/include/vmlinux.h
-CORE_SRC := $(wildcard bpf/core_*.c) bpf/exec_counter.c
+CORE_SRC := $(shell grep -l '^\#include "vmlinux.h"' $(BPF_SRC))
 $(VMLINUX_H):
 	@mkdir -p $(@D); bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 $(CORE_SRC:.c=.o): $(VMLINUX_H)
