@@ -17,16 +17,18 @@ import { SYS } from '../syscall/numbers.js';
 import { Fd } from '../syscall/fd.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
-import { isU64 } from '../syscall/int-range.js';
 import { scratch } from '../syscall/memory.js';
 import { writeStruct } from '../syscall/layout.js';
-import { linkCreate, linkDetach, rawTracepointOpen } from '../syscall/link.js';
-import { linkInfo } from '../syscall/obj.js';
-import { BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
-import { PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, PERF_FLAG_FD_CLOEXEC, PERF_TYPE_TRACEPOINT } from '../perf/attr.js';
+import { rawTracepointOpen } from '../syscall/link.js';
+import { BPF_PROG_TYPE } from '../syscall/types.js';
+import { PERF_EVENT_ATTR, PERF_FLAG_FD_CLOEXEC, PERF_TYPE_TRACEPOINT } from '../perf/attr.js';
 import { tracefsDir } from '../tracepipe/reader.js';
-import { AttachArgumentError, Attachment, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
-import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
+import { AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
+import type { LinkAttachmentInfo } from './bpf-link.js';
+import { attachToPerfEvent, checkCookie, checkPerfEventOptions, idOf, PerfEventAttachment, TracingLinkAttachment } from './perf-event.js';
+
+// the attachment classes are shared with uprobes and kprobes (perf-event.ts); exported here as before
+export { PerfEventAttachment, TracingLinkAttachment };
 
 /** The tracepoint is not in tracefs (or the raw tracepoint not in the kernel). */
 export class TracepointNotFoundError extends AttachArgumentError {
@@ -76,58 +78,7 @@ export interface RawTracepointAttachmentInfo extends LinkAttachmentInfo {
   readonly name: string;
 }
 
-/**
- * A link the kernel cannot LINK_DETACH (perf event and raw tracepoint links): detach() closes it,
- * which ends it unless it is pinned; a pinned one says so instead of pretending.
- */
-export class TracingLinkAttachment<I extends LinkAttachmentInfo> extends LinkAttachment<I> {
-  readonly #extra: Fd | undefined;
-
-  /** `extra`: an fd the link needs kept open until the end (the perf event), owned from here */
-  constructor(info: I, fd: Fd, allowedTypes: readonly number[], extra?: Fd) {
-    super(info, fd, allowedTypes);
-    this.#extra = extra;
-  }
-
-  protected override doDetach(): void {
-    try {
-      linkDetach(this.fd.value);
-    } catch (e) {
-      if (!(e instanceof BpfError) || (e.code !== ERRNO.EOPNOTSUPP && e.code !== ERRNO.EINVAL)) throw e;
-      // closing our fd (release) ends it, unless a pin holds it
-      if (this.pinnedAt !== undefined) {
-        // nothing this handle can do ends the link: it lets go of its fd (closed, not detached) and says so
-        this.close();
-        throw new AttachArgumentError(`${this.info.kind}.detach`, `the link is pinned at ${this.pinnedAt} and this kernel cannot detach it (LINK_DETACH: ${e.errno}); remove the pin to end it`);
-      }
-    }
-  }
-
-  protected override release(): void {
-    super.release();
-    this.#extra?.close();
-  }
-}
-
-/** A tracepoint program on its perf event by ioctl (no link): closing the event ends it. */
-export class PerfEventAttachment extends Attachment<TracepointAttachmentInfo> {
-  readonly #event: Fd;
-
-  constructor(info: TracepointAttachmentInfo, event: Fd) {
-    super(info);
-    this.#event = event;
-  }
-
-  protected doDetach(): void {
-    ffi().syscall3(SYS.ioctl, this.#event.value, PERF_EVENT_IOC_DISABLE, 0);
-  }
-
-  protected override release(): void {
-    this.#event.close();
-  }
-}
-
-export type TracepointAttachment = TracingLinkAttachment<TracepointAttachmentInfo & LinkAttachmentInfo> | PerfEventAttachment;
+export type TracepointAttachment = TracingLinkAttachment<TracepointAttachmentInfo & LinkAttachmentInfo> | PerfEventAttachment<TracepointAttachmentInfo>;
 
 // a tracefs name component: no path separators, no '..'
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
@@ -159,46 +110,17 @@ function openTracepointEvent(id: number, what: string): Fd {
   return new Fd(r, `perf event ${what}`);
 }
 
-/** A bpf_get_attach_cookie() value: a u64, as a bigint or a safe integer. */
-function checkCookie(op: string, cookie: unknown): void {
-  if (cookie !== undefined && !isU64(cookie)) throw new AttachArgumentError(op, `cookie must be a u64 (a bigint, or a non-negative safe integer), got ${typeof cookie === 'string' ? JSON.stringify(cookie) : String(cookie)}`);
-}
-
 export function attachTracepoint(o: AttachTracepointOptions): TracepointAttachment {
   const op = 'attachTracepoint';
   if (!o || typeof o !== 'object') throw new AttachArgumentError(op, 'options { program, category, name } are required');
-  if (o.mode !== undefined && o.mode !== 'link' && o.mode !== 'ioctl') throw new AttachArgumentError(op, `mode must be 'link' or 'ioctl', got ${String(o.mode)}`);
-  checkCookie(op, o.cookie);
-  // PERF_EVENT_IOC_SET_BPF has no cookie: it would be dropped without a word
-  if (o.cookie !== undefined && o.mode === 'ioctl') throw new AttachArgumentError(op, "a cookie needs a link (mode 'link'): the ioctl attachment has none");
+  checkPerfEventOptions(op, o);
   const allowed = [BPF_PROG_TYPE.TRACEPOINT];
   const prog = checkProgram(op, o.program, allowed, 'a tracepoint');
   const id = tracepointId(o.category, o.name, op);
   const what = `${o.category}:${o.name}`;
   const event = openTracepointEvent(id, what);
   const base = { kind: 'tracepoint' as const, category: o.category, name: o.name, tracepointId: id, programId: prog.id, programName: prog.name };
-  try {
-    if (o.mode !== 'ioctl') {
-      try {
-        const link = linkCreate({ progFd: prog.fd, targetFd: event.value, attachType: BPF_ATTACH_TYPE.PERF_EVENT, perfEventCookie: o.cookie });
-        return new TracingLinkAttachment({ ...base, mode: 'link' as const, linkId: idOf(link) }, link, allowed, event);
-      } catch (e) {
-        const unsupported = e instanceof BpfError && (e.code === ERRNO.EINVAL || e.code === ERRNO.EOPNOTSUPP) && o.cookie === undefined;
-        if (o.mode === 'link' || !unsupported) throw e instanceof BpfError ? new BpfError(e.cmd, e.code, `tracepoint ${what}`, { cause: e }) : e;
-      }
-    }
-    ioctl(event, PERF_EVENT_IOC_SET_BPF, prog.fd, what);
-    ioctl(event, PERF_EVENT_IOC_ENABLE, 0, what);
-    return new PerfEventAttachment({ ...base, mode: 'ioctl' }, event);
-  } catch (e) {
-    event.close();
-    throw e;
-  }
-}
-
-function ioctl(fd: Fd, req: number, arg: number, what: string): void {
-  const r = ffi().syscall3(SYS.ioctl, fd.value, req, arg);
-  if (r < 0) throw new BpfError(req === PERF_EVENT_IOC_SET_BPF ? 'ioctl(PERF_EVENT_IOC_SET_BPF)' : 'ioctl(PERF_EVENT_IOC_ENABLE)', -r, `tracepoint ${what}`);
+  return attachToPerfEvent(event, prog.fd, allowed, base, `tracepoint ${what}`, o);
 }
 
 export function attachRawTracepoint(o: AttachRawTracepointOptions): TracingLinkAttachment<RawTracepointAttachmentInfo> {
@@ -216,14 +138,4 @@ export function attachRawTracepoint(o: AttachRawTracepointOptions): TracingLinkA
     throw e;
   }
   return new TracingLinkAttachment({ kind: 'raw_tracepoint' as const, name: o.name, linkId: idOf(link), programId: prog.id, programName: prog.name }, link, allowed);
-}
-
-/** A fresh link's id; the link is closed if it cannot be read (LinkAttachment.own's rule, for the subclass). */
-function idOf(link: Fd): number {
-  try {
-    return linkInfo(link.value).id;
-  } catch (e) {
-    link.close();
-    throw e;
-  }
 }
