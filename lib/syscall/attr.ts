@@ -109,9 +109,22 @@ export const RAW_TRACEPOINT_OPEN_ATTR = struct('bpf_attr.raw_tracepoint', [
   ['name', 'u64'], ['prog_fd', 'u32'], [null, 'u32'], ['cookie', 'u64'],
 ]);
 
+export const ITER_CREATE_ATTR = struct('bpf_attr.iter_create', [['link_fd', 'u32'], ['flags', 'u32']]);
+
+/**
+ * union bpf_iter_link_info, pointed at by LINK_CREATE's iter_info: which map, cgroup or task an
+ * iterator link walks (all zero: every object of its kind).
+ */
+export const ITER_LINK_INFO = struct('bpf_iter_link_info', [
+  ['map_fd', 'u32', 0],
+  ['cgroup_order', 'u32', 0], ['cgroup_fd', 'u32', 4], ['cgroup_id', 'u64', 8],
+  ['task_tid', 'u32', 0], ['task_pid', 'u32', 4], ['task_pid_fd', 'u32', 8],
+]);
+
 /** Every layout above, for tests and tools. */
 export const ATTR_LAYOUTS = {
   MAP_CREATE_ATTR, MAP_ELEM_ATTR, MAP_BATCH_ATTR, PROG_LOAD_ATTR, OBJ_ATTR, PROG_ATTACH_ATTR,
   PROG_TEST_RUN_ATTR, GET_ID_ATTR, OBJ_INFO_ATTR, PROG_QUERY_ATTR, BTF_LOAD_ATTR, LINK_CREATE_ATTR,
   LINK_UPDATE_ATTR, LINK_DETACH_ATTR, ENABLE_STATS_ATTR, PROG_BIND_MAP_ATTR, RAW_TRACEPOINT_OPEN_ATTR,
+  ITER_CREATE_ATTR, ITER_LINK_INFO,
 } as const;

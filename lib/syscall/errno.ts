@@ -164,6 +164,6 @@ export function errnoCode(name: string): number | undefined {
 /** Named errno numbers used in branches across the project. */
 export const ERRNO = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13,
-  EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EINVAL: 22, ENOSPC: 28, ERANGE: 34,
+  EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EINVAL: 22, EFBIG: 27, ENOSPC: 28, ERANGE: 34,
   ENOSYS: 38, ENOTSOCK: 88, ENOTSUP: 95, EOPNOTSUPP: 95, EADDRNOTAVAIL: 99, ENOBUFS: 105, ENOTSUPP: 524,
 } as const;

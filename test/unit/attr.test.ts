@@ -29,6 +29,8 @@ const C_BASE: Record<string, { type: string; prefix: string }> = {
   'bpf_attr.enable_stats': { type: 'union bpf_attr', prefix: 'enable_stats.' },
   'bpf_attr.prog_bind_map': { type: 'union bpf_attr', prefix: 'prog_bind_map.' },
   'bpf_attr.raw_tracepoint': { type: 'union bpf_attr', prefix: 'raw_tracepoint.' },
+  'bpf_attr.iter_create': { type: 'union bpf_attr', prefix: 'iter_create.' },
+  bpf_iter_link_info: { type: 'union bpf_iter_link_info', prefix: '' },
   bpf_prog_info: { type: 'struct bpf_prog_info', prefix: '' },
   bpf_map_info: { type: 'struct bpf_map_info', prefix: '' },
   bpf_btf_info: { type: 'struct bpf_btf_info', prefix: '' },
@@ -44,6 +46,10 @@ function cPath(layout: string, field: string): string | undefined {
     if (field === 'iter_info' || field === 'iter_info_len' || field === 'target_btf_id') return field;
   }
   if (layout === 'bpf_link_info' && (field === 'cgroup_id' || field === 'netns_ino')) return `${field.split('_')[0]}.${field}`;
+  if (layout === 'bpf_iter_link_info') {
+    const [v, rest] = [field.slice(0, field.indexOf('_')), field.slice(field.indexOf('_') + 1)];
+    return v === 'task' || field === 'cgroup_order' ? `${v}.${rest}` : `${v}.${field}`;
+  }
   if (layout === 'bpf_prog_info' && field === 'gpl_compatible') return undefined; // a bitfield: no offsetof
   if (layout.startsWith('bpf_attr.link_create') || layout === 'bpf_link_info') {
     const v = VARIANTS.find((p) => field.startsWith(`${p}_`));
