@@ -66,6 +66,7 @@ export {
   type AttachTracepointOptions, type AttachRawTracepointOptions, type TracepointAttachmentInfo, type RawTracepointAttachmentInfo,
   type TracepointAttachment, type ProgAttachmentInfo, type AttachTypeRef, resolveAttachType,
 } from './attach/index.js';
+export { attachIter, IterAttachment, type AttachIterOptions, type IterAttachmentInfo, type IterReadOptions, type CgroupIterOrder } from './attach/index.js';
 export { openPacketSocket, openUdpSocket, RawSocket, SocketError, ETH_P_ALL } from './socket/socket.js';
 export {
   startExporter, collectMetrics, mapErrorWarner, ExportError, mapBtf, btfById, entrySamples, keyLabels,

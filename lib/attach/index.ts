@@ -27,6 +27,8 @@
 //   attachTracepoint    perf event of the tracepoint + link (>= 5.15), else PERF_EVENT_IOC_SET_BPF.
 //   attachRawTracepoint RAW_TRACEPOINT_OPEN (a link). Perf and raw tracepoint links have no
 //                       LINK_DETACH: detach() closes them, which ends them unless pinned.
+//   attachIter          an iterator link (iter/tcp, iter/task, …): nothing runs until it is read;
+//                       each read()/text() is one walk (ITER_CREATE + read(2)). No LINK_DETACH either.
 export { Attachment, AttachmentGroup, AttachArgumentError, attachAll, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 export { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
 export { attachTc, TcAttachment, type AttachTcOptions, type TcAttachmentInfo } from './tc.js';
@@ -45,3 +47,4 @@ export {
   attachTracepoint, attachRawTracepoint, tracepointId, TracepointNotFoundError, TracingLinkAttachment, PerfEventAttachment,
   type AttachTracepointOptions, type AttachRawTracepointOptions, type TracepointAttachmentInfo, type RawTracepointAttachmentInfo, type TracepointAttachment,
 } from './tracepoint.js';
+export { attachIter, IterAttachment, type AttachIterOptions, type IterAttachmentInfo, type IterReadOptions, type CgroupIterOrder } from './iter.js';
