@@ -88,12 +88,7 @@ int getppid_return(struct pt_regs *ctx)
 SEC("kprobe/__x64_sys_getppid")
 int kprobe_getppid(struct pt_regs *ctx)
 {
-	struct probe_stats *s = stats_of_process();
-	if (s) {
-		__sync_fetch_and_add(&s->calls, 1);
-		s->entry_cookie = bpf_get_attach_cookie(ctx);
-	}
-	return 0;
+	return on_entry(ctx);
 }
 
 SEC("kretprobe/__x64_sys_getppid")
