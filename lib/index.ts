@@ -66,6 +66,10 @@ export {
   type AttachTracepointOptions, type AttachRawTracepointOptions, type TracepointAttachmentInfo, type RawTracepointAttachmentInfo,
   type TracepointAttachment, type ProgAttachmentInfo, type AttachTypeRef, resolveAttachType,
 } from './attach/index.js';
+export {
+  attachUprobe, attachKprobe, ProbeBinaryError, ProbeUnsupportedError, SymbolNotFoundError, NotAFunctionError,
+  type AttachUprobeOptions, type AttachKprobeOptions, type UprobeAttachmentInfo, type KprobeAttachmentInfo, type UprobeAttachment, type KprobeAttachment,
+} from './attach/index.js';
 export { attachIter, IterAttachment, type AttachIterOptions, type IterAttachmentInfo, type IterReadOptions, type CgroupIterOrder } from './attach/index.js';
 export { openPacketSocket, openUdpSocket, RawSocket, SocketError, ETH_P_ALL } from './socket/socket.js';
 export {

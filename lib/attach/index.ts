@@ -27,6 +27,8 @@
 //   attachTracepoint    perf event of the tracepoint + link (>= 5.15), else PERF_EVENT_IOC_SET_BPF.
 //   attachRawTracepoint RAW_TRACEPOINT_OPEN (a link). Perf and raw tracepoint links have no
 //                       LINK_DETACH: detach() closes them, which ends them unless pinned.
+//   attachUprobe        perf event of the uprobe PMU (symbol → file offset from .symtab/.dynsym) + link, else ioctl.
+//   attachKprobe        perf event of the kprobe PMU; a typed ProbeUnsupportedError where the kernel has none.
 //   attachIter          an iterator link (iter/tcp, iter/task, …): nothing runs until it is read;
 //                       each read()/text() is one walk (ITER_CREATE + read(2)). No LINK_DETACH either.
 export { Attachment, AttachmentGroup, AttachArgumentError, attachAll, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
@@ -48,3 +50,7 @@ export {
   type AttachTracepointOptions, type AttachRawTracepointOptions, type TracepointAttachmentInfo, type RawTracepointAttachmentInfo, type TracepointAttachment,
 } from './tracepoint.js';
 export { attachIter, IterAttachment, type AttachIterOptions, type IterAttachmentInfo, type IterReadOptions, type CgroupIterOrder } from './iter.js';
+export {
+  attachUprobe, attachKprobe, parseProbeSection, resolveUprobeOffset, ProbeBinaryError, ProbeUnsupportedError, SymbolNotFoundError, NotAFunctionError,
+  type AttachUprobeOptions, type AttachKprobeOptions, type UprobeAttachmentInfo, type KprobeAttachmentInfo, type UprobeAttachment, type KprobeAttachment, type ProbeSection, type ProbeKind,
+} from './probe.js';
