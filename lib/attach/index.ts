@@ -27,6 +27,8 @@
 //   attachTracepoint    perf event of the tracepoint + link (>= 5.15), else PERF_EVENT_IOC_SET_BPF.
 //   attachRawTracepoint RAW_TRACEPOINT_OPEN (a link). Perf and raw tracepoint links have no
 //                       LINK_DETACH: detach() closes them, which ends them unless pinned.
+//   attachTracing       fentry/fexit/fmod_ret/fsession/tp_btf/lsm (target fixed at load): link (>= 5.13), else
+//                       RAW_TRACEPOINT_OPEN. Tracing links have no LINK_DETACH: detach() closes them.
 //   attachUprobe        perf event of the uprobe PMU (symbol → file offset from .symtab/.dynsym) + link, else ioctl.
 //   attachKprobe        perf event of the kprobe PMU; a typed ProbeUnsupportedError where the kernel has none.
 //   attachIter          an iterator link (iter/tcp, iter/task, …): nothing runs until it is read;
@@ -54,3 +56,4 @@ export {
   attachUprobe, attachKprobe, parseProbeSection, resolveUprobeOffset, ProbeBinaryError, ProbeUnsupportedError, SymbolNotFoundError, NotAFunctionError,
   type AttachUprobeOptions, type AttachKprobeOptions, type UprobeAttachmentInfo, type KprobeAttachmentInfo, type UprobeAttachment, type KprobeAttachment, type ProbeSection, type ProbeKind,
 } from './probe.js';
+export { attachTracing, type AttachTracingOptions, type TracingAttachmentInfo, type TracingAttachment, type TracingAttachType, type TracingProgram } from './tracing.js';
