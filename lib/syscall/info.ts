@@ -43,3 +43,33 @@ export const LINK_INFO = struct('bpf_link_info', [
   // the largest member (uprobe_multi / tracing_multi / perf_event) ends by 72; keep room for growth
   [null, 'u64', 120],
 ]);
+
+/**
+ * The rest of bpf_link_info's union, read from the same bytes as LINK_INFO (a second pass of
+ * OBJ_GET_INFO_BY_FD fills the names and arrays once the link's type says where their buffers
+ * go). Kept apart from LINK_INFO because most of these members are newer than the installed 6.1
+ * header LINK_INFO is checked against; offsets from upstream include/uapi/linux/bpf.h.
+ */
+export const LINK_INFO_DETAIL = struct('bpf_link_info', [
+  ['raw_tracepoint_tp_name', 'u64', 16], ['raw_tracepoint_tp_name_len', 'u32', 24], ['raw_tracepoint_cookie', 'u64', 32],
+  ['tracing_cookie', 'u64', 32],
+  ['iter_target_name', 'u64', 16], ['iter_target_name_len', 'u32', 24], ['iter_map_id', 'u32', 28],
+  ['iter_cgroup_id', 'u64', 32], ['iter_cgroup_order', 'u32', 40], ['iter_task_tid', 'u32', 32], ['iter_task_pid', 'u32', 36],
+  ['sockmap_map_id', 'u32', 16], ['sockmap_attach_type', 'u32', 20],
+  ['kprobe_multi_addrs', 'u64', 16], ['kprobe_multi_count', 'u32', 24], ['kprobe_multi_flags', 'u32', 28],
+  ['kprobe_multi_missed', 'u64', 32], ['kprobe_multi_cookies', 'u64', 40],
+  ['uprobe_multi_path', 'u64', 16], ['uprobe_multi_offsets', 'u64', 24], ['uprobe_multi_ref_ctr_offsets', 'u64', 32],
+  ['uprobe_multi_cookies', 'u64', 40], ['uprobe_multi_path_size', 'u32', 48], ['uprobe_multi_count', 'u32', 52],
+  ['uprobe_multi_flags', 'u32', 56], ['uprobe_multi_pid', 'u32', 60],
+  // perf_event: type at 16 (LINK_INFO), then a union at 24 by perf event kind; the name buffer
+  // (uprobe file, kprobe function, tracepoint) is at 24 with its length at 32 in all three
+  ['perf_event_name', 'u64', 24], ['perf_event_name_len', 'u32', 32], ['perf_event_offset', 'u32', 36],
+  ['perf_event_uprobe_cookie', 'u64', 40], ['perf_event_uprobe_ref_ctr_offset', 'u64', 48],
+  ['perf_event_kprobe_addr', 'u64', 40], ['perf_event_kprobe_missed', 'u64', 48], ['perf_event_kprobe_cookie', 'u64', 56],
+  ['perf_event_tracepoint_cookie', 'u64', 40],
+  ['perf_event_event_config', 'u64', 24], ['perf_event_event_type', 'u32', 32], ['perf_event_event_cookie', 'u64', 40],
+  [null, 'u64', 120],
+]);
+
+/** enum bpf_perf_event_type: what a perf event link's event is (bpf_link_info.perf_event.type). */
+export const BPF_PERF_EVENT = { UPROBE: 1, URETPROBE: 2, KPROBE: 3, KRETPROBE: 4, TRACEPOINT: 5, EVENT: 6 } as const;

@@ -2,7 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { bpfCall, bpfError, sysBpf } from './bpf.js';
 import { GET_ID_ATTR, OBJ_ATTR, OBJ_INFO_ATTR } from './attr.js';
-import { BTF_INFO, LINK_INFO, MAP_INFO, PROG_INFO } from './info.js';
+import { BPF_PERF_EVENT, BTF_INFO, LINK_INFO, LINK_INFO_DETAIL, MAP_INFO, PROG_INFO } from './info.js';
 import { readStruct, writeStruct, type Layout } from './layout.js';
 import { scratch } from './memory.js';
 import { Fd } from './fd.js';
@@ -167,10 +167,14 @@ export interface LinkInfo {
   type: number; id: number; progId: number;
   /** the kind-specific fields present for this link type (ifindex, attachType, cgroupId, …) */
   ifindex?: number; attachType?: number; cgroupId?: bigint; netnsIno?: number; targetObjId?: number; targetBtfId?: number;
+  /** struct_ops: the struct_ops map; sockmap: the sockmap; iter over a map: that map */
+  mapId?: number;
+  netfilter?: { pf: number; hooknum: number; priority: number; flags: number };
+  /** perf event links: BPF_PERF_EVENT_* */
+  perfEventType?: number;
 }
 
-export function linkInfo(fd: number): LinkInfo {
-  const { fields: f } = infoByFd(fd, LINK_INFO);
+function linkFromFields(f: Record<keyof typeof LINK_INFO.off, number | bigint | string>): LinkInfo {
   const base: LinkInfo = { type: f.type as number, id: f.id as number, progId: f.prog_id as number };
   switch (base.type) {
     case 3: return { ...base, cgroupId: f.cgroup_id as bigint, attachType: f.cgroup_attach_type as number }; // CGROUP
@@ -178,6 +182,127 @@ export function linkInfo(fd: number): LinkInfo {
     case 6: return { ...base, ifindex: f.xdp_ifindex as number }; // XDP
     case 11: case 13: return { ...base, ifindex: f.tcx_ifindex as number, attachType: f.tcx_attach_type as number }; // TCX, NETKIT
     case 2: return { ...base, attachType: f.tracing_attach_type as number, targetObjId: f.tracing_target_obj_id as number, targetBtfId: f.tracing_target_btf_id as number };
+    case 7: return { ...base, perfEventType: f.perf_event_type as number }; // PERF_EVENT
+    case 9: return { ...base, mapId: f.struct_ops_map_id as number }; // STRUCT_OPS
+    case 10: return { // NETFILTER
+      ...base,
+      netfilter: { pf: f.netfilter_pf as number, hooknum: f.netfilter_hooknum as number, priority: f.netfilter_priority as number, flags: f.netfilter_flags as number },
+    };
+    default: return base;
+  }
+}
+
+export function linkInfo(fd: number): LinkInfo {
+  return linkFromFields(infoByFd(fd, LINK_INFO).fields);
+}
+
+/** linkDetails: what the kernel tells of a link beyond linkInfo, by link type. */
+export interface LinkDetails extends LinkInfo {
+  /** raw tracepoint name; perf event tracepoint / kprobe function / uprobe file; iterator target */
+  name?: string;
+  cookie?: bigint;
+  /** iterators: cgroup walk order, task tid/pid (cgroupId and mapId as in LinkInfo) */
+  order?: number; tid?: number; pid?: number;
+  /** kprobe.multi / uprobe.multi: flags (BPF_F_*_MULTI_RETURN), missed count, one entry per probe */
+  flags?: number; missed?: bigint;
+  probes?: { addr?: bigint; offset?: bigint; refCtrOffset?: bigint; cookie: bigint }[];
+  /** perf event kprobe/uprobe: offset from the function/file, kprobe address, uprobe ref_ctr_offset */
+  offset?: number; addr?: bigint; refCtrOffset?: bigint;
+  /** perf event of PERF_TYPE_*: its type and config */
+  eventType?: number; eventConfig?: bigint;
+}
+
+const NAME_BUF = 4096; // PATH_MAX, as bpftool's buffer
+
+/**
+ * OBJ_GET_INFO_BY_FD of a link, asked twice where the type needs buffers (names, probe arrays):
+ * the first answer says the type and how many entries, the second fills them, as bpftool does.
+ */
+export function linkDetails(fd: number): LinkDetails {
+  const first = infoByFd(fd, LINK_INFO);
+  const base = linkFromFields(first.fields);
+  const d0 = readStruct(first.view, 0, LINK_INFO_DETAIL);
+  const D = LINK_INFO_DETAIL.off;
+  const u64 = (v: DataView, n: number) => Array.from({ length: n }, (_, i) => v.getBigUint64(i * 8, true));
+  const cstr = (b: Uint8Array) => {
+    const nul = b.indexOf(0);
+    return new TextDecoder().decode(b.subarray(0, nul < 0 ? b.length : nul));
+  };
+  const setPtr = (v: DataView, off: number, address: number) => v.setBigUint64(off, BigInt(address), true);
+  switch (base.type) {
+    case 1: case 4: { // RAW_TRACEPOINT, ITER: a name at 16, its length at 24
+      let name: { address: number; bytes: Uint8Array } | undefined;
+      const { view } = infoByFd(fd, LINK_INFO, (v, s) => {
+        name = s.alloc(NAME_BUF);
+        setPtr(v, 16, name.address);
+        v.setUint32(24, NAME_BUF, true);
+      });
+      const d = readStruct(view, 0, LINK_INFO_DETAIL);
+      if (base.type === 1) return { ...base, name: cstr(name!.bytes), cookie: d.raw_tracepoint_cookie as bigint };
+      return {
+        ...base, name: cstr(name!.bytes), mapId: d.iter_map_id as number, cgroupId: d.iter_cgroup_id as bigint,
+        order: d.iter_cgroup_order as number, tid: d.iter_task_tid as number, pid: d.iter_task_pid as number,
+      };
+    }
+    case 2: return { ...base, cookie: d0.tracing_cookie as bigint };
+    case 14: return { ...base, mapId: d0.sockmap_map_id as number, attachType: d0.sockmap_attach_type as number }; // SOCKMAP
+    case 8: { // KPROBE_MULTI
+      const n = d0.kprobe_multi_count as number;
+      const out: LinkDetails = { ...base, flags: d0.kprobe_multi_flags as number, missed: d0.kprobe_multi_missed as bigint, probes: [] };
+      if (!n) return out;
+      let addrs: { view: DataView; address: number } | undefined;
+      let cookies: typeof addrs;
+      const { view } = infoByFd(fd, LINK_INFO, (v, s) => {
+        addrs = s.alloc(n * 8);
+        cookies = s.alloc(n * 8);
+        setPtr(v, D.kprobe_multi_addrs, addrs.address);
+        setPtr(v, D.kprobe_multi_cookies, cookies.address);
+        v.setUint32(D.kprobe_multi_count, n, true);
+      });
+      const a = u64(addrs!.view, n);
+      const c = u64(cookies!.view, n);
+      return { ...out, missed: view.getBigUint64(D.kprobe_multi_missed, true), probes: a.map((addr, i) => ({ addr, cookie: c[i] })) };
+    }
+    case 12: { // UPROBE_MULTI
+      const n = d0.uprobe_multi_count as number;
+      const out: LinkDetails = { ...base, flags: d0.uprobe_multi_flags as number, pid: d0.uprobe_multi_pid as number, probes: [] };
+      if (!n) return out;
+      const bufs: { view: DataView; address: number; bytes: Uint8Array }[] = [];
+      infoByFd(fd, LINK_INFO, (v, s) => {
+        for (const [off, size] of [[D.uprobe_multi_offsets, n * 8], [D.uprobe_multi_ref_ctr_offsets, n * 8], [D.uprobe_multi_cookies, n * 8], [D.uprobe_multi_path, NAME_BUF]]) {
+          const b = s.alloc(size);
+          bufs.push(b);
+          setPtr(v, off, b.address);
+        }
+        v.setUint32(D.uprobe_multi_count, n, true);
+        v.setUint32(D.uprobe_multi_path_size, NAME_BUF, true);
+      });
+      const [o, r, c] = bufs.slice(0, 3).map((b) => u64(b.view, n));
+      return { ...out, name: cstr(bufs[3].bytes), probes: o.map((offset, i) => ({ offset, refCtrOffset: r[i], cookie: c[i] })) };
+    }
+    case 7: { // PERF_EVENT
+      const t = base.perfEventType!;
+      if (t === BPF_PERF_EVENT.EVENT) {
+        return { ...base, eventType: d0.perf_event_event_type as number, eventConfig: d0.perf_event_event_config as bigint, cookie: d0.perf_event_event_cookie as bigint };
+      }
+      if (t < BPF_PERF_EVENT.UPROBE || t > BPF_PERF_EVENT.TRACEPOINT) return base;
+      let name: { address: number; bytes: Uint8Array } | undefined;
+      const { view } = infoByFd(fd, LINK_INFO, (v, s) => {
+        name = s.alloc(NAME_BUF);
+        setPtr(v, D.perf_event_name, name.address);
+        v.setUint32(D.perf_event_name_len, NAME_BUF, true);
+      });
+      const d = readStruct(view, 0, LINK_INFO_DETAIL);
+      const out: LinkDetails = { ...base, name: cstr(name!.bytes) };
+      if (t === BPF_PERF_EVENT.TRACEPOINT) return { ...out, cookie: d.perf_event_tracepoint_cookie as bigint };
+      if (t === BPF_PERF_EVENT.KPROBE || t === BPF_PERF_EVENT.KRETPROBE) {
+        return {
+          ...out, offset: d.perf_event_offset as number, addr: d.perf_event_kprobe_addr as bigint,
+          missed: d.perf_event_kprobe_missed as bigint, cookie: d.perf_event_kprobe_cookie as bigint,
+        };
+      }
+      return { ...out, offset: d.perf_event_offset as number, cookie: d.perf_event_uprobe_cookie as bigint, refCtrOffset: d.perf_event_uprobe_ref_ctr_offset as bigint };
+    }
     default: return base;
   }
 }
