@@ -1,4 +1,4 @@
-// Every top-level CLI object (feature, btf, object, prog, map, net, cgroup, export) registers here.
+// Every top-level CLI object (feature, btf, object, prog, map, link, net, cgroup, export, gen) registers here.
 import type { Command } from 'commander';
 import { registerFeature } from './feature.js';
 import { registerBtf } from './btf.js';
@@ -10,6 +10,7 @@ import { registerExport } from './export.js';
 import { registerNet } from './net.js';
 import { registerCgroup } from './cgroup.js';
 import { registerGen } from './gen.js';
+import { registerLink } from './link.js';
 
 export function registerCommands(program: Command): void {
   registerFeature(program);
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerProgLoad(program);
   registerProgShow(program);
   registerMap(program);
+  registerLink(program);
   registerExport(program);
   registerNet(program);
   registerCgroup(program);

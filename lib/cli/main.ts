@@ -54,7 +54,7 @@ function printError(message: string): void {
 }
 
 const program = new Command('tsbpf')
-  .description('a pure-TypeScript BPF toolchain: inspect objects and BTF, load programs, attach TC/XDP, read maps')
+  .description('a pure-TypeScript BPF toolchain: inspect objects and BTF, load programs, attach TC/XDP, read maps, list links')
   .version(packageVersion(), '-V, --version', 'print the version')
   // a usage mistake is one `Error: …` line and status 1, as the commands' own errors (and bpftool's)
   // are, not commander's `error: …` and a help page (`--help` shows that)
