@@ -5,7 +5,7 @@ import { opendirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsbpfError } from '../errors.js';
 import { Fd } from '../syscall/fd.js';
-import { allIds, getFdById, mapInfo, objGet, objPin, progInfo, progMainFuncTypeId, type ProgInfo } from '../syscall/obj.js';
+import { allIds, getFdById, linkInfo, mapInfo, objGet, objPin, progInfo, progMainFuncTypeId, type ProgInfo } from '../syscall/obj.js';
 import { btfById } from '../export/map-btf.js';
 import type { JsonWriter } from './json-writer.js';
 import { fdKind } from '../syscall/fd-kind.js';
@@ -176,7 +176,7 @@ export function progFullName(fd: number, i: ProgInfo): string {
  * Pins of every mounted bpffs (bpftool -f): object id → paths. Walked in directory order like
  * nftw; the paths of one id come out in the order of bpftool's hashmap.
  */
-export function pinnedPaths(kind: ObjectKind): IdTable<string> {
+export function pinnedPaths(kind: ObjectKind | 'link'): IdTable<string> {
   const table = new IdTable<string>();
   let mounts: string[] = [];
   try {
@@ -191,7 +191,7 @@ export function pinnedPaths(kind: ObjectKind): IdTable<string> {
     }
     try {
       if (fdKind(fd.value) !== kind) return;
-      const id = kind === 'map' ? mapInfo(fd.value).id : progInfo(fd.value).id;
+      const id = kind === 'map' ? mapInfo(fd.value).id : kind === 'prog' ? progInfo(fd.value).id : linkInfo(fd.value).id;
       table.append(id, path);
     } catch { /* info refused: skip, as bpftool */ } finally {
       fd.close();

@@ -2,9 +2,8 @@
 // bpftool's `link` command. The text and JSON are bpftool's; for what bpftool 7.1 does not know
 // (link types after struct_ops, ifindexes, perf event details, cookies, probe lists) they are what
 // newer bpftool (src/link.c upstream) prints, since 7.1 prints only the header line there.
-import { opendirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { arch, release } from 'node:os';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Command } from 'commander';
 import type { Fd } from '../syscall/fd.js';
@@ -17,17 +16,11 @@ import { BPF_LINK_TYPE, attachTypeName, linkTypeName, progTypeName } from '../sy
 import { listInterfaces } from '../netlink/link.js';
 import { JsonWriter, jsonOptions } from './json-writer.js';
 import { IdTable } from './libbpf-hashmap.js';
-import { CliError, fdKind, keyword, pinAt, refused, strtoul } from './bpf-objects.js';
+import { CliError, fdKind, keyword, pinAt, pinnedPaths, refused, strtoul } from './bpf-objects.js';
 
 interface Options { json?: boolean; pretty?: boolean; bpffs?: boolean }
 
 const T = BPF_LINK_TYPE;
-
-/** The kind of bpf object behind an fd as bpftool's get_fd_type names it (the kernel's anon inode is "bpf_link"). */
-function objectKind(fd: number): string {
-  const k = fdKind(fd);
-  return k === 'map' || k === 'prog' || k === 'link' ? k : /bpf[-_]link/.test(k) ? 'link' : 'unknown';
-}
 
 /** bpftool's link_parse_fd: `id N` or `pinned PATH` at the head of args → an owned fd and the rest. */
 function openLink(args: readonly string[]): { fd: Fd; rest: string[] } {
@@ -45,56 +38,12 @@ function openLink(args: readonly string[]): { fd: Fd; rest: string[] } {
   } catch (e) {
     throw new CliError(`bpf obj get (${arg}): ${e instanceof BpfError ? errnoMessage(e.code) : (e as Error).message}`, { cause: e });
   }
-  const got = objectKind(fd.value);
+  const got = fdKind(fd.value);
   if (got !== 'link') {
     fd.close();
     throw new CliError(`incorrect object type: ${got} (${arg} is a pinned ${got}, not a link)`);
   }
   return { fd, rest };
-}
-
-/**
- * Link pins of every mounted bpffs (bpftool -f), id → paths in bpftool's order. The walk of
- * bpf-objects' pinnedPaths, which knows maps and programs only.
- */
-function linkPins(): IdTable<string> {
-  const table = new IdTable<string>();
-  let mounts: string[] = [];
-  try {
-    mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[2]?.startsWith('bpf'))
-      .map((f) => f[1].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
-  } catch { /* no /proc/mounts: no pins */ }
-  const walk = (dir: string) => {
-    let d;
-    try {
-      d = opendirSync(dir);
-    } catch {
-      return;
-    }
-    try {
-      for (let e = d.readSync(); e; e = d.readSync()) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (e.isFile()) {
-          let fd: Fd;
-          try {
-            fd = objGet(p);
-          } catch {
-            continue;
-          }
-          try {
-            if (objectKind(fd.value) === 'link') table.append(linkDetails(fd.value).id, p);
-          } catch { /* info refused: skip, as bpftool */ } finally {
-            fd.close();
-          }
-        }
-      }
-    } finally {
-      d.closeSync();
-    }
-  };
-  for (const m of mounts) walk(m);
-  return table;
 }
 
 // ---- names, as bpftool prints them ----
@@ -449,7 +398,7 @@ function showJson(w: JsonWriter, d: LinkDetails, pins: IdTable<string> | undefin
 // ---- commands ----
 
 export function linkShow(args: readonly string[], o: Options): string {
-  const pins = o.bpffs ? linkPins() : undefined;
+  const pins = o.bpffs ? pinnedPaths('link') : undefined;
   const w = new JsonWriter(o.pretty);
   const out: string[] = [];
   const one = (fd: Fd) => {

@@ -2,12 +2,15 @@
 import { readlinkSync } from 'node:fs';
 import { BpfArgumentError } from './errors.js';
 
-/** The kind of bpf object behind an fd, from its /proc/self/fd link ("anon_inode:bpf-map"). */
+/**
+ * The kind of bpf object behind an fd ('map', 'prog', 'link', 'btf', 'token'), from its /proc/self/fd
+ * link: the kernel names the anon inodes "bpf-map", "bpf-prog", "bpf-token", but "bpf_link" and "btf".
+ */
 export function fdKind(fd: number): string {
   try {
     const link = readlinkSync(`/proc/self/fd/${fd}`);
-    const m = /^anon_inode:bpf-(\w+)$/.exec(link);
-    return m ? m[1] : link;
+    const m = /^anon_inode:(?:bpf[-_](\w+)|(btf))$/.exec(link);
+    return m ? (m[1] ?? m[2]) : link;
   } catch {
     return 'unknown';
   }
