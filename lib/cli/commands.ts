@@ -1,4 +1,4 @@
-// Every top-level CLI object (feature, btf, object, prog, map, link, net, cgroup, export, gen) registers here.
+// Every top-level CLI object (feature, btf, object, prog, map, link, iter, net, cgroup, export, gen) registers here.
 import type { Command } from 'commander';
 import { registerFeature } from './feature.js';
 import { registerBtf } from './btf.js';
@@ -11,6 +11,7 @@ import { registerNet } from './net.js';
 import { registerCgroup } from './cgroup.js';
 import { registerGen } from './gen.js';
 import { registerLink } from './link.js';
+import { registerIter } from './iter.js';
 
 export function registerCommands(program: Command): void {
   registerFeature(program);
@@ -20,6 +21,7 @@ export function registerCommands(program: Command): void {
   registerProgShow(program);
   registerMap(program);
   registerLink(program);
+  registerIter(program);
   registerExport(program);
   registerNet(program);
   registerCgroup(program);
