@@ -1,8 +1,8 @@
 // What `prog show`, `map show` and `map dump` share with bpftool: naming an object on the command
 // line (`id N` | `pinned PATH` | `name NAME` | `tag TAG`), its /proc fdinfo lines (memlock, frozen,
 // owner_prog_type), the pins of every mounted bpffs (-f), and load times as wall-clock time.
-import { opendirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, opendirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { TsbpfError } from '../errors.js';
 import { Fd } from '../syscall/fd.js';
 import { allIds, getFdById, linkInfo, mapInfo, objGet, objPin, progInfo, progMainFuncTypeId, type ProgInfo } from '../syscall/obj.js';
@@ -13,7 +13,8 @@ import { IdTable } from './libbpf-hashmap.js';
 
 export { fdKind };
 import { BpfArgumentError, BpfError } from '../syscall/errors.js';
-import { errnoMessage } from '../syscall/errno.js';
+import { ERRNO, errnoMessage } from '../syscall/errno.js';
+import { checkPinRoot } from '../object/pin.js';
 import { endianness } from 'node:os';
 import { ffi } from '../syscall/backend.js';
 import { scratch } from '../syscall/memory.js';
@@ -337,9 +338,29 @@ export function pinAt(fd: number, path: string): void {
   }
 }
 
+/**
+ * A path a command is about to pin at, checked before it loads or attaches anything (bpftool finds
+ * these after): its directory exists on a bpffs and nothing is pinned there yet.
+ */
+export function checkNewPin(path: string): void {
+  const what = `can't pin the object (${path})`;
+  if (!existsSync(dirname(path))) throw new CliError(`${what}: directory ${dirname(path)} does not exist`);
+  try {
+    checkPinRoot(dirname(path));
+  } catch (e) {
+    if (e instanceof BpfArgumentError) throw new CliError(`${what}: ${e.detail}`, { cause: e });
+    throw e;
+  }
+  if (existsSync(path)) throw new CliError(`${what}: ${errnoMessage(ERRNO.EEXIST)}`);
+}
+
 /** `map pin (id N | pinned P) FILE` and `prog pin …`: one more pin of the object. */
 export function pinObject(kind: ObjectKind, args: readonly string[], o: { json?: boolean }): string {
-  const { fd, rest } = openObject(kind, args);
+  return pinOpened(openObject(kind, args), o);
+}
+
+/** The rest of a `… pin` command once its object is open: FILE is the one word left. Closes the fd. */
+export function pinOpened({ fd, rest }: { fd: Fd; rest: readonly string[] }, o: { json?: boolean }): string {
   try {
     if (rest.length !== 1) throw new CliError(rest.length ? `unexpected arguments: ${rest.slice(1).join(' ')}` : 'a path to pin at is required');
     pinAt(fd.value, rest[0]);

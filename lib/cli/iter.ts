@@ -2,16 +2,12 @@
 // iter/<target> section) is loaded, attached as an iterator (over MAP for map element iterators)
 // and the link pinned at PATH, where every read (`cat PATH`) runs one walk. The object is closed
 // afterwards: the pinned link holds the program.
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { loadObject } from '../object/load.js';
-import { checkPinRoot } from '../object/pin.js';
 import { attachIter } from '../attach/iter.js';
 import { AttachArgumentError } from '../attach/handle.js';
-import { BpfArgumentError, BpfError } from '../syscall/errors.js';
-import { ERRNO, errnoMessage } from '../syscall/errno.js';
-import { CliError, keyword, openObject, pinAt } from './bpf-objects.js';
+import { BpfError } from '../syscall/errors.js';
+import { checkNewPin, CliError, keyword, openObject, pinAt } from './bpf-objects.js';
 import { jsonOptions, quietUnderJson, type JsonOpts } from './json-writer.js';
 
 const USAGE = 'usage: tsbpf iter pin OBJ PATH [map MAP]  (MAP: id N | pinned PATH | name NAME)';
@@ -21,16 +17,7 @@ export function iterPin(args: readonly string[]): void {
   if (file === undefined || path === undefined) throw new CliError(USAGE);
   if (words.length && !keyword(words[0], 'map')) throw new CliError(`expected 'map', got: '${words[0]}'?`);
   if (words.length === 1) throw new CliError(`expected a map after 'map' (id N | pinned PATH | name NAME)`);
-  // the pin is checked before anything is loaded
-  const what = `can't pin the object (${path})`;
-  if (!existsSync(dirname(path))) throw new CliError(`${what}: directory ${dirname(path)} does not exist`);
-  try {
-    checkPinRoot(dirname(path));
-  } catch (e) {
-    if (e instanceof BpfArgumentError) throw new CliError(`${what}: ${e.detail}`, { cause: e });
-    throw e;
-  }
-  if (existsSync(path)) throw new CliError(`${what}: ${errnoMessage(ERRNO.EEXIST)}`);
+  checkNewPin(path);
 
   const map = words.length ? openObject('map', words.slice(1)) : undefined;
   try {

@@ -16,7 +16,7 @@ import { BPF_LINK_TYPE, attachTypeName, linkTypeName, progTypeName } from '../sy
 import { listInterfaces } from '../netlink/link.js';
 import { JsonWriter, jsonOptions } from './json-writer.js';
 import { IdTable } from './libbpf-hashmap.js';
-import { CliError, fdKind, keyword, pinAt, pinnedPaths, refused, strtoul } from './bpf-objects.js';
+import { CliError, fdKind, keyword, pinnedPaths, pinOpened, refused, strtoul } from './bpf-objects.js';
 
 interface Options { json?: boolean; pretty?: boolean; bpffs?: boolean }
 
@@ -433,14 +433,7 @@ export function linkShow(args: readonly string[], o: Options): string {
 
 /** `link pin (id N | pinned P) FILE`: one more pin of the link. */
 export function linkPin(args: readonly string[], o: Options): string {
-  const { fd, rest } = openLink(args);
-  try {
-    if (rest.length !== 1) throw new CliError(rest.length ? `unexpected arguments: ${rest.slice(1).join(' ')}` : 'a path to pin at is required');
-    pinAt(fd.value, rest[0]);
-    return o.json ? 'null\n' : '';
-  } finally {
-    fd.close();
-  }
+  return pinOpened(openLink(args), o);
 }
 
 /** `link detach (id N | pinned P)`: LINK_DETACH; the program leaves its hook, the link (and its pins) stay, defunct. */

@@ -8,8 +8,7 @@
 // hold a '.'), and LIBBPF_PIN_BY_NAME maps go under DIR (else /sys/fs/bpf). On failure nothing is
 // left pinned. `load` prints what bpftool prints (nothing; null with -j); `loadall` lists what it
 // pinned. Not here: bpftool's `dev` (offload) and `autoattach`.
-import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadObject } from '../object/load.js';
 import { readObject, type ObjectSpec } from '../object/read.js';
@@ -19,9 +18,7 @@ import { checkPinRoot, makePinRoot, removePin, removePinRoot } from '../object/p
 import type { BpfObject } from '../object/object.js';
 import type { BpfProgram } from '../program/program.js';
 import type { Fd } from '../syscall/fd.js';
-import { BpfArgumentError } from '../syscall/errors.js';
-import { ERRNO, errnoMessage } from '../syscall/errno.js';
-import { CliError, keyword, openObject, pinAt, strtoul } from './bpf-objects.js';
+import { checkNewPin, CliError, keyword, openObject, pinAt, strtoul } from './bpf-objects.js';
 import { jsonOptions, jsonOrText, quietUnderJson, type JsonOpts } from './json-writer.js';
 
 export interface LoadAllResult {
@@ -184,15 +181,7 @@ export function loadAll(file: string, pinDir: string, a: LoadArgs = { maps: [] }
 /** `prog load OBJ PATH …`: the object's first program (libbpf's order: by section, then offset) pinned at PATH. */
 export function loadOne(file: string, path: string, a: LoadArgs = { maps: [] }): LoadAllResult {
   // a pin that cannot be made is found before the verifier runs (bpftool finds it after)
-  const what = `can't pin the object (${path})`;
-  if (!existsSync(dirname(path))) throw new CliError(`${what}: directory ${dirname(path)} does not exist`);
-  try {
-    checkPinRoot(dirname(path));
-  } catch (e) {
-    if (e instanceof BpfArgumentError) throw new CliError(`${what}: ${e.detail}`, { cause: e });
-    throw e;
-  }
-  if (existsSync(path)) throw new CliError(`${what}: ${errnoMessage(ERRNO.EEXIST)}`);
+  checkNewPin(path);
   return loadAndPin(file, a, undefined, (obj) => {
     const first = obj.programs.entries().next();
     if (first.done) throw new CliError("object file doesn't contain any bpf program");
