@@ -4,7 +4,7 @@
 // and attaching its programs, and a clean exit: on SIGINT/SIGTERM, after --seconds, or on an
 // error, everything made is released in reverse order (programs detached, network removed).
 import { Command, InvalidArgumentError } from 'commander';
-import { attachXdp, attachTc, type BpfObject, type BpfProgram } from '../../lib/index.js';
+import { attachXdp, attachTc, type BpfObject, type BpfProgram, type LoadObjectOptions } from '../../lib/index.js';
 import { createVethNetwork, enterNetns, type VethNetwork } from './netns.js';
 import { ExampleLifetime } from './lifetime.js';
 
@@ -31,8 +31,8 @@ export interface ExampleContext<O> {
   defer(fn: () => void): void;
   /** call fn every ms (and once right away with immediately) until the example ends; never two at once */
   every(ms: number, fn: () => void | Promise<void>, immediately?: boolean): void;
-  /** load bpf/<file> (built by `make bpf`); closed when the example ends */
-  load(file: string): BpfObject;
+  /** load bpf/<file> (built by `make bpf`), with loadObject's options (constants…); closed when the example ends */
+  load(file: string, o?: LoadObjectOptions): BpfObject;
   /** attach an XDP program to iface (mode from --xdp-mode); detached when the example ends */
   attachXdp(program: BpfProgram): void;
   /** attach a TC program to iface; detached when the example ends */
@@ -46,6 +46,8 @@ export interface ExampleSpec<O> {
   xdp?: boolean;
   /** what --seconds does when not given, for --help (default: run until Ctrl-C) */
   secondsDefault?: string;
+  /** --interface's text for --help, for an example that does not attach to the interface it names */
+  interfaceHelp?: string;
   options?(cmd: Command): void;
   main(ctx: ExampleContext<O>): Promise<void>;
 }
@@ -66,7 +68,7 @@ export function port(v: string): number {
 export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): Promise<void> {
   const cmd = new Command(spec.name)
     .description(spec.description)
-    .option('-i, --interface <name>', 'attach to this existing interface instead of a throwaway veth pair')
+    .option('-i, --interface <name>', spec.interfaceHelp ?? 'attach to this existing interface instead of a throwaway veth pair')
     .option('-s, --seconds <n>', `stop after this many seconds (default: ${spec.secondsDefault ?? 'run until Ctrl-C'})`, positiveNumber);
   if (spec.xdp) {
     cmd.option('--xdp-mode <mode>', 'XDP attach mode: auto, drv (native) or skb (generic)', (v: string) => {
@@ -97,7 +99,7 @@ export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): 
       get isStopped() { return life.isStopped; },
       defer: (fn) => life.defer(fn),
       every: (ms, fn, immediately) => life.every(ms, fn, immediately),
-      load: (file) => life.load(file),
+      load: (file, o) => life.load(file, o),
       attachXdp: (program) => {
         const mode = opts.xdpMode ?? 'auto';
         const link = attachXdp({ program, interface: target, mode });

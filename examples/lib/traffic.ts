@@ -177,9 +177,9 @@ export function demoTraffic(o: {
   return t;
 }
 
-// accepts connections forever; each gets `reply` and is closed
+// accepts connections forever; each gets `reply` and is closed (IPv6 when the address has a colon)
 const TCP_SERVER = `import socket,sys
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind((sys.argv[1],int(sys.argv[2]))); s.listen(16)
+s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind((sys.argv[1],int(sys.argv[2]))); s.listen(16)
 print('ready',flush=True)
 while True:
   c,a=s.accept(); c.sendall(sys.argv[3].encode()); c.close()`;
@@ -193,7 +193,7 @@ while True:
   d+=b
 print('%s %d %s'%(s.getpeername()[0],s.getpeername()[1],d.decode('latin1')))`;
 
-/** A TCP server in `ns` on addr:port answering every connection with `reply`. */
+/** A TCP server in `ns` on addr:port (IPv4 or IPv6) answering every connection with `reply`. */
 export function startTcpServer(ns: string, addr: string, port: number, reply: string): { ready: Promise<void>; stop(): void } {
   const child = spawn('ip', argv(ns, TCP_SERVER, [addr, port, reply]), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
