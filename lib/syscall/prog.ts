@@ -1,5 +1,6 @@
 // Program commands of bpf(): load (with the verifier log), test run, attach/detach/query
 // (the legacy cgroup/sockmap/flow-dissector and mprog TCX API), stats, bind map.
+import { readFileSync } from 'node:fs';
 import { bpfCall, bpfError, sysBpf, sysBpfUninterrupted } from './bpf.js';
 import { ENABLE_STATS_ATTR, PROG_ATTACH_ATTR, PROG_BIND_MAP_ATTR, PROG_LOAD_ATTR, PROG_QUERY_ATTR, PROG_TEST_RUN_ATTR } from './attr.js';
 import { setChars, setU64, writeStruct } from './layout.js';
@@ -57,7 +58,10 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   const code = -first.r;
   const what = `${progTypeName(a.progType)} program${a.name ? ` ${a.name}` : ''}`;
   if (code !== ERRNO.EINVAL && code !== ERRNO.EACCES && code !== ERRNO.ENOSPC && code !== ERRNO.E2BIG && code !== ERRNO.EFAULT) {
-    throw bpfError('PROG_LOAD', code, what);
+    const e = bpfError('PROG_LOAD', code, what);
+    // EPERM with every capability held: bpfError found nothing missing, so say what else refuses a load
+    if (code === ERRNO.EPERM && !(e instanceof BpfPermissionError)) throw bpfError('PROG_LOAD', code, `${what}: ${policyRefusal()}`);
+    throw e;
   }
   let log = first.log;
   let truncated = code === ERRNO.ENOSPC;
@@ -404,4 +408,18 @@ export function progBindMap(progFd: number, mapFd: number, flags = 0): void {
   const attr = s.alloc(PROG_BIND_MAP_ATTR.size);
   writeStruct(attr.view, 0, PROG_BIND_MAP_ATTR, { prog_fd: progFd, map_fd: mapFd, flags });
   bpfCall(BPF_CMD.PROG_BIND_MAP, attr.address, PROG_BIND_MAP_ATTR.size);
+}
+
+/**
+ * Why a process with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN gets EPERM from PROG_LOAD without a
+ * verifier log: a kernel policy. A locked-down kernel refuses BPF trampoline programs (fentry, fexit,
+ * fmod_ret, lsm) so; securityfs says the lockdown mode when it is mounted.
+ */
+function policyRefusal(): string {
+  let mode: string | undefined;
+  try {
+    mode = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/security/lockdown', 'utf8'))?.[1];
+  } catch { /* securityfs not mounted, or no lockdown LSM */ }
+  const lockdown = mode && mode !== 'none' ? `the kernel is locked down (${mode})` : 'a kernel policy such as lockdown (/sys/kernel/security/lockdown)';
+  return `refused although no capability is missing: ${lockdown} refuses some program types here (trampoline programs — fentry, fexit, fmod_ret, lsm — on a locked-down kernel)`;
 }
