@@ -9,10 +9,10 @@
 
 import { ParseError, TsbpfError } from '../errors.js';
 import { ELF, ELF64_SIZES } from './constants.js';
-import { ElfBytes, StringTable } from './bytes.js';
+import { type ElfBytes, StringTable } from './bytes.js';
 import { readSections, type Section } from './sections.js';
 import { readSymbols, type ElfSymbol } from './symbols.js';
-import type { ElfHeader } from './header.js';
+import { readIdent, type ElfHeader } from './header.js';
 
 const STT_GNU_IFUNC = 10;
 const SHT_GNU_VERDEF = 0x6ffffffd;
@@ -91,12 +91,7 @@ export function readLinkedElf(bytes: Uint8Array): LinkedElf {
 }
 
 function readLinked(bytes: Uint8Array): LinkedElf {
-  if (bytes.byteLength < ELF64_SIZES.ehdr) fail(`file is ${bytes.byteLength} bytes, too short for an ELF header`, 0);
-  if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) fail('not an ELF file (no \\x7fELF magic)', 0);
-  if (bytes[4] !== ELF.ELFCLASS64) fail(`ELF class ${bytes[4]} is not ELFCLASS64 (only 64-bit binaries are read)`, 4);
-  const data = bytes[5];
-  if (data !== ELF.ELFDATA2LSB && data !== ELF.ELFDATA2MSB) fail(`bad ELF data encoding ${data}`, 5);
-  const file = new ElfBytes(bytes, data === ELF.ELFDATA2LSB);
+  const file = readIdent(bytes, 'executables and libraries');
   const fileType = file.u16(16);
   if (fileType !== ELF.ET_EXEC && fileType !== ELF.ET_DYN) fail(`e_type ${fileType} is not an executable (2) or a shared object (3)`, 16);
 

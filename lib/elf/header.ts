@@ -26,20 +26,30 @@ function fail(message: string, offset: number): never {
   throw new ParseError(message, { format: 'elf', offset });
 }
 
-/** Checks e_ident and reads the ELF64 header; returns the bytes wrapper in the file's byte order. */
-export function readHeader(bytes: Uint8Array): { header: ElfHeader; file: ElfBytes } {
+/**
+ * Checks e_ident (magic, ELF64, byte order, version) and that the ELF64 header is there; returns the
+ * bytes wrapper in the file's byte order. Shared by the BPF object reader and the reader of linked
+ * binaries (uprobes); `files` names what is read, for the ELFCLASS32 refusal.
+ */
+export function readIdent(bytes: Uint8Array, files = 'BPF objects'): ElfBytes {
   if (bytes.byteLength < ELF.EI_NIDENT) fail(`file is ${bytes.byteLength} bytes, too short for an ELF identification`, 0);
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
-    fail(`bad magic ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')} (want 7f 45 4c 46)`, 0);
+    fail(`bad magic ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')} (want 7f 45 4c 46): not an ELF file`, 0);
   }
   const cls = bytes[4]!;
-  if (cls === ELF.ELFCLASS32) fail('ELFCLASS32 file: BPF objects are ELF64', 4);
+  if (cls === ELF.ELFCLASS32) fail(`ELFCLASS32 file: ${files} are read as ELF64 only`, 4);
   if (cls !== ELF.ELFCLASS64) fail(`bad ELF class ${cls}`, 4);
   const data = bytes[5]!;
   if (data !== ELF.ELFDATA2LSB && data !== ELF.ELFDATA2MSB) fail(`bad ELF data encoding ${data}`, 5);
   if (bytes[6] !== ELF.EV_CURRENT) fail(`bad ELF identification version ${bytes[6]}`, 6);
   const file = new ElfBytes(bytes, data === ELF.ELFDATA2LSB);
   file.need(0, ELF64_SIZES.ehdr, 'ELF64 header');
+  return file;
+}
+
+/** Checks e_ident and reads the ELF64 header of a BPF object; returns the bytes wrapper in the file's byte order. */
+export function readHeader(bytes: Uint8Array): { header: ElfHeader; file: ElfBytes } {
+  const file = readIdent(bytes);
 
   const machine = file.u16(18);
   if (machine !== ELF.EM_BPF && machine !== ELF.EM_NONE) fail(`e_machine ${machine} is not EM_BPF (247) or EM_NONE`, 18);
