@@ -233,6 +233,7 @@ const DEMO_SENT = [100, 200, 300];
 await runExample<Options>({
   name: 'ss-lite',
   description: 'the TCP and UDP sockets of a network namespace, printed like `ss -tuna`, from BPF iterators (iter/tcp, iter/udp)',
+  interfaceHelp: "'any': the table of the namespace this process runs in (or of --netns NAME); IF: only the sockets IF's traffic reaches. The program attaches to no interface",
   secondsDefault: 'print once and exit; with --watch, until Ctrl-C',
   options(cmd) {
     cmd.option('-N, --netns <name>', 'with --interface: walk this namespace (from `ip netns list`) instead of this program\'s (repeatable)', collect(String))
