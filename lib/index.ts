@@ -71,6 +71,11 @@ export {
   type AttachUprobeOptions, type AttachKprobeOptions, type UprobeAttachmentInfo, type KprobeAttachmentInfo, type UprobeAttachment, type KprobeAttachment,
 } from './attach/index.js';
 export { attachTracing, type AttachTracingOptions, type TracingAttachmentInfo, type TracingAttachment, type TracingAttachType, type TracingProgram } from './attach/index.js';
+export {
+  attachSkLookup, attachFlowDissector, queryNetns, NetnsProgAttachment,
+  type AttachSkLookupOptions, type AttachFlowDissectorOptions, type NetnsAttachmentInfo, type NetnsHook,
+  type SkLookupAttachment, type FlowDissectorAttachment, type FlowDissectorLinkAttachment, type FlowDissectorProgAttachment,
+} from './attach/index.js';
 export { attachIter, IterAttachment, type AttachIterOptions, type IterAttachmentInfo, type IterReadOptions, type CgroupIterOrder } from './attach/index.js';
 export { openPacketSocket, openUdpSocket, RawSocket, SocketError, ETH_P_ALL } from './socket/socket.js';
 export {

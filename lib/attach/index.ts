@@ -31,6 +31,9 @@
 //                       RAW_TRACEPOINT_OPEN. Tracing links have no LINK_DETACH: detach() closes them.
 //   attachUprobe        perf event of the uprobe PMU (symbol → file offset from .symtab/.dynsym) + link, else ioctl.
 //   attachKprobe        perf event of the kprobe PMU; a typed ProbeUnsupportedError where the kernel has none.
+//   attachSkLookup      sk_lookup on a network namespace: BPF link only (>= 5.9), up to 64, run in order.
+//   attachFlowDissector flow dissector of a namespace (one per namespace): link (>= 5.8), else PROG_ATTACH
+//                       (mode 'attach': in the thread's namespace, entered for attach and detach).
 //   attachIter          an iterator link (iter/tcp, iter/task, …): nothing runs until it is read;
 //                       each read()/text() is one walk (ITER_CREATE + read(2)). No LINK_DETACH either.
 export { Attachment, AttachmentGroup, AttachArgumentError, attachAll, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
@@ -57,3 +60,8 @@ export {
   type AttachUprobeOptions, type AttachKprobeOptions, type UprobeAttachmentInfo, type KprobeAttachmentInfo, type UprobeAttachment, type KprobeAttachment, type ProbeSection, type ProbeKind,
 } from './probe.js';
 export { attachTracing, type AttachTracingOptions, type TracingAttachmentInfo, type TracingAttachment, type TracingAttachType, type TracingProgram } from './tracing.js';
+export {
+  attachSkLookup, attachFlowDissector, queryNetns, NetnsProgAttachment, OWN_NETNS,
+  type AttachSkLookupOptions, type AttachFlowDissectorOptions, type NetnsAttachmentInfo, type NetnsHook,
+  type SkLookupAttachment, type FlowDissectorAttachment, type FlowDissectorLinkAttachment, type FlowDissectorProgAttachment,
+} from './netns-link.js';
