@@ -76,6 +76,7 @@ export {
   type AttachSkLookupOptions, type AttachFlowDissectorOptions, type NetnsAttachmentInfo, type NetnsHook,
   type SkLookupAttachment, type FlowDissectorAttachment, type FlowDissectorLinkAttachment, type FlowDissectorProgAttachment,
 } from './attach/index.js';
+export { attachNetfilter, NetfilterLinkAttachment, NETFILTER_PRIORITY, type AttachNetfilterOptions, type NetfilterAttachmentInfo, type NetfilterFamily, type NetfilterHook, type NetfilterKernelHook } from './attach/index.js';
 export { attachIter, IterAttachment, type AttachIterOptions, type IterAttachmentInfo, type IterReadOptions, type CgroupIterOrder } from './attach/index.js';
 export { openPacketSocket, openUdpSocket, RawSocket, SocketError, ETH_P_ALL } from './socket/socket.js';
 export {

@@ -31,6 +31,8 @@
 //                       RAW_TRACEPOINT_OPEN. Tracing links have no LINK_DETACH: detach() closes them.
 //   attachUprobe        perf event of the uprobe PMU (symbol → file offset from .symtab/.dynsym) + link, else ioctl.
 //   attachKprobe        perf event of the kprobe PMU; a typed ProbeUnsupportedError where the kernel has none.
+//   attachNetfilter     netfilter BPF link (>= 6.4) on an inet hook of one namespace (`netns`: the LINK_CREATE
+//                       runs there); a priority of its own per family+hook+namespace (EBUSY); LINK_DETACH yes, no LINK_UPDATE.
 //   attachSkLookup      sk_lookup on a network namespace: BPF link only (>= 5.9), up to 64, run in order.
 //   attachFlowDissector flow dissector of a namespace (one per namespace): link (>= 5.8), else PROG_ATTACH
 //                       (mode 'attach': in the thread's namespace, entered for attach and detach).
@@ -65,3 +67,4 @@ export {
   type AttachSkLookupOptions, type AttachFlowDissectorOptions, type NetnsAttachmentInfo, type NetnsHook,
   type SkLookupAttachment, type FlowDissectorAttachment, type FlowDissectorLinkAttachment, type FlowDissectorProgAttachment,
 } from './netns-link.js';
+export { attachNetfilter, NetfilterLinkAttachment, NETFILTER_PRIORITY, type AttachNetfilterOptions, type NetfilterAttachmentInfo, type NetfilterFamily, type NetfilterHook, type NetfilterKernelHook } from './netfilter.js';
