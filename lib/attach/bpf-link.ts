@@ -31,14 +31,7 @@ export class LinkAttachment<I extends LinkAttachmentInfo = LinkAttachmentInfo> e
    * that fails, so a caller never holds a link it cannot describe.
    */
   static own<I extends LinkAttachmentInfo>(fd: Fd, allowedTypes: readonly number[], info: (linkId: number) => I): LinkAttachment<I> {
-    let linkId: number;
-    try {
-      linkId = linkInfo(fd.value).id;
-    } catch (e) {
-      fd.close();
-      throw e;
-    }
-    return new LinkAttachment<I>(info(linkId), fd, allowedTypes);
+    return new LinkAttachment<I>(info(freshLinkId(fd)), fd, allowedTypes);
   }
 
   /** the link fd (e.g. as an anchor for TCX before/after) */
@@ -80,5 +73,18 @@ export class LinkAttachment<I extends LinkAttachmentInfo = LinkAttachmentInfo> e
 
   protected override release(): void {
     this.#fd.close();
+  }
+}
+
+/**
+ * A fresh link's id (for its handle's info); the link fd is closed if the id cannot be read, so no
+ * caller holds a link it cannot describe. For LinkAttachment.own and subclasses built directly.
+ */
+export function freshLinkId(link: Fd): number {
+  try {
+    return linkInfo(link.value).id;
+  } catch (e) {
+    link.close();
+    throw e;
   }
 }

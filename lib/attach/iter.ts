@@ -18,13 +18,13 @@ import { expectFdKind } from '../syscall/fd-kind.js';
 import { BpfArgumentError } from '../syscall/errors.js';
 import { ITER_LINK_INFO } from '../syscall/attr.js';
 import { linkCreate } from '../syscall/link.js';
-import { linkInfo } from '../syscall/obj.js';
+import { mapInfo } from '../syscall/obj.js';
 import { iterCreate, readIterFd } from '../syscall/iter.js';
 import { writeStruct } from '../syscall/layout.js';
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../syscall/types.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
 import { TracingLinkAttachment } from './perf-event.js';
-import type { LinkAttachmentInfo } from './bpf-link.js';
+import { freshLinkId, type LinkAttachmentInfo } from './bpf-link.js';
 import { openCgroup } from './cgroup.js';
 import { inNetns, inNetnsText, usingNetns, type NetnsRef } from '../netlink/netns-enter.js';
 
@@ -147,14 +147,8 @@ export function attachIter(o: AttachIterOptions): IterAttachment {
     } catch (e) {
       throw explain(e, target, prog.name, o);
     }
-    let linkId: number;
-    try {
-      linkId = linkInfo(link.value).id;
-      if (o.map !== undefined) extra.mapId = mapIdOf(o.map);
-    } catch (e) {
-      link.close();
-      throw e;
-    }
+    const linkId = freshLinkId(link);
+    if (o.map !== undefined) extra.mapId = mapIdOf(o.map);
     return new IterAttachment({ kind: 'iter', target, linkId, programId: prog.id, programName: prog.name, ...extra }, link, maxBytes);
   } finally {
     cgroupFd?.close();
@@ -200,9 +194,11 @@ function mapFdOf(op: string, map: AttachIterOptions['map']): number {
 }
 
 function mapIdOf(map: NonNullable<AttachIterOptions['map']>): number {
-  const m = map as { id?: unknown };
-  if (typeof m.id === 'number') return m.id;
-  return 0;
+  try {
+    return mapInfo(map.fd.value).id;
+  } catch {
+    return 0; // the link is made; an id for info is not worth failing it
+  }
 }
 
 /** The kernel's refusal, said in the iterator's words. */

@@ -35,10 +35,9 @@ import { inNetnsText, usingNetns, type Netns, type NetnsRef } from '../netlink/n
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
 import type { Fd } from '../syscall/fd.js';
-import { linkInfo } from '../syscall/obj.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram } from './handle.js';
 import { attachRefusal, programLabel } from './refusal.js';
-import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
+import { LinkAttachment, freshLinkId, type LinkAttachmentInfo } from './bpf-link.js';
 import { linkCreateIn } from './netns.js';
 
 export type NetfilterFamily = 'ipv4' | 'ipv6';
@@ -182,13 +181,7 @@ function attachIn(op: string, c: Checked, prog: { id: number; name: string; fd: 
   } catch (e) {
     throw attachRefusal(e, `netfilter ${where(c)}${inNetnsText(ns)}, ${programLabel(prog)}`, (x) => netfilterHint(x, c));
   }
-  let linkId: number;
-  try {
-    linkId = linkInfo(fd.value).id;
-  } catch (e) {
-    fd.close();
-    throw e;
-  }
+  const linkId = freshLinkId(fd);
   const info: NetfilterAttachmentInfo = {
     kind: 'netfilter', family: c.family, hook: c.hook, priority: c.priority, defrag: c.defrag,
     linkId, programId: prog.id, programName: prog.name, ...(ns ? { netns: ns.label } : {}),

@@ -10,11 +10,10 @@ import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
 import { isU64 } from '../syscall/int-range.js';
 import { linkCreate, linkDetach } from '../syscall/link.js';
-import { linkInfo } from '../syscall/obj.js';
 import { BPF_ATTACH_TYPE } from '../syscall/types.js';
 import { PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF } from '../perf/attr.js';
 import { AttachArgumentError, Attachment, type AttachmentInfo } from './handle.js';
-import { LinkAttachment, type LinkAttachmentInfo } from './bpf-link.js';
+import { LinkAttachment, freshLinkId, type LinkAttachmentInfo } from './bpf-link.js';
 
 /**
  * A link the kernel cannot LINK_DETACH (perf event and raw tracepoint links): detach() closes it,
@@ -95,7 +94,7 @@ export function attachToPerfEvent<B extends AttachmentInfo & { readonly programI
     if (o.mode !== 'ioctl') {
       try {
         const link = linkCreate({ progFd, targetFd: event.value, attachType: BPF_ATTACH_TYPE.PERF_EVENT, perfEventCookie: o.cookie });
-        return new TracingLinkAttachment({ ...base, mode: 'link' as const, linkId: idOf(link) }, link, allowed, event);
+        return new TracingLinkAttachment({ ...base, mode: 'link' as const, linkId: freshLinkId(link) }, link, allowed, event);
       } catch (e) {
         const unsupported = e instanceof BpfError && (e.code === ERRNO.EINVAL || e.code === ERRNO.EOPNOTSUPP) && o.cookie === undefined;
         if (o.mode === 'link' || !unsupported) throw e instanceof BpfError ? new BpfError(e.cmd, e.code, what, { cause: e }) : e;
@@ -115,12 +114,3 @@ function ioctl(fd: Fd, req: number, arg: number, what: string): void {
   if (r < 0) throw new BpfError(req === PERF_EVENT_IOC_SET_BPF ? 'ioctl(PERF_EVENT_IOC_SET_BPF)' : 'ioctl(PERF_EVENT_IOC_ENABLE)', -r, what);
 }
 
-/** A fresh link's id; the link is closed if it cannot be read (LinkAttachment.own's rule, for the subclass). */
-export function idOf(link: Fd): number {
-  try {
-    return linkInfo(link.value).id;
-  } catch (e) {
-    link.close();
-    throw e;
-  }
-}

@@ -24,8 +24,8 @@ import { BPF_PROG_TYPE } from '../syscall/types.js';
 import { PERF_EVENT_ATTR, PERF_FLAG_FD_CLOEXEC, PERF_TYPE_TRACEPOINT } from '../perf/attr.js';
 import { tracefsDir } from '../tracepipe/reader.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
-import type { LinkAttachmentInfo } from './bpf-link.js';
-import { attachToPerfEvent, checkCookie, checkPerfEventOptions, idOf, PerfEventAttachment, TracingLinkAttachment } from './perf-event.js';
+import { attachToPerfEvent, checkCookie, checkPerfEventOptions, PerfEventAttachment, TracingLinkAttachment } from './perf-event.js';
+import { freshLinkId, type LinkAttachmentInfo } from './bpf-link.js';
 
 // the attachment classes are shared with uprobes and kprobes (perf-event.ts); exported here as before
 export { PerfEventAttachment, TracingLinkAttachment };
@@ -137,5 +137,5 @@ export function attachRawTracepoint(o: AttachRawTracepointOptions): TracingLinkA
     if (e instanceof BpfError && e.code === ERRNO.ENOENT) throw new TracepointNotFoundError(op, o.name, 'does not exist in the kernel (raw tracepoints are named without category: sys_enter, sched_switch, …)');
     throw e;
   }
-  return new TracingLinkAttachment({ kind: 'raw_tracepoint' as const, name: o.name, linkId: idOf(link), programId: prog.id, programName: prog.name }, link, allowed);
+  return new TracingLinkAttachment({ kind: 'raw_tracepoint' as const, name: o.name, linkId: freshLinkId(link), programId: prog.id, programName: prog.name }, link, allowed);
 }
