@@ -88,7 +88,8 @@ function perfConfig(type: number, config: bigint): string | undefined {
 const PF_NAME: Record<number, string> = { 1: 'inet', 2: 'ip', 3: 'arp', 5: 'netdev', 7: 'bridge', 10: 'ip6' };
 const INET_HOOK = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
 
-function netfilterPlain(n: NonNullable<LinkDetails['netfilter']>): string {
+/** A netfilter link's hook as bpftool prints it (`\n\tip input prio 10`), for link show and net show. */
+export function netfilterPlain(n: NonNullable<LinkDetails['netfilter']>): string {
   const pf = PF_NAME[n.pf];
   // bridge shares its hook numbers with the inet ones; bpftool's arp case falls through to no name
   const hook = [1, 2, 7, 10].includes(n.pf) ? at(INET_HOOK, n.hooknum) : undefined;

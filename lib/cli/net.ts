@@ -1,5 +1,5 @@
 // `tsbpf net show|attach|detach`, in bpftool's shape:
-//   tsbpf net show [dev IF] [-j]                         XDP programs, tc (clsact) filters, flow dissector, tcx programs
+//   tsbpf net show [dev IF] [-j]                         XDP programs, tc (clsact) filters, flow dissector, netfilter links, tcx programs
 //   tsbpf net attach xdp PROG dev IF [mode drv|skb|hw|auto] [replace]
 //   tsbpf net attach tc PROG dev IF ingress|egress [prio N] [handle N] [replace]
 //   tsbpf net attach tcx PROG dev IF ingress|egress      (PROG_ATTACH: stays after the command exits)
@@ -15,7 +15,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BpfProgram } from '../program/program.js';
 import { progAttach, progDetach, progQuery } from '../syscall/prog.js';
-import { BPF_ATTACH_TYPE } from '../syscall/types.js';
+import { BPF_ATTACH_TYPE, BPF_LINK_TYPE } from '../syscall/types.js';
 import { listInterfaces, getInterface, type NetInterface, type XdpAttachMode } from '../netlink/link.js';
 import { listFilters, detachFilter, type TcDirection } from '../netlink/filter.js';
 import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
@@ -28,6 +28,8 @@ import { checkProgram } from '../attach/handle.js';
 import { attachRefusal, programLabel } from '../attach/refusal.js';
 import { ERRNO } from '../syscall/errno.js';
 import { CliError, numberArg, progName } from './bpf-objects.js';
+import { netfilterPlain } from './link.js';
+import { allIds, getFdById, linkDetails } from '../syscall/obj.js';
 import { jsonOptions, jsonOrText, quietUnderJson, type JsonOpts } from './json-writer.js';
 
 const XDP_MODE_NAME = { drv: 'driver', skb: 'generic', hw: 'offload' } as const;
@@ -37,6 +39,11 @@ export interface NetShow {
   tc: { devname: string; ifindex: number; kind: string; name: string; id?: number; prio: number; handle: number }[];
   /** the network namespace's flow dissector program (bpftool's section; one at most) */
   flow_dissector: { id: number }[];
+  /**
+   * netfilter links, as newer bpftool lists them: every one of the machine, whatever `dev` or
+   * namespace (the kernel does not say a netfilter link's namespace), sorted by family, hook, priority
+   */
+  netfilter: { pf: number; hook: number; prio: number; flags: number; id: number }[];
   tcx: { devname: string; ifindex: number; kind: string; name: string; prog_id: number; link_id?: number }[];
 }
 
@@ -54,7 +61,7 @@ function netShowIn(dev: string | undefined, ns: Netns | undefined): NetShow {
   const sock = NetlinkSocket.open({ netns: ns });
   try {
     const ifaces: NetInterface[] = dev ? [getInterface(dev, sock)] : listInterfaces(sock);
-    const out: NetShow = { xdp: [], tc: [], flow_dissector: flowDissector(ns), tcx: [] };
+    const out: NetShow = { xdp: [], tc: [], flow_dissector: flowDissector(ns), netfilter: netfilterLinks(), tcx: [] };
     // PROG_QUERY names the interface by ifindex, which the kernel looks up in the calling thread's namespace
     const tcx = inNetns(ns, 'net show', () => ifaces.map((i) => (['ingress', 'egress'] as const).map((dir) => tcxQuery(i.index, dir))));
     ifaces.forEach((i, n) => {
@@ -101,6 +108,26 @@ function flowDissector(ns: Netns | undefined): { id: number }[] {
   }
 }
 
+/** Every netfilter link: its hook and program (links gone since listed, or unreadable, are skipped as bpftool does). */
+function netfilterLinks(): NetShow['netfilter'] {
+  const out: NetShow['netfilter'] = [];
+  for (const id of allIds('link')) {
+    let fd;
+    try {
+      fd = getFdById('link', id);
+    } catch {
+      continue;
+    }
+    try {
+      const d = linkDetails(fd.value);
+      if (d.type === BPF_LINK_TYPE.NETFILTER && d.netfilter) out.push({ pf: d.netfilter.pf, hook: d.netfilter.hooknum, prio: d.netfilter.priority, flags: d.netfilter.flags, id: d.progId });
+    } catch { /* info refused */ } finally {
+      fd.close();
+    }
+  }
+  return out.sort((a, b) => a.pf - b.pf || a.hook - b.hook || a.prio - b.prio || a.flags - b.flags);
+}
+
 export function formatNetShow(s: NetShow): string {
   const lines = ['xdp:'];
   for (const x of s.xdp) lines.push(`${x.devname}(${x.ifindex}) ${x.mode} id ${x.id}`);
@@ -108,6 +135,8 @@ export function formatNetShow(s: NetShow): string {
   for (const t of s.tc) lines.push(`${t.devname}(${t.ifindex}) ${t.kind} ${t.name}${t.id !== undefined ? ` id ${t.id}` : ''} prio ${t.prio} handle 0x${t.handle.toString(16)}`);
   lines.push('', 'flow_dissector:');
   for (const f of s.flow_dissector) lines.push(`id ${f.id}`);
+  lines.push('', 'netfilter:');
+  for (const n of s.netfilter) lines.push(`${netfilterPlain({ pf: n.pf, hooknum: n.hook, priority: n.prio, flags: n.flags })} prog_id ${n.id}`);
   lines.push('', 'tcx:');
   for (const t of s.tcx) lines.push(`${t.devname}(${t.ifindex}) ${t.kind} ${t.name} prog_id ${t.prog_id}${t.link_id ? ` link_id ${t.link_id}` : ''}`);
   return `${lines.join('\n')}\n`;

@@ -350,6 +350,16 @@ describe('attachNetfilter (netfilter BPF links)', function () {
       const bj = JSON.parse(run('bpftool', ['link', 'show', 'id', String(id), '-j']));
       expect(bj).to.include({ id, prog_id: pid });
     }
+    // net show has newer bpftool's netfilter section: every netfilter link of the machine (the kernel
+    // does not tell a link's namespace), by family, hook and priority; the program id as `id`
+    const ours = (list: { id: number }[]) => list.filter((n) => n.id === pid);
+    const shown = JSON.parse(tsbpf('net', 'show', '-j'))[0];
+    expect(ours(shown.netfilter)).to.deep.equal([{ pf: 2, hook: 1, prio: 10, flags: 0, id: pid }, { pf: 10, hook: 4, prio: -100, flags: 1, id: pid }]);
+    expect(ours(JSON.parse(tsbpf('net', 'show', '--netns', net.nsA, '-j'))[0].netfilter)).to.deep.equal(ours(shown.netfilter));
+    const text = tsbpf('net', 'show');
+    const section = text.slice(text.indexOf('\nnetfilter:\n'), text.indexOf('\ntcx:\n'));
+    expect(section).to.include(`\n\tip input prio 10 prog_id ${pid}\n`).and.include(`\n\tip6 postrouting prio -100 flags 0x1 prog_id ${pid}\n`);
+    expect(section.indexOf('\tip input')).to.be.lessThan(section.indexOf('\tip6 postrouting'));
   });
 
   it('close() ends an unpinned link; a pinned one stays until LINK_DETACH or until its pin goes; update() is refused by the kernel', async () => {
