@@ -22,12 +22,10 @@
 // steers them all. It makes no connections then; every connection the server takes is printed.
 // Run: node --import tsx examples/port-range.ts [--interface IF|any] [--range FIRST-LAST[/tcp|/udp]]... [--listen ADDR:PORT] [--seconds N]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError } from 'commander';
-import { attachSkLookup, getInterface, Fd, type BpfMap } from '../lib/index.js';
-import { ffi } from '../lib/syscall/backend.js';
-import { errnoName } from '../lib/syscall/errno.js';
+import { attachSkLookup, fdFromProcess, getInterface, type Fd, type BpfMap } from '../lib/index.js';
 import { runExample } from './lib/run.js';
 import { collect, parseAddrPort } from './lib/format.js';
 
@@ -120,22 +118,6 @@ for spec in sys.argv[2:]:
 print(json.dumps(out))
 `;
 
-/** pidfd_open and pidfd_getfd: 434 and 438 in the system call table all architectures share */
-const SYS_PIDFD_OPEN = 434;
-const SYS_PIDFD_GETFD = 438;
-
-/** A duplicate, in this process, of fd `fd` of process `pid` (pidfd_getfd(2), kernel >= 5.6). */
-function takeFd(pid: number, fd: number, what: string): Fd {
-  const pidfd = ffi().syscall3(SYS_PIDFD_OPEN, pid, 0, 0);
-  if (pidfd < 0) throw new Error(`pidfd_open(${pid}): ${errnoName(-pidfd)}`);
-  try {
-    const r = ffi().syscall3(SYS_PIDFD_GETFD, pidfd, fd, 0);
-    if (r < 0) throw new Error(`pidfd_getfd(${pid}, ${fd}): ${errnoName(-r)}`);
-    return new Fd(r, what);
-  } finally {
-    closeSync(pidfd);
-  }
-}
 
 interface Server { pid: number; tcp: number; udp: number; child: ChildProcess }
 
@@ -223,7 +205,7 @@ await runExample<{ range?: Range[]; listen?: { addr: string; port: number } }>({
     try {
       for (const proto of [IPPROTO_TCP, IPPROTO_UDP]) {
         const fd = proto === IPPROTO_TCP ? server.tcp : server.udp;
-        if (fd >= 0) taken.set(proto, takeFd(server.pid, fd, `the server's ${protoName(proto)} socket`));
+        if (fd >= 0) taken.set(proto, fdFromProcess(server.pid, fd));
       }
       ranges.forEach((r, i) => {
         sockets.update(i, taken.get(r.protocol)!);

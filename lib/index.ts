@@ -5,6 +5,7 @@ export {
   BpfError, KeyNotFoundError, KeyExistsError, BpfPermissionError, VerifierError, ClosedError, BpfArgumentError, NotBpffsError,
 } from './syscall/errors.js';
 export { Fd } from './syscall/fd.js';
+export { fdFromProcess } from './syscall/pidfd.js';
 export { BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_ATTACH_TYPE, BPF_LINK_TYPE, BPF_MAP_FLAG, BPF_ATTACH_FLAG, BPF_PROG_FLAG } from './syscall/types.js';
 export { probe, type Features } from './features/index.js';
 export { compileCodec, userCodec, intCodec, withBtfCodecs, CodecError, type CodecOptions, type TypedCodec, type UserCodec, type CodecType, type CodecTypeSource, type MapCodecOptions } from './codec/index.js';

@@ -17,3 +17,4 @@ export * from './btf.js';
 export * from './link.js';
 export { mmap, Mapping, pageSize, PROT, MAP } from './mmap.js';
 export { Epoll, EPOLL, type EpollEvent } from './epoll.js';
+export { fdFromProcess } from './pidfd.js';

@@ -7,16 +7,14 @@
 // rules are checked as it states them: errnos, defunct links, a namespace that goes away.
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { counter } from '../helpers/attach-fixtures.js';
 import { createTestNetwork, ip, nsExec, waitFor, type TestNetwork } from '../helpers/netns.js';
-import { loadObject, AttachArgumentError, BpfError, Fd, LinkAttachment, ProgAttachment, type Attachment, type BpfObject } from '../../lib/index.js';
+import { loadObject, fdFromProcess, AttachArgumentError, BpfError, LinkAttachment, ProgAttachment, type Attachment, type BpfObject } from '../../lib/index.js';
 import { Netns, NetnsError, inNetns } from '../../lib/netlink/index.js';
 import { attachSkLookup, attachFlowDissector, queryNetns, OWN_NETNS } from '../../lib/attach/netns-link.js';
-import { ffi } from '../../lib/syscall/backend.js';
-import { errnoName } from '../../lib/syscall/errno.js';
 import { getFdById } from '../../lib/syscall/obj.js';
 import { linkDetach } from '../../lib/syscall/link.js';
 import { progAttach } from '../../lib/syscall/prog.js';
@@ -82,22 +80,6 @@ for spec in sys.argv[2:]:
 print(json.dumps(out))
 `;
 
-/** pidfd_open and pidfd_getfd: 434 and 438 in the common system call table (x86_64 and arm64 alike) */
-const SYS_PIDFD_OPEN = 434;
-const SYS_PIDFD_GETFD = 438;
-
-/** A duplicate, in this process, of fd `fd` of process `pid` (pidfd_getfd(2), kernel >= 5.6). */
-function takeFd(pid: number, fd: number): Fd {
-  const pidfd = ffi().syscall3(SYS_PIDFD_OPEN, pid, 0, 0);
-  if (pidfd < 0) throw new Error(`pidfd_open(${pid}): ${errnoName(-pidfd)}`);
-  try {
-    const r = ffi().syscall3(SYS_PIDFD_GETFD, pidfd, fd, 0);
-    if (r < 0) throw new Error(`pidfd_getfd(${pid}, ${fd}): ${errnoName(-r)}`);
-    return new Fd(r, `socket ${fd} of pid ${pid}`);
-  } finally {
-    closeSync(pidfd);
-  }
-}
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 const linkExists = (id: number) => {
@@ -171,7 +153,7 @@ describe('attachSkLookup / attachFlowDissector (network namespace links)', funct
       serverPid = pid;
       // its two sockets into the SOCKMAP; the map holds them while the server does (our copies go)
       for (const [key, fd] of [[0, tcpFd], [1, udpFd]]) {
-        const sock = takeFd(pid, fd);
+        const sock = fdFromProcess(pid, fd);
         try {
           obj.maps.get('target')!.update(key, sock);
         } finally {
