@@ -27,6 +27,7 @@ import { createInterface } from 'node:readline';
 import { InvalidArgumentError } from 'commander';
 import { attachSkLookup, fdFromProcess, getInterface, type Fd, type BpfMap } from '../lib/index.js';
 import { runExample } from './lib/run.js';
+import { portRequestsAsync } from './lib/traffic.js';
 import { collect, parseAddrPort } from './lib/format.js';
 
 /** MAX_RULES of bpf/port_range.c */
@@ -96,27 +97,6 @@ while True:
         print(json.dumps({'proto': 'udp', 'port': to[1], 'from': '%s:%d' % peer[:2]}), flush=True)
 `;
 
-// the demo's client: PROTO:PORT each; the reply, 'refused' or 'timeout', as a JSON list
-const CLIENT = `
-import json, socket, sys
-addr = sys.argv[1]
-out = []
-for spec in sys.argv[2:]:
-    proto, port = spec.split(':')
-    try:
-        if proto == 'tcp':
-            s = socket.create_connection((addr, int(port)), timeout=3)
-        else:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
-            s.connect((addr, int(port))); s.send(b'ping')
-        out.append(s.recv(200).decode().strip())
-        s.close()
-    except ConnectionRefusedError:
-        out.append('refused')
-    except socket.timeout:
-        out.append('timeout')
-print(json.dumps(out))
-`;
 
 
 interface Server { pid: number; tcp: number; udp: number; child: ChildProcess }
@@ -238,19 +218,7 @@ await runExample<{ range?: Range[]; listen?: { addr: string; port: number } }>({
         if (outside !== undefined) specs.push(`${protoName(r.protocol)}:${outside}`);
       }
       const dst = listen.addr === '0.0.0.0' ? demo.addrA : listen.addr;
-      const replies = await new Promise<string[]>((resolve, reject) => {
-        const c = spawn('ip', ['netns', 'exec', demo.nsB, 'python3', '-c', CLIENT, dst, ...specs], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        const timer = setTimeout(() => c.kill('SIGKILL'), 10_000 + 4000 * specs.length);
-        c.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-        c.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
-        c.once('close', (code) => {
-          clearTimeout(timer);
-          if (code === 0) resolve(JSON.parse(out) as string[]);
-          else reject(new Error(`the demo client in ${demo.nsB} failed (${code ?? 'killed'}): ${err.trim()}`));
-        });
-      });
+      const replies = await portRequestsAsync(demo.nsB, dst, specs);
       specs.forEach((s, i) => {
         const [proto, p] = s.split(':');
         console.log(`demo ${proto} ${dst}:${p}: ${replies[i]}`);

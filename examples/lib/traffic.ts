@@ -94,6 +94,38 @@ export async function udpRequestAsync(ns: string, dst: string, port: number, pay
   return (await runAsync(ns, UDP_REQUEST, [dst, port, payload, timeoutMs / 1000], timeoutMs + 10_000)).trim();
 }
 
+// one TCP connection or UDP datagram ('ping') per PROTO:PORT to argv[2] (timeout argv[1] s): the
+// first line of each reply, 'refused' (ECONNREFUSED) or 'timeout', as a JSON list
+const PORT_REQUESTS = `import json,socket,sys
+t = float(sys.argv[1]); addr = sys.argv[2]; out = []
+for spec in sys.argv[3:]:
+    proto, port = spec.split(':')
+    try:
+        if proto == 'tcp':
+            s = socket.create_connection((addr, int(port)), timeout=t)
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(t)
+            s.connect((addr, int(port))); s.send(b'ping')
+        out.append(s.recv(200).decode().strip())
+        s.close()
+    except ConnectionRefusedError:
+        out.append('refused')
+    except socket.timeout:
+        out.append('timeout')
+print(json.dumps(out))`;
+
+/**
+ * From inside `ns`, one request per `tcp:PORT` / `udp:PORT` to `dst` (a TCP connection, or a 'ping'
+ * datagram on a connected UDP socket), in order: each reply's text, 'refused' or 'timeout'.
+ */
+export function portRequests(ns: string, dst: string, specs: readonly string[], timeoutS = 3): string[] {
+  return JSON.parse(execFileSync('ip', argv(ns, PORT_REQUESTS, [timeoutS, dst, ...specs]), { encoding: 'utf8', timeout: 10_000 + timeoutS * 1000 * specs.length })) as string[];
+}
+
+export async function portRequestsAsync(ns: string, dst: string, specs: readonly string[], timeoutS = 3): Promise<string[]> {
+  return JSON.parse(await runAsync(ns, PORT_REQUESTS, [timeoutS, dst, ...specs], 10_000 + timeoutS * 1000 * specs.length)) as string[];
+}
+
 export interface Datagram {
   from: string;
   port: number;

@@ -6,6 +6,7 @@
 // receive path dissect every packet) each count their own namespace's traffic only. The kernel's
 // rules are checked as it states them: errnos, defunct links, a namespace that goes away.
 import { expect } from 'chai';
+import { portRequests } from '../../examples/lib/traffic.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -58,27 +59,6 @@ while True:
         s.close()
 `;
 
-// tcp:PORT / udp:PORT each: the reply, 'refused' (ECONNREFUSED) or 'timeout'
-const CLIENT = `
-import json, socket, sys
-addr = sys.argv[1]
-out = []
-for spec in sys.argv[2:]:
-    proto, port = spec.split(':')
-    try:
-        if proto == 'tcp':
-            s = socket.create_connection((addr, int(port)), timeout=5)
-        else:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
-            s.connect((addr, int(port))); s.send(b'ping')
-        out.append(s.recv(200).decode())
-        s.close()
-    except ConnectionRefusedError:
-        out.append('refused')
-    except socket.timeout:
-        out.append('timeout')
-print(json.dumps(out))
-`;
 
 
 const openFds = () => readdirSync('/proc/self/fd').length;
@@ -116,10 +96,7 @@ describe('attachSkLookup / attachFlowDissector (network namespace links)', funct
     return a;
   };
   /** connections from B to A, one python run: the replies in order */
-  const clients = (...specs: string[]): string[] => {
-    const out = nsExec(net!.nsB, ['python3', '-c', CLIENT, net!.addrA, ...specs], { timeoutMs: 30_000 });
-    return JSON.parse(out);
-  };
+  const clients = (...specs: string[]): string[] => portRequests(net!.nsB, net!.addrA, specs, 5);
   const tcp = (...ports: number[]) => clients(...ports.map((p) => `tcp:${p}`));
 
   before(async function () {

@@ -3,6 +3,7 @@
 // ports of the ranges reach the one server, ports outside are refused, connections to 127.0.0.1 are
 // not steered unless --interface any). Afterwards nothing of it is left: no link, no namespace, no server.
 import { expect } from 'chai';
+import { portRequests } from '../../examples/lib/traffic.js';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { runExample, demoNamespaces, leftoverNamespaces, esc, type ExampleRun } from '../helpers/example-run.js';
 import { createVethNetwork, nsExec, type VethNetwork } from '../../examples/lib/netns.js';
@@ -10,30 +11,8 @@ import { waitFor } from '../helpers/netns.js';
 import { BpfError, queryNetns } from '../../lib/index.js';
 import { getFdById } from '../../lib/syscall/obj.js';
 
-// PROTO:PORT each: the reply, 'refused' (ECONNREFUSED) or 'timeout', as a JSON list
-const CLIENT = `
-import json, socket, sys
-addr = sys.argv[1]
-out = []
-for spec in sys.argv[2:]:
-    proto, port = spec.split(':')
-    try:
-        if proto == 'tcp':
-            s = socket.create_connection((addr, int(port)), timeout=3)
-        else:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
-            s.connect((addr, int(port))); s.send(b'ping')
-        out.append(s.recv(200).decode().strip())
-        s.close()
-    except ConnectionRefusedError:
-        out.append('refused')
-    except socket.timeout:
-        out.append('timeout')
-print(json.dumps(out))
-`;
 
-const clients = (ns: string, addr: string, ...specs: string[]): string[] =>
-  JSON.parse(nsExec(ns, ['python3', '-c', CLIENT, addr, ...specs], { timeoutMs: 30_000 })) as string[];
+const clients = (ns: string, addr: string, ...specs: string[]): string[] => portRequests(ns, addr, specs);
 
 const linkExists = (id: number): boolean => {
   try {
