@@ -9,9 +9,7 @@
 //   a.detach();
 import { openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { constants } from 'node:fs';
-import { Fd } from '../syscall/fd.js';
-import { ffi } from '../syscall/backend.js';
-import { SYS } from '../syscall/numbers.js';
+import { Fd, dupCloexec } from '../syscall/fd.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO, errnoName } from '../syscall/errno.js';
 import { linkCreate } from '../syscall/link.js';
@@ -27,8 +25,6 @@ import { resolveAttachType, type AttachTypeRef } from './attach-type.js';
 /** include/uapi/linux/magic.h */
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 const CGROUP_SUPER_MAGIC = 0x27e0eb;
-const F_DUPFD_CLOEXEC = 1030;
-
 /** Which program type each cgroup attach type takes. */
 const CGROUP_HOOKS: ReadonlyMap<number, number> = new Map([
   [A.CGROUP_INET_INGRESS, P.CGROUP_SKB], [A.CGROUP_INET_EGRESS, P.CGROUP_SKB],
@@ -104,7 +100,7 @@ export function cgroup2Mount(): string {
 export function openCgroup(op: string, cgroup: string | number): { fd: Fd; name: string } {
   if (typeof cgroup === 'number') {
     if (!Number.isInteger(cgroup) || cgroup < 0) throw new CgroupError(op, `fd ${cgroup}`, 'not a valid file descriptor');
-    const r = ffi().syscall3(SYS.fcntl, cgroup, F_DUPFD_CLOEXEC, 3);
+    const r = dupCloexec(cgroup);
     if (r < 0) throw new CgroupError(op, `fd ${cgroup}`, `${errnoName(-r)}: not an open file descriptor`);
     let name = `fd ${cgroup}`;
     try {

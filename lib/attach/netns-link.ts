@@ -24,9 +24,7 @@
 //   LinkAttachment.update() on it is the kernel's ENOLINK.
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO, errnoName } from '../syscall/errno.js';
-import { ffi } from '../syscall/backend.js';
-import { SYS } from '../syscall/numbers.js';
-import { Fd } from '../syscall/fd.js';
+import { Fd, dupCloexec } from '../syscall/fd.js';
 import { linkCreate } from '../syscall/link.js';
 import { progAttach, progDetach, progQuery } from '../syscall/prog.js';
 import { BPF_ATTACH_TYPE as A, BPF_PROG_TYPE as P, attachTypeName } from '../syscall/types.js';
@@ -158,8 +156,6 @@ export function attachFlowDissector(o: AttachFlowDissectorOptions): FlowDissecto
   });
 }
 
-const F_DUPFD_CLOEXEC = 1030;
-
 const nsText = (ns: Netns): string => `network namespace ${ns.label} (net:[${ns.inode}])`;
 
 function netnsLink<K extends NetnsHook>(op: string, kind: K, prog: { id: number; name: string; fd: number }, ns: Netns): LinkAttachment<LinkInfoOf<K>> {
@@ -210,7 +206,7 @@ function flowDissectorProgAttach(op: string, program: AttachableProgram, prog: {
 
 /** A duplicate of the namespace fd for the handle (the Netns keeps, or borrows, its own). */
 function dupNetns(op: string, ns: Netns): Fd {
-  const r = ffi().syscall3(SYS.fcntl, ns.fd, F_DUPFD_CLOEXEC, 3);
+  const r = dupCloexec(ns.fd);
   if (r < 0) throw new NetnsError(op, ns.label, `cannot be duplicated (fcntl: ${errnoName(-r)})`, -r);
   return new Fd(r, `network namespace ${ns.label}`);
 }

@@ -9,7 +9,7 @@
 // touched): the socket stays open until detach() or close().
 import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
-import { Fd } from '../syscall/fd.js';
+import { Fd, dupCloexec } from '../syscall/fd.js';
 import { NativeBuffer } from '../syscall/memory.js';
 import { ERRNO, errnoName } from '../syscall/errno.js';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
@@ -20,8 +20,6 @@ import { AttachArgumentError, Attachment, checkProgram, type AttachableProgram, 
 const SOL_SOCKET = 1;
 const SO_DETACH_BPF = 27; // = SO_DETACH_FILTER
 const SO_ATTACH_BPF = 50;
-const F_DUPFD_CLOEXEC = 1030;
-
 /** The fd given is not a socket (ENOTSOCK) or not open (EBADF). */
 export class NotASocketError extends AttachArgumentError {
   readonly fd: number;
@@ -90,7 +88,7 @@ export function attachSocketFilter(o: AttachSocketFilterOptions): SocketFilterAt
   if (!o || typeof o !== 'object') throw new AttachArgumentError(op, 'options { program, socket } are required');
   const prog = checkProgram(op, o.program, [BPF_PROG_TYPE.SOCKET_FILTER], 'a socket');
   const fd = socketFd(op, o.socket);
-  const dup = ffi().syscall3(SYS.fcntl, fd, F_DUPFD_CLOEXEC, 3);
+  const dup = dupCloexec(fd);
   if (dup < 0) throw new NotASocketError(op, fd, -dup);
   const own = new Fd(dup, `socket fd ${fd}`);
   const r = setsockoptInt(own.value, SO_ATTACH_BPF, prog.fd);

@@ -24,6 +24,15 @@ export function ensureGoodFd(fd: number, cmd = 'fcntl'): number {
   return moved;
 }
 
+/**
+ * fcntl(F_DUPFD_CLOEXEC) of any fd number: the new fd (above 2, close-on-exec), or -errno. Callers
+ * that take an fd someone else owns (a cgroup, a socket, a namespace) keep a copy of their own with
+ * it and word a failure for what the fd was meant to be.
+ */
+export function dupCloexec(fd: number): number {
+  return ffi().syscall3(SYS.fcntl, fd, F_DUPFD_CLOEXEC, 3);
+}
+
 export class Fd {
   #value: number;
   readonly #what: string;
@@ -49,7 +58,7 @@ export class Fd {
 
   /** A second owning fd on the same kernel object. */
   dup(): Fd {
-    const r = ffi().syscall3(SYS.fcntl, this.value, F_DUPFD_CLOEXEC, 3);
+    const r = dupCloexec(this.value);
     if (r < 0) throw new BpfError('fcntl(F_DUPFD_CLOEXEC)', -r, `duplicating ${this.#what}`);
     return new Fd(r, this.#what);
   }
