@@ -11,7 +11,6 @@
 // PROG is `id N` or `pinned PATH`. Attachments made here outlive the command (netlink, PROG_ATTACH);
 // a clsact qdisc the command adds stays (remove it with `tc qdisc del dev IF clsact`). A keyword the
 // command does not take, or one without its value, is a CliError: nothing is silently ignored.
-import { closeSync, openSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BpfProgram } from '../program/program.js';
 import { progAttach, progDetach, progQuery } from '../syscall/prog.js';
@@ -22,6 +21,7 @@ import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { inNetns, inNetnsText, usingNetns, type Netns, type NetnsRef } from '../netlink/netns-enter.js';
 import { interfaceIn } from '../attach/netns.js';
+import { queryNetns } from '../attach/netns-link.js';
 import { attachTc } from '../attach/tc.js';
 import { attachXdp, type XdpMode } from '../attach/xdp.js';
 import { checkProgram } from '../attach/handle.js';
@@ -95,16 +95,12 @@ function tcxQuery(ifindex: number, dir: TcDirection): ReturnType<typeof progQuer
   }
 }
 
-/** The flow dissector program attached to this network namespace or `ns` (PROG_QUERY on the namespace's fd). */
+/** The flow dissector program attached to this network namespace or `ns`. */
 function flowDissector(ns: Netns | undefined): { id: number }[] {
-  let fd: number | undefined;
   try {
-    fd = ns ? undefined : openSync('/proc/self/ns/net', 'r');
-    return progQuery({ targetFd: ns?.fd ?? fd, attachType: BPF_ATTACH_TYPE.FLOW_DISSECTOR, max: 1 }).progIds.map((id) => ({ id }));
+    return queryNetns('flow_dissector', ns).map((id) => ({ id }));
   } catch {
     return []; // a kernel without flow dissector programs
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
