@@ -97,8 +97,6 @@ while True:
         print(json.dumps({'proto': 'udp', 'port': to[1], 'from': '%s:%d' % peer[:2]}), flush=True)
 `;
 
-
-
 interface Server { pid: number; tcp: number; udp: number; child: ChildProcess }
 
 /** Start the server (in this thread's network namespace) and wait (bounded) for its first line. */

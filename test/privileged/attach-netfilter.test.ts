@@ -12,13 +12,14 @@ import { readdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { createTestNetwork, waitFor, type TestNetwork } from '../helpers/netns.js';
+import { linksOf } from '../helpers/links.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
 import { counter } from '../helpers/attach-fixtures.js';
 import { snmp } from '../../examples/lib/netns.js';
 import { loadObject, AttachArgumentError, BpfError, LinkAttachment, type BpfObject } from '../../lib/index.js';
 import { NetnsError } from '../../lib/netlink/index.js';
 import { attachNetfilter, NetfilterLinkAttachment, NETFILTER_PRIORITY, type AttachNetfilterOptions } from '../../lib/attach/netfilter.js';
-import { allIds, getFdById, linkDetails } from '../../lib/syscall/obj.js';
+import { getFdById, linkDetails } from '../../lib/syscall/obj.js';
 import { linkDetach } from '../../lib/syscall/link.js';
 
 const here = () => statSync('/proc/thread-self/ns/net').ino;
@@ -108,25 +109,6 @@ print(n)`;
   const r = spawnSync('python3', ['-c', py], { encoding: 'utf8', timeout: 15_000 });
   if (r.status !== 0) throw new Error(`loopback sender: ${r.stderr}`);
   return Number(r.stdout.trim());
-}
-
-/** The ids of every link in the kernel whose program is one of `progIds`. */
-function linksOf(progIds: readonly number[]): number[] {
-  const out: number[] = [];
-  for (const id of allIds('link')) {
-    let fd;
-    try {
-      fd = getFdById('link', id);
-    } catch {
-      continue; // gone meanwhile (another test's)
-    }
-    try {
-      if (progIds.includes(linkDetails(fd.value).progId)) out.push(id);
-    } finally {
-      fd.close();
-    }
-  }
-  return out;
 }
 
 interface Stats { byProto: Record<number, number>; total: number; drops: number }

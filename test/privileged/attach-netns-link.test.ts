@@ -6,6 +6,7 @@
 // receive path dissect every packet) each count their own namespace's traffic only. The kernel's
 // rules are checked as it states them: errnos, defunct links, a namespace that goes away.
 import { expect } from 'chai';
+import { linkExists } from '../helpers/links.js';
 import { portRequests } from '../../examples/lib/traffic.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -16,7 +17,6 @@ import { createTestNetwork, ip, nsExec, waitFor, type TestNetwork } from '../hel
 import { loadObject, fdFromProcess, AttachArgumentError, BpfError, LinkAttachment, ProgAttachment, type Attachment, type BpfObject } from '../../lib/index.js';
 import { Netns, NetnsError, inNetns } from '../../lib/netlink/index.js';
 import { attachSkLookup, attachFlowDissector, queryNetns, OWN_NETNS } from '../../lib/attach/netns-link.js';
-import { getFdById } from '../../lib/syscall/obj.js';
 import { linkDetach } from '../../lib/syscall/link.js';
 import { progAttach } from '../../lib/syscall/prog.js';
 import { BPF_ATTACH_TYPE } from '../../lib/syscall/types.js';
@@ -59,18 +59,7 @@ while True:
         s.close()
 `;
 
-
-
 const openFds = () => readdirSync('/proc/self/fd').length;
-const linkExists = (id: number) => {
-  try {
-    getFdById('link', id).close();
-    return true;
-  } catch (e) {
-    if (e instanceof BpfError && e.errno === 'ENOENT') return false;
-    throw e;
-  }
-};
 
 describe('attachSkLookup / attachFlowDissector (network namespace links)', function () {
   this.timeout(90_000);

@@ -8,10 +8,11 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { readdirSync, unlinkSync } from 'node:fs';
 import { privilegeProblem, requirePrivileged } from '../helpers/privileged.js';
+import { linksOf } from '../helpers/links.js';
 import { createTestBpffs, type TestBpffs } from '../helpers/bpffs.js';
 import { loadObject, readObject, BpfProgram, AttachArgumentError, LoadError, type BpfObject } from '../../lib/index.js';
 import { attachTracing, type TracingAttachment } from '../../lib/attach/tracing.js';
-import { BpfError, ERRNO, BPF_ATTACH_TYPE, allIds, getFdById, linkInfo } from '../../lib/syscall/index.js';
+import { BpfError, ERRNO, BPF_ATTACH_TYPE, allIds } from '../../lib/syscall/index.js';
 
 const TCP = { ESTABLISHED: 1, SYN_SENT: 2, CLOSE: 7 };
 const COOKIE = 0x5eed_0000_c0de_0001n;
@@ -58,22 +59,6 @@ async function connectsUntilUncounted(port: number, count: () => bigint, ms = 50
     if (count() === before) return true;
   } while (Date.now() < deadline);
   return false;
-}
-
-/** Links in the kernel that run one of these programs (other processes' links are not ours to count). */
-function linksOf(progIds: readonly number[]): number[] {
-  const out: number[] = [];
-  for (const id of allIds('link')) {
-    try {
-      const fd = getFdById('link', id);
-      try {
-        if (progIds.includes(linkInfo(fd.value).progId)) out.push(id);
-      } finally {
-        fd.close();
-      }
-    } catch { /* gone meanwhile */ }
-  }
-  return out;
 }
 
 const openFds = () => readdirSync('/proc/self/fd').length;

@@ -3,26 +3,15 @@
 // ports of the ranges reach the one server, ports outside are refused, connections to 127.0.0.1 are
 // not steered unless --interface any). Afterwards nothing of it is left: no link, no namespace, no server.
 import { expect } from 'chai';
+import { linkExists } from '../helpers/links.js';
 import { portRequests } from '../../examples/lib/traffic.js';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { runExample, demoNamespaces, leftoverNamespaces, esc, type ExampleRun } from '../helpers/example-run.js';
 import { createVethNetwork, nsExec, type VethNetwork } from '../../examples/lib/netns.js';
 import { waitFor } from '../helpers/netns.js';
-import { BpfError, queryNetns } from '../../lib/index.js';
-import { getFdById } from '../../lib/syscall/obj.js';
-
+import { queryNetns } from '../../lib/index.js';
 
 const clients = (ns: string, addr: string, ...specs: string[]): string[] => portRequests(ns, addr, specs);
-
-const linkExists = (id: number): boolean => {
-  try {
-    getFdById('link', id).close();
-    return true;
-  } catch (e) {
-    if (e instanceof BpfError && e.errno === 'ENOENT') return false;
-    throw e;
-  }
-};
 
 const processExists = (pid: number): boolean => {
   try {
