@@ -14,14 +14,9 @@
 //   const k = attachKprobe({ program, symbol: 'do_unlinkat' });   // needs the kprobe PMU (CONFIG_KPROBES)
 //   u.detach(); k.detach();
 import { existsSync, readFileSync } from 'node:fs';
-import { ffi } from '../syscall/backend.js';
-import { SYS } from '../syscall/numbers.js';
 import { Fd } from '../syscall/fd.js';
-import { BpfError } from '../syscall/errors.js';
-import { scratch } from '../syscall/memory.js';
-import { writeStruct } from '../syscall/layout.js';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
-import { PERF_EVENT_ATTR, PERF_FLAG_FD_CLOEXEC } from '../perf/attr.js';
+import { perfEventOpen } from '../perf/open.js';
 import { ParseError } from '../errors.js';
 import { readLinkedElf, findFunctionOffset, type LinkedSymbol } from '../elf/function-offset.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
@@ -297,14 +292,9 @@ export function resolveUprobeOffset(op: string, path: string, symbol: string): {
 }
 
 function openProbeEvent(pmu: ProbePmu, retprobe: boolean, name: string, offset: number, pid: number, refCtr: number, what: string): Fd {
-  const s = scratch();
-  const attr = s.alloc(PERF_EVENT_ATTR.size);
   const config = (retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n) | (pmu.refCtr ? BigInt(refCtr) << BigInt(pmu.refCtr.shift) : 0n);
-  writeStruct(attr.view, 0, PERF_EVENT_ATTR, { type: pmu.type, size: PERF_EVENT_ATTR.size, config, config1: s.put(name), config2: offset });
   // every process: pid -1 on CPU 0 (the program runs wherever the probe is hit); one process: any CPU
-  const r = ffi().syscall6(SYS.perf_event_open, attr.address, pid, pid === -1 ? 0 : -1, -1, PERF_FLAG_FD_CLOEXEC, 0);
-  if (r < 0) throw new BpfError('perf_event_open', -r, what);
-  return new Fd(r, `perf event ${what}`);
+  return perfEventOpen({ attr: { type: pmu.type, config, config2: offset }, config1String: name, pid, cpu: pid === -1 ? 0 : -1 }, what);
 }
 
 const ALLOWED = [BPF_PROG_TYPE.KPROBE];

@@ -12,16 +12,13 @@
 //   const r = attachRawTracepoint({ program, name: 'sys_enter' });
 //   t.detach(); r.detach();
 import { existsSync, readFileSync } from 'node:fs';
-import { ffi } from '../syscall/backend.js';
-import { SYS } from '../syscall/numbers.js';
 import { Fd } from '../syscall/fd.js';
 import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
-import { scratch } from '../syscall/memory.js';
-import { writeStruct } from '../syscall/layout.js';
 import { rawTracepointOpen } from '../syscall/link.js';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
-import { PERF_EVENT_ATTR, PERF_FLAG_FD_CLOEXEC, PERF_TYPE_TRACEPOINT } from '../perf/attr.js';
+import { PERF_TYPE_TRACEPOINT } from '../perf/attr.js';
+import { perfEventOpen } from '../perf/open.js';
 import { tracefsDir } from '../tracepipe/reader.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 import { attachToPerfEvent, checkCookie, checkPerfEventOptions, PerfEventAttachment, TracingLinkAttachment } from './perf-event.js';
@@ -102,12 +99,8 @@ export function tracepointId(category: string, name: string, op = 'tracepointId'
 }
 
 function openTracepointEvent(id: number, what: string): Fd {
-  const s = scratch();
-  const attr = s.alloc(PERF_EVENT_ATTR.size);
-  writeStruct(attr.view, 0, PERF_EVENT_ATTR, { type: PERF_TYPE_TRACEPOINT, size: PERF_EVENT_ATTR.size, config: id, sample_period: 1, wakeup_events: 1 });
-  const r = ffi().syscall6(SYS.perf_event_open, attr.address, -1, 0, -1, PERF_FLAG_FD_CLOEXEC, 0);
-  if (r < 0) throw new BpfError('perf_event_open', -r, `tracepoint ${what} (id ${id})`);
-  return new Fd(r, `perf event ${what}`);
+  // pid -1 on CPU 0, as libbpf: a BPF program on a tracepoint event runs on every CPU
+  return perfEventOpen({ attr: { type: PERF_TYPE_TRACEPOINT, config: id, sample_period: 1, wakeup_events: 1 }, pid: -1, cpu: 0 }, `tracepoint ${what} (id ${id})`, `perf event ${what}`);
 }
 
 export function attachTracepoint(o: AttachTracepointOptions): TracepointAttachment {

@@ -9,8 +9,6 @@ import { ffi } from '../syscall/backend.js';
 import { SYS } from '../syscall/numbers.js';
 import { BpfError } from '../syscall/errors.js';
 import { Fd } from '../syscall/fd.js';
-import { NativeBuffer } from '../syscall/memory.js';
-import { writeStruct } from '../syscall/layout.js';
 import { mapUpdateElem, mapDeleteElem } from '../syscall/map.js';
 import { mmap, pageSize, PROT, MAP, type Mapping } from '../syscall/mmap.js';
 import { BPF_MAP_TYPE, mapTypeName } from '../syscall/types.js';
@@ -22,9 +20,10 @@ import { EpollWaiter } from '../ringbuf/waiter.js';
 import { BufferReader, type Holdings } from '../ringbuf/base.js';
 import { retireMapping } from '../ringbuf/retire.js';
 import {
-  MMAP_PAGE, PERF_ATTR_FLAG_WATERMARK, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_ATTR, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_FLAG_FD_CLOEXEC,
+  MMAP_PAGE, PERF_ATTR_FLAG_WATERMARK, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE,
   PERF_RECORD, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE,
 } from './attr.js';
+import { perfEventOpen } from './open.js';
 
 export interface PerfRecord {
   cpu: number;
@@ -189,18 +188,15 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     this.#held = new PerfHoldings(s.source.dup());
     this.#map = this.#held.map;
     this.#rings = this.#held.rings;
-    const attr = new NativeBuffer(PERF_EVENT_ATTR.size);
-    writeStruct(attr.view, 0, PERF_EVENT_ATTR, {
-      type: PERF_TYPE_SOFTWARE, size: PERF_EVENT_ATTR.size, config: PERF_COUNT_SW_BPF_OUTPUT, sample_period: 1,
+    const attr = {
+      type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_BPF_OUTPUT, sample_period: 1,
       sample_type: PERF_SAMPLE_RAW, wakeup_events: o.watermark ?? o.wakeupEvents ?? 1,
       flags: o.watermark !== undefined ? PERF_ATTR_FLAG_WATERMARK : 0n,
-    });
+    };
     try {
       for (const cpu of onlineCpus()) {
         if (cpu >= s.maxEntries) break; // the map has no slot for it
-        const r = ffi().syscall6(SYS.perf_event_open, attr.address, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC, 0);
-        if (r < 0) throw new BpfError('perf_event_open', -r, `PERF_COUNT_SW_BPF_OUTPUT on CPU ${cpu}`);
-        const fd = new Fd(r, 'perf event');
+        const fd = perfEventOpen({ attr, pid: -1, cpu }, `PERF_COUNT_SW_BPF_OUTPUT on CPU ${cpu}`, 'perf event');
         let m: Mapping;
         try {
           m = mmap(fd.value, page * (1 + pages), PROT.READ | PROT.WRITE, MAP.SHARED, 0);
@@ -220,8 +216,6 @@ export class PerfEventArray extends BufferReader implements AsyncIterable<PerfRe
     } catch (e) {
       this.#held.release();
       throw e;
-    } finally {
-      attr.free();
     }
   }
 
