@@ -136,7 +136,7 @@ function matching(kind: ObjectKind, test: (fd: number) => boolean): Fd[] {
 }
 
 /** An owned fd of every live object of a kind, in id order; objects gone since listed are skipped. The caller closes each. */
-export function* liveObjects(kind: ObjectKind | 'btf'): Generator<Fd> {
+export function* liveObjects(kind: ObjectKind | 'btf' | 'link'): Generator<Fd> {
   for (const id of allIds(kind)) {
     try {
       yield getFdById(kind, id);

@@ -9,14 +9,14 @@ import type { Command } from 'commander';
 import type { Fd } from '../syscall/fd.js';
 import { BpfError } from '../syscall/errors.js';
 import { errnoMessage } from '../syscall/errno.js';
-import { allIds, getFdById, linkDetails, objGet, progInfo, type LinkDetails } from '../syscall/obj.js';
+import { getFdById, linkDetails, objGet, progInfo, type LinkDetails } from '../syscall/obj.js';
 import { linkDetach } from '../syscall/link.js';
 import { BPF_PERF_EVENT } from '../syscall/info.js';
 import { BPF_LINK_TYPE, attachTypeName, linkTypeName, progTypeName } from '../syscall/types.js';
 import { listInterfaces } from '../netlink/link.js';
 import { JsonWriter, jsonOptions } from './json-writer.js';
 import { IdTable } from './libbpf-hashmap.js';
-import { CliError, fdKind, keyword, pinnedPaths, pinOpened, refused, strtoul } from './bpf-objects.js';
+import { CliError, fdKind, keyword, liveObjects, pinnedPaths, pinOpened, refused, strtoul } from './bpf-objects.js';
 
 interface Options { json?: boolean; pretty?: boolean; bpffs?: boolean }
 
@@ -417,16 +417,7 @@ export function linkShow(args: readonly string[], o: Options): string {
     one(openLink(args).fd);
   } else {
     if (o.json) w.startArray();
-    for (const id of allIds('link')) {
-      let fd: Fd;
-      try {
-        fd = getFdById('link', id);
-      } catch (e) {
-        if (e instanceof BpfError && e.errno === 'ENOENT') continue; // gone since listed
-        throw e;
-      }
-      one(fd);
-    }
+    for (const fd of liveObjects('link')) one(fd);
     if (o.json) w.endArray();
   }
   return o.json ? w.finish() : out.join('');
