@@ -2,7 +2,7 @@
 import { sysBpf, bpfError } from './bpf.js';
 import { BTF_LOAD_ATTR } from './attr.js';
 import { writeStruct } from './layout.js';
-import { scratch } from './memory.js';
+import { cText, scratch } from './memory.js';
 import { Fd } from './fd.js';
 import { BPF_CMD } from './types.js';
 import { ERRNO } from './errno.js';
@@ -42,10 +42,5 @@ function attempt(blob: Uint8Array, logLevel: number, logSize: number, tokenFd?: 
     btf_log_level: logLevel || undefined, btf_token_fd: tokenFd, btf_flags: tokenFd !== undefined ? 1 << 16 : undefined,
   });
   const r = sysBpf(BPF_CMD.BTF_LOAD, s.base + at, BTF_LOAD_ATTR.size);
-  let text = '';
-  if (log) {
-    const nul = log.bytes.indexOf(0);
-    text = new TextDecoder().decode(log.bytes.subarray(0, nul < 0 ? log.bytes.length : nul));
-  }
-  return { r, log: text, trueSize: s.view.getUint32(at + BTF_LOAD_ATTR.off.btf_log_true_size, true) };
+  return { r, log: log ? cText(log.bytes) : '', trueSize: s.view.getUint32(at + BTF_LOAD_ATTR.off.btf_log_true_size, true) };
 }

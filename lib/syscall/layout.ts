@@ -3,6 +3,7 @@
 // explicit `at` offsets. Every bpf_attr variant and info struct is declared once with this.
 
 import { TsbpfError } from '../errors.js';
+import { cText } from './memory.js';
 
 export type FieldType = 'u8' | 'u32' | 's32' | 'u64' | { readonly char: number };
 
@@ -144,9 +145,7 @@ export function readStruct<F extends string>(view: DataView, base: number, layou
     const o = base + f.offset;
     if (o + f.size > view.byteLength) continue;
     if (typeof f.type === 'object') {
-      const bytes = new Uint8Array(view.buffer, view.byteOffset + o, f.type.char);
-      const nul = bytes.indexOf(0);
-      out[key] = new TextDecoder().decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
+      out[key] = cText(new Uint8Array(view.buffer, view.byteOffset + o, f.type.char));
     } else if (f.type === 'u64') {
       out[key] = view.getBigUint64(o, true);
     } else if (f.type === 's32') {

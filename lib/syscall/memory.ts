@@ -222,6 +222,14 @@ export function cString(s: string): Uint8Array {
   return out.subarray(0, written + 1);
 }
 
+const decoder = new TextDecoder();
+
+/** The text of a buffer the kernel filled with a C string: up to the first NUL (all of it without one). */
+export function cText(bytes: Uint8Array): string {
+  const nul = bytes.indexOf(0);
+  return decoder.decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
+}
+
 let shared: Scratch | undefined;
 
 /** The process-wide scratch arena, reset for a new call. */

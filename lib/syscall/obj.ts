@@ -4,7 +4,7 @@ import { bpfCall, bpfError, sysBpf } from './bpf.js';
 import { GET_ID_ATTR, OBJ_ATTR, OBJ_INFO_ATTR } from './attr.js';
 import { BPF_PERF_EVENT, BTF_INFO, LINK_INFO, LINK_INFO_DETAIL, MAP_INFO, PROG_INFO } from './info.js';
 import { readStruct, writeStruct, type Layout } from './layout.js';
-import { scratch } from './memory.js';
+import { cText, scratch } from './memory.js';
 import { Fd } from './fd.js';
 import { BPF_CMD } from './types.js';
 import { ERRNO, errnoName } from './errno.js';
@@ -143,12 +143,7 @@ export function btfInfo(fd: number): BtfInfo {
     v.setBigUint64(BTF_INFO.off.name, BigInt(name.address), true);
     v.setUint32(BTF_INFO.off.name_len, NAME_MAX, true);
   });
-  const nb = name!.bytes;
-  const nul = nb.indexOf(0);
-  return {
-    id: f.id as number, btfSize: f.btf_size as number, kernelBtf: (f.kernel_btf as number) !== 0,
-    name: new TextDecoder().decode(nb.subarray(0, nul < 0 ? nb.length : nul)),
-  };
+  return { id: f.id as number, btfSize: f.btf_size as number, kernelBtf: (f.kernel_btf as number) !== 0, name: cText(name!.bytes) };
 }
 
 /** The BTF blob of a loaded BTF object (for dumping a map's or program's types). */
@@ -224,10 +219,6 @@ export function linkDetails(fd: number): LinkDetails {
   const d0 = readStruct(first.view, 0, LINK_INFO_DETAIL);
   const D = LINK_INFO_DETAIL.off;
   const u64 = (v: DataView, n: number) => Array.from({ length: n }, (_, i) => v.getBigUint64(i * 8, true));
-  const cstr = (b: Uint8Array) => {
-    const nul = b.indexOf(0);
-    return new TextDecoder().decode(b.subarray(0, nul < 0 ? b.length : nul));
-  };
   const setPtr = (v: DataView, off: number, address: number) => v.setBigUint64(off, BigInt(address), true);
   switch (base.type) {
     case 1: case 4: { // RAW_TRACEPOINT, ITER: a name at 16, its length at 24
@@ -238,9 +229,9 @@ export function linkDetails(fd: number): LinkDetails {
         v.setUint32(24, NAME_BUF, true);
       });
       const d = readStruct(view, 0, LINK_INFO_DETAIL);
-      if (base.type === 1) return { ...base, name: cstr(name!.bytes), cookie: d.raw_tracepoint_cookie as bigint };
+      if (base.type === 1) return { ...base, name: cText(name!.bytes), cookie: d.raw_tracepoint_cookie as bigint };
       return {
-        ...base, name: cstr(name!.bytes), mapId: d.iter_map_id as number, cgroupId: d.iter_cgroup_id as bigint,
+        ...base, name: cText(name!.bytes), mapId: d.iter_map_id as number, cgroupId: d.iter_cgroup_id as bigint,
         order: d.iter_cgroup_order as number, tid: d.iter_task_tid as number, pid: d.iter_task_pid as number,
       };
     }
@@ -278,7 +269,7 @@ export function linkDetails(fd: number): LinkDetails {
         v.setUint32(D.uprobe_multi_path_size, NAME_BUF, true);
       });
       const [o, r, c] = bufs.slice(0, 3).map((b) => u64(b.view, n));
-      return { ...out, name: cstr(bufs[3].bytes), probes: o.map((offset, i) => ({ offset, refCtrOffset: r[i], cookie: c[i] })) };
+      return { ...out, name: cText(bufs[3].bytes), probes: o.map((offset, i) => ({ offset, refCtrOffset: r[i], cookie: c[i] })) };
     }
     case 7: { // PERF_EVENT
       const t = base.perfEventType!;
@@ -293,7 +284,7 @@ export function linkDetails(fd: number): LinkDetails {
         v.setUint32(D.perf_event_name_len, NAME_BUF, true);
       });
       const d = readStruct(view, 0, LINK_INFO_DETAIL);
-      const out: LinkDetails = { ...base, name: cstr(name!.bytes) };
+      const out: LinkDetails = { ...base, name: cText(name!.bytes) };
       if (t === BPF_PERF_EVENT.TRACEPOINT) return { ...out, cookie: d.perf_event_tracepoint_cookie as bigint };
       if (t === BPF_PERF_EVENT.KPROBE || t === BPF_PERF_EVENT.KRETPROBE) {
         return {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { bpfCall, bpfError, sysBpf, sysBpfUninterrupted } from './bpf.js';
 import { ENABLE_STATS_ATTR, PROG_ATTACH_ATTR, PROG_BIND_MAP_ATTR, PROG_LOAD_ATTR, PROG_QUERY_ATTR, PROG_TEST_RUN_ATTR } from './attr.js';
 import { setChars, setU64, writeStruct } from './layout.js';
-import { NativeBuffer, scratch } from './memory.js';
+import { NativeBuffer, cText, scratch } from './memory.js';
 import { Fd } from './fd.js';
 import { BPF_CMD, progTypeName } from './types.js';
 import { ERRNO } from './errno.js';
@@ -142,11 +142,6 @@ function attemptLoad(a: ProgLoadAttr, logLevel: number, logSize: number): { r: n
   const r = sysBpfUninterrupted(BPF_CMD.PROG_LOAD, s.base + at, PROG_LOAD_ATTR.size, ERRNO.EAGAIN);
   const trueSize = view.getUint32(at + PROG_LOAD_ATTR.off.log_true_size, true);
   return { r, log: log ? cText(log.bytes) : '', trueSize };
-}
-
-function cText(b: Uint8Array): string {
-  const nul = b.indexOf(0);
-  return new TextDecoder().decode(b.subarray(0, nul < 0 ? b.length : nul));
 }
 
 /** test.flags of PROG_TEST_RUN (BPF_F_TEST_*, linux/bpf.h). */
