@@ -12,10 +12,9 @@
 // that creates the iterator fd (ITER_CREATE), not the one that made the link: read({ netns }) makes
 // the fd there, and the walk happens in ours.
 import type { Fd } from '../syscall/fd.js';
-import { BpfError } from '../syscall/errors.js';
 import { ERRNO } from '../syscall/errno.js';
 import { expectFdKind } from '../syscall/fd-kind.js';
-import { BpfArgumentError } from '../syscall/errors.js';
+import { BpfArgumentError, BpfError } from '../syscall/errors.js';
 import { ITER_LINK_INFO } from '../syscall/attr.js';
 import { linkCreate } from '../syscall/link.js';
 import { mapInfo } from '../syscall/obj.js';
@@ -123,8 +122,9 @@ export function attachIter(o: AttachIterOptions): IterAttachment {
   let cgroupFd: Fd | undefined;
   try {
     if (o.map !== undefined) {
-      const mapFd = mapFdOf(op, o.map);
-      writeStruct(view, 0, ITER_LINK_INFO, { map_fd: mapFd });
+      const map = iterMap(op, o.map);
+      writeStruct(view, 0, ITER_LINK_INFO, { map_fd: map.fd });
+      extra.mapId = map.id;
     } else if (o.task !== undefined) {
       if ('pid' in o.task && o.task.pid !== undefined) {
         writeStruct(view, 0, ITER_LINK_INFO, { task_pid: o.task.pid });
@@ -148,7 +148,6 @@ export function attachIter(o: AttachIterOptions): IterAttachment {
       throw explain(e, target, prog.name, o);
     }
     const linkId = freshLinkId(link);
-    if (o.map !== undefined) extra.mapId = mapIdOf(o.map);
     return new IterAttachment({ kind: 'iter', target, linkId, programId: prog.id, programName: prog.name, ...extra }, link, maxBytes);
   } finally {
     cgroupFd?.close();
@@ -179,7 +178,8 @@ function checkParams(op: string, o: AttachIterOptions, target: string): void {
   if (wrong) throw new AttachArgumentError(op, `a ${target} iterator takes no ${wrong}${takes ? ` (it takes ${takes})` : ''}`);
 }
 
-function mapFdOf(op: string, map: AttachIterOptions['map']): number {
+/** The map an iterator walks: its fd (checked to be a map's) and its id for info. */
+function iterMap(op: string, map: AttachIterOptions['map']): { fd: number; id: number } {
   const fd = map && typeof map === 'object' ? map.fd : undefined;
   if (!fd || typeof fd !== 'object' || typeof fd.closed !== 'boolean') throw new AttachArgumentError(op, 'map must be a BpfMap (or { fd })');
   const label = `map${map!.name ? ` ${map!.name}` : ''}`;
@@ -190,15 +190,7 @@ function mapFdOf(op: string, map: AttachIterOptions['map']): number {
     if (e instanceof BpfArgumentError) throw new AttachArgumentError(op, e.detail, { cause: e });
     throw e;
   }
-  return fd.value;
-}
-
-function mapIdOf(map: NonNullable<AttachIterOptions['map']>): number {
-  try {
-    return mapInfo(map.fd.value).id;
-  } catch {
-    return 0; // the link is made; an id for info is not worth failing it
-  }
+  return { fd: fd.value, id: mapInfo(fd.value).id };
 }
 
 /** The kernel's refusal, said in the iterator's words. */
