@@ -48,9 +48,10 @@ export {
 } from './attach/index.js';
 export {
   NetlinkSocket, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InterfaceNotFoundError, InvalidInterfaceError, listInterfaces, getInterface, interfaceIndex, interfaceName,
-  listQdiscs, ensureClsact, deleteClsact, listFilters, queryXdp,
-  type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef, type Qdisc, type TcFilter, type TcDirection,
+  listQdiscs, ensureClsact, deleteClsact, listFilters, queryXdp, listRoutes, InvalidAddressError,
+  type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef, type Qdisc, type TcFilter, type TcDirection, type Route, type LwtBpfNames,
 } from './netlink/index.js';
+export { attachLwt, LwtAttachment, type AttachLwtOptions, type LwtAttachmentInfo, type LwtProgramInfo, type LwtHook } from './attach/index.js';
 export { Netns, NetnsError, NetnsReturnError, type NetnsRef } from './netlink/netns-enter.js';
 export { btfCodecSource } from './codec/btf-source.js';
 export {

@@ -36,6 +36,8 @@
 //   attachSkLookup      sk_lookup on a network namespace: BPF link only (>= 5.9), up to 64, run in order.
 //   attachFlowDissector flow dissector of a namespace (one per namespace): link (>= 5.8), else PROG_ATTACH
 //                       (mode 'attach': in the thread's namespace, entered for attach and detach).
+//   attachLwt           a route whose encapsulation is BPF programs (lwt in/out/xmit), over rtnetlink
+//                       (RTM_NEWROUTE). Outlives the process like a route; detach() deletes it if still ours.
 //   attachIter          an iterator link (iter/tcp, iter/task, …): nothing runs until it is read;
 //                       each read()/text() is one walk (ITER_CREATE + read(2)). No LINK_DETACH either.
 export { Attachment, AttachmentGroup, AttachArgumentError, attachAll, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
@@ -68,3 +70,4 @@ export {
   type SkLookupAttachment, type FlowDissectorAttachment, type FlowDissectorLinkAttachment, type FlowDissectorProgAttachment,
 } from './netns-link.js';
 export { attachNetfilter, NetfilterLinkAttachment, NETFILTER_PRIORITY, type AttachNetfilterOptions, type NetfilterAttachmentInfo, type NetfilterFamily, type NetfilterHook, type NetfilterKernelHook } from './netfilter.js';
+export { attachLwt, LwtAttachment, type AttachLwtOptions, type LwtAttachmentInfo, type LwtProgramInfo, type LwtHook } from './lwt.js';

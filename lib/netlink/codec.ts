@@ -4,7 +4,7 @@
 // NetlinkProtocolError, never a RangeError; encoding refuses what its fields cannot hold (an attribute
 // past nla_len's 65535 bytes, an ifindex outside s32) with NetlinkEncodeError instead of wrapping.
 import {
-  IFINFOMSG_SIZE, NLA_F_NESTED, NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN, TCMSG_SIZE,
+  IFINFOMSG_SIZE, NLA_F_NESTED, NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN, RTMSG_SIZE, TCMSG_SIZE,
 } from './constants.js';
 import { NetlinkEncodeError, NetlinkProtocolError } from './errors.js';
 
@@ -83,6 +83,22 @@ export class MessageBuilder {
     return this;
   }
 
+  /** struct rtmsg */
+  rtmsg(o: { family: number; dstLen?: number; srcLen?: number; tos?: number; table?: number; protocol?: number; scope?: number; type?: number; flags?: number }): this {
+    const at = this.#reserve(RTMSG_SIZE);
+    const v = this.#view;
+    v.setUint8(at, o.family);
+    v.setUint8(at + 1, o.dstLen ?? 0);
+    v.setUint8(at + 2, o.srcLen ?? 0);
+    v.setUint8(at + 3, o.tos ?? 0);
+    v.setUint8(at + 4, o.table ?? 0);
+    v.setUint8(at + 5, o.protocol ?? 0);
+    v.setUint8(at + 6, o.scope ?? 0);
+    v.setUint8(at + 7, o.type ?? 0);
+    v.setUint32(at + 8, (o.flags ?? 0) >>> 0, true);
+    return this;
+  }
+
   /** An attribute with raw payload (padded to 4 bytes; nla_len counts the unpadded payload). */
   attr(type: number, payload: Uint8Array): this {
     if (NLA_HDRLEN + payload.length > NLA_MAX_LEN) {
@@ -97,6 +113,12 @@ export class MessageBuilder {
 
   u8(type: number, v: number): this {
     return this.attr(type, Uint8Array.of(v));
+  }
+
+  u16(type: number, v: number): this {
+    const b = new Uint8Array(2);
+    new DataView(b.buffer).setUint16(0, v & 0xffff, true);
+    return this.attr(type, b);
   }
 
   u32(type: number, v: number): this {
@@ -200,6 +222,11 @@ export class Attrs {
     return b && b.length >= 1 ? b[0] : undefined;
   }
 
+  u16(type: number): number | undefined {
+    const b = this.#map.get(type);
+    return b && b.length >= 2 ? new DataView(b.buffer, b.byteOffset, 2).getUint16(0, true) : undefined;
+  }
+
   u32(type: number): number | undefined {
     const b = this.#map.get(type);
     return b && b.length >= 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : undefined;
@@ -242,5 +269,15 @@ export function parseTcmsg(p: Uint8Array): { family: number; ifindex: number; ha
     family: v.getUint8(0), ifindex: v.getInt32(4, true), handle: v.getUint32(8, true),
     parent: v.getUint32(12, true), info: v.getUint32(16, true),
     attrs: new Attrs(p.subarray(TCMSG_SIZE), 'tcmsg'),
+  };
+}
+
+/** struct rtmsg at the start of a payload, and the attributes after it. */
+export function parseRtmsg(p: Uint8Array): { family: number; dstLen: number; srcLen: number; tos: number; table: number; protocol: number; scope: number; type: number; flags: number; attrs: Attrs } {
+  if (p.length < RTMSG_SIZE) throw new NetlinkProtocolError(`rtmsg needs ${RTMSG_SIZE} bytes, got ${p.length}`);
+  const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  return {
+    family: p[0], dstLen: p[1], srcLen: p[2], tos: p[3], table: p[4], protocol: p[5], scope: p[6], type: p[7],
+    flags: v.getUint32(8, true), attrs: new Attrs(p.subarray(RTMSG_SIZE), 'rtmsg'),
   };
 }

@@ -45,12 +45,40 @@ export const NLMSGERR_ATTR = { MSG: 1, OFFS: 2, COOKIE: 3, POLICY: 4, MISS_TYPE:
 export const RTM = {
   NEWLINK: 16, DELLINK: 17, GETLINK: 18, SETLINK: 19,
   NEWQDISC: 36, DELQDISC: 37, GETQDISC: 38,
+  NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26,
   NEWTFILTER: 44, DELTFILTER: 45, GETTFILTER: 46,
   NEWNSID: 88, DELNSID: 89, GETNSID: 90,
 } as const;
 
 /** RTM_*NSID attributes (linux/net_namespace.h) */
 export const NETNSA = { NSID: 1, PID: 2, FD: 3, TARGET_NSID: 4, CURRENT_NSID: 5 } as const;
+
+/** struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type (u8 each), flags u32 */
+export const RTMSG_SIZE = 12;
+
+/** Route attributes (enum rtattr_type_t) */
+export const RTA = {
+  DST: 1, SRC: 2, IIF: 3, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, MULTIPATH: 9,
+  TABLE: 15, MARK: 16, VIA: 18, PREF: 20, ENCAP_TYPE: 21, ENCAP: 22, EXPIRES: 23, NH_ID: 30,
+} as const;
+/** rtm_type: RTN_UNICAST, a gateway or direct route (the others: local, broadcast, blackhole, …) */
+export const RTN_UNICAST = 1;
+/** rtm_protocol: RTPROT_BOOT, what `ip route add` marks its routes with */
+export const RTPROT_BOOT = 3;
+/** rtm_scope: a route through a gateway is universe, one straight onto a link is link; NOWHERE in a delete matches any */
+export const RT_SCOPE = { UNIVERSE: 0, LINK: 253, HOST: 254, NOWHERE: 255 } as const;
+/** rt_class_t: the main table, where `ip route` adds */
+export const RT_TABLE_MAIN = 254;
+/** rtm_flags: RTM_F_CLONED marks IPv6 route cache entries a dump also lists */
+export const RTM_F_CLONED = 0x200;
+/** enum lwtunnel_encap_types: a route's encapsulation is BPF programs */
+export const LWTUNNEL_ENCAP_BPF = 6;
+/** RTA_ENCAP of a BPF encapsulation: one nest per hook, and the headroom xmit may push (linux/lwtunnel.h) */
+export const LWT_BPF = { IN: 1, OUT: 2, XMIT: 3, XMIT_HEADROOM: 4 } as const;
+export const LWT_BPF_PROG = { FD: 1, NAME: 2 } as const;
+export const LWT_BPF_MAX_HEADROOM = 256;
+/** the kernel keeps a hook's program name up to 256 bytes with its NUL (MAX_PROG_NAME) */
+export const LWT_BPF_PROG_NAME_MAX = 255;
 
 /** struct ifinfomsg: family u8, pad u8, type u16, index s32, flags u32, change u32 */
 export const IFINFOMSG_SIZE = 16;
