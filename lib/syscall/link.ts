@@ -26,6 +26,31 @@ export interface LinkCreateAttr {
   /** iterators: bpf_iter_link_info bytes */
   iterInfo?: Uint8Array;
   netfilter?: { pf: number; hooknum: number; priority: number; flags?: number };
+  /** uprobe.multi: one link of many uprobes in one file (kernel >= 6.6) */
+  uprobeMulti?: UprobeMultiAttr;
+}
+
+export interface UprobeMultiAttr {
+  /** the file, as the kernel opens it (absolute) */
+  path: string;
+  /** file offsets, one per probe */
+  offsets: readonly number[];
+  /** per probe: file offset of a USDT semaphore (0: none); all none when absent */
+  refCtrOffsets?: readonly number[];
+  /** per probe: bpf_get_attach_cookie() value; all 0 when absent */
+  cookies?: readonly bigint[];
+  /** BPF_F_UPROBE_MULTI_RETURN */
+  flags?: number;
+  /** only this process (a tgid); 0 every process */
+  pid?: number;
+}
+
+/** The probes' u64 arrays placed in scratch memory (undefined for an absent optional one). */
+function u64Array(s: ReturnType<typeof scratch>, values: readonly (number | bigint)[] | undefined): number | undefined {
+  if (!values) return undefined;
+  const b = s.alloc(values.length * 8);
+  for (let i = 0; i < values.length; i++) b.view.setBigUint64(i * 8, BigInt(values[i]), true);
+  return b.address;
 }
 
 /** LINK_CREATE; the link lives while the fd (or a pin) does. */
@@ -33,6 +58,7 @@ export function linkCreate(a: LinkCreateAttr): Fd {
   const s = scratch();
   const attr = s.alloc(LINK_CREATE_ATTR.size);
   const anchor = a.relativeFd ?? a.relativeId;
+  const u = a.uprobeMulti;
   writeStruct(attr.view, 0, LINK_CREATE_ATTR, {
     prog_fd: a.progFd, target_fd: a.targetFd ?? a.targetIfindex, attach_type: a.attachType, flags: a.flags,
     relative_fd: anchor, expected_revision: anchor !== undefined || a.expectedRevision !== undefined ? a.expectedRevision : undefined,
@@ -42,6 +68,11 @@ export function linkCreate(a: LinkCreateAttr): Fd {
     iter_info: a.iterInfo ? s.put(a.iterInfo) : undefined, iter_info_len: a.iterInfo?.length,
     netfilter_pf: a.netfilter?.pf, netfilter_hooknum: a.netfilter?.hooknum,
     netfilter_priority: a.netfilter?.priority, netfilter_flags: a.netfilter?.flags,
+    ...(u && {
+      uprobe_multi_path: s.put(u.path), uprobe_multi_offsets: u64Array(s, u.offsets),
+      uprobe_multi_ref_ctr_offsets: u64Array(s, u.refCtrOffsets), uprobe_multi_cookies: u64Array(s, u.cookies),
+      uprobe_multi_cnt: u.offsets.length, uprobe_multi_flags: u.flags, uprobe_multi_pid: u.pid,
+    }),
   });
   if (a.targetBtfId !== undefined && a.tracingCookie === undefined) {
     attr.view.setUint32(LINK_CREATE_ATTR.off.target_btf_id, a.targetBtfId, true);
