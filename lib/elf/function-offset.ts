@@ -256,3 +256,76 @@ export function findFunctionOffset(elf: LinkedElf, symbol: string): FunctionOffs
   }
   return first ?? { problem: 'missing', imported: elf.imports.has(name), stripped: elf.symtab.length === 0 };
 }
+
+/**
+ * libbpf's glob: '*' any run of characters (none too), '?' any one; everything else itself (no
+ * classes, no escapes). Iterative, remembering the last '*' to retry from: linear in practice.
+ */
+export function globMatch(name: string, pattern: string): boolean {
+  let n = 0;
+  let p = 0;
+  let star = -1;
+  let resume = 0;
+  while (n < name.length) {
+    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === name[n])) {
+      n++;
+      p++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      resume = n;
+    } else if (star >= 0) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
+}
+
+/** The functions a glob selects, and what it matched that cannot be probed (named by the caller's error). */
+export interface PatternMatches {
+  /** one per file offset, in offset order */
+  readonly functions: readonly FunctionOffset[];
+  /** names of indirect functions (STT_GNU_IFUNC) that matched and were left out */
+  readonly ifuncs: readonly string[];
+  /** the table searched ('.symtab' when any of its functions matched, else '.dynsym') */
+  readonly table: '.symtab' | '.dynsym' | undefined;
+}
+
+/**
+ * The functions whose name (without version) matches `pattern` (globMatch). As libbpf: .symtab when
+ * any of its functions matches, else .dynsym, so a name in both is taken once. Beyond libbpf: a name
+ * with several versions keeps its default one (what findFunctionOffset picks), and names at one
+ * address (aliases: getppid and __getppid) are one probe, not two (the kernel would run the program
+ * once per probe at that address); the representative is a global name before a weak one, then the
+ * first by name. Indirect functions are left out and listed (their symbol is the resolver).
+ */
+export function findFunctionsMatching(elf: LinkedElf, pattern: string): PatternMatches {
+  const ifuncs = new Set<string>();
+  for (const [table, label] of [[elf.symtab, '.symtab'], [elf.dynsym, '.dynsym']] as const) {
+    const byName = new Map<string, LinkedSymbol[]>();
+    for (const s of table) {
+      if (!globMatch(s.name, pattern)) continue;
+      if (s.type === STT_GNU_IFUNC) ifuncs.add(s.name);
+      if (s.type !== ELF.STT_FUNC || s.value === 0) continue;
+      byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
+    }
+    if (byName.size === 0) continue;
+    const byOffset = new Map<number, LinkedSymbol>();
+    for (const versions of byName.values()) {
+      const picked = versions.some((s) => s.isDefault) ? versions.filter((s) => s.isDefault) : versions;
+      for (const s of picked) {
+        const offset = fileOffsetOf(elf, s.value);
+        if (offset === undefined) continue;
+        const had = byOffset.get(offset);
+        const better = !had || (had.bind === ELF.STB_WEAK && s.bind !== ELF.STB_WEAK) || (had.bind === s.bind && s.name < had.name);
+        if (better) byOffset.set(offset, s);
+      }
+    }
+    const functions = [...byOffset].sort((a, b) => a[0] - b[0]).map(([offset, symbol]) => ({ offset, symbol }));
+    return { functions, ifuncs: [...ifuncs].sort(), table: label };
+  }
+  return { functions: [], ifuncs: [...ifuncs].sort(), table: undefined };
+}
