@@ -18,7 +18,7 @@ import { Fd } from '../syscall/fd.js';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
 import { perfEventOpen } from '../perf/open.js';
 import { ParseError } from '../errors.js';
-import { readLinkedElf, findFunctionOffset, type LinkedSymbol } from '../elf/function-offset.js';
+import { readLinkedElf, findFunctionOffset, type LinkedElf, type LinkedSymbol } from '../elf/function-offset.js';
 import { AttachArgumentError, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 import type { LinkAttachmentInfo } from './bpf-link.js';
 import { attachToPerfEvent, checkPerfEventOptions, type PerfEventAttachment, type TracingLinkAttachment } from './perf-event.js';
@@ -226,13 +226,25 @@ function readPmu(op: string, pmu: 'uprobe' | 'kprobe'): ProbePmu {
 }
 
 /** The program's section, if it is a BpfProgram (or anything carrying one). */
-function sectionOf(p: AttachableProgram): string | undefined {
+export function sectionOf(p: AttachableProgram): string | undefined {
   const s = (p as { section?: unknown } | undefined)?.section;
   return typeof s === 'string' ? s : undefined;
 }
 
-function checkOffset(op: string, what: string, v: unknown): void {
+export function checkOffset(op: string, what: string, v: unknown): void {
   if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) throw new AttachArgumentError(op, `${what} must be a non-negative integer, got ${String(v)}`);
+}
+
+/** A uprobe's pid option: a process id, or -1 (or absent) for every process. */
+export function checkPid(op: string, pid: unknown): void {
+  if (pid !== undefined && pid !== -1 && (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || pid > 0x3fffffff)) {
+    throw new AttachArgumentError(op, `pid must be a process id (a positive integer) or -1 for every process, got ${String(pid)}`);
+  }
+}
+
+/** The process a uprobe is for exists (checked last before the kernel is asked: it may exit meanwhile). */
+export function checkProcess(op: string, pid: number): void {
+  if (pid !== -1 && !existsSync(`/proc/${pid}`)) throw new AttachArgumentError(op, `pid ${pid}: no such process`);
 }
 
 /** Section defaults for one family; the section's own errors, and a program made for another attach path. */
@@ -260,19 +272,29 @@ function describeSymbol(s: LinkedSymbol): string {
 
 /** The file offset of `symbol` in the file at `path`, or a typed error naming both. */
 export function resolveUprobeOffset(op: string, path: string, symbol: string): { offset: number; symbol: LinkedSymbol } {
+  return functionOffsetIn(op, path, readProbeElf(op, path), symbol);
+}
+
+/** The executable or library at `path` read for its symbols; ProbeBinaryError when it cannot be. */
+export function readProbeElf(op: string, path: string): LinkedElf {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (e) {
     throw new ProbeBinaryError(op, path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
   }
-  let elf;
+  let elf: LinkedElf;
   try {
     elf = readLinkedElf(bytes);
   } catch (e) {
     if (!(e instanceof ParseError)) throw e;
     throw new ProbeBinaryError(op, path, `is not an ELF executable or shared library (${e.message})`, { cause: e });
   }
+  return elf;
+}
+
+/** resolveUprobeOffset in a file already read (several symbols of one file read it once). */
+export function functionOffsetIn(op: string, path: string, elf: LinkedElf, symbol: string): { offset: number; symbol: LinkedSymbol } {
   const r = findFunctionOffset(elf, symbol);
   if ('offset' in r) return r;
   switch (r.problem) {
@@ -304,9 +326,7 @@ export function attachUprobe(o: AttachUprobeOptions): UprobeAttachment {
   commonChecks(op, o, 'binary, symbol | offset');
   checkOffset(op, 'offset', o.offset);
   if (o.symbol !== undefined && (typeof o.symbol !== 'string' || o.symbol === '' || /[\s\0]/.test(o.symbol))) throw new AttachArgumentError(op, `symbol must be a function name, got ${JSON.stringify(o.symbol)}`);
-  if (o.pid !== undefined && o.pid !== -1 && (typeof o.pid !== 'number' || !Number.isInteger(o.pid) || o.pid <= 0 || o.pid > 0x3fffffff)) {
-    throw new AttachArgumentError(op, `pid must be a process id (a positive integer) or -1 for every process, got ${String(o.pid)}`);
-  }
+  checkPid(op, o.pid);
   const sec = sectionDefaults(op, o.program, 'uprobe', o.retprobe);
   const retprobe = o.retprobe ?? sec?.retprobe ?? false;
   const binary = o.binary ?? sec?.binary;
@@ -322,7 +342,7 @@ export function attachUprobe(o: AttachUprobeOptions): UprobeAttachment {
   checkOffset(op, 'refCtrOffset', o.refCtrOffset);
   const pmu = readPmu(op, 'uprobe');
   if (refCtr !== 0 && (!pmu.refCtr || refCtr >= 2 ** pmu.refCtr.width)) throw new AttachArgumentError(op, pmu.refCtr ? `refCtrOffset must be below 2^${pmu.refCtr.width}, got ${refCtr}` : 'refCtrOffset needs a kernel whose uprobe PMU has format/ref_ctr_offset (>= 4.20)');
-  if (pid !== -1 && !existsSync(`/proc/${pid}`)) throw new AttachArgumentError(op, `pid ${pid}: no such process`);
+  checkProcess(op, pid);
 
   const path = resolveProbeBinary(op, binary);
   const offset = (symbol !== undefined ? resolveUprobeOffset(op, path, symbol).offset : 0) + (extra ?? 0);

@@ -214,7 +214,7 @@ export function probeLinkAttachType(name: string): boolean {
 }
 
 /** Whether kernel BTF names `ident` (a struct or function of a feature); false without kernel BTF. */
-function kernelBtfHas(ident: string): boolean {
+export function kernelBtfHas(ident: string): boolean {
   try {
     return readFileSync('/sys/kernel/btf/vmlinux').includes(Buffer.from(`\0${ident}\0`));
   } catch {
