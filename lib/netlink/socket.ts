@@ -20,7 +20,7 @@ import { align4, parseMessages, type MessageBuilder, type NlMessage } from './co
 import { NLMSG } from './constants.js';
 import { NetlinkError, NetlinkProtocolError } from './errors.js';
 import { AckCollector, DumpCollector, answersTo, type NetlinkReply } from './reply.js';
-import { assertNotStranded, inNetns, usingNetns, type NetnsRef } from './netns-enter.js';
+import { assertNotStranded, inNetns, inNetnsText, usingNetns, type NetnsRef } from './netns-enter.js';
 
 // offsets in the socket's small block of native memory (pointers in syscall args must not move)
 const CTL = { kernelAddr: 0, fromAddr: 16, int: 32, iov: 40, msghdr: 64, timeval: 128, size: 160 } as const;
@@ -114,6 +114,7 @@ export class NetlinkSocket {
 
   /** Send `msg` with NLM_F_ACK and read until the acknowledgement; throws NetlinkError on a refusal. */
   request(msg: MessageBuilder, op: string): NetlinkReply {
+    op = this.#where(op);
     const seq = this.#transmit(msg, op);
     const ack = new AckCollector(op);
     while (!ack.done) for (const m of this.#receive(op, seq)) if (ack.feed(m)) break;
@@ -127,6 +128,7 @@ export class NetlinkSocket {
    * socket sends anything else: until then the kernel refuses every other dump on it (EBUSY).
    */
   dump(msg: MessageBuilder, op: string): NlMessage[] {
+    op = this.#where(op);
     for (let attempt = 1; ; attempt++) {
       const seq = this.#transmit(msg, op);
       const d = new DumpCollector(op);
@@ -150,6 +152,12 @@ export class NetlinkSocket {
         throw new NetlinkError(op, ERRNO.EINTR, { detail: `dump interrupted (NLM_F_DUMP_INTR) ${attempt} times in a row: the table kept changing` });
       }
     }
+  }
+
+  /** `op` naming the namespace the socket acts in when it is not the caller's (callers that said it already keep their words) */
+  #where(op: string): string {
+    const ns = inNetnsText(this.netns);
+    return ns && !op.includes(ns) ? `${op}${ns}` : op;
   }
 
   close(): void {

@@ -10,7 +10,7 @@ import { requirePrivileged } from '../helpers/privileged.js';
 import { createAttachFixture, counter, inNsExec, ipLink, tcFilters, tcQdiscKinds, type AttachFixture } from '../helpers/attach-fixtures.js';
 import { ip } from '../helpers/netns.js';
 import { attachTc, attachTcx, attachXdp, attachXdpLink, BpfError, Fd, InterfaceNotFoundError, NetlinkError, type Attachment } from '../../lib/index.js';
-import { Netns, NetnsError, inNetns, interfaceIndex } from '../../lib/netlink/index.js';
+import { Netns, NetnsError, NetlinkSocket, detachFilter, inNetns, interfaceIndex } from '../../lib/netlink/index.js';
 import { progQuery, BPF_ATTACH_TYPE } from '../../lib/syscall/index.js';
 import { netShow } from '../../lib/cli/net.js';
 
@@ -244,6 +244,14 @@ describe('attach into another network namespace (netns)', function () {
         .to.throw(NetlinkError, new RegExp(`^attachTc ingress on ${net.vethA} \\(ifindex ${idx}\\) in network namespace ${pathA()}: EEXIST`));
     } finally {
       t.detach();
+    }
+    // …and so do the steps that do not say it themselves (a detach's delete, a dump)
+    const sock = NetlinkSocket.open({ netns: net.nsA });
+    try {
+      expect(() => detachFilter({ ifindex: idx, direction: 'ingress', priority: 9, handle: 9 }, sock))
+        .to.throw(NetlinkError, new RegExp(`^RTM_DELTFILTER ingress in network namespace ${pathA()}: E[A-Z]+ `));
+    } finally {
+      sock.close();
     }
     stillHome();
     expect(tcQdiscKinds(net.nsA, net.vethA)).to.not.include('clsact');
