@@ -51,6 +51,10 @@ export {
   listQdiscs, ensureClsact, deleteClsact, listFilters, queryXdp, listRoutes, InvalidAddressError,
   type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef, type Qdisc, type TcFilter, type TcDirection, type Route, type LwtBpfNames,
 } from './netlink/index.js';
+export {
+  attachUprobeMulti, UprobeMultiAttachment, UprobeMultiUnsupportedError, PatternNotMatchedError,
+  type AttachUprobeMultiOptions, type UprobeMultiAttachmentInfo, type UprobeMultiProbe,
+} from './attach/index.js';
 export { attachLwt, LwtAttachment, type AttachLwtOptions, type LwtAttachmentInfo, type LwtProgramInfo, type LwtHook } from './attach/index.js';
 export { Netns, NetnsError, NetnsReturnError, type NetnsRef } from './netlink/netns-enter.js';
 export { btfCodecSource } from './codec/btf-source.js';

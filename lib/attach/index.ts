@@ -31,6 +31,7 @@
 //                       RAW_TRACEPOINT_OPEN. Tracing links have no LINK_DETACH: detach() closes them.
 //   attachUprobe        perf event of the uprobe PMU (symbol → file offset from .symtab/.dynsym) + link, else ioctl.
 //   attachKprobe        perf event of the kprobe PMU; a typed ProbeUnsupportedError where the kernel has none.
+//   attachUprobeMulti   one uprobe.multi link (>= 6.6) for many functions of one file (symbols, a glob or offsets; cookies, pid); no LINK_DETACH: detach() closes it.
 //   attachNetfilter     netfilter BPF link (>= 6.4) on an inet hook of one namespace (`netns`: the LINK_CREATE
 //                       runs there); a priority of its own per family+hook+namespace (EBUSY); LINK_DETACH yes, no LINK_UPDATE.
 //   attachSkLookup      sk_lookup on a network namespace: BPF link only (>= 5.9), up to 64, run in order.
@@ -71,3 +72,7 @@ export {
 } from './netns-link.js';
 export { attachNetfilter, NetfilterLinkAttachment, NETFILTER_PRIORITY, type AttachNetfilterOptions, type NetfilterAttachmentInfo, type NetfilterFamily, type NetfilterHook, type NetfilterKernelHook } from './netfilter.js';
 export { attachLwt, LwtAttachment, type AttachLwtOptions, type LwtAttachmentInfo, type LwtProgramInfo, type LwtHook } from './lwt.js';
+export {
+  attachUprobeMulti, parseUprobeMultiSection, uprobeMultiSupported, UprobeMultiAttachment, UprobeMultiUnsupportedError, PatternNotMatchedError,
+  type AttachUprobeMultiOptions, type UprobeMultiAttachmentInfo, type UprobeMultiProbe, type UprobeMultiSection,
+} from './uprobe-multi.js';
