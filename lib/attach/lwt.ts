@@ -44,6 +44,8 @@ export interface AttachLwtOptions {
   interface?: InterfaceRef;
   /** a gateway address of the same family */
   via?: string;
+  /** the source address for packets this host sends by the route (`ip route … src ADDR`): one of its own addresses */
+  source?: string;
   /** the routing table (default 254, main) */
   table?: number;
   /** the route's metric (RTA_PRIORITY); IPv6 routes without one get 1024 from the kernel */
@@ -78,6 +80,7 @@ export interface LwtAttachmentInfo extends AttachmentInfo {
   readonly interface?: string;
   readonly ifindex?: number;
   readonly via?: string;
+  readonly source?: string;
   readonly headroom?: number;
   readonly programs: { readonly [H in LwtHook]?: LwtProgramInfo };
   /** the network namespace given as `netns` (its path, or "fd N"); absent: the caller's */
@@ -137,14 +140,17 @@ export function attachLwt(o: AttachLwtOptions): LwtAttachment {
   if (!o || typeof o !== 'object') throw new AttachArgumentError(op, 'options must be an object');
   let dst;
   let via;
+  let source;
   try {
     dst = parsePrefix(o.route, 'route prefix');
     via = o.via === undefined ? undefined : parseIp(o.via, 'gateway');
+    source = o.source === undefined ? undefined : parseIp(o.source, 'source address');
   } catch (e) {
     if (e instanceof InvalidAddressError) throw new AttachArgumentError(op, e.message, { cause: e });
     throw e;
   }
   if (via && via.family !== dst.family) throw new AttachArgumentError(op, `gateway ${o.via} is IPv${via.family}, route ${o.route} is IPv${dst.family}`);
+  if (source && source.family !== dst.family) throw new AttachArgumentError(op, `source ${o.source} is IPv${source.family}, route ${o.route} is IPv${dst.family}`);
   const hooks = LWT_HOOKS.filter((h) => o[h] !== undefined);
   if (hooks.length === 0) throw new AttachArgumentError(op, `route ${o.route}: no program given (in, out or xmit)`);
   const table = o.table === undefined ? RT_TABLE_MAIN : checkU32(op, 'table', o.table, 1, 0xffffffff);
@@ -175,7 +181,7 @@ export function attachLwt(o: AttachLwtOptions): LwtAttachment {
     const spec: BpfRouteSpec = {
       dst, table, programs,
       ...(metric !== undefined ? { metric } : {}), ...(iface ? { ifindex: iface.index } : {}),
-      ...(via ? { gateway: via } : {}), ...(headroom !== undefined ? { headroom } : {}),
+      ...(via ? { gateway: via } : {}), ...(source ? { source } : {}), ...(headroom !== undefined ? { headroom } : {}),
     };
     const label = `route ${formatPrefix(dst)}${iface ? ` dev ${iface.name}` : ''}${via ? ` via ${formatIp(via)}` : ''} table ${table}${where}`;
     let echoed;
@@ -193,7 +199,7 @@ export function attachLwt(o: AttachLwtOptions): LwtAttachment {
       programId: first.id, programName: first.name, programs: infos,
       ...((echoed?.metric ?? metric) !== undefined ? { metric: echoed?.metric ?? metric } : {}),
       ...(iface ? { interface: iface.name, ifindex: iface.index } : echoed?.ifindex !== undefined ? { ifindex: echoed.ifindex } : {}),
-      ...(via ? { via: formatIp(via) } : {}), ...(headroom !== undefined ? { headroom } : {}),
+      ...(via ? { via: formatIp(via) } : {}), ...(source ? { source: formatIp(source) } : {}), ...(headroom !== undefined ? { headroom } : {}),
       ...(sock.netns !== undefined ? { netns: sock.netns } : {}),
     };
     // the delete names the route as the kernel completed it (IPv6's default metric, the gateway's device)

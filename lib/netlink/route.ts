@@ -35,6 +35,8 @@ export interface Route {
   readonly metric?: number;
   readonly ifindex?: number;
   readonly gateway?: string;
+  /** RTA_PREFSRC */
+  readonly source?: string;
   /** enum lwtunnel_encap_types when the route has an encapsulation (6: BPF) */
   readonly encapType?: number;
   /** with a BPF encapsulation: its programs' names per hook */
@@ -55,6 +57,8 @@ export interface BpfRouteSpec {
   readonly metric?: number;
   readonly ifindex?: number;
   readonly gateway?: IpAddress;
+  /** RTA_PREFSRC: the source address this host's packets by the route get (`ip route … src ADDR`) */
+  readonly source?: IpAddress;
   readonly programs: { readonly [H in LwtHook]?: LwtProgramRef };
   /** LWT_BPF_XMIT_HEADROOM: bytes the xmit program may push in front (0-256) */
   readonly headroom?: number;
@@ -74,6 +78,7 @@ function routeHeader(b: MessageBuilder, r: BpfRouteSpec, add: boolean): MessageB
   if (r.metric !== undefined) b.u32(RTA.PRIORITY, r.metric);
   if (r.ifindex !== undefined) b.u32(RTA.OIF, r.ifindex);
   if (r.gateway) b.attr(RTA.GATEWAY, r.gateway.bytes);
+  if (r.source && add) b.attr(RTA.PREFSRC, r.source.bytes);
   b.u16(RTA.ENCAP_TYPE, LWTUNNEL_ENCAP_BPF);
   b.nested(RTA.ENCAP, (e) => {
     for (const h of LWT_HOOKS) {
@@ -131,6 +136,8 @@ export function parseRoute(m: NlMessage): Route | undefined {
   if (oif !== undefined) out.ifindex = oif;
   const gw = addr(RTA.GATEWAY);
   if (gw !== undefined) out.gateway = gw;
+  const src = addr(RTA.PREFSRC);
+  if (src !== undefined) out.source = src;
   const encapType = r.attrs.u16(RTA.ENCAP_TYPE);
   if (encapType !== undefined) {
     out.encapType = encapType;

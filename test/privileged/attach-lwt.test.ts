@@ -76,18 +76,20 @@ describe('attachLwt: BPF programs on routes (lwt_in, lwt_out, lwt_xmit)', functi
   it('runs out and xmit for what a route sends: exact counts, one port dropped, `ip route` shows them, detach removes the route', async () => {
     const n = network('lwto');
     const [kept, dropped] = await serversInA(n, n.spare, [9000, 9001]);
+    // B's own second address (TEST-NET-1), the source its packets by the route get
+    nsExec(n.nsB, ['ip', 'addr', 'add', '192.0.2.1/32', 'dev', 'lo']);
     obj = loadObject('bpf/attach_lwt.o', { constants: { drop_port: 9001 } });
     const r = attach({
-      route: `${n.spare}.0/24`, via: n.addrA, interface: n.vethB, netns: n.nsB,
+      route: `${n.spare}.0/24`, via: n.addrA, interface: n.vethB, netns: n.nsB, source: '192.0.2.1',
       out: obj.program('count_out'), xmit: obj.program('count_xmit'), headroom: 0,
     });
-    expect(r.info).to.deep.include({ kind: 'lwt', route: `${n.spare}.0/24`, family: 4, table: 254, interface: n.vethB, via: n.addrA, headroom: 0 });
+    expect(r.info).to.deep.include({ kind: 'lwt', route: `${n.spare}.0/24`, family: 4, table: 254, interface: n.vethB, via: n.addrA, source: '192.0.2.1', headroom: 0 });
     expect(r.info.programs).to.deep.equal({
       out: { id: obj.program('count_out').id, name: 'count_out' },
       xmit: { id: obj.program('count_xmit').id, name: 'count_xmit' },
     });
     expect(r.info.netns).to.equal(`/run/netns/${n.nsB}`);
-    expect(ipRoutes(n.nsB)).to.deep.equal([`${n.spare}.0/24 encap bpf out count_out xmit count_xmit via ${n.addrA} dev ${n.vethB}`]);
+    expect(ipRoutes(n.nsB)).to.deep.equal([`${n.spare}.0/24 encap bpf out count_out xmit count_xmit via ${n.addrA} dev ${n.vethB} src 192.0.2.1`]);
     expect(r.isAttached()).to.equal(true);
 
     sendUdp(n.nsB, { dst: `${n.spare}.1`, port: 9000, count: 5, size: 100 });
@@ -96,7 +98,7 @@ describe('attachLwt: BPF programs on routes (lwt_in, lwt_out, lwt_xmit)', functi
       expect(() => sendUdp(n.nsB, { dst: `${n.spare}.1`, port: 9001, count: 1, size: 100 })).to.throw(/Operation not permitted/);
     }
     await waitFor(() => kept.received.length, (x) => x >= 5);
-    expect(kept.received.length).to.equal(5);
+    expect(kept.received.map((d) => d.from)).to.deep.equal(new Array(5).fill('192.0.2.1'));
     // every datagram passed out, then xmit; xmit dropped the 3 to 9001 before they left B
     expect(hits('out')).to.deep.equal({ packets: 8n, bytes: 8n * 128n, dropped: 0n });
     expect(hits('xmit')).to.deep.equal({ packets: 8n, bytes: 8n * 128n, dropped: 3n });
@@ -212,6 +214,8 @@ describe('attachLwt: BPF programs on routes (lwt_in, lwt_out, lwt_xmit)', functi
       [{ route: '10.1.0.1/24', out }, /host bits set past \/24 \(the prefix is 10\.1\.0\.0\/24\)/],
       [{ route: '10.1.0.0/33', out }, /prefix length "33"; IPv4 takes 0 to 32/],
       [{ route: '10.1.0.0/24', via: '2001:db8::1', out }, /gateway 2001:db8::1 is IPv6, route 10\.1\.0\.0\/24 is IPv4/],
+      [{ route: '10.1.0.0/24', source: '::1', out }, /source ::1 is IPv6, route 10\.1\.0\.0\/24 is IPv4/],
+      [{ route: '10.1.0.0/24', source: 'me', out }, /"me" is not an IPv4 or IPv6 source address/],
       [{ route: '10.1.0.0/24' }, /no program given \(in, out or xmit\)/],
       [{ route: '10.1.0.0/24', out, headroom: 20 }, /no xmit program was given/],
       [{ route: '10.1.0.0/24', xmit, headroom: 300 }, /headroom must be an integer from 0 to 256, got 300/],
