@@ -46,6 +46,8 @@ export interface AttachLwtOptions {
   via?: string;
   /** the source address for packets this host sends by the route (`ip route … src ADDR`): one of its own addresses */
   source?: string;
+  /** the route's path MTU (`ip route … mtu N`): with an encapsulation, the interface's less its header, so TCP picks segments that fit */
+  mtu?: number;
   /** the routing table (default 254, main) */
   table?: number;
   /** the route's metric (RTA_PRIORITY); IPv6 routes without one get 1024 from the kernel */
@@ -81,6 +83,7 @@ export interface LwtAttachmentInfo extends AttachmentInfo {
   readonly ifindex?: number;
   readonly via?: string;
   readonly source?: string;
+  readonly mtu?: number;
   readonly headroom?: number;
   readonly programs: { readonly [H in LwtHook]?: LwtProgramInfo };
   /** the network namespace given as `netns` (its path, or "fd N"); absent: the caller's */
@@ -155,6 +158,8 @@ export function attachLwt(o: AttachLwtOptions): LwtAttachment {
   if (hooks.length === 0) throw new AttachArgumentError(op, `route ${o.route}: no program given (in, out or xmit)`);
   const table = o.table === undefined ? RT_TABLE_MAIN : checkU32(op, 'table', o.table, 1, 0xffffffff);
   const metric = o.metric === undefined ? undefined : checkU32(op, 'metric', o.metric, 0, 0xffffffff);
+  // 68 and 1280 are the smallest MTUs IPv4 and IPv6 allow; no IP packet is larger than 65535 bytes
+  const mtu = o.mtu === undefined ? undefined : checkU32(op, 'mtu', o.mtu, dst.family === 4 ? 68 : 1280, 65535);
   let headroom: number | undefined;
   if (o.headroom !== undefined) {
     headroom = checkU32(op, 'headroom', o.headroom, 0, LWT_BPF_MAX_HEADROOM);
@@ -181,7 +186,7 @@ export function attachLwt(o: AttachLwtOptions): LwtAttachment {
     const spec: BpfRouteSpec = {
       dst, table, programs,
       ...(metric !== undefined ? { metric } : {}), ...(iface ? { ifindex: iface.index } : {}),
-      ...(via ? { gateway: via } : {}), ...(source ? { source } : {}), ...(headroom !== undefined ? { headroom } : {}),
+      ...(via ? { gateway: via } : {}), ...(source ? { source } : {}), ...(mtu !== undefined ? { mtu } : {}), ...(headroom !== undefined ? { headroom } : {}),
     };
     const label = `route ${formatPrefix(dst)}${iface ? ` dev ${iface.name}` : ''}${via ? ` via ${formatIp(via)}` : ''} table ${table}${where}`;
     let echoed;
@@ -199,7 +204,7 @@ export function attachLwt(o: AttachLwtOptions): LwtAttachment {
       programId: first.id, programName: first.name, programs: infos,
       ...((echoed?.metric ?? metric) !== undefined ? { metric: echoed?.metric ?? metric } : {}),
       ...(iface ? { interface: iface.name, ifindex: iface.index } : echoed?.ifindex !== undefined ? { ifindex: echoed.ifindex } : {}),
-      ...(via ? { via: formatIp(via) } : {}), ...(source ? { source: formatIp(source) } : {}), ...(headroom !== undefined ? { headroom } : {}),
+      ...(via ? { via: formatIp(via) } : {}), ...(source ? { source: formatIp(source) } : {}), ...(mtu !== undefined ? { mtu } : {}), ...(headroom !== undefined ? { headroom } : {}),
       ...(sock.netns !== undefined ? { netns: sock.netns } : {}),
     };
     // the delete names the route as the kernel completed it (IPv6's default metric, the gateway's device)

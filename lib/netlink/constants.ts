@@ -61,6 +61,8 @@ export const RTA = {
   DST: 1, SRC: 2, IIF: 3, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, MULTIPATH: 9,
   TABLE: 15, MARK: 16, VIA: 18, PREF: 20, ENCAP_TYPE: 21, ENCAP: 22, EXPIRES: 23, NH_ID: 30,
 } as const;
+/** RTA_METRICS members (RTAX_*): the route's path MTU */
+export const RTAX_MTU = 2;
 /** rtm_type: RTN_UNICAST, a gateway or direct route (the others: local, broadcast, blackhole, …) */
 export const RTN_UNICAST = 1;
 /** rtm_protocol: RTPROT_BOOT, what `ip route add` marks its routes with */

@@ -6,7 +6,7 @@
 // rebuilds the encapsulation from the request), so a route is added and deleted with the same
 // fds and names.
 import {
-  AF_UNSPEC, LWT_BPF, LWT_BPF_PROG, LWTUNNEL_ENCAP_BPF, NLM_F, RT_SCOPE, RT_TABLE_MAIN, RTA, RTM, RTM_F_CLONED, RTN_UNICAST, RTPROT_BOOT,
+  AF_UNSPEC, LWT_BPF, LWT_BPF_PROG, LWTUNNEL_ENCAP_BPF, NLM_F, RTAX_MTU, RT_SCOPE, RT_TABLE_MAIN, RTA, RTM, RTM_F_CLONED, RTN_UNICAST, RTPROT_BOOT,
 } from './constants.js';
 import { MessageBuilder, parseRtmsg, type Attrs, type NlMessage } from './codec.js';
 import { NetlinkProtocolError } from './errors.js';
@@ -37,6 +37,8 @@ export interface Route {
   readonly gateway?: string;
   /** RTA_PREFSRC */
   readonly source?: string;
+  /** RTA_METRICS' RTAX_MTU, when the route has one */
+  readonly mtu?: number;
   /** enum lwtunnel_encap_types when the route has an encapsulation (6: BPF) */
   readonly encapType?: number;
   /** with a BPF encapsulation: its programs' names per hook */
@@ -59,6 +61,8 @@ export interface BpfRouteSpec {
   readonly gateway?: IpAddress;
   /** RTA_PREFSRC: the source address this host's packets by the route get (`ip route … src ADDR`) */
   readonly source?: IpAddress;
+  /** RTA_METRICS' RTAX_MTU: the path MTU of the route (`ip route … mtu N`), e.g. less an encapsulation's header */
+  readonly mtu?: number;
   readonly programs: { readonly [H in LwtHook]?: LwtProgramRef };
   /** LWT_BPF_XMIT_HEADROOM: bytes the xmit program may push in front (0-256) */
   readonly headroom?: number;
@@ -79,6 +83,7 @@ function routeHeader(b: MessageBuilder, r: BpfRouteSpec, add: boolean): MessageB
   if (r.ifindex !== undefined) b.u32(RTA.OIF, r.ifindex);
   if (r.gateway) b.attr(RTA.GATEWAY, r.gateway.bytes);
   if (r.source && add) b.attr(RTA.PREFSRC, r.source.bytes);
+  if (r.mtu !== undefined && add) b.nested(RTA.METRICS, (m) => m.u32(RTAX_MTU, r.mtu!));
   b.u16(RTA.ENCAP_TYPE, LWTUNNEL_ENCAP_BPF);
   b.nested(RTA.ENCAP, (e) => {
     for (const h of LWT_HOOKS) {
@@ -138,6 +143,8 @@ export function parseRoute(m: NlMessage): Route | undefined {
   if (gw !== undefined) out.gateway = gw;
   const src = addr(RTA.PREFSRC);
   if (src !== undefined) out.source = src;
+  const mtu = r.attrs.nested(RTA.METRICS)?.u32(RTAX_MTU);
+  if (mtu !== undefined) out.mtu = mtu;
   const encapType = r.attrs.u16(RTA.ENCAP_TYPE);
   if (encapType !== undefined) {
     out.encapType = encapType;

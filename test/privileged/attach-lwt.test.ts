@@ -81,15 +81,15 @@ describe('attachLwt: BPF programs on routes (lwt_in, lwt_out, lwt_xmit)', functi
     obj = loadObject('bpf/attach_lwt.o', { constants: { drop_port: 9001 } });
     const r = attach({
       route: `${n.spare}.0/24`, via: n.addrA, interface: n.vethB, netns: n.nsB, source: '192.0.2.1',
-      out: obj.program('count_out'), xmit: obj.program('count_xmit'), headroom: 0,
+      out: obj.program('count_out'), xmit: obj.program('count_xmit'), headroom: 0, mtu: 1400,
     });
-    expect(r.info).to.deep.include({ kind: 'lwt', route: `${n.spare}.0/24`, family: 4, table: 254, interface: n.vethB, via: n.addrA, source: '192.0.2.1', headroom: 0 });
+    expect(r.info).to.deep.include({ kind: 'lwt', route: `${n.spare}.0/24`, family: 4, table: 254, interface: n.vethB, via: n.addrA, source: '192.0.2.1', mtu: 1400, headroom: 0 });
     expect(r.info.programs).to.deep.equal({
       out: { id: obj.program('count_out').id, name: 'count_out' },
       xmit: { id: obj.program('count_xmit').id, name: 'count_xmit' },
     });
     expect(r.info.netns).to.equal(`/run/netns/${n.nsB}`);
-    expect(ipRoutes(n.nsB)).to.deep.equal([`${n.spare}.0/24 encap bpf out count_out xmit count_xmit via ${n.addrA} dev ${n.vethB} src 192.0.2.1`]);
+    expect(ipRoutes(n.nsB)).to.deep.equal([`${n.spare}.0/24 encap bpf out count_out xmit count_xmit via ${n.addrA} dev ${n.vethB} src 192.0.2.1 mtu 1400`]);
     expect(r.isAttached()).to.equal(true);
 
     sendUdp(n.nsB, { dst: `${n.spare}.1`, port: 9000, count: 5, size: 100 });
@@ -215,6 +215,8 @@ describe('attachLwt: BPF programs on routes (lwt_in, lwt_out, lwt_xmit)', functi
       [{ route: '10.1.0.0/33', out }, /prefix length "33"; IPv4 takes 0 to 32/],
       [{ route: '10.1.0.0/24', via: '2001:db8::1', out }, /gateway 2001:db8::1 is IPv6, route 10\.1\.0\.0\/24 is IPv4/],
       [{ route: '10.1.0.0/24', source: '::1', out }, /source ::1 is IPv6, route 10\.1\.0\.0\/24 is IPv4/],
+      [{ route: '10.1.0.0/24', out, mtu: 60 }, /mtu must be an integer from 68 to 65535, got 60/],
+      [{ route: '2001:db8::/64', out, mtu: 1000 }, /mtu must be an integer from 1280 to 65535, got 1000/],
       [{ route: '10.1.0.0/24', source: 'me', out }, /"me" is not an IPv4 or IPv6 source address/],
       [{ route: '10.1.0.0/24' }, /no program given \(in, out or xmit\)/],
       [{ route: '10.1.0.0/24', out, headroom: 20 }, /no xmit program was given/],

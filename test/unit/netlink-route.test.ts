@@ -36,12 +36,13 @@ describe('lib/netlink routes with BPF programs', () => {
     `));
   });
 
-  it('replaces with NLM_F_REPLACE instead of EXCL, puts a gateway in universe scope, and a preferred source in RTA_PREFSRC', () => {
-    const b = addBpfRouteRequest({ ...spec, gateway: parseIp('10.0.0.1'), metric: 5, source: parseIp('10.0.0.9') }, { replace: true }).finish(1);
+  it('replaces with NLM_F_REPLACE instead of EXCL, puts a gateway in universe scope, a preferred source in RTA_PREFSRC and the MTU in RTA_METRICS', () => {
+    const b = addBpfRouteRequest({ ...spec, gateway: parseIp('10.0.0.1'), metric: 5, source: parseIp('10.0.0.9'), mtu: 1480 }, { replace: true }).finish(1);
     const v = new DataView(b.buffer);
     expect(v.getUint16(6, true)).to.equal(0x1 | 0x4 | 0x8 | 0x100 | 0x400);
     expect(b[16 + 6]).to.equal(0); // RT_SCOPE_UNIVERSE
-    expect(toHex(b)).to.include(hex('0800 0600 05000000')).and.include(hex('0800 0500 0a000001')).and.include(hex('0800 0700 0a000009'));
+    expect(toHex(b)).to.include(hex('0800 0600 05000000')).and.include(hex('0800 0500 0a000001')).and.include(hex('0800 0700 0a000009'))
+      .and.include(hex('0c00 0880 0800 0200 c8050000')); // RTA_METRICS { RTAX_MTU 1480 }
     // a delete leaves the preferred source out: the kernel does not match routes by it
     expect(toHex(deleteBpfRouteRequest({ ...spec, source: parseIp('10.0.0.9') }).finish(2))).to.not.include(hex('0800 0700'));
   });
