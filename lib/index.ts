@@ -48,8 +48,8 @@ export {
 } from './attach/index.js';
 export {
   NetlinkSocket, NetlinkError, NetlinkProtocolError, NetlinkEncodeError, InterfaceNotFoundError, InvalidInterfaceError, listInterfaces, getInterface, interfaceIndex, interfaceName,
-  listQdiscs, ensureClsact, deleteClsact, listFilters, queryXdp, listRoutes, InvalidAddressError,
-  type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef, type Qdisc, type TcFilter, type TcDirection, type Route, type LwtBpfNames,
+  listQdiscs, ensureClsact, deleteClsact, listFilters, queryXdp, listRoutes, InvalidAddressError, parseIp, parsePrefix, formatIp, formatPrefix,
+  type NetInterface, type XdpState, type XdpAttachMode, type InterfaceRef, type Qdisc, type TcFilter, type TcDirection, type Route, type LwtBpfNames, type IpAddress, type IpPrefix, type IpFamily,
 } from './netlink/index.js';
 export {
   attachUprobeMulti, UprobeMultiAttachment, UprobeMultiUnsupportedError, PatternNotMatchedError,
