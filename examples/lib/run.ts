@@ -22,6 +22,8 @@ export interface ExampleContext<O> {
   readonly opts: O & CommonOptions;
   /** the interface programs attach to (the demo network's vethA without --interface) */
   readonly iface: string;
+  /** every --interface given, in order, for an example with repeatInterface (else [iface]) */
+  readonly interfaces: readonly string[];
   /** the throwaway network, when no --interface was given; this process runs inside its nsA */
   readonly demo?: VethNetwork;
   /** resolves at SIGINT/SIGTERM or when --seconds have passed */
@@ -33,8 +35,8 @@ export interface ExampleContext<O> {
   every(ms: number, fn: () => void | Promise<void>, immediately?: boolean): void;
   /** load bpf/<file> (built by `make bpf`), with loadObject's options (constants…); closed when the example ends */
   load(file: string, o?: LoadObjectOptions): BpfObject;
-  /** attach an XDP program to iface (mode from --xdp-mode); detached when the example ends */
-  attachXdp(program: BpfProgram): void;
+  /** attach an XDP program to iface, or to another interface (mode from --xdp-mode); detached when the example ends */
+  attachXdp(program: BpfProgram, iface?: string): void;
   /** attach a TC program to iface; detached when the example ends */
   attachTc(program: BpfProgram, direction: 'ingress' | 'egress'): void;
 }
@@ -48,6 +50,8 @@ export interface ExampleSpec<O> {
   secondsDefault?: string;
   /** --interface's text for --help, for an example that does not attach to the interface it names */
   interfaceHelp?: string;
+  /** --interface may be given more than once (ctx.interfaces; iface is the first) */
+  repeatInterface?: boolean;
   options?(cmd: Command): void;
   main(ctx: ExampleContext<O>): Promise<void>;
 }
@@ -66,10 +70,11 @@ export function port(v: string): number {
 
 /** Parse the command line, run the example, clean up; exits the process with its status. */
 export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): Promise<void> {
-  const cmd = new Command(spec.name)
-    .description(spec.description)
-    .option('-i, --interface <name>', spec.interfaceHelp ?? 'attach to this existing interface instead of a throwaway veth pair')
-    .option('-s, --seconds <n>', `stop after this many seconds (default: ${spec.secondsDefault ?? 'run until Ctrl-C'})`, positiveNumber);
+  const ifaceHelp = spec.interfaceHelp ?? 'attach to this existing interface instead of a throwaway veth pair';
+  const cmd = new Command(spec.name).description(spec.description);
+  if (spec.repeatInterface) cmd.option('-i, --interface <name>', `${ifaceHelp} (repeatable)`, (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+  else cmd.option('-i, --interface <name>', ifaceHelp);
+  cmd.option('-s, --seconds <n>', `stop after this many seconds (default: ${spec.secondsDefault ?? 'run until Ctrl-C'})`, positiveNumber);
   if (spec.xdp) {
     cmd.option('--xdp-mode <mode>', 'XDP attach mode: auto, drv (native) or skb (generic)', (v: string) => {
       if (v !== 'auto' && v !== 'drv' && v !== 'skb') throw new InvalidArgumentError('expected auto, drv or skb');
@@ -79,6 +84,8 @@ export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): 
   spec.options?.(cmd);
   cmd.parse(argv);
   const opts = cmd.opts<O & CommonOptions>();
+  const given: string[] = [opts.interface ?? []].flat();
+  opts.interface = given[0];
 
   const life = new ExampleLifetime();
   await life.run(async () => {
@@ -93,19 +100,20 @@ export async function runExample<O>(spec: ExampleSpec<O>, argv = process.argv): 
       console.log(`demo network: ${demo.nsA} (${demo.vethA} ${demo.addrA}) <-> ${demo.nsB} (${demo.vethB} ${demo.addrB}); this program runs in ${demo.nsA}`);
     }
     const target = iface;
+    const interfaces = given.length ? given : [target];
     life.stopAfter(opts.seconds);
     const ctx: ExampleContext<O> = {
-      opts, iface: target, demo, stopped: life.stopped,
+      opts, iface: target, interfaces, demo, stopped: life.stopped,
       get isStopped() { return life.isStopped; },
       defer: (fn) => life.defer(fn),
       every: (ms, fn, immediately) => life.every(ms, fn, immediately),
       load: (file, o) => life.load(file, o),
-      attachXdp: (program) => {
+      attachXdp: (program, to = target) => {
         const mode = opts.xdpMode ?? 'auto';
-        const link = attachXdp({ program, interface: target, mode });
+        const link = attachXdp({ program, interface: to, mode });
         life.defer(() => link.detach());
         // with auto: native (drv) where the driver has it, else generic (skb), and why
-        console.log(`attached ${program.name} (xdp ${link.info.mode}) to ${target}`);
+        console.log(`attached ${program.name} (xdp ${link.info.mode}) to ${to}`);
         if (link.info.note) console.log(`note: ${link.info.note}`);
       },
       attachTc: (program, direction) => {

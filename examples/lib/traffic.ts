@@ -3,9 +3,10 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+// IPv6 when the destination has a colon
 const SEND_UDP = `import socket,sys
 dst,port,count,size,flows=sys.argv[1],int(sys.argv[2]),int(sys.argv[3]),int(sys.argv[4]),int(sys.argv[5])
-socks=[socket.socket(socket.AF_INET,socket.SOCK_DGRAM) for _ in range(flows)]
+socks=[socket.socket(socket.AF_INET6 if ':' in dst else socket.AF_INET,socket.SOCK_DGRAM) for _ in range(flows)]
 for i in range(count): socks[i%flows].sendto(b'x'*size,(dst,port))
 print(' '.join(str(s.getsockname()[1]) for s in socks))`;
 
@@ -30,15 +31,21 @@ while got<count and time.time()<end:
   if d[ihl]==0 and struct.unpack('!H',d[ihl+4:ihl+6])[0]==ident: got+=1
 print(got)`;
 
-// one JSON line per datagram; with echo, the payload goes back to the sender
-const UDP_SERVER = `import socket,sys,json
-s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((sys.argv[1],int(sys.argv[2])))
+// one JSON line per datagram, with the TTL (IPv6: hop limit) it arrived with: IP_RECVTTL (12,
+// which python does not name) gives an IP_TTL (2) control message, IPV6_RECVHOPLIMIT an
+// IPV6_HOPLIMIT one; IPv6 when the address has a colon. With echo, the payload goes back.
+const UDP_SERVER = `import socket,sys,json,struct
+v6=':' in sys.argv[1]
+s=socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,socket.SOCK_DGRAM); s.bind((sys.argv[1],int(sys.argv[2])))
+level,opt,msg=(socket.IPPROTO_IPV6,socket.IPV6_RECVHOPLIMIT,socket.IPV6_HOPLIMIT) if v6 else (socket.IPPROTO_IP,12,2)
+s.setsockopt(level,opt,1)
 echo=sys.argv[3]=='1'
 print(json.dumps({'ready':True}),flush=True)
 while True:
-  d,a=s.recvfrom(65535)
+  d,anc,_,a=s.recvmsg(65535,socket.CMSG_SPACE(4))
+  ttl=next((struct.unpack('i',c[2][:4])[0] for c in anc if c[0]==level and c[1]==msg),None)
   if echo: s.sendto(d,a)
-  print(json.dumps({'from':a[0],'port':a[1],'len':len(d),'data':d[:64].decode('latin1')}),flush=True)`;
+  print(json.dumps({'from':a[0],'port':a[1],'len':len(d),'data':d[:64].decode('latin1'),'ttl':ttl}),flush=True)`;
 
 const UDP_REQUEST = `import socket,sys
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(float(sys.argv[4]))
@@ -75,7 +82,7 @@ function udpArgs(o: UdpSend): (string | number)[] {
   return [o.dst, o.port, o.count, o.size ?? 16, o.flows ?? 1];
 }
 
-/** Send UDP datagrams from inside `ns`; returns the source ports used. */
+/** Send UDP datagrams (IPv4 or IPv6) from inside `ns`; returns the source ports used. */
 export function sendUdp(ns: string, o: UdpSend): number[] {
   return execFileSync('ip', argv(ns, SEND_UDP, udpArgs(o)), { encoding: 'utf8', timeout: 20_000 }).trim().split(' ').map(Number);
 }
@@ -131,6 +138,8 @@ export interface Datagram {
   port: number;
   len: number;
   data: string;
+  /** the IP TTL (IPv6: hop limit) it arrived with */
+  ttl: number;
 }
 
 export interface UdpServer {
@@ -140,7 +149,7 @@ export interface UdpServer {
   stop(): void;
 }
 
-/** A UDP server in `ns` on addr:port recording every datagram (and echoing it with echo: true). */
+/** A UDP server in `ns` on addr:port (IPv4 or IPv6) recording every datagram (and echoing it with echo: true). */
 export function startUdpServer(ns: string, addr: string, port: number, o: { echo?: boolean } = {}): UdpServer {
   const child: ChildProcess = spawn('ip', argv(ns, UDP_SERVER, [addr, port, o.echo ? 1 : 0]), { stdio: ['ignore', 'pipe', 'pipe'] });
   const received: Datagram[] = [];
