@@ -3,13 +3,12 @@
 // hook (attachSkLookup, a BPF link): for a new TCP connection or a UDP datagram to any port of a
 // --range it hands the kernel the server's socket from a SOCKMAP, and counts per range.
 //
-// The server is a small python3 process started by this program in the namespace it attaches to,
-// listening on --listen (TCP, and UDP when a range is /udp); every reply names the port the client
-// asked for (the accepted socket's local port; for UDP the datagram's original destination,
-// answered from that port so a connected client takes the reply). Node's sockets do not expose
-// their fds and tsbpf's FFI sockets have no TCP listener, so this process takes the server's
-// sockets with pidfd_getfd(2) and puts them into the SOCKMAP, where they stay while the server
-// lives.
+// The server is this process: a TCP listener (and a UDP socket when a range is /udp) opened on
+// --listen with tsbpf's own sockets, whose fds go into the SOCKMAP. Node serves the TCP listener
+// (net.Server.listen({ fd })); Node's dgram cannot adopt an fd, so datagrams are read with the UDP
+// socket's recvFrom(), which also says where each was sent. Every reply names the port the client
+// asked for: the accepted socket's local port, for UDP the datagram's original destination,
+// answered from that address and port so a connected client takes the reply.
 //
 // sk_lookup attaches to a network namespace, not an interface. Without --interface the example makes
 // its throwaway network, runs the server in the first namespace, attaches there, and connects from
@@ -21,11 +20,12 @@
 // lo); others (to 127.0.0.1, through other interfaces) go the kernel's usual way. --interface any
 // steers them all. It makes no connections then; every connection the server takes is printed.
 // Run: node --import tsx examples/port-range.ts [--interface IF|any] [--range FIRST-LAST[/tcp|/udp]]... [--listen ADDR:PORT] [--seconds N]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
 import { statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { InvalidArgumentError } from 'commander';
-import { attachSkLookup, fdFromProcess, getInterface, type Fd, type BpfMap } from '../lib/index.js';
+import { attachSkLookup, getInterface, type Fd } from '../lib/index.js';
+import { openTcpListener, type TcpListener } from '../lib/socket/listen.js';
+import { openUdpSocket, type UdpSocket } from '../lib/socket/socket.js';
 import { runExample } from './lib/run.js';
 import { portRequestsAsync } from './lib/traffic.js';
 import { collect, parseAddrPort } from './lib/format.js';
@@ -51,91 +51,47 @@ function parseRange(text: string): Range {
   return { protocol: m[3] === 'udp' ? IPPROTO_UDP : IPPROTO_TCP, first, last };
 }
 
-// the server: a TCP listener and/or a UDP socket on ADDR:PORT; first line {pid, tcp, udp} (its fds,
-// -1 for none), then a line per connection or datagram served; it ends when its stdin closes
-const SERVER = `
-import json, os, select, socket, struct, sys
-addr, port, want_tcp, want_udp = sys.argv[1], int(sys.argv[2]), sys.argv[3] == '1', sys.argv[4] == '1'
-t = u = None
-if want_tcp:
-    t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind((addr, port)); t.listen(128)
-if want_udp:
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((addr, port))
-    u.setsockopt(socket.SOL_IP, 20, 1)  # IP_RECVORIGDSTADDR
-print(json.dumps({'pid': os.getpid(), 'tcp': t.fileno() if t else -1, 'udp': u.fileno() if u else -1}), flush=True)
-watch = [s for s in (t, u) if s] + [sys.stdin]
-while True:
-    r, _, _ = select.select(watch, [], [])
-    if sys.stdin in r and not sys.stdin.buffer.read1(64):
-        break
-    if t in r:
-        c, peer = t.accept()
-        asked = c.getsockname()[1]
-        try:
-            c.sendall(b'tcp %d via %d\\n' % (port, asked))
-        except OSError:
-            pass
-        c.close()
-        print(json.dumps({'proto': 'tcp', 'port': asked, 'from': '%s:%d' % peer[:2]}), flush=True)
-    if u in r:
-        data, anc, _, peer = u.recvmsg(2048, 256)
-        to = (addr, port)
-        for level, kind, d in anc:
-            if level == socket.SOL_IP and kind == 20:
-                to = (socket.inet_ntoa(d[4:8]), struct.unpack('!H', d[2:4])[0])
-        reply = b'udp %d via %d\\n' % (port, to[1])
-        if to[1] == port:
-            u.sendto(reply, peer)
-        else:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(to); s.sendto(reply, peer)
-            except OSError as e:
-                print(json.dumps({'error': 'udp reply from %s:%d: %s' % (to[0], to[1], e)}), flush=True)
-            s.close()
-        print(json.dumps({'proto': 'udp', 'port': to[1], 'from': '%s:%d' % peer[:2]}), flush=True)
-`;
-
-interface Server { pid: number; tcp: number; udp: number; child: ChildProcess }
-
-/** Start the server (in this thread's network namespace) and wait (bounded) for its first line. */
-function startServer(addr: string, port: number, tcp: boolean, udp: boolean, onLine: (m: Record<string, string | number>) => void): Promise<Server> {
-  const child = spawn('python3', ['-u', '-c', SERVER, addr, String(port), tcp ? '1' : '0', udp ? '1' : '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+/** Serve TCP on the listener with Node: reply, close, print. Resolves once it listens. */
+function serveTcp(listener: TcpListener, conns: Set<Socket>): Promise<Server> {
+  const server = createServer((c) => {
+    conns.add(c);
+    c.on('close', () => conns.delete(c));
+    c.on('error', () => { /* the client left before the reply */ });
+    const asked = c.localPort;
+    c.end(`tcp ${listener.port} via ${asked}\n`);
+    console.log(`served tcp port ${asked} to ${c.remoteAddress}:${c.remotePort}`);
+  });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server on ${addr}:${port} did not start within 10 s`)), 10_000);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server on ${addr}:${port} exited (${code ?? child.signalCode}): ${stderr.trim().split('\n').at(-1)}`));
-    });
-    let first = true;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = JSON.parse(line) as Record<string, string | number>;
-      if (first) {
-        first = false;
-        clearTimeout(timer);
-        resolve({ pid: Number(m.pid), tcp: Number(m.tcp), udp: Number(m.udp), child });
-      } else {
-        onLine(m);
-      }
+    server.once('error', reject);
+    // net.Server closes the fd it listens on: it gets a duplicate, the listener keeps (and closes) its own
+    server.listen({ fd: listener.fd.dup().release() }, () => {
+      server.off('error', reject);
+      resolve(server);
     });
   });
 }
 
-/** Close the server's stdin (it exits at EOF) and wait for it, SIGKILL after 3 s. */
-function stopServer(s: Server): Promise<void> {
-  const c = s.child;
-  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
-    c.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    c.stdin!.end();
-  });
+/** Answer every datagram from the address and port it was sent to, until the socket is closed. */
+async function serveUdp(sock: UdpSocket): Promise<void> {
+  for await (const d of sock.datagrams()) {
+    const reply = `udp ${sock.port} via ${d.to.port}\n`;
+    try {
+      if (d.to.port === sock.port) {
+        sock.sendTo(reply, d.from);
+      } else {
+        // a connected client takes a reply from the port it asked for only: a socket bound there
+        const from = openUdpSocket({ address: d.to.address, port: d.to.port, bufferSize: 256 });
+        try {
+          from.sendTo(reply, d.from);
+        } finally {
+          from.close();
+        }
+      }
+    } catch (e) {
+      console.log(`server: udp reply from ${d.to.address}:${d.to.port}: ${(e as Error).message}`);
+    }
+    console.log(`served udp port ${d.to.port} to ${d.from.address}:${d.from.port}`);
+  }
 }
 
 /** The ports the demo asks for in a range: its ends and two inside, then one just outside. */
@@ -167,32 +123,30 @@ await runExample<{ range?: Range[]; listen?: { addr: string; port: number } }>({
 
     const hasTcp = ranges.some((r) => r.protocol === IPPROTO_TCP);
     const hasUdp = ranges.some((r) => r.protocol === IPPROTO_UDP);
-    const server = await startServer(listen.addr, listen.port, hasTcp, hasUdp, (m) => {
-      if (m.error) console.log(`server: ${m.error}`);
-      else console.log(`served ${m.proto} port ${m.port} to ${m.from}`);
-    });
-    ctx.defer(() => {
-      server.child.stdin!.end();
-      if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
-    });
-    console.log(`server pid ${server.pid} listening on ${listen.addr}:${listen.port} (${[hasTcp && 'tcp', hasUdp && 'udp'].filter(Boolean).join(', ')})`);
+    // the server's sockets, in the namespace this runs in (the demo's first one without --interface)
+    const tcp = hasTcp ? openTcpListener({ address: listen.addr, port: listen.port }) : undefined;
+    ctx.defer(() => tcp?.close());
+    const udp = hasUdp ? openUdpSocket({ address: listen.addr, port: listen.port }) : undefined;
+    ctx.defer(() => udp?.close());
+    const conns = new Set<Socket>();
+    if (tcp) {
+      const server = await serveTcp(tcp, conns);
+      ctx.defer(() => {
+        server.close();
+        for (const c of conns) c.destroy();
+      });
+    }
+    // ends when the socket is closed (a receive error is printed and ends UDP service only)
+    const udpDone = udp ? serveUdp(udp).catch((e: Error) => console.log(`server: udp: ${e.message}`)) : Promise.resolve();
+    console.log(`server pid ${process.pid} listening on ${listen.addr}:${listen.port} (${[hasTcp && 'tcp', hasUdp && 'udp'].filter(Boolean).join(', ')})`);
 
     // rule i: its range, and the server's socket of its protocol at key i of the SOCKMAP (the map
-    // holds the socket; this process's copy of the fd goes right away)
-    const taken = new Map<number, Fd>();
-    try {
-      for (const proto of [IPPROTO_TCP, IPPROTO_UDP]) {
-        const fd = proto === IPPROTO_TCP ? server.tcp : server.udp;
-        if (fd >= 0) taken.set(proto, fdFromProcess(server.pid, fd));
-      }
-      ranges.forEach((r, i) => {
-        sockets.update(i, taken.get(r.protocol)!);
-        rangesMap.update(i, r);
-        console.log(`range ${showRange(r)} -> ${listen.addr}:${listen.port}`);
-      });
-    } finally {
-      for (const fd of taken.values()) fd.close();
-    }
+    // holds a reference of its own to the socket)
+    ranges.forEach((r, i) => {
+      sockets.update(i, (r.protocol === IPPROTO_TCP ? tcp : udp)!.fd);
+      rangesMap.update(i, r);
+      console.log(`range ${showRange(r)} -> ${listen.addr}:${listen.port}`);
+    });
 
     const netns = demo ? demo.nsA : undefined;
     const link = attachSkLookup({ program: obj.program('steer_ranges'), netns });
@@ -226,7 +180,7 @@ await runExample<{ range?: Range[]; listen?: { addr: string; port: number } }>({
     ctx.every(2000, () => show(new Date().toISOString().slice(11, 19)), true);
     await ctx.stopped;
     show('final');
-    // the server ends when its stdin closes; waited for (bounded) so none is left when this exits
-    await stopServer(server);
+    udp?.close();
+    await udpDone;
   },
 });

@@ -1,8 +1,11 @@
 // examples/port-range.ts as a user runs it: on its own throwaway network (its demo connections and
 // counters), and inside a test namespace with --interface (connections from the peer namespace to
 // ports of the ranges reach the one server, ports outside are refused, connections to 127.0.0.1 are
-// not steered unless --interface any). Afterwards nothing of it is left: no link, no namespace, no server.
+// not steered unless --interface any). The server is the example process itself (tsbpf's TCP
+// listener served by Node, its UDP socket read by its own recvFrom()): no child process. Afterwards
+// nothing of it is left: no link, no namespace, no process.
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { linkExists } from '../helpers/links.js';
 import { portRequests } from '../../examples/lib/traffic.js';
 import { requirePrivileged } from '../helpers/privileged.js';
@@ -13,6 +16,9 @@ import { queryNetns } from '../../lib/index.js';
 
 const clients = (ns: string, addr: string, ...specs: string[]): string[] => portRequests(ns, addr, specs);
 
+/** the pids of a process's children (its main thread's: the example's are all made there) */
+const childrenOf = (pid: number): string => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+
 const processExists = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -22,14 +28,14 @@ const processExists = (pid: number): boolean => {
   }
 };
 
-/** the link id and the server's pid the example printed */
+/** the link id and the server's pid the example printed (its own) */
 async function started(run: ExampleRun): Promise<{ linkId: number; serverPid: number }> {
   const [, pid] = await run.waitForLine(/^server pid (\d+) listening on /);
   const [, id] = await run.waitForLine(/^attached steer_ranges \(sk_lookup, link (\d+)\) to network namespace /);
   return { linkId: Number(id), serverPid: Number(pid) };
 }
 
-/** the example's link and server are gone (the kernel frees a link from a work item: waited for, bounded) */
+/** the example's link and process are gone (the kernel frees a link from a work item: waited for, bounded) */
 async function nothingLeft(s: { linkId: number; serverPid: number }): Promise<void> {
   expect(await waitFor(() => linkExists(s.linkId), (v) => !v, 5000), `link ${s.linkId} left behind`).to.equal(false);
   expect(await waitFor(() => processExists(s.serverPid), (v) => !v, 5000), `server pid ${s.serverPid} left behind`).to.equal(false);
@@ -90,6 +96,8 @@ describe('example port-range', function () {
     run = runExample('port-range', ['--interface', n.vethA, ...args], { netns: n.nsA });
     const s = await started(run);
     await run.waitForLine(new RegExp(`steering connections whose ingress interface is ${esc(n.vethA)}$`));
+    // it makes no connections with --interface: a child would be a server of its own
+    expect(childrenOf(s.serverPid), 'child processes of the example').to.equal('');
     expect(queryNetns('sk_lookup', n.nsA)).to.have.length(1);
     expect(queryNetns('sk_lookup', n.nsB)).to.deep.equal([]);
     expect(clients(n.nsB, n.addrA, 'tcp:7200', 'tcp:7231', 'tcp:7263', 'tcp:7264', 'tcp:7199', 'tcp:7401', 'tcp:7402', 'tcp:7100', 'udp:7300', 'udp:7309', 'udp:7310', 'tcp:7300'))
