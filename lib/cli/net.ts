@@ -1,5 +1,6 @@
 // `tsbpf net show|attach|detach`, in bpftool's shape:
-//   tsbpf net show [dev IF] [-j]                         XDP programs, tc (clsact) filters, flow dissector, netfilter links, tcx programs
+//   tsbpf net show [dev IF] [-j]                         XDP programs, tc (clsact) filters, flow dissector, netfilter links, tcx programs,
+//                                                        and (tsbpf's own section, only when there are some) routes with BPF programs
 //   tsbpf net attach xdp PROG dev IF [mode drv|skb|hw|auto] [replace]
 //   tsbpf net attach tc PROG dev IF ingress|egress [prio N] [handle N] [replace]
 //   tsbpf net attach tcx PROG dev IF ingress|egress      (PROG_ATTACH: stays after the command exits)
@@ -17,6 +18,7 @@ import { progAttach, progDetach, progQuery } from '../syscall/prog.js';
 import { BPF_ATTACH_TYPE, BPF_LINK_TYPE } from '../syscall/types.js';
 import { listInterfaces, getInterface, type NetInterface, type XdpAttachMode } from '../netlink/link.js';
 import { listFilters, detachFilter, type TcDirection } from '../netlink/filter.js';
+import { listRoutes } from '../netlink/route.js';
 import { setXdp, XDP_MODE_FLAG } from '../netlink/xdp.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { inNetns, inNetnsText, usingNetns, type Netns, type NetnsRef } from '../netlink/netns-enter.js';
@@ -45,6 +47,12 @@ export interface NetShow {
    */
   netfilter: { pf: number; hook: number; prio: number; flags: number; id: number }[];
   tcx: { devname: string; ifindex: number; kind: string; name: string; prog_id: number; link_id?: number }[];
+  /**
+   * routes whose encapsulation is BPF programs (attachLwt, `ip route … encap bpf`), by the names the
+   * route keeps (the kernel keeps no program id for them). bpftool has no such section: present only
+   * when there is a route to show, so the rest stays byte for byte bpftool's.
+   */
+  lwt?: { devname?: string; ifindex?: number; route: string; table: number; in?: string; out?: string; xmit?: string }[];
 }
 
 /** Where the net commands look: another network namespace (a NAME under /run/netns, a path, an fd). */
@@ -80,9 +88,24 @@ function netShowIn(dev: string | undefined, ns: Netns | undefined): NetShow {
         });
       });
     });
+    const names = new Map(ifaces.map((i) => [i.index, i.name]));
+    const lwt = listRoutes({}, sock).filter((r) => r.bpf && (!dev || names.has(r.ifindex ?? 0))).map((r) => ({
+      ...(r.ifindex !== undefined ? { devname: names.get(r.ifindex) ?? interfaceNameOr(r.ifindex, sock), ifindex: r.ifindex } : {}),
+      route: r.dst, table: r.table, ...r.bpf,
+    }));
+    if (lwt.length) out.lwt = lwt;
     return out;
   } finally {
     sock.close();
+  }
+}
+
+/** An interface's name, or "if N" when it went away since the route was listed */
+function interfaceNameOr(index: number, sock: NetlinkSocket): string {
+  try {
+    return getInterface(index, sock).name;
+  } catch {
+    return `if ${index}`;
   }
 }
 
@@ -135,6 +158,13 @@ export function formatNetShow(s: NetShow): string {
   for (const n of s.netfilter) lines.push(`${netfilterPlain({ pf: n.pf, hooknum: n.hook, priority: n.prio, flags: n.flags })} prog_id ${n.id}`);
   lines.push('', 'tcx:');
   for (const t of s.tcx) lines.push(`${t.devname}(${t.ifindex}) ${t.kind} ${t.name} prog_id ${t.prog_id}${t.link_id ? ` link_id ${t.link_id}` : ''}`);
+  if (s.lwt) {
+    lines.push('', 'lwt:');
+    for (const r of s.lwt) {
+      const hooks = (['in', 'out', 'xmit'] as const).filter((h) => r[h] !== undefined).map((h) => `${h} ${r[h]}`).join(' ');
+      lines.push(`${r.devname !== undefined ? `${r.devname}(${r.ifindex}) ` : ''}route ${r.route}${r.table !== 254 ? ` table ${r.table}` : ''} ${hooks}`);
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 

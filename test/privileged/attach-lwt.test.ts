@@ -13,6 +13,7 @@ import { loadObject, AttachArgumentError, type BpfObject } from '../../lib/index
 import { InterfaceNotFoundError, NetlinkError, listRoutes, NetlinkSocket } from '../../lib/netlink/index.js';
 import { openPacketSocket } from '../../lib/socket/socket.js';
 import { attachLwt, LwtAttachment, type AttachLwtOptions } from '../../lib/attach/lwt.js';
+import { netShow, formatNetShow } from '../../lib/cli/net.js';
 
 interface Hits { packets: bigint; bytes: bigint; dropped: bigint }
 const HOOK = { in: 0, out: 1, xmit: 2, encap: 3 } as const;
@@ -91,6 +92,12 @@ describe('attachLwt: BPF programs on routes (lwt_in, lwt_out, lwt_xmit)', functi
     expect(r.info.netns).to.equal(`/run/netns/${n.nsB}`);
     expect(ipRoutes(n.nsB)).to.deep.equal([`${n.spare}.0/24 encap bpf out count_out xmit count_xmit via ${n.addrA} dev ${n.vethB} src 192.0.2.1 mtu 1400`]);
     expect(r.isAttached()).to.equal(true);
+    // `tsbpf net show` lists the route in a section of its own (bpftool has none), with the programs' names
+    const shown = netShow(undefined, { netns: n.nsB });
+    const idx = r.info.ifindex!;
+    expect(shown.lwt).to.deep.equal([{ devname: n.vethB, ifindex: idx, route: `${n.spare}.0/24`, table: 254, out: 'count_out', xmit: 'count_xmit' }]);
+    expect(formatNetShow(shown).split('\n\n').slice(-2)).to.deep.equal(['tcx:', `lwt:\n${n.vethB}(${idx}) route ${n.spare}.0/24 out count_out xmit count_xmit\n`]);
+    expect(netShow('lo', { netns: n.nsB }).lwt).to.equal(undefined);
 
     sendUdp(n.nsB, { dst: `${n.spare}.1`, port: 9000, count: 5, size: 100 });
     // a packet this host sends and xmit (or out) drops is the sender's EPERM, one sendto at a time
