@@ -84,7 +84,7 @@ function udpArgs(o: UdpSend): (string | number)[] {
 
 /** Send UDP datagrams (IPv4 or IPv6) from inside `ns`; returns the source ports used. */
 export function sendUdp(ns: string, o: UdpSend): number[] {
-  return execFileSync('ip', argv(ns, SEND_UDP, udpArgs(o)), { encoding: 'utf8', timeout: 20_000 }).trim().split(' ').map(Number);
+  return execFileSync('ip', argv(ns, SEND_UDP, udpArgs(o)), { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split(' ').map(Number);
 }
 
 export async function sendUdpAsync(ns: string, o: UdpSend): Promise<number[]> {
