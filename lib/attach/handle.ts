@@ -23,6 +23,8 @@ export interface AttachableProgram {
   readonly name: string;
   /** BPF_PROG_TYPE_*; informative only: the hook is checked against the type the kernel reports for fd */
   readonly type?: number;
+  /** the device it was loaded bound to (BpfProgram.boundTo): for the messages of XDP attach refusals */
+  readonly boundTo?: { readonly ifindex: number; readonly interface: string; readonly netns?: string };
 }
 
 /** A wrong argument caught before the kernel was asked: wrong program type, bad priority, bad anchor. */

@@ -5,6 +5,11 @@
 // Modes: 'drv' (native, the default — what users expect to measure), 'skb' (generic), 'hw'
 // (offload), 'auto' (native, then generic if the driver refuses; info.mode says which, info.note why).
 //
+// A program loaded bound to a device (loadObject's programs.<name>.interface) attaches only to that
+// device and only in native mode: 'skb' is refused before the kernel is asked when the program says
+// where it is bound (BpfProgram.boundTo), 'auto' does not fall back to generic mode for it, and the
+// kernel's refusal elsewhere names the device it is bound to.
+//
 // `netns`: the interface is in that network namespace. attachXdp opens its netlink socket there (the
 // handle keeps it for detach); attachXdpLink enters it for the LINK_CREATE, whose ifindex the kernel
 // looks up in the calling thread's namespace. The thread is back in its own before either returns.
@@ -114,6 +119,28 @@ export class XdpAttachment extends Attachment<XdpAttachmentInfo> {
   }
 }
 
+type Bound = NonNullable<AttachableProgram['boundTo']>;
+
+/** "veth0 (ifindex 7) in network namespace /run/netns/pod1": where a program is bound, for messages. */
+export function boundDeviceText(b: Bound): string {
+  return `${b.interface} (ifindex ${b.ifindex})${inNetnsText(b.netns)}`;
+}
+
+/** The kernel's extack when a device-bound program is attached to another device (net/core/dev.c). */
+const OTHER_DEVICE = /bound to different device/;
+
+/** A program bound to a device asked for in generic mode, which the kernel refuses it. */
+function checkNotBound(op: string, p: AttachableProgram, name: string): void {
+  if (p.boundTo) throw new AttachArgumentError(op, `program ${name} is bound to ${boundDeviceText(p.boundTo)}: a device-bound program attaches in native (drv) mode only, never in generic (skb) mode`);
+}
+
+/** Why a device-bound program was refused on `iface`: where it is bound, when the caller's program says. */
+function otherDeviceDetail(p: AttachableProgram, name: string): string {
+  return p.boundTo
+    ? `program ${name} is bound to ${boundDeviceText(p.boundTo)} and attaches only there`
+    : `program ${name} was loaded bound to another device (the kernel does not say which) and attaches only there`;
+}
+
 function checkMode(op: string, mode: unknown): XdpMode {
   if (mode === 'drv' || mode === 'skb' || mode === 'hw' || mode === 'auto') return mode;
   throw new AttachArgumentError(op, `mode must be 'drv', 'skb', 'hw' or 'auto', got ${String(mode)}`);
@@ -132,6 +159,8 @@ export function attachXdp(o: AttachXdpOptions): XdpAttachment {
   let dup: Fd | undefined;
   try {
     const prog = checkProgram(op, o.program, [BPF_PROG_TYPE.XDP], 'an XDP hook');
+    const bound = o.program.boundTo;
+    if (requested === 'skb') checkNotBound(op, o.program, prog.name);
     let expectedFd: number | undefined;
     if (o.replace !== undefined && typeof o.replace === 'object') expectedFd = checkProgram(op, o.replace, [BPF_PROG_TYPE.XDP], 'an XDP hook').fd;
     const replaceFlags = o.replace === undefined || o.replace === false ? XDP_FLAGS.UPDATE_IF_NOEXIST : expectedFd !== undefined ? XDP_FLAGS.REPLACE : 0;
@@ -151,7 +180,8 @@ export function attachXdp(o: AttachXdpOptions): XdpAttachment {
         // the kernel's errno and text, plus where and how we tried. hw mode refused by a driver
         // without XDP gets the kernel's text for native mode ("does not support XDP in native
         // mode"), and from a veth none: either way, say what hw mode needs
-        const hint = mode === 'hw' && (!e.extack || /native mode/.test(e.extack)) ? 'hw mode needs a NIC that offloads XDP and a program loaded for that device' : undefined;
+        const hint = mode === 'hw' && (!e.extack || /native mode/.test(e.extack)) ? 'hw mode needs a NIC that offloads XDP and a program loaded for that device'
+          : e.extack && OTHER_DEVICE.test(e.extack) ? otherDeviceDetail(o.program, prog.name) : undefined;
         throw new NetlinkError(`${op} ${mode} mode on ${iface.name}${where}`, e.code, { extack: e.extack, extackOffset: e.extackOffset, detail: hint });
       }
     };
@@ -160,7 +190,8 @@ export function attachXdp(o: AttachXdpOptions): XdpAttachment {
     try {
       attach(mode);
     } catch (e) {
-      if (requested !== 'auto' || !(e instanceof NetlinkError && NATIVE_REFUSALS.has(e.code))) throw e;
+      // a device-bound program has no generic mode: falling back would only hide why native failed
+      if (requested !== 'auto' || bound || !(e instanceof NetlinkError && NATIVE_REFUSALS.has(e.code)) || OTHER_DEVICE.test(e.extack ?? '')) throw e;
       note = `native XDP refused on ${iface.name} (${e.errno}${e.extack ? `: ${e.extack}` : ''}); attached in generic (skb) mode`;
       mode = 'skb';
       attach(mode);
@@ -196,13 +227,17 @@ export interface XdpLinkAttachmentInfo extends LinkAttachmentInfo {
 }
 
 /** What the usual LINK_CREATE refusals of an XDP link mean (the kernel's own text stays in the kernel: bpf() has no extack). */
-function xdpLinkHint(e: BpfError, mode: XdpAttachMode): string | undefined {
+function xdpLinkHint(e: BpfError, mode: XdpAttachMode, p: AttachableProgram, name: string): string | undefined {
+  // a device-bound program on any other device (generic mode was refused before the kernel was asked)
+  if (e.code === 22 && p.boundTo) return otherDeviceDetail(p, name);
   switch (e.code) {
     case 16 /* EBUSY */: return 'a program is already attached in this mode (an XDP link, or over netlink: `ip link set dev <if> xdp off`)';
     case 17 /* EEXIST */: return 'a program is attached in the other of native and generic mode, and they cannot be active at the same time';
     case 34 /* ERANGE */: return 'the MTU is too large for native XDP on this driver (generic mode takes it)';
     case 22 /* EINVAL */: case 95 /* EOPNOTSUPP */: case 524 /* ENOTSUPP */:
-      return mode === 'hw' ? 'hw mode needs a NIC that offloads XDP and a program loaded for that device' : mode === 'drv' ? 'the driver may lack native XDP (generic mode works everywhere)' : undefined;
+      return mode === 'hw' ? 'hw mode needs a NIC that offloads XDP and a program loaded for that device'
+        : mode === 'drv' ? 'the driver may lack native XDP (generic mode works everywhere), or the program is bound to another device'
+        : e.code === 22 ? 'a program bound to a device attaches in native (drv) mode only' : undefined;
     default: return undefined;
   }
 }
@@ -215,12 +250,13 @@ export function attachXdpLink(o: AttachXdpLinkOptions): LinkAttachment<XdpLinkAt
   const allowed = [BPF_PROG_TYPE.XDP];
   return usingNetns(o.netns, op, (ns) => {
     const prog = checkProgram(op, o.program, allowed, 'an XDP hook');
+    if (mode === 'skb') checkNotBound(op, o.program, prog.name);
     const iface = interfaceIn(o.interface, ns);
     let fd;
     try {
       fd = linkCreateIn(ns, op, { progFd: prog.fd, targetIfindex: iface.index, attachType: BPF_ATTACH_TYPE.XDP, flags: XDP_MODE_FLAG[mode] });
     } catch (e) {
-      throw attachRefusal(e, `xdp ${mode} mode on ${iface.name} (ifindex ${iface.index})${inNetnsText(ns)}, ${programLabel(prog)}`, (x) => xdpLinkHint(x, mode));
+      throw attachRefusal(e, `xdp ${mode} mode on ${iface.name} (ifindex ${iface.index})${inNetnsText(ns)}, ${programLabel(prog)}`, (x) => xdpLinkHint(x, mode, o.program, prog.name));
     }
     return LinkAttachment.own<XdpLinkAttachmentInfo>(fd, allowed, (linkId) => ({
       kind: 'xdp-link', interface: iface.name, ifindex: iface.index, mode, linkId, programId: prog.id, programName: prog.name, ...(ns ? { netns: ns.label } : {}),
