@@ -1,5 +1,6 @@
 export { readObject, ObjectSpec, objectNameOf, type ReadObjectOptions } from './read.js';
 export { loadObject, type LoadObjectOptions } from './load.js';
+export type { ProgramLoadOptions } from './device.js';
 export { BpfObject } from './object.js';
 export { Globals } from './globals.js';
 export { ObjectError, LoadError, PinMismatchError, type ObjectLocation } from './errors.js';

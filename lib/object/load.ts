@@ -3,7 +3,7 @@
 // map fds written into their instructions, BTF func/line info passed), then the static contents
 // of prog arrays and maps of maps. Anything failing half-way releases every fd made and removes
 // every pin created before the error is thrown: nothing is left in the kernel or on bpffs.
-import { BPF_MAP_FLAG, BPF_MAP_TYPE } from '../syscall/types.js';
+import { BPF_MAP_FLAG, BPF_MAP_TYPE, BPF_PROG_FLAG } from '../syscall/types.js';
 import { progBindMap, progLoad, type ProgLoadAttr, type ProgLoadResult } from '../syscall/prog.js';
 import { btfLoad } from '../syscall/btf.js';
 import { BpfError, VerifierError } from '../syscall/errors.js';
@@ -31,6 +31,8 @@ import { LoadError, ObjectError } from './errors.js';
 import { BpfObject } from './object.js';
 import type { VariableValue } from './variables.js';
 import type { FunctionSpec, MapSpec, ProgramSpec } from './spec.js';
+import { bindRefusal, deviceBindings, unboundKfuncNote, type DeviceBinding, type ProgramLoadOptions } from './device.js';
+import { inNetns } from '../netlink/netns-enter.js';
 
 export interface LoadObjectOptions {
   /** directory for LIBBPF_PIN_BY_NAME maps (default /sys/fs/bpf); must be on bpffs */
@@ -66,6 +68,12 @@ export interface LoadObjectOptions {
    * flags) as a reused pin must; a name the object does not define is an error.
    */
   mapReplacements?: Readonly<Record<string, BpfMap<unknown, unknown> | Fd>>;
+  /**
+   * How programs are loaded, by program name: `{ xdp_meta: { interface: 'veth0', netns: 'pod1' } }`
+   * loads XDP program xdp_meta bound to veth0 (device-bound, Linux 6.3), which lets it call the XDP
+   * RX metadata kfuncs and attaches it only there. The interface is looked up before anything is made.
+   */
+  programs?: Readonly<Record<string, ProgramLoadOptions>>;
 }
 
 /** What a load has made so far: released in reverse order when a later step fails. */
@@ -161,6 +169,8 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
   made.own(externs); // module BTF fds taken for kfuncs
   const warnings: string[] = [];
   try {
+    // programs bound to devices: their interfaces looked up (and namespaces held) before anything is made
+    const devices = made.own(deviceBindings(spec, o.programs));
     if (pinned.length > 0) made.pinRoot(pinRoot);
     const features = o.btfFeatures ?? probeBtfFeatures();
     // a spec the caller passed (and kept as it is) is likely loaded again: per-spec results are kept for it
@@ -168,8 +178,9 @@ export function loadObject(source: string | Uint8Array | ObjectSpec, o: LoadObje
     const btf = loadBtf(spec, features, made, warnings, again);
     const maps = createMaps(spec, btf, pinRoot, made, warnings, replacements);
     // func_info names FUNC types: without FUNC support in the kernel the records cannot be passed
-    const programs = loadPrograms(spec, features.func ? btf : undefined, maps, o, made, again);
+    const programs = loadPrograms(spec, features.func ? btf : undefined, maps, o, devices.bindings, made, again);
     externs.close();
+    devices.close();
     bindRodata(maps, programs, warnings);
     populate(spec, maps, programs);
     if (o.typedMaps !== false && spec.source.btf) {
@@ -351,7 +362,7 @@ class LoadCode implements CodeSource {
   }
 }
 
-function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<string, LiveMap>, o: LoadObjectOptions, made: Made, again: boolean): Map<string, BpfProgram> {
+function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<string, LiveMap>, o: LoadObjectOptions, devices: ReadonlyMap<string, DeviceBinding>, made: Made, again: boolean): Map<string, BpfProgram> {
   const out = new Map<string, BpfProgram>();
   let kernelBtf = typeof o.kernelBtf === 'string' ? loadBtfFile(o.kernelBtf) : o.kernelBtf;
   // CO-RE: each function's relocated code, made once per load when a program first needs it
@@ -370,29 +381,36 @@ function loadPrograms(spec: ObjectSpec, btf: Fd | undefined, maps: ReadonlyMap<s
       kernelBtf = r.btf;
     }
     const withBtf = btf !== undefined && linked.funcInfoCount > 0;
+    const device = devices.get(p.name);
     let fd: Fd;
     let log: string;
     try {
-      ({ fd, log } = progLoadRetrying({
+      // a bound program's ifindex is looked up by the kernel in the loading thread's namespace
+      ({ fd, log } = inNetns(device?.ns, `loadObject program ${p.name}`, () => progLoadRetrying({
         progType: p.type, insns: linked.insns, license: p.license, name: kernelProgName(p.name),
         expectedAttachType: p.attachType || undefined, attachBtfId: attachBtf,
         progBtfFd: withBtf ? btf!.value : undefined,
         funcInfo: withBtf ? linked.funcInfoBytes(spec.littleEndian, reused) : undefined, funcInfoRecSize: 8,
         lineInfo: withBtf && linked.lineInfoCount > 0 ? linked.lineInfoBytes(spec.littleEndian, reused) : undefined, lineInfoRecSize: 16,
-        kernVersion: p.kernelVersion || undefined, progFlags: p.flags || undefined, fdArray,
+        kernVersion: p.kernelVersion || undefined, fdArray,
+        progFlags: (p.flags | (device ? BPF_PROG_FLAG.XDP_DEV_BOUND_ONLY : 0)) || undefined, progIfindex: device?.ifindex,
         logLevel: o.logLevel, logSize: o.logSize,
-      }));
+      }), (r) => r.fd.close()));
     } catch (e) {
       if (e instanceof VerifierError) {
         // same class and log; the message names the program and its section
-        const poisoned = core.poisonNote(linked.layout.map((l) => l.name), e.log) || externPoisonNote(spec, e.log);
-        throw new VerifierError(e.cmd, e.code, e.log, e.truncated, `program ${p.name} (section ${p.section}, ${p.typeName})${poisoned ? `; ${poisoned}` : ''}`);
+        const names = linked.layout.map((l) => l.name);
+        const note = core.poisonNote(names, e.log) || externPoisonNote(spec, e.log) || unboundKfuncNote(spec, p, names, e.log)
+          || (device && !e.log.trim() ? bindRefusal(device, e.code) : '');
+        throw new VerifierError(e.cmd, e.code, e.log, e.truncated, `program ${p.name} (section ${p.section}, ${p.typeName})${note ? `; ${note}` : ''}`);
       }
       if (e instanceof TsbpfError && !(e instanceof BpfError)) throw e;
-      throw new LoadError(`program ${p.name} (section ${p.section}): ${(e as Error).message}`, { program: p.name, section: p.section }, { cause: e });
+      const note = device && e instanceof BpfError ? bindRefusal(device, e.code) : '';
+      throw new LoadError(`program ${p.name} (section ${p.section}): ${(e as Error).message}${note ? `; ${note}` : ''}`, { program: p.name, section: p.section }, { cause: e });
     }
     made.own(fd);
-    out.set(p.name, made.own(new BpfProgram(fd, { name: p.name, type: p.type, attachType: p.attachType, section: p.section, attachTo: p.attachTo }, log)));
+    const boundTo = device ? { ifindex: device.ifindex, interface: device.interface, ...(device.netns !== undefined ? { netns: device.netns } : {}) } : undefined;
+    out.set(p.name, made.own(new BpfProgram(fd, { name: p.name, type: p.type, attachType: p.attachType, section: p.section, attachTo: p.attachTo, boundTo }, log)));
   }
   return out;
 }

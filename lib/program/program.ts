@@ -15,10 +15,26 @@ export interface ProgramDescription {
   section?: string;
   /** the attach target named in the section ('' when none) */
   attachTo?: string;
+  /** the network device it was loaded bound to (loadObject's programs.<name>.interface) */
+  boundTo?: BoundDevice;
+}
+
+/** The network device a program was loaded bound to (PROG_LOAD prog_ifindex with BPF_F_XDP_DEV_BOUND_ONLY). */
+export interface BoundDevice {
+  readonly ifindex: number;
+  /** its name when the program was loaded */
+  readonly interface: string;
+  /** the network namespace it was looked up in, as given (its path, or "fd N"); absent: the loader's */
+  readonly netns?: string;
 }
 
 export interface ProgramInfoResult extends ProgInfo {
   typeName: string;
+  /**
+   * the device the program was loaded bound to, as this process loaded it: the kernel reports
+   * prog_info.ifindex for offloaded programs only, not for device-bound ones
+   */
+  boundTo?: BoundDevice;
 }
 
 export class BpfProgram {
@@ -30,6 +46,11 @@ export class BpfProgram {
   readonly attachTypeName: string;
   readonly section: string;
   readonly attachTo: string;
+  /**
+   * the network device the program is bound to (it attaches only there, in native XDP mode), or
+   * undefined; known for programs this process loaded, not for those taken from a pin or an id
+   */
+  readonly boundTo: BoundDevice | undefined;
   /** the verifier log when the program was loaded with a log level ('' otherwise) */
   readonly log: string;
   #id: number | undefined;
@@ -43,6 +64,7 @@ export class BpfProgram {
     this.attachTypeName = this.attachType ? attachTypeName(this.attachType) : '';
     this.section = desc.section ?? '';
     this.attachTo = desc.attachTo ?? '';
+    this.boundTo = desc.boundTo;
     this.log = log;
   }
 
@@ -78,7 +100,7 @@ export class BpfProgram {
 
   info(): ProgramInfoResult {
     const i = progInfo(this.#fd('OBJ_GET_INFO_BY_FD'));
-    return { ...i, typeName: progTypeName(i.type) };
+    return { ...i, typeName: progTypeName(i.type), ...(this.boundTo ? { boundTo: this.boundTo } : {}) };
   }
 
   /** Pin at `path` on a bpffs mount. */
@@ -106,7 +128,7 @@ export class BpfProgram {
    * TestRunError with what the errno means for this input. Nothing is left open.
    */
   testRun<C extends TestRunCtx = Uint8Array>(o: TestRunOptions<C> = {}): TestRunResult<TestRunCtxOut<C>> {
-    return testRun({ fd: this.#fd('PROG_TEST_RUN'), type: this.type, attachType: this.attachType, name: this.name }, o);
+    return testRun({ fd: this.#fd('PROG_TEST_RUN'), type: this.type, attachType: this.attachType, name: this.name, boundTo: this.boundTo }, o);
   }
 
   close(): void {

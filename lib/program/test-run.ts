@@ -93,6 +93,8 @@ export interface TestRunProgram {
   readonly type: number;
   readonly attachType: number;
   readonly name: string;
+  /** the device it was loaded bound to, if this process knows */
+  readonly boundTo?: { readonly ifindex: number; readonly interface: string };
 }
 
 const T = BPF_PROG_TYPE;
@@ -173,6 +175,10 @@ export function planTestRun(p: TestRunProgram, o: TestRunOptions): Plan {
   }
   if (p.type === T.XDP && (p.attachType === BPF_ATTACH_TYPE.XDP_DEVMAP || p.attachType === BPF_ATTACH_TYPE.XDP_CPUMAP)) {
     throw new TestRunUnsupportedError(ERRNO.EINVAL, `${what}: an XDP program for ${attachTypeName(p.attachType)} entries has no test run (the kernel runs only plain XDP programs)`);
+  }
+  if (p.boundTo) {
+    // the kernel refuses with EINVAL: its kfuncs would be the device driver's, and a test run has no device
+    throw new TestRunUnsupportedError(ERRNO.EINVAL, `${what}: a program bound to a device (${p.boundTo.interface}, ifindex ${p.boundTo.ifindex}) has no test run; load it unbound to test it (without calls of the XDP RX metadata kfuncs)`);
   }
   const u32 = (option: string, v: number | undefined, max = U32_MAX): number | undefined => {
     if (v === undefined) return undefined;
