@@ -145,11 +145,18 @@ function resolveTypedKsym(e: ExternSpec, local: Btf, src: ExternSources): Resolv
   return { kind: 'btf_var', btfId: found.id, module: found.module };
 }
 
+/** Kernels that brought kfuncs users meet missing on older ones: " (it came with Linux N)" or ''. */
+function kfuncSince(name: string): string {
+  // the XDP RX metadata kfuncs (device-bound programs): rx_timestamp and rx_hash 6.3, rx_vlan_tag 6.8
+  const since = name === 'bpf_xdp_metadata_rx_vlan_tag' ? '6.8' : /^bpf_xdp_metadata_rx_(timestamp|hash)$/.test(name) ? '6.3' : undefined;
+  return since ? ` (it came with Linux ${since})` : '';
+}
+
 function resolveKfunc(e: ExternSpec, local: Btf, src: ExternSources): ResolvedExtern {
   const found = findKernelType(e.essentialName, 'func', src, e.name);
   if (!found) {
     if (e.weak) return { kind: 'kfunc_missing' };
-    throw new ExternError(e.name, 'kfunc', 'no such function in the kernel\'s BTF (vmlinux or modules); declare it __weak and guard its calls with bpf_ksym_exists()');
+    throw new ExternError(e.name, 'kfunc', `no such function in the kernel's BTF (vmlinux or modules)${kfuncSince(e.essentialName)}; declare it __weak and guard its calls with bpf_ksym_exists()`);
   }
   const proto = (found.btf.type(found.id) as { type: number }).type;
   if (!typesAreCompat(local, e.typeId, found.btf, proto)) {
