@@ -23,9 +23,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { attachSkLookup, getInterface, type Fd } from '../lib/index.js';
-import { openTcpListener, type TcpListener } from '../lib/socket/listen.js';
-import { openUdpSocket, type UdpSocket } from '../lib/socket/socket.js';
+import { attachSkLookup, getInterface, openTcpListener, openUdpSocket, type Fd, type TcpListener, type UdpSocket } from '../lib/index.js';
 import { runExample } from './lib/run.js';
 import { portRequestsAsync } from './lib/traffic.js';
 import { collect, parseAddrPort } from './lib/format.js';

@@ -15,12 +15,12 @@ export { TracePipe, TracePipeError, tracefsDir, parseTraceLine, type TraceLine, 
 export { PerfEventArray, type PerfRecord, type PerfEventArrayOptions, type PerfCallback } from './perf/index.js';
 export {
   readObject, loadObject, ObjectSpec, BpfObject, Globals, ObjectError, LoadError, PinMismatchError, SECTION_DEFS, findSection, DEFAULT_PIN_PATH,
-  type ReadObjectOptions, type LoadObjectOptions, type ObjectLocation, type SectionDef, type VariableValue,
+  type ReadObjectOptions, type LoadObjectOptions, type ProgramLoadOptions, type ObjectLocation, type SectionDef, type VariableValue,
   type ProgramSpec, type FunctionSpec, type MapSpec, type VariableSpec, type Relocation, type RelocationTarget, type FuncInfo, type LineInfo, type PinningType,
 } from './object/index.js';
 export {
   BpfProgram, TestRunArgumentError, TestRunError, TestRunNoSpaceError, TestRunUnsupportedError, BPF_F_TEST,
-  type ProgramDescription, type ProgramInfoResult, type TestRunOptions, type TestRunResult, type TestRunCtx, type TestRunCtxOut,
+  type ProgramDescription, type ProgramInfoResult, type BoundDevice, type TestRunOptions, type TestRunResult, type TestRunCtx, type TestRunCtxOut,
   type XdpMdInit, type XdpMd, type SkBuffInit, type SkBuff,
 } from './program/index.js';
 export {
@@ -84,7 +84,9 @@ export {
 } from './attach/index.js';
 export { attachNetfilter, NetfilterLinkAttachment, NETFILTER_PRIORITY, type AttachNetfilterOptions, type NetfilterAttachmentInfo, type NetfilterFamily, type NetfilterHook, type NetfilterKernelHook } from './attach/index.js';
 export { attachIter, IterAttachment, type AttachIterOptions, type IterAttachmentInfo, type IterReadOptions, type CgroupIterOrder } from './attach/index.js';
-export { openPacketSocket, openUdpSocket, RawSocket, SocketError, ETH_P_ALL } from './socket/socket.js';
+export { openPacketSocket, openUdpSocket, RawSocket, UdpSocket, SocketError, ETH_P_ALL, type Datagram, type UdpSocketOptions } from './socket/socket.js';
+export { openTcpListener, TcpListener, type TcpListenerOptions } from './socket/listen.js';
+export type { InetAddress, InetSocketOptions } from './socket/inet.js';
 export {
   startExporter, collectMetrics, mapErrorWarner, ExportError, mapBtf, btfById, entrySamples, keyLabels,
   type Exporter, type ExporterOptions, type MapBtf, type Sample, type SampleOptions,
