@@ -14,6 +14,7 @@
 //   const k = attachKprobe({ program, symbol: 'do_unlinkat' });   // needs the kprobe PMU (CONFIG_KPROBES)
 //   u.detach(); k.detach();
 import { existsSync, readFileSync } from 'node:fs';
+import { readSymbolTables } from './probe-elf.js';
 import { Fd } from '../syscall/fd.js';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
 import { perfEventOpen } from '../perf/open.js';
@@ -279,7 +280,7 @@ export function resolveUprobeOffset(op: string, path: string, symbol: string): {
 export function readProbeElf(op: string, path: string): LinkedElf {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readSymbolTables(path);
   } catch (e) {
     throw new ProbeBinaryError(op, path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
   }

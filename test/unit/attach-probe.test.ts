@@ -11,6 +11,7 @@ import { readLinkedElf, findFunctionOffset, type LinkedElf } from '../../lib/elf
 import { parseProbeSection } from '../../lib/attach/probe.js';
 import { AttachArgumentError } from '../../lib/attach/handle.js';
 import { ldCacheLookup, resolveProbeBinary, ProbeBinaryError } from '../../lib/attach/probe-binary.js';
+import { readSymbolTables } from '../../lib/attach/probe-elf.js';
 
 /** PT_LOAD segments as readelf -lW prints them */
 function loads(path: string): { offset: number; vaddr: number; memsz: number }[] {
@@ -186,5 +187,38 @@ describe('probe binary names', () => {
     expect(resolveProbeBinary('t', '/bin/sh')).to.equal('/bin/sh');
     expect(() => resolveProbeBinary('t', 'tsbpf-no-such-program')).to.throw(ProbeBinaryError, /tsbpf-no-such-program: not found \(looked in PATH/);
     expect(() => resolveProbeBinary('t', '')).to.throw(AttachArgumentError, /binary must be a path or a file name/);
+  });
+});
+
+describe('reading only the symbol tables of a binary', () => {
+  const libc = realpathSync('/lib/x86_64-linux-gnu/libc.so.6');
+
+  it('gives the linked-ELF reader what the whole file gives it (libc, bash), and leaves code and data unread', () => {
+    for (const path of [libc, realpathSync('/usr/bin/bash')]) {
+      const whole = readFileSync(path);
+      const tables = readSymbolTables(path);
+      expect(tables.length).to.equal(whole.length);
+      expect(JSON.stringify(readLinkedElf(tables)), path).to.equal(JSON.stringify(readLinkedElf(whole)));
+      // .text is not read: it is zeros in the partial copy
+      const text = /\.text\s+PROGBITS\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', path], { encoding: 'utf8' }))!;
+      const [off, size] = [parseInt(text[1], 16), parseInt(text[2], 16)];
+      expect(tables.subarray(off, off + size).some((b) => b !== 0), path).to.equal(false);
+      expect(whole.subarray(off, off + size).some((b) => b !== 0)).to.equal(true);
+    }
+  });
+
+  it('reads a file that is no ELF64, or whose tables lie past its end, whole (the reader then says what is wrong)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsbpf-probe-elf-'));
+    try {
+      const script = join(dir, 'script.sh');
+      writeFileSync(script, '#!/bin/sh\necho hi\n');
+      expect(Buffer.from(readSymbolTables(script)).toString()).to.equal('#!/bin/sh\necho hi\n');
+      const cut = join(dir, 'cut.so');
+      writeFileSync(cut, readFileSync(libc).subarray(0, 4096));
+      expect(Buffer.compare(readSymbolTables(cut), readFileSync(cut))).to.equal(0);
+      expect(() => readLinkedElf(readSymbolTables(cut))).to.throw(ParseError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
