@@ -55,6 +55,7 @@ export {
   attachUprobeMulti, UprobeMultiAttachment, UprobeMultiUnsupportedError, PatternNotMatchedError,
   type AttachUprobeMultiOptions, type UprobeMultiAttachmentInfo, type UprobeMultiProbe,
 } from './attach/index.js';
+export { attachReuseport, detachReuseport, ReuseportAttachment, type AttachReuseportOptions, type ReuseportAttachmentInfo } from './attach/index.js';
 export { attachLwt, LwtAttachment, type AttachLwtOptions, type LwtAttachmentInfo, type LwtProgramInfo, type LwtHook } from './attach/index.js';
 export { Netns, NetnsError, NetnsReturnError, type NetnsRef } from './netlink/netns-enter.js';
 export { btfCodecSource } from './codec/btf-source.js';

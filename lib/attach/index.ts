@@ -24,6 +24,8 @@
 //   attachSockMap       sk_msg / sk_skb on a sockmap or sockhash: link (>= 6.10), else PROG_ATTACH
 //                       (which silently replaces the map's program at that hook).
 //   attachSocketFilter  SO_ATTACH_BPF on one socket (lib/socket opens sockets Node does not expose).
+//   attachReuseport     SO_ATTACH_REUSEPORT_EBPF: the program of a SO_REUSEPORT group picks each packet's socket;
+//                       detach() through the socket given (kept by reference, not held open) or detachReuseport(member).
 //   attachTracepoint    perf event of the tracepoint + link (>= 5.15), else PERF_EVENT_IOC_SET_BPF.
 //   attachRawTracepoint RAW_TRACEPOINT_OPEN (a link). Perf and raw tracepoint links have no
 //                       LINK_DETACH: detach() closes them, which ends them unless pinned.
@@ -76,3 +78,4 @@ export {
   attachUprobeMulti, parseUprobeMultiSection, uprobeMultiSupported, UprobeMultiAttachment, UprobeMultiUnsupportedError, PatternNotMatchedError,
   type AttachUprobeMultiOptions, type UprobeMultiAttachmentInfo, type UprobeMultiProbe, type UprobeMultiSection,
 } from './uprobe-multi.js';
+export { attachReuseport, detachReuseport, ReuseportAttachment, type AttachReuseportOptions, type ReuseportAttachmentInfo } from './reuseport.js';

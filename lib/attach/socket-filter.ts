@@ -7,17 +7,14 @@
 // Node's own dgram/net sockets do not expose their fd). The handle keeps a duplicate of the fd so that
 // detach() reaches the same socket even if the caller closed theirs (and a reused fd number is never
 // touched): the socket stays open until detach() or close().
-import { ffi } from '../syscall/backend.js';
-import { SYS } from '../syscall/numbers.js';
 import { Fd, dupCloexec } from '../syscall/fd.js';
-import { NativeBuffer } from '../syscall/memory.js';
 import { ERRNO, errnoName } from '../syscall/errno.js';
 import { BPF_PROG_TYPE } from '../syscall/types.js';
-import { SocketError } from '../socket/socket.js';
+import { SocketError, setsockoptInt } from '../socket/sys.js';
 import { AttachArgumentError, Attachment, checkProgram, type AttachableProgram, type AttachmentInfo } from './handle.js';
 
 // asm-generic/socket.h (x86_64 and arm64)
-const SOL_SOCKET = 1;
+export const SOL_SOCKET = 1;
 const SO_DETACH_BPF = 27; // = SO_DETACH_FILTER
 const SO_ATTACH_BPF = 50;
 /** The fd given is not a socket (ENOTSOCK) or not open (EBADF). */
@@ -56,7 +53,7 @@ export class SocketFilterAttachment extends Attachment<SocketFilterAttachmentInf
   }
 
   protected doDetach(): void {
-    const r = setsockoptInt(this.#socket.value, SO_DETACH_BPF, 0);
+    const r = setsockoptInt(this.#socket.value, SOL_SOCKET, SO_DETACH_BPF, 0);
     // ENOENT: no filter any more (detached or replaced by someone else)
     if (r < 0 && r !== -ERRNO.ENOENT) throw new SocketError('setsockopt(SO_DETACH_BPF)', -r, `fd ${this.info.socketFd}`);
   }
@@ -66,17 +63,8 @@ export class SocketFilterAttachment extends Attachment<SocketFilterAttachmentInf
   }
 }
 
-function setsockoptInt(fd: number, opt: number, value: number): number {
-  const b = new NativeBuffer(4);
-  try {
-    b.view.setInt32(0, value, true);
-    return ffi().syscall6(SYS.setsockopt, fd, SOL_SOCKET, opt, b.address, 4, 0);
-  } finally {
-    b.free();
-  }
-}
-
-function socketFd(op: string, s: SocketRef): number {
+/** The fd number of a socket given as a number, an Fd or an object holding one. */
+export function socketFd(op: string, s: SocketRef): number {
   const v = typeof s === 'object' && s !== null && !(s instanceof Fd) ? s.fd : s;
   const n = v instanceof Fd ? v.value : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new AttachArgumentError(op, `socket must be a socket fd (or an object with one), got ${String(n)}`);
@@ -91,7 +79,7 @@ export function attachSocketFilter(o: AttachSocketFilterOptions): SocketFilterAt
   const dup = dupCloexec(fd);
   if (dup < 0) throw new NotASocketError(op, fd, -dup);
   const own = new Fd(dup, `socket fd ${fd}`);
-  const r = setsockoptInt(own.value, SO_ATTACH_BPF, prog.fd);
+  const r = setsockoptInt(own.value, SOL_SOCKET, SO_ATTACH_BPF, prog.fd);
   if (r < 0) {
     own.close();
     if (r === -ERRNO.ENOTSOCK) throw new NotASocketError(op, fd, ERRNO.ENOTSOCK);

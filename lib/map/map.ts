@@ -73,7 +73,7 @@ const ATTR = MAP_ELEM_ATTR.size;
 // ifindex / a queue size (a program fd only as the second field of the 8-byte form)
 const FD_VALUED = new Set<number>([
   BPF_MAP_TYPE.PROG_ARRAY, BPF_MAP_TYPE.ARRAY_OF_MAPS, BPF_MAP_TYPE.HASH_OF_MAPS, BPF_MAP_TYPE.PERF_EVENT_ARRAY,
-  BPF_MAP_TYPE.CGROUP_ARRAY, BPF_MAP_TYPE.SOCKMAP, BPF_MAP_TYPE.SOCKHASH, BPF_MAP_TYPE.XSKMAP,
+  BPF_MAP_TYPE.CGROUP_ARRAY, BPF_MAP_TYPE.SOCKMAP, BPF_MAP_TYPE.SOCKHASH, BPF_MAP_TYPE.XSKMAP, BPF_MAP_TYPE.REUSEPORT_SOCKARRAY,
 ]);
 
 // blocks of the native memory of maps dropped without close()
@@ -576,7 +576,7 @@ export class BpfMap<K = unknown, V = unknown> {
     if (value instanceof Uint8Array) return value;
     if (FD_VALUED.has(this.type)) {
       const fd = value instanceof Fd ? value : (value as { fd?: unknown })?.fd instanceof Fd ? (value as { fd: Fd }).fd : undefined;
-      // sockmap/sockhash also take the fd as a u64 (valueSize 8)
+      // sockmap/sockhash/reuseport_sockarray also take the fd as a u64 (valueSize 8)
       if (fd) return intBytes(fd.value, this.valueSize === 8 ? 8 : 4, op, 'value');
     }
     if (value instanceof Fd || value instanceof BpfMap) {

@@ -46,14 +46,19 @@ export function bindTo(fd: Fd, fill: (v: DataView) => void, size: number, what: 
   }
 }
 
-/** setsockopt(2) of an int option; `name` is the option's name for errors ('SO_REUSEPORT'). */
-export function setIntOption(fd: Fd, level: number, option: number, value: number, name: string, what: string, address?: string): void {
+/** setsockopt(2) of an int option on a raw fd number: 0, or -errno for the caller to word. */
+export function setsockoptInt(fd: number, level: number, option: number, value: number): number {
   const a = new NativeBuffer(4);
   try {
     a.view.setInt32(0, value, true);
-    const r = ffi().syscall6(SYS.setsockopt, fd.value, level, option, a.address, 4, 0);
-    if (r < 0) throw new SocketError(`setsockopt(${name})`, -r, what, address);
+    return ffi().syscall6(SYS.setsockopt, fd, level, option, a.address, 4, 0);
   } finally {
     a.free();
   }
+}
+
+/** setsockopt(2) of an int option; `name` is the option's name for errors ('SO_REUSEPORT'). */
+export function setIntOption(fd: Fd, level: number, option: number, value: number, name: string, what: string, address?: string): void {
+  const r = setsockoptInt(fd.value, level, option, value);
+  if (r < 0) throw new SocketError(`setsockopt(${name})`, -r, what, address);
 }
