@@ -1,7 +1,7 @@
 // `tsbpf prog show [id N | pinned PATH | name NAME | tag TAG] [-j] [-f]`: bpftool 7.1's listing of loaded programs —
 // type, name, tag, gpl, run stats, load time and uid, xlated/jited sizes, memlock (fdinfo), map ids,
 // pins (-f), BTF id and the `bpf_metadata_*` variables of the program's .rodata. `prog pin` here too;
-// `prog run` (prog-run.ts) is registered with them.
+// `prog run` (prog-run.ts), `prog dump` (prog-dump.ts) and `prog tracelog` (prog-tracelog.ts) are registered with them.
 import type { Command } from 'commander';
 import type { Fd } from '../syscall/fd.js';
 import { getFdById, mapInfo, progInfo, type ProgInfo } from '../syscall/obj.js';
@@ -13,6 +13,8 @@ import type { IdTable } from './libbpf-hashmap.js';
 import { dumpType } from './btf-dumper.js';
 import { progCommand } from './prog-load.js';
 import { registerProgRun } from './prog-run.js';
+import { registerProgDump } from './prog-dump.js';
+import { registerProgTracelog } from './prog-tracelog.js';
 import { bootTimeSeconds, fdinfo, localIsoTime, pinObject, pinnedPaths, progFullName, showEach } from './bpf-objects.js';
 
 interface ShowOptions { json?: boolean; pretty?: boolean; bpffs?: boolean }
@@ -53,14 +55,19 @@ function metadata(i: ProgInfo): { name: string; dump: (w: JsonWriter, plain: boo
   return [];
 }
 
-function showJson(w: JsonWriter, fd: number, i: ProgInfo, pins: IdTable<string> | undefined): void {
-  w.startObject();
+/** The fields that head a program's JSON object (bpftool's print_prog_header_json; `prog dump` uses them too). */
+export function progHeaderJson(w: JsonWriter, fd: number, i: ProgInfo): void {
   w.field('id', i.id).field('type', progTypeName(i.type));
   if (i.name) w.field('name', progFullName(fd, i));
   w.name('tag').raw(`"${i.tag}"`);
   w.field('gpl_compatible', i.gplCompatible);
   if (i.runTimeNs) w.field('run_time_ns', i.runTimeNs).field('run_cnt', i.runCnt);
   if (i.recursionMisses) w.field('recursion_misses', i.recursionMisses);
+}
+
+function showJson(w: JsonWriter, fd: number, i: ProgInfo, pins: IdTable<string> | undefined): void {
+  w.startObject();
+  progHeaderJson(w, fd, i);
   if (i.loadTime) {
     w.name('loaded_at').raw(String(bootTimeSeconds(i.loadTime)));
     w.field('uid', i.createdByUid);
@@ -93,11 +100,16 @@ function showJson(w: JsonWriter, fd: number, i: ProgInfo, pins: IdTable<string> 
   w.endObject();
 }
 
-function showPlain(fd: number, i: ProgInfo, pins: IdTable<string> | undefined): string {
+/** A program's first line (bpftool's print_prog_header_plain; `prog dump` uses it too). */
+export function progHeaderPlain(fd: number, i: ProgInfo): string {
   let s = `${i.id}: ${progTypeName(i.type)}  ${i.name ? `name ${progFullName(fd, i)}  ` : ''}tag ${i.tag}${i.gplCompatible ? '  gpl' : ''}`;
   if (i.runTimeNs) s += ` run_time_ns ${i.runTimeNs} run_cnt ${i.runCnt}`;
   if (i.recursionMisses) s += ` recursion_misses ${i.recursionMisses}`;
-  s += '\n';
+  return `${s}\n`;
+}
+
+function showPlain(fd: number, i: ProgInfo, pins: IdTable<string> | undefined): string {
+  let s = progHeaderPlain(fd, i);
   if (i.loadTime) s += `\tloaded_at ${localIsoTime(bootTimeSeconds(i.loadTime))}  uid ${i.createdByUid}\n`;
   s += `\txlated ${i.xlatedProgLen}B${i.jitedProgLen ? `  jited ${i.jitedProgLen}B` : '  not jited'}`;
   const memlock = fdinfo(fd).get('memlock');
@@ -150,4 +162,6 @@ export function registerProgShow(program: Command): void {
     .description('pin the program at FILE on a bpffs')
     .action((args: string[], o: ShowOptions) => { process.stdout.write(pinObject('prog', args, { ...o, json: o.json || o.pretty })); });
   registerProgRun(program);
+  registerProgDump(program);
+  registerProgTracelog(program);
 }

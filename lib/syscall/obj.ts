@@ -351,3 +351,62 @@ export function progMainFuncTypeId(fd: number): number | undefined {
   // struct bpf_func_info { __u32 insn_off; __u32 type_id; }
   return rec!.view.getUint32(4, true);
 }
+
+/** struct bpf_line_info: an instruction's source line (strings in the program's BTF). */
+export interface ProgLineInfo { insnOff: number; fileNameOff: number; lineOff: number; lineCol: number }
+
+/** What `prog dump xlated` reads of a program: its translated instructions and the records that annotate them. */
+export interface ProgDumpInfo {
+  info: ProgInfo;
+  /** the instructions after the verifier's rewrites (map ids in place of map pointers) */
+  xlated: Uint8Array;
+  /** addresses of the JITed functions (main program first, then the subprograms); none when not JITed */
+  jitedKsyms: bigint[];
+  /** struct bpf_func_info: the BTF FUNC at each function's first instruction */
+  funcInfo: { insnOff: number; typeId: number }[];
+  lineInfo: ProgLineInfo[];
+}
+
+/**
+ * OBJ_GET_INFO_BY_FD twice, as bpftool's prep_prog_info: the counts first, then the arrays into
+ * buffers of those sizes (a record size the kernel gives may grow; records are read by their size).
+ */
+export function progDumpInfo(fd: number): ProgDumpInfo {
+  const info = progInfo(fd);
+  const { fields: n } = infoByFd(fd, PROG_INFO);
+  const count = { ksyms: n.nr_jited_ksyms as number, func: n.nr_func_info as number, line: n.nr_line_info as number };
+  const recSize = { func: n.func_info_rec_size as number, line: n.line_info_rec_size as number };
+  const xlatedLen = n.xlated_prog_len as number;
+  let bufs: Record<'xlated' | 'ksyms' | 'func' | 'line', { address: number; view: DataView; bytes: Uint8Array }> | undefined;
+  const { fields: f } = infoByFd(fd, PROG_INFO, (v, s) => {
+    bufs = { xlated: s.alloc(xlatedLen), ksyms: s.alloc(count.ksyms * 8), func: s.alloc(count.func * recSize.func), line: s.alloc(count.line * recSize.line) };
+    const put = (field: 'xlated_prog_insns' | 'jited_ksyms' | 'func_info' | 'line_info', b: { address: number }) => v.setBigUint64(PROG_INFO.off[field], BigInt(b.address), true);
+    v.setUint32(PROG_INFO.off.xlated_prog_len, xlatedLen, true);
+    put('xlated_prog_insns', bufs.xlated);
+    v.setUint32(PROG_INFO.off.nr_jited_ksyms, count.ksyms, true);
+    put('jited_ksyms', bufs.ksyms);
+    v.setUint32(PROG_INFO.off.nr_func_info, count.func, true);
+    v.setUint32(PROG_INFO.off.func_info_rec_size, recSize.func, true);
+    put('func_info', bufs.func);
+    v.setUint32(PROG_INFO.off.nr_line_info, count.line, true);
+    v.setUint32(PROG_INFO.off.line_info_rec_size, recSize.line, true);
+    put('line_info', bufs.line);
+  });
+  const b = bufs!;
+  // never more than the buffers hold (the kernel reports its own counts back)
+  const got = (k: keyof typeof count, field: 'nr_jited_ksyms' | 'nr_func_info' | 'nr_line_info') => Math.min(count[k], f[field] as number);
+  const xlated = b.xlated.bytes.slice(0, Math.min(xlatedLen, f.xlated_prog_len as number));
+  const le = true; // host order, as every layout of lib/syscall reads it
+  return {
+    info,
+    xlated,
+    jitedKsyms: Array.from({ length: got('ksyms', 'nr_jited_ksyms') }, (_, i) => b.ksyms.view.getBigUint64(i * 8, le)),
+    funcInfo: Array.from({ length: got('func', 'nr_func_info') }, (_, i) => ({
+      insnOff: b.func.view.getUint32(i * recSize.func, le), typeId: b.func.view.getUint32(i * recSize.func + 4, le),
+    })),
+    lineInfo: Array.from({ length: got('line', 'nr_line_info') }, (_, i) => {
+      const at = i * recSize.line;
+      return { insnOff: b.line.view.getUint32(at, le), fileNameOff: b.line.view.getUint32(at + 4, le), lineOff: b.line.view.getUint32(at + 8, le), lineCol: b.line.view.getUint32(at + 12, le) };
+    }),
+  };
+}
