@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { readObject, type ObjectSpec } from '../object/read.js';
 import { linkProgram } from '../object/link.js';
 import { jsonOptions, jsonOrText, type JsonOpts } from './json-writer.js';
+import { registerObjectDump } from './object-dump.js';
 
 export interface ObjectDescription {
   name: string;
@@ -84,4 +85,5 @@ export function registerObject(program: Command): void {
       const d = describeObject(readObject(file));
       process.stdout.write(jsonOrText(opts, d, () => formatObject(d)));
     });
+  registerObjectDump(object);
 }
