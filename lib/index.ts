@@ -100,3 +100,7 @@ export {
   XdpSocket, XskError, XskArgumentError, XskClosedError, XskBusyError, XskNoFreeFrameError, XskFrameSizeError,
   type XdpSocketOptions, type XskBindMode, type XskBoundMode, type XskStatistics, type XskFrameCallback, type XskWhere,
 } from './xsk/index.js';
+export {
+  disassemble, decodeInsns, formatInsn, DisasmError, helperName, HELPER_NAMES, kernelSymbols,
+  type Insn, type DisasmLine, type DisasmNames, type DisassembleOptions, type KernelSymbols,
+} from './disasm/index.js';
