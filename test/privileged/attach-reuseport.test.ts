@@ -1,15 +1,17 @@
 // attachReuseport: bpf/attach_reuseport.o on SO_REUSEPORT groups of UDP sockets on 127.0.0.1 (the
 // test's own sockets; datagrams from this process). An sk_reuseport program picks each datagram's
 // socket by its first byte through a REUSEPORT_SOCKARRAY, or drops it; a socket filter program
-// picks by the group's join order; detach() gives the group back to the kernel's hash. Refusals
+// picks by the group's join order (UDP, and TCP listeners served by Node); detach() gives the group back to the kernel's hash. Refusals
 // are typed and leave the group as it was.
 import { expect } from 'chai';
 import { createSocket, type Socket } from 'node:dgram';
+import { connect, createServer, type Server } from 'node:net';
 import { closeSync, openSync } from 'node:fs';
 import { requirePrivileged } from '../helpers/privileged.js';
 import { waitFor } from '../helpers/netns.js';
 import { loadObject, AttachArgumentError, BpfError, type BpfObject } from '../../lib/index.js';
 import { openUdpSocket, SocketError, type UdpSocket } from '../../lib/socket/socket.js';
+import { openTcpListener, type TcpListener } from '../../lib/socket/listen.js';
 import { attachReuseport, detachReuseport, ReuseportAttachment } from '../../lib/attach/reuseport.js';
 import { NotASocketError } from '../../lib/attach/socket-filter.js';
 
@@ -20,6 +22,8 @@ describe('attachReuseport: a program picks the socket of a SO_REUSEPORT group', 
   let obj: BpfObject | undefined;
   let group: UdpSocket[] = [];
   let senders: Socket[] = [];
+  let listeners: TcpListener[] = [];
+  let servers: Server[] = [];
   const handles: ReuseportAttachment[] = [];
   before(function () { requirePrivileged(this); });
   afterEach(() => {
@@ -28,6 +32,10 @@ describe('attachReuseport: a program picks the socket of a SO_REUSEPORT group', 
     group = [];
     for (const s of senders) s.close();
     senders = [];
+    for (const s of servers) s.close();
+    servers = [];
+    for (const l of listeners) l.close();
+    listeners = [];
     obj?.close();
     obj = undefined;
   });
@@ -96,6 +104,29 @@ describe('attachReuseport: a program picks the socket of a SO_REUSEPORT group', 
     for (const send of [await sender(), await sender()]) await send(['x', 'y', 'z']);
     expect(total(await waitFor(got, (g) => total(g) >= 6))).to.equal(6);
     expect(got()).to.deep.equal([[], ['x', 'y', 'z', 'x', 'y', 'z'], []]);
+  });
+
+  it('a TCP group: connections go to the listener the program picks, each served by Node on its own listener', async () => {
+    obj = loadObject('bpf/attach_reuseport.o');
+    const first = openTcpListener({ address: '127.0.0.1', reusePort: true });
+    listeners.push(first, ...[1, 2].map(() => openTcpListener({ address: '127.0.0.1', port: first.port, reusePort: true })));
+    const accepted = listeners.map(() => 0);
+    for (const [i, l] of listeners.entries()) {
+      const srv = createServer((c) => { accepted[i]++; c.end(`${i}\n`); });
+      servers.push(srv);
+      await new Promise<void>((res) => srv.listen({ fd: l.fd.dup().release() }, res));
+    }
+    handles.push(attachReuseport({ program: obj.program('pick_second'), socket: listeners[0] }));
+    const answers: string[] = [];
+    for (let n = 0; n < 5; n++) {
+      answers.push(await new Promise<string>((res, rej) => {
+        let got = '';
+        const c = connect(first.port, '127.0.0.1');
+        c.on('data', (b) => { got += b.toString(); }).on('end', () => res(got.trim())).on('error', rej);
+      }));
+    }
+    expect(answers).to.deep.equal(['1', '1', '1', '1', '1']);
+    expect(accepted).to.deep.equal([0, 5, 0]);
   });
 
   it('refuses what cannot work with typed errors, and detaches through another member once its socket is closed', async () => {
