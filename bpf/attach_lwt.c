@@ -1,7 +1,7 @@
 // Test programs for lib/attach/lwt.ts: one per lightweight-tunnel hook of a route. LWT programs
 // see the packet from its network header (no Ethernet header). Each counts what it sees by hook;
-// in and xmit drop UDP datagrams to `drop_port`; encap_ipip wraps each packet in an outer IPv4
-// header (IP-in-IP, from `outer_src` to `outer_dst`) and has the kernel route it again.
+// in and xmit drop UDP datagrams to `drop_port`. (The test of an xmit program pushing an
+// encapsulation uses the ipip-tunnel example's encap_ipip.)
 #include <linux/bpf.h>
 #include <linux/types.h>
 #include <linux/in.h>
@@ -16,7 +16,7 @@ struct hits {
 	__u64 dropped;
 };
 
-enum hook { HOOK_IN, HOOK_OUT, HOOK_XMIT, HOOK_ENCAP, HOOK_COUNT };
+enum hook { HOOK_IN, HOOK_OUT, HOOK_XMIT, HOOK_COUNT };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -26,8 +26,6 @@ struct {
 } hits SEC(".maps");
 
 const volatile __u16 drop_port = 0;
-const volatile __u32 outer_src = 0; /* network order */
-const volatile __u32 outer_dst = 0;
 
 static __always_inline struct hits *count(struct __sk_buff *skb, __u32 hook)
 {
@@ -72,26 +70,6 @@ SEC("lwt_xmit")
 int count_xmit(struct __sk_buff *skb)
 {
 	return verdict(skb, count(skb, HOOK_XMIT));
-}
-
-SEC("lwt_xmit")
-int encap_ipip(struct __sk_buff *skb)
-{
-	count(skb, HOOK_ENCAP);
-	struct iphdr outer = {
-		.version = 4,
-		.ihl = 5,
-		.ttl = 64,
-		.protocol = IPPROTO_IPIP,
-		.tot_len = bpf_htons(skb->len + sizeof(struct iphdr)),
-		.saddr = outer_src,
-		.daddr = outer_dst,
-	};
-	/* the kernel fills the checksum of an outer IPv4 header left at 0 */
-	if (bpf_lwt_push_encap(skb, BPF_LWT_ENCAP_IP, &outer, sizeof(outer)))
-		return BPF_DROP;
-	/* the packet's destination changed: route it again (BPF_OK would drop it) */
-	return BPF_LWT_REROUTE;
 }
 
 char _license[] SEC("license") = "GPL";
