@@ -1,7 +1,8 @@
 // The kernel's view of BPF links for tests that check what they made is there, or gone: by id, and
 // every link running one of a test's programs (other processes' links are not the test's to count).
 import { BpfError } from '../../lib/syscall/errors.js';
-import { allIds, getFdById, linkInfo } from '../../lib/syscall/obj.js';
+import { getFdById, linkInfo } from '../../lib/syscall/obj.js';
+import { liveObjects } from '../../lib/cli/bpf-objects.js';
 
 /** Is link `id` still in the kernel? */
 export function linkExists(id: number): boolean {
@@ -17,15 +18,10 @@ export function linkExists(id: number): boolean {
 /** The ids of every link whose program is one of `progIds` (links gone while listed are skipped). */
 export function linksOf(progIds: readonly number[]): number[] {
   const out: number[] = [];
-  for (const id of allIds('link')) {
-    let fd;
+  for (const fd of liveObjects('link')) {
     try {
-      fd = getFdById('link', id);
-    } catch {
-      continue;
-    }
-    try {
-      if (progIds.includes(linkInfo(fd.value).progId)) out.push(id);
+      const i = linkInfo(fd.value);
+      if (progIds.includes(i.progId)) out.push(i.id);
     } finally {
       fd.close();
     }
