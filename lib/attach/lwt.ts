@@ -177,12 +177,16 @@ export function attachLwt(o: AttachLwtOptions): LwtAttachment {
       const p = checkProgram(op, o[h]!, [HOOK_TYPE[h]], `the ${h} hook of a route`);
       if (!p.name) throw new AttachArgumentError(op, `the ${h} program has no name; a route keeps its programs by name`);
       if (Buffer.byteLength(p.name) > LWT_BPF_PROG_NAME_MAX) throw new AttachArgumentError(op, `the ${h} program's name is over ${LWT_BPF_PROG_NAME_MAX} bytes`);
-      programs[h] = { fd: p.fd, name: p.name };
       infos[h] = { id: p.id, name: p.name };
     }
     const iface = o.interface === undefined ? undefined : getInterface(o.interface, sock);
-    // the handle's own fds: a delete must name the programs again by fd
-    for (const h of hooks) fds.push(o[h]!.fd.dup());
+    // the handle's own fds, in the add and kept for the delete, which must name the programs again
+    // by fd: the caller's may be closed (and their numbers reused) by then
+    for (const h of hooks) {
+      const dup = o[h]!.fd.dup();
+      fds.push(dup);
+      programs[h] = { fd: dup.value, name: infos[h]!.name };
+    }
     const spec: BpfRouteSpec = {
       dst, table, programs,
       ...(metric !== undefined ? { metric } : {}), ...(iface ? { ifindex: iface.index } : {}),

@@ -209,6 +209,14 @@ describe('attachLwt: BPF programs on routes (lwt_in, lwt_out, lwt_xmit)', functi
     }
     v6.detach();
     expect(ipRoutes(n.nsB, '-6')).to.deep.equal([]);
+
+    // detach() after the caller closed its programs still removes the route (the delete names the
+    // programs by the handle's own fds; a stale fd number could name another program)
+    const other = loadObject('bpf/attach_lwt.o');
+    const mine = attach({ route, interface: n.vethB, netns: n.nsB, out: other.program('count_out') });
+    other.close();
+    mine.detach();
+    expect(ipRoutes(n.nsB)).to.deep.equal([]);
   });
 
   it('refuses bad options with typed errors before the kernel is asked, and kernel refusals leave nothing', () => {
